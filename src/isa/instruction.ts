@@ -1,0 +1,211 @@
+/**
+ * Instruction records and the byte codec.
+ *
+ * An {@link Insn} is one logical instruction: a plain readonly record of the raw fields plus the
+ * {@link InsnForm} they decode to. A 64-bit immediate load (`lddw`) is one instruction two slots
+ * wide: `imm` is the low half, `imm2` the high half (the second slot's immediate), and `value`
+ * the whole 64-bit immediate.
+ */
+import { TsbpfError } from '../errors.js';
+import { REGISTER_COUNT, SLOT_SIZE } from './opcodes.js';
+import { FORMS_BY_OPCODE, type InsnForm, type RawField } from './table.js';
+
+/** The raw fields of one instruction slot. */
+export interface RawInsn {
+  readonly opcode: number;
+  /** destination register field, 0–15 */
+  readonly dst: number;
+  /** source register field, 0–15 */
+  readonly src: number;
+  /** signed 16-bit offset */
+  readonly off: number;
+  /** signed 32-bit immediate */
+  readonly imm: number;
+}
+
+type Decoded<F extends InsnForm> = RawInsn & {
+  readonly kind: F['kind'];
+  readonly form: F;
+  /** Index of the instruction's first slot in its program. */
+  readonly slot: number;
+};
+
+/** A decoded instruction; switch on `kind` and read the details from `form`. */
+export type Insn = {
+  [K in InsnForm['kind']]: K extends 'lddw'
+    ? Decoded<Extract<InsnForm, { kind: K }>> & {
+        /** the second slot's immediate (high 32 bits of the value, or a map value offset) */
+        readonly imm2: number;
+        /** the full 64-bit immediate, unsigned */
+        readonly value: bigint;
+      }
+    : Decoded<Extract<InsnForm, { kind: K }>>;
+}[InsnForm['kind']];
+
+/** Number of 8-byte slots an instruction occupies. */
+export function slotCount(insn: { readonly kind: string }): 1 | 2 {
+  return insn.kind === 'lddw' ? 2 : 1;
+}
+
+/** An encoding that is not a valid instruction, with the slot index, byte offset and reason. */
+export class InvalidInstructionError extends TsbpfError {
+  override name = 'InvalidInstructionError';
+  readonly slot: number;
+  readonly byteOffset: number;
+  readonly field: RawField | 'opcode' | 'slot' | undefined;
+  constructor(slot: number, reason: string, field?: RawField | 'opcode' | 'slot') {
+    super(`decode: instruction ${slot} (byte offset ${slot * SLOT_SIZE}): ${reason}`);
+    this.slot = slot;
+    this.byteOffset = slot * SLOT_SIZE;
+    this.field = field;
+  }
+}
+
+export interface DecodeOptions {
+  /** Read a big-endian object (`bpfeb`): multi-byte fields big-endian, dst in the high nibble. */
+  readonly bigEndian?: boolean;
+}
+
+/** Read the raw fields of slot `index`. */
+export function readSlot(bytes: Uint8Array, index: number, options: DecodeOptions = {}): RawInsn {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + index * SLOT_SIZE, SLOT_SIZE);
+  const le = !options.bigEndian;
+  const regs = view.getUint8(1);
+  return {
+    opcode: view.getUint8(0),
+    dst: le ? regs & 0x0f : regs >> 4,
+    src: le ? regs >> 4 : regs & 0x0f,
+    off: view.getInt16(2, le),
+    imm: view.getInt32(4, le),
+  };
+}
+
+/** Write raw fields into slot `index` of `bytes`. */
+export function writeSlot(bytes: Uint8Array, index: number, raw: RawInsn, options: DecodeOptions = {}): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + index * SLOT_SIZE, SLOT_SIZE);
+  const le = !options.bigEndian;
+  view.setUint8(0, raw.opcode);
+  view.setUint8(1, le ? ((raw.src & 0xf) << 4) | (raw.dst & 0xf) : ((raw.dst & 0xf) << 4) | (raw.src & 0xf));
+  view.setInt16(2, raw.off, le);
+  view.setInt32(4, raw.imm, le);
+}
+
+function hex(value: number): string {
+  return value < 0 ? `-0x${(-value).toString(16)}` : `0x${value.toString(16)}`;
+}
+
+/** Find the form of a raw slot, or explain why there is none. */
+export function formOf(raw: RawInsn, slot: number): InsnForm {
+  const candidates = FORMS_BY_OPCODE[raw.opcode];
+  if (candidates.length === 0) {
+    throw new InvalidInstructionError(
+      slot,
+      `unknown opcode 0x${raw.opcode.toString(16).padStart(2, '0')}`,
+      'opcode',
+    );
+  }
+  let form: InsnForm | undefined = candidates[0];
+  if (candidates.length > 1 || form.select) {
+    form = candidates.find((f) => f.select === undefined || raw[f.select.field] === f.select.value);
+    if (!form) {
+      const field = candidates[0].select!.field;
+      const allowed = candidates.map((f) => (f.select ? f.select.value : 0)).join(', ');
+      throw new InvalidInstructionError(
+        slot,
+        `opcode 0x${raw.opcode.toString(16).padStart(2, '0')} (${candidates[0].mnemonic}) has invalid ${field} ${hex(raw[field])} (expected one of ${allowed})`,
+        field,
+      );
+    }
+  }
+  for (const field of ['dst', 'src', 'off', 'imm'] as const) {
+    const rule = form.rules[field];
+    const value = raw[field];
+    if (rule === 'zero' && value !== 0) {
+      throw new InvalidInstructionError(
+        slot,
+        `${form.mnemonic} uses reserved field ${field} (${hex(value)}, must be 0)`,
+        field,
+      );
+    }
+    if (rule === 'reg' && value >= REGISTER_COUNT) {
+      throw new InvalidInstructionError(slot, `${form.mnemonic}: invalid ${field} register r${value}`, field);
+    }
+  }
+  return form;
+}
+
+/**
+ * Decode a program (a multiple of 8 bytes) into instructions. Throws
+ * {@link InvalidInstructionError} for any slot that is not a valid encoding.
+ */
+export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Insn[] {
+  if (bytes.length % SLOT_SIZE !== 0) {
+    throw new InvalidInstructionError(
+      Math.floor(bytes.length / SLOT_SIZE),
+      `program length ${bytes.length} is not a multiple of ${SLOT_SIZE} bytes`,
+      'slot',
+    );
+  }
+  const slots = bytes.length / SLOT_SIZE;
+  const insns: Insn[] = [];
+  for (let slot = 0; slot < slots; slot++) {
+    const raw = readSlot(bytes, slot, options);
+    const form = formOf(raw, slot);
+    if (form.kind === 'lddw') {
+      if (slot + 1 >= slots)
+        throw new InvalidInstructionError(slot, 'lddw is missing its second slot', 'slot');
+      const next = readSlot(bytes, slot + 1, options);
+      if (next.opcode !== 0 || next.dst !== 0 || next.src !== 0 || next.off !== 0) {
+        throw new InvalidInstructionError(
+          slot + 1,
+          'second slot of lddw must have zero opcode, registers and offset',
+          'slot',
+        );
+      }
+      insns.push(makeLddw(raw, form, slot, next.imm));
+      slot++;
+    } else {
+      insns.push({ ...raw, kind: form.kind, form, slot } as Insn);
+    }
+  }
+  return insns;
+}
+
+function makeLddw(raw: RawInsn, form: InsnForm, slot: number, imm2: number): Insn {
+  const value = (BigInt(imm2 >>> 0) << 32n) | BigInt(raw.imm >>> 0);
+  return { ...raw, kind: 'lddw', form, slot, imm2, value } as Insn;
+}
+
+/**
+ * Build an instruction from raw fields, validating them exactly as {@link decode} does. `imm2`
+ * is required for lddw (the second slot's immediate).
+ */
+export function makeInsn(raw: RawInsn, slot = 0, imm2 = 0): Insn {
+  const form = formOf(raw, slot);
+  return form.kind === 'lddw'
+    ? makeLddw(raw, form, slot, imm2)
+    : ({ ...raw, kind: form.kind, form, slot } as Insn);
+}
+
+/** Encode instructions back to bytes; `decode(encode(x))` and `encode(decode(b))` are identities. */
+export function encode(insns: readonly Insn[], options: DecodeOptions = {}): Uint8Array {
+  const slots = insns.reduce((n, insn) => n + slotCount(insn), 0);
+  const bytes = new Uint8Array(slots * SLOT_SIZE);
+  let slot = 0;
+  for (const insn of insns) {
+    writeSlot(bytes, slot++, insn, options);
+    if (insn.kind === 'lddw')
+      writeSlot(bytes, slot++, { opcode: 0, dst: 0, src: 0, off: 0, imm: insn.imm2 }, options);
+  }
+  return bytes;
+}
+
+/** Renumber `slot` fields so they are consecutive from 0 (after assembling or editing). */
+export function layout(insns: readonly Insn[]): Insn[] {
+  let slot = 0;
+  return insns.map((insn) => {
+    const placed = insn.slot === slot ? insn : ({ ...insn, slot } as Insn);
+    slot += slotCount(insn);
+    return placed;
+  });
+}

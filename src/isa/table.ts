@@ -1,0 +1,561 @@
+/**
+ * The one opcode table. Every valid instruction encoding matches exactly one {@link InsnForm};
+ * decoding, encoding, both assemblers and both printers read names and operand rules from here,
+ * so no mnemonic or operator is ever written twice.
+ *
+ * A form is keyed by its opcode byte and, where several forms share an opcode, by the value of
+ * one more field (`select`): `off` tells sdiv from div and movsx from mov, `imm` tells the byte
+ * order width and the atomic operation, `src` tells helper calls from local calls and the lddw
+ * pseudo sources apart.
+ */
+import {
+  type AccessSize,
+  AluCode,
+  AtomicCode,
+  CallSrc,
+  Class,
+  JmpCode,
+  Mode,
+  PseudoSrc,
+  Source,
+  sizeCodeOf,
+} from './opcodes.js';
+
+/** What a raw field of an instruction may hold under a form. */
+export type FieldRule =
+  /** a register number r0–r10 */
+  | 'reg'
+  /** reserved: must be zero */
+  | 'zero'
+  /** a value the form interprets (offset, immediate, jump target) */
+  | 'value';
+
+export type RawField = 'dst' | 'src' | 'off' | 'imm';
+
+interface FormBase {
+  readonly opcode: number;
+  /** The mnemonic of the bpf_conformance assembly dialect (`add32`, `ldxw`, `lock fetch add`). */
+  readonly mnemonic: string;
+  readonly rules: Readonly<Record<RawField, FieldRule>>;
+  /** The field and value that pick this form among the forms sharing its opcode. */
+  readonly select?: { readonly field: RawField; readonly value: number };
+}
+
+export type AluOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'sdiv'
+  | 'or'
+  | 'and'
+  | 'lsh'
+  | 'rsh'
+  | 'neg'
+  | 'mod'
+  | 'smod'
+  | 'xor'
+  | 'mov'
+  | 'movsx'
+  | 'arsh';
+
+export interface AluForm extends FormBase {
+  readonly kind: 'alu';
+  readonly op: AluOp;
+  readonly bits: 32 | 64;
+  readonly source: 'imm' | 'reg';
+  /** The compound-assignment operator of LLVM syntax (`+=`, `s/=`); `=` for mov and movsx. */
+  readonly operator: string;
+  /** For movsx: the width of the sign-extended source. */
+  readonly extend?: 8 | 16 | 32;
+}
+
+export interface EndForm extends FormBase {
+  readonly kind: 'end';
+  /** `le`/`be` convert from host order (ALU class); `swap` always swaps (ALU64 class, since 6.6). */
+  readonly order: 'le' | 'be' | 'swap';
+  readonly bits: 16 | 32 | 64;
+}
+
+export type JmpOp =
+  | 'ja'
+  | 'jeq'
+  | 'jgt'
+  | 'jge'
+  | 'jset'
+  | 'jne'
+  | 'jsgt'
+  | 'jsge'
+  | 'jlt'
+  | 'jle'
+  | 'jslt'
+  | 'jsle';
+
+export interface JmpForm extends FormBase {
+  readonly kind: 'jmp';
+  readonly op: JmpOp;
+  /** Width of the comparison; for `ja` 32 means `gotol` (target in imm, since 6.6). */
+  readonly bits: 32 | 64;
+  readonly source: 'imm' | 'reg';
+  /** The comparison operator of LLVM syntax (`==`, `s>`, `&`); empty for `ja`. */
+  readonly operator: string;
+}
+
+export interface CallForm extends FormBase {
+  readonly kind: 'call';
+  /** helper by id (src 0), bpf-to-bpf call by relative offset (src 1), kfunc by BTF id (src 2). */
+  readonly target: 'helper' | 'local' | 'kfunc';
+}
+
+export interface CallxForm extends FormBase {
+  readonly kind: 'callx';
+}
+
+export interface ExitForm extends FormBase {
+  readonly kind: 'exit';
+}
+
+export interface LddwForm extends FormBase {
+  readonly kind: 'lddw';
+  /** One of {@link PseudoSrc}. */
+  readonly pseudo: number;
+}
+
+export interface LdxForm extends FormBase {
+  readonly kind: 'ldx';
+  readonly size: AccessSize;
+  /** BPF_MEMSX: sign-extending load (since 6.6). */
+  readonly signed: boolean;
+}
+
+export interface StForm extends FormBase {
+  readonly kind: 'st';
+  readonly size: AccessSize;
+}
+
+export interface StxForm extends FormBase {
+  readonly kind: 'stx';
+  readonly size: AccessSize;
+}
+
+export type AtomicOp = 'add' | 'or' | 'and' | 'xor' | 'xchg' | 'cmpxchg' | 'load_acquire' | 'store_release';
+
+export interface AtomicForm extends FormBase {
+  readonly kind: 'atomic';
+  readonly size: AccessSize;
+  readonly op: AtomicOp;
+  /** Whether the old value is returned (BPF_FETCH; always for xchg and cmpxchg). */
+  readonly fetch: boolean;
+  /** The compound operator of LLVM's `lock *(u64 *)(r1 + 0) += r2` syntax (non-fetch forms). */
+  readonly operator: string;
+}
+
+export interface LdPacketForm extends FormBase {
+  /** Legacy packet loads (cBPF heritage): `r0 = ntohX(*(skb->data + imm [+ src]))`. */
+  readonly kind: 'ldabs' | 'ldind';
+  readonly size: AccessSize;
+}
+
+/** Every instruction form, discriminated by `kind`. */
+export type InsnForm =
+  | AluForm
+  | EndForm
+  | JmpForm
+  | CallForm
+  | CallxForm
+  | ExitForm
+  | LddwForm
+  | LdxForm
+  | StForm
+  | StxForm
+  | AtomicForm
+  | LdPacketForm;
+
+export type InsnKind = InsnForm['kind'];
+
+const R = 'reg' as const;
+const Z = 'zero' as const;
+const V = 'value' as const;
+
+function rules(dst: FieldRule, src: FieldRule, off: FieldRule, imm: FieldRule): Record<RawField, FieldRule> {
+  return { dst, src, off, imm };
+}
+
+const sizeSuffix: Readonly<Record<AccessSize, string>> = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' };
+
+const aluBinary: ReadonlyArray<readonly [AluOp, number, string]> = [
+  ['add', AluCode.add, '+='],
+  ['sub', AluCode.sub, '-='],
+  ['mul', AluCode.mul, '*='],
+  ['div', AluCode.div, '/='],
+  ['or', AluCode.or, '|='],
+  ['and', AluCode.and, '&='],
+  ['lsh', AluCode.lsh, '<<='],
+  ['rsh', AluCode.rsh, '>>='],
+  ['mod', AluCode.mod, '%='],
+  ['xor', AluCode.xor, '^='],
+  ['mov', AluCode.mov, '='],
+  ['arsh', AluCode.arsh, 's>>='],
+];
+
+/** sdiv and smod reuse div and mod with offset 1 (since 6.6). */
+const aluSigned: ReadonlyArray<readonly [AluOp, number, string]> = [
+  ['sdiv', AluCode.div, 's/='],
+  ['smod', AluCode.mod, 's%='],
+];
+
+const jmpConditions: ReadonlyArray<readonly [JmpOp, number, string]> = [
+  ['jeq', JmpCode.jeq, '=='],
+  ['jgt', JmpCode.jgt, '>'],
+  ['jge', JmpCode.jge, '>='],
+  ['jset', JmpCode.jset, '&'],
+  ['jne', JmpCode.jne, '!='],
+  ['jsgt', JmpCode.jsgt, 's>'],
+  ['jsge', JmpCode.jsge, 's>='],
+  ['jlt', JmpCode.jlt, '<'],
+  ['jle', JmpCode.jle, '<='],
+  ['jslt', JmpCode.jslt, 's<'],
+  ['jsle', JmpCode.jsle, 's<='],
+];
+
+const atomicOps: ReadonlyArray<readonly [AtomicOp, number, string]> = [
+  ['add', AtomicCode.add, '+='],
+  ['or', AtomicCode.or, '|='],
+  ['and', AtomicCode.and, '&='],
+  ['xor', AtomicCode.xor, '^='],
+];
+
+const sizes: readonly AccessSize[] = [1, 2, 4, 8];
+
+function buildForms(): InsnForm[] {
+  const forms: InsnForm[] = [];
+  for (const [cls, bits, suffix] of [
+    [Class.ALU64, 64, ''],
+    [Class.ALU, 32, '32'],
+  ] as const) {
+    for (const [op, code, operator] of aluBinary) {
+      forms.push({
+        kind: 'alu',
+        op,
+        bits,
+        source: 'imm',
+        operator,
+        opcode: cls | code | Source.K,
+        mnemonic: op + suffix,
+        rules: rules(R, Z, Z, V),
+        ...(op === 'div' || op === 'mod' || op === 'mov' ? { select: { field: 'off', value: 0 } } : {}),
+      } as AluForm);
+      forms.push({
+        kind: 'alu',
+        op,
+        bits,
+        source: 'reg',
+        operator,
+        opcode: cls | code | Source.X,
+        mnemonic: op + suffix,
+        rules: rules(R, R, Z, Z),
+        ...(op === 'div' || op === 'mod' || op === 'mov' ? { select: { field: 'off', value: 0 } } : {}),
+      } as AluForm);
+    }
+    for (const [op, code, operator] of aluSigned) {
+      for (const source of ['imm', 'reg'] as const) {
+        forms.push({
+          kind: 'alu',
+          op,
+          bits,
+          source,
+          operator,
+          opcode: cls | code | (source === 'imm' ? Source.K : Source.X),
+          mnemonic: op + suffix,
+          rules: source === 'imm' ? rules(R, Z, V, V) : rules(R, R, V, Z),
+          select: { field: 'off', value: 1 },
+        });
+      }
+    }
+    forms.push({
+      kind: 'alu',
+      op: 'neg',
+      bits,
+      source: 'imm',
+      operator: '= -',
+      opcode: cls | AluCode.neg,
+      mnemonic: 'neg' + suffix,
+      rules: rules(R, Z, Z, Z),
+    });
+    const extends_: ReadonlyArray<8 | 16 | 32> = bits === 64 ? [8, 16, 32] : [8, 16];
+    for (const extend of extends_) {
+      forms.push({
+        kind: 'alu',
+        op: 'movsx',
+        bits,
+        source: 'reg',
+        operator: '=',
+        extend,
+        opcode: cls | AluCode.mov | Source.X,
+        mnemonic: `movsx${extend}${bits}`,
+        rules: rules(R, R, V, Z),
+        select: { field: 'off', value: extend },
+      });
+    }
+  }
+  for (const bits of [16, 32, 64] as const) {
+    forms.push({
+      kind: 'end',
+      order: 'le',
+      bits,
+      opcode: Class.ALU | AluCode.end | Source.K,
+      mnemonic: `le${bits}`,
+      rules: rules(R, Z, Z, V),
+      select: { field: 'imm', value: bits },
+    });
+    forms.push({
+      kind: 'end',
+      order: 'be',
+      bits,
+      opcode: Class.ALU | AluCode.end | Source.X,
+      mnemonic: `be${bits}`,
+      rules: rules(R, Z, Z, V),
+      select: { field: 'imm', value: bits },
+    });
+    forms.push({
+      kind: 'end',
+      order: 'swap',
+      bits,
+      opcode: Class.ALU64 | AluCode.end | Source.K,
+      mnemonic: `bswap${bits}`,
+      rules: rules(R, Z, Z, V),
+      select: { field: 'imm', value: bits },
+    });
+  }
+
+  forms.push({
+    kind: 'jmp',
+    op: 'ja',
+    bits: 64,
+    source: 'imm',
+    operator: '',
+    opcode: Class.JMP | JmpCode.ja,
+    mnemonic: 'ja',
+    rules: rules(Z, Z, V, Z),
+  });
+  forms.push({
+    kind: 'jmp',
+    op: 'ja',
+    bits: 32,
+    source: 'imm',
+    operator: '',
+    opcode: Class.JMP32 | JmpCode.ja,
+    mnemonic: 'ja32',
+    rules: rules(Z, Z, Z, V),
+  });
+  for (const [cls, bits, suffix] of [
+    [Class.JMP, 64, ''],
+    [Class.JMP32, 32, '32'],
+  ] as const) {
+    for (const [op, code, operator] of jmpConditions) {
+      forms.push({
+        kind: 'jmp',
+        op,
+        bits,
+        source: 'imm',
+        operator,
+        opcode: cls | code | Source.K,
+        mnemonic: op + suffix,
+        rules: rules(R, Z, V, V),
+      });
+      forms.push({
+        kind: 'jmp',
+        op,
+        bits,
+        source: 'reg',
+        operator,
+        opcode: cls | code | Source.X,
+        mnemonic: op + suffix,
+        rules: rules(R, R, V, Z),
+      });
+    }
+  }
+  const call = Class.JMP | JmpCode.call;
+  forms.push({
+    kind: 'call',
+    target: 'helper',
+    opcode: call,
+    mnemonic: 'call',
+    rules: rules(Z, V, Z, V),
+    select: { field: 'src', value: CallSrc.HELPER },
+  });
+  forms.push({
+    kind: 'call',
+    target: 'local',
+    opcode: call,
+    mnemonic: 'call local',
+    rules: rules(Z, V, Z, V),
+    select: { field: 'src', value: CallSrc.LOCAL },
+  });
+  // A kfunc call's offset names the module BTF (an index into the fd array), 0 for vmlinux.
+  forms.push({
+    kind: 'call',
+    target: 'kfunc',
+    opcode: call,
+    mnemonic: 'call runtime',
+    rules: rules(Z, V, V, V),
+    select: { field: 'src', value: CallSrc.KFUNC },
+  });
+  forms.push({ kind: 'callx', opcode: call | Source.X, mnemonic: 'callx', rules: rules(R, Z, Z, Z) });
+  forms.push({ kind: 'exit', opcode: Class.JMP | JmpCode.exit, mnemonic: 'exit', rules: rules(Z, Z, Z, Z) });
+
+  for (const pseudo of Object.values(PseudoSrc)) {
+    forms.push({
+      kind: 'lddw',
+      pseudo,
+      opcode: Class.LD | Mode.IMM | sizeCodeOf[8],
+      mnemonic: 'lddw',
+      rules: rules(R, V, Z, V),
+      select: { field: 'src', value: pseudo },
+    });
+  }
+  for (const size of sizes) {
+    const s = sizeSuffix[size];
+    const sz = sizeCodeOf[size];
+    forms.push({
+      kind: 'ldx',
+      size,
+      signed: false,
+      opcode: Class.LDX | Mode.MEM | sz,
+      mnemonic: `ldx${s}`,
+      rules: rules(R, R, V, Z),
+    });
+    if (size !== 8) {
+      forms.push({
+        kind: 'ldx',
+        size,
+        signed: true,
+        opcode: Class.LDX | Mode.MEMSX | sz,
+        mnemonic: `ldxs${s}`,
+        rules: rules(R, R, V, Z),
+      });
+      forms.push({
+        kind: 'ldabs',
+        size,
+        opcode: Class.LD | Mode.ABS | sz,
+        mnemonic: `ldabs${s}`,
+        rules: rules(Z, Z, Z, V),
+      });
+      forms.push({
+        kind: 'ldind',
+        size,
+        opcode: Class.LD | Mode.IND | sz,
+        mnemonic: `ldind${s}`,
+        rules: rules(Z, R, Z, V),
+      });
+    }
+    forms.push({
+      kind: 'st',
+      size,
+      opcode: Class.ST | Mode.MEM | sz,
+      mnemonic: `st${s}`,
+      rules: rules(R, Z, V, V),
+    });
+    forms.push({
+      kind: 'stx',
+      size,
+      opcode: Class.STX | Mode.MEM | sz,
+      mnemonic: `stx${s}`,
+      rules: rules(R, R, V, Z),
+    });
+    const atomic = Class.STX | Mode.ATOMIC | sz;
+    if (size >= 4) {
+      const suffix32 = size === 4 ? '32' : '';
+      for (const [op, code, operator] of atomicOps) {
+        forms.push({
+          kind: 'atomic',
+          size,
+          op,
+          fetch: false,
+          operator,
+          opcode: atomic,
+          mnemonic: `lock ${op}${suffix32}`,
+          rules: rules(R, R, V, V),
+          select: { field: 'imm', value: code },
+        });
+        forms.push({
+          kind: 'atomic',
+          size,
+          op,
+          fetch: true,
+          operator,
+          opcode: atomic,
+          mnemonic: `lock fetch ${op}${suffix32}`,
+          rules: rules(R, R, V, V),
+          select: { field: 'imm', value: code | AtomicCode.fetch },
+        });
+      }
+      forms.push({
+        kind: 'atomic',
+        size,
+        op: 'xchg',
+        fetch: true,
+        operator: '',
+        opcode: atomic,
+        mnemonic: `lock xchg${suffix32}`,
+        rules: rules(R, R, V, V),
+        select: { field: 'imm', value: AtomicCode.xchg },
+      });
+      forms.push({
+        kind: 'atomic',
+        size,
+        op: 'cmpxchg',
+        fetch: true,
+        operator: '',
+        opcode: atomic,
+        mnemonic: `lock cmpxchg${suffix32}`,
+        rules: rules(R, R, V, V),
+        select: { field: 'imm', value: AtomicCode.cmpxchg },
+      });
+    }
+    forms.push({
+      kind: 'atomic',
+      size,
+      op: 'load_acquire',
+      fetch: false,
+      operator: '',
+      opcode: atomic,
+      mnemonic: `load_acquire${s}`,
+      rules: rules(R, R, V, V),
+      select: { field: 'imm', value: AtomicCode.loadAcquire },
+    });
+    forms.push({
+      kind: 'atomic',
+      size,
+      op: 'store_release',
+      fetch: false,
+      operator: '',
+      opcode: atomic,
+      mnemonic: `store_release${s}`,
+      rules: rules(R, R, V, V),
+      select: { field: 'imm', value: AtomicCode.storeRelease },
+    });
+  }
+  return forms;
+}
+
+/** All instruction forms, in table order. */
+export const FORMS: readonly InsnForm[] = Object.freeze(buildForms());
+
+/** Forms grouped by opcode byte; an empty list means the opcode is not an instruction. */
+export const FORMS_BY_OPCODE: ReadonlyArray<readonly InsnForm[]> = (() => {
+  const byOpcode: InsnForm[][] = Array.from({ length: 256 }, () => []);
+  for (const form of FORMS) byOpcode[form.opcode].push(form);
+  return byOpcode;
+})();
+
+/** Forms grouped by conformance mnemonic. */
+export const FORMS_BY_MNEMONIC: ReadonlyMap<string, readonly InsnForm[]> = (() => {
+  const byName = new Map<string, InsnForm[]>();
+  for (const form of FORMS) {
+    const list = byName.get(form.mnemonic) ?? [];
+    list.push(form);
+    byName.set(form.mnemonic, list);
+  }
+  return byName;
+})();
