@@ -23,23 +23,26 @@ export interface RawInsn {
   readonly imm: number;
 }
 
-type Decoded<F extends InsnForm> = RawInsn & {
-  readonly kind: F['kind'];
+type Decoded<F extends InsnForm, K extends string = F['kind']> = RawInsn & {
+  readonly kind: K;
   readonly form: F;
   /** Index of the instruction's first slot in its program. */
   readonly slot: number;
 };
 
+/** The form type whose `kind` admits K (distributes over the union). */
+type FormOfKind<K extends string, F = InsnForm> = F extends { kind: infer FK } ? (K extends FK ? F : never) : never;
+
 /** A decoded instruction; switch on `kind` and read the details from `form`. */
 export type Insn = {
   [K in InsnForm['kind']]: K extends 'lddw'
-    ? Decoded<Extract<InsnForm, { kind: K }>> & {
+    ? Decoded<FormOfKind<K>, K> & {
         /** the second slot's immediate (high 32 bits of the value, or a map value offset) */
         readonly imm2: number;
         /** the full 64-bit immediate, unsigned */
         readonly value: bigint;
       }
-    : Decoded<Extract<InsnForm, { kind: K }>>;
+    : Decoded<FormOfKind<K>, K>;
 }[InsnForm['kind']];
 
 /** Number of 8-byte slots an instruction occupies. */

@@ -1,0 +1,95 @@
+/**
+ * Helper functions, keyed by the kernel's helper ids (`enum bpf_func_id`).
+ *
+ * A helper receives its five argument registers as unsigned 64-bit bigints and returns r0.
+ * Helpers are rare next to ALU work, so clarity wins over speed here.
+ */
+import { HELPER_NAMES } from '../isa/helper-ids.js';
+import type { VmMemory } from './memory.js';
+import { formatPrintk } from './printk.js';
+
+/** What a helper may use of the VM that runs it. */
+export interface HelperEnv {
+  readonly memory: VmMemory;
+  /** Emit one `bpf_trace_printk` line (without trailing newline). */
+  trace(line: string): void;
+  /** Monotonic clock in nanoseconds. */
+  now(): bigint;
+  /** A 32-bit pseudo-random number. */
+  random(): number;
+  /**
+   * Read a NUL-terminated string of at most `max` bytes at `address` from mapped memory, or
+   * undefined if the address is not mapped (the kernel's "nofault" reads).
+   */
+  readString(address: bigint, max: number): string | undefined;
+}
+
+export type HelperFn = (env: HelperEnv, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint;
+
+export interface Helper {
+  /** The kernel's helper id. */
+  readonly id: number;
+  /** The kernel's name, without the `bpf_` prefix. */
+  readonly name: string;
+  readonly call: HelperFn;
+}
+
+/** Helper ids as the kernel numbers them, by name. */
+function idOf(name: string): number {
+  const id = HELPER_NAMES.indexOf(name);
+  if (id <= 0) throw new Error(`no helper named bpf_${name}`);
+  return id;
+}
+
+const EINVAL = 22n;
+const u64 = (value: bigint): bigint => BigInt.asUintN(64, value);
+
+/** The base helpers every program type gets. */
+export const baseHelpers: readonly Helper[] = [
+  { id: idOf('ktime_get_ns'), name: 'ktime_get_ns', call: (env) => env.now() },
+  { id: idOf('get_prandom_u32'), name: 'get_prandom_u32', call: (env) => BigInt(env.random() >>> 0) },
+  {
+    id: idOf('trace_printk'),
+    name: 'trace_printk',
+    call: (env, fmt, size, a1, a2, a3) => {
+      const text = readFormat(env, fmt, size);
+      if (text === undefined) return u64(-EINVAL);
+      const line = formatPrintk(text, [a1, a2, a3], (address) => env.readString(address, 1024));
+      if (line === undefined) return u64(-EINVAL);
+      env.trace(line);
+      // The kernel returns the number of bytes written to the trace buffer, newline included.
+      return BigInt(new TextEncoder().encode(line).length + 1);
+    },
+  },
+];
+
+/** Read the format of `bpf_trace_printk(fmt, fmt_size, …)`: it must be NUL-terminated within fmt_size. */
+function readFormat(env: HelperEnv, address: bigint, size: bigint): string | undefined {
+  if (size === 0n || size > 1024n) return undefined;
+  const text = env.readString(address, Number(size));
+  if (text === undefined || new TextEncoder().encode(text).length >= Number(size)) return undefined;
+  return text;
+}
+
+/** A set of helpers by id. */
+export class HelperRegistry {
+  private readonly byId = new Map<number, Helper>();
+
+  constructor(helpers: Iterable<Helper> = baseHelpers) {
+    for (const helper of helpers) this.register(helper);
+  }
+
+  register(helper: Helper): this {
+    this.byId.set(helper.id, helper);
+    return this;
+  }
+
+  get(id: number): Helper | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Every registered helper, by ascending id. */
+  list(): Helper[] {
+    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  }
+}
