@@ -1,7 +1,7 @@
+export * from './conformance.js';
 export * from './errors.js';
 export * from './helpers.js';
 export { type CompiledProgram, compile, MAX_CALL_FRAMES, STACK_SIZE } from './interpreter.js';
 export * from './memory.js';
 export * from './printk.js';
 export * from './vm.js';
-export * from './conformance.js';

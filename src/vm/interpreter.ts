@@ -10,8 +10,9 @@
  * against its mapped regions. Each bpf-to-bpf call frame gets its own 512-byte stack (8 frames
  * at most, as in Linux), and r6–r9 and r10 are restored when a callee exits.
  */
-import type { Insn } from '../isa/instruction.js';
+
 import { HELPER_NAMES } from '../isa/helper-ids.js';
+import type { Insn } from '../isa/instruction.js';
 import { InstructionBudgetError, MemoryAccessError, UnknownHelperError, VmError } from './errors.js';
 import type { HelperEnv, HelperRegistry } from './helpers.js';
 import type { VmMemory } from './memory.js';
@@ -290,6 +291,7 @@ export function compile(
   for (const insn of insns) {
     const s = insn.slot;
     program.code[s] = opOf(insn) | (insn.dst << 8) | (insn.src << 12);
+    if (writesFramePointer(insn)) throw new VmError(s, 'r10 is the read-only frame pointer and cannot be written');
     const target = branchTarget(insn);
     if (target !== undefined && !starts.has(target)) {
       throw new VmError(
@@ -314,6 +316,21 @@ export function compile(
     }
   }
   return program;
+}
+
+/** Whether an instruction would write r10, which programs may only read (as in Linux). */
+function writesFramePointer(insn: Insn): boolean {
+  switch (insn.kind) {
+    case 'alu':
+    case 'end':
+    case 'lddw':
+    case 'ldx':
+      return insn.dst === 10;
+    case 'atomic':
+      return insn.form.op === 'load_acquire' ? insn.dst === 10 : insn.form.fetch && insn.src === 10;
+    default:
+      return false;
+  }
 }
 
 /** The slot a jump or local call goes to, if the instruction is one. */

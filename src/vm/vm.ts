@@ -34,13 +34,18 @@ export interface RunInput {
   readonly mem?: Uint8Array;
   /** Override the budget for this run. */
   readonly budget?: number;
+  /**
+   * Copy the input memory back out into {@link RunResult.mem} (default true). Callers that only
+   * need r0 turn it off: the copy costs more than a short program's whole run.
+   */
+  readonly readMem?: boolean;
 }
 
 export interface RunResult {
   /** r0 at exit, unsigned 64-bit. */
   readonly r0: bigint;
   readonly insnsExecuted: number;
-  /** The input memory as the program left it. */
+  /** The input memory as the program left it (unless `readMem` was false). */
   readonly mem: Uint8Array | undefined;
   /** `bpf_trace_printk` lines of this run (when no `trace` callback was given). */
   readonly trace: readonly string[];
@@ -102,7 +107,7 @@ export class Vm {
       return {
         r0: result.r0,
         insnsExecuted: result.insnsExecuted,
-        mem: mem ? this.memory.read(mem.start, mem.end - mem.start) : undefined,
+        mem: mem && input.readMem !== false ? this.memory.read(mem.start, mem.end - mem.start) : undefined,
         trace: lines,
       };
     } finally {
