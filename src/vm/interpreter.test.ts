@@ -168,7 +168,10 @@ describe('control', () => {
   });
   test('writing r10 is refused at load', () => {
     const vm = new Vm();
-    assert.throws(() => vm.load(assembleConformance('mov %r0, 0\nmov %r10, 1\nexit')), (e: unknown) => e instanceof VmError && e.slot === 1 && /read-only/.test(e.message));
+    assert.throws(
+      () => vm.load(assembleConformance('mov %r0, 0\nmov %r10, 1\nexit')),
+      (e: unknown) => e instanceof VmError && e.slot === 1 && /read-only/.test(e.message),
+    );
   });
   test('a jump out of the program is refused at load', () => {
     const vm = new Vm();

@@ -291,7 +291,8 @@ export function compile(
   for (const insn of insns) {
     const s = insn.slot;
     program.code[s] = opOf(insn) | (insn.dst << 8) | (insn.src << 12);
-    if (writesFramePointer(insn)) throw new VmError(s, 'r10 is the read-only frame pointer and cannot be written');
+    if (writesFramePointer(insn))
+      throw new VmError(s, 'r10 is the read-only frame pointer and cannot be written');
     const target = branchTarget(insn);
     if (target !== undefined && !starts.has(target)) {
       throw new VmError(

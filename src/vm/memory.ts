@@ -11,8 +11,9 @@
  * ```
  *
  * A program may touch only the bytes of its mapped regions; every access is checked against
- * them. Regions are released in LIFO order with {@link VmMemory.mark}/{@link VmMemory.release},
- * which is what a run needs (stack and input copy live exactly as long as the run).
+ * them. Regions live until {@link VmMemory.free}: maps allocate their storage once, and a run
+ * reuses its stack and input regions ({@link VmMemory.scratch}) instead of allocating anew. Freed
+ * ranges go on a free list and are reused first-fit, so long-lived VMs do not leak address space.
  */
 import { TsbpfError } from '../errors.js';
 
@@ -47,6 +48,9 @@ export class VmMemory {
   view: DataView;
   /** Mapped regions, in address order. */
   readonly regions: Region[] = [];
+  /** Unmapped ranges below `top`, as [start, end) pairs in address order. */
+  private readonly holes: Array<[number, number]> = [];
+  private readonly scratchRegions = new Map<string, Region>();
   private top = FIRST_ADDRESS;
 
   constructor(initialPages = 1) {
@@ -58,15 +62,11 @@ export class VmMemory {
   /** Map a new zero-filled region of `size` bytes. */
   alloc(size: number, options: AllocOptions): Region {
     const align = options.align ?? 8;
-    const start = Math.ceil(this.top / align) * align;
+    const start = this.place(Math.max(size, 1), align, options.name);
     const end = start + size;
-    if (end > 2 ** 32 - PAGE)
-      throw new OutOfMemoryError(`alloc ${options.name}: ${size} bytes exceed the 4 GiB address space`);
-    this.ensure(end);
     this.bytes.fill(0, start, end);
     const region: Region = { name: options.name, start, end, writable: options.writable ?? true };
-    this.regions.push(region);
-    this.top = end;
+    this.regions.splice(this.indexAfter(start), 0, region);
     return region;
   }
 
@@ -77,16 +77,28 @@ export class VmMemory {
     return region;
   }
 
-  /** A token for the current allocation state; {@link release} returns to it. */
-  mark(): number {
-    return this.regions.length;
+  /** Unmap a region; its addresses fault from now on and may be reused by later allocations. */
+  free(region: Region): void {
+    const index = this.regions.indexOf(region);
+    if (index < 0) return;
+    this.regions.splice(index, 1);
+    this.addHole(region.start, Math.max(region.end, region.start + 1));
   }
 
-  /** Unmap every region allocated since `mark`. */
-  release(mark: number): void {
-    this.regions.length = mark;
-    const last = this.regions[mark - 1];
-    this.top = last ? last.end : FIRST_ADDRESS;
+  /**
+   * A reusable region named `name` of at least `size` bytes, for per-run data (stack, input
+   * memory, packets). The returned region is exactly `size` long and zero-filled when `zero`.
+   */
+  scratch(name: string, size: number, zero = true): Region {
+    const current = this.scratchRegions.get(name);
+    if (current && current.end - current.start === size) {
+      if (zero) this.bytes.fill(0, current.start, current.end);
+      return current;
+    }
+    if (current) this.free(current);
+    const region = this.alloc(size, { name, align: 16 });
+    this.scratchRegions.set(name, region);
+    return region;
   }
 
   /** The region containing `[address, address + size)`, if one does. */
@@ -104,7 +116,7 @@ export class VmMemory {
     return undefined;
   }
 
-  /** Copy of the bytes of a region (or any range). */
+  /** Copy of a range of bytes. */
   read(start: number, length: number): Uint8Array {
     // `slice`/`subarray` of a view of wasm memory cost about a microsecond each; a loop is
     // faster for the small buffers a run returns.
@@ -113,6 +125,69 @@ export class VmMemory {
     if (length > 4096) copy.set(bytes.subarray(start, start + length));
     else for (let i = 0; i < length; i++) copy[i] = bytes[start + i];
     return copy;
+  }
+
+  /** Bytes mapped in all regions (for tests and statistics). */
+  get mappedBytes(): number {
+    return this.regions.reduce((sum, region) => sum + (region.end - region.start), 0);
+  }
+
+  private indexAfter(start: number): number {
+    let lo = 0;
+    let hi = this.regions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.regions[mid].start < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** First fit in a hole, else at the top (growing the memory). */
+  private place(size: number, align: number, name: string): number {
+    for (let i = 0; i < this.holes.length; i++) {
+      const [holeStart, holeEnd] = this.holes[i];
+      const start = Math.ceil(holeStart / align) * align;
+      if (start + size > holeEnd) continue;
+      const pieces: Array<[number, number]> = [];
+      if (start > holeStart) pieces.push([holeStart, start]);
+      if (start + size < holeEnd) pieces.push([start + size, holeEnd]);
+      this.holes.splice(i, 1, ...pieces);
+      return start;
+    }
+    const start = Math.ceil(this.top / align) * align;
+    const end = start + size;
+    if (end > 2 ** 32 - PAGE)
+      throw new OutOfMemoryError(`alloc ${name}: ${size} bytes exceed the 4 GiB address space`);
+    this.ensure(end);
+    if (start > this.top) this.addHole(this.top, start);
+    this.top = end;
+    return start;
+  }
+
+  private addHole(start: number, end: number): void {
+    if (end === this.top) {
+      // Freeing the topmost range lowers the top instead (and swallows a hole just below it).
+      this.top = start;
+      const last = this.holes[this.holes.length - 1];
+      if (last && last[1] === start) {
+        this.top = last[0];
+        this.holes.pop();
+      }
+      return;
+    }
+    let i = 0;
+    while (i < this.holes.length && this.holes[i][0] < start) i++;
+    this.holes.splice(i, 0, [start, end]);
+    // Merge with neighbours so holes stay maximal.
+    if (i + 1 < this.holes.length && this.holes[i][1] === this.holes[i + 1][0]) {
+      this.holes[i][1] = this.holes[i + 1][1];
+      this.holes.splice(i + 1, 1);
+    }
+    if (i > 0 && this.holes[i - 1][1] === this.holes[i][0]) {
+      this.holes[i - 1][1] = this.holes[i][1];
+      this.holes.splice(i, 1);
+    }
   }
 
   private ensure(end: number): void {

@@ -11,7 +11,7 @@ import {
   MAX_CALL_FRAMES,
   STACK_SIZE,
 } from './interpreter.js';
-import { VmMemory } from './memory.js';
+import { type Region, VmMemory } from './memory.js';
 
 export interface VmOptions {
   /** Helpers by id; default: the base helpers. */
@@ -81,38 +81,37 @@ export class Vm {
 
   /** Run a loaded program once with fresh stack and input memory. */
   run(program: CompiledProgram, input: RunInput = {}): RunResult {
-    const mark = this.memory.mark();
     const lines: string[] = [];
     this.lines = lines;
-    try {
-      const stack = this.memory.alloc(MAX_CALL_FRAMES * STACK_SIZE, { name: 'stack', align: 16 });
-      const mem = input.mem ? this.memory.allocCopy(input.mem, { name: 'input memory' }) : undefined;
-      this.lo.fill(0);
-      this.hi.fill(0);
-      if (mem) {
-        this.lo[1] = mem.start;
-        this.lo[2] = mem.end - mem.start;
-      }
-      const result = execute(
-        program,
-        { lo: this.lo, hi: this.hi },
-        {
-          memory: this.memory,
-          helpers: this.helpers,
-          env: this.helperEnv,
-          stackBase: stack.start,
-          budget: input.budget ?? this.budget,
-        },
-      );
-      return {
-        r0: result.r0,
-        insnsExecuted: result.insnsExecuted,
-        mem: mem && input.readMem !== false ? this.memory.read(mem.start, mem.end - mem.start) : undefined,
-        trace: lines,
-      };
-    } finally {
-      this.memory.release(mark);
+    const stack = this.memory.scratch('stack', MAX_CALL_FRAMES * STACK_SIZE);
+    let mem: Region | undefined;
+    if (input.mem) {
+      mem = this.memory.scratch('input memory', input.mem.length, false);
+      this.memory.bytes.set(input.mem, mem.start);
     }
+    this.lo.fill(0);
+    this.hi.fill(0);
+    if (mem) {
+      this.lo[1] = mem.start;
+      this.lo[2] = mem.end - mem.start;
+    }
+    const result = execute(
+      program,
+      { lo: this.lo, hi: this.hi },
+      {
+        memory: this.memory,
+        helpers: this.helpers,
+        env: this.helperEnv,
+        stackBase: stack.start,
+        budget: input.budget ?? this.budget,
+      },
+    );
+    return {
+      r0: result.r0,
+      insnsExecuted: result.insnsExecuted,
+      mem: mem && input.readMem !== false ? this.memory.read(mem.start, mem.end - mem.start) : undefined,
+      trace: lines,
+    };
   }
 
   private env(): HelperEnv {
