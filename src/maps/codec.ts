@@ -114,7 +114,7 @@ export function perCpu<T>(inner: Codec<T>, cpus: number): Codec<T[]> {
       if (values.length !== cpus)
         throw new CodecError(`expected ${cpus} per-CPU values, got ${values.length}`);
       const bytes = new Uint8Array(slot * cpus);
-      values.forEach((value, cpu) => bytes.set(inner.encode(value), cpu * slot));
+      for (const [cpu, value] of values.entries()) bytes.set(inner.encode(value), cpu * slot);
       return bytes;
     },
     decode(bytes) {
