@@ -41,8 +41,16 @@ describe('decode/encode', () => {
   test('the table has exactly one form per valid encoding', () => {
     for (const [opcode, forms] of FORMS_BY_OPCODE.entries()) {
       const selectors = forms.map((f) => (f.select ? `${f.select.field}=${f.select.value}` : '*'));
-      assert.equal(new Set(selectors).size, selectors.length, `opcode 0x${opcode.toString(16)}: ${selectors}`);
-      if (forms.length > 1) assert.ok(forms.every((f) => f.select), `opcode 0x${opcode.toString(16)} mixes selected forms`);
+      assert.equal(
+        new Set(selectors).size,
+        selectors.length,
+        `opcode 0x${opcode.toString(16)}: ${selectors}`,
+      );
+      if (forms.length > 1)
+        assert.ok(
+          forms.every((f) => f.select),
+          `opcode 0x${opcode.toString(16)} mixes selected forms`,
+        );
     }
   });
 
@@ -65,21 +73,35 @@ describe('decode/encode', () => {
     ['bad movsx width', [0xbf, 0x21, 4, 0, 0, 0, 0, 0], 'off', 'invalid off 0x4'],
     ['bad byte-swap width', [0xd4, 0x01, 0, 0, 8, 0, 0, 0], 'imm', 'invalid imm 0x8'],
     ['bad atomic op', [0xdb, 0x21, 0, 0, 0x02, 0, 0, 0], 'imm', 'invalid imm 0x2'],
-    ['lddw pseudo source 7', [0x18, 0x71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'src', 'invalid src 0x7'],
+    [
+      'lddw pseudo source 7',
+      [0x18, 0x71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      'src',
+      'invalid src 0x7',
+    ],
     ['lddw without second slot', [0x18, 0x01, 0, 0, 0, 0, 0, 0], 'slot', 'missing its second slot'],
-    ['lddw with a bad second slot', [0x18, 0x01, 0, 0, 0, 0, 0, 0, 0xb7, 0, 0, 0, 0, 0, 0, 0], 'slot', 'second slot'],
+    [
+      'lddw with a bad second slot',
+      [0x18, 0x01, 0, 0, 0, 0, 0, 0, 0xb7, 0, 0, 0, 0, 0, 0, 0],
+      'slot',
+      'second slot',
+    ],
   ];
   for (const [name, bytes, field, reason] of invalid) {
     test(`invalid: ${name}`, () => {
       assert.throws(
         () => decode(new Uint8Array(bytes)),
-        (e: unknown) => e instanceof InvalidInstructionError && e.field === field && e.message.includes(reason),
+        (e: unknown) =>
+          e instanceof InvalidInstructionError && e.field === field && e.message.includes(reason),
       );
     });
   }
 
   test('a length that is not a multiple of 8 is a typed error', () => {
-    assert.throws(() => decode(new Uint8Array(12)), (e: unknown) => e instanceof InvalidInstructionError && e.slot === 1);
+    assert.throws(
+      () => decode(new Uint8Array(12)),
+      (e: unknown) => e instanceof InvalidInstructionError && e.slot === 1,
+    );
   });
 
   test('property: random bytes decode or throw InvalidInstructionError, and valid ones round-trip', () => {

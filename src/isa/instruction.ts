@@ -31,7 +31,11 @@ type Decoded<F extends InsnForm, K extends string = F['kind']> = RawInsn & {
 };
 
 /** The form type whose `kind` admits K (distributes over the union). */
-type FormOfKind<K extends string, F = InsnForm> = F extends { kind: infer FK } ? (K extends FK ? F : never) : never;
+type FormOfKind<K extends string, F = InsnForm> = F extends { kind: infer FK }
+  ? K extends FK
+    ? F
+    : never
+  : never;
 
 /** A decoded instruction; switch on `kind` and read the details from `form`. */
 export type Insn = {

@@ -70,8 +70,18 @@ export const JmpCode = {
 /** Access size codes (opcode bits 3–4) and their byte widths. */
 export const SizeCode = { W: 0x00, H: 0x08, B: 0x10, DW: 0x18 } as const;
 export type AccessSize = 1 | 2 | 4 | 8;
-export const sizeBytes: Readonly<Record<number, AccessSize>> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 };
-export const sizeCodeOf: Readonly<Record<AccessSize, number>> = { 4: 0x00, 2: 0x08, 1: 0x10, 8: 0x18 };
+export const sizeBytes: Readonly<Record<number, AccessSize>> = {
+  [SizeCode.W]: 4,
+  [SizeCode.H]: 2,
+  [SizeCode.B]: 1,
+  [SizeCode.DW]: 8,
+};
+export const sizeCodeOf: Readonly<Record<AccessSize, number>> = {
+  4: SizeCode.W,
+  2: SizeCode.H,
+  1: SizeCode.B,
+  8: SizeCode.DW,
+};
 
 /** Load/store modes (opcode bits 5–7). */
 export const Mode = { IMM: 0x00, ABS: 0x20, IND: 0x40, MEM: 0x60, MEMSX: 0x80, ATOMIC: 0xc0 } as const;

@@ -1,0 +1,88 @@
+/**
+ * Reading program files for the CLI: `.data` conformance vectors, assembly sources (`.s`, either
+ * syntax) and raw bytecode (`.bin`, anything else).
+ */
+import { readFileSync } from 'node:fs';
+import { TsbpfError } from '../errors.js';
+import { assembleConformance } from '../isa/conformance-asm.js';
+import { parseDataFile } from '../isa/data-file.js';
+import { decode, encode, type Insn } from '../isa/instruction.js';
+import { assemble } from '../isa/llvm.js';
+
+export type Syntax = 'llvm' | 'conformance';
+
+/** A usage or input problem the CLI reports with exit status 2. */
+export class InputError extends TsbpfError {
+  override name = 'InputError';
+}
+
+/** A program read from a file, ready for the VM. */
+export interface ProgramFile {
+  readonly file: string;
+  readonly insns: readonly Insn[];
+  /** Input memory the file itself carries (a `.data` file's `-- mem`). */
+  readonly mem: Uint8Array | undefined;
+  /** The result a `.data` file expects, if any. */
+  readonly expected: bigint | undefined;
+  /** Set when a `.data` file is one upstream's runner skips. */
+  readonly skipped?: string;
+}
+
+/** The assembly syntax of a source: the conformance dialect writes registers as `%rN`. */
+export function detectSyntax(source: string): Syntax {
+  return /%r\d/.test(source) ? 'conformance' : 'llvm';
+}
+
+/** Assemble source text in the given (or detected) syntax. */
+export function assembleSource(source: string, file: string, syntax?: Syntax): Insn[] {
+  return (syntax ?? detectSyntax(source)) === 'conformance'
+    ? assembleConformance(source, { file })
+    : assemble(source, { file });
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new InputError(
+      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Read a program file by its extension. */
+export function readProgram(file: string, syntax?: Syntax): ProgramFile {
+  if (file.endsWith('.data')) {
+    const parsed = parseDataFile(readText(file), file);
+    if (parsed.kind === 'skipped')
+      return { file, insns: [], mem: undefined, expected: undefined, skipped: parsed.reason };
+    return { file, insns: decode(parsed.program), mem: parsed.mem, expected: parsed.result };
+  }
+  if (file.endsWith('.s') || file.endsWith('.asm') || syntax) {
+    return { file, insns: assembleSource(readText(file), file, syntax), mem: undefined, expected: undefined };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (error) {
+    throw new InputError(
+      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return { file, insns: decode(bytes), mem: undefined, expected: undefined };
+}
+
+/** Parse `--mem` hex: pairs of hex digits, optional whitespace, `0x` prefix allowed. */
+export function parseHex(text: string, what: string): Uint8Array {
+  const clean = text.replace(/^0x/i, '').replace(/[\s:]/g, '');
+  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) {
+    throw new InputError(`${what}: '${text}' is not hex bytes (pairs of hex digits)`);
+  }
+  const bytes = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
+export { encode };

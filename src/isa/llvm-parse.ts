@@ -1,0 +1,568 @@
+/**
+ * The kernel/LLVM BPF assembly syntax: the parser (assembler).
+ *
+ * Patterns are not written here: every template of the syntax table in `llvm-print.ts` is
+ * tokenized into a pattern of literal tokens and holes, so whatever either printer flavour
+ * writes, this reads back. On top of the printed text it accepts what llvm-mc accepts for the
+ * same instructions (decimal or hex numbers, labels as jump and call targets, `ld_pseudo`),
+ * comments (`#`, `//`, `;`), assembler directives that do not emit code (`.text`, `.globl`, …),
+ * and llvm-objdump or verifier-log output pasted verbatim (index and byte columns, `<sym>`
+ * annotations, `(b7)` opcode prefixes, symbol and relocation lines).
+ */
+import { AssemblyError } from './errors.js';
+import {
+  type Insn,
+  InvalidInstructionError,
+  layout,
+  makeInsn,
+  type RawInsn,
+  slotCount,
+} from './instruction.js';
+import { type Flavor, type Hole, parseHole, type Syntax, syntaxesOf } from './llvm-print.js';
+import { REGISTER_COUNT } from './opcodes.js';
+import { FORMS, type InsnForm } from './table.js';
+
+/** Options of {@link assemble}. */
+export interface AssembleOptions {
+  /** The file name shown in error locations. */
+  readonly file?: string;
+  /**
+   * The flavour the source is written in; default `objdump` (LLVM syntax). Both flavours accept
+   * everything either printer writes except one clash: the kernel prints a plain 64-bit
+   * immediate load as `r1 = 0x5`, which LLVM reads as a 32-bit mov. In `verifier` flavour a hex
+   * literal there means lddw and a decimal one mov, as the kernel prints them.
+   */
+  readonly flavor?: Flavor;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tokens.
+
+interface Token {
+  readonly kind: 'reg' | 'num' | 'ident' | 'punct' | 'hole';
+  readonly text: string;
+  /** 1-based column in the source line. */
+  readonly column: number;
+}
+
+/**
+ * Punctuation, longest first. The multi-character operators come from the table (`+=`, `<<=`,
+ * `s>=` → `>=`: a leading `s` lexes as an identifier of its own); the single characters are
+ * the syntax's brackets and separators.
+ */
+const PUNCTUATION: readonly string[] = (() => {
+  const set = new Set('=+-*/%&|^<>!()[],:#'.split(''));
+  for (const form of FORMS) {
+    if (!('operator' in form)) continue;
+    for (const piece of form.operator.split(/\s+/)) if (piece) set.add(piece.replace(/^s(?=[^A-Za-z])/, ''));
+  }
+  return [...set].sort((a, b) => b.length - a.length);
+})();
+
+// `kernel-function` (the kernel's name for an unnamed kfunc) is one identifier.
+const IDENT = /[A-Za-z_.$][\w.$]*(?:-[A-Za-z_][\w.$]*)*/y;
+const NUMBER = /0[xX][0-9a-fA-F]+|\d+/y;
+const REGISTER = /^[rw]\d+$/;
+
+class LexError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly column: number,
+  ) {
+    super(reason);
+  }
+}
+
+function tokenize(text: string, holes: boolean): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === ' ' || c === '\t') {
+      i++;
+      continue;
+    }
+    const column = i + 1;
+    if (holes && c === '{') {
+      const end = text.indexOf('}', i);
+      tokens.push({ kind: 'hole', text: text.slice(i + 1, end), column });
+      i = end + 1;
+      continue;
+    }
+    NUMBER.lastIndex = i;
+    IDENT.lastIndex = i;
+    const number = /\d/.test(c) ? NUMBER.exec(text) : null;
+    const ident = number ? null : IDENT.exec(text);
+    const word = number ?? ident;
+    if (word) {
+      const end = i + word[0].length;
+      if (end < text.length && /[\w.$]/.test(text[end])) {
+        throw new LexError(`invalid token '${text.slice(i).match(/^[\w.$]+/)![0]}'`, column);
+      }
+      const kind = number ? 'num' : REGISTER.test(word[0]) ? 'reg' : 'ident';
+      tokens.push({ kind, text: word[0], column });
+      i = end;
+      continue;
+    }
+    const punct = PUNCTUATION.find((p) => text.startsWith(p, i));
+    if (!punct) throw new LexError(`unexpected character '${c}'`, column);
+    tokens.push({ kind: 'punct', text: punct, column });
+    i += punct.length;
+  }
+  return tokens;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patterns, derived from the syntax table.
+
+type Part = { readonly lit: string } | { readonly hole: Hole };
+
+interface Pattern {
+  readonly form: InsnForm;
+  readonly syntax: Syntax;
+  readonly parts: readonly Part[];
+  /** Literal tokens plus constraining holes: among several matches the most specific wins. */
+  readonly score: number;
+}
+
+function compile(form: InsnForm, syntax: Syntax): Pattern {
+  const parts: Part[] = [];
+  let score = 0;
+  for (const token of tokenize(syntax.template, true)) {
+    if (token.kind !== 'hole') {
+      parts.push({ lit: token.text });
+      score++;
+      continue;
+    }
+    const hole = parseHole(token.text);
+    parts.push({ hole });
+    if (
+      hole.kind === 'name' ? hole.target === 'kfunc' : hole.kind === 'num' && /^(uhex|const)/.test(hole.style)
+    ) {
+      score++;
+    }
+  }
+  return { form, syntax, parts, score };
+}
+
+/**
+ * The bucket a pattern or a line falls in: its first token, registers all alike, and after a
+ * register the operator that follows (`<reg> +=`), so a line is tried against a few patterns.
+ */
+function bucketOf(first: Part | Token | undefined, second: Part | Token | undefined): string {
+  const word = (x: Part | Token | undefined): string => {
+    if (x === undefined) return '';
+    if ('hole' in x) return x.hole.kind === 'reg' ? '<reg>' : `{${x.hole.kind}}`;
+    if ('lit' in x) return REGISTER.test(x.lit) ? '<reg>' : x.lit;
+    return x.kind === 'reg' ? '<reg>' : x.text;
+  };
+  const head = word(first);
+  return head === '<reg>' ? `${head} ${word(second)}` : head;
+}
+
+let patternIndex: ReadonlyMap<string, readonly Pattern[]> | undefined;
+
+function patterns(): ReadonlyMap<string, readonly Pattern[]> {
+  if (patternIndex) return patternIndex;
+  const index = new Map<string, Pattern[]>();
+  for (const form of FORMS) {
+    const seen = new Set<string>();
+    for (const syntax of syntaxesOf(form)) {
+      if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) continue;
+      seen.add(`${syntax.template}|${syntax.dialect}`);
+      const pattern = compile(form, syntax);
+      const key = bucketOf(pattern.parts[0], pattern.parts[1]);
+      const list = index.get(key) ?? [];
+      list.push(pattern);
+      index.set(key, list);
+    }
+  }
+  patternIndex = index;
+  return index;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching.
+
+interface Binding {
+  readonly hole: Hole;
+  /** The tokens the hole took: a register, a label, or an optional sign and a number. */
+  readonly tokens: readonly Token[];
+}
+
+type MatchResult =
+  | { readonly ok: true; readonly bindings: readonly Binding[] }
+  | { readonly ok: false; readonly at: number; readonly expected: string };
+
+function numberValue(tokens: readonly Token[]): bigint {
+  const digits = BigInt(tokens[tokens.length - 1].text);
+  return tokens.length === 2 && tokens[0].text === '-' ? -digits : digits;
+}
+
+/** How many tokens from `at` a hole takes, or 0 if it does not match there. */
+function holeLength(
+  hole: Hole,
+  tokens: readonly Token[],
+  at: number,
+  form: InsnForm,
+  anyWidth: boolean,
+): number {
+  const token = tokens[at];
+  if (!token) return 0;
+  switch (hole.kind) {
+    case 'reg':
+      return token.kind === 'reg' && (anyWidth || token.text[0] === hole.width) ? 1 : 0;
+    case 'name':
+      return token.kind === 'ident' && (hole.target === 'helper' || token.text === 'kernel-function') ? 1 : 0;
+    case 'num': {
+      if (hole.style === 'label') return token.kind === 'ident' ? 1 : 0;
+      if (hole.style === 'uhex') return token.kind === 'num' && /^0x/i.test(token.text) ? 1 : 0;
+      if (token.kind === 'ident' && (hole.style === 'rel' || hole.style === 'reldec')) return 1;
+      const signed = token.kind === 'punct' && (token.text === '+' || token.text === '-');
+      const length = signed ? 2 : 1;
+      if (tokens[at + length - 1]?.kind !== 'num') return 0;
+      if (hole.style === 'const' || hole.style === 'constdec') {
+        const value = numberValue(tokens.slice(at, at + length));
+        if (value !== BigInt(form.select?.value ?? 0)) return 0;
+      }
+      return length;
+    }
+  }
+}
+
+function describe(part: Part): string {
+  if ('lit' in part) return `'${part.lit}'`;
+  const { hole } = part;
+  if (hole.kind === 'reg') return `a register (${hole.width}0-${hole.width}10)`;
+  if (hole.kind === 'name') return hole.target === 'kfunc' ? "'kernel-function'" : 'a helper name';
+  if (hole.style === 'label') return 'a label';
+  return hole.style === 'rel' || hole.style === 'reldec' ? 'an offset or a label' : 'a number';
+}
+
+function match(pattern: Pattern, tokens: readonly Token[], anyWidth: boolean): MatchResult {
+  const bindings: Binding[] = [];
+  let at = 0;
+  for (const part of pattern.parts) {
+    if ('lit' in part) {
+      if (tokens[at]?.text !== part.lit) return { ok: false, at, expected: describe(part) };
+      at++;
+      continue;
+    }
+    const length = holeLength(part.hole, tokens, at, pattern.form, anyWidth);
+    if (length === 0) return { ok: false, at, expected: describe(part) };
+    bindings.push({ hole: part.hole, tokens: tokens.slice(at, at + length) });
+    at += length;
+  }
+  if (at < tokens.length) return { ok: false, at, expected: 'end of line' };
+  return { ok: true, bindings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assembling.
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A label reference waiting for the label's slot. */
+interface Reference {
+  readonly label: string;
+  readonly field: 'off' | 'imm';
+  readonly column: number;
+}
+
+/** An instruction after the first pass: every field known except label targets. */
+interface Pending {
+  readonly form: InsnForm;
+  readonly raw: Mutable<RawInsn>;
+  imm2: number;
+  readonly slot: number;
+  readonly line: number;
+  readonly column: number;
+  readonly references: Reference[];
+}
+
+const INT16 = [-(2n ** 15n), 2n ** 15n - 1n] as const;
+const INT32 = [-(2n ** 31n), 2n ** 31n - 1n] as const;
+/** A 32-bit immediate may be written signed or as its unsigned bits, as llvm-mc allows. */
+const IMM32 = [-(2n ** 31n), 2n ** 32n - 1n] as const;
+const IMM64 = [-(2n ** 63n), 2n ** 64n - 1n] as const;
+
+/** Directives of llvm-mc / clang -S output that emit no instructions. */
+const IGNORED_DIRECTIVES = new Set([
+  'text',
+  'section',
+  'globl',
+  'global',
+  'local',
+  'weak',
+  'hidden',
+  'type',
+  'size',
+  'p2align',
+  'align',
+  'file',
+  'loc',
+  'ident',
+  'addrsig',
+  'addrsig_sym',
+]);
+
+const OBJDUMP_NOISE: readonly RegExp[] = [
+  /^\S.*:\s+file format /,
+  /^Disassembly of section /,
+  /^\s*\.\.\.\s*$/,
+  /^\s*[0-9a-f]+:\s+R_BPF_\w+/,
+];
+const OBJDUMP_SYMBOL = /^[0-9a-f]{8,16} <([A-Za-z_.$][\w.$]*)>:\s*$/;
+const OBJDUMP_COLUMNS = /^\s*\d+:\s+(?:[0-9a-f]{2} ){7}[0-9a-f]{2}(?: (?:[0-9a-f]{2} ){7}[0-9a-f]{2})?(?=\s)/;
+const VERIFIER_COLUMNS = /^\s*(?:\d+:\s+)?\([0-9a-f]{2}\)\s|^\s*\d+:\s/;
+const LABEL = /^\s*([A-Za-z_.$][\w.$]*)\s*:/;
+
+/** Blank out a prefix so that columns still count from the start of the original line. */
+function blank(text: string, length: number): string {
+  return ' '.repeat(length) + text.slice(length);
+}
+
+/** Cut a trailing comment: `//` or `;` anywhere, `#` at the start or after whitespace. */
+function stripComment(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (
+      c === ';' ||
+      (c === '/' && text[i + 1] === '/') ||
+      (c === '#' && (i === 0 || /\s/.test(text[i - 1])))
+    ) {
+      return text.slice(0, i);
+    }
+  }
+  return text;
+}
+
+/**
+ * Assemble kernel/LLVM syntax into instructions, laid out from slot 0. Every problem is an
+ * {@link AssemblyError} with the file, line and column.
+ *
+ * @example assemble('r0 = 0x5\nif r1 > 5 goto done\nr0 += r1\ndone:\nexit')
+ */
+export function assemble(source: string, options: AssembleOptions = {}): Insn[] {
+  const flavor = options.flavor ?? 'objdump';
+  const pending: Pending[] = [];
+  const labels = new Map<string, { slot: number; line: number }>();
+  let slot = 0;
+  const lines = source.split(/\r?\n/);
+  const fail = (reason: string, line: number, column: number, cause?: unknown): never => {
+    throw new AssemblyError(
+      reason,
+      { file: options.file, line, column },
+      lines[line - 1] ?? '',
+      cause ? { cause } : undefined,
+    );
+  };
+  const define = (name: string, line: number, column: number) => {
+    const previous = labels.get(name);
+    if (previous) fail(`duplicate label '${name}' (first defined on line ${previous.line})`, line, column);
+    labels.set(name, { slot, line });
+  };
+
+  for (const [index, original] of lines.entries()) {
+    const line = index + 1;
+    if (OBJDUMP_NOISE.some((re) => re.test(original))) continue;
+    const symbol = OBJDUMP_SYMBOL.exec(original);
+    if (symbol) {
+      // llvm-objdump's `0000000000000078 <bar>:` header names the next instruction.
+      if (!labels.has(symbol[1])) define(symbol[1], line, original.indexOf('<') + 2);
+      continue;
+    }
+    let text = original;
+    const columns = OBJDUMP_COLUMNS.exec(text) ?? VERIFIER_COLUMNS.exec(text);
+    if (columns) text = blank(text, columns[0].length);
+    text = stripComment(text).replace(/\s<[^<>]*>\s*$/, '');
+    for (let label = LABEL.exec(text); label; label = LABEL.exec(text)) {
+      define(label[1], line, label[0].indexOf(label[1]) + 1);
+      text = blank(text, label[0].length);
+    }
+    const directive = /^\s*\.([A-Za-z_]\w*)(?=\s|$)/.exec(text);
+    if (directive) {
+      if (IGNORED_DIRECTIVES.has(directive[1]) || directive[1].startsWith('cfi_')) continue;
+      fail(`unsupported directive '.${directive[1]}'`, line, directive[0].indexOf('.') + 1);
+    }
+    let tokens: Token[];
+    try {
+      tokens = tokenize(text, false);
+    } catch (error) {
+      if (error instanceof LexError) fail(error.reason, line, error.column);
+      throw error;
+    }
+    if (tokens.length === 0) continue;
+    const insn = parseInstruction(tokens, flavor, (reason, column) => fail(reason, line, column));
+    pending.push({ ...insn, slot, line, column: tokens[0].column });
+    slot += slotCount(insn.form);
+  }
+
+  return layout(
+    pending.map((p) => {
+      for (const ref of p.references) {
+        const target = labels.get(ref.label);
+        if (!target) return fail(`undefined label '${ref.label}'`, p.line, ref.column);
+        const delta = BigInt(target.slot - (p.slot + 1));
+        const [min, max] = ref.field === 'off' ? INT16 : INT32;
+        if (delta < min || delta > max) {
+          fail(
+            `jump to '${ref.label}' is ${delta} slots away, outside the ${ref.field === 'off' ? '16' : '32'}-bit offset range (${min}..${max})`,
+            p.line,
+            ref.column,
+          );
+        }
+        p.raw[ref.field] = Number(delta);
+      }
+      try {
+        return makeInsn(p.raw, p.slot, p.imm2);
+      } catch (error) {
+        if (error instanceof InvalidInstructionError) {
+          return fail(`invalid instruction: ${error.message}`, p.line, p.column, error);
+        }
+        throw error;
+      }
+    }),
+  );
+}
+
+type Fail = (reason: string, column: number) => never;
+
+function parseInstruction(
+  tokens: readonly Token[],
+  flavor: Flavor,
+  fail: Fail,
+): Pick<Pending, 'form' | 'raw' | 'imm2' | 'references'> {
+  const candidates = (patterns().get(bucketOf(tokens[0], tokens[1])) ?? []).filter(
+    (p) => p.syntax.dialect === undefined || p.syntax.dialect === flavor,
+  );
+  if (candidates.length === 0) {
+    const [first, second] = tokens;
+    if (first.kind === 'ident') return fail(`unknown instruction '${first.text}'`, first.column);
+    if (first.kind !== 'reg') return fail(`unexpected '${first.text}'`, first.column);
+    return second
+      ? fail(`syntax error: unexpected '${second.text}' after a register`, second.column)
+      : fail('syntax error: unexpected end of line after a register', first.column + first.text.length);
+  }
+  let best: { pattern: Pattern; bindings: readonly Binding[] } | undefined;
+  let furthest = -1;
+  let expected = new Set<string>();
+  for (const pattern of candidates) {
+    const result = match(pattern, tokens, false);
+    if (result.ok) {
+      if (!best || pattern.score > best.pattern.score) best = { pattern, bindings: result.bindings };
+    } else if (result.at > furthest) {
+      furthest = result.at;
+      expected = new Set([result.expected]);
+    } else if (result.at === furthest) {
+      expected.add(result.expected);
+    }
+  }
+  if (!best) {
+    // Would it match with other register widths? Then say so rather than "syntax error". The
+    // reading with the fewest mismatches wins, and among those the one whose first mismatch comes
+    // last: in `w0 += r1` the destination sets the width and `r1` is the odd one out.
+    let blame: { count: number; token: Token; width: 'r' | 'w' } | undefined;
+    for (const pattern of candidates) {
+      const result = match(pattern, tokens, true);
+      if (!result.ok) continue;
+      const wrong = result.bindings.flatMap(({ hole, tokens: taken }) =>
+        hole.kind === 'reg' && taken[0].text[0] !== hole.width
+          ? [{ token: taken[0], width: hole.width }]
+          : [],
+      );
+      const first = wrong[0];
+      if (!first) continue;
+      if (
+        !blame ||
+        wrong.length < blame.count ||
+        (wrong.length === blame.count && first.token.column > blame.token.column)
+      ) {
+        blame = { count: wrong.length, ...first };
+      }
+    }
+    if (blame) {
+      const { token, width } = blame;
+      fail(
+        `register width mismatch: '${token.text}' where the ${width === 'w' ? '32' : '64'}-bit ${width}${token.text.slice(1)} is expected`,
+        token.column,
+      );
+    }
+    const token = tokens[furthest];
+    const list = [...expected].slice(0, 4).join(' or ');
+    return token
+      ? fail(`syntax error: unexpected '${token.text}' (expected ${list})`, token.column)
+      : fail(
+          `syntax error: unexpected end of line (expected ${list})`,
+          tokens[tokens.length - 1].column + tokens[tokens.length - 1].text.length,
+        );
+  }
+  return bind(best.pattern, best.bindings, fail);
+}
+
+function inRange(
+  value: bigint,
+  [min, max]: readonly [bigint, bigint],
+  what: string,
+  token: Token,
+  fail: Fail,
+) {
+  if (value < min || value > max) fail(`${what} ${token.text} out of range (${min}..${max})`, token.column);
+}
+
+/** Turn a match into raw fields, checking registers and ranges. */
+function bind(
+  pattern: Pattern,
+  bindings: readonly Binding[],
+  fail: Fail,
+): Pick<Pending, 'form' | 'raw' | 'imm2' | 'references'> {
+  const { form } = pattern;
+  const raw: Mutable<RawInsn> = { opcode: form.opcode, dst: 0, src: 0, off: 0, imm: 0 };
+  if (form.select) raw[form.select.field] = form.select.value;
+  let imm2 = 0;
+  const references: Reference[] = [];
+  const registers = new Map<'dst' | 'src', Token>();
+  for (const { hole, tokens } of bindings) {
+    const first = tokens[0];
+    const last = tokens[tokens.length - 1];
+    if (hole.kind === 'name') continue;
+    if (hole.kind === 'reg') {
+      const number = Number(first.text.slice(1));
+      if (number >= REGISTER_COUNT) fail(`invalid register '${first.text}' (r0-r10, w0-w10)`, first.column);
+      const previous = registers.get(hole.field);
+      if (previous && previous.text.slice(1) !== first.text.slice(1)) {
+        fail(`'${first.text}' must be the same register as '${previous.text}'`, first.column);
+      }
+      registers.set(hole.field, first);
+      raw[hole.field] = number;
+      continue;
+    }
+    if (hole.field === 'src') continue; // a pseudo source constant, already checked by the match
+    if (first.kind === 'ident') {
+      references.push({
+        label: first.text,
+        field: hole.field === 'off' ? 'off' : 'imm',
+        column: first.column,
+      });
+      continue;
+    }
+    const value = numberValue(tokens);
+    const shown = { ...last, text: tokens.map((t) => t.text).join(''), column: first.column };
+    if (hole.field === 'value') {
+      inRange(value, IMM64, 'immediate', shown, fail);
+      raw.imm = Number(BigInt.asIntN(32, value));
+      imm2 = Number(BigInt.asIntN(32, value >> 32n));
+    } else if (hole.field === 'off') {
+      inRange(value, INT16, 'offset', shown, fail);
+      raw.off = Number(value);
+    } else {
+      // A relative target in imm (gotol, call pc+N, subprog[+N]) is a signed slot count.
+      const relative = hole.style === 'rel' || hole.style === 'reldec';
+      inRange(value, relative ? INT32 : IMM32, relative ? 'offset' : 'immediate', shown, fail);
+      const bits = Number(BigInt.asIntN(32, value));
+      if (hole.field === 'imm') raw.imm = bits;
+      else imm2 = bits;
+    }
+  }
+  return { form, raw, imm2, references };
+}
