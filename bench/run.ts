@@ -19,7 +19,9 @@ if (!existsSync(dir)) {
 const seconds = Number(process.env.BENCH_SECONDS ?? 1);
 const rows: Array<Record<string, string | number>> = [];
 let worst = 0;
-for (const name of readdirSync(dir).filter((f) => f.endsWith('.data')).sort()) {
+for (const name of readdirSync(dir)
+  .filter((f) => f.endsWith('.data'))
+  .sort()) {
   const parsed = parseDataFile(readFileSync(dir + name, 'utf8'), name);
   if (parsed.kind !== 'test') continue;
   const vm = new Vm({ budget: 1e9 });
@@ -50,4 +52,6 @@ for (const name of readdirSync(dir).filter((f) => f.endsWith('.data')).sort()) {
   });
 }
 console.table(rows);
-console.log(`target: ${TARGET_NS_PER_INSN} ns/insn; worst ratio ${worst.toFixed(2)}x (<= 1.00 meets the target)`);
+console.log(
+  `target: ${TARGET_NS_PER_INSN} ns/insn; worst ratio ${worst.toFixed(2)}x (<= 1.00 meets the target)`,
+);
