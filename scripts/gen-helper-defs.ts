@@ -172,11 +172,26 @@ export function mergeOverloads(docs: readonly HelperDoc[]): HelperDoc[] {
   return [...merged.values()].map(({ prototypes, ...d }) => ({ ...d, prototype: prototypes.join('\n * ') }));
 }
 
+/**
+ * Program contexts the documentation names by their kernel-internal type, and the UAPI type a BPF
+ * program actually receives (the verifier rewrites accesses to the one into the other).
+ */
+const CONTEXT_TYPES: Readonly<Record<string, string>> = {
+  sk_buff: '__sk_buff',
+  xdp_buff: 'xdp_md',
+  sk_msg_buff: 'sk_msg_md',
+};
+
 /** Kernel-internal type spelling → the UAPI spelling usable from BPF C. */
 function toUapiType(decl: string): string {
   return decl
+    .replace(/\bstruct (\w+)/g, (whole, tag: string) => {
+      const uapi = CONTEXT_TYPES[tag];
+      return uapi === undefined ? whole : `struct ${uapi}`;
+    })
     .replace(/\bstruct bpf_map\s*\*/g, 'void *') // BTF-defined maps are anonymous structs
-    .replace(/\b([us])(8|16|32|64)\b/g, '__$1$2');
+    .replace(/\b([us])(8|16|32|64)\b/g, '__$1$2')
+    .replace(/\bsize_t\b/g, 'unsigned long'); // not in <linux/types.h>; 64-bit on BPF, as in the kernel
 }
 
 /** The aggregate types a declaration names, which must be declared at file scope first. */
@@ -242,6 +257,13 @@ function render(header: string, ids: Map<string, number>, docs: HelperDoc[]): st
   out.push(' * Each helper is a constant function pointer whose value is the helper id: clang turns a call');
   out.push(' * through it into `call ID`. Include <linux/types.h> or vmlinux.h before this file.');
   out.push(` * Helpers: ${entries.length}, ids ${entries[0]!.id}..${entries[entries.length - 1]!.id}.`);
+  const undocumented = HELPER_NAMES.map((n, id) => ({ n, id })).filter(({ n, id }) => id > 0 && !ids.has(n));
+  if (undocumented.length > 0) {
+    out.push(
+      ' * Known to the running kernel (src/isa/helper-ids.ts) but absent from this header, so not declared:',
+    );
+    out.push(` * ${undocumented.map(({ n, id }) => `bpf_${n} (${id})`).join(', ')}.`);
+  }
   out.push(' */');
   out.push('#ifndef __TSBPF_BPF_HELPER_DEFS_H');
   out.push('#define __TSBPF_BPF_HELPER_DEFS_H');

@@ -6,10 +6,10 @@ import fc from 'fast-check';
 import { TsbpfError } from '../errors.js';
 import {
   BpfRelocationType,
-  EM_BPF,
   ElfError,
   type ElfFile,
   ElfType,
+  EM_BPF,
   parseElf,
   SectionType,
   SpecialSectionIndex,
