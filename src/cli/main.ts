@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `tsbpf` command line: `asm`, `disasm` and `run` on the userspace VM.
+ * The `tsbpf` command line: `asm`, `disasm`, `objdump`, `btf dump` and `run` on the userspace VM.
  *
  * Exit status: 0 on success, 1 when a program faulted at run time, 2 on bad input (unreadable
  * file, assembly error, invalid encoding, bad option).
@@ -12,8 +12,13 @@ import { TsbpfError } from '../errors.js';
 import { AssemblyError } from '../isa/errors.js';
 import { decode, encode, InvalidInstructionError } from '../isa/instruction.js';
 import { formatInsn } from '../isa/llvm.js';
+import { type Btf, BtfError, parseBtf } from '../object/btf.js';
+import { dumpBtfJson, dumpBtfRaw } from '../object/btf-dump.js';
+import { type Objdump, objdump } from '../object/objdump.js';
+import { loadObjectSpec, ObjectError } from '../object/object.js';
 import { VmError } from '../vm/errors.js';
 import { Vm } from '../vm/vm.js';
+import { renderDisassembly, renderObjdump } from './objdump.js';
 import { assembleSource, InputError, parseHex, readProgram, type Syntax } from './programs.js';
 import { renderError } from './render.js';
 
@@ -23,7 +28,11 @@ const EXIT_INPUT = 2;
 /** Errors that mean the input was bad, as opposed to a program that faulted. */
 function isInputError(error: unknown): boolean {
   return (
-    error instanceof AssemblyError || error instanceof InvalidInstructionError || error instanceof InputError
+    error instanceof AssemblyError ||
+    error instanceof InvalidInstructionError ||
+    error instanceof InputError ||
+    error instanceof ObjectError ||
+    error instanceof BtfError
   );
 }
 
@@ -72,8 +81,8 @@ export function buildProgram(): Command {
 
   program
     .command('disasm')
-    .description('disassemble raw instructions in kernel/LLVM syntax')
-    .argument('<file>', 'raw bytecode (.bin)')
+    .description('disassemble raw instructions, or every program of an object file, in kernel/LLVM syntax')
+    .argument('<file>', 'raw bytecode (.bin) or a BPF object file (.o)')
     .addOption(
       new Option('--flavor <flavor>', 'llvm-objdump text (hex) or kernel verifier log text (decimal)')
         .choices(['objdump', 'verifier'])
@@ -83,11 +92,74 @@ export function buildProgram(): Command {
     .action((file: string, options: { flavor: 'objdump' | 'verifier'; bigEndian?: boolean }) => {
       try {
         const bytes = new Uint8Array(readBinary(file));
+        if (isElf(bytes)) {
+          const dump = objdump(loadObjectSpec(bytes));
+          const out = dump.programs.flatMap((p) => [
+            `${p.name} (section ${p.section}):`,
+            ...renderDisassembly(p.insns),
+            '',
+          ]);
+          process.stdout.write(`${out.join('\n')}`);
+          return;
+        }
         const insns = decode(bytes, { bigEndian: options.bigEndian });
         const lines = insns.map(
           (insn) => `${String(insn.slot).padStart(4)}: ${formatInsn(insn, { flavor: options.flavor })}`,
         );
         process.stdout.write(`${lines.join('\n')}\n`);
+      } catch (error) {
+        fail(error);
+      }
+    });
+
+  program
+    .command('objdump')
+    .description('show the programs, maps, globals, relocations and disassembly of a BPF object file')
+    .argument('<file>', 'BPF object file (clang -target bpf -c output)')
+    .option(
+      '--json',
+      'print JSON: {"programs":[{name,section,type,attach,insns:[{index,text,line}]}],"maps":[…]}',
+    )
+    .action((file: string, options: { json?: boolean }) => {
+      try {
+        const dump = objdump(loadObjectSpec(new Uint8Array(readBinary(file))));
+        if (options.json) process.stdout.write(`${JSON.stringify(objdumpJson(dump))}\n`);
+        else process.stdout.write(renderObjdump(file, dump));
+      } catch (error) {
+        fail(error);
+      }
+    });
+
+  program
+    .command('btf')
+    .description('BTF type information')
+    .command('dump')
+    .description('dump the BTF of an object file, a raw BTF file or /sys/kernel/btf/vmlinux')
+    .argument('<file>', 'BPF object (.o), raw BTF (e.g. /sys/kernel/btf/vmlinux)')
+    .addOption(
+      new Option('--format <format>', 'raw (bpftool-like), json, or c (a header: vmlinux.h)')
+        .choices(['raw', 'json', 'c'])
+        .default('raw'),
+    )
+    .action(async (file: string, options: { format: 'raw' | 'json' | 'c' }) => {
+      try {
+        const bytes = new Uint8Array(readBinary(file));
+        let btf: Btf;
+        if (isElf(bytes)) {
+          const spec = loadObjectSpec(bytes);
+          if (!spec.btf) throw new InputError(`${file}: the object has no .BTF section (compile with -g)`);
+          btf = spec.btf;
+        } else {
+          btf = parseBtf(bytes);
+        }
+        const text =
+          options.format === 'raw'
+            ? dumpBtfRaw(btf)
+            : options.format === 'json'
+              ? dumpBtfJson(btf)
+              : // The C dumper is large and only this command needs it.
+                (await import('../object/btf-c.js')).dumpBtfC(btf);
+        process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
       } catch (error) {
         fail(error);
       }
@@ -169,6 +241,49 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** Whether bytes start with the ELF magic. */
+function isElf(bytes: Uint8Array): boolean {
+  return (
+    bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46
+  );
+}
+
+/** The `--json` shape of objdump: programs with their own instructions, and maps. */
+function objdumpJson(dump: Objdump) {
+  return {
+    license: dump.license,
+    programs: dump.programs.map((p) => ({
+      name: p.name,
+      section: p.section,
+      type: p.type,
+      attach: p.attach,
+      attach_type: p.attachType,
+      error: p.error,
+      insns: p.insns.map((i) => ({
+        index: i.index,
+        text: i.text,
+        line: i.line ? i.line.line : null,
+        file: i.line ? i.line.file : null,
+        source: i.line ? i.line.text : null,
+      })),
+    })),
+    maps: dump.maps.map((m) => ({
+      name: m.name,
+      type: m.type,
+      key_size: m.keySize,
+      value_size: m.valueSize,
+      max_entries: m.maxEntries,
+      flags: m.flags,
+      btf_key_type: m.keyType,
+      btf_value_type: m.valueType,
+      origin: m.origin,
+      pinning: m.pinning,
+    })),
+    globals: dump.globals,
+    relocations: dump.relocations,
+  };
 }
 
 function readSource(file: string): string {

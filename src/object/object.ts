@@ -20,7 +20,7 @@ import { decode, type Insn, InvalidInstructionError, makeInsn } from '../isa/ins
 import { PseudoSrc } from '../isa/opcodes.js';
 import { isPerCpu, MapFlags, type MapSpec } from '../maps/ops.js';
 import { MapType, type MapTypeName } from '../uapi.js';
-import { type Btf, type BtfType, parseBtf } from './btf.js';
+import { Btf, type BtfType, parseBtf } from './btf.js';
 import { type BtfExt, type BtfExtCoreRelo, parseBtfExt } from './btf-ext.js';
 import {
   type ElfFile,
@@ -272,8 +272,9 @@ class ObjectReader {
     const btfSection = this.elf.sectionByName('.BTF');
     if (!btfSection) return;
     try {
-      this.btf = parseBtf(btfSection.data, { bigEndian: this.elf.bigEndian });
+      this.btf = this.fixupDatasecs(parseBtf(btfSection.data, { bigEndian: this.elf.bigEndian }));
     } catch (error) {
+      if (error instanceof ObjectError) throw error;
       throw new ObjectError(`.BTF: ${(error as Error).message}`, { section: '.BTF' }, { cause: error });
     }
     const extSection = this.elf.sectionByName('.BTF.ext');
@@ -287,6 +288,33 @@ class ObjectReader {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * clang leaves DATASEC sizes (and some variable offsets) 0 for the linker to fill in; like
+   * libbpf, take them from the ELF section sizes and symbol values, so the BTF describes the
+   * data maps exactly (the kernel checks it against the map's value size).
+   */
+  private fixupDatasecs(btf: Btf): Btf {
+    let changed = false;
+    const types = btf.types.map((t) => {
+      if (t.kind !== 'datasec') return t;
+      const section = this.elf.sectionByName(t.name);
+      if (!section) return t;
+      const symbols = this.elf.symbolsIn(section.index);
+      const vars = t.vars
+        .map((v) => {
+          const variable = btf.typeById(v.typeId);
+          const symbol = symbols.find((s) => s.name === variable.name && s.type !== 'section');
+          return symbol && symbol.value !== v.offset ? { ...v, offset: symbol.value } : v;
+        })
+        .sort((a, b) => a.offset - b.offset);
+      if (t.size === section.size && vars.every((v, i) => v === t.vars[i])) return t;
+      changed = true;
+      return { ...t, size: section.size, vars };
+    });
+    if (!changed) return btf;
+    return new Btf({ header: btf.header, bigEndian: btf.bigEndian, strings: btf.strings.bytes, types });
   }
 
   private addMap(map: ObjectMap, symbol?: string, sectionIndex?: number): number {
@@ -584,14 +612,28 @@ class ObjectReader {
 
   /** A function's extent in its section: from its symbol, or up to the next function symbol. */
   private functionAt(code: CodeSection, symbol: ElfSymbol): Subprogram {
+    const where = { section: code.section.name };
+    const total = code.bySlot.length;
+    if (symbol.value % 8 !== 0 || symbol.size % 8 !== 0) {
+      throw new ObjectError(
+        `function '${symbol.name}' is not aligned to instructions (offset ${symbol.value}, size ${symbol.size})`,
+        where,
+      );
+    }
     const start = symbol.value / 8;
     let slots = symbol.size / 8;
     if (slots === 0) {
       const next = this.elf
         .symbolsIn(code.section.index)
         .filter((s) => s.type === 'func' && s.value > symbol.value)
-        .reduce((min, s) => Math.min(min, s.value / 8), code.bySlot.length);
+        .reduce((min, s) => Math.min(min, s.value / 8), total);
       slots = next - start;
+    }
+    if (start + slots > total || slots <= 0) {
+      throw new ObjectError(
+        `function '${symbol.name}' (slots ${start}-${start + slots - 1}) lies outside its section of ${total} slots`,
+        where,
+      );
     }
     return { name: symbol.name, section: code.section, start, slots };
   }

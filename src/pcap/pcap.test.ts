@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { LinkType, type Packet, PcapError, readCapture, writeCapture } from './pcap.js';
+import { type Packet, PcapError, PcapLinkType, readCapture, writeCapture } from './pcap.js';
 
 const testdata = new URL('../../testdata/pcap/', import.meta.url);
 const sample = new Uint8Array(readFileSync(new URL('sample.pcap', testdata)));
@@ -13,7 +13,7 @@ test('reads a tcpdump capture (22 packets: TCP, UDP and ICMP over IPv4 and IPv6)
   const capture = readCapture(sample);
   assert.equal(capture.format, 'pcap');
   assert.equal(capture.packets.length, 22);
-  for (const packet of capture.packets) assert.equal(packet.linkType, LinkType.ETHERNET);
+  for (const packet of capture.packets) assert.equal(packet.linkType, PcapLinkType.ETHERNET);
   const ethertypes = capture.packets.map((p) => (p.data[12] << 8) | p.data[13]);
   assert.equal(ethertypes.filter((t) => t === 0x0800).length, 12);
   assert.equal(ethertypes.filter((t) => t === 0x86dd).length, 10);

@@ -18,7 +18,7 @@
 import { TsbpfError } from '../errors.js';
 
 /** Link types we name; the number is kept for any other. */
-export const LinkType = { NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, IPV4: 228, IPV6: 229 } as const;
+export const PcapLinkType = { NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, IPV4: 228, IPV6: 229 } as const;
 
 export interface Packet {
   /** Capture time in nanoseconds since the epoch. */
@@ -221,7 +221,7 @@ export interface WriteOptions {
 
 /** Write packets as a nanosecond-resolution pcap (default) or a pcapng capture. */
 export function writeCapture(packets: readonly Packet[], options: WriteOptions = {}): Uint8Array {
-  const linkType = options.linkType ?? packets[0]?.linkType ?? LinkType.ETHERNET;
+  const linkType = options.linkType ?? packets[0]?.linkType ?? PcapLinkType.ETHERNET;
   const snaplen = options.snaplen ?? 262144;
   return options.format === 'pcapng'
     ? writePcapng(packets, linkType, snaplen)

@@ -5,6 +5,7 @@
  * Helpers are rare next to ALU work, so clarity wins over speed here.
  */
 import { HELPER_NAMES } from '../isa/helper-ids.js';
+import type { CompiledProgram } from './interpreter.js';
 import type { VmMemory } from './memory.js';
 import { formatPrintk } from './printk.js';
 
@@ -22,6 +23,16 @@ export interface HelperEnv {
    * undefined if the address is not mapped (the kernel's "nofault" reads).
    */
   readString(address: bigint, max: number): string | undefined;
+  /**
+   * Run the subprogram at `slot` of the running program as a new call frame with r1–r5 =
+   * `args` and return its r0 (for callback helpers: `bpf_loop`, `bpf_for_each_map_elem`).
+   */
+  callFunction(slot: number, ...args: bigint[]): bigint;
+  /**
+   * Ask to continue in `program` once the helper returns (`bpf_tail_call`); false when the
+   * tail-call limit is reached or the call cannot be made from where the program is.
+   */
+  tailCall(program: CompiledProgram): boolean;
 }
 
 export type HelperFn = (env: HelperEnv, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint;
@@ -42,6 +53,8 @@ function idOf(name: string): number {
 }
 
 const EINVAL = 22n;
+const E2BIG = 7n;
+const ENOENT = 2n;
 const u64 = (value: bigint): bigint => BigInt.asUintN(64, value);
 
 /** The base helpers every program type gets. */
@@ -62,6 +75,41 @@ export const baseHelpers: readonly Helper[] = [
     },
   },
 ];
+
+/**
+ * Control-flow helpers: `bpf_loop` (since 5.17) calls a subprogram up to `nr_loops` times and
+ * stops early when it returns 1; `bpf_tail_call` jumps to a program of a PROG_ARRAY, at most
+ * 33 times a run, and falls through (returning -ENOENT) when the slot is empty.
+ */
+export function controlHelpers(
+  programAt: (map: bigint, index: bigint) => CompiledProgram | undefined,
+): Helper[] {
+  return [
+    {
+      id: idOf('loop'),
+      name: 'loop',
+      call: (env, count, callback, context, flags) => {
+        if (flags !== 0n) return u64(-EINVAL);
+        if (count > 1n << 23n) return u64(-E2BIG);
+        let done = 0n;
+        while (done < count) {
+          const stop = env.callFunction(Number(callback), done, context);
+          done++;
+          if (stop === 1n) break;
+        }
+        return done;
+      },
+    },
+    {
+      id: idOf('tail_call'),
+      name: 'tail_call',
+      call: (env, _ctx, map, index) => {
+        const target = programAt(map, index);
+        return target && env.tailCall(target) ? 0n : u64(-ENOENT);
+      },
+    },
+  ];
+}
 
 /** Read the format of `bpf_trace_printk(fmt, fmt_size, …)`: it must be NUL-terminated within fmt_size. */
 function readFormat(env: HelperEnv, address: bigint, size: bigint): string | undefined {

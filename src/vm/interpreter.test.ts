@@ -155,9 +155,12 @@ describe('control', () => {
   });
   test('unknown helper names its id', () => {
     assert.throws(
-      () => run('call 1\nexit'),
-      (e: unknown) =>
-        e instanceof UnknownHelperError && e.helperId === 1 && /map_lookup_elem/.test(e.message),
+      () => run('call 999\nexit'),
+      (e: unknown) => e instanceof UnknownHelperError && e.helperId === 999 && /#999/.test(e.message),
+    );
+    assert.throws(
+      () => run('call 18\nexit'),
+      (e: unknown) => e instanceof UnknownHelperError && /bpf_skb_vlan_push#18/.test(e.message),
     );
   });
   test('falling off the end is an error', () => {

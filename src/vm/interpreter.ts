@@ -420,6 +420,35 @@ export interface ExecuteOptions {
   /** Base address of a region of MAX_CALL_FRAMES × STACK_SIZE bytes for the frames' stacks. */
   readonly stackBase: number;
   readonly budget: number;
+  /** Shared with helpers during a run: where the program is, and requests back to the loop. */
+  readonly state: RunState;
+}
+
+/** Maximum tail calls in one run (MAX_TAIL_CALL_CNT since 5.12). */
+export const MAX_TAIL_CALLS = 33;
+
+/**
+ * What helpers see of the running program and how they ask the interpreter for control flow:
+ * a callback helper (`bpf_loop`, `bpf_for_each_map_elem`) runs a subprogram at `depth + 1`; a
+ * tail call sets `tailCall` and the interpreter jumps to that program once the helper returns.
+ */
+export interface RunState {
+  /** The program executing (changes on a tail call). */
+  program: CompiledProgram;
+  /** Call depth at the helper call in progress. */
+  depth: number;
+  /** Instructions executed by callbacks during the helper call in progress. */
+  nested: number;
+  /** Set by `bpf_tail_call` on success. */
+  tailCall: CompiledProgram | undefined;
+  tailCalls: number;
+}
+
+/** Where a (nested) execution starts. */
+export interface ExecuteStart {
+  readonly pc?: number;
+  /** Call depth of the first frame; the execution returns when that frame exits. */
+  readonly depth?: number;
 }
 
 export interface ExecuteResult {
@@ -450,20 +479,26 @@ function bswap32(x: number): number {
  * Run a compiled program from slot 0 with the registers in `m` as set by the caller (r1…r5 and
  * whatever else); r10 is set here. Returns r0 when the outermost frame exits.
  */
-export function execute(program: CompiledProgram, m: Machine, options: ExecuteOptions): ExecuteResult {
-  const { code, off, imm, imm2 } = program;
+export function execute(
+  program: CompiledProgram,
+  m: Machine,
+  options: ExecuteOptions,
+  start: ExecuteStart = {},
+): ExecuteResult {
+  let { code, off, imm, imm2 } = program;
   const { lo, hi } = m;
-  const { memory, budget } = options;
+  const { memory, budget, state } = options;
   let view = memory.view;
   let bytes = memory.bytes;
   const stackTop = options.stackBase + MAX_CALL_FRAMES * STACK_SIZE;
-  lo[10] = stackTop;
+  const baseDepth = start.depth ?? 0;
+  lo[10] = stackTop - baseDepth * STACK_SIZE;
   hi[10] = 0;
   // Saved state per active call: return slot, r6–r9 halves, r10.
   const frames: number[] = [];
-  let depth = 0;
+  let depth = baseDepth;
   let count = 0;
-  let pc = 0;
+  let pc = start.pc ?? 0;
   let a = 0;
   let b = 0;
   let t = 0;
@@ -917,6 +952,8 @@ export function execute(program: CompiledProgram, m: Machine, options: ExecuteOp
         const helper = options.helpers.get(id);
         if (!helper) throw new UnknownHelperError(i, id, HELPER_NAMES[id]);
         let r0: bigint;
+        state.depth = depth;
+        state.nested = 0;
         try {
           r0 = helper.call(
             options.env,
@@ -937,6 +974,16 @@ export function execute(program: CompiledProgram, m: Machine, options: ExecuteOp
         // A helper may have grown the memory: refresh the views.
         view = memory.view;
         bytes = memory.bytes;
+        count += state.nested;
+        if (count > budget) throw new InstructionBudgetError(i, budget);
+        if (state.tailCall) {
+          // The tail-called program replaces this one in the same frame; r1 still holds the ctx.
+          const target = state.tailCall;
+          state.tailCall = undefined;
+          state.program = target;
+          ({ code, off, imm, imm2 } = target);
+          pc = 0;
+        }
         break;
       }
       case Op.CallLocal:
@@ -950,7 +997,7 @@ export function execute(program: CompiledProgram, m: Machine, options: ExecuteOp
       case Op.CallKfunc:
         throw new VmError(i, `kfunc call (BTF id ${imm[i]}) is not supported by the VM`);
       case Op.Exit:
-        if (depth === 0) return { r0: toBigInt(lo[0], hi[0]), insnsExecuted: count };
+        if (depth === baseDepth) return { r0: toBigInt(lo[0], hi[0]), insnsExecuted: count };
         depth--;
         lo[10] = frames.pop()!;
         for (let r = 9; r >= 6; r--) {

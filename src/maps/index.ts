@@ -1,0 +1,3 @@
+export * from './codec.js';
+export * from './map.js';
+export * from './ops.js';
