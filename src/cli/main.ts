@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
+import { BuildError, buildObject } from '../build/clang.js';
 import { TsbpfError } from '../errors.js';
 import { AssemblyError } from '../isa/errors.js';
 import { decode, encode, InvalidInstructionError } from '../isa/instruction.js';
@@ -32,6 +33,7 @@ function isInputError(error: unknown): boolean {
     error instanceof InvalidInstructionError ||
     error instanceof InputError ||
     error instanceof ObjectError ||
+    error instanceof BuildError ||
     error instanceof BtfError
   );
 }
@@ -129,6 +131,35 @@ export function buildProgram(): Command {
         fail(error);
       }
     });
+
+  program
+    .command('build')
+    .description("compile a BPF C source with clang, our headers and a vmlinux.h from this machine's BTF")
+    .argument('<file>', 'BPF C source (FILE.bpf.c)')
+    .option('-o, --output <out>', 'object file (default: the source with .o)')
+    .addOption(
+      new Option('--cpu <version>', 'BPF ISA version (-mcpu)')
+        .choices(['v1', 'v2', 'v3', 'v4'])
+        .default('v3'),
+    )
+    .option('--btf <file>', 'BTF for vmlinux.h', '/sys/kernel/btf/vmlinux')
+    .option('--big-endian', 'build for bpfeb')
+    .action(
+      (
+        file: string,
+        options: { output?: string; cpu: 'v1' | 'v2' | 'v3' | 'v4'; btf: string; bigEndian?: boolean },
+      ) => {
+        try {
+          const result = buildObject(file, options);
+          const spec = loadObjectSpec(new Uint8Array(readBinary(result.output)));
+          process.stdout.write(
+            `${result.output}: ${spec.programs.length} program${spec.programs.length === 1 ? '' : 's'} (${spec.programs.map((p) => `${p.name} in ${p.section}`).join(', ')}), ${spec.maps.length} map${spec.maps.length === 1 ? '' : 's'}\n`,
+          );
+        } catch (error) {
+          fail(error);
+        }
+      },
+    );
 
   program
     .command('btf')
