@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Builds every examples/*.bpf.c into the committed examples/*.bpf.o, using only our own headers
-# (include/tsbpf) and a vmlinux.h dumped from the running kernel's BTF into build/ (not committed).
+# (include/tsbpf) and a vmlinux.h generated from the running kernel's BTF by our own BTF-to-C dumper
+# (`tsbpf btf dump … --format c`) into build/ (not committed).
 #
 #   bash scripts/build-examples.sh            # all examples
 #   bash scripts/build-examples.sh hello loop # just these
 #
-# Environment: CLANG (default clang-19, else clang), LLVM_STRIP (likewise), BPFTOOL (default bpftool), VMLINUX_BTF (default
+# Environment: CLANG (default clang-19, else clang), LLVM_STRIP (likewise), VMLINUX_BTF (default
 # /sys/kernel/btf/vmlinux), BPF_CPU (default v4: sdiv/smod, sign-extending loads and moves, bswap,
 # gotol; the kernel accepts v4 since 6.6).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 clang=${CLANG:-$(command -v clang-19 || command -v clang)}
-bpftool=${BPFTOOL:-bpftool}
 btf=${VMLINUX_BTF:-/sys/kernel/btf/vmlinux}
 cpu=${BPF_CPU:-v4}
 strip=${LLVM_STRIP:-$(command -v llvm-strip-19 || command -v llvm-strip)}
@@ -20,7 +20,7 @@ strip=${LLVM_STRIP:-$(command -v llvm-strip-19 || command -v llvm-strip)}
 mkdir -p build
 if [[ ! -s build/vmlinux.h || $btf -nt build/vmlinux.h ]]; then
   echo "  GEN     build/vmlinux.h (from $btf)"
-  "$bpftool" btf dump file "$btf" format c >build/vmlinux.h.tmp
+  node bin/tsbpf.js btf dump "$btf" --format c >build/vmlinux.h.tmp
   mv build/vmlinux.h.tmp build/vmlinux.h
 fi
 
