@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { assembleConformance } from '../isa/conformance-asm.js';
+import { assemble } from '../isa/llvm.js';
 import { InstructionBudgetError, MemoryAccessError, UnknownHelperError, VmError } from './errors.js';
 import { Vm } from './vm.js';
 
@@ -120,6 +121,25 @@ describe('memory', () => {
       () => run('lddw %r1, 0x100001000\nldxb %r0, [%r1+0]\nexit'),
       (e: unknown) => e instanceof MemoryAccessError && e.address === 0x100001000n,
     );
+  });
+});
+
+describe('load-acquire and store-release (since 6.15)', () => {
+  test('behave as loads and stores of their size', () => {
+    const vm = new Vm();
+    const source = [
+      'r1 = 0x1122334455667788 ll',
+      '*(u64 *)(r10 - 8) = r1',
+      'r2 = r10',
+      'r2 += -8',
+      'r0 = load_acquire((u64 *)(r2 + 0x0))',
+      'w3 = 0x7',
+      'store_release((u8 *)(r2 + 0x0), w3)',
+      'r4 = *(u64 *)(r10 - 8)',
+      'r0 ^= r4',
+      'exit',
+    ].join('\n');
+    assert.equal(vm.run(vm.load(assemble(source))).r0, 0x8fn);
   });
 });
 

@@ -245,8 +245,9 @@ function opOf(insn: Insn): Op {
       return Op.StxB + sizeIndex[insn.form.size];
     case 'atomic': {
       const f = insn.form;
-      if (f.op === 'load_acquire') return Op.LoadAcquireB + sizeIndex[f.size];
-      if (f.op === 'store_release') return Op.StoreReleaseB + sizeIndex[f.size];
+      // One thread, no reordering: acquire/release are plain loads and stores here.
+      if (f.op === 'load_acquire') return Op.LdxB + sizeIndex[f.size];
+      if (f.op === 'store_release') return Op.StxB + sizeIndex[f.size];
       return f.size === 8 ? Op.AtomicDW : Op.AtomicW;
     }
     case 'ldabs':
@@ -1075,37 +1076,6 @@ export function execute(
         break;
       case Op.AtomicDW:
         atomic64(view, check(cache, i, d, off[i], 8, true), imm2[i], lo, hi, s);
-        break;
-      case Op.LoadAcquireB:
-        lo[d] = bytes[check(cache, i, s, off[i], 1, false)];
-        hi[d] = 0;
-        break;
-      case Op.LoadAcquireH:
-        lo[d] = view.getUint16(check(cache, i, s, off[i], 2, false), true);
-        hi[d] = 0;
-        break;
-      case Op.LoadAcquireW:
-        lo[d] = view.getInt32(check(cache, i, s, off[i], 4, false), true);
-        hi[d] = 0;
-        break;
-      case Op.LoadAcquireDW:
-        a = check(cache, i, s, off[i], 8, false);
-        lo[d] = view.getInt32(a, true);
-        hi[d] = view.getInt32(a + 4, true);
-        break;
-      case Op.StoreReleaseB:
-        bytes[check(cache, i, d, off[i], 1, true)] = lo[s];
-        break;
-      case Op.StoreReleaseH:
-        view.setInt16(check(cache, i, d, off[i], 2, true), lo[s], true);
-        break;
-      case Op.StoreReleaseW:
-        view.setInt32(check(cache, i, d, off[i], 4, true), lo[s], true);
-        break;
-      case Op.StoreReleaseDW:
-        a = check(cache, i, d, off[i], 8, true);
-        view.setInt32(a, lo[s], true);
-        view.setInt32(a + 4, hi[s], true);
         break;
       case Op.FellOff:
         throw new VmError(i, 'fell off the end of the program without exit');
