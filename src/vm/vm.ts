@@ -1,8 +1,15 @@
 /**
  * The userspace VM: loads programs into the flat address space and runs them.
  */
-import { decode, type Insn } from '../isa/instruction.js';
+import { HELPER_NAMES } from '../isa/helper-ids.js';
+import { decode, type Insn, makeInsn } from '../isa/instruction.js';
+import type { ObjectSpec } from '../object/object.js';
+import type { TestRunOptions } from '../program.js';
+import type { ProgTypeName } from '../uapi.js';
+import type { PacketKind, PacketState } from './context/packet.js';
+import { VmError } from './errors.js';
 import { controlHelpers, type HelperEnv, HelperRegistry } from './helpers.js';
+import { loadPacketAbs, PACKET_HELPER_TYPES, packetHelpers } from './helpers/packet.js';
 import {
   type CompiledProgram,
   compile,
@@ -17,6 +24,8 @@ import { type FdArrayEntry, mapHelpers, mapResolver } from './map-helpers.js';
 import { FdArrayMap } from './maps/fd-maps.js';
 import { VmMapRegistry } from './maps/registry.js';
 import { type Region, VmMemory } from './memory.js';
+import { loadVmObject, type VmObject } from './object.js';
+import { DEFAULT_DEVICES, type TestRunDevice, testRun, type VmTestRunResult } from './test-run.js';
 
 export interface VmOptions {
   /** Helpers by id; default: the base helpers. */
@@ -31,6 +40,8 @@ export interface VmOptions {
   readonly random?: () => number;
   /** Simulated CPUs for per-CPU maps; default 2. */
   readonly cpus?: number;
+  /** Network devices test runs may name by ifindex; default loopback (1) only. */
+  readonly devices?: readonly TestRunDevice[];
 }
 
 export interface RunInput {
@@ -74,6 +85,45 @@ export interface LoadOptions {
   readonly fdArray?: readonly FdArrayEntry[];
 }
 
+/** What {@link Vm.loadProgram} takes. */
+export interface VmLoadProgramOptions {
+  /** The program type (`XDP`, `SOCKET_FILTER`, `SCHED_CLS`, `RAW_TRACEPOINT`…). */
+  readonly type: ProgTypeName;
+  /** Decoded instructions or their bytes. */
+  readonly insns: Uint8Array | readonly Insn[];
+  readonly name?: string;
+  /** The maps `lddw` MAP_IDX / MAP_IDX_VALUE index ({@link LoadOptions.fdArray}). */
+  readonly fdArray?: readonly FdArrayEntry[];
+}
+
+/** A program loaded for a type: what {@link Vm.testRun} runs and PROG_ARRAYs name by `id`. */
+export interface VmProgram {
+  readonly name: string;
+  readonly type: ProgTypeName;
+  readonly compiled: CompiledProgram;
+  /** The program's id in {@link Vm.maps} (the value a PROG_ARRAY slot holds). */
+  readonly id: number;
+}
+
+/** A program calls a helper (or uses an instruction) its program type does not have. */
+export class ProgramTypeError extends VmError {
+  override name = 'ProgramTypeError';
+  /** The helper's name (without `bpf_`), when a helper is the problem. */
+  readonly helper: string | undefined;
+  constructor(slot: number, reason: string, helper?: string) {
+    super(slot, reason);
+    this.helper = helper;
+  }
+}
+
+/** A legacy packet load went past the packet: the program returns 0 (caught by the run). */
+class PacketLoadAbort extends VmError {
+  override name = 'PacketLoadAbort';
+}
+
+/** First id of the VM-internal helpers that stand in for `ld_abs`/`ld_ind` instructions. */
+const LD_PACKET_HELPER_BASE = 0x4000_0000;
+
 /** A userspace eBPF virtual machine. Runs anywhere JavaScript runs. */
 export class Vm {
   readonly memory = new VmMemory();
@@ -88,6 +138,13 @@ export class Vm {
   private readonly helperEnv: HelperEnv;
   private stackBase = 0;
   private readonly state: RunState;
+  private nextPacketLoad = LD_PACKET_HELPER_BASE;
+  private readonly devices: readonly TestRunDevice[];
+  /**
+   * The packet of the test run in progress, which the packet helpers work on. Set by
+   * {@link testRun}; undefined otherwise.
+   */
+  packet: PacketState | undefined;
 
   constructor(options: VmOptions = {}) {
     this.options = options;
@@ -97,7 +154,9 @@ export class Vm {
       for (const helper of mapHelpers(this.maps)) this.helpers.register(helper);
       for (const helper of controlHelpers((map, index) => this.programInArray(map, index)))
         this.helpers.register(helper);
+      for (const helper of packetHelpers(() => this.packet, this.maps)) this.helpers.register(helper);
     }
+    this.devices = options.devices ?? DEFAULT_DEVICES;
     this.budget = options.budget ?? DEFAULT_INSN_BUDGET;
     this.helperEnv = this.env();
     const empty = compile([]);
@@ -108,6 +167,115 @@ export class Vm {
   load(program: Uint8Array | readonly Insn[], options: LoadOptions = {}): CompiledProgram {
     const insns = program instanceof Uint8Array ? decode(program) : program;
     return compile(insns, mapResolver(this.maps, options.fdArray ?? []));
+  }
+
+  /**
+   * Load a program of a type, as `BPF_PROG_LOAD` would: refuses helpers the type does not have
+   * ({@link PACKET_HELPER_TYPES}) and legacy packet loads outside socket filters and tc, turns
+   * `ld_abs`/`ld_ind` into calls of VM-internal helpers, resolves map references through
+   * `fdArray`, and registers the program so PROG_ARRAYs can hold it.
+   */
+  loadProgram(options: VmLoadProgramOptions): VmProgram {
+    const insns = options.insns instanceof Uint8Array ? decode(options.insns) : options.insns;
+    const kind = packetKind(options.type);
+    const rewritten = insns.map((insn) => {
+      if (insn.kind === 'call' && insn.form.target === 'helper') {
+        const helper = HELPER_NAMES[insn.imm];
+        const kinds = helper ? PACKET_HELPER_TYPES[helper] : undefined;
+        if (kinds && !(kind && kinds.includes(kind)))
+          throw new ProgramTypeError(
+            insn.slot,
+            `program of type ${options.type} cannot use helper bpf_${helper}#${insn.imm}`,
+            helper,
+          );
+        return insn;
+      }
+      if (insn.kind !== 'ldabs' && insn.kind !== 'ldind') return insn;
+      if (kind !== 'socket' && kind !== 'tc')
+        throw new ProgramTypeError(
+          insn.slot,
+          `BPF_LD_[ABS|IND] instructions not allowed for ${options.type}`,
+        );
+      return makeInsn({ opcode: 0x85, dst: 0, src: 0, off: 0, imm: this.packetLoadHelper(insn) }, insn.slot);
+    });
+    const compiled = compile(rewritten, mapResolver(this.maps, options.fdArray ?? []));
+    const id = this.maps.addProgram(compiled);
+    return { name: options.name ?? '', type: options.type, compiled, id };
+  }
+
+  /**
+   * Run a program as `BPF_PROG_TEST_RUN` does for its type (`src/vm/test-run.ts`): packet and
+   * context built from `data`/`ctx`, `repeat` runs, the kernel's refusals as {@link TestRunError}.
+   */
+  testRun(program: VmProgram, options: TestRunOptions = {}): VmTestRunResult {
+    return testRun(this, program, options, this.devices);
+  }
+
+  /**
+   * Load an object's maps and programs ({@link loadVmObject}): bytes of an ELF object or its
+   * parsed {@link ObjectSpec}.
+   */
+  loadObject(object: Uint8Array | ObjectSpec): VmObject {
+    return loadVmObject(this, object);
+  }
+
+  /**
+   * Run a loaded program once with r1 = `ctx` (a context already in VM memory), for test runs and
+   * contexts built by the caller (tracepoint records). A legacy packet load past the packet ends
+   * the program with r0 = 0, as in the kernel.
+   */
+  runWithContext(
+    program: VmProgram | CompiledProgram,
+    ctx: number,
+    options: { readonly budget?: number } = {},
+  ): RunResult {
+    const compiled = 'compiled' in program ? program.compiled : program;
+    const lines: string[] = [];
+    this.lines = lines;
+    const stack = this.memory.scratch('stack', MAX_CALL_FRAMES * STACK_SIZE);
+    this.stackBase = stack.start;
+    this.lo.fill(0);
+    this.hi.fill(0);
+    this.lo[1] = ctx;
+    const state = this.state;
+    state.program = compiled;
+    state.tailCalls = 0;
+    state.tailCall = undefined;
+    try {
+      const result = execute(
+        compiled,
+        { lo: this.lo, hi: this.hi },
+        this.executeOptions(options.budget ?? this.budget),
+      );
+      return { r0: result.r0, insnsExecuted: result.insnsExecuted, mem: undefined, trace: lines };
+    } catch (error) {
+      if (error instanceof PacketLoadAbort) return { r0: 0n, insnsExecuted: 0, mem: undefined, trace: lines };
+      throw error;
+    }
+  }
+
+  /** Register the helper that stands in for one `ld_abs`/`ld_ind` instruction; its id. */
+  private packetLoadHelper(insn: Extract<Insn, { kind: 'ldabs' | 'ldind' }>): number {
+    const id = this.nextPacketLoad++;
+    const size = insn.form.size as 1 | 2 | 4;
+    const indirect = insn.kind === 'ldind';
+    const src = insn.src;
+    const name = `${insn.kind}${size * 8}`;
+    this.helpers.register({
+      id,
+      name,
+      call: () => {
+        const packet = this.packet;
+        if (!packet) throw new VmError(insn.slot, `${name}: legacy packet load needs a test run's packet`);
+        // ld_ind adds the (32-bit) index register to the immediate.
+        const offset = indirect ? (this.lo[src] + insn.imm) | 0 : insn.imm;
+        const value = loadPacketAbs(packet, offset, size);
+        if (value === undefined)
+          throw new PacketLoadAbort(insn.slot, `${name} at ${offset} is past the packet`);
+        return BigInt(value);
+      },
+    });
+    return id;
   }
 
   /** Run a loaded program once with fresh stack and input memory. */
@@ -219,4 +387,12 @@ export class Vm {
       },
     };
   }
+}
+
+/** The packet family of a program type, for helper rules. */
+function packetKind(type: ProgTypeName): PacketKind | undefined {
+  if (type === 'XDP') return 'xdp';
+  if (type === 'SOCKET_FILTER') return 'socket';
+  if (type === 'SCHED_CLS' || type === 'SCHED_ACT') return 'tc';
+  return undefined;
 }

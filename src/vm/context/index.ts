@@ -1,0 +1,5 @@
+export * from './packet.js';
+export * from './raw-tp.js';
+export * from './skb.js';
+export * from './tracepoint.js';
+export * from './xdp.js';
