@@ -14,10 +14,16 @@ after(() => rmSync(work, { recursive: true, force: true }));
 const clang = spawnSync('clang-19', ['--version']).error ? 'clang-19 not installed' : false;
 const vmlinux = existsSync('/sys/kernel/btf/vmlinux') ? false : '/sys/kernel/btf/vmlinux not readable';
 
-test('builds the examples with our vmlinux.h to the same programs as the committed objects', { skip: clang || vmlinux }, () => {
+test('builds the examples with our vmlinux.h to the same programs as the committed objects', {
+  skip: clang || vmlinux,
+}, () => {
   for (const name of ['execsnoop', 'hello', 'xdp_count', 'subprog']) {
     const output = join(work, `${name}.bpf.o`);
-    const result = buildObject(join(root, `examples/${name}.bpf.c`), { output, cpu: 'v4', cacheDir: join(work, 'cache') });
+    const result = buildObject(join(root, `examples/${name}.bpf.c`), {
+      output,
+      cpu: 'v4',
+      cacheDir: join(work, 'cache'),
+    });
     const built = loadObjectSpec(new Uint8Array(readFileSync(result.output)));
     const committed = loadObjectSpec(new Uint8Array(readFileSync(join(root, `examples/${name}.bpf.o`))));
     assert.deepEqual(
@@ -35,10 +41,14 @@ test('builds the examples with our vmlinux.h to the same programs as the committ
 
 test('a compile error is a BuildError carrying clang diagnostics', { skip: clang }, () => {
   const source = join(work, 'broken.bpf.c');
-  writeFileSync(source, '#include <linux/types.h>\n#include <tsbpf/bpf_helpers.h>\nSEC("xdp") int f(void *ctx) { return undefined_thing; }\n');
+  writeFileSync(
+    source,
+    '#include <linux/types.h>\n#include <tsbpf/bpf_helpers.h>\nSEC("xdp") int f(void *ctx) { return undefined_thing; }\n',
+  );
   assert.throws(
     () => buildObject(source, { output: join(work, 'broken.o') }),
-    (e: unknown) => e instanceof BuildError && /undefined_thing/.test(e.diagnostics) && /broken\.bpf\.c/.test(e.message),
+    (e: unknown) =>
+      e instanceof BuildError && /undefined_thing/.test(e.diagnostics) && /broken\.bpf\.c/.test(e.message),
   );
 });
 

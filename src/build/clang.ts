@@ -75,7 +75,9 @@ export function vmlinuxHeader(btfPath = '/sys/kernel/btf/vmlinux', cacheDir?: st
   try {
     bytes = new Uint8Array(readFileSync(btfPath));
   } catch (error) {
-    throw new BuildError(`build: cannot read BTF ${btfPath}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    throw new BuildError(
+      `build: cannot read BTF ${btfPath}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
   }
   const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
   const dir = join(cacheDirectory(cacheDir), `vmlinux-${hash}`);
@@ -106,7 +108,9 @@ export function buildObject(source: string, options: BuildOptions = {}): BuildRe
   const output = options.output ?? source.replace(/\.c$/, '') + '.o';
   const vmlinuxDir = needsVmlinux(text) ? vmlinuxHeader(options.btf, options.cacheDir) : undefined;
   const arch = process.arch === 'x64' ? 'x86' : process.arch === 'arm64' ? 'arm64' : process.arch;
-  const multiarch = spawnSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).stdout?.trim() || `${process.arch === 'x64' ? 'x86_64' : process.arch}-linux-gnu`;
+  const multiarch =
+    spawnSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).stdout?.trim() ||
+    `${process.arch === 'x64' ? 'x86_64' : process.arch}-linux-gnu`;
   const command = [
     clang,
     '-target',
@@ -131,7 +135,10 @@ export function buildObject(source: string, options: BuildOptions = {}): BuildRe
   const result = spawnSync(command[0], command.slice(1), { encoding: 'utf8' });
   if (result.error) throw new BuildError(`build: running ${clang}: ${result.error.message}`);
   if (result.status !== 0) {
-    throw new BuildError(`build: ${clang} failed on ${source} (exit ${result.status}):\n${result.stderr.trim()}`, result.stderr);
+    throw new BuildError(
+      `build: ${clang} failed on ${source} (exit ${result.status}):\n${result.stderr.trim()}`,
+      result.stderr,
+    );
   }
   return { output, vmlinuxHeader: vmlinuxDir ? join(vmlinuxDir, 'vmlinux.h') : undefined, command };
 }

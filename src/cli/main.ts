@@ -6,6 +6,7 @@
  * file, assembly error, invalid encoding, bad option).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { BuildError, buildObject } from '../build/clang.js';
@@ -17,9 +18,13 @@ import { type Btf, BtfError, parseBtf } from '../object/btf.js';
 import { dumpBtfJson, dumpBtfRaw } from '../object/btf-dump.js';
 import { type Objdump, objdump } from '../object/objdump.js';
 import { loadObjectSpec, ObjectError } from '../object/object.js';
+import { parseVectors, runVector, toHex, VectorError } from '../testvec/vectors.js';
 import { VmError } from '../vm/errors.js';
+import { vmVectorBackend } from '../vm/vectors.js';
 import { Vm } from '../vm/vm.js';
+import { registerKernelCommands } from './kernel.js';
 import { renderDisassembly, renderObjdump } from './objdump.js';
+import { runCapture, runOnce } from './packets.js';
 import { assembleSource, InputError, parseHex, readProgram, type Syntax } from './programs.js';
 import { renderError } from './render.js';
 
@@ -34,6 +39,7 @@ function isInputError(error: unknown): boolean {
     error instanceof InputError ||
     error instanceof ObjectError ||
     error instanceof BuildError ||
+    error instanceof VectorError ||
     error instanceof BtfError
   );
 }
@@ -198,13 +204,38 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('run programs on the userspace VM and print r0')
-    .argument('<programs...>', '.data conformance vectors, .s assembly sources or raw .bin programs')
+    .description(
+      'run programs on the userspace VM: conformance vectors and assembly (prints r0), or packet programs from an object file over --data or a --pcap capture (BPF_PROG_TEST_RUN semantics)',
+    )
+    .argument('<programs...>', '.data vectors, .s sources, raw .bin programs, or FILE.o[:PROGRAM]')
     .option('--mem <hex>', 'input memory as hex bytes (r1 = its address, r2 = its length)')
+    .option('--data <hex>', 'packet for a test run of FILE.o[:PROGRAM] (or a raw program with --type)')
+    .option('--pcap <file>', 'run FILE.o[:PROGRAM] over every packet of a pcap/pcapng capture')
+    .option('--write <file>', 'with --pcap: write the packets the program passes (with its changes)')
+    .option('--ctx <file>', 'context bytes for the test run (struct xdp_md, __sk_buff…)')
+    .option('--type <type>', 'program type of a raw program in a test run (xdp, socket_filter, sched_cls)')
+    .option('--repeat <n>', 'test-run repetitions', positiveInt)
+    .option('--cpu <n>', 'simulated CPU to run on', (v) => Number(v))
     .option('--json', 'one JSON line per program')
     .option('--budget <n>', 'executed-instruction budget per run', positiveInt, 1_000_000)
     .addOption(syntaxOption())
-    .action((files: string[], options: { mem?: string; json?: boolean; budget: number; syntax?: Syntax }) => {
+    .action((files: string[], options: RunCommandOptions) => {
+      if (options.pcap || options.data !== undefined || options.type || files.some((f) => isElfFile(f))) {
+        try {
+          if (files.length !== 1)
+            throw new InputError('a test run takes exactly one FILE.o[:PROGRAM] or raw program');
+          const packetOptions = {
+            ...options,
+            data: options.data === undefined ? undefined : parseHex(options.data, '--data'),
+          };
+          process.exitCode = options.pcap
+            ? runCapture(files[0], { ...packetOptions, pcap: options.pcap })
+            : runOnce(files[0], packetOptions);
+        } catch (error) {
+          fail(error);
+        }
+        return;
+      }
       let mem: Uint8Array | undefined;
       try {
         mem = options.mem === undefined ? undefined : parseHex(options.mem, '--mem');
@@ -271,7 +302,68 @@ export function buildProgram(): Command {
       process.exitCode = status;
     });
 
+  program
+    .command('test')
+    .description('run test vectors (JSON Lines) on the VM, or with --kernel through BPF_PROG_TEST_RUN')
+    .argument('<vectors>', 'a .jsonl file: one case per line (see README)')
+    .option('--kernel', 'run the cases in the Linux kernel instead of the VM')
+    .option('--json', 'one JSON line per case')
+    .action(async (file: string, options: { kernel?: boolean; json?: boolean }) => {
+      try {
+        const cases = parseVectors(readSource(file));
+        const backend = options.kernel
+          ? (await import('../kernel/vectors.js')).kernelVectorBackend
+          : vmVectorBackend;
+        const base = dirname(file);
+        let passed = 0;
+        for (const vector of cases) {
+          const outcome = runVector(backend, vector, (path) => new Uint8Array(readBinary(join(base, path))));
+          if (outcome.pass) passed++;
+          if (options.json) {
+            process.stdout.write(
+              `${JSON.stringify({ name: outcome.name, pass: outcome.pass, retval: outcome.retval, data_out: outcome.dataOut ? toHex(outcome.dataOut) : null, error: outcome.error })}\n`,
+            );
+          } else {
+            process.stdout.write(
+              `${outcome.pass ? pc.green('PASS') : pc.red('FAIL')} ${outcome.name}${outcome.error ? `: ${outcome.error}` : ''}\n`,
+            );
+          }
+        }
+        process.stdout.write(`${passed} passed, ${cases.length - passed} failed\n`);
+        process.exitCode = passed === cases.length ? 0 : 1;
+      } catch (error) {
+        fail(error);
+      }
+    });
+
+  // After `btf`: `btf list` is added to that command.
+  registerKernelCommands(program);
   return program;
+}
+
+interface RunCommandOptions {
+  mem?: string;
+  data?: string;
+  pcap?: string;
+  write?: string;
+  ctx?: string;
+  type?: string;
+  repeat?: number;
+  cpu?: number;
+  json?: boolean;
+  budget: number;
+  syntax?: Syntax;
+}
+
+/** Whether a file (`FILE.o` or `FILE.o:PROGRAM`) is an ELF object. */
+function isElfFile(target: string): boolean {
+  const file = /^(.*\.o):[^/]*$/.exec(target)?.[1] ?? target;
+  try {
+    const head = readFileSync(file).subarray(0, 4);
+    return isElf(new Uint8Array(head));
+  } catch {
+    return false;
+  }
 }
 
 /** Whether bytes start with the ELF magic. */

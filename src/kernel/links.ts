@@ -89,18 +89,26 @@ export class Link {
   readonly #link: FdOwner | undefined;
   /** The perf event fd of a tracepoint attachment. */
   readonly #perf: FdOwner | undefined;
+  /**
+   * Undoes an attachment that no fd of ours holds (a socket filter, other CPUs' perf events):
+   * run once, at close.
+   */
+  #release: (() => void) | undefined;
+  #released = false;
 
-  constructor(description: string, fds: { link?: number; perf?: number }, sys: Sys) {
+  constructor(description: string, fds: { link?: number; perf?: number; release?: () => void }, sys: Sys) {
     this.description = description;
     this.#link = fds.link === undefined ? undefined : new FdOwner(fds.link, sys);
     this.#perf = fds.perf === undefined ? undefined : new FdOwner(fds.perf, sys);
+    this.#release = fds.release;
     openLinks.add(this);
     installCleanup();
   }
 
-  /** The `bpf_link` fd, else the perf event fd. */
+  /** The `bpf_link` fd, else the perf event fd; -1 for an attachment held by no fd of ours. */
   get fd(): number {
-    return (this.#link ?? this.#perf)!.fd;
+    const owner = this.#link ?? this.#perf;
+    return owner ? owner.fd : -1;
   }
 
   /** Whether this is a `bpf_link` (pinnable, updatable) rather than a legacy attachment. */
@@ -109,7 +117,8 @@ export class Link {
   }
 
   get closed(): boolean {
-    return (this.#link ?? this.#perf)!.closed;
+    const owner = this.#link ?? this.#perf;
+    return owner ? owner.closed : this.#released;
   }
 
   /** Pin the link in a bpffs: the program stays attached after this process exits. */
@@ -160,6 +169,12 @@ export class Link {
         }
       }
       this.#perf.close();
+    }
+    if (!this.#released) {
+      this.#released = true;
+      const release = this.#release;
+      this.#release = undefined;
+      release?.();
     }
     openLinks.delete(this);
     if (openLinks.size === 0) uninstallCleanup();

@@ -43,6 +43,10 @@ export const LogLevel = {
   STATS: 4,
 } as const;
 
+/** `sizeof(struct bpf_func_info)` and `sizeof(struct bpf_line_info)`. */
+export const FUNC_INFO_SIZE = 8;
+export const LINE_INFO_SIZE = 16;
+
 /** Initial verifier log buffer when one is needed; grown ×4 on ENOSPC. */
 const INITIAL_LOG_SIZE = 64 * 1024;
 /** Largest log buffer we grow to (the kernel's own limit is `UINT_MAX >> 2`). */
@@ -80,6 +84,16 @@ export interface LoadProgramOptions {
   readonly progFlags?: number;
   /** BTF fd with the program's func and line info. */
   readonly progBtfFd?: number;
+  /**
+   * `struct bpf_func_info` records for `progBtfFd` (8 bytes each: `insn_off`, `type_id`), one per
+   * function of the linked program, in slot order (since 5.0).
+   */
+  readonly funcInfo?: Uint8Array;
+  /**
+   * `struct bpf_line_info` records (16 bytes each: `insn_off`, `file_name_off`, `line_off`,
+   * `line_col`), strictly increasing `insn_off` (since 5.0).
+   */
+  readonly lineInfo?: Uint8Array;
   /** Offload / dev-bound XDP target. */
   readonly ifindex?: number;
   /** Maps a failing instruction (slot) index to its source line (BTF.ext line info). */
@@ -332,6 +346,12 @@ export function loadProgram(options: LoadProgramOptions): KernelProgram {
       prog_ifindex: options.ifindex ?? 0,
       expected_attach_type: attachTypeNumber(options.expectedAttachType),
       prog_btf_fd: options.progBtfFd ?? 0,
+      func_info_rec_size: options.funcInfo?.length ? FUNC_INFO_SIZE : 0,
+      func_info: options.funcInfo?.length ? options.funcInfo : null,
+      func_info_cnt: (options.funcInfo?.length ?? 0) / FUNC_INFO_SIZE,
+      line_info_rec_size: options.lineInfo?.length ? LINE_INFO_SIZE : 0,
+      line_info: options.lineInfo?.length ? options.lineInfo : null,
+      line_info_cnt: (options.lineInfo?.length ?? 0) / LINE_INFO_SIZE,
       attach_btf_id: options.attachBtfId ?? 0,
       attach_btf_obj_fd: options.attachBtfObjFd ?? 0,
       fd_array: fdArray,

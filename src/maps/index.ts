@@ -1,3 +1,5 @@
+export * from './btf-codec.js';
 export * from './codec.js';
 export * from './map.js';
 export * from './ops.js';
+export * from './ringbuf.js';

@@ -207,6 +207,22 @@ export function parseVectors(text: string): VectorCase[] {
   return cases;
 }
 
+/**
+ * Raw vector programs name `maps[i]` with lddw pseudo source 1 (map fd) or 2 (map value) and
+ * imm i; both backends take map *indexes*, so rewrite them to sources 5 and 6 (MAP_IDX,
+ * MAP_IDX_VALUE) with the same immediates.
+ */
+export function mapIndexReferences(insns: Uint8Array): Uint8Array {
+  const out = insns.slice();
+  for (let at = 0; at + 8 <= out.length; at += 8) {
+    if (out[at] !== 0x18) continue;
+    const src = out[at + 1] >> 4;
+    if (src === 1 || src === 2) out[at + 1] = (out[at + 1] & 0x0f) | ((src + 4) << 4);
+    at += 8;
+  }
+  return out;
+}
+
 const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 

@@ -69,9 +69,9 @@ export const baseHelpers: readonly Helper[] = [
       if (text === undefined) return u64(-EINVAL);
       const line = formatPrintk(text, [a1, a2, a3], (address) => env.readString(address, 1024));
       if (line === undefined) return u64(-EINVAL);
-      env.trace(line);
-      // The kernel returns the number of bytes written to the trace buffer, newline included.
-      return BigInt(new TextEncoder().encode(line).length + 1);
+      // The kernel returns the formatted length (a newline in the format counts; none is added).
+      env.trace(line.replace(/\n$/, ''));
+      return BigInt(new TextEncoder().encode(line).length);
     },
   },
 ];

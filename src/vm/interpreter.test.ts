@@ -231,6 +231,6 @@ describe('helpers', () => {
     const vm = new Vm({ trace: (line) => lines.push(line) });
     const result = vm.run(vm.load(assembleConformance(asm)));
     assert.deepEqual(lines, ['x=-1 hi!']);
-    assert.equal(result.r0, 9n);
+    assert.equal(result.r0, 8n, 'the formatted length, as Linux returns');
   });
 });

@@ -11,8 +11,8 @@ import { TsbpfError } from '../errors.js';
 import { BpfMap } from '../maps/map.js';
 import { UpdateFlags } from '../maps/ops.js';
 import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
-import type { VmMap } from './maps/base.js';
 import { ProgType, type ProgTypeName } from '../uapi.js';
+import type { VmMap } from './maps/base.js';
 import type { Vm, VmProgram } from './vm.js';
 
 /** An object loaded into a VM. */

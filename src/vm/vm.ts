@@ -8,8 +8,15 @@ import type { TestRunOptions } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
 import type { PacketKind, PacketState } from './context/packet.js';
 import { VmError } from './errors.js';
-import { controlHelpers, type HelperEnv, HelperRegistry } from './helpers.js';
 import { loadPacketAbs, PACKET_HELPER_TYPES, packetHelpers } from './helpers/packet.js';
+import { probeHelpers, VmAddressSpace } from './helpers/probe.js';
+import { perfEventHelpers, ringbufHelpers } from './helpers/ringbuf.js';
+import { stackHelpers } from './helpers/stack.js';
+import { stringHelpers } from './helpers/strings.js';
+import { lockHelpers } from './helpers/sync.js';
+import { type Task, taskHelpers } from './helpers/task.js';
+import { type Clock, systemClock, timeHelpers } from './helpers/time.js';
+import { baseHelpers, controlHelpers, type HelperEnv, HelperRegistry } from './helpers.js';
 import {
   type CompiledProgram,
   compile,
@@ -40,6 +47,10 @@ export interface VmOptions {
   readonly random?: () => number;
   /** Simulated CPUs for per-CPU maps; default 2. */
   readonly cpus?: number;
+  /** The current task the task helpers report (pid, uid, comm…); default a stand-in `tsbpf` task. */
+  readonly task?: Task | (() => Task);
+  /** The clock of the time helpers (ktime_*, jiffies64); default the system clock. */
+  readonly clock?: Clock;
   /** Network devices test runs may name by ifindex; default loopback (1) only. */
   readonly devices?: readonly TestRunDevice[];
 }
@@ -130,6 +141,8 @@ export class Vm {
   readonly helpers: HelperRegistry;
   /** The VM's maps (and the programs PROG_ARRAYs name). */
   readonly maps: VmMapRegistry;
+  /** Which VM addresses count as user memory for the probe_read helpers. */
+  readonly addressSpace = new VmAddressSpace();
   readonly budget: number;
   private readonly options: VmOptions;
   private readonly lo = new Int32Array(11);
@@ -155,6 +168,20 @@ export class Vm {
       for (const helper of controlHelpers((map, index) => this.programInArray(map, index)))
         this.helpers.register(helper);
       for (const helper of packetHelpers(() => this.packet, this.maps)) this.helpers.register(helper);
+      for (const helper of [
+        ...timeHelpers(options.clock ?? systemClock()),
+        ...taskHelpers(options.task),
+        ...stringHelpers({ space: this.addressSpace }),
+        ...probeHelpers(this.addressSpace),
+        ...lockHelpers(),
+        ...stackHelpers(),
+        ...ringbufHelpers(this.maps),
+        ...perfEventHelpers(this.maps),
+      ])
+        this.helpers.register(helper);
+      // An explicit clock for bpf_ktime_get_ns wins over the time helpers' default.
+      if (options.now)
+        for (const helper of baseHelpers) if (helper.name === 'ktime_get_ns') this.helpers.register(helper);
     }
     this.devices = options.devices ?? DEFAULT_DEVICES;
     this.budget = options.budget ?? DEFAULT_INSN_BUDGET;

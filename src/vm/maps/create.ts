@@ -12,7 +12,9 @@ import { BloomFilterMap } from './bloom-filter.js';
 import { FdArrayMap, HashOfMapsMap } from './fd-maps.js';
 import { HashMap } from './hash.js';
 import { LpmTrieMap } from './lpm-trie.js';
+import { PerfEventArrayMap } from './perf-event-array.js';
 import { QueueStackMap } from './queue-stack.js';
+import { RingBufMap } from './ringbuf.js';
 
 /** Inclusive bounds of a size attribute. */
 type Bounds = readonly [min: number, max: number];
@@ -65,6 +67,12 @@ const innerCheck = (spec: MapSpec): readonly [number, string] | undefined => {
     return [Errno.EINVAL, `inner maps cannot be ${inner}`];
   return undefined;
 };
+
+/** RINGBUF: `max_entries` a power of 2 and a multiple of the 4 KiB page (Linux 6.18: EINVAL). */
+const ringbufCheck = (spec: MapSpec): readonly [number, string] | undefined =>
+  spec.maxEntries % 4096 !== 0 || (spec.maxEntries & (spec.maxEntries - 1)) !== 0
+    ? [Errno.EINVAL, `ring size ${spec.maxEntries} is not a power-of-2 multiple of 4096`]
+    : undefined;
 
 /** The map types the VM implements, and the kernel's rules for each. */
 export const VM_MAP_TYPES: Readonly<Partial<Record<MapTypeName, TypeRule>>> = {
@@ -145,6 +153,14 @@ export const VM_MAP_TYPES: Readonly<Partial<Record<MapTypeName, TypeRule>>> = {
     value: [4, 4],
     flags: HASH_FLAGS & ~MapFlags.NO_COMMON_LRU,
     check: innerCheck,
+  },
+  RINGBUF: { create: RingBufMap, key: [0, 0], value: [0, 0], flags: MapFlags.NUMA_NODE, check: ringbufCheck },
+  PERF_EVENT_ARRAY: {
+    create: PerfEventArrayMap,
+    key: [4, 4],
+    value: [4, 4],
+    flags:
+      MapFlags.NUMA_NODE | MapFlags.RDONLY | MapFlags.WRONLY | MapFlags.PRESERVE_ELEMS | MapFlags.INNER_MAP,
   },
 };
 

@@ -9,6 +9,8 @@ export * from './create.js';
 export * from './fd-maps.js';
 export * from './hash.js';
 export * from './lpm-trie.js';
+export * from './perf-event-array.js';
 export * from './queue-stack.js';
 export * from './registry.js';
+export * from './ringbuf.js';
 export * from './storage.js';

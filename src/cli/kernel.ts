@@ -1,0 +1,331 @@
+/**
+ * The kernel commands of `tsbpf`: `load` (load an object and report each program's verdict) and
+ * bpftool's inspection commands (`prog`, `map`, `link`, `btf list`, `feature`), with bpftool's
+ * plain output and, with `-j/--json`, its JSON.
+ *
+ * Exit status: 0 on success; 1 when a program was rejected (or a kernel call failed); 2 on bad
+ * input (unreadable or malformed object, bad id).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import pc from 'picocolors';
+import { TsbpfError } from '../errors.js';
+import { VerifierError } from '../kernel/errors.js';
+import { featureReport, featureText } from '../kernel/features.js';
+import {
+  btfJson,
+  btfText,
+  disassembleXlated,
+  dumpMap,
+  hexBytes,
+  type Json,
+  linkJson,
+  linkText,
+  listBtf,
+  listLinks,
+  listMaps,
+  listPrograms,
+  mapDumpJson,
+  mapDumpText,
+  mapJson,
+  mapText,
+  progJson,
+  programCode,
+  progText,
+  progTypeName,
+  showMap,
+  showProgram,
+} from '../kernel/info.js';
+import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/object.js';
+import { BtfError } from '../object/btf.js';
+import { ObjectError } from '../object/object.js';
+import { InputError } from './programs.js';
+import { renderError } from './render.js';
+
+const EXIT_REJECTED = 1;
+const EXIT_INPUT = 2;
+
+/** Report an error the bpftool way (`Error: …` on stderr, or `{"error": …}` with --json). */
+function fail(error: unknown, json = false): never {
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`,
+    );
+  else process.stderr.write(`${renderError(error)}\n`);
+  const input =
+    error instanceof InputError ||
+    error instanceof ObjectError ||
+    error instanceof BtfError ||
+    error instanceof InvalidArgumentError ||
+    !(error instanceof TsbpfError);
+  process.exit(input ? EXIT_INPUT : EXIT_REJECTED);
+}
+
+function objectId(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new InvalidArgumentError('expected an id (a positive integer)');
+  return n;
+}
+
+/** `name=value` of `--rodata`: a number, `true`/`false`, or `0x…` bytes written `hex:0011…`. */
+function globalAssignment(
+  text: string,
+  previous: Record<string, GlobalValue> = {},
+): Record<string, GlobalValue> {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`'${text}' is not name=value`);
+  const name = text.slice(0, eq);
+  const raw = text.slice(eq + 1);
+  let value: GlobalValue;
+  if (raw === 'true' || raw === 'false') value = raw === 'true';
+  else if (raw.startsWith('hex:')) value = new Uint8Array(Buffer.from(raw.slice(4), 'hex'));
+  else if (/^-?(0x[0-9a-f]+|\d+)$/i.test(raw))
+    value = raw.startsWith('-') ? -BigInt(raw.slice(1)) : BigInt(raw);
+  else throw new InvalidArgumentError(`'${raw}' is not a number, true/false or hex:bytes`);
+  return { ...previous, [name]: value };
+}
+
+function print(json: boolean, value: Json, text: string): void {
+  process.stdout.write(
+    json ? `${JSON.stringify(value)}\n` : text.endsWith('\n') || text === '' ? text : `${text}\n`,
+  );
+}
+
+/** The `--json` row of one program of `tsbpf load`. */
+function loadRow(name: string, loaded: LoadedProgram): Json {
+  const type = loaded.spec.sectionInfo ? progTypeName(loaded.spec.sectionInfo.progType) : null;
+  return {
+    program: name,
+    section: loaded.spec.section,
+    type,
+    accepted: loaded.program !== undefined,
+    error: loaded.error ? loaded.error.message : null,
+    insns_processed: loaded.insnsProcessed ?? null,
+  };
+}
+
+/** Plain text of one program of `tsbpf load`: the verdict, and for a rejection where and why. */
+function loadText(name: string, loaded: LoadedProgram): string {
+  const type = loaded.spec.sectionInfo ? progTypeName(loaded.spec.sectionInfo.progType) : '?';
+  const processed = loaded.insnsProcessed === undefined ? '' : ` (${loaded.insnsProcessed} insns processed)`;
+  const head = `${pc.bold(name)} (${loaded.spec.section}, ${type}): `;
+  if (loaded.program) return `${head}${pc.green('accepted')}${processed}`;
+  const error = loaded.error;
+  if (!(error instanceof VerifierError))
+    return `${head}${pc.red('rejected')}: ${error?.message ?? 'not loaded'}`;
+  const lines = [`${head}${pc.red('rejected')}${processed}: ${error.summary}`];
+  if (error.insnIndex !== undefined)
+    lines.push(`  at instruction ${error.insnIndex}: ${error.insnText ?? ''}`);
+  if (error.source) {
+    const { file, line, column, text } = error.source;
+    lines.push(`  ${pc.bold(`${file}:${line}:${column}`)}`, `  ${pc.dim(`${line} |`)} ${text.trim()}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Add the kernel commands to the `tsbpf` program. Call it after the VM commands are defined:
+ * `btf list` joins the existing `btf` command.
+ */
+export function registerKernelCommands(program: Command): void {
+  program
+    .command('load')
+    .description('load every program of an object into the kernel and report the verifier verdicts')
+    .argument('<file>', 'BPF object file (.o)')
+    .option('-j, --json', 'print [{"program","section","type","accepted","error","insns_processed"}]')
+    .option('--pin <dir>', 'pin the accepted programs in this bpffs directory (as bpftool prog loadall)')
+    .option('--rodata <name=value>', 'set a .rodata variable before load (repeatable)', globalAssignment)
+    .option('--log', 'print the full verifier log of rejected programs')
+    .action(
+      (
+        file: string,
+        options: { json?: boolean; pin?: string; rodata?: Record<string, GlobalValue>; log?: boolean },
+      ) => {
+        let object: ReturnType<typeof loadObject>;
+        try {
+          let bytes: Uint8Array;
+          try {
+            bytes = new Uint8Array(readFileSync(file));
+          } catch (error) {
+            throw new InputError(
+              `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+              {
+                cause: error,
+              },
+            );
+          }
+          // The object name (libbpf's: the file name up to its first dot) prefixes the data maps.
+          const name = basename(file).split('.')[0] || 'obj';
+          object = loadObject(bytes, { name, ...(options.rodata ? { rodata: options.rodata } : {}) });
+        } catch (error) {
+          fail(error, options.json);
+        }
+        try {
+          const entries = [...object.programs];
+          if (options.pin) {
+            mkdirSync(options.pin, { recursive: true });
+            for (const [name, loaded] of entries) loaded.program?.pin(join(options.pin, name));
+          }
+          if (options.json) {
+            print(
+              true,
+              entries.map(([name, loaded]) => loadRow(name, loaded)),
+              '',
+            );
+          } else {
+            const out = entries.map(([name, loaded]) => loadText(name, loaded));
+            for (const warning of object.warnings)
+              process.stderr.write(`${pc.yellow('warning:')} ${warning}\n`);
+            if (options.log) {
+              for (const [name, loaded] of entries) {
+                if (loaded.error instanceof VerifierError)
+                  out.push(`--- verifier log of ${name} ---\n${loaded.error.log}`);
+              }
+            }
+            print(false, null, out.join('\n'));
+          }
+          if (entries.some(([, loaded]) => !loaded.program)) process.exitCode = EXIT_REJECTED;
+        } catch (error) {
+          fail(error, options.json);
+        } finally {
+          object.close();
+        }
+      },
+    );
+
+  const prog = program.command('prog').description('inspect loaded programs (bpftool prog)');
+  prog
+    .command('list')
+    .alias('show')
+    .description('list loaded programs, or show one')
+    .argument('[id]', 'program id', objectId)
+    .option('-j, --json', 'JSON output')
+    .action((id: number | undefined, options: { json?: boolean }) => {
+      try {
+        const records = id === undefined ? listPrograms() : [showProgram(id)];
+        const json = id === undefined ? records.map(progJson) : progJson(records[0]!);
+        print(!!options.json, json, records.map(progText).join('\n'));
+      } catch (error) {
+        fail(error, options.json);
+      }
+    });
+  const dump = prog.command('dump').description('dump the instructions of a loaded program');
+  dump
+    .command('xlated')
+    .description("the verifier's rewritten instructions, disassembled")
+    .argument('<id>', 'program id', objectId)
+    .option('-j, --json', 'JSON output: [{"pc","text"}]')
+    .action((id: number, options: { json?: boolean }) => {
+      try {
+        const lines = disassembleXlated(programCode(id).xlated ?? new Uint8Array(0));
+        print(
+          !!options.json,
+          lines.map((l) => ({ pc: l.slot, text: l.text })),
+          lines.map((l) => `${String(l.slot).padStart(4)}: ${l.text}`).join('\n'),
+        );
+      } catch (error) {
+        fail(error, options.json);
+      }
+    });
+  dump
+    .command('jited')
+    .description('the JIT-compiled machine code, as hex bytes (tsbpf has no native disassembler)')
+    .argument('<id>', 'program id', objectId)
+    .option('-j, --json', 'JSON output: {"bytes":["0x..",…]}')
+    .action((id: number, options: { json?: boolean }) => {
+      try {
+        const jited = programCode(id).jited ?? new Uint8Array(0);
+        const rows: string[] = [];
+        for (let at = 0; at < jited.length; at += 16) {
+          rows.push(`${at.toString(16).padStart(8, '0')}: ${hexBytes(jited.subarray(at, at + 16))}`);
+        }
+        const note = `; ${jited.length} bytes of native code; no disassembler for it in tsbpf (pipe through a native objdump to read it)`;
+        print(
+          !!options.json,
+          { bytes: [...jited].map((b) => `0x${b.toString(16).padStart(2, '0')}`) },
+          [note, ...rows].join('\n'),
+        );
+      } catch (error) {
+        fail(error, options.json);
+      }
+    });
+
+  const map = program.command('map').description('inspect maps (bpftool map)');
+  map
+    .command('list')
+    .alias('show')
+    .description('list maps, or show one')
+    .argument('[id]', 'map id', objectId)
+    .option('-j, --json', 'JSON output')
+    .action((id: number | undefined, options: { json?: boolean }) => {
+      try {
+        const records = id === undefined ? listMaps() : [showMap(id)];
+        const json = id === undefined ? records.map(mapJson) : mapJson(records[0]!);
+        print(!!options.json, json, records.map(mapText).join('\n'));
+      } catch (error) {
+        fail(error, options.json);
+      }
+    });
+  map
+    .command('dump')
+    .description('print every element of a map (key: .. value: .. in hex)')
+    .argument('<id>', 'map id', objectId)
+    .option('-j, --json', 'JSON output')
+    .action((id: number, options: { json?: boolean }) => {
+      try {
+        const contents = dumpMap(id);
+        print(!!options.json, mapDumpJson(contents), mapDumpText(contents));
+      } catch (error) {
+        fail(error, options.json);
+      }
+    });
+
+  program
+    .command('link')
+    .description('inspect links (bpftool link)')
+    .command('list')
+    .alias('show')
+    .description('list links')
+    .option('-j, --json', 'JSON output')
+    .action((options: { json?: boolean }) => {
+      try {
+        const links = listLinks();
+        print(!!options.json, links.map(linkJson), links.map(linkText).join('\n'));
+      } catch (error) {
+        fail(error, options.json);
+      }
+    });
+
+  const btf =
+    program.commands.find((c) => c.name() === 'btf') ??
+    program.command('btf').description('BTF type information');
+  btf
+    .command('list')
+    .alias('show')
+    .description('list BTF objects loaded in the kernel')
+    .option('-j, --json', 'JSON output')
+    .action((options: { json?: boolean }) => {
+      try {
+        const records = listBtf();
+        print(!!options.json, records.map(btfJson), records.map(btfText).join('\n'));
+      } catch (error) {
+        fail(error, options.json);
+      }
+    });
+
+  program
+    .command('feature')
+    .description('probe which program types, map types, attach types (and helpers) this kernel supports')
+    .option('-j, --json', 'JSON output (bpftool feature probe -j layout)')
+    .option('--helpers', 'also probe every helper for every program type (slow: thousands of loads)')
+    .action((options: { json?: boolean; helpers?: boolean }) => {
+      try {
+        const report = featureReport({ helpers: !!options.helpers });
+        print(!!options.json, report as unknown as Json, featureText(report));
+      } catch (error) {
+        fail(error, options.json);
+      }
+    });
+}

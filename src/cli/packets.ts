@@ -1,0 +1,351 @@
+/**
+ * `tsbpf run FILE.o[:PROGRAM] --pcap IN | --data HEX` and `tsbpf run PROG.bin --type T --data HEX`:
+ * packet programs on the userspace VM through the test-run contract, with verdict counts, maps
+ * as tables (log2 histograms like bcc for histogram-shaped maps) and the passed packets written
+ * back out as a capture.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import pc from 'picocolors';
+import { decode } from '../isa/instruction.js';
+import { type BtfValue, btfCodec } from '../maps/btf-codec.js';
+import type { BpfMap } from '../maps/map.js';
+import { isPerCpu } from '../maps/ops.js';
+import type { Btf } from '../object/btf.js';
+import { loadObjectSpec } from '../object/object.js';
+import { type Packet, readCapture, writeCapture } from '../pcap/pcap.js';
+import type { ProgTypeName } from '../uapi.js';
+import { ProgType } from '../uapi.js';
+import type { VmObject } from '../vm/object.js';
+import { Vm, type VmProgram } from '../vm/vm.js';
+import { InputError } from './programs.js';
+
+/** A loaded object and its BTF (to show map values by their C types). */
+interface LoadedObject {
+  readonly vm: VmObject;
+  readonly btf: Btf | undefined;
+}
+
+/** Verdict names of the packet program types (their return value's meaning). */
+const verdicts: Partial<Record<ProgTypeName, Record<number, string>>> = {
+  XDP: { 0: 'XDP_ABORTED', 1: 'XDP_DROP', 2: 'XDP_PASS', 3: 'XDP_TX', 4: 'XDP_REDIRECT' },
+  SCHED_CLS: {
+    0: 'TC_ACT_OK',
+    1: 'TC_ACT_RECLASSIFY',
+    2: 'TC_ACT_SHOT',
+    3: 'TC_ACT_PIPE',
+    4: 'TC_ACT_STOLEN',
+    5: 'TC_ACT_QUEUED',
+    6: 'TC_ACT_REPEAT',
+    7: 'TC_ACT_REDIRECT',
+    4294967295: 'TC_ACT_UNSPEC',
+  },
+  SCHED_ACT: { 0: 'TC_ACT_OK', 2: 'TC_ACT_SHOT' },
+};
+
+/** How a verdict reads: `XDP_PASS`, `keep 64 bytes` for socket filters, or the number. */
+export function verdictName(type: ProgTypeName, retval: number): string {
+  if (type === 'SOCKET_FILTER' || type === 'CGROUP_SKB')
+    return retval === 0 ? 'drop' : `keep ${retval >>> 0} bytes`;
+  return verdicts[type]?.[retval >>> 0] ?? String(retval >>> 0);
+}
+
+/** Whether a packet with this verdict leaves the program (and goes to `--write`). */
+function passes(type: ProgTypeName, retval: number): boolean {
+  const r = retval >>> 0;
+  if (type === 'XDP') return r === 2 || r === 3;
+  if (type === 'SCHED_CLS' || type === 'SCHED_ACT') return r === 0 || r === 3 || r === 4294967295;
+  return r !== 0;
+}
+
+const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+export interface PacketRunOptions {
+  readonly pcap?: string;
+  readonly write?: string;
+  readonly data?: Uint8Array;
+  readonly ctx?: string;
+  readonly json?: boolean;
+  readonly type?: string;
+  readonly repeat?: number;
+  readonly cpu?: number;
+}
+
+/** Pick the program: `FILE.o:NAME`, or the object's only (first packet) program. */
+function chooseProgram(object: VmObject, file: string, name: string | undefined): VmProgram {
+  if (name) {
+    const program = object.programs.get(name);
+    if (!program)
+      throw new InputError(`${file}: no program '${name}' (has: ${[...object.programs.keys()].join(', ')})`);
+    return program;
+  }
+  const packet = [...object.programs.values()].filter(
+    (p) => p.type in verdicts || p.type === 'SOCKET_FILTER',
+  );
+  const program = packet[0] ?? [...object.programs.values()][0];
+  if (!program) throw new InputError(`${file}: no loadable programs`);
+  return program;
+}
+
+/** Parse `--type` of a raw program. */
+function programType(type: string | undefined): ProgTypeName {
+  const aliases: Record<string, ProgTypeName> = { tc: 'SCHED_CLS', socket: 'SOCKET_FILTER' };
+  const name = (aliases[type ?? ''] ?? type ?? '').toUpperCase() as ProgTypeName;
+  if (!(name in ProgType))
+    throw new InputError(`--type: '${type}' is not a program type (xdp, socket_filter, sched_cls…)`);
+  return name;
+}
+
+/** Load the program of a `run` call: an object file (with its maps) or raw instructions. */
+function load(
+  vm: Vm,
+  target: string,
+  options: PacketRunOptions,
+): { program: VmProgram; object?: LoadedObject } {
+  const colon = target.lastIndexOf(':');
+  const [file, name] =
+    colon > 0 && !target.slice(colon).includes('/')
+      ? [target.slice(0, colon), target.slice(colon + 1)]
+      : [target, undefined];
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (error) {
+    throw new InputError(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  if (bytes[0] === 0x7f && bytes[1] === 0x45) {
+    const spec = loadObjectSpec(bytes);
+    const object = vm.loadObject(spec);
+    return { program: chooseProgram(object, file, name), object: { vm: object, btf: spec.btf } };
+  }
+  return { program: vm.loadProgram({ type: programType(options.type), insns: decode(bytes), name: file }) };
+}
+
+/** Run one packet (`--data`) and print `{"retval","data_out","error"}` or a readable line. */
+export function runOnce(target: string, options: PacketRunOptions): number {
+  const vm = new Vm();
+  try {
+    const { program, object } = load(vm, target, options);
+    const ctx = options.ctx ? new Uint8Array(readFileSync(options.ctx)) : undefined;
+    const result = vm.testRun(program, {
+      data: options.data,
+      ...(ctx ? { ctx } : {}),
+      ...(options.repeat ? { repeat: options.repeat } : {}),
+      ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
+    });
+    for (const line of result.trace) process.stderr.write(`${pc.dim('trace:')} ${line}\n`);
+    if (options.json) {
+      process.stdout.write(
+        `${JSON.stringify({ retval: result.retval, data_out: toHex(result.dataOut), ...(result.ctxOut ? { ctx_out: toHex(result.ctxOut) } : {}), error: null })}\n`,
+      );
+    } else {
+      process.stdout.write(
+        `${program.name}: retval ${result.retval} (${verdictName(program.type, result.retval)})\n`,
+      );
+      process.stdout.write(`data_out: ${toHex(result.dataOut)}\n`);
+      if (object) process.stdout.write(renderMaps(object));
+    }
+    return 0;
+  } catch (error) {
+    if (options.json) {
+      process.stdout.write(
+        `${JSON.stringify({ retval: null, data_out: null, error: (error as Error).message })}\n`,
+      );
+      return error instanceof InputError ? 2 : 1;
+    }
+    throw error;
+  }
+}
+
+/** Run over every packet of a capture: verdict counts, maps, and optionally the passed packets. */
+export function runCapture(target: string, options: PacketRunOptions & { pcap: string }): number {
+  const vm = new Vm();
+  const { program, object } = load(vm, target, options);
+  let capture: ReturnType<typeof readCapture>;
+  try {
+    capture = readCapture(new Uint8Array(readFileSync(options.pcap)));
+  } catch (error) {
+    throw new InputError(`${options.pcap}: ${(error as Error).message}`, { cause: error });
+  }
+  const counts = new Map<string, number>();
+  const passed: Packet[] = [];
+  const errors: string[] = [];
+  const total = capture.packets.length;
+  const bar =
+    process.stderr.isTTY && total >= 5000
+      ? new SingleBar({ format: 'packets [{bar}] {value}/{total} {eta}s', stream: process.stderr })
+      : undefined;
+  bar?.start(total, 0);
+  for (const [index, packet] of capture.packets.entries()) {
+    try {
+      const result = vm.testRun(program, { data: packet.data });
+      const verdict = verdictName(program.type, result.retval);
+      counts.set(verdict, (counts.get(verdict) ?? 0) + 1);
+      if (passes(program.type, result.retval)) {
+        // A socket filter cannot change the packet; it keeps `retval` bytes of it, counted (in
+        // the kernel's test run) from the network header, so the Ethernet header comes on top.
+        const data =
+          program.type === 'SOCKET_FILTER'
+            ? packet.data.subarray(0, Math.min(packet.data.length, (result.retval >>> 0) + 14))
+            : result.dataOut;
+        passed.push({ ...packet, data, originalLength: Math.max(packet.originalLength, data.length) });
+      }
+    } catch (error) {
+      counts.set('error', (counts.get('error') ?? 0) + 1);
+      if (errors.length < 5) errors.push(`packet ${index + 1}: ${(error as Error).message}`);
+    }
+    if (bar && index % 256 === 0) bar.update(index);
+  }
+  bar?.update(total);
+  bar?.stop();
+  if (options.write)
+    writeFileSync(
+      options.write,
+      writeCapture(passed, { format: options.write.endsWith('.pcapng') ? 'pcapng' : 'pcap' }),
+    );
+  if (options.json) {
+    const maps = object
+      ? Object.fromEntries(
+          [...object.vm.maps]
+            .filter(([, m]) => !m.name.startsWith('.'))
+            .map(([name, map]) => [name, mapEntries(map)]),
+        )
+      : {};
+    process.stdout.write(
+      `${JSON.stringify({ program: program.name, packets: total, verdicts: Object.fromEntries(counts), written: options.write ? passed.length : null, errors, maps })}\n`,
+    );
+  } else {
+    process.stdout.write(`${program.name} (${program.type}) over ${total} packets of ${options.pcap}\n\n`);
+    const width = Math.max(...[...counts.keys()].map((k) => k.length), 7);
+    for (const [verdict, count] of [...counts].sort((a, b) => b[1] - a[1])) {
+      process.stdout.write(`  ${verdict.padEnd(width)}  ${String(count).padStart(8)}\n`);
+    }
+    for (const error of errors) process.stdout.write(`  ${pc.red(error)}\n`);
+    if (options.write) process.stdout.write(`\nwrote ${passed.length} packets to ${options.write}\n`);
+    if (object) process.stdout.write(renderMaps(object));
+  }
+  return errors.length > 0 ? 1 : 0;
+}
+
+/** A map's entries as hex strings, per-CPU values as arrays (for `--json`). */
+function mapEntries(map: BpfMap): Array<[string, string | string[]]> {
+  const out: Array<[string, string | string[]]> = [];
+  for (const [key, value] of map.entries()) {
+    const values = Array.isArray(value) ? (value as Uint8Array[]).map(toHex) : toHex(value);
+    out.push([toHex(key), values]);
+  }
+  return out;
+}
+
+/** Little-endian unsigned value of up to 8 bytes. */
+function unsigned(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (let i = Math.min(bytes.length, 8) - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]);
+  return value;
+}
+
+/** Sum a value over CPUs when it is a per-CPU integer. */
+function total(value: Uint8Array | Uint8Array[]): bigint | undefined {
+  const list = Array.isArray(value) ? value : [value];
+  if (list[0].length > 8) return undefined;
+  return list.reduce((sum, v) => sum + unsigned(v), 0n);
+}
+
+/** Add per-CPU decoded values member by member (integers sum; anything else keeps CPU 0's). */
+function sumValues(values: BtfValue[]): BtfValue {
+  return values.reduce((sum, v) => {
+    if (typeof sum === 'number' && typeof v === 'number') return sum + v;
+    if (typeof sum === 'bigint' && typeof v === 'bigint') return sum + v;
+    if (
+      sum &&
+      v &&
+      typeof sum === 'object' &&
+      typeof v === 'object' &&
+      !Array.isArray(sum) &&
+      !Array.isArray(v)
+    ) {
+      return Object.fromEntries(Object.keys(sum).map((k) => [k, sumValues([sum[k], v[k]])]));
+    }
+    return sum;
+  });
+}
+
+const isZero = (bytes: Uint8Array | Uint8Array[]) =>
+  (Array.isArray(bytes) ? bytes : [bytes]).every((b) => b.every((x) => x === 0));
+
+/** A decoded value as text: `{ packets: 3, bytes: 179 }`. */
+function show(value: BtfValue): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
+  if (typeof value === 'object')
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${k}: ${show(v)}`)
+      .join(', ')} }`;
+  return String(value);
+}
+
+/** bcc's log2 histogram: slot i counts values in [2^(i-1), 2^i). */
+export function log2Histogram(slots: readonly bigint[], label = 'value'): string {
+  let last = slots.length - 1;
+  while (last > 0 && slots[last] === 0n) last--;
+  let max = 0n;
+  for (const count of slots) if (count > max) max = count;
+  const lines = [`${' '.repeat(5)}${label.padStart(14)}${' '.repeat(10)}: count     distribution`];
+  for (let i = 0; i <= last; i++) {
+    const low = i === 0 ? 0n : 1n << BigInt(i - 1);
+    const high = (1n << BigInt(i)) - 1n;
+    const stars = max === 0n ? 0 : Number((slots[i] * 40n) / max);
+    lines.push(
+      `${String(low).padStart(20)} -> ${String(high).padEnd(19)} : ${String(slots[i]).padEnd(9)} |${'*'.repeat(stars).padEnd(40)}|`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Whether a map looks like a log2 histogram: u32 slot keys, integer counts, "hist"/"slot" in the name. */
+function isHistogram(map: BpfMap): boolean {
+  const { keySize, valueSize, name } = map.spec;
+  return keySize === 4 && valueSize <= 8 && /hist|slot|dist/i.test(name);
+}
+
+/** The object's maps (not its data sections) as tables, values shown by their BTF types. */
+export function renderMaps(object: LoadedObject): string {
+  const parts: string[] = [];
+  const { btf } = object;
+  for (const [name, map] of object.vm.maps) {
+    if (name.startsWith('.') || map.spec.type === 'PROG_ARRAY' || map.spec.type === 'RINGBUF') continue;
+    const entries = [...map.entries()] as Array<[Uint8Array, Uint8Array | Uint8Array[]]>;
+    parts.push(
+      `\nmap ${pc.bold(name)} (${map.spec.type}${isPerCpu(map.spec.type) ? ', summed over CPUs' : ''}):`,
+    );
+    if (isHistogram(map)) {
+      const slots = new Array<bigint>(64).fill(0n);
+      for (const [key, value] of entries) {
+        const slot = Number(unsigned(key));
+        if (slot < 64) slots[slot] += total(value) ?? 0n;
+      }
+      parts.push(log2Histogram(slots));
+      continue;
+    }
+    const shown = entries.filter(([, value]) => !isZero(value));
+    if (shown.length === 0) {
+      parts.push('  (no non-zero entries)');
+      continue;
+    }
+    const keyCodec = btf && map.spec.btfKeyTypeId ? btfCodec(btf, map.spec.btfKeyTypeId) : undefined;
+    const valueCodec = btf && map.spec.btfValueTypeId ? btfCodec(btf, map.spec.btfValueTypeId) : undefined;
+    for (const [key, value] of shown) {
+      const keyText = keyCodec
+        ? show(keyCodec.decode(key))
+        : key.length <= 8
+          ? String(unsigned(key))
+          : toHex(key);
+      const list = Array.isArray(value) ? value : [value];
+      const valueText = valueCodec
+        ? show(sumValues(list.map((v) => valueCodec.decode(v))))
+        : (total(value)?.toString() ?? toHex(list[0]));
+      parts.push(`  key: ${keyText.padEnd(12)} value: ${valueText}`);
+    }
+  }
+  return parts.length ? `${parts.join('\n')}\n` : '';
+}
