@@ -216,10 +216,23 @@ export function buildProgram(): Command {
     .option('--type <type>', 'program type of a raw program in a test run (xdp, socket_filter, sched_cls)')
     .option('--repeat <n>', 'test-run repetitions', positiveInt)
     .option('--cpu <n>', 'simulated CPU to run on', (v) => Number(v))
+    .option('--kernel', 'load FILE.o into the running kernel, attach its programs, stream output (root)')
+    .option('--iface <name>', 'with --kernel: the interface for XDP and tc programs')
+    .option('--duration <seconds>', 'with --kernel: stop after this long (default: Ctrl-C)', positiveInt)
     .option('--json', 'one JSON line per program')
     .option('--budget <n>', 'executed-instruction budget per run', positiveInt, 1_000_000)
     .addOption(syntaxOption())
-    .action((files: string[], options: RunCommandOptions) => {
+    .action(async (files: string[], options: RunCommandOptions) => {
+      if (options.kernel) {
+        try {
+          if (files.length !== 1) throw new InputError('--kernel takes exactly one object file');
+          const { runInKernel } = await import('./kernel-run.js');
+          process.exitCode = await runInKernel(files[0], options);
+        } catch (error) {
+          fail(error);
+        }
+        return;
+      }
       if (options.pcap || options.data !== undefined || options.type || files.some((f) => isElfFile(f))) {
         try {
           if (files.length !== 1)
@@ -342,6 +355,9 @@ export function buildProgram(): Command {
 }
 
 interface RunCommandOptions {
+  kernel?: boolean;
+  iface?: string;
+  duration?: number;
   mem?: string;
   data?: string;
   pcap?: string;
