@@ -74,6 +74,17 @@ const ringbufCheck = (spec: MapSpec): readonly [number, string] | undefined =>
     ? [Errno.EINVAL, `ring size ${spec.maxEntries} is not a power-of-2 multiple of 4096`]
     : undefined;
 
+/** Redirect maps take only these value sizes; anything else is EINVAL (not E2BIG) in Linux 6.18. */
+const valueOf =
+  (...sizes: number[]) =>
+  (spec: MapSpec): readonly [number, string] | undefined =>
+    sizes.includes(spec.valueSize)
+      ? undefined
+      : [Errno.EINVAL, `value_size ${spec.valueSize} (must be ${sizes.join(' or ')})`];
+
+/** Flags the kernel accepts on DEVMAP, DEVMAP_HASH, CPUMAP and XSKMAP. */
+const REDIRECT_FLAGS = MapFlags.NUMA_NODE | MapFlags.RDONLY_PROG | MapFlags.WRONLY_PROG;
+
 /** The map types the VM implements, and the kernel's rules for each. */
 export const VM_MAP_TYPES: Readonly<Partial<Record<MapTypeName, TypeRule>>> = {
   ARRAY: { create: ArrayMap, key: [4, 4], value: [1, ANY_SIZE], flags: ARRAY_FLAGS },
@@ -154,6 +165,30 @@ export const VM_MAP_TYPES: Readonly<Partial<Record<MapTypeName, TypeRule>>> = {
     flags: HASH_FLAGS & ~MapFlags.NO_COMMON_LRU,
     check: innerCheck,
   },
+  // Redirect targets: the VM has no devices or CPUs to send to, so these hold their values (ifindex,
+  // queue size, socket id) for `bpf_redirect_map`, which records the target in the test run.
+  DEVMAP: {
+    create: ArrayMap,
+    key: [4, 4],
+    value: [1, ANY_SIZE],
+    flags: REDIRECT_FLAGS,
+    check: valueOf(4, 8),
+  },
+  DEVMAP_HASH: {
+    create: HashMap,
+    key: [4, 4],
+    value: [1, ANY_SIZE],
+    flags: REDIRECT_FLAGS,
+    check: valueOf(4, 8),
+  },
+  CPUMAP: {
+    create: ArrayMap,
+    key: [4, 4],
+    value: [1, ANY_SIZE],
+    flags: REDIRECT_FLAGS,
+    check: valueOf(4, 8),
+  },
+  XSKMAP: { create: ArrayMap, key: [4, 4], value: [1, ANY_SIZE], flags: REDIRECT_FLAGS, check: valueOf(4) },
   RINGBUF: { create: RingBufMap, key: [0, 0], value: [0, 0], flags: MapFlags.NUMA_NODE, check: ringbufCheck },
   PERF_EVENT_ARRAY: {
     create: PerfEventArrayMap,
