@@ -176,6 +176,7 @@ export function testRun(
   if (kind === 'xdp') return xdpTestRun(vm, program, options, devices);
   if (kind) return skbTestRun(vm, program, options, kind, devices);
   if (program.type === 'RAW_TRACEPOINT') return rawTracepointTestRun(vm, program, options);
+  if (program.type === 'SYSCALL') return syscallTestRun(vm, program, options);
   // Tracepoints, kprobes, perf events… have no test run (Linux 6.18: ENOTSUPP).
   throw new TestRunError(program.name, Errno.ENOTSUPP, `${program.type} programs have no test run`);
 }
@@ -467,6 +468,42 @@ function skbTestRun(
     };
   } finally {
     vm.packet = undefined;
+  }
+}
+
+/**
+ * `BPF_PROG_TYPE_SYSCALL` (since 5.14): the context is the caller's own bytes (at most 65535),
+ * which the program may change and Linux writes back into `ctx_in`; no data, no `ctx_out`, no
+ * repeat, no flags (all EINVAL). Like the kernel, the VM changes `options.ctx` in place; the
+ * result's `ctxOut` holds the same bytes.
+ */
+function syscallTestRun(vm: Vm, program: VmProgram, options: TestRunOptions): VmTestRunResult {
+  const fail = (reason: string) => new TestRunError(program.name, Errno.EINVAL, reason);
+  if (options.data?.length || (options.dataSizeOut ?? 0) > 0) throw fail('syscall programs take no data');
+  if ((options.ctxSizeOut ?? 0) > 0)
+    throw fail('syscall programs return their context in ctx_in, not ctx_out');
+  if (options.repeat || flagsOf(options) || options.batchSize)
+    throw fail('syscall test runs take no repeat or flags');
+  const ctx = options.ctx ?? new Uint8Array(0);
+  if (ctx.length > 0xffff) throw fail(`ctx of ${ctx.length} bytes is more than 65535`);
+  const memory = vm.memory;
+  const region = memory.alloc(ctx.length, { name: 'syscall ctx' });
+  memory.bytes.set(ctx, region.start);
+  try {
+    const run = repeatRuns(vm, program, ctx.length ? region.start : 0, 1);
+    const out = memory.read(region.start, ctx.length);
+    ctx.set(out);
+    return {
+      retval: run.retval,
+      dataOut: new Uint8Array(0),
+      ctxOut: out,
+      durationNs: run.durationNs,
+      redirect: undefined,
+      insnsExecuted: run.insnsExecuted,
+      trace: run.trace,
+    };
+  } finally {
+    memory.free(region);
   }
 }
 
