@@ -75,7 +75,7 @@ const ringbufCheck = (spec: MapSpec): readonly [number, string] | undefined =>
     : undefined;
 
 /** Redirect maps take only these value sizes; anything else is EINVAL (not E2BIG) in Linux 6.18. */
-const valueOf =
+const valueSizes =
   (...sizes: number[]) =>
   (spec: MapSpec): readonly [number, string] | undefined =>
     sizes.includes(spec.valueSize)
@@ -172,23 +172,23 @@ export const VM_MAP_TYPES: Readonly<Partial<Record<MapTypeName, TypeRule>>> = {
     key: [4, 4],
     value: [1, ANY_SIZE],
     flags: REDIRECT_FLAGS,
-    check: valueOf(4, 8),
+    check: valueSizes(4, 8),
   },
   DEVMAP_HASH: {
     create: HashMap,
     key: [4, 4],
     value: [1, ANY_SIZE],
     flags: REDIRECT_FLAGS,
-    check: valueOf(4, 8),
+    check: valueSizes(4, 8),
   },
   CPUMAP: {
     create: ArrayMap,
     key: [4, 4],
     value: [1, ANY_SIZE],
     flags: REDIRECT_FLAGS,
-    check: valueOf(4, 8),
+    check: valueSizes(4, 8),
   },
-  XSKMAP: { create: ArrayMap, key: [4, 4], value: [1, ANY_SIZE], flags: REDIRECT_FLAGS, check: valueOf(4) },
+  XSKMAP: { create: ArrayMap, key: [4, 4], value: [1, ANY_SIZE], flags: REDIRECT_FLAGS, check: valueSizes(4) },
   RINGBUF: { create: RingBufMap, key: [0, 0], value: [0, 0], flags: MapFlags.NUMA_NODE, check: ringbufCheck },
   PERF_EVENT_ARRAY: {
     create: PerfEventArrayMap,
