@@ -188,7 +188,13 @@ export const VM_MAP_TYPES: Readonly<Partial<Record<MapTypeName, TypeRule>>> = {
     flags: REDIRECT_FLAGS,
     check: valueSizes(4, 8),
   },
-  XSKMAP: { create: ArrayMap, key: [4, 4], value: [1, ANY_SIZE], flags: REDIRECT_FLAGS, check: valueSizes(4) },
+  XSKMAP: {
+    create: ArrayMap,
+    key: [4, 4],
+    value: [1, ANY_SIZE],
+    flags: REDIRECT_FLAGS,
+    check: valueSizes(4),
+  },
   RINGBUF: { create: RingBufMap, key: [0, 0], value: [0, 0], flags: MapFlags.NUMA_NODE, check: ringbufCheck },
   PERF_EVENT_ARRAY: {
     create: PerfEventArrayMap,
