@@ -486,7 +486,7 @@ export function execute(
   options: ExecuteOptions,
   start: ExecuteStart = {},
 ): ExecuteResult {
-  let { code, off, imm, imm2 } = program;
+  const { code, off, imm, imm2 } = program;
   const { lo, hi } = m;
   const { memory, budget, state } = options;
   let view = memory.view;
@@ -978,12 +978,13 @@ export function execute(
         count += state.nested;
         if (count > budget) throw new InstructionBudgetError(i, budget);
         if (state.tailCall) {
-          // The tail-called program replaces this one in the same frame; r1 still holds the ctx.
+          // The tail-called program replaces this one in the same frame (r1 still holds the ctx);
+          // tail calls happen only at the outermost depth, so its exit ends this execution too.
           const target = state.tailCall;
           state.tailCall = undefined;
           state.program = target;
-          ({ code, off, imm, imm2 } = target);
-          pc = 0;
+          const rest = execute(target, m, { ...options, budget: budget - count }, { pc: 0, depth });
+          return { r0: rest.r0, insnsExecuted: count + rest.insnsExecuted };
         }
         break;
       }
