@@ -3,16 +3,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createMap } from '../kernel/map.js';
+import { bpfUnavailable } from '../kernel/availability.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 function unavailable(): string | false {
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-  } catch (error) {
-    return `bpf() not permitted: ${(error as Error).message}`;
-  }
+  const reason = bpfUnavailable();
+  if (reason) return reason;
   return spawnSync('sh', ['-c', 'test -d /sys/kernel/tracing/events']).status === 0
     ? false
     : 'tracefs is not mounted';

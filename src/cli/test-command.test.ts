@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createMap } from '../kernel/map.js';
+import { bpfUnavailable } from '../kernel/availability.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-vectors-'));
@@ -20,14 +20,7 @@ function tsbpf(...args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-function kernelUnavailable(): string | false {
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return false;
-  } catch (error) {
-    return `bpf() not permitted: ${(error as Error).message}`;
-  }
-}
+const kernelUnavailable = (): string | false => bpfUnavailable() ?? false;
 
 test('tsbpf test runs the committed vectors on the VM', () => {
   const result = tsbpf('test', 'testdata/vectors/examples.jsonl');

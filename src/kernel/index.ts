@@ -4,6 +4,7 @@
  */
 export * from './attach.js';
 export * from './attr.js';
+export * from './availability.js';
 export * from './bcc.js';
 export * from './btf.js';
 export * from './btf-sanitize.js';

@@ -9,6 +9,7 @@ import { type Insn, makeInsn, type RawInsn } from '../isa/instruction.js';
 import { u32, u64 } from '../maps/codec.js';
 import { BpfMap } from '../maps/map.js';
 import { MapError, MapFlags, type MapSpec } from '../maps/ops.js';
+import { bpfUnavailable } from './availability.js';
 import { loadBtf } from './btf.js';
 import { BpfSyscallError, SyscallError, VerifierError } from './errors.js';
 import { attachRawTracepoint, attachTracepoint, openLinkCount, tracepointId } from './links.js';
@@ -19,15 +20,7 @@ import { type KernelProgram, loadProgram, openPinnedProgram } from './program.js
 import { rawSyscall } from './syscall.js';
 
 /** Why the kernel tests cannot run here, or undefined when they can. */
-const unavailable: string | undefined = (() => {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return undefined;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
-})();
+const unavailable = bpfUnavailable();
 
 function kernelTest(name: string, fn: (t: TestContext) => void | Promise<void>): void {
   test(name, (t) => {

@@ -3,6 +3,7 @@
 // the reason printed when bpf() is not permitted here.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { bpfUnavailable } from '../kernel/availability.js';
 import { createMap } from '../kernel/map.js';
 import { VmMapRegistry } from '../vm/maps/registry.js';
 import { VmMemory } from '../vm/memory.js';
@@ -16,14 +17,7 @@ interface Backend {
   create(spec: MapSpec): MapOps;
 }
 
-function kernelUnavailable(): string | false {
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return false;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
-}
+const kernelUnavailable = (): string | false => bpfUnavailable() ?? false;
 
 const backends: readonly Backend[] = [
   {
