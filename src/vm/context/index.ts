@@ -1,4 +1,5 @@
 export * from './packet.js';
+export * from './perf-event.js';
 export * from './raw-tp.js';
 export * from './skb.js';
 export * from './tracepoint.js';
