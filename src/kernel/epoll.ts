@@ -293,3 +293,29 @@ export function poller(): Poller {
   shared ??= new Poller();
   return shared;
 }
+
+/** What {@link readRecords} needs of a ring or perf buffer reader. */
+export interface RecordSource {
+  readonly closed: boolean;
+  consume(callback: (record: Uint8Array) => void, limit?: number): number;
+  readable(timeoutMs?: number): Promise<boolean>;
+}
+
+/**
+ * Records of a buffer as an async iterable: copies taken in bounded batches (so a fast producer
+ * cannot grow the queue without limit), waiting on epoll when the buffer is empty, ending at close.
+ */
+export async function* readRecords(source: RecordSource): AsyncGenerator<Uint8Array> {
+  const batch: Uint8Array[] = [];
+  const collect = (record: Uint8Array) => {
+    batch.push(record.slice());
+  };
+  while (!source.closed) {
+    source.consume(collect, 4096);
+    if (batch.length === 0) {
+      await source.readable();
+      continue;
+    }
+    for (const record of batch.splice(0)) yield record;
+  }
+}

@@ -26,7 +26,7 @@ import { readFileSync } from 'node:fs';
 import { TsbpfError } from '../errors.js';
 import type { RecordCallback, RingBufferReader } from '../maps/ringbuf.js';
 import { openPerfEvent, PerfSwConfig, PerfType } from './attach-probes.js';
-import { poller, type Watch } from './epoll.js';
+import { poller, readRecords, type Watch } from './epoll.js';
 import { type KernelMapOps, mapInfo } from './map.js';
 import { pageSize } from './ringbuf.js';
 import { close, ioctl, Mmap, mmap, munmap } from './syscall.js';
@@ -221,6 +221,11 @@ export class KernelPerfBuffer implements RingBufferReader {
   }
 
   /** Resolve when some CPU's ring polls readable, after `timeoutMs`, or on close. */
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   readable(timeoutMs?: number): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
     if (this.pending > 0) return Promise.resolve(true);
@@ -262,19 +267,8 @@ export class KernelPerfBuffer implements RingBufferReader {
     this.#listener = undefined;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    const batch: Uint8Array[] = [];
-    const collect = (sample: Uint8Array) => {
-      batch.push(sample.slice());
-    };
-    while (!this.#closed) {
-      this.consume(collect, 4096);
-      if (batch.length === 0) {
-        await this.readable();
-        continue;
-      }
-      for (const sample of batch.splice(0)) yield sample;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return readRecords(this);
   }
 
   #ensureWatches(): void {

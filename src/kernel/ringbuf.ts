@@ -40,7 +40,7 @@
  */
 import { TsbpfError } from '../errors.js';
 import type { RecordCallback, RingBufferReader } from '../maps/ringbuf.js';
-import { poller, type Watch } from './epoll.js';
+import { poller, readRecords, type Watch } from './epoll.js';
 import { mapInfo } from './map.js';
 import { Mmap, mmap, munmap, native } from './syscall.js';
 
@@ -249,20 +249,8 @@ export class KernelRingBuffer implements RingBufferReader {
     this.#listener = undefined;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    const batch: Uint8Array[] = [];
-    const collect = (record: Uint8Array) => {
-      batch.push(record.slice());
-    };
-    while (!this.#closed) {
-      // Copy a bounded batch so a fast producer cannot grow the queue without limit.
-      this.consume(collect, 4096);
-      if (batch.length === 0) {
-        await this.readable();
-        continue;
-      }
-      for (const record of batch.splice(0)) yield record;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return readRecords(this);
   }
 
   #ensureWatch(): void {
