@@ -234,3 +234,29 @@ describe('helpers', () => {
     assert.equal(result.r0, 8n, 'the formatted length, as Linux returns');
   });
 });
+
+describe('stack frames start zeroed', () => {
+  test('a run does not see the previous run’s stack, nor a callee the caller’s leftovers', () => {
+    const vm = new Vm();
+    const dirty = vm.load(assembleConformance('stdw [%r10-8], 0x55\nmov %r0, 0\nexit'));
+    const read = vm.load(assembleConformance('ldxdw %r0, [%r10-8]\nexit'));
+    vm.run(dirty);
+    assert.equal(vm.run(read).r0, 0n);
+    const nested = vm.load(
+      assembleConformance(
+        [
+          'call local f',
+          'call local g',
+          'exit',
+          'f:',
+          'stdw [%r10-8], 0x77',
+          'exit',
+          'g:',
+          'ldxdw %r0, [%r10-8]',
+          'exit',
+        ].join('\n'),
+      ),
+    );
+    assert.equal(vm.run(nested).r0, 0n);
+  });
+});

@@ -495,6 +495,8 @@ export function execute(
   const baseDepth = start.depth ?? 0;
   lo[10] = stackTop - baseDepth * STACK_SIZE;
   hi[10] = 0;
+  // Every frame starts with a zeroed stack, so no run sees another's leftovers.
+  bytes.fill(0, lo[10] - STACK_SIZE, lo[10]);
   // Saved state per active call: return slot, r6–r9 halves, r10.
   const frames: number[] = [];
   let depth = baseDepth;
@@ -994,6 +996,7 @@ export function execute(
         frames.push(pc, lo[6], hi[6], lo[7], hi[7], lo[8], hi[8], lo[9], hi[9], lo[10]);
         depth++;
         lo[10] = stackTop - depth * STACK_SIZE;
+        bytes.fill(0, lo[10] - STACK_SIZE, lo[10]);
         pc += imm[i];
         break;
       case Op.CallKfunc:
