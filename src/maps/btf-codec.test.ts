@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { bpfUnavailable } from '../kernel/availability.js';
+import { loadObject } from '../kernel/object.js';
 import { loadObjectSpec } from '../object/object.js';
-import { btfCodec } from './btf-codec.js';
+import { Vm } from '../vm/vm.js';
+import { btfCodec, withBtf } from './btf-codec.js';
 
 const spec = (path: string) =>
   loadObjectSpec(new Uint8Array(readFileSync(new URL(`../../${path}`, import.meta.url))));
@@ -38,4 +41,33 @@ test('bitfields, nested and anonymous members (testdata/btf/kinds)', () => {
   const max = 2 ** Math.min(bitfield.bitfieldSize, 31) - 1;
   const round = codec.decode(codec.encode({ [bitfield.name]: max })) as Record<string, unknown>;
   assert.equal(round[bitfield.name], max);
+});
+
+test('withBtf: a loaded map speaks objects on the VM (and the kernel, same call)', () => {
+  const object = spec('examples/execve_map.bpf.o');
+  const vm = new Vm();
+  const loaded = vm.loadObject(object);
+  const execs = withBtf(loaded.maps.get('execs')!, object.btf!);
+  execs.set(42, { pid: 42, uid: 1000, comm: 'bash' });
+  assert.deepEqual(execs.get(42), { pid: 42, uid: 1000, comm: 'bash' });
+  const counts = spec('examples/xdp_count.bpf.o');
+  const perCpuMap = withBtf(vm.loadObject(counts).maps.get('proto_stats')!, counts.btf!);
+  assert.deepEqual(perCpuMap.get(6), [
+    { packets: 0n, bytes: 0n },
+    { packets: 0n, bytes: 0n },
+  ]);
+});
+
+test('withBtf on the kernel backend: the same objects through bpf()', {
+  skip: bpfUnavailable() ?? false,
+}, () => {
+  const object = spec('examples/execve_map.bpf.o');
+  const kernel = loadObject(object);
+  try {
+    const execs = withBtf(kernel.maps.get('execs')!, object.btf!);
+    execs.set(7, { pid: 7, uid: 0, comm: 'init' });
+    assert.deepEqual(execs.get(7), { pid: 7, uid: 0, comm: 'init' });
+  } finally {
+    kernel.close();
+  }
 });

@@ -4,7 +4,9 @@
  * and unions as objects (bitfields included), enums as numbers, pointers as bigints.
  */
 import type { Btf, BtfType } from '../object/btf.js';
-import { type Codec, CodecError } from './codec.js';
+import { bytesCodec, type Codec, CodecError, perCpu } from './codec.js';
+import { BpfMap } from './map.js';
+import { isPerCpu } from './ops.js';
 
 /** A decoded BTF value. */
 export type BtfValue = number | bigint | string | boolean | BtfValue[] | { [member: string]: BtfValue };
@@ -200,4 +202,24 @@ export function btfCodec(btf: Btf, typeId: number): Codec<BtfValue> {
       return bytes;
     },
   };
+}
+
+/**
+ * The same map with keys and values shaped by their BTF types (per-CPU values as arrays), for a
+ * map whose spec carries BTF type ids — on either backend. Falls back to bytes where it has none.
+ */
+export function withBtf(
+  map: BpfMap,
+  btf: Btf,
+): BpfMap<BtfValue | Uint8Array, BtfValue | Uint8Array | BtfValue[]> {
+  const { btfKeyTypeId, btfValueTypeId } = map.spec;
+  const key = btfKeyTypeId ? btfCodec(btf, btfKeyTypeId) : bytesCodec(map.spec.keySize);
+  const single = btfValueTypeId ? btfCodec(btf, btfValueTypeId) : bytesCodec(map.spec.valueSize);
+  const value = isPerCpu(map.spec.type)
+    ? perCpu(single as Codec<BtfValue | Uint8Array>, map.ops.possibleCpus)
+    : single;
+  return new BpfMap(map.ops, {
+    key: key as Codec<BtfValue | Uint8Array>,
+    value: value as Codec<BtfValue | Uint8Array | BtfValue[]>,
+  });
 }
