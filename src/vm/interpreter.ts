@@ -459,6 +459,8 @@ export interface ExecuteResult {
 
 /** Combine halves into an unsigned bigint. */
 export function toBigInt(lo: number, hi: number): bigint {
+  // Most values fit 32 bits: one BigInt instead of three.
+  if (hi === 0) return BigInt(lo >>> 0);
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
