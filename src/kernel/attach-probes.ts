@@ -1,7 +1,7 @@
 /**
  * Perf-event based attachments: kprobes and uprobes through their dynamic PMUs
  * (`/sys/bus/event_source/devices/{kprobe,uprobe}/type`, since 4.17), sampling events, and the
- * step they all share — linking a program to an open perf event ({@link attachToPerfEvent}).
+ * step they all share — linking a program to an open perf event (`attachToPerfEvent`, in links.ts).
  *
  * A uprobe names a file and an offset in it. {@link uprobeOffset} turns a function name into that
  * offset by reading the binary's `.symtab` and `.dynsym` with our own ELF reader: a symbol's value
@@ -10,13 +10,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { TsbpfError } from '../errors.js';
 import { type ElfFile, type ElfSection, parseElf, SectionType, SymbolTypes } from '../object/elf.js';
-import { AttachType } from '../uapi.js';
 import { cString, encodeStruct, PERF_EVENT_ATTR, type Values } from './attr.js';
 import { SyscallError } from './errors.js';
-import { Link } from './links.js';
-import { bpfCall } from './objects.js';
+import { attachToPerfEvent, type Link, PERF_FLAG_FD_CLOEXEC } from './links.js';
 import type { KernelProgram } from './program.js';
-import { getSys, ioctl, perfEventOpen, type Sys } from './syscall.js';
+import { getSys, perfEventOpen, type Sys } from './syscall.js';
 
 /** `linux/perf_event.h`. */
 export const PerfType = {
@@ -36,9 +34,6 @@ export const PerfSwConfig = {
   CPU_MIGRATIONS: 4,
   BPF_OUTPUT: 10,
 } as const;
-export const PERF_FLAG_FD_CLOEXEC = 1 << 3;
-const PERF_EVENT_IOC_ENABLE = 0x2400;
-const PERF_EVENT_IOC_SET_BPF = 0x40042408;
 
 const PMU_ROOT = '/sys/bus/event_source/devices';
 
@@ -89,45 +84,6 @@ function requirePmu(kind: 'kprobe' | 'uprobe'): ProbePmu {
       (kind === 'kprobe'
         ? 'Attach to a tracepoint (tracepoint/syscalls/sys_enter_<name>, tracepoint/sched/...) or a tp_btf raw tracepoint instead.'
         : 'Use USDT-free alternatives such as tracepoints.'),
-  );
-}
-
-/**
- * Link `program` to an open perf event and enable it: `BPF_LINK_CREATE` with `BPF_PERF_EVENT`
- * (since 5.15, carries a cookie, pinnable), else `PERF_EVENT_IOC_SET_BPF`. Takes ownership of
- * `perfFd` (closed on failure, and by the returned link). `release` runs at close too.
- */
-export function attachToPerfEvent(
-  program: KernelProgram,
-  perfFd: number,
-  description: string,
-  options: { cookie?: bigint; sys?: Sys; release?: () => void } = {},
-): Link {
-  const sys = getSys(options.sys);
-  let linkFd: number | undefined;
-  try {
-    try {
-      linkFd = bpfCall(sys, 'LINK_CREATE', {
-        prog_fd: program.fd,
-        target_fd: perfFd,
-        attach_type: AttachType.PERF_EVENT,
-        'perf_event.bpf_cookie': options.cookie ?? 0n,
-      }).result;
-    } catch (error) {
-      if (!(error instanceof SyscallError && error.is('EINVAL')) || options.cookie) throw error;
-      ioctl(perfFd, PERF_EVENT_IOC_SET_BPF, program.fd);
-    }
-    ioctl(perfFd, PERF_EVENT_IOC_ENABLE);
-  } catch (error) {
-    if (linkFd !== undefined) sys.close(linkFd);
-    sys.close(perfFd);
-    options.release?.();
-    throw error;
-  }
-  return new Link(
-    description,
-    { ...(linkFd === undefined ? {} : { link: linkFd }), perf: perfFd, release: options.release },
-    sys,
   );
 }
 

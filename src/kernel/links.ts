@@ -10,15 +10,16 @@ import { BPF_LINK_INFO, cString, encodeStruct, PERF_EVENT_ATTR } from './attr.js
 import { SyscallError } from './errors.js';
 import { bpfCall, FdOwner, fdFromId, getPinnedObject, objectInfo, pinObject } from './objects.js';
 import type { KernelProgram } from './program.js';
-import { getSys, ioctl, perfEventOpen, type Sys, close as sysClose } from './syscall.js';
+import { getSys, ioctl, perfEventOpen, type Sys } from './syscall.js';
 
 /** `linux/perf_event.h` constants we use. */
 const PERF_TYPE_TRACEPOINT = 2;
-const PERF_FLAG_FD_CLOEXEC = 1 << 3;
+/** `perf_event_open` flag: close the fd on exec. */
+export const PERF_FLAG_FD_CLOEXEC = 1 << 3;
 /** `_IO('$', 0)`, `_IO('$', 1)`, `_IOW('$', 8, __u32)`. */
-const PERF_EVENT_IOC_ENABLE = 0x2400;
-const PERF_EVENT_IOC_DISABLE = 0x2401;
-const PERF_EVENT_IOC_SET_BPF = 0x40042408;
+export const PERF_EVENT_IOC_ENABLE = 0x2400;
+export const PERF_EVENT_IOC_DISABLE = 0x2401;
+export const PERF_EVENT_IOC_SET_BPF = 0x40042408;
 
 /** Where tracefs may be mounted, newest convention first. */
 const TRACEFS_ROOTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
@@ -237,7 +238,21 @@ export function attachTracepoint(
     (bytes) => sys.addressOf(bytes),
   );
   const perfFd = perfEventOpen(attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-  const description = `tracepoint ${category}/${name}`;
+  return attachToPerfEvent(program, perfFd, `tracepoint ${category}/${name}`, { ...options, sys });
+}
+
+/**
+ * Link `program` to an open perf event and enable it: `BPF_LINK_CREATE` with `BPF_PERF_EVENT`
+ * (since 5.15, carries a cookie, pinnable), else `PERF_EVENT_IOC_SET_BPF`. Takes ownership of
+ * `perfFd` (closed on failure, and by the returned link). `release` runs at close too.
+ */
+export function attachToPerfEvent(
+  program: KernelProgram,
+  perfFd: number,
+  description: string,
+  options: { cookie?: bigint; sys?: Sys; release?: () => void } = {},
+): Link {
+  const sys = getSys(options.sys);
   let linkFd: number | undefined;
   try {
     try {
@@ -248,17 +263,21 @@ export function attachTracepoint(
         'perf_event.bpf_cookie': options.cookie ?? 0n,
       }).result;
     } catch (error) {
-      // EINVAL: no perf links before 5.15; attach the old way (no cookie, not pinnable).
       if (!(error instanceof SyscallError && error.is('EINVAL')) || options.cookie) throw error;
       ioctl(perfFd, PERF_EVENT_IOC_SET_BPF, program.fd);
     }
     ioctl(perfFd, PERF_EVENT_IOC_ENABLE);
   } catch (error) {
     if (linkFd !== undefined) sys.close(linkFd);
-    sysClose(perfFd);
+    sys.close(perfFd);
+    options.release?.();
     throw error;
   }
-  return new Link(description, linkFd === undefined ? { perf: perfFd } : { link: linkFd, perf: perfFd }, sys);
+  return new Link(
+    description,
+    { ...(linkFd === undefined ? {} : { link: linkFd }), perf: perfFd, release: options.release },
+    sys,
+  );
 }
 
 /** Options of {@link createLink}. */

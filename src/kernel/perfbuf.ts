@@ -27,6 +27,7 @@ import { TsbpfError } from '../errors.js';
 import type { RecordCallback, RingBufferReader } from '../maps/ringbuf.js';
 import { openPerfEvent, PerfSwConfig, PerfType } from './attach-probes.js';
 import { poller, readRecords, type Watch } from './epoll.js';
+import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE } from './links.js';
 import { type KernelMapOps, mapInfo } from './map.js';
 import { pageSize } from './ringbuf.js';
 import { close, ioctl, Mmap, mmap, munmap } from './syscall.js';
@@ -34,8 +35,6 @@ import { close, ioctl, Mmap, mmap, munmap } from './syscall.js';
 const PERF_SAMPLE_RAW = 1 << 10;
 const PERF_RECORD_LOST = 2;
 const PERF_RECORD_SAMPLE = 9;
-const PERF_EVENT_IOC_ENABLE = 0x2400;
-const PERF_EVENT_IOC_DISABLE = 0x2401;
 /** `BPF_MAP_TYPE_PERF_EVENT_ARRAY`. */
 const MAP_TYPE_PERF_EVENT_ARRAY = 4;
 
