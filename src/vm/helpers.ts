@@ -88,7 +88,10 @@ export function controlHelpers(
     {
       id: idOf('loop'),
       name: 'loop',
-      call: (env, count, callback, context, flags) => {
+      call: (env, nrLoops, callback, context, flags) => {
+        // nr_loops is a u32 in the kernel; BPF_MAX_LOOPS (8M) bounds it. Each callback draws
+        // on the run's one instruction budget, so the loop as a whole stays within it too.
+        const count = nrLoops & 0xffffffffn;
         if (flags !== 0n) return u64(-EINVAL);
         if (count > 1n << 23n) return u64(-E2BIG);
         let done = 0n;

@@ -438,6 +438,13 @@ export interface RunState {
   program: CompiledProgram;
   /** Call depth at the helper call in progress. */
   depth: number;
+  /**
+   * The run's whole instruction budget. Every execution of the run (callbacks, tail calls)
+   * draws on it, so no nesting multiplies it; the budget error names this number.
+   */
+  budget: number;
+  /** Instructions the run may still execute when the helper call in progress began. */
+  remaining: number;
   /** Instructions executed by callbacks during the helper call in progress. */
   nested: number;
   /** Set by `bpf_tail_call` on success. */
@@ -511,7 +518,7 @@ export function execute(
   const cache = new AccessCache(memory, lo, hi);
 
   for (;;) {
-    if (++count > budget) throw new InstructionBudgetError(pc, budget);
+    if (++count > budget) throw new InstructionBudgetError(pc, state.budget);
     const i = pc++;
     const w = code[i];
     const d = (w >> 8) & 15;
@@ -958,6 +965,8 @@ export function execute(
         if (!helper) throw new UnknownHelperError(i, id, HELPER_NAMES[id]);
         let r0: bigint;
         state.depth = depth;
+        // A callback the helper runs may spend only what this run has left (counted inside it).
+        state.remaining = budget - count;
         state.nested = 0;
         try {
           r0 = helper.call(
@@ -980,7 +989,7 @@ export function execute(
         view = memory.view;
         bytes = memory.bytes;
         count += state.nested;
-        if (count > budget) throw new InstructionBudgetError(i, budget);
+        if (count > budget) throw new InstructionBudgetError(i, state.budget);
         if (state.tailCall) {
           // The tail-called program replaces this one in the same frame (r1 still holds the ctx);
           // tail calls happen only at the outermost depth, so its exit ends this execution too.

@@ -187,7 +187,15 @@ export class Vm {
     this.budget = options.budget ?? DEFAULT_INSN_BUDGET;
     this.helperEnv = this.env();
     const empty = compile([]);
-    this.state = { program: empty, depth: 0, nested: 0, tailCall: undefined, tailCalls: 0 };
+    this.state = {
+      program: empty,
+      depth: 0,
+      budget: this.budget,
+      remaining: this.budget,
+      nested: 0,
+      tailCall: undefined,
+      tailCalls: 0,
+    };
   }
 
   /** Prepare a program (raw bytes or decoded instructions) for running. */
@@ -266,16 +274,14 @@ export class Vm {
     this.lo.fill(0);
     this.hi.fill(0);
     this.lo[1] = ctx;
+    const budget = options.budget ?? this.budget;
     const state = this.state;
     state.program = compiled;
     state.tailCalls = 0;
     state.tailCall = undefined;
+    state.budget = budget;
     try {
-      const result = execute(
-        compiled,
-        { lo: this.lo, hi: this.hi },
-        this.executeOptions(options.budget ?? this.budget),
-      );
+      const result = execute(compiled, { lo: this.lo, hi: this.hi }, this.executeOptions(budget));
       return { r0: result.r0, insnsExecuted: result.insnsExecuted, mem: undefined, trace: lines };
     } catch (error) {
       if (error instanceof PacketLoadAbort) return { r0: 0n, insnsExecuted: 0, mem: undefined, trace: lines };
@@ -327,15 +333,13 @@ export class Vm {
       this.lo[1] = mem.start;
       this.lo[2] = mem.end - mem.start;
     }
+    const budget = input.budget ?? this.budget;
     const state = this.state;
     state.program = program;
     state.tailCalls = 0;
     state.tailCall = undefined;
-    const result = execute(
-      program,
-      { lo: this.lo, hi: this.hi },
-      this.executeOptions(input.budget ?? this.budget),
-    );
+    state.budget = budget;
+    const result = execute(program, { lo: this.lo, hi: this.hi }, this.executeOptions(budget));
     return {
       r0: result.r0,
       insnsExecuted: result.insnsExecuted,
@@ -376,9 +380,13 @@ export class Vm {
       this.lo[r] = Number(value & 0xffffffffn) | 0;
       this.hi[r] = Number(value >> 32n) | 0;
     }
+    // The callback runs on what the run has left: the instructions before the helper call and
+    // those of earlier callbacks of the same call count against it.
     const nestedBefore = state.nested;
+    const remainingBefore = state.remaining;
+    const allowance = remainingBefore - nestedBefore;
     try {
-      const result = execute(state.program, { lo: this.lo, hi: this.hi }, this.executeOptions(this.budget), {
+      const result = execute(state.program, { lo: this.lo, hi: this.hi }, this.executeOptions(allowance), {
         pc: slot,
         depth,
       });
@@ -388,6 +396,7 @@ export class Vm {
       this.lo.set(savedLo);
       this.hi.set(savedHi);
       state.depth = savedDepth;
+      state.remaining = remainingBefore;
     }
   }
 
