@@ -17,14 +17,58 @@ export class MemoryAccessError extends VmError {
   readonly address: bigint;
   readonly size: number;
   readonly access: 'read' | 'write';
-  constructor(slot: number, address: bigint, size: number, access: 'read' | 'write', detail: string) {
+  constructor(
+    slot: number,
+    address: bigint,
+    size: number,
+    access: 'read' | 'write',
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(
       slot,
       `invalid ${access} of ${size} byte${size === 1 ? '' : 's'} at 0x${address.toString(16)}: ${detail}`,
+      options,
     );
     this.address = address;
     this.size = size;
     this.access = access;
+  }
+}
+
+/**
+ * A helper's pointer argument does not cover the bytes the helper would read or write: the same
+ * check as a load or store ({@link VmMemory.accessFault}). Helpers throw it without knowing the
+ * instruction; the interpreter turns it into the {@link MemoryAccessError} of the call.
+ */
+export class HelperMemoryError extends TsbpfError {
+  override name = 'HelperMemoryError';
+  /** The helper's name, without `bpf_`. */
+  readonly helper: string;
+  /** Which argument (`dst`, `key`, `from`…). */
+  readonly argument: string;
+  readonly address: bigint;
+  readonly size: number;
+  readonly access: 'read' | 'write';
+  /** Why the access faults (null pointer, not mapped, read-only…). */
+  readonly detail: string;
+  constructor(
+    helper: string,
+    argument: string,
+    address: bigint,
+    size: number,
+    access: 'read' | 'write',
+    detail: string,
+  ) {
+    super(
+      `bpf_${helper}: ${argument}: invalid ${access} of ${size} byte${size === 1 ? '' : 's'} at 0x${address.toString(16)}: ${detail}`,
+    );
+    this.helper = helper;
+    this.argument = argument;
+    this.address = address;
+    this.size = size;
+    this.access = access;
+    this.detail = detail;
   }
 }
 

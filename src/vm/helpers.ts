@@ -5,6 +5,7 @@
  * Helpers are rare next to ALU work, so clarity wins over speed here.
  */
 import { HELPER_NAMES } from '../isa/helper-ids.js';
+import { checkedArgument, HelperArgumentError } from './helpers/common.js';
 import type { CompiledProgram } from './interpreter.js';
 import type { VmMemory } from './memory.js';
 import { formatPrintk } from './printk.js';
@@ -48,7 +49,7 @@ export interface Helper {
 /** Helper ids as the kernel numbers them, by name. */
 function idOf(name: string): number {
   const id = HELPER_NAMES.indexOf(name);
-  if (id <= 0) throw new Error(`no helper named bpf_${name}`);
+  if (id <= 0) throw new HelperArgumentError(name, 'no helper of this name in enum bpf_func_id');
   return id;
 }
 
@@ -117,6 +118,8 @@ export function controlHelpers(
 /** Read the format of `bpf_trace_printk(fmt, fmt_size, …)`: it must be NUL-terminated within fmt_size. */
 function readFormat(env: HelperEnv, address: bigint, size: bigint): string | undefined {
   if (size === 0n || size > 1024n) return undefined;
+  // The verifier proves fmt readable for fmt_size bytes: anything else faults.
+  checkedArgument(env.memory, 'trace_printk', 'fmt', address, Number(size), false);
   const text = env.readString(address, Number(size));
   if (text === undefined || new TextEncoder().encode(text).length >= Number(size)) return undefined;
   return text;

@@ -13,7 +13,13 @@
 
 import { HELPER_NAMES } from '../isa/helper-ids.js';
 import type { Insn } from '../isa/instruction.js';
-import { InstructionBudgetError, MemoryAccessError, UnknownHelperError, VmError } from './errors.js';
+import {
+  HelperMemoryError,
+  InstructionBudgetError,
+  MemoryAccessError,
+  UnknownHelperError,
+  VmError,
+} from './errors.js';
 import type { HelperEnv, HelperRegistry } from './helpers.js';
 import type { VmMemory } from './memory.js';
 
@@ -396,14 +402,7 @@ function refill(
     return a;
   }
   const exact = BigInt.asUintN(64, toBigInt(c.lo[reg], c.hi[reg]) + BigInt(offset));
-  const detail =
-    region && write
-      ? `region '${region.name}' is read-only`
-      : a >= 0 && c.memory.find(a, 1)
-        ? `crosses the end of region '${c.memory.find(a, 1)!.name}'`
-        : exact < 0x1000n
-          ? 'null pointer dereference'
-          : 'address not mapped';
+  const detail = c.memory.accessFault(exact, size, write) ?? 'address not mapped';
   throw new MemoryAccessError(slot, exact, size, write ? 'write' : 'read', detail);
 }
 
@@ -979,6 +978,15 @@ export function execute(
           );
         } catch (error) {
           if (error instanceof VmError) throw error;
+          if (error instanceof HelperMemoryError)
+            throw new MemoryAccessError(
+              i,
+              error.address,
+              error.size,
+              error.access,
+              `bpf_${helper.name} ${error.argument}: ${error.detail}`,
+              { cause: error },
+            );
           throw new VmError(i, `helper bpf_${helper.name}#${id} failed: ${(error as Error).message}`, {
             cause: error,
           });

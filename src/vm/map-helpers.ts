@@ -45,7 +45,8 @@ function canCallBack(env: HelperEnv): env is CallbackEnv {
 /** The id of a helper the kernel defines. */
 function id(name: string): number {
   const value = helperId(name);
-  if (value === undefined) throw new Error(`no helper bpf_${name}`);
+  if (value === undefined)
+    throw new MapArgumentError(`bpf_${name}: no helper of this name in enum bpf_func_id`);
   return value;
 }
 
@@ -105,7 +106,9 @@ export function mapHelpers(registry: VmMapRegistry): Helper[] {
       const target = mapOf(map, 'for_each_map_elem');
       if (flags !== 0n) return u64(-Errno.EINVAL);
       if (!canCallBack(env))
-        throw new Error('bpf_for_each_map_elem needs an interpreter that can call back into the program');
+        throw new MapArgumentError(
+          'bpf_for_each_map_elem needs an interpreter that can call back into the program',
+        );
       // callback(map, key, value, ctx): 0 continues, 1 stops (the verifier allows only these).
       return u64(
         target.forEachFromProgram(registry.cpu, (key, value) =>

@@ -116,6 +116,20 @@ export class VmMemory {
     return undefined;
   }
 
+  /**
+   * Why a program may not access `[address, address + size)` (`write`: store into it), or
+   * undefined when it may. One check for everything: the interpreter's faults and every helper's
+   * pointer arguments are worded from it.
+   */
+  accessFault(address: bigint | number, size: number, write: boolean): string | undefined {
+    const a = typeof address === 'bigint' ? (address < 2n ** 32n ? Number(address) : -1) : address;
+    const region = a >= 0 ? this.find(a, size) : undefined;
+    if (region) return write && !region.writable ? `region '${region.name}' is read-only` : undefined;
+    const start = a >= 0 ? this.find(a, 1) : undefined;
+    if (start) return `crosses the end of region '${start.name}'`;
+    return BigInt(address) < BigInt(FIRST_ADDRESS) ? 'null pointer dereference' : 'address not mapped';
+  }
+
   /** Copy of a range of bytes. */
   read(start: number, length: number): Uint8Array {
     // `slice`/`subarray` of a view of wasm memory cost about a microsecond each; a loop is

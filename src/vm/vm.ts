@@ -371,7 +371,11 @@ export class Vm {
   private callFunction(slot: number, args: readonly bigint[]): bigint {
     const state = this.state;
     const depth = state.depth + 1;
-    if (depth >= MAX_CALL_FRAMES) throw new Error(`callback at slot ${slot}: call stack too deep`);
+    if (depth >= MAX_CALL_FRAMES)
+      throw new VmError(slot, `callback: call stack too deep (more than ${MAX_CALL_FRAMES} frames)`);
+    // The verifier proves a callback is a subprogram; here a bad one is at least in the program.
+    if (!Number.isSafeInteger(slot) || slot < 0 || slot >= state.program.slots)
+      throw new VmError(state.program.slots, `callback slot ${slot} is outside the program`);
     const savedLo = this.lo.slice();
     const savedHi = this.hi.slice();
     const savedDepth = state.depth;

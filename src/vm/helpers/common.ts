@@ -3,11 +3,14 @@
  * checked access to VM memory for pointer arguments.
  *
  * A pointer argument the kernel's verifier guarantees (a stack buffer, a map value) but that does
- * not cover mapped memory in the VM stops the program with a {@link HelperArgumentError}: the
- * kernel would have refused to load it, so there is no runtime errno to imitate.
+ * not cover mapped memory in the VM faults exactly as a load or store of those bytes would (a
+ * {@link HelperMemoryError}, which the interpreter reports as the call's `MemoryAccessError`):
+ * the kernel would have refused to load such a program, so there is no runtime errno to imitate.
+ * Helpers touch VM memory only at addresses these functions returned.
  */
 import { TsbpfError } from '../../errors.js';
 import { helperId } from '../../isa/helper-ids.js';
+import { HelperMemoryError } from '../errors.js';
 import type { Helper, HelperFn } from '../helpers.js';
 import type { VmMemory } from '../memory.js';
 
@@ -25,7 +28,8 @@ export class HelperArgumentError extends TsbpfError {
 /** A helper by its kernel name (without `bpf_`): the id comes from `enum bpf_func_id`. */
 export function defineHelper(name: string, call: HelperFn): Helper {
   const id = helperId(name);
-  if (id === undefined || id <= 0) throw new Error(`no helper named bpf_${name}`);
+  if (id === undefined || id <= 0)
+    throw new HelperArgumentError(name, 'no helper of this name in enum bpf_func_id');
   return { id, name, call };
 }
 
@@ -55,14 +59,25 @@ export function writableArgument(
   address: bigint,
   size: number,
 ): number {
-  const start = vmAddress(address);
-  const region = start < 0 ? undefined : memory.find(start, Math.max(size, 1));
-  if (!region?.writable)
-    throw new HelperArgumentError(
-      helper,
-      `${what} 0x${address.toString(16)} does not point at ${size} writable bytes`,
-    );
-  return start;
+  return checkedArgument(memory, helper, what, address, Math.max(size, 1), true);
+}
+
+/**
+ * The start of `[address, address + size)` when a helper may access it (`write`: store into
+ * it), or throw the fault a load or store there would raise.
+ */
+export function checkedArgument(
+  memory: VmMemory,
+  helper: string,
+  what: string,
+  address: bigint,
+  size: number,
+  write: boolean,
+): number {
+  const fault = memory.accessFault(address, size, write);
+  if (fault !== undefined)
+    throw new HelperMemoryError(helper, what, address, size, write ? 'write' : 'read', fault);
+  return Number(address);
 }
 
 /** The readable bytes of a helper's pointer argument (copied), or throw as {@link writableArgument}. */
@@ -73,14 +88,8 @@ export function readableArgument(
   address: bigint,
   size: number,
 ): Uint8Array {
-  const start = vmAddress(address);
   if (size === 0) return new Uint8Array(0);
-  if (start < 0 || !memory.find(start, size))
-    throw new HelperArgumentError(
-      helper,
-      `${what} 0x${address.toString(16)} does not point at ${size} readable bytes`,
-    );
-  return memory.read(start, size);
+  return memory.read(checkedArgument(memory, helper, what, address, size, false), size);
 }
 
 /**
@@ -88,12 +97,9 @@ export function readableArgument(
  * (`ARG_PTR_TO_CONST_STR`): its bytes without the NUL, or throw.
  */
 export function constString(memory: VmMemory, helper: string, what: string, address: bigint): Uint8Array {
-  const start = vmAddress(address);
-  const region = start < 0 ? undefined : memory.find(start, 1);
-  if (region) {
-    const bytes = memory.bytes;
-    for (let end = start; end < region.end; end++)
-      if (bytes[end] === 0) return memory.read(start, end - start);
-  }
+  const start = checkedArgument(memory, helper, what, address, 1, false);
+  const region = memory.find(start, 1)!;
+  const bytes = memory.bytes;
+  for (let end = start; end < region.end; end++) if (bytes[end] === 0) return memory.read(start, end - start);
   throw new HelperArgumentError(helper, `${what} 0x${address.toString(16)} is not a NUL-terminated string`);
 }

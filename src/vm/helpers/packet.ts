@@ -18,7 +18,9 @@ import type { PacketKind, PacketState } from '../context/packet.js';
 import { XdpAction } from '../context/xdp.js';
 import { VmError } from '../errors.js';
 import type { Helper, HelperFn } from '../helpers.js';
+import { MapArgumentError } from '../maps/base.js';
 import type { VmMapRegistry } from '../maps/registry.js';
+import { checkedArgument, HelperArgumentError, readableArgument } from './common.js';
 
 const u64 = (value: number | bigint): bigint => BigInt.asUintN(64, BigInt(value));
 const err = (errno: number): bigint => u64(-errno);
@@ -52,12 +54,10 @@ export class NoPacketError extends VmError {
 
 function id(name: string): number {
   const value = helperId(name);
-  if (value === undefined) throw new Error(`no helper bpf_${name}`);
+  if (value === undefined) throw new HelperArgumentError(name, 'no helper of this name in enum bpf_func_id');
   return value;
 }
 
-/** A 32-bit address from a helper argument, or -1. */
-const addr = (value: bigint): number => (value < 2n ** 32n ? Number(value) : -1);
 /** A helper's `int` argument. */
 const int = (value: bigint): number => Number(BigInt.asIntN(32, value));
 /** A helper's `u32` argument. */
@@ -143,25 +143,12 @@ function csumReplaceByDiff(view: DataView, address: number, diff: number): void 
 export function packetHelpers(packet: () => PacketState | undefined, maps: VmMapRegistry): Helper[] {
   const current = (name: string): PacketState => {
     const state = packet();
-    if (!state) throw new Error(`bpf_${name} needs a packet: run the program with testRun`);
+    if (!state) throw new HelperArgumentError(name, 'needs a packet: run the program with testRun');
     return state;
   };
   /** Check a program buffer argument and give its address (the verifier proved it). */
-  const buffer = (
-    state: PacketState,
-    address: bigint,
-    size: number,
-    write: boolean,
-    name: string,
-  ): number => {
-    const start = addr(address);
-    const region = start >= 0 ? state.memory.find(start, Math.max(size, 1)) : undefined;
-    if (!region || (write && !region.writable))
-      throw new Error(
-        `bpf_${name}: 0x${address.toString(16)} does not point at ${size} ${write ? 'writable' : 'readable'} bytes`,
-      );
-    return start;
-  };
+  const buffer = (state: PacketState, address: bigint, size: number, write: boolean, name: string): number =>
+    checkedArgument(state.memory, name, write ? 'to' : 'from', address, Math.max(size, 1), write);
   const helper = (name: string, call: HelperFn): Helper => ({ id: id(name), name, call });
 
   /** Copy between the XDP packet (linear part, then fragments) and a buffer (`bpf_xdp_copy_buf`). */
@@ -206,8 +193,9 @@ export function packetHelpers(packet: () => PacketState | undefined, maps: VmMap
       const state = current('xdp_adjust_tail');
       const offset = int(delta);
       if (state.frags.length)
-        throw new Error(
-          'bpf_xdp_adjust_tail on a multi-buffer (fragmented) packet is not modelled by the VM',
+        throw new HelperArgumentError(
+          'xdp_adjust_tail',
+          'a multi-buffer (fragmented) packet is not modelled by the VM',
         );
       const end = state.dataEnd + offset;
       if (end > state.hardEnd || end < state.data + ETH_HLEN) return err(Errno.EINVAL);
@@ -278,13 +266,16 @@ export function packetHelpers(packet: () => PacketState | undefined, maps: VmMap
       const toLength = uint(toSize);
       // Sizes are multiples of 4 and together fit the 512-byte scratch buffer.
       if ((fromLength | toLength) & 3 || fromLength + toLength > 512) return err(Errno.EINVAL);
+      // Both buffers are checked as loads of their bytes would be (ARG_PTR_TO_MEM_OR_NULL with
+      // a size that may be zero: NULL is fine only for zero bytes).
+      const fromBytes = readableArgument(env.memory, 'csum_diff', 'from', from, fromLength);
+      const toBytes = readableArgument(env.memory, 'csum_diff', 'to', to, toLength);
       const diff = new Uint8Array(fromLength + toLength);
       const view = new DataView(diff.buffer);
-      const source = env.memory;
-      for (let i = 0; i < fromLength; i += 4)
-        view.setUint32(i, ~source.view.getUint32(Number(from) + i, true) >>> 0, true);
-      for (let i = 0; i < toLength; i += 4)
-        view.setUint32(fromLength + i, source.view.getUint32(Number(to) + i, true), true);
+      const fromView = new DataView(fromBytes.buffer);
+      const toView = new DataView(toBytes.buffer);
+      for (let i = 0; i < fromLength; i += 4) view.setUint32(i, ~fromView.getUint32(i, true) >>> 0, true);
+      for (let i = 0; i < toLength; i += 4) view.setUint32(fromLength + i, toView.getUint32(i, true), true);
       // Since Linux 6.12 every architecture returns the sum folded to 16 bits (not complemented);
       // measured: from 0x01020304, to 0x0a0b0c0d, seed 0x1234 gives 0x2446.
       return BigInt(csumFrom32To16(csumPartial(diff, uint(seed))));
@@ -355,7 +346,7 @@ export function packetHelpers(packet: () => PacketState | undefined, maps: VmMap
     helper('redirect_map', (_env, handle, key, flags) => {
       const state = current('redirect_map');
       const map = maps.mapByHandle(handle);
-      if (!map) throw new Error(`bpf_redirect_map: 0x${handle.toString(16)} is not a map`);
+      if (!map) throw new MapArgumentError(`bpf_redirect_map: 0x${handle.toString(16)} is not a map`);
       // The low two bits are the verdict when the slot is empty; BROADCAST (8) and
       // EXCLUDE_INGRESS (16) are for DEVMAPs only.
       const broadcast = map.spec.type === 'DEVMAP' || map.spec.type === 'DEVMAP_HASH' ? 0x18n : 0n;

@@ -12,6 +12,7 @@
 import { Errno } from '../../errno.js';
 import { TsbpfError } from '../../errors.js';
 import { isPerCpu, MapError, MapFlags, type MapOps, type MapSpec, UpdateFlags } from '../../maps/ops.js';
+import { HelperMemoryError } from '../errors.js';
 import type { VmMemory } from '../memory.js';
 
 /** `ENOTSUPP` (524), the kernel-internal errno some map operations leak to user space. */
@@ -224,12 +225,20 @@ export abstract class VmMap implements MapOps, ProgramMapOps {
     return this.memory.read(address, size);
   }
 
-  /** Check that a program's pointer argument covers `size` mapped (and, to write, writable) bytes. */
+  /**
+   * Check that a program's pointer argument covers `size` mapped (and, to write, writable) bytes,
+   * or fault as a load or store there would ({@link HelperMemoryError}).
+   */
   protected checkProgramPointer(address: number, size: number, what: string, write: boolean): void {
-    const region = this.memory.find(address, Math.max(size, 1));
-    if (!region || (write && !region.writable))
-      throw new MapArgumentError(
-        `map '${this.name}': ${what} pointer 0x${address.toString(16)} does not point at ${size} ${write ? 'writable' : 'mapped'} bytes`,
+    const fault = this.memory.accessFault(address, Math.max(size, 1), write);
+    if (fault !== undefined)
+      throw new HelperMemoryError(
+        'map_*',
+        `map '${this.name}' ${what}`,
+        BigInt(address),
+        Math.max(size, 1),
+        write ? 'write' : 'read',
+        fault,
       );
   }
 
