@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Btf, type BtfMember, type BtfType, type BtfVoid, parseBtf } from './btf.js';
+import { Btf, BtfError, type BtfMember, type BtfType, type BtfVoid, parseBtf } from './btf.js';
 import { dumpBtfC } from './btf-c.js';
 
 const TESTDATA = new URL('../../testdata/btf/', import.meta.url);
@@ -606,4 +606,113 @@ test('packed, aligned and bitfield layouts round-trip through C and clang', (t) 
     const n = roundTrip(dir, original);
     t.diagnostic(`${n} types compared`);
   });
+});
+
+// ---- untrusted BTF: bounded in depth, time and output, never anything but a BtfError ----
+
+const SANDBOX = new URL('../../testdata/sandbox/', import.meta.url);
+
+test('a 73-byte BTF declaring a 2 GiB struct is a BtfError about the output size, not a process abort', () => {
+  const btf = parseBtf(new Uint8Array(readFileSync(new URL('btf-2gib-struct.btf', SANDBOX))));
+  assert.throws(
+    () => dumpBtfC(btf),
+    (e) => e instanceof BtfError && /would exceed 67108864 bytes/.test(e.message),
+  );
+  // With room for it, a big gap is a run of `long: 64;` built once, in order.
+  const small = handBtf([
+    INT,
+    {
+      kind: 'struct',
+      id: 2,
+      name: 's',
+      nameOff: 1,
+      size: 4096,
+      kindFlag: false,
+      members: [member('x', 1, 0)],
+    },
+  ]);
+  const h = dumpBtfC(small, { preserveAccessIndex: false });
+  assert.ok(h.includes('struct s {\n\tint x;\n' + '\tlong: 64;\n'.repeat(511) + '};'), h);
+  assert.throws(() => dumpBtfC(small, { maxOutputBytes: 1000 }), BtfError);
+});
+
+test('modifier and typedef loops are typed errors, not endless loops or stack overflows', () => {
+  const loops: BtfType[][] = [
+    // const int → itself
+    [INT, { kind: 'const', id: 2, name: '', nameOff: 0, typeId: 2 }],
+    // typedef t → t * → t
+    [
+      INT,
+      { kind: 'typedef', id: 2, name: 't', nameOff: 1, typeId: 3 },
+      { kind: 'ptr', id: 3, name: '', nameOff: 0, typeId: 2 },
+    ],
+    // an anonymous struct pointing at itself has no C spelling
+    [
+      INT,
+      { kind: 'struct', id: 2, name: '', nameOff: 0, size: 8, kindFlag: false, members: [member('p', 3, 0)] },
+      { kind: 'ptr', id: 3, name: '', nameOff: 0, typeId: 2 },
+    ],
+    // a prototype taking a pointer to itself
+    [
+      INT,
+      {
+        kind: 'func_proto',
+        id: 2,
+        name: '',
+        nameOff: 0,
+        returnTypeId: 1,
+        params: [{ name: '', nameOff: 0, typeId: 3 }],
+      },
+      { kind: 'ptr', id: 3, name: '', nameOff: 0, typeId: 2 },
+    ],
+  ];
+  for (const types of loops)
+    assert.throws(
+      () => dumpBtfC(handBtf(types)),
+      (e) => e instanceof BtfError && /unsatisfiable type cycle/.test(e.message),
+    );
+});
+
+test('a chain of 100,000 pointers is a BtfError naming the depth limit', () => {
+  const types: BtfType[] = [INT];
+  for (let id = 2; id <= 100_001; id++) types.push({ kind: 'ptr', id, name: '', nameOff: 0, typeId: id - 1 });
+  types.push({ kind: 'typedef', id: 100_002, name: 't', nameOff: 1, typeId: 100_001 });
+  assert.throws(
+    () => dumpBtfC(handBtf(types)),
+    (e) => e instanceof BtfError && /more than 1024 types/.test(e.message),
+  );
+});
+
+test('nested anonymous prototypes that double per level are refused before they are written', () => {
+  // Level k: a pointer to int (*)(level k-1, level k-1): 2^k prototypes written inline.
+  const types: BtfType[] = [INT];
+  let previous = 1;
+  for (let level = 0; level < 22; level++) {
+    const proto = types.length + 1;
+    types.push({
+      kind: 'func_proto',
+      id: proto,
+      name: '',
+      nameOff: 0,
+      returnTypeId: 1,
+      params: [
+        { name: '', nameOff: 0, typeId: previous },
+        { name: '', nameOff: 0, typeId: previous },
+      ],
+    });
+    types.push({ kind: 'ptr', id: proto + 1, name: '', nameOff: 0, typeId: proto });
+    previous = proto + 1;
+  }
+  types.push({ kind: 'typedef', id: types.length + 1, name: 'cb', nameOff: 1, typeId: previous });
+  assert.throws(
+    () => dumpBtfC(handBtf(types)),
+    (e) => e instanceof BtfError && /inline/.test(e.message),
+  );
+  // A few levels are fine and written out in full.
+  const few = types.slice(0, 1 + 2 * 3);
+  few.push({ kind: 'typedef', id: few.length + 1, name: 'cb', nameOff: 1, typeId: few.length });
+  assert.match(
+    dumpBtfC(handBtf(few), { preserveAccessIndex: false }),
+    /typedef int \(\*cb\)\(int \(\*\)\(int \(\*\)\(int, int\), int \(\*\)\(int, int\)\)/,
+  );
 });

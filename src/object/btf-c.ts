@@ -26,6 +26,14 @@
  * Names that would collide in C (two `struct foo`, or a typedef and an enumerator both named
  * `bar`) get `___2`, `___3`… in the order they are first written, as bpftool does.
  *
+ * BTF is untrusted input, so before writing anything the type graph is checked once, without
+ * recursion: a chain of types that loops without passing through a named struct behind a pointer
+ * (`const` of itself, a typedef of a pointer to itself) has no C spelling, a chain deeper than
+ * {@link MAX_TYPE_DEPTH} none a compiler would take, and a declaration whose inline expansion
+ * (anonymous structs, function prototypes) exceeds {@link MAX_INLINE_TYPES} grows exponentially
+ * with nesting: each is a {@link BtfError}, as is output beyond {@link DumpBtfCOptions.maxOutputBytes}
+ * (a 2 GiB struct is 2.7 GB of `long: 64;`). Runs of padding are counted, not listed, until written.
+ *
  * Where bpftool 7.1 (libbpf 1.1) writes a header whose layouts differ from the BTF, we do not
  * follow it: a 1-, 2- or 8-byte enum gets a GCC `mode` attribute (without it every `struct inode`
  * embedding a 1-byte `enum rw_hint` comes out the wrong size), and the kernel's `va_list` is
@@ -55,7 +63,20 @@ export interface DumpBtfCOptions {
    * them is a CO-RE relocation. Default true, as bpftool.
    */
   readonly preserveAccessIndex?: boolean;
+  /** The most characters the header may have; more is a {@link BtfError}. Default 64 MiB. */
+  readonly maxOutputBytes?: number;
 }
+
+/** Default of {@link DumpBtfCOptions.maxOutputBytes}: 10× the vmlinux.h of a distribution kernel. */
+export const DEFAULT_MAX_C_OUTPUT = 64 * 1024 * 1024;
+/**
+ * The longest chain of types one declaration may need (members by value, modifiers, pointers to
+ * anonymous types, prototypes). The kernel refuses modifier chains over 32 (`MAX_RESOLVE_DEPTH`);
+ * real struct nesting stays far below this.
+ */
+export const MAX_TYPE_DEPTH = 1024;
+/** The most types one declaration may write inline (anonymous structs and prototypes included). */
+export const MAX_INLINE_TYPES = 1_000_000;
 
 /**
  * A C header declaring every type of `btf` (and of its base, for split BTF): structs, unions,
@@ -63,11 +84,15 @@ export interface DumpBtfCOptions {
  * equal to the BTF's when compiled by clang for the BPF target. FUNC, VAR and DATASEC are not
  * types and are left out, as bpftool does.
  *
- * Throws a {@link BtfError} only for BTF no C can express: a cycle of types embedding each other
- * by value.
+ * Throws a {@link BtfError} for BTF no C can express (a cycle of types embedding each other by
+ * value, a modifier or typedef loop), and for BTF whose header would be unreasonably deep or big
+ * (see the module comment); never anything else, however malformed the graph.
  */
 export function dumpBtfC(btf: Btf, options: DumpBtfCOptions = {}): string {
-  return new CDumper(btf).dump(options.guard ?? '__VMLINUX_H__', options.preserveAccessIndex ?? true);
+  return new CDumper(btf, options.maxOutputBytes ?? DEFAULT_MAX_C_OUTPUT).dump(
+    options.guard ?? '__VMLINUX_H__',
+    options.preserveAccessIndex ?? true,
+  );
 }
 
 type Composite = BtfStruct | BtfUnion;
@@ -81,10 +106,15 @@ const NOT_EMITTED = 0;
 const EMITTING = 1;
 const EMITTED = 2;
 
-/** An anonymous bitfield that moves the next member (or the struct's end) to its BTF offset. */
+/**
+ * An anonymous bitfield that moves the next member (or the struct's end) to its BTF offset,
+ * `count` times in a row (a run of `long: 64;` is counted, not listed: a huge gap stays small
+ * until it is written).
+ */
 interface Padding {
   readonly type: 'long' | 'int' | 'short' | 'char';
   readonly bits: number;
+  readonly count?: number;
 }
 
 /** How a struct or union is written: its members in order, with padding between them. */
@@ -143,6 +173,14 @@ function padding(cur: number, end: number, packed: boolean): Padding[] {
         break next;
       }
     }
+    // A long run of whole longs from a long boundary: all but the last in one item (the last
+    // part of the gap is then a single bitfield, as the loop would have found it).
+    if (gap > 128 && cur % 64 === 0) {
+      const count = Math.ceil(gap / 64) - 1;
+      pads.push({ type: 'long', bits: 64, count });
+      cur += count * 64;
+      continue;
+    }
     // Else the widest whole unit that ends in the gap, wherever clang aligns it.
     for (const unit of PAD_UNITS) {
       const start = placeBitfield(cur, unit.bits, unit.bits, unit.bits, packed);
@@ -186,9 +224,13 @@ class CDumper {
   readonly #aligns: Uint8Array;
   #queue: number[] = [];
   readonly #out: string[] = [];
+  /** Characters written or built so far, against {@link DumpBtfCOptions.maxOutputBytes}. */
+  #spent = 0;
+  readonly #maxOutput: number;
 
-  constructor(btf: Btf) {
+  constructor(btf: Btf, maxOutput: number) {
     this.#btf = btf;
+    this.#maxOutput = maxOutput;
     this.#count = btf.typeCount;
     this.#orderState = new Uint8Array(this.#count);
     this.#emitState = new Uint8Array(this.#count);
@@ -205,7 +247,99 @@ class CDumper {
     return t;
   }
 
+  /** Count `n` more characters of output, or throw once they exceed the limit. */
+  #spend(n: number): void {
+    this.#spent += n;
+    if (this.#spent > this.#maxOutput)
+      throw new BtfError(`dump BTF as C: the header would exceed ${this.#maxOutput} bytes`);
+  }
+
+  /**
+   * Check the type graph before any recursion over it (see the module comment): no loop the
+   * writer could follow forever, no chain deeper than {@link MAX_TYPE_DEPTH}, no declaration
+   * writing more than {@link MAX_INLINE_TYPES} types inline. Iterative, linear in the graph.
+   *
+   * The order graph has a node per (type, reached through a pointer) and the edges
+   * {@link CDumper.order} follows; a named struct or union behind a pointer ends a path there, so
+   * `struct list_head { struct list_head *next; }` is no loop.
+   */
+  #checkGraph(): void {
+    const btf = this.#btf;
+    const orderEdges = (node: number): number[] => {
+      const id = node >> 1;
+      const ptr = node & 1;
+      const t = btf.typeById(id);
+      switch (t.kind) {
+        case 'ptr':
+          return [t.typeId * 2 + 1];
+        case 'array':
+          return [t.typeId * 2];
+        case 'struct':
+        case 'union':
+          return ptr && t.name !== '' ? [] : t.members.map((m) => m.typeId * 2);
+        case 'typedef':
+        case 'const':
+        case 'volatile':
+        case 'restrict':
+        case 'type_tag':
+          return [t.typeId * 2 + ptr];
+        case 'func_proto':
+          return [t.returnTypeId * 2 + ptr, ...t.params.map((p) => p.typeId * 2 + ptr)];
+        default:
+          return [];
+      }
+    };
+    walkTypeGraph(this.#count * 2, 1, orderEdges, (node, edges, done) => {
+      let depth = 0;
+      for (const e of edges) if (e >= 2) depth = Math.max(depth, done[e]! + 1);
+      if (depth > MAX_TYPE_DEPTH)
+        throw new BtfError(
+          `dump BTF as C: type [${node >> 1}] needs a chain of more than ${MAX_TYPE_DEPTH} types`,
+          {
+            typeId: node >> 1,
+          },
+        );
+      return depth;
+    });
+    // What one declaration writes inline: modifiers, pointers, arrays, prototypes, anonymous
+    // structs. A subset of the order graph, so it has no loop either.
+    const inlineEdges = (id: number): number[] => {
+      const t = btf.typeById(id);
+      switch (t.kind) {
+        case 'ptr':
+        case 'array':
+        case 'const':
+        case 'volatile':
+        case 'restrict':
+        case 'type_tag':
+          return [t.typeId];
+        case 'typedef':
+          return isBuiltin(t.name) ? [t.typeId] : [];
+        case 'func_proto':
+          return [t.returnTypeId, ...t.params.map((p) => p.typeId)];
+        case 'struct':
+        case 'union':
+          return t.name === '' ? t.members.map((m) => m.typeId) : [];
+        default:
+          return [];
+      }
+    };
+    walkTypeGraph(this.#count, 0, inlineEdges, (id, edges, done) => {
+      let types = 1;
+      for (const e of edges) if (e !== 0) types += done[e]!;
+      if (types > MAX_INLINE_TYPES)
+        throw new BtfError(
+          `dump BTF as C: type [${id}] would write more than ${MAX_INLINE_TYPES} types inline`,
+          {
+            typeId: id,
+          },
+        );
+      return types;
+    });
+  }
+
   dump(guard: string, preserveAccessIndex: boolean): string {
+    this.#checkGraph();
     const out = this.#out;
     out.push(`#ifndef ${guard}\n#define ${guard}\n\n`);
     if (preserveAccessIndex) {
@@ -216,10 +350,14 @@ class CDumper {
       );
     }
     this.#markReferenced();
+    let counted = 0;
     for (let id = 1; id < this.#count; id++) {
       this.#queue = [];
       this.#order(id, false);
       for (const q of this.#queue) this.#emit(q, 0);
+      // Everything written goes through `out`: count what this type added.
+      for (let i = counted; i < out.length; i++) this.#spend(out[i]!.length);
+      counted = out.length;
     }
     if (preserveAccessIndex) {
       out.push('#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n');
@@ -484,7 +622,11 @@ class CDumper {
     const indent = '\t'.repeat(lvl + 1);
     for (const item of layout.items) {
       if (typeof item !== 'number') {
-        s += `\n${indent}${item.type}: ${item.bits};`;
+        const line = `\n${indent}${item.type}: ${item.bits};`;
+        const count = item.count ?? 1;
+        // A run is counted against the limit before it is built.
+        this.#spend(line.length * count);
+        s += count === 1 ? line : line.repeat(count);
         continue;
       }
       const m = t.members[item]!;
@@ -753,6 +895,59 @@ class CDumper {
     }
     // The size is not a multiple of the members' alignment: only a packed union has it.
     return { packed: true, aligned: 0, align: 1, items };
+  }
+}
+
+/**
+ * Visit every node of a graph but void's depth first without recursion, calling `finish`
+ * once per node after all its successors (post-order) with their results; a node reached again
+ * while still open is a loop, a {@link BtfError}. Deep chains only grow an array.
+ */
+function walkTypeGraph(
+  count: number,
+  shift: 0 | 1,
+  edgesOf: (node: number) => number[],
+  finish: (node: number, edges: readonly number[], done: Float64Array) => number,
+): void {
+  // Node n is type n >> shift (the order graph has two nodes a type); type 0, void, has none.
+  const first = 1 << shift;
+  const state = new Uint8Array(count);
+  const done = new Float64Array(count);
+  const nodes: number[] = [];
+  const edges: number[][] = [];
+  const next: number[] = [];
+  for (let root = first; root < count; root++) {
+    if (state[root] !== 0) continue;
+    state[root] = 1;
+    nodes.push(root);
+    edges.push(edgesOf(root));
+    next.push(0);
+    while (nodes.length > 0) {
+      const top = nodes.length - 1;
+      const list = edges[top]!;
+      if (next[top]! < list.length) {
+        const to = list[next[top]!++]!;
+        if (to < first) continue;
+        if (to >= count) throw new BtfError(`dump BTF as C: type [${to >> shift}] does not exist`);
+        if (state[to] === 1)
+          throw new BtfError(
+            `dump BTF as C: type [${nodes[top]! >> shift}] contains itself by value or through modifiers (an unsatisfiable type cycle)`,
+            { typeId: nodes[top]! >> shift },
+          );
+        if (state[to] === 0) {
+          state[to] = 1;
+          nodes.push(to);
+          edges.push(edgesOf(to));
+          next.push(0);
+        }
+        continue;
+      }
+      const node = nodes.pop()!;
+      edges.pop();
+      next.pop();
+      done[node] = finish(node, list, done);
+      state[node] = 2;
+    }
   }
 }
 
