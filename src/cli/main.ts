@@ -6,7 +6,7 @@
  * file, assembly error, invalid encoding, bad option).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { BuildError, buildObject } from '../build/clang.js';
@@ -325,7 +325,11 @@ export function buildProgram(): Command {
         const base = dirname(file);
         let passed = 0;
         for (const vector of cases) {
-          const outcome = runVector(backend, vector, (path) => new Uint8Array(readBinary(join(base, path))));
+          const outcome = runVector(
+            backend,
+            vector,
+            (path) => new Uint8Array(readBinary(resolve(base, path))),
+          );
           if (outcome.pass) passed++;
           if (options.json) {
             process.stdout.write(
