@@ -6,7 +6,7 @@
  * file, assembly error, invalid encoding, bad option).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { BuildError, buildObject } from '../build/clang.js';
@@ -23,7 +23,7 @@ import { VmError } from '../vm/errors.js';
 import { vmVectorBackend } from '../vm/vectors.js';
 import { Vm } from '../vm/vm.js';
 import { registerKernelCommands } from './kernel.js';
-import { renderDisassembly, renderObjdump } from './objdump.js';
+import { renderCode, renderObjdump } from './objdump.js';
 import { runCapture, runOnce } from './packets.js';
 import { assembleSource, InputError, parseHex, readProgram, type Syntax } from './programs.js';
 import { renderError } from './render.js';
@@ -102,12 +102,7 @@ export function buildProgram(): Command {
         const bytes = new Uint8Array(readBinary(file));
         if (isElf(bytes)) {
           const dump = objdump(loadObjectSpec(bytes));
-          const out = dump.programs.flatMap((p) => [
-            `${p.name} (section ${p.section}):`,
-            ...renderDisassembly(p.insns),
-            '',
-          ]);
-          process.stdout.write(`${out.join('\n')}`);
+          process.stdout.write(`${renderCode(dump).slice(1).join('\n')}\n`);
           return;
         }
         const insns = decode(bytes, { bigEndian: options.bigEndian });
@@ -126,7 +121,7 @@ export function buildProgram(): Command {
     .argument('<file>', 'BPF object file (clang -target bpf -c output)')
     .option(
       '--json',
-      'print JSON: {"programs":[{name,section,type,attach,insns:[{index,text,line}]}],"maps":[…]}',
+      'print JSON: {"programs":[{name,section,type,attach,insns:[…]}],"sections":[{section,functions,insns:[{section,index,text,function,line}]}],"maps":[…]}',
     )
     .action((file: string, options: { json?: boolean }) => {
       try {
@@ -330,7 +325,11 @@ export function buildProgram(): Command {
         const base = dirname(file);
         let passed = 0;
         for (const vector of cases) {
-          const outcome = runVector(backend, vector, (path) => new Uint8Array(readBinary(join(base, path))));
+          const outcome = runVector(
+            backend,
+            vector,
+            (path) => new Uint8Array(readBinary(resolve(base, path))),
+          );
           if (outcome.pass) passed++;
           if (options.json) {
             process.stdout.write(
@@ -390,6 +389,13 @@ function isElf(bytes: Uint8Array): boolean {
 }
 
 /** The `--json` shape of objdump: programs with their own instructions, and maps. */
+/** The function (not label) an instruction slot belongs to. */
+function functionAt(functions: Objdump['code'][number]['functions'], index: number): string | null {
+  let name: string | null = null;
+  for (const f of functions) if (f.kind === 'func' && f.index <= index) name = f.name;
+  return name;
+}
+
 function objdumpJson(dump: Objdump) {
   return {
     license: dump.license,
@@ -419,6 +425,22 @@ function objdumpJson(dump: Objdump) {
       btf_value_type: m.valueType,
       origin: m.origin,
       pinning: m.pinning,
+    })),
+    // Every executable section (subprograms in .text too), at llvm-objdump-19's slot indexes.
+    sections: dump.code.map((c) => ({
+      section: c.section,
+      section_index: c.sectionIndex,
+      functions: c.functions.map((f) => ({ name: f.name, index: f.index, kind: f.kind })),
+      insns: c.insns.map((i) => ({
+        section: c.section,
+        index: i.index,
+        text: i.text,
+        function: functionAt(c.functions, i.index),
+        relocation: i.relocation,
+        line: i.line ? i.line.line : null,
+        file: i.line ? i.line.file : null,
+        source: i.line ? i.line.text : null,
+      })),
     })),
     globals: dump.globals,
     relocations: dump.relocations,

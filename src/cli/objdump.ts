@@ -126,9 +126,34 @@ export function renderObjdump(file: string, dump: Objdump): string {
       ),
     );
   }
-  for (const program of dump.programs) {
-    parts.push('', `Disassembly of ${pc.bold(program.name)} (section ${program.section}):`);
-    parts.push(...renderDisassembly(program.insns));
-  }
+  parts.push(...renderCode(dump));
   return `${parts.join('\n')}\n`;
+}
+
+/**
+ * Every executable section as llvm-objdump-19 lays it out: `Disassembly of section NAME:`, then
+ * `<function>:` (and `<LBB…>:` label) headers at their slots, programs and subprograms alike.
+ */
+export function renderCode(dump: Objdump): string[] {
+  const out: string[] = [];
+  for (const code of dump.code) {
+    out.push('', `Disassembly of section ${pc.bold(code.section)}:`);
+    const starts = new Map(code.functions.map((f) => [f.index, f]));
+    let from = 0;
+    const flush = (to: number) => {
+      out.push(...renderDisassembly(code.insns.filter((i) => i.index >= from && i.index < to)));
+      from = to;
+    };
+    for (const insn of code.insns) {
+      const head = starts.get(insn.index);
+      if (!head) continue;
+      flush(insn.index);
+      out.push(
+        '',
+        `${(insn.index * 8).toString(16).padStart(16, '0')} <${head.kind === 'func' ? pc.bold(head.name) : head.name}>:`,
+      );
+    }
+    flush(Number.POSITIVE_INFINITY);
+  }
+  return out;
 }

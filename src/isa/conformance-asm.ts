@@ -49,6 +49,8 @@ export function hasConformanceSyntax(form: InsnForm): boolean {
       return form.op !== 'load_acquire' && form.op !== 'store_release';
     case 'lddw':
       return form.pseudo === PseudoSrc.IMM;
+    case 'alu':
+      return form.op !== 'addr_space_cast';
     default:
       return true;
   }
@@ -335,8 +337,8 @@ function parseInstruction(line: Line, head: Token, operands: readonly Token[], s
       raw.dst = line.register(args[0]);
       break;
     case 'jmp':
-      if (form.op === 'ja') {
-        // `ja` keeps its target in the offset; `ja32` (gotol, since 6.6) in the immediate.
+      if (form.op === 'ja' || form.op === 'may_goto') {
+        // `ja` and `may_goto` keep their target in the offset; `ja32` (gotol, since 6.6) in the immediate.
         jumpTarget(args[0], form.rules.off === 'value' ? 'off' : 'imm');
         break;
       }
@@ -401,7 +403,7 @@ function operandCount(form: InsnForm): number {
     case 'callx':
       return 1;
     case 'jmp':
-      return form.op === 'ja' ? 1 : 3;
+      return form.op === 'ja' || form.op === 'may_goto' ? 1 : 3;
     case 'exit':
       return 0;
     default:
@@ -412,7 +414,7 @@ function operandCount(form: InsnForm): number {
 /** Which operand is the register-or-immediate source, for the kinds that have one. */
 function sourceOperandIndex(form: InsnForm): number | undefined {
   if (form.kind === 'alu' && form.op !== 'neg') return 1;
-  if (form.kind === 'jmp' && form.op !== 'ja') return 1;
+  if (form.kind === 'jmp' && form.op !== 'ja' && form.op !== 'may_goto') return 1;
   return undefined;
 }
 
@@ -459,7 +461,7 @@ export function formatConformance(insn: Insn): string {
       return `${insn.form.mnemonic} ${reg(insn.dst)}`;
     case 'jmp': {
       const { form } = insn;
-      if (form.op === 'ja') {
+      if (form.op === 'ja' || form.op === 'may_goto') {
         return `${form.mnemonic} ${formatRelative(form.rules.off === 'value' ? insn.off : insn.imm)}`;
       }
       const source = form.source === 'reg' ? reg(insn.src) : formatImm(insn.imm);

@@ -8,6 +8,7 @@ import { FORMS, FORMS_BY_OPCODE, type InsnForm } from './table.js';
 function sample(form: InsnForm, seed: number): RawInsn {
   const field = (name: 'dst' | 'src' | 'off' | 'imm', value: number) => {
     if (form.select?.field === name) return form.select.value;
+    if (name === 'imm' && form.immValues) return form.immValues[seed % form.immValues.length];
     const rule = form.rules[name];
     return rule === 'zero' ? 0 : rule === 'reg' ? value % 11 : value;
   };

@@ -124,6 +124,16 @@ export function formOf(raw: RawInsn, slot: number): InsnForm {
       );
     }
   }
+  if (form.immValues && !form.immValues.includes(raw.imm)) {
+    // The selecting field names no instruction with this immediate (the kernel: "addr_space_cast
+    // insn can only convert between address space 1 and 0"), so blame the selector, as for mov.
+    const field = form.select?.field ?? 'imm';
+    throw new InvalidInstructionError(
+      slot,
+      `opcode 0x${raw.opcode.toString(16).padStart(2, '0')} with ${field} ${hex(raw[field])} (${form.mnemonic}) needs imm ${form.immValues.map(hex).join(' or ')}, not ${hex(raw.imm)}`,
+      field,
+    );
+  }
   for (const field of ['dst', 'src', 'off', 'imm'] as const) {
     const rule = form.rules[field];
     const value = raw[field];

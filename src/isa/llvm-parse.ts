@@ -280,6 +280,7 @@ interface Pending {
   readonly references: Reference[];
 }
 
+const UINT16 = [0n, 2n ** 16n - 1n] as const;
 const INT16 = [-(2n ** 15n), 2n ** 15n - 1n] as const;
 const INT32 = [-(2n ** 31n), 2n ** 31n - 1n] as const;
 /** A 32-bit immediate may be written signed or as its unsigned bits, as llvm-mc allows. */
@@ -552,6 +553,12 @@ function bind(
       inRange(value, IMM64, 'immediate', shown, fail);
       raw.imm = Number(BigInt.asIntN(32, value));
       imm2 = Number(BigInt.asIntN(32, value >> 32n));
+    } else if (hole.field === 'immhi' || hole.field === 'immlo') {
+      inRange(value, UINT16, 'address space', shown, fail);
+      raw.imm =
+        hole.field === 'immhi'
+          ? (raw.imm & 0xffff) | (Number(value) << 16)
+          : (raw.imm & ~0xffff) | Number(value);
     } else if (hole.field === 'off') {
       inRange(value, INT16, 'offset', shown, fail);
       raw.off = Number(value);

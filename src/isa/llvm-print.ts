@@ -141,7 +141,8 @@ export type Hole =
   | { readonly kind: 'reg'; readonly field: 'dst' | 'src'; readonly width: 'r' | 'w' }
   | {
       readonly kind: 'num';
-      readonly field: 'off' | 'imm' | 'imm2' | 'src' | 'value';
+      /** `immhi`/`immlo`: the high and low 16 bits of imm (addr_space_cast's two address spaces). */
+      readonly field: 'off' | 'imm' | 'imm2' | 'immhi' | 'immlo' | 'src' | 'value';
       readonly style: NumStyle;
     }
   | { readonly kind: 'name'; readonly target: 'helper' | 'kfunc' };
@@ -153,7 +154,15 @@ export function parseHole(spec: string): Hole {
     return { kind: 'reg', field, width: style };
   }
   if (field === 'name' && (style === 'helper' || style === 'kfunc')) return { kind: 'name', target: style };
-  if (field === 'off' || field === 'imm' || field === 'imm2' || field === 'src' || field === 'value') {
+  if (
+    field === 'off' ||
+    field === 'imm' ||
+    field === 'imm2' ||
+    field === 'immhi' ||
+    field === 'immlo' ||
+    field === 'src' ||
+    field === 'value'
+  ) {
     return { kind: 'num', field, style: style as NumStyle };
   }
   throw new Error(`llvm syntax table: bad hole {${spec}}`);
@@ -178,6 +187,13 @@ function aluSyntaxes(f: AluForm): Syntax[] {
     return both(`${d} ${f.operator}${d}`);
   }
   if (f.op === 'movsx') return both(`${d} ${f.operator} (s${f.extend})${s}`);
+  if (f.op === 'addr_space_cast') {
+    // imm is dst_as << 16 | src_as; both tools print the destination space first.
+    return [
+      { template: `${d} = addr_space_cast(${s}, {immhi:hex}, {immlo:hex})`, flavor: 'objdump' },
+      { template: `${d} = addr_space_cast(${s}, {immhi:udec}, {immlo:udec})`, flavor: 'verifier' },
+    ];
+  }
   if (f.source === 'reg') return both(`${d} ${f.operator} ${s}`);
   return [
     { template: `${d} ${f.operator} {imm:hex}`, flavor: 'objdump' },
@@ -186,6 +202,12 @@ function aluSyntaxes(f: AluForm): Syntax[] {
 }
 
 function jmpSyntaxes(f: JmpForm): Syntax[] {
+  if (f.op === 'may_goto') {
+    return [
+      { template: 'may_goto {off:rel}', flavor: 'objdump' },
+      { template: 'may_goto pc{off:reldec}', flavor: 'verifier' },
+    ];
+  }
   if (f.op === 'ja') {
     // gotol (JMP32 ja, since 6.6) carries its target in imm, goto in off.
     const [word, field] = f.bits === 32 ? ['gotol', 'imm'] : ['goto', 'off'];
@@ -510,7 +532,16 @@ function fillHole(spec: string, insn: Insn, options: FormatOptions): string {
         const value = insn.kind === 'lddw' ? insn.value : 0n;
         return hole.style === 'uhex' ? `0x${value.toString(16)}` : signedHex(BigInt.asIntN(64, value));
       }
-      const raw = hole.field === 'imm2' ? (insn.kind === 'lddw' ? insn.imm2 : 0) : insn[hole.field];
+      const raw =
+        hole.field === 'imm2'
+          ? insn.kind === 'lddw'
+            ? insn.imm2
+            : 0
+          : hole.field === 'immhi'
+            ? insn.imm >>> 16
+            : hole.field === 'immlo'
+              ? insn.imm & 0xffff
+              : insn[hole.field];
       return formatNumber(raw, hole.style);
     }
   }

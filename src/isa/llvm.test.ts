@@ -39,6 +39,7 @@ function variant(form: InsnForm, i: number): Insn {
   };
   for (const field of FIELDS) if (form.rules[field] !== 'zero') raw[field] = values[field];
   if (form.select) raw[form.select.field] = form.select.value;
+  if (form.immValues) raw.imm = form.immValues[i % form.immValues.length];
   return makeInsn(raw, 0, form.kind === 'lddw' ? values.imm2 : 0);
 }
 

@@ -65,7 +65,21 @@ export const JmpCode = {
   jle: 0xb0,
   jslt: 0xc0,
   jsle: 0xd0,
+  /** BPF_JCOND: a conditional pseudo-jump the kernel decides, selected by src (since 6.9). */
+  jcond: 0xe0,
 } as const;
+
+/** What a `BPF_JMP | BPF_JCOND` instruction's src field selects. */
+export const JcondSrc = {
+  /** `may_goto`: falls through while the kernel's per-frame loop budget lasts, then jumps. */
+  MAY_GOTO: 0,
+} as const;
+
+/**
+ * The offset that turns `BPF_ALU64 | BPF_MOV | BPF_X` into `addr_space_cast` (since 6.9): imm is
+ * `dst_as << 16 | src_as`, converting a pointer between the arena (1) and the kernel (0).
+ */
+export const ADDR_SPACE_CAST_OFF = 1;
 
 /** Access size codes (opcode bits 3–4) and their byte widths. */
 export const SizeCode = { W: 0x00, H: 0x08, B: 0x10, DW: 0x18 } as const;

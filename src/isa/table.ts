@@ -10,10 +10,12 @@
  */
 import {
   type AccessSize,
+  ADDR_SPACE_CAST_OFF,
   AluCode,
   AtomicCode,
   CallSrc,
   Class,
+  JcondSrc,
   JmpCode,
   Mode,
   PseudoSrc,
@@ -39,6 +41,8 @@ interface FormBase {
   readonly rules: Readonly<Record<RawField, FieldRule>>;
   /** The field and value that pick this form among the forms sharing its opcode. */
   readonly select?: { readonly field: RawField; readonly value: number };
+  /** The only immediates the form has, where the kernel allows just a few (addr_space_cast). */
+  readonly immValues?: readonly number[];
 }
 
 export type AluOp =
@@ -57,7 +61,9 @@ export type AluOp =
   | 'xor'
   | 'mov'
   | 'movsx'
-  | 'arsh';
+  | 'arsh'
+  /** `r1 = addr_space_cast(r2, dst_as, src_as)`: a pointer between arena and kernel (since 6.9). */
+  | 'addr_space_cast';
 
 export interface AluForm extends FormBase {
   readonly kind: 'alu';
@@ -89,7 +95,9 @@ export type JmpOp =
   | 'jlt'
   | 'jle'
   | 'jslt'
-  | 'jsle';
+  | 'jsle'
+  /** `may_goto`: BPF_JCOND with src BPF_MAY_GOTO (since 6.9); jumps once the loop budget is spent. */
+  | 'may_goto';
 
 export interface JmpForm extends FormBase {
   readonly kind: 'jmp';
@@ -97,7 +105,7 @@ export interface JmpForm extends FormBase {
   /** Width of the comparison; for `ja` 32 means `gotol` (target in imm, since 6.6). */
   readonly bits: 32 | 64;
   readonly source: 'imm' | 'reg';
-  /** The comparison operator of LLVM syntax (`==`, `s>`, `&`); empty for `ja`. */
+  /** The comparison operator of LLVM syntax (`==`, `s>`, `&`); empty for `ja` and `may_goto`. */
   readonly operator: string;
 }
 
@@ -297,6 +305,21 @@ function buildForms(): InsnForm[] {
         select: { field: 'off', value: extend },
       });
     }
+    if (bits === 64) {
+      forms.push({
+        kind: 'alu',
+        op: 'addr_space_cast',
+        bits,
+        source: 'reg',
+        operator: '=',
+        opcode: cls | AluCode.mov | Source.X,
+        mnemonic: 'addr_space_cast',
+        rules: rules(R, R, V, V),
+        select: { field: 'off', value: ADDR_SPACE_CAST_OFF },
+        // The kernel converts only between the arena (1) and the kernel (0): 1 → 0 or 0 → 1.
+        immValues: [1, 1 << 16],
+      });
+    }
   }
   for (const bits of [16, 32, 64] as const) {
     forms.push({
@@ -347,6 +370,17 @@ function buildForms(): InsnForm[] {
     opcode: Class.JMP32 | JmpCode.ja,
     mnemonic: 'ja32',
     rules: rules(Z, Z, Z, V),
+  });
+  forms.push({
+    kind: 'jmp',
+    op: 'may_goto',
+    bits: 64,
+    source: 'imm',
+    operator: '',
+    opcode: Class.JMP | JmpCode.jcond,
+    mnemonic: 'may_goto',
+    rules: rules(Z, V, V, Z),
+    select: { field: 'src', value: JcondSrc.MAY_GOTO },
   });
   for (const [cls, bits, suffix] of [
     [Class.JMP, 64, ''],

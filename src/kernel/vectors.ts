@@ -6,6 +6,7 @@ import { BpfMap } from '../maps/map.js';
 import {
   type LoadedCase,
   mapIndexReferences,
+  seedMap,
   type VectorBackend,
   type VectorMap,
 } from '../testvec/vectors.js';
@@ -39,7 +40,7 @@ export const kernelVectorBackend: VectorBackend = {
       for (const { spec, entries } of maps) {
         const map = createMap(spec);
         created.push(map);
-        for (const [key, value] of entries) map.update(key, value, 0);
+        seedMap(map, entries);
       }
       const program = loadProgram({
         type: ProgType[type],

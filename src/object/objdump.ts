@@ -1,7 +1,8 @@
 /**
  * What `tsbpf objdump` shows of an object: its sections, programs, maps, globals, relocations, and
- * each program's own instructions as they stand in the ELF section, in `llvm-objdump-19 -d` text,
- * with the source line each came from. Data only; the CLI renders it.
+ * the instructions as they stand in the ELF sections — per program, and per executable section
+ * with every function (`.text` subprograms too) — in `llvm-objdump-19 -d` text, with the source
+ * line each came from. Data only; the CLI renders it.
  */
 import { decode, type Insn } from '../isa/instruction.js';
 import { formatInsn, jumpTarget } from '../isa/llvm.js';
@@ -34,6 +35,27 @@ export interface ObjdumpProgram {
   readonly slots: number;
   readonly linkedSlots: number;
   readonly subprograms: readonly string[];
+  readonly insns: readonly ObjdumpInsn[];
+}
+
+/** A symbol inside a code section where llvm-objdump starts a block (`<name>:`). */
+export interface ObjdumpFunction {
+  readonly name: string;
+  /** The slot it starts at. */
+  readonly index: number;
+  /** `func` for functions (programs and subprograms), `label` for local labels (LBB…). */
+  readonly kind: 'func' | 'label';
+}
+
+/**
+ * One executable section as `llvm-objdump-19 -d` shows it: every instruction, programs and the
+ * `.text` subprograms alike, at llvm-objdump's slot indexes.
+ */
+export interface ObjdumpCode {
+  readonly section: string;
+  /** The ELF section index. */
+  readonly sectionIndex: number;
+  readonly functions: readonly ObjdumpFunction[];
   readonly insns: readonly ObjdumpInsn[];
 }
 
@@ -79,6 +101,8 @@ export interface Objdump {
   readonly bigEndian: boolean;
   readonly sections: readonly ObjdumpSection[];
   readonly programs: readonly ObjdumpProgram[];
+  /** Every executable section with instructions, in ELF order (`.text` subprograms included). */
+  readonly code: readonly ObjdumpCode[];
   readonly maps: readonly ObjdumpMap[];
   readonly globals: readonly ObjdumpGlobal[];
   readonly relocations: readonly ObjdumpRelocation[];
@@ -136,6 +160,18 @@ export function objdump(spec: ObjectSpec): Objdump {
         insns: sectionInsns(spec, section, program.sectionOffset, program.ownSlots),
       };
     }),
+    code: elf.sections
+      .filter((s) => s.flags & SectionFlag.EXECINSTR && s.type === SectionType.PROGBITS && s.size > 0)
+      .map((section) => ({
+        section: section.name,
+        sectionIndex: section.index,
+        functions: codeSymbols(spec, section).map((symbol) => ({
+          name: symbol.name,
+          index: symbol.value / 8,
+          kind: symbol.type === 'func' ? ('func' as const) : ('label' as const),
+        })),
+        insns: sectionInsns(spec, section, 0, section.size / 8),
+      })),
     maps: spec.maps.map((map) => ({
       name: map.name,
       type: map.type,
@@ -165,10 +201,7 @@ export function sectionInsns(
   const { elf } = spec;
   // The section as it stands (before relocation); the object loader validated it already.
   const own = ownInstructions(spec, section);
-  const functions = elf
-    .symbolsIn(section.index)
-    .filter((s) => s.type === 'func' || (s.type === 'notype' && s.name !== ''))
-    .sort((a, b) => a.value - b.value);
+  const functions = codeSymbols(spec, section);
   const symbolize = (targetSlot: number): string | undefined => {
     const byte = targetSlot * 8;
     let best: (typeof functions)[number] | undefined;
@@ -200,6 +233,14 @@ export function sectionInsns(
     });
   }
   return out;
+}
+
+/** The named function and label symbols of a code section, by address. */
+function codeSymbols(spec: ObjectSpec, section: ElfSection) {
+  return spec.elf
+    .symbolsIn(section.index)
+    .filter((s) => s.type === 'func' || (s.type === 'notype' && s.name !== ''))
+    .sort((a, b) => a.value - b.value);
 }
 
 const decoded = new WeakMap<ElfSection, Insn[]>();

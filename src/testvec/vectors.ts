@@ -14,7 +14,7 @@
  */
 import { TsbpfError } from '../errors.js';
 import type { BpfMap } from '../maps/map.js';
-import type { MapSpec } from '../maps/ops.js';
+import { isPerCpu, type MapOps, type MapSpec, perCpuSlotSize } from '../maps/ops.js';
 import type { TestRunOptions, TestRunResult } from '../program.js';
 import { MapType, type MapTypeName, ProgType, type ProgTypeName } from '../uapi.js';
 
@@ -28,7 +28,7 @@ export interface VectorCase {
   readonly name: string;
   /** 1-based line in the vectors file. */
   readonly line: number;
-  /** `path.o:program` (path relative to the vectors file) or a raw `path.bin`. */
+  /** `path.o:program` or a raw `path.bin`: an absolute path as is, a relative one from the vectors file. */
   readonly program?: { readonly path: string; readonly name?: string };
   /** Raw instructions, instead of a path. */
   readonly insns?: Uint8Array;
@@ -223,6 +223,48 @@ export function mapIndexReferences(insns: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * A vector's value for a map, in the layout `bpf()` takes. A per-CPU map's value is written either
+ * as one `value_size`-byte value, meaning that value on every CPU (so a vectors file does not
+ * depend on the CPU count), or as `ncpus × round_up(value_size, 8)` bytes, one slot per CPU.
+ *
+ * @throws {TsbpfError} for a per-CPU value of any other length.
+ */
+export function perCpuValue(ops: MapOps, value: Uint8Array): Uint8Array {
+  if (!isPerCpu(ops.spec.type) || value.length !== ops.spec.valueSize) return value;
+  const slot = perCpuSlotSize(ops.spec.valueSize);
+  const all = new Uint8Array(slot * ops.possibleCpus);
+  for (let cpu = 0; cpu < ops.possibleCpus; cpu++) all.set(value, cpu * slot);
+  return all;
+}
+
+/** Put a vector map's entries into a map just created (per-CPU values as {@link perCpuValue} says). */
+export function seedMap(ops: MapOps, entries: VectorMap['entries']): void {
+  const slot = perCpuSlotSize(ops.spec.valueSize);
+  for (const [key, value] of entries) {
+    if (
+      isPerCpu(ops.spec.type) &&
+      value.length !== ops.spec.valueSize &&
+      value.length !== slot * ops.possibleCpus
+    ) {
+      throw new TsbpfError(
+        `vectors: map '${ops.spec.name}': a per-CPU value is ${ops.spec.valueSize} bytes (every CPU) or ${ops.possibleCpus} × ${slot} (each CPU), not ${value.length}`,
+      );
+    }
+    ops.update(key, perCpuValue(ops, value), 0);
+  }
+}
+
+/** Whether a map value is what a vector expects (a `value_size` expectation on a per-CPU map: on every CPU). */
+function valueMatches(ops: MapOps, actual: Uint8Array, expected: Uint8Array): boolean {
+  if (!isPerCpu(ops.spec.type) || expected.length !== ops.spec.valueSize) return equal(actual, expected);
+  const slot = perCpuSlotSize(ops.spec.valueSize);
+  for (let cpu = 0; cpu < ops.possibleCpus; cpu++) {
+    if (!equal(actual.subarray(cpu * slot, cpu * slot + expected.length), expected)) return false;
+  }
+  return actual.length === slot * ops.possibleCpus;
+}
+
 const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
@@ -255,7 +297,7 @@ export function runVector(
         continue;
       }
       const actual = map.ops.lookup(key);
-      if (!actual || !equal(actual, value)) {
+      if (!actual || !valueMatches(map.ops, actual, value)) {
         problems.push(
           `map ${index} key ${toHex(key)}: ${actual ? toHex(actual) : 'missing'}, expected ${toHex(value)}`,
         );

@@ -105,6 +105,7 @@ const enum Op {
   Be64,
   Ja,
   Gotol,
+  MayGoto,
   JeqK,
   JeqX,
   JgtK,
@@ -210,6 +211,7 @@ function opOf(insn: Insn): Op {
   switch (insn.kind) {
     case 'alu': {
       const f = insn.form;
+      if (f.op === 'addr_space_cast') return Op.Invalid;
       if (f.op === 'movsx') {
         if (f.bits === 64) return f.extend === 8 ? Op.Movsx64B : f.extend === 16 ? Op.Movsx64H : Op.Movsx64W;
         return f.extend === 8 ? Op.Movsx32B : Op.Movsx32H;
@@ -228,6 +230,7 @@ function opOf(insn: Insn): Op {
     case 'jmp': {
       const f = insn.form;
       if (f.op === 'ja') return f.bits === 64 ? Op.Ja : Op.Gotol;
+      if (f.op === 'may_goto') return Op.MayGoto;
       const base = f.bits === 64 ? Op.JeqK : Op.Jeq32K;
       return base + jmpOps.indexOf(f.op) * 2 + (f.source === 'reg' ? 1 : 0);
     }
@@ -298,6 +301,13 @@ export function compile(
   for (const insn of insns) {
     const s = insn.slot;
     program.code[s] = opOf(insn) | (insn.dst << 8) | (insn.src << 12);
+    if (insn.kind === 'alu' && insn.form.op === 'addr_space_cast') {
+      // The kernel accepts it only in a program that uses an arena map, which the VM does not have.
+      throw new VmError(
+        s,
+        'addr_space_cast needs an arena map (BPF_MAP_TYPE_ARENA), which the VM does not support',
+      );
+    }
     if (writesFramePointer(insn))
       throw new VmError(s, 'r10 is the read-only frame pointer and cannot be written');
     const target = branchTarget(insn);
@@ -515,6 +525,11 @@ export function execute(
   let t = 0;
 
   const cache = new AccessCache(memory, lo, hi);
+  // may_goto's budget per frame (the kernel keeps it in the frame's stack, set by each prologue).
+  const mayGoto: number[] = [];
+  const mayGotoStart: (bigint | undefined)[] = [];
+  mayGoto[depth] = MAY_GOTO_LOOPS;
+  mayGotoStart[depth] = undefined;
 
   for (;;) {
     if (++count > budget) throw new InstructionBudgetError(pc, state.budget);
@@ -823,6 +838,15 @@ export function execute(
       case Op.Gotol:
         pc += imm[i];
         break;
+      case Op.MayGoto:
+        t = mayGoto[depth];
+        if (t === 0) {
+          pc += off[i];
+          break;
+        }
+        if (--t === 0) t = refreshMayGoto(mayGotoStart, depth, options.env.now());
+        mayGoto[depth] = t;
+        break;
       case Op.JeqK:
         if (lo[d] === imm[i] && hi[d] === imm[i] >> 31) pc += off[i];
         break;
@@ -1016,6 +1040,8 @@ export function execute(
         depth++;
         lo[10] = stackTop - depth * STACK_SIZE;
         bytes.fill(0, lo[10] - STACK_SIZE, lo[10]);
+        mayGoto[depth] = MAY_GOTO_LOOPS;
+        mayGotoStart[depth] = undefined;
         pc += imm[i];
         break;
       case Op.CallKfunc:
@@ -1108,6 +1134,28 @@ export function execute(
         throw new VmError(i, `internal opcode ${o} not executable`);
     }
   }
+}
+
+/**
+ * may_goto as Linux 6.18 runs it on x86-64 and arm64 (timed may_goto, since 6.15): each frame
+ * starts with 65535 (BPF_MAX_TIMED_LOOPS) fall-throughs; when they are spent the kernel reads
+ * the clock: the first time it notes the time, later it refills the count until 250 ms have
+ * passed since then, and the next may_goto jumps. So a loop falls through k × 65535 times, k ≥ 2
+ * (measured here: about 6,500 × 65535 in 250 ms). Kernels whose JIT lacks timed may_goto count
+ * down 8,388,608 (BPF_MAX_LOOPS) instead. The VM reads its own clock (`now`), so a test clock
+ * makes the count deterministic; the instruction budget still bounds the run.
+ */
+export const MAY_GOTO_LOOPS = 0xffff;
+/** How long a frame's may_goto loops may run (the kernel's NSEC_PER_SEC / 4). */
+export const MAY_GOTO_TIMEOUT_NS = 250_000_000n;
+
+function refreshMayGoto(start: (bigint | undefined)[], depth: number, now: bigint): number {
+  const since = start[depth];
+  if (since === undefined) {
+    start[depth] = now;
+    return MAY_GOTO_LOOPS;
+  }
+  return now - since >= MAY_GOTO_TIMEOUT_NS ? 0 : MAY_GOTO_LOOPS;
 }
 
 /** Unsigned 64-bit three-way comparison of (ah:al) with (bh:bl). */

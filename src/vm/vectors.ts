@@ -6,6 +6,7 @@ import { BpfMap } from '../maps/map.js';
 import {
   type LoadedCase,
   mapIndexReferences,
+  seedMap,
   type VectorBackend,
   type VectorMap,
 } from '../testvec/vectors.js';
@@ -32,7 +33,7 @@ export const vmVectorBackend: VectorBackend = {
     const vm = new Vm();
     const created = maps.map(({ spec, entries }) => {
       const map = vm.maps.create(spec);
-      for (const [key, value] of entries) map.update(key, value, 0);
+      seedMap(map, entries);
       return map;
     });
     const program = vm.loadProgram({ type, insns: decode(mapIndexReferences(insns)), fdArray: created });
