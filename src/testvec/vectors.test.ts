@@ -35,6 +35,25 @@ test('bad cases are VectorErrors with the line', () => {
       '{"insns_hex":"9500000000000000","type":"xdp","maps":[{"type":"hash","key_size":-1}]}',
       /key_size must be a non-negative integer/,
     ],
+    // Shapes the fuzzer found (fuzz/ target `vectors`): wrong JSON types where objects, arrays
+    // or strings belong name the field instead of throwing a TypeError.
+    ['{"insns_hex":"9500000000000000","type":"xdp","maps":[null]}', /maps\[0\] must be a JSON object/],
+    ['{"insns_hex":"9500000000000000","type":"xdp","maps":{}}', /"maps" must be an array/],
+    [
+      '{"insns_hex":"9500000000000000","type":"xdp","maps":[{"type":7}]}',
+      /maps\[0\]\.type must be a map type name/,
+    ],
+    [
+      '{"insns_hex":"9500000000000000","type":"xdp","maps":[{"type":"hash","key_size":4,"value_size":4,"max_entries":1,"entries":[null]}]}',
+      /maps\[0\]\.entries\[0\] must be an array/,
+    ],
+    ['{"insns_hex":"9500000000000000","type":3}', /"type" must be a program type name/],
+    ['{"insns_hex":"9500000000000000","type":"constructor"}', /unknown program type 'constructor'/],
+    ['{"program":"a.o","expect":"x"}', /"expect" must be a JSON object/],
+    ['{"program":"a.o","expect":null}', /"expect" must be a JSON object/],
+    ['{"program":"a.o","expect":{"maps":[null]}}', /expect\.maps\[0\] must be an array/],
+    ['{"program":"a.o","expect":{"maps":[[0,"00"]]}}', /expect\.maps\[0\] must have 3 items/],
+    ['{"program":"a.o","expect":{"maps":7}}', /expect\.maps must be an array/],
   ];
   for (const [text, message] of bad) {
     assert.throws(

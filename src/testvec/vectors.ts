@@ -98,15 +98,34 @@ function integer(value: unknown, line: number, what: string): number {
 
 function typeName(value: unknown, line: number): ProgTypeName {
   if (typeof value !== 'string') throw new VectorError(line, '"type" must be a program type name');
-  const upper = (typeAliases[value] ?? value).toUpperCase() as ProgTypeName;
+  // Own properties only: `constructor` or `toString` are not aliases.
+  const upper = (
+    Object.hasOwn(typeAliases, value) ? typeAliases[value] : value
+  ).toUpperCase() as ProgTypeName;
   if (!(upper in ProgType)) throw new VectorError(line, `unknown program type '${value}'`);
   return upper;
 }
 
-function mapTypeName(value: unknown, line: number): MapTypeName {
-  const upper = String(value).toUpperCase() as MapTypeName;
+function mapTypeName(value: unknown, line: number, what: string): MapTypeName {
+  if (typeof value !== 'string') throw new VectorError(line, `${what} must be a map type name`);
+  const upper = value.toUpperCase() as MapTypeName;
   if (!(upper in MapType)) throw new VectorError(line, `unknown map type '${String(value)}'`);
   return upper;
+}
+
+/** A JSON object (not null, not an array), or a {@link VectorError} naming the field. */
+function object(value: unknown, line: number, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new VectorError(line, `${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** A JSON array (of `length` items when given), or a {@link VectorError} naming the field. */
+function array(value: unknown, line: number, what: string, length?: number): unknown[] {
+  if (!Array.isArray(value)) throw new VectorError(line, `${what} must be an array`);
+  if (length !== undefined && value.length !== length)
+    throw new VectorError(line, `${what} must have ${length} items`);
+  return value;
 }
 
 /** Parse a vectors file (JSON Lines; blank lines and `#` comment lines are skipped). */
@@ -144,31 +163,34 @@ export function parseVectors(text: string): VectorCase[] {
     const type = json.type !== undefined ? typeName(json.type, lineNumber) : undefined;
     if (rawProgram && !type)
       throw new VectorError(lineNumber, 'a raw program needs "type" (xdp, socket_filter, sched_cls…)');
-    const maps = Array.isArray(json.maps)
-      ? json.maps.map((m: Record<string, unknown>, i: number): VectorMap => {
-          const what = `maps[${i}]`;
-          return {
-            spec: {
-              name: typeof m.name === 'string' ? m.name : `map${i}`,
-              type: mapTypeName(m.type, lineNumber),
-              keySize: integer(m.key_size, lineNumber, `${what}.key_size`),
-              valueSize: integer(m.value_size, lineNumber, `${what}.value_size`),
-              maxEntries: integer(m.max_entries, lineNumber, `${what}.max_entries`),
-              flags: m.flags === undefined ? 0 : integer(m.flags, lineNumber, `${what}.flags`),
-            },
-            entries: Array.isArray(m.entries)
-              ? m.entries.map(
-                  (e: unknown[], j: number) =>
-                    [
-                      hex(e[0], lineNumber, `${what}.entries[${j}][0]`),
-                      hex(e[1], lineNumber, `${what}.entries[${j}][1]`),
-                    ] as const,
-                )
-              : [],
-          };
-        })
-      : [];
-    const expect = (json.expect ?? {}) as Record<string, unknown>;
+    const maps =
+      json.maps === undefined
+        ? []
+        : array(json.maps, lineNumber, '"maps"').map((entry, i): VectorMap => {
+            const what = `maps[${i}]`;
+            const m = object(entry, lineNumber, what);
+            return {
+              spec: {
+                name: typeof m.name === 'string' ? m.name : `map${i}`,
+                type: mapTypeName(m.type, lineNumber, `${what}.type`),
+                keySize: integer(m.key_size, lineNumber, `${what}.key_size`),
+                valueSize: integer(m.value_size, lineNumber, `${what}.value_size`),
+                maxEntries: integer(m.max_entries, lineNumber, `${what}.max_entries`),
+                flags: m.flags === undefined ? 0 : integer(m.flags, lineNumber, `${what}.flags`),
+              },
+              entries:
+                m.entries === undefined
+                  ? []
+                  : array(m.entries, lineNumber, `${what}.entries`).map((item, j) => {
+                      const e = array(item, lineNumber, `${what}.entries[${j}]`, 2);
+                      return [
+                        hex(e[0], lineNumber, `${what}.entries[${j}][0]`),
+                        hex(e[1], lineNumber, `${what}.entries[${j}][1]`),
+                      ] as const;
+                    }),
+            };
+          });
+    const expect = json.expect === undefined ? {} : object(json.expect, lineNumber, '"expect"');
     cases.push({
       name,
       line: lineNumber,
@@ -189,16 +211,16 @@ export function parseVectors(text: string): VectorCase[] {
         ...(expect.data_out !== undefined
           ? { dataOut: hex(expect.data_out, lineNumber, 'expect.data_out') }
           : {}),
-        ...(Array.isArray(expect.maps)
+        ...(expect.maps !== undefined
           ? {
-              maps: expect.maps.map(
-                (m: unknown[], i: number) =>
-                  [
-                    integer(m[0], lineNumber, `expect.maps[${i}][0]`),
-                    hex(m[1], lineNumber, `expect.maps[${i}][1]`),
-                    hex(m[2], lineNumber, `expect.maps[${i}][2]`),
-                  ] as const,
-              ),
+              maps: array(expect.maps, lineNumber, 'expect.maps').map((item, i) => {
+                const m = array(item, lineNumber, `expect.maps[${i}]`, 3);
+                return [
+                  integer(m[0], lineNumber, `expect.maps[${i}][0]`),
+                  hex(m[1], lineNumber, `expect.maps[${i}][1]`),
+                  hex(m[2], lineNumber, `expect.maps[${i}][2]`),
+                ] as const;
+              }),
             }
           : {}),
       },
