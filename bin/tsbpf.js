@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx, so a checkout needs no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The `tsbpf` command: runs the compiled CLI in dist/ (`npm run build`; `npm ci` and `npm pack` build it).
+let main;
+try {
+  ({ main } = await import('../dist/cli/main.js'));
+} catch (error) {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/cli/main.js'))
+    throw error;
+  process.stderr.write('tsbpf: dist/ is missing: run `npm run build` in the tsbpf checkout first\n');
+  process.exit(2);
+}
+process.exitCode = await main(process.argv.slice(2));

@@ -1,39 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { bpfUnavailable } from '../kernel/availability.js';
+import { tracefsUnavailable } from '../kernel/availability.js';
+import { tsbpf } from './test-harness.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-function unavailable(): string | false {
-  const reason = bpfUnavailable();
-  if (reason) return reason;
-  return spawnSync('sh', ['-c', 'test -d /sys/kernel/tracing/events']).status === 0
-    ? false
-    : 'tracefs is not mounted';
-}
-
-test('run FILE.o --kernel attaches, streams bpf_printk and cleans up', { skip: unavailable() }, async () => {
-  const child = spawn(
-    process.execPath,
-    [join(root, 'bin/tsbpf.js'), 'run', 'examples/hello.bpf.o', '--kernel', '--duration', '4', '--json'],
-    {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1' },
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (chunk) => {
-    out += chunk;
-  });
+test('run FILE.o --kernel attaches, streams bpf_printk and cleans up', {
+  skip: tracefsUnavailable() ?? false,
+}, async () => {
+  const running = tsbpf('run', 'examples/hello.bpf.o', '--kernel', '--duration', '4', '--json');
   // Give it time to attach, then exec something it must see.
   await new Promise((resolve) => setTimeout(resolve, 2000));
-  spawnSync('/bin/true');
-  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(status, 0);
-  const events = out
+  await new Promise((resolve) => execFile('/bin/true', resolve));
+  const { status, stdout, stderr } = await running;
+  assert.equal(status, 0, stderr);
+  const events = stdout
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line));
@@ -46,6 +26,6 @@ test('run FILE.o --kernel attaches, streams bpf_printk and cleans up', { skip: u
   );
   assert.ok(
     events.some((e) => e.kind === 'printk' && e.message === 'Hello, World!'),
-    out.slice(0, 500),
+    stdout.slice(0, 500),
   );
 });

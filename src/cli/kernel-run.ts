@@ -12,6 +12,7 @@ import { openRingBuffer } from '../kernel/ringbuf.js';
 import { openTracePipe } from '../kernel/trace-pipe.js';
 import { type BtfValue, btfCodec } from '../maps/btf-codec.js';
 import type { Btf } from '../object/btf.js';
+import { type CliIo, processIo } from './io.js';
 
 export interface KernelRunOptions {
   /** Interface for XDP/tc programs. */
@@ -39,17 +40,21 @@ function recordType(btf: Btf | undefined): number | undefined {
   return candidates[0]?.id;
 }
 
-export async function runInKernel(file: string, options: KernelRunOptions): Promise<number> {
+export async function runInKernel(
+  file: string,
+  options: KernelRunOptions,
+  io: CliIo = processIo,
+): Promise<number> {
   const object = loadObject(file);
   const links: Link[] = [];
   const stops: Array<() => void> = [];
   let status = 0;
   const emit = (kind: string, payload: Record<string, unknown>, text: string) => {
     if (options.json)
-      process.stdout.write(
+      io.stdout.write(
         `${JSON.stringify({ kind, ...payload }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`,
       );
-    else process.stdout.write(`${text}\n`);
+    else io.stdout.write(`${text}\n`);
   };
   try {
     for (const [name, entry] of object.programs) {
@@ -97,8 +102,9 @@ export async function runInKernel(file: string, options: KernelRunOptions): Prom
     }
     const pipe = openTracePipe();
     stops.push(() => pipe.close());
+    let finish = () => {};
     const done = new Promise<void>((resolve) => {
-      const finish = () => resolve();
+      finish = () => resolve();
       process.once('SIGINT', finish);
       process.once('SIGTERM', finish);
       if (options.duration) setTimeout(finish, options.duration * 1000).unref();
@@ -113,6 +119,9 @@ export async function runInKernel(file: string, options: KernelRunOptions): Prom
       }
     })();
     await done;
+    // The command may run in-process (tests): leave no handlers behind.
+    process.off('SIGINT', finish);
+    process.off('SIGTERM', finish);
     for (const stop of stops.splice(0)) stop();
     await streaming.catch(() => undefined);
     for (const [name, map] of object.maps) {

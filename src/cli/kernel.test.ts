@@ -1,59 +1,28 @@
-// The kernel commands of the CLI, run as a user would. Until src/cli/main.ts registers them
-// (`registerKernelCommands(program)`), the commands run through a two-line stand-in entry.
+// The kernel commands of the CLI, run in-process as a user would type them. Each test skips, with
+// the reason, where bpf() (or bpffs, for pinning) is unavailable.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { createMap } from '../kernel/map.js';
+import { bpffsUnavailable, bpfUnavailable } from '../kernel/availability.js';
+import { tsbpf } from './test-harness.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'bin/tsbpf.js');
-
-const unavailable: string | undefined = (() => {
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return undefined;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
-})();
-
-const registered = /^ {2}load /m.test(
-  spawnSync(process.execPath, [bin, '--help'], { cwd: root, encoding: 'utf8' }).stdout,
-);
-const standIn = [
-  "import { Command } from 'commander';",
-  "import { registerKernelCommands } from './src/cli/kernel.ts';",
-  "const p = new Command('tsbpf'); registerKernelCommands(p); await p.parseAsync(process.argv.slice(1), { from: 'user' });",
-].join('\n');
-
-function tsbpf(...args: string[]) {
-  const argv = registered
-    ? [bin, ...args]
-    : ['--import', 'tsx', '--input-type=module', '-e', standIn, '--', ...args];
-  const result = spawnSync(process.execPath, argv, {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function kernelTest(name: string, fn: (t: TestContext) => void): void {
-  test(name, (t) => {
-    if (unavailable) {
-      t.skip(unavailable);
+function kernelTest(
+  name: string,
+  fn: (t: TestContext) => Promise<void>,
+  unavailable: () => string | undefined = bpfUnavailable,
+): void {
+  test(name, async (t) => {
+    const reason = unavailable();
+    if (reason) {
+      t.skip(reason);
       return;
     }
-    if (!registered)
-      t.diagnostic('main.ts does not register the kernel commands yet: using the stand-in entry');
-    fn(t);
+    await fn(t);
   });
 }
 
-kernelTest('load --json: exactly the documented fields', () => {
-  const result = tsbpf('load', 'examples/xdp_count.bpf.o', '--json');
+kernelTest('load --json: exactly the documented fields', async () => {
+  const result = await tsbpf('load', 'examples/xdp_count.bpf.o', '--json');
   assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout), [
     {
@@ -67,8 +36,8 @@ kernelTest('load --json: exactly the documented fields', () => {
   ]);
 });
 
-kernelTest('load: a rejected program says where and why, and the status is 1', () => {
-  const result = tsbpf('load', 'testdata/kernel/broken.bpf.o');
+kernelTest('load: a rejected program says where and why, and the status is 1', async () => {
+  const result = await tsbpf('load', 'testdata/kernel/broken.bpf.o');
   assert.equal(result.status, 1);
   assert.match(result.stdout, /^xdp_ok \(xdp, xdp\): accepted \(13 insns processed\)$/m);
   assert.match(
@@ -77,7 +46,7 @@ kernelTest('load: a rejected program says where and why, and the status is 1', (
   );
   assert.match(result.stdout, /at instruction 1: \(61\) r1 = \*\(u32 \*\)\(r1 \+0\)/);
   assert.match(result.stdout, /broken\.bpf\.c:27:16\n.*27 \|.*FAULT/);
-  const json = JSON.parse(tsbpf('load', 'testdata/kernel/broken.bpf.o', '--json').stdout) as Array<{
+  const json = JSON.parse((await tsbpf('load', 'testdata/kernel/broken.bpf.o', '--json')).stdout) as Array<{
     accepted: boolean;
     error: string | null;
   }>;
@@ -88,74 +57,82 @@ kernelTest('load: a rejected program says where and why, and the status is 1', (
   assert.match(json[1]!.error!, /instruction 1: .*R1 offset is outside of the packet/);
 });
 
-kernelTest('load --pin, then prog show / dump xlated / map dump on what was pinned', (t) => {
-  const dir = `/sys/fs/bpf/tsbpf_cli_${process.pid}`;
-  t.after(() => spawnSync('rm', ['-rf', dir]));
-  const loaded = tsbpf('load', 'examples/globals.bpf.o', '--pin', dir, '--rodata', 'sample_every=4');
-  assert.equal(loaded.status, 0, loaded.stderr);
-  const show = spawnSync('bpftool', ['-j', 'prog', 'show', 'pinned', `${dir}/xdp_byte_quota`], {
-    encoding: 'utf8',
-  });
-  if (show.status !== 0) {
-    t.skip('bpftool is not installed');
-    return;
-  }
-  const theirs = JSON.parse(show.stdout) as Record<string, unknown>;
-  const ours = JSON.parse(tsbpf('prog', 'show', String(theirs.id), '--json').stdout) as Record<
-    string,
-    unknown
-  >;
-  for (const key of Object.keys(theirs)) assert.deepEqual(ours[key], theirs[key], key);
-  const text = tsbpf('prog', 'show', String(theirs.id)).stdout;
-  const bpftoolText = spawnSync('bpftool', ['prog', 'show', 'id', String(theirs.id)], {
-    encoding: 'utf8',
-  }).stdout;
-  // Same lines, ours with verified_insns added to the last.
-  assert.equal(text.replace(/ {2}verified_insns \d+/, ''), bpftoolText);
-  const xlated = tsbpf('prog', 'dump', 'xlated', String(theirs.id)).stdout;
-  const theirXlated = spawnSync('bpftool', ['prog', 'dump', 'xlated', 'id', String(theirs.id)], {
-    encoding: 'utf8',
-  }).stdout;
-  const insnLines = (s: string) => s.split('\n').filter((l) => /^ *\d+: \(/.test(l));
-  assert.deepEqual(insnLines(xlated), insnLines(theirXlated));
-  const jited = tsbpf('prog', 'dump', 'jited', String(theirs.id), '--json');
-  assert.equal((JSON.parse(jited.stdout) as { bytes: string[] }).bytes.length, theirs.bytes_jited);
-  // The rodata map holds the value set on the command line.
-  const maps = theirs.map_ids as number[];
-  const dumps = maps.map((id) => tsbpf('map', 'dump', String(id)).stdout);
-  assert.ok(
-    dumps.some((d) => /^value:\n04 00 00 00 01 00 00 00/m.test(d)),
-    dumps.join('\n'),
-  );
-  for (const id of maps) {
-    const bpftoolDump = spawnSync('bpftool', ['-j', 'map', 'dump', 'id', String(id)], {
+kernelTest(
+  'load --pin, then prog show / dump xlated / map dump on what was pinned',
+  async (t) => {
+    const dir = `/sys/fs/bpf/tsbpf_cli_${process.pid}`;
+    t.after(() => spawnSync('rm', ['-rf', dir]));
+    const loaded = await tsbpf('load', 'examples/globals.bpf.o', '--pin', dir, '--rodata', 'sample_every=4');
+    assert.equal(loaded.status, 0, loaded.stderr);
+    const show = spawnSync('bpftool', ['-j', 'prog', 'show', 'pinned', `${dir}/xdp_byte_quota`], {
+      encoding: 'utf8',
+    });
+    if (show.status !== 0) {
+      t.skip('bpftool is not installed');
+      return;
+    }
+    const theirs = JSON.parse(show.stdout) as Record<string, unknown>;
+    const ours = JSON.parse((await tsbpf('prog', 'show', String(theirs.id), '--json')).stdout) as Record<
+      string,
+      unknown
+    >;
+    for (const key of Object.keys(theirs)) assert.deepEqual(ours[key], theirs[key], key);
+    const text = (await tsbpf('prog', 'show', String(theirs.id))).stdout;
+    const bpftoolText = spawnSync('bpftool', ['prog', 'show', 'id', String(theirs.id)], {
       encoding: 'utf8',
     }).stdout;
-    const theirsDump = (JSON.parse(bpftoolDump) as Array<{ key: string[]; value: string[] }>).map(
-      ({ key, value }) => ({ key, value }),
+    // Same lines, ours with verified_insns added to the last.
+    assert.equal(text.replace(/ {2}verified_insns \d+/, ''), bpftoolText);
+    const xlated = (await tsbpf('prog', 'dump', 'xlated', String(theirs.id))).stdout;
+    const theirXlated = spawnSync('bpftool', ['prog', 'dump', 'xlated', 'id', String(theirs.id)], {
+      encoding: 'utf8',
+    }).stdout;
+    const insnLines = (s: string) => s.split('\n').filter((l) => /^ *\d+: \(/.test(l));
+    assert.deepEqual(insnLines(xlated), insnLines(theirXlated));
+    const jited = await tsbpf('prog', 'dump', 'jited', String(theirs.id), '--json');
+    assert.equal((JSON.parse(jited.stdout) as { bytes: string[] }).bytes.length, theirs.bytes_jited);
+    // The rodata map holds the value set on the command line.
+    const maps = theirs.map_ids as number[];
+    const dumps: string[] = [];
+    for (const id of maps) dumps.push((await tsbpf('map', 'dump', String(id))).stdout);
+    assert.ok(
+      dumps.some((d) => /^value:\n04 00 00 00 01 00 00 00/m.test(d)),
+      dumps.join('\n'),
     );
-    assert.deepEqual(JSON.parse(tsbpf('map', 'dump', String(id), '--json').stdout), theirsDump);
-    const theirsShow = JSON.parse(
-      spawnSync('bpftool', ['-j', 'map', 'show', 'id', String(id)], { encoding: 'utf8' }).stdout,
-    ) as Record<string, unknown>;
-    const oursShow = JSON.parse(tsbpf('map', 'show', String(id), '--json').stdout) as Record<string, unknown>;
-    for (const key of Object.keys(theirsShow))
-      assert.deepEqual(oursShow[key], theirsShow[key], `map ${id} ${key}`);
-  }
-});
+    for (const id of maps) {
+      const bpftoolDump = spawnSync('bpftool', ['-j', 'map', 'dump', 'id', String(id)], {
+        encoding: 'utf8',
+      }).stdout;
+      const theirsDump = (JSON.parse(bpftoolDump) as Array<{ key: string[]; value: string[] }>).map(
+        ({ key, value }) => ({ key, value }),
+      );
+      assert.deepEqual(JSON.parse((await tsbpf('map', 'dump', String(id), '--json')).stdout), theirsDump);
+      const theirsShow = JSON.parse(
+        spawnSync('bpftool', ['-j', 'map', 'show', 'id', String(id)], { encoding: 'utf8' }).stdout,
+      ) as Record<string, unknown>;
+      const oursShow = JSON.parse((await tsbpf('map', 'show', String(id), '--json')).stdout) as Record<
+        string,
+        unknown
+      >;
+      for (const key of Object.keys(theirsShow))
+        assert.deepEqual(oursShow[key], theirsShow[key], `map ${id} ${key}`);
+    }
+  },
+  bpffsUnavailable,
+);
 
-kernelTest('prog list, map list, link list, btf list print JSON arrays', () => {
+kernelTest('prog list, map list, link list, btf list print JSON arrays', async () => {
   for (const command of [
     ['prog', 'list'],
     ['map', 'list'],
     ['link', 'list'],
     ['btf', 'list'],
   ]) {
-    const result = tsbpf(...command, '--json');
+    const result = await tsbpf(...command, '--json');
     assert.equal(result.status, 0, `${command.join(' ')}: ${result.stderr}`);
     assert.ok(Array.isArray(JSON.parse(result.stdout)), command.join(' '));
   }
-  const btf = JSON.parse(tsbpf('btf', 'list', '--json').stdout) as Array<{
+  const btf = JSON.parse((await tsbpf('btf', 'list', '--json')).stdout) as Array<{
     id: number;
     name?: string;
     kernel: boolean;
@@ -163,8 +140,8 @@ kernelTest('prog list, map list, link list, btf list print JSON arrays', () => {
   assert.ok(btf.some((b) => b.name === 'vmlinux' && b.kernel));
 });
 
-kernelTest('feature: XDP and hash maps are there; agrees with bpftool where bpftool can tell', () => {
-  const result = tsbpf('feature', '--json');
+kernelTest('feature: XDP and hash maps are there; agrees with bpftool where bpftool can tell', async () => {
+  const result = await tsbpf('feature', '--json');
   assert.equal(result.status, 0, result.stderr);
   const ours = JSON.parse(result.stdout) as Record<string, Record<string, boolean | null>>;
   assert.equal(ours.program_types!.have_xdp_prog_type, true);
@@ -181,8 +158,8 @@ kernelTest('feature: XDP and hash maps are there; agrees with bpftool where bpft
   }
 });
 
-test('bad input exits 2 with a message', () => {
-  const result = tsbpf('load', 'no/such/file.o');
+test('bad input exits 2 with a message', async () => {
+  const result = await tsbpf('load', 'no/such/file.o');
   assert.equal(result.status, 2);
   assert.match(result.stderr, /cannot read/);
 });

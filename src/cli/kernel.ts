@@ -6,11 +6,11 @@
  * Exit status: 0 on success; 1 when a program was rejected (or a kernel call failed); 2 on bad
  * input (unreadable or malformed object, bad id).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
-import { TsbpfError } from '../errors.js';
+import { BPF_FS_MAGIC } from '../kernel/availability.js';
 import { VerifierError } from '../kernel/errors.js';
 import { featureReport, featureText } from '../kernel/features.js';
 import {
@@ -38,28 +38,21 @@ import {
   showProgram,
 } from '../kernel/info.js';
 import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/object.js';
-import { BtfError } from '../object/btf.js';
-import { ObjectError } from '../object/object.js';
-import { InputError } from './programs.js';
+import { type CliContext, CliExit, EXIT_FAULT, exitStatusOf, InputError } from './io.js';
 import { renderError } from './render.js';
 
-const EXIT_REJECTED = 1;
-const EXIT_INPUT = 2;
-
-/** Report an error the bpftool way (`Error: …` on stderr, or `{"error": …}` with --json). */
-function fail(error: unknown, json = false): never {
-  if (json)
-    process.stdout.write(
-      `${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`,
+/**
+ * Create a pin directory, after checking that it lies on a bpffs: elsewhere pinning cannot work,
+ * and on sysfs (`/sys/fs/bpf` with nothing mounted) Node's recursive mkdir never returns.
+ */
+function makeBpffsDir(dir: string): void {
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (statfsSync(existing).type !== BPF_FS_MAGIC)
+    throw new InputError(
+      `--pin ${dir}: ${existing} is not on a bpffs (mount one: mount -t bpf bpf /sys/fs/bpf)`,
     );
-  else process.stderr.write(`${renderError(error)}\n`);
-  const input =
-    error instanceof InputError ||
-    error instanceof ObjectError ||
-    error instanceof BtfError ||
-    error instanceof InvalidArgumentError ||
-    !(error instanceof TsbpfError);
-  process.exit(input ? EXIT_INPUT : EXIT_REJECTED);
+  mkdirSync(dir, { recursive: true });
 }
 
 function objectId(value: string): number {
@@ -85,12 +78,6 @@ function globalAssignment(
     value = raw.startsWith('-') ? -BigInt(raw.slice(1)) : BigInt(raw);
   else throw new InvalidArgumentError(`'${raw}' is not a number, true/false or hex:bytes`);
   return { ...previous, [name]: value };
-}
-
-function print(json: boolean, value: Json, text: string): void {
-  process.stdout.write(
-    json ? `${JSON.stringify(value)}\n` : text.endsWith('\n') || text === '' ? text : `${text}\n`,
-  );
 }
 
 /** The `--json` row of one program of `tsbpf load`. */
@@ -129,7 +116,24 @@ function loadText(name: string, loaded: LoadedProgram): string {
  * Add the kernel commands to the `tsbpf` program. Call it after the VM commands are defined:
  * `btf list` joins the existing `btf` command.
  */
-export function registerKernelCommands(program: Command): void {
+export function registerKernelCommands(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  /** Report an error the bpftool way (`Error: …` on stderr, or `{"error": …}` with --json). */
+  const fail: (error: unknown, json?: boolean) => never = (error, json = false) => {
+    if (error instanceof CliExit) throw error;
+    if (json)
+      io.stdout.write(
+        `${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`,
+      );
+    else io.stderr.write(`${renderError(error)}\n`);
+    throw new CliExit(exitStatusOf(error));
+  };
+  const print = (json: boolean, value: Json, text: string): void => {
+    io.stdout.write(
+      json ? `${JSON.stringify(value)}\n` : text.endsWith('\n') || text === '' ? text : `${text}\n`,
+    );
+  };
+
   program
     .command('load')
     .description('load every program of an object into the kernel and report the verifier verdicts')
@@ -165,7 +169,7 @@ export function registerKernelCommands(program: Command): void {
         try {
           const entries = [...object.programs];
           if (options.pin) {
-            mkdirSync(options.pin, { recursive: true });
+            makeBpffsDir(options.pin);
             for (const [name, loaded] of entries) loaded.program?.pin(join(options.pin, name));
           }
           if (options.json) {
@@ -176,8 +180,7 @@ export function registerKernelCommands(program: Command): void {
             );
           } else {
             const out = entries.map(([name, loaded]) => loadText(name, loaded));
-            for (const warning of object.warnings)
-              process.stderr.write(`${pc.yellow('warning:')} ${warning}\n`);
+            for (const warning of object.warnings) io.stderr.write(`${pc.yellow('warning:')} ${warning}\n`);
             if (options.log) {
               for (const [name, loaded] of entries) {
                 if (loaded.error instanceof VerifierError)
@@ -186,7 +189,7 @@ export function registerKernelCommands(program: Command): void {
             }
             print(false, null, out.join('\n'));
           }
-          if (entries.some(([, loaded]) => !loaded.program)) process.exitCode = EXIT_REJECTED;
+          if (entries.some(([, loaded]) => !loaded.program)) ctx.status = EXIT_FAULT;
         } catch (error) {
           fail(error, options.json);
         } finally {

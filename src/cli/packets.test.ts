@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readCapture } from '../pcap/pcap.js';
 import { log2Histogram } from './packets.js';
+import { tsbpf } from './test-harness.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-packets-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function tsbpf(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(root, 'bin/tsbpf.js'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-test('run FILE.o --pcap counts verdicts and shows maps by their BTF types', () => {
+test('run FILE.o --pcap counts verdicts and shows maps by their BTF types', async () => {
   const out = join(work, 'passed.pcap');
-  const result = tsbpf(
+  const result = await tsbpf(
     'run',
     'examples/xdp_count.bpf.o',
     '--pcap',
@@ -38,8 +27,8 @@ test('run FILE.o --pcap counts verdicts and shows maps by their BTF types', () =
   assert.equal(readCapture(new Uint8Array(readFileSync(out))).packets.length, 22);
 });
 
-test('run FILE.o:PROGRAM --pcap --json for scripts', () => {
-  const result = tsbpf(
+test('run FILE.o:PROGRAM --pcap --json for scripts', async () => {
+  const result = await tsbpf(
     'run',
     'examples/socket_filter.bpf.o:keep_tcp',
     '--pcap',
@@ -54,19 +43,19 @@ test('run FILE.o:PROGRAM --pcap --json for scripts', () => {
   assert.deepEqual(report.maps.filter_stats[0], ['00000000', '1600000000000000']);
 });
 
-test('run FILE.o --data prints retval and data_out as JSON', () => {
+test('run FILE.o --data prints retval and data_out as JSON', async () => {
   const frame = '000000000000000000000000' + '0800' + '45000014000000004011000000000000' + '00000000';
-  const result = tsbpf('run', 'examples/xdp_count.bpf.o', '--data', frame, '--json');
+  const result = await tsbpf('run', 'examples/xdp_count.bpf.o', '--data', frame, '--json');
   assert.equal(result.status, 0, result.stderr);
   assert.deepEqual(JSON.parse(result.stdout), { retval: 2, data_out: frame, error: null });
 });
 
-test('a raw program runs with --type', () => {
+test('a raw program runs with --type', async () => {
   const file = join(work, 'drop.bin');
   writeFileSync(file, Buffer.from('b7000000010000009500000000000000', 'hex'));
-  const result = tsbpf('run', file, '--type', 'xdp', '--data', '00'.repeat(14), '--json');
+  const result = await tsbpf('run', file, '--type', 'xdp', '--data', '00'.repeat(14), '--json');
   assert.deepEqual(JSON.parse(result.stdout), { retval: 1, data_out: '00'.repeat(14), error: null });
-  const bad = tsbpf('run', file, '--type', 'nonsense', '--data', '00');
+  const bad = await tsbpf('run', file, '--type', 'nonsense', '--data', '00');
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /not a program type/);
 });

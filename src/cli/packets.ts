@@ -18,7 +18,7 @@ import type { ProgTypeName } from '../uapi.js';
 import { ProgType } from '../uapi.js';
 import type { VmObject } from '../vm/object.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
-import { InputError } from './programs.js';
+import { type CliIo, InputError, processIo } from './io.js';
 
 /** A loaded object and its BTF (to show map values by their C types). */
 interface LoadedObject {
@@ -122,7 +122,7 @@ function load(
 }
 
 /** Run one packet (`--data`) and print `{"retval","data_out","error"}` or a readable line. */
-export function runOnce(target: string, options: PacketRunOptions): number {
+export function runOnce(target: string, options: PacketRunOptions, io: CliIo = processIo): number {
   const vm = new Vm();
   try {
     const { program, object } = load(vm, target, options);
@@ -133,22 +133,22 @@ export function runOnce(target: string, options: PacketRunOptions): number {
       ...(options.repeat ? { repeat: options.repeat } : {}),
       ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
     });
-    for (const line of result.trace) process.stderr.write(`${pc.dim('trace:')} ${line}\n`);
+    for (const line of result.trace) io.stderr.write(`${pc.dim('trace:')} ${line}\n`);
     if (options.json) {
-      process.stdout.write(
+      io.stdout.write(
         `${JSON.stringify({ retval: result.retval, data_out: toHex(result.dataOut), ...(result.ctxOut ? { ctx_out: toHex(result.ctxOut) } : {}), error: null })}\n`,
       );
     } else {
-      process.stdout.write(
+      io.stdout.write(
         `${program.name}: retval ${result.retval} (${verdictName(program.type, result.retval)})\n`,
       );
-      process.stdout.write(`data_out: ${toHex(result.dataOut)}\n`);
-      if (object) process.stdout.write(renderMaps(object));
+      io.stdout.write(`data_out: ${toHex(result.dataOut)}\n`);
+      if (object) io.stdout.write(renderMaps(object));
     }
     return 0;
   } catch (error) {
     if (options.json) {
-      process.stdout.write(
+      io.stdout.write(
         `${JSON.stringify({ retval: null, data_out: null, error: (error as Error).message })}\n`,
       );
       return error instanceof InputError ? 2 : 1;
@@ -158,7 +158,11 @@ export function runOnce(target: string, options: PacketRunOptions): number {
 }
 
 /** Run over every packet of a capture: verdict counts, maps, and optionally the passed packets. */
-export function runCapture(target: string, options: PacketRunOptions & { pcap: string }): number {
+export function runCapture(
+  target: string,
+  options: PacketRunOptions & { pcap: string },
+  io: CliIo = processIo,
+): number {
   const vm = new Vm();
   const { program, object } = load(vm, target, options);
   let capture: ReturnType<typeof readCapture>;
@@ -172,8 +176,12 @@ export function runCapture(target: string, options: PacketRunOptions & { pcap: s
   const errors: string[] = [];
   const total = capture.packets.length;
   const bar =
-    process.stderr.isTTY && total >= 5000
-      ? new SingleBar({ format: 'packets [{bar}] {value}/{total} {eta}s', stream: process.stderr })
+    io.stderr.isTTY && total >= 5000
+      ? new SingleBar({
+          format: 'packets [{bar}] {value}/{total} {eta}s',
+          // A terminal is a real stream (the process's stderr): the bar moves its cursor.
+          stream: io.stderr as unknown as NodeJS.WritableStream,
+        })
       : undefined;
   bar?.start(total, 0);
   for (const [index, packet] of capture.packets.entries()) {
@@ -211,18 +219,18 @@ export function runCapture(target: string, options: PacketRunOptions & { pcap: s
             .map(([name, map]) => [name, mapEntries(map)]),
         )
       : {};
-    process.stdout.write(
+    io.stdout.write(
       `${JSON.stringify({ program: program.name, packets: total, verdicts: Object.fromEntries(counts), written: options.write ? passed.length : null, errors, maps })}\n`,
     );
   } else {
-    process.stdout.write(`${program.name} (${program.type}) over ${total} packets of ${options.pcap}\n\n`);
+    io.stdout.write(`${program.name} (${program.type}) over ${total} packets of ${options.pcap}\n\n`);
     const width = Math.max(...[...counts.keys()].map((k) => k.length), 7);
     for (const [verdict, count] of [...counts].sort((a, b) => b[1] - a[1])) {
-      process.stdout.write(`  ${verdict.padEnd(width)}  ${String(count).padStart(8)}\n`);
+      io.stdout.write(`  ${verdict.padEnd(width)}  ${String(count).padStart(8)}\n`);
     }
-    for (const error of errors) process.stdout.write(`  ${pc.red(error)}\n`);
-    if (options.write) process.stdout.write(`\nwrote ${passed.length} packets to ${options.write}\n`);
-    if (object) process.stdout.write(renderMaps(object));
+    for (const error of errors) io.stdout.write(`  ${pc.red(error)}\n`);
+    if (options.write) io.stdout.write(`\nwrote ${passed.length} packets to ${options.write}\n`);
+    if (object) io.stdout.write(renderMaps(object));
   }
   return errors.length > 0 ? 1 : 0;
 }

@@ -2,19 +2,15 @@
  * Reading program files for the CLI: `.data` conformance vectors, assembly sources (`.s`, either
  * syntax) and raw bytecode (`.bin`, anything else).
  */
-import { readFileSync } from 'node:fs';
-import { TsbpfError } from '../errors.js';
 import { assembleConformance } from '../isa/conformance-asm.js';
 import { parseDataFile } from '../isa/data-file.js';
 import { decode, encode, type Insn } from '../isa/instruction.js';
 import { assemble } from '../isa/llvm.js';
+import { InputError, readBinary, readSource } from './io.js';
+
+export { InputError };
 
 export type Syntax = 'llvm' | 'conformance';
-
-/** A usage or input problem the CLI reports with exit status 2. */
-export class InputError extends TsbpfError {
-  override name = 'InputError';
-}
 
 /** A program read from a file, ready for the VM. */
 export interface ProgramFile {
@@ -40,38 +36,23 @@ export function assembleSource(source: string, file: string, syntax?: Syntax): I
     : assemble(source, { file });
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(
-      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
-}
-
 /** Read a program file by its extension. */
 export function readProgram(file: string, syntax?: Syntax): ProgramFile {
   if (file.endsWith('.data')) {
-    const parsed = parseDataFile(readText(file), file);
+    const parsed = parseDataFile(readSource(file), file);
     if (parsed.kind === 'skipped')
       return { file, insns: [], mem: undefined, expected: undefined, skipped: parsed.reason };
     return { file, insns: decode(parsed.program), mem: parsed.mem, expected: parsed.result };
   }
   if (file.endsWith('.s') || file.endsWith('.asm') || syntax) {
-    return { file, insns: assembleSource(readText(file), file, syntax), mem: undefined, expected: undefined };
+    return {
+      file,
+      insns: assembleSource(readSource(file), file, syntax),
+      mem: undefined,
+      expected: undefined,
+    };
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(file));
-  } catch (error) {
-    throw new InputError(
-      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
-  return { file, insns: decode(bytes), mem: undefined, expected: undefined };
+  return { file, insns: decode(new Uint8Array(readBinary(file))), mem: undefined, expected: undefined };
 }
 
 /** Parse `--mem` hex: pairs of hex digits, optional whitespace, `0x` prefix allowed. */

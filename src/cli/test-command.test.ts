@@ -1,38 +1,27 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { bpfUnavailable } from '../kernel/availability.js';
+import { tsbpf } from './test-harness.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-vectors-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function tsbpf(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(root, 'bin/tsbpf.js'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
 const kernelUnavailable = (): string | false => bpfUnavailable() ?? false;
 
-test('tsbpf test runs the committed vectors on the VM', () => {
-  const result = tsbpf('test', 'testdata/vectors/examples.jsonl');
+test('tsbpf test runs the committed vectors on the VM', async () => {
+  const result = await tsbpf('test', 'testdata/vectors/examples.jsonl');
   assert.equal(result.status, 0, result.stdout + result.stderr);
   assert.match(result.stdout, /^5 passed, 0 failed$/m);
 });
 
 test('tsbpf test --kernel gives the same verdicts through BPF_PROG_TEST_RUN', {
   skip: kernelUnavailable(),
-}, () => {
-  const vm = tsbpf('test', 'testdata/vectors/examples.jsonl', '--json');
-  const kernel = tsbpf('test', 'testdata/vectors/examples.jsonl', '--kernel', '--json');
+}, async () => {
+  const vm = await tsbpf('test', 'testdata/vectors/examples.jsonl', '--json');
+  const kernel = await tsbpf('test', 'testdata/vectors/examples.jsonl', '--kernel', '--json');
   assert.equal(kernel.status, 0, kernel.stdout + kernel.stderr);
   const lines = (text: string) =>
     text
@@ -43,22 +32,22 @@ test('tsbpf test --kernel gives the same verdicts through BPF_PROG_TEST_RUN', {
   assert.deepEqual(lines(kernel.stdout), lines(vm.stdout));
 });
 
-test('a failing case is reported with what differed, and exits 1', () => {
+test('a failing case is reported with what differed, and exits 1', async () => {
   const file = join(work, 'fail.jsonl');
   writeFileSync(
     file,
     `${JSON.stringify({ name: 'wrong retval', insns_hex: 'b7000000010000009500000000000000', type: 'xdp', data: '00'.repeat(14), expect: { retval: 2 } })}\n`,
   );
-  const result = tsbpf('test', file);
+  const result = await tsbpf('test', file);
   assert.equal(result.status, 1);
   assert.match(result.stdout, /FAIL wrong retval: retval 1, expected 2/);
   assert.match(result.stdout, /^0 passed, 1 failed$/m);
 });
 
-test('a malformed vectors file is bad input (exit 2) naming the line', () => {
+test('a malformed vectors file is bad input (exit 2) naming the line', async () => {
   const file = join(work, 'bad.jsonl');
   writeFileSync(file, '\n{"name": "x"}\n');
-  const result = tsbpf('test', file);
+  const result = await tsbpf('test', file);
   assert.equal(result.status, 2);
   assert.match(result.stderr, /line 2: a case needs "program" or "insns_hex"/);
 });

@@ -2,6 +2,7 @@
  * Whether the `bpf()` system call can be used here: tests and tools skip with this reason rather
  * than fail (or silently pass) on machines without Linux, root or CAP_BPF.
  */
+import { existsSync, statfsSync } from 'node:fs';
 import { createMap } from './map.js';
 
 let cached: { reason: string | undefined } | undefined;
@@ -21,4 +22,30 @@ export function bpfUnavailable(): string | undefined {
     cached = { reason };
   }
   return cached.reason;
+}
+
+/** Where tracefs may be mounted, in the order the kernel backend looks. */
+const TRACEFS_ROOTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+
+/** Why tracefs (tracepoint ids and formats, trace_pipe) is unusable here, or undefined when it is mounted. */
+export function tracefsUnavailable(): string | undefined {
+  const unusable = bpfUnavailable();
+  if (unusable) return unusable;
+  if (TRACEFS_ROOTS.some((root) => existsSync(`${root}/events`))) return undefined;
+  return 'tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)';
+}
+
+/** `f_type` of a bpffs mount (`BPF_FS_MAGIC`, include/uapi/linux/magic.h). */
+export const BPF_FS_MAGIC = 0xcafe4a11;
+
+/** Why pinning under `dir` cannot work here (no bpf(), no bpffs mounted there), or undefined. */
+export function bpffsUnavailable(dir = '/sys/fs/bpf'): string | undefined {
+  const unusable = bpfUnavailable();
+  if (unusable) return unusable;
+  try {
+    if (statfsSync(dir).type === BPF_FS_MAGIC) return undefined;
+  } catch {
+    // Missing: reported below like any other non-bpffs path.
+  }
+  return `no bpffs mounted at ${dir} (mount -t bpf bpf ${dir})`;
 }

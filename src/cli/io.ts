@@ -1,0 +1,101 @@
+/**
+ * What every command of `tsbpf` shares: where it writes (the process's streams, or buffers when a
+ * test runs the command in-process), how it ends with an exit status, and how it reads files.
+ * Kept free of tsbpf's own modules so that loading it costs nothing at start-up.
+ */
+import { readFileSync } from 'node:fs';
+import { TsbpfError } from '../errors.js';
+
+/** A stream the command writes text to. */
+export interface CliOutput {
+  write(text: string): unknown;
+  /** Whether it is a terminal (progress bars are drawn only there). */
+  readonly isTTY?: boolean;
+}
+
+/** Where the command writes. */
+export interface CliIo {
+  readonly stdout: CliOutput;
+  readonly stderr: CliOutput;
+}
+
+/** The process's own streams. */
+export const processIo: CliIo = { stdout: process.stdout, stderr: process.stderr };
+
+/** What a command group gets: the streams, and the exit status its actions set. */
+export interface CliContext {
+  readonly io: CliIo;
+  /** The exit status `main` returns once the command finished (0 unless an action sets it). */
+  status: number;
+}
+
+/** Ends a command with an exit status; its message has already been written. `main` catches it. */
+export class CliExit extends Error {
+  constructor(readonly status: number) {
+    super(`exit status ${status}`);
+  }
+}
+
+/** Exit status for a program that faulted or was rejected, or a kernel call that failed. */
+export const EXIT_FAULT = 1;
+/** Exit status for bad input: an unreadable or malformed file, a bad option. */
+export const EXIT_INPUT = 2;
+
+/** The class names of an error and its ancestors (checked by name so no error module must load). */
+export function errorClasses(error: unknown): string[] {
+  const names: string[] = [];
+  for (let proto = error; proto && typeof proto === 'object'; proto = Object.getPrototypeOf(proto)) {
+    if (Object.hasOwn(proto, 'constructor'))
+      names.push((proto as { constructor: { name: string } }).constructor.name);
+  }
+  return names;
+}
+
+/** Errors that mean the input was bad (exit 2), as opposed to a program that faulted (exit 1). */
+const INPUT_ERRORS = [
+  'AssemblyError',
+  'InvalidInstructionError',
+  'InputError',
+  'ObjectError',
+  'BuildError',
+  'VectorError',
+  'BtfError',
+  'InvalidArgumentError',
+];
+
+/** Exit status for an error: 2 for bad input and for anything that is not a `TsbpfError`, else 1. */
+export function exitStatusOf(error: unknown): number {
+  const classes = errorClasses(error);
+  return classes.some((name) => INPUT_ERRORS.includes(name)) || !(error instanceof TsbpfError)
+    ? EXIT_INPUT
+    : EXIT_FAULT;
+}
+
+/** A usage or input problem the CLI reports with exit status 2. */
+export class InputError extends TsbpfError {
+  override name = 'InputError';
+}
+
+/** Read a file whole, or throw an `InputError` naming it. */
+export function readBinary(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new InputError(
+      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    );
+  }
+}
+
+/** Read a text file whole, or throw an `InputError` naming it. */
+export function readSource(file: string): string {
+  return readBinary(file).toString('utf8');
+}
+
+/** Whether bytes start with the ELF magic. */
+export function isElf(bytes: Uint8Array): boolean {
+  return (
+    bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46
+  );
+}

@@ -1,0 +1,76 @@
+/**
+ * `tsbpf asm` and `tsbpf disasm`: the instruction set only, so these commands start fast (an
+ * object file given to `disasm` loads the object reader when it is seen).
+ */
+import { writeFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { decode, encode } from '../isa/instruction.js';
+import { formatInsn } from '../isa/llvm.js';
+import { type CliContext, isElf, readBinary, readSource } from './io.js';
+import { assembleSource, type Syntax } from './programs.js';
+
+/** `--syntax`, shared by the commands that read assembly. */
+export const syntaxOption = () =>
+  new Option(
+    '--syntax <syntax>',
+    'assembly syntax (default: detected; `%r` registers mean conformance)',
+  ).choices(['llvm', 'conformance']);
+
+/** Add `asm` and `disasm` to the program. */
+export function registerIsaCommands(
+  program: Command,
+  ctx: CliContext,
+  fail: (error: unknown) => never,
+): void {
+  const { io } = ctx;
+  program
+    .command('asm')
+    .description('assemble a source file into raw 8-byte instructions')
+    .argument('<file>', 'assembly source (.s): LLVM/kernel syntax or bpf_conformance syntax')
+    .option('-o, --output <out>', 'output file (default: the input with a .bin extension)')
+    .addOption(syntaxOption())
+    .action((file: string, options: { output?: string; syntax?: Syntax }) => {
+      try {
+        const insns = assembleSource(readSource(file), file, options.syntax);
+        const bytes = encode(insns);
+        const out = options.output ?? file.replace(/\.[^./]*$/, '') + '.bin';
+        writeFileSync(out, bytes);
+        io.stdout.write(`${out}: ${insns.length} instructions, ${bytes.length} bytes\n`);
+      } catch (error) {
+        fail(error);
+      }
+    });
+
+  program
+    .command('disasm')
+    .description('disassemble raw instructions, or every program of an object file, in kernel/LLVM syntax')
+    .argument('<file>', 'raw bytecode (.bin) or a BPF object file (.o)')
+    .addOption(
+      new Option('--flavor <flavor>', 'llvm-objdump text (hex) or kernel verifier log text (decimal)')
+        .choices(['objdump', 'verifier'])
+        .default('objdump'),
+    )
+    .option('--big-endian', 'read a big-endian (bpfeb) program')
+    .action(async (file: string, options: { flavor: 'objdump' | 'verifier'; bigEndian?: boolean }) => {
+      try {
+        const bytes = new Uint8Array(readBinary(file));
+        if (isElf(bytes)) {
+          const [{ objdump }, { loadObjectSpec }, { renderCode }] = await Promise.all([
+            import('../object/objdump.js'),
+            import('../object/object.js'),
+            import('./objdump.js'),
+          ]);
+          const dump = objdump(loadObjectSpec(bytes));
+          io.stdout.write(`${renderCode(dump).slice(1).join('\n')}\n`);
+          return;
+        }
+        const insns = decode(bytes, { bigEndian: options.bigEndian });
+        const lines = insns.map(
+          (insn) => `${String(insn.slot).padStart(4)}: ${formatInsn(insn, { flavor: options.flavor })}`,
+        );
+        io.stdout.write(`${lines.join('\n')}\n`);
+      } catch (error) {
+        fail(error);
+      }
+    });
+}

@@ -1,0 +1,159 @@
+/** `tsbpf objdump`, `tsbpf btf dump` and `tsbpf build`: object files and BTF, no kernel needed. */
+import { type Command, Option } from 'commander';
+import { buildObject } from '../build/clang.js';
+import { type Btf, parseBtf } from '../object/btf.js';
+import { dumpBtfJson, dumpBtfRaw } from '../object/btf-dump.js';
+import { type Objdump, objdump } from '../object/objdump.js';
+import { loadObjectSpec } from '../object/object.js';
+import { type CliContext, InputError, isElf, readBinary } from './io.js';
+import { renderObjdump } from './objdump.js';
+
+/** Add `objdump`, `build` and `btf dump` to the program. */
+export function registerObjectCommands(
+  program: Command,
+  ctx: CliContext,
+  fail: (error: unknown) => never,
+): void {
+  const { io } = ctx;
+  program
+    .command('objdump')
+    .description('show the programs, maps, globals, relocations and disassembly of a BPF object file')
+    .argument('<file>', 'BPF object file (clang -target bpf -c output)')
+    .option(
+      '--json',
+      'print JSON: {"programs":[{name,section,type,attach,insns:[…]}],"sections":[{section,functions,insns:[{section,index,text,function,line}]}],"maps":[…]}',
+    )
+    .action((file: string, options: { json?: boolean }) => {
+      try {
+        const dump = objdump(loadObjectSpec(new Uint8Array(readBinary(file))));
+        if (options.json) io.stdout.write(`${JSON.stringify(objdumpJson(dump))}\n`);
+        else io.stdout.write(renderObjdump(file, dump));
+      } catch (error) {
+        fail(error);
+      }
+    });
+
+  program
+    .command('build')
+    .description("compile a BPF C source with clang, our headers and a vmlinux.h from this machine's BTF")
+    .argument('<file>', 'BPF C source (FILE.bpf.c)')
+    .option('-o, --output <out>', 'object file (default: the source with .o)')
+    .addOption(
+      new Option('--cpu <version>', 'BPF ISA version (-mcpu)')
+        .choices(['v1', 'v2', 'v3', 'v4'])
+        .default('v3'),
+    )
+    .option('--btf <file>', 'BTF for vmlinux.h', '/sys/kernel/btf/vmlinux')
+    .option('--big-endian', 'build for bpfeb')
+    .action(
+      (
+        file: string,
+        options: { output?: string; cpu: 'v1' | 'v2' | 'v3' | 'v4'; btf: string; bigEndian?: boolean },
+      ) => {
+        try {
+          const result = buildObject(file, options);
+          const spec = loadObjectSpec(new Uint8Array(readBinary(result.output)));
+          io.stdout.write(
+            `${result.output}: ${spec.programs.length} program${spec.programs.length === 1 ? '' : 's'} (${spec.programs.map((p) => `${p.name} in ${p.section}`).join(', ')}), ${spec.maps.length} map${spec.maps.length === 1 ? '' : 's'}\n`,
+          );
+        } catch (error) {
+          fail(error);
+        }
+      },
+    );
+
+  const btf =
+    program.commands.find((c) => c.name() === 'btf') ??
+    program.command('btf').description('BTF type information');
+  btf
+    .command('dump')
+    .description('dump the BTF of an object file, a raw BTF file or /sys/kernel/btf/vmlinux')
+    .argument('<file>', 'BPF object (.o), raw BTF (e.g. /sys/kernel/btf/vmlinux)')
+    .addOption(
+      new Option('--format <format>', 'raw (bpftool-like), json, or c (a header: vmlinux.h)')
+        .choices(['raw', 'json', 'c'])
+        .default('raw'),
+    )
+    .action(async (file: string, options: { format: 'raw' | 'json' | 'c' }) => {
+      try {
+        const bytes = new Uint8Array(readBinary(file));
+        let btf: Btf;
+        if (isElf(bytes)) {
+          const spec = loadObjectSpec(bytes);
+          if (!spec.btf) throw new InputError(`${file}: the object has no .BTF section (compile with -g)`);
+          btf = spec.btf;
+        } else {
+          btf = parseBtf(bytes);
+        }
+        const text =
+          options.format === 'raw'
+            ? dumpBtfRaw(btf)
+            : options.format === 'json'
+              ? dumpBtfJson(btf)
+              : // The C dumper is large and only this command needs it.
+                (await import('../object/btf-c.js')).dumpBtfC(btf);
+        io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      } catch (error) {
+        fail(error);
+      }
+    });
+}
+
+/** The `--json` shape of objdump: programs with their own instructions, and maps. */
+/** The function (not label) an instruction slot belongs to. */
+function functionAt(functions: Objdump['code'][number]['functions'], index: number): string | null {
+  let name: string | null = null;
+  for (const f of functions) if (f.kind === 'func' && f.index <= index) name = f.name;
+  return name;
+}
+
+function objdumpJson(dump: Objdump) {
+  return {
+    license: dump.license,
+    programs: dump.programs.map((p) => ({
+      name: p.name,
+      section: p.section,
+      type: p.type,
+      attach: p.attach,
+      attach_type: p.attachType,
+      error: p.error,
+      insns: p.insns.map((i) => ({
+        index: i.index,
+        text: i.text,
+        line: i.line ? i.line.line : null,
+        file: i.line ? i.line.file : null,
+        source: i.line ? i.line.text : null,
+      })),
+    })),
+    maps: dump.maps.map((m) => ({
+      name: m.name,
+      type: m.type,
+      key_size: m.keySize,
+      value_size: m.valueSize,
+      max_entries: m.maxEntries,
+      flags: m.flags,
+      btf_key_type: m.keyType,
+      btf_value_type: m.valueType,
+      origin: m.origin,
+      pinning: m.pinning,
+    })),
+    // Every executable section (subprograms in .text too), at llvm-objdump-19's slot indexes.
+    sections: dump.code.map((c) => ({
+      section: c.section,
+      section_index: c.sectionIndex,
+      functions: c.functions.map((f) => ({ name: f.name, index: f.index, kind: f.kind })),
+      insns: c.insns.map((i) => ({
+        section: c.section,
+        index: i.index,
+        text: i.text,
+        function: functionAt(c.functions, i.index),
+        relocation: i.relocation,
+        line: i.line ? i.line.line : null,
+        file: i.line ? i.line.file : null,
+        source: i.line ? i.line.text : null,
+      })),
+    })),
+    globals: dump.globals,
+    relocations: dump.relocations,
+  };
+}
