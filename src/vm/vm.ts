@@ -3,6 +3,7 @@
  */
 import { HELPER_NAMES } from '../isa/helper-ids.js';
 import { decode, type Insn, makeInsn } from '../isa/instruction.js';
+import { jitAvailable, jitExecute } from '../jit/runtime.js';
 import type { ObjectSpec } from '../object/object.js';
 import type { TestRunOptions } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
@@ -53,6 +54,11 @@ export interface VmOptions {
   readonly clock?: Clock;
   /** Network devices test runs may name by ifindex; default loopback (1) only. */
   readonly devices?: readonly TestRunDevice[];
+  /**
+   * How programs run: `jit` compiles each to WebAssembly on its first run (the default where
+   * WebAssembly is available), `interpreter` is the reference. Results and faults are identical.
+   */
+  readonly engine?: 'jit' | 'interpreter';
 }
 
 export interface RunInput {
@@ -144,6 +150,9 @@ export class Vm {
   /** Which VM addresses count as user memory for the probe_read helpers. */
   readonly addressSpace = new VmAddressSpace();
   readonly budget: number;
+  /** The engine programs run on. */
+  readonly engine: 'jit' | 'interpreter';
+  private readonly execute: typeof execute;
   private readonly options: VmOptions;
   private readonly lo = new Int32Array(11);
   private readonly hi = new Int32Array(11);
@@ -185,6 +194,8 @@ export class Vm {
     }
     this.devices = options.devices ?? DEFAULT_DEVICES;
     this.budget = options.budget ?? DEFAULT_INSN_BUDGET;
+    this.engine = options.engine ?? (jitAvailable ? 'jit' : 'interpreter');
+    this.execute = this.engine === 'jit' ? jitExecute : execute;
     this.helperEnv = this.env();
     const empty = compile([]);
     this.state = {
@@ -281,7 +292,7 @@ export class Vm {
     state.tailCall = undefined;
     state.budget = budget;
     try {
-      const result = execute(compiled, { lo: this.lo, hi: this.hi }, this.executeOptions(budget));
+      const result = this.execute(compiled, { lo: this.lo, hi: this.hi }, this.executeOptions(budget));
       return { r0: result.r0, insnsExecuted: result.insnsExecuted, mem: undefined, trace: lines };
     } catch (error) {
       if (error instanceof PacketLoadAbort) return { r0: 0n, insnsExecuted: 0, mem: undefined, trace: lines };
@@ -339,7 +350,7 @@ export class Vm {
     state.tailCalls = 0;
     state.tailCall = undefined;
     state.budget = budget;
-    const result = execute(program, { lo: this.lo, hi: this.hi }, this.executeOptions(budget));
+    const result = this.execute(program, { lo: this.lo, hi: this.hi }, this.executeOptions(budget));
     return {
       r0: result.r0,
       insnsExecuted: result.insnsExecuted,
@@ -390,7 +401,7 @@ export class Vm {
     const remainingBefore = state.remaining;
     const allowance = remainingBefore - nestedBefore;
     try {
-      const result = execute(state.program, { lo: this.lo, hi: this.hi }, this.executeOptions(allowance), {
+      const result = this.execute(state.program, { lo: this.lo, hi: this.hi }, this.executeOptions(allowance), {
         pc: slot,
         depth,
       });

@@ -1,0 +1,823 @@
+/**
+ * eBPF → WebAssembly code generation: one module per program, one WebAssembly function per eBPF
+ * function (entry), each compiled twice into the same body:
+ *
+ * ```
+ *  block $precise
+ *    fast code: structured blocks/loops (stackifier), budget checked only at checkpoints
+ *  end                      ← reached only by a deopt branch, with $next = the block to resume
+ *  loop $dispatch           ← precise code: br_table over the blocks, budget charged per segment
+ *    block … block  br_table  end code(b0)  end code(b1) …
+ *  end
+ * ```
+ *
+ * Fast code charges each block's length on entry and, at checkpoints (function entry, loop
+ * headers, call continuations), tests whether the longest path to the next checkpoint still fits
+ * the remaining budget; when it does not, it branches to the precise copy of the same block.
+ * Precise code charges the instructions up to and including each instruction that can fault or
+ * has an effect before running it, so a budget fault names exactly the instruction the interpreter
+ * would. Irreducible functions get only the precise copy.
+ *
+ * Registers are `i64` locals (r0–r9 and r10 = the frame pointer); a function takes r0–r9, r10
+ * and the remaining budget (fuel) and returns r0–r5 and the fuel, so the caller keeps its own
+ * r6–r9 and r10 as the interpreter restores them.
+ */
+
+import { helperId } from '../isa/helper-ids.js';
+import type { Insn } from '../isa/instruction.js';
+import { type CompiledProgram, STACK_SIZE } from '../vm/interpreter.js';
+import { analyseFunction, buildCfg, type Cfg, type FunctionGraph } from './cfg.js';
+import { Code, F64, I32, I64, ModuleBuilder, Op, type ValType } from './wasm.js';
+
+/** Imported function indices. */
+export enum Import {
+  /** helper(index, id, fp, r1…r5) → r0 */
+  Helper = 0,
+  /** access(index, base register) → address, or throws the interpreter's MemoryAccessError */
+  Access = 1,
+  /** budget(index): throws InstructionBudgetError at instruction `index` */
+  Budget = 2,
+  /** fault(kind, index): throws the run-time VmError of {@link FaultKind} */
+  Fault = 3,
+}
+
+/** Run-time faults other than memory and budget. */
+export enum FaultKind {
+  FellOff = 0,
+  CallDepth = 1,
+  Kfunc = 2,
+  PacketLoad = 3,
+}
+
+/** Global indices (all exported under these names). */
+export const GLOBALS = ['rs', 're', 'ws', 'we', 'stackBase', 'nested', 'tail', 'fuelOut'] as const;
+const G = { rs: 0, re: 1, ws: 2, we: 3, stackBase: 4, nested: 5, tail: 6, fuelOut: 7 } as const;
+
+/** Registers r0–r10 live at addresses 0, 8, … 80 of the never-mapped NULL page when spilled. */
+export const SPILL_BYTES = 88;
+
+// Locals of an eBPF function: params r0–r9 (0–9), fp (10), fuel (11), then scratch.
+const FP = 10;
+const FUEL = 11;
+const NEXT = 12;
+const A = 13;
+const B = 14;
+const T = 15;
+const SCRATCH: readonly ValType[] = [I32, I64, I64, I32];
+const PARAMS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64];
+const RESULTS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64];
+
+/** Helpers that run program code or read registers: registers are spilled to the VM before them. */
+const REGISTER_HELPERS = new Set(
+  ['loop', 'for_each_map_elem', 'find_vma', 'user_ringbuf_drain', 'timer_set_callback'].map(
+    (n) => helperId(n) ?? -1,
+  ),
+);
+const TAIL_CALL = helperId('tail_call') ?? 12;
+/** VM-internal helpers (ld_abs/ld_ind stand-ins) read the index register: spill for them too. */
+const INTERNAL_HELPER_BASE = 0x4000_0000;
+
+export interface GenerateOptions {
+  /** Instruction indices whose memory accesses the verifier proved in bounds. */
+  readonly safeAccess?: ReadonlySet<number>;
+}
+
+/** A generated module and what the runtime needs to know about it. */
+export interface GeneratedModule {
+  readonly bytes: Uint8Array;
+  /** Export name of each function entry, by slot. */
+  readonly entries: ReadonlyMap<number, string>;
+  /** Instruction indices of helper calls before which registers are spilled. */
+  readonly spillAt: ReadonlySet<number>;
+  readonly cfg: Cfg;
+  /** Functions compiled to structured code (the rest: dispatch loop only). */
+  readonly structured: number;
+  readonly functions: number;
+}
+
+type Ctx = { readonly kind: 'loop' | 'block' | 'if' | 'precise'; readonly block?: number };
+
+/** Compile a program to a WebAssembly module's bytes. */
+export function generate(program: CompiledProgram, options: GenerateOptions = {}): GeneratedModule {
+  const insns = program.insns;
+  const cfg = buildCfg(insns, program.slots);
+  const mb = new ModuleBuilder();
+  mb.importMemory('vm', 'memory');
+  mb.importFunction('vm', 'helper', [I32, I32, I32, I64, I64, I64, I64, I64], [I64]);
+  mb.importFunction('vm', 'access', [I32, I64], [I32]);
+  mb.importFunction('vm', 'budget', [I32], []);
+  mb.importFunction('vm', 'fault', [I32, I32], []);
+  for (const name of GLOBALS) {
+    const type = name === 'nested' ? I64 : name === 'fuelOut' ? F64 : I32;
+    const index = mb.global(type, name === 'rs' ? -1 : name === 're' ? 0x1000 : 0);
+    mb.exportGlobal(name, index);
+  }
+  const graphs = cfg.entries.map((e) => analyseFunction(cfg, cfg.blockAt[e]));
+  const funcIndex = new Map<number, number>();
+  for (const g of graphs) funcIndex.set(g.entry, mb.defineFunction(PARAMS, RESULTS));
+  const wrappers = graphs.map(() => mb.defineFunction([I32, F64, I32], [I64]));
+  const spillAt = new Set<number>();
+  const shared: Shared = { program, cfg, funcIndex, safe: options.safeAccess ?? new Set(), spillAt };
+  let structured = 0;
+  graphs.forEach((g, k) => {
+    const emitter = new FunctionEmitter(shared, g);
+    mb.setBody(funcIndex.get(g.entry)!, SCRATCH, emitter.emit());
+    if (g.reducible) structured++;
+    const slot = insnSlot(program, cfg.blocks[g.entry].start);
+    const name = `f${slot}`;
+    mb.setBody(wrappers[k], [I64, I64], wrapper(funcIndex.get(g.entry)!));
+    mb.exportFunction(name, wrappers[k]);
+  });
+  const entries = new Map<number, string>();
+  for (const g of graphs) {
+    const slot = insnSlot(program, cfg.blocks[g.entry].start);
+    entries.set(slot, `f${slot}`);
+  }
+  return { bytes: mb.finish(), entries, spillAt, cfg, structured, functions: graphs.length };
+}
+
+function insnSlot(program: CompiledProgram, index: number): number {
+  return index < program.insns.length ? program.insns[index].slot : program.slots;
+}
+
+/**
+ * The exported entry `(fp, fuel, stackBase) → r0`: registers from the spill area, fuel as a
+ * double (no BigInt at the boundary), the remaining fuel left in a global. Each execution starts
+ * with an empty access cache, as the interpreter's does.
+ */
+function wrapper(func: number): Code {
+  const c = new Code();
+  c.get(2).gset(G.stackBase);
+  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
+  for (let r = 0; r < 10; r++) c.i32(r * 8).mem(Op.i64_load);
+  c.get(0).op(Op.i64_extend_i32_u);
+  c.get(1).op(Op.i64_trunc_f64_s);
+  c.call(func);
+  c.set(4);
+  for (let r = 5; r >= 1; r--) c.op(Op.drop);
+  c.set(3);
+  c.get(4).op(Op.f64_convert_i64_s).gset(G.fuelOut);
+  c.get(3);
+  return c;
+}
+
+interface Shared {
+  readonly program: CompiledProgram;
+  readonly cfg: Cfg;
+  readonly funcIndex: ReadonlyMap<number, number>;
+  readonly safe: ReadonlySet<number>;
+  readonly spillAt: Set<number>;
+}
+
+type InsnOf<K extends Insn['kind']> = Extract<Insn, { kind: K }>;
+
+const ALU64: Partial<Record<string, number>> = {
+  add: Op.i64_add,
+  sub: Op.i64_sub,
+  mul: Op.i64_mul,
+  or: Op.i64_or,
+  and: Op.i64_and,
+  xor: Op.i64_xor,
+  lsh: Op.i64_shl,
+  rsh: Op.i64_shr_u,
+  arsh: Op.i64_shr_s,
+};
+const ALU32: Partial<Record<string, number>> = {
+  add: Op.i32_add,
+  sub: Op.i32_sub,
+  mul: Op.i32_mul,
+  or: Op.i32_or,
+  and: Op.i32_and,
+  xor: Op.i32_xor,
+  lsh: Op.i32_shl,
+  rsh: Op.i32_shr_u,
+  arsh: Op.i32_shr_s,
+};
+const CMP64: Record<string, number> = {
+  jeq: Op.i64_eq,
+  jne: Op.i64_ne,
+  jgt: Op.i64_gt_u,
+  jge: Op.i64_ge_u,
+  jlt: Op.i64_lt_u,
+  jle: Op.i64_le_u,
+  jsgt: Op.i64_gt_s,
+  jsge: Op.i64_ge_s,
+  jslt: Op.i64_lt_s,
+  jsle: Op.i64_le_s,
+};
+const CMP32: Record<string, number> = {
+  jeq: Op.i32_eq,
+  jne: Op.i32_ne,
+  jgt: Op.i32_gt_u,
+  jge: Op.i32_ge_u,
+  jlt: Op.i32_lt_u,
+  jle: Op.i32_le_u,
+  jsgt: Op.i32_gt_s,
+  jsge: Op.i32_ge_s,
+  jslt: Op.i32_lt_s,
+  jsle: Op.i32_le_s,
+};
+const LOAD: Record<number, number> = {
+  1: Op.i64_load8_u,
+  2: Op.i64_load16_u,
+  4: Op.i64_load32_u,
+  8: Op.i64_load,
+};
+const LOAD_SIGNED: Record<number, number> = { 1: Op.i64_load8_s, 2: Op.i64_load16_s, 4: Op.i64_load32_s };
+const STORE: Record<number, number> = {
+  1: Op.i64_store8,
+  2: Op.i64_store16,
+  4: Op.i64_store32,
+  8: Op.i64_store,
+};
+const ATOMIC64: Partial<Record<string, number>> = {
+  add: Op.i64_add,
+  or: Op.i64_or,
+  and: Op.i64_and,
+  xor: Op.i64_xor,
+};
+
+class FunctionEmitter {
+  private readonly c = new Code();
+  private readonly ctx: Ctx[] = [];
+  private readonly insns: readonly Insn[];
+
+  constructor(
+    private readonly s: Shared,
+    private readonly g: FunctionGraph,
+  ) {
+    this.insns = s.program.insns;
+  }
+
+  emit(): Code {
+    const { c, g } = this;
+    // Every frame starts with a zeroed stack, as in the interpreter.
+    c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
+    if (g.reducible) {
+      c.block();
+      this.ctx.push({ kind: 'precise' });
+      this.tree(g.entry);
+      this.ctx.pop();
+      c.end();
+    }
+    // The precise copy: a dispatch loop over the blocks in reverse postorder.
+    const n = g.order.length;
+    c.loop();
+    for (let k = 0; k < n; k++) c.block();
+    c.get(NEXT).brTable(
+      g.order.map((_, k) => k),
+      0,
+    );
+    for (let k = 0; k < n; k++) {
+      c.end();
+      this.preciseBlock(g.order[k], n - 1 - k);
+    }
+    c.end();
+    c.op(Op.unreachable);
+    return c;
+  }
+
+  // ---- structured code (Ramsey, "Beyond Relooper", 2022) ----
+
+  private tree(x: number): void {
+    const { g, c } = this;
+    const merges = [...this.children(x)]
+      .filter((y) => g.mergeNodes.has(y))
+      .sort((a, b) => g.rpo[b] - g.rpo[a]);
+    if (g.loopHeaders.has(x)) {
+      c.loop();
+      this.ctx.push({ kind: 'loop', block: x });
+      this.within(x, merges);
+      this.ctx.pop();
+      c.end();
+    } else this.within(x, merges);
+  }
+
+  private childrenCache: Map<number, number[]> | undefined;
+  private children(x: number): number[] {
+    if (!this.childrenCache) {
+      this.childrenCache = new Map();
+      for (const b of this.g.order) {
+        if (b === this.g.entry) continue;
+        const d = this.g.idom[b];
+        const list = this.childrenCache.get(d) ?? [];
+        list.push(b);
+        this.childrenCache.set(d, list);
+      }
+    }
+    return this.childrenCache.get(x) ?? [];
+  }
+
+  private within(x: number, merges: readonly number[]): void {
+    const { c } = this;
+    if (merges.length === 0) {
+      this.fastBlock(x);
+      return;
+    }
+    const [y, ...rest] = merges;
+    c.block();
+    this.ctx.push({ kind: 'block', block: y });
+    this.within(x, rest);
+    this.ctx.pop();
+    c.end();
+    this.tree(y);
+  }
+
+  private depthOf(kind: Ctx['kind'], block?: number): number {
+    for (let i = this.ctx.length - 1; i >= 0; i--) {
+      const e = this.ctx[i];
+      if (e.kind === kind && e.block === block) return this.ctx.length - 1 - i;
+    }
+    throw new Error(`jit: no enclosing ${kind} for block ${block}`);
+  }
+
+  private branch(from: number, to: number): void {
+    const { g, c } = this;
+    if (g.rpo[to] <= g.rpo[from]) c.br(this.depthOf('loop', to));
+    else if (g.mergeNodes.has(to)) c.br(this.depthOf('block', to));
+    else this.tree(to);
+  }
+
+  private fastBlock(id: number): void {
+    const { c, g } = this;
+    const block = this.s.cfg.blocks[id];
+    if (g.checkpoints.has(id)) {
+      // Deopt to the precise copy when the longest path to the next checkpoint may exhaust the budget.
+      c.get(FUEL).i64(BigInt(g.maxPath[id])).op(Op.i64_lt_s).if();
+      this.ctx.push({ kind: 'if' });
+      c.i32(g.rpo[id]).set(NEXT).br(this.depthOf('precise'));
+      this.ctx.pop();
+      c.end();
+    }
+    c.get(FUEL)
+      .i64(BigInt(block.end - block.start))
+      .op(Op.i64_sub)
+      .set(FUEL);
+    this.body(id, false);
+    const last = this.insns[block.end - 1];
+    switch (block.term) {
+      case 'exit':
+        this.ret();
+        return;
+      case 'felloff':
+        this.fault(FaultKind.FellOff, block.start);
+        return;
+      case 'jump':
+        this.branch(id, block.succs[0]);
+        return;
+      case 'cond':
+        this.condition(last as InsnOf<'jmp'>);
+        c.if();
+        this.ctx.push({ kind: 'if' });
+        this.branch(id, block.succs[0]);
+        c.else();
+        this.branch(id, block.succs[1]);
+        this.ctx.pop();
+        c.end().op(Op.unreachable);
+        return;
+      default:
+        this.branch(id, block.succs[0]);
+    }
+  }
+
+  private preciseBlock(id: number, dispatchDepth: number): void {
+    const { c, g } = this;
+    const block = this.s.cfg.blocks[id];
+    this.body(id, true);
+    const last = this.insns[block.end - 1];
+    switch (block.term) {
+      case 'exit':
+        this.ret();
+        return;
+      case 'felloff':
+        this.fault(FaultKind.FellOff, block.start);
+        return;
+      case 'cond':
+        c.i32(g.rpo[block.succs[0]]).i32(g.rpo[block.succs[1]]);
+        this.condition(last as InsnOf<'jmp'>);
+        c.op(Op.select).set(NEXT).br(dispatchDepth);
+        return;
+      default:
+        c.i32(g.rpo[block.succs[0]]).set(NEXT).br(dispatchDepth);
+    }
+  }
+
+  /** The block's instructions (all but a closing jump or exit), with precise budget segments. */
+  private body(id: number, precise: boolean): void {
+    const block = this.s.cfg.blocks[id];
+    let segmentEnd = -1;
+    for (let i = block.start; i < block.end; i++) {
+      if (precise && i > segmentEnd) {
+        segmentEnd = i;
+        while (segmentEnd < block.end - 1 && !this.endsSegment(segmentEnd)) segmentEnd++;
+        this.charge(i, segmentEnd - i + 1);
+      }
+      if (i === this.insns.length) return;
+      const insn = this.insns[i];
+      if (insn.kind === 'jmp' || insn.kind === 'exit') return;
+      this.insn(insn, i);
+    }
+  }
+
+  /** Whether instruction `i` can fault or has an effect a budget fault must not see run. */
+  private endsSegment(i: number): boolean {
+    const insn = this.insns[i];
+    switch (insn.kind) {
+      case 'call':
+      case 'callx':
+      case 'ldabs':
+      case 'ldind':
+        return true;
+      case 'ldx':
+        return !this.safe(i, insn.src, insn.off, insn.form.size);
+      case 'st':
+      case 'stx':
+        return !this.inFrame(insn.dst, insn.off, insn.form.size);
+      case 'atomic':
+        if (insn.form.op === 'load_acquire') return !this.safe(i, insn.src, insn.off, insn.form.size);
+        return !this.inFrame(insn.dst, insn.off, insn.form.size);
+      default:
+        return false;
+    }
+  }
+
+  /** Charge `count` instructions starting at `index`; throw the budget fault at the first over. */
+  private charge(index: number, count: number): void {
+    const { c } = this;
+    c.get(FUEL).i64(BigInt(count)).op(Op.i64_sub).tee(FUEL).i64(0n).op(Op.i64_lt_s).if();
+    c.get(FUEL)
+      .op(Op.i32_wrap_i64)
+      .i32(index + count)
+      .op(Op.i32_add)
+      .call(Import.Budget)
+      .op(Op.unreachable);
+    c.end();
+  }
+
+  private ret(): void {
+    const { c } = this;
+    for (let r = 0; r <= 5; r++) c.get(r);
+    c.get(FUEL).op(Op.return);
+  }
+
+  private fault(kind: FaultKind, index: number): void {
+    this.c.i32(kind).i32(index).call(Import.Fault).op(Op.unreachable);
+  }
+
+  private inFrame(reg: number, off: number, size: number): boolean {
+    return reg === FP && off >= -STACK_SIZE && off + size <= 0;
+  }
+
+  private safe(i: number, reg: number, off: number, size: number): boolean {
+    return this.inFrame(reg, off, size) || this.s.safe.has(i);
+  }
+
+  /** Push the i32 address of `reg + off`, checked unless proven safe. */
+  private address(i: number, reg: number, off: number, size: number, write: boolean): void {
+    const { c } = this;
+    if (this.inFrame(reg, off, size) || this.s.safe.has(i)) {
+      c.get(reg).op(Op.i32_wrap_i64);
+      if (off !== 0) c.i32(off).op(Op.i32_add);
+      return;
+    }
+    c.get(reg).i64(BigInt(off)).op(Op.i64_add).tee(A);
+    c.gget(write ? G.ws : G.rs)
+      .op(Op.i64_extend_i32_u)
+      .op(Op.i64_ge_u);
+    c.get(A)
+      .gget(write ? G.we : G.re)
+      .op(Op.i64_extend_i32_u)
+      .i64(BigInt(size))
+      .op(Op.i64_sub)
+      .op(Op.i64_le_u);
+    c.op(Op.i32_and);
+    // The interpreter requires the base register itself to be a 32-bit address.
+    c.get(reg).i64(0x1_0000_0000n).op(Op.i64_lt_u).op(Op.i32_and);
+    c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access).end();
+  }
+
+  private condition(insn: InsnOf<'jmp'>): void {
+    const { c } = this;
+    const f = insn.form;
+    if (f.bits === 64) {
+      c.get(insn.dst);
+      if (f.source === 'reg') c.get(insn.src);
+      else c.i64(BigInt(insn.imm));
+      if (f.op === 'jset') c.op(Op.i64_and).op(Op.i64_eqz).op(Op.i32_eqz);
+      else c.op(CMP64[f.op]);
+    } else {
+      c.get(insn.dst).op(Op.i32_wrap_i64);
+      if (f.source === 'reg') c.get(insn.src).op(Op.i32_wrap_i64);
+      else c.i32(insn.imm);
+      if (f.op === 'jset') c.op(Op.i32_and);
+      else c.op(CMP32[f.op]);
+    }
+  }
+
+  private spill(): void {
+    for (let r = 0; r < 10; r++)
+      this.c
+        .i32(r * 8)
+        .get(r)
+        .mem(Op.i64_store);
+  }
+
+  private insn(insn: Insn, i: number): void {
+    const { c } = this;
+    switch (insn.kind) {
+      case 'alu':
+        if (insn.form.bits === 64) this.alu64(insn);
+        else this.alu32(insn);
+        return;
+      case 'end':
+        this.byteOrder(insn);
+        return;
+      case 'lddw': {
+        const value =
+          (BigInt(this.s.program.imm2[insn.slot] >>> 0) << 32n) | BigInt(this.s.program.imm[insn.slot] >>> 0);
+        c.i64(value).set(insn.dst);
+        return;
+      }
+      case 'ldx': {
+        this.address(i, insn.src, insn.off, insn.form.size, false);
+        c.mem(insn.form.signed ? LOAD_SIGNED[insn.form.size] : LOAD[insn.form.size]).set(insn.dst);
+        return;
+      }
+      case 'st':
+        this.address(i, insn.dst, insn.off, insn.form.size, true);
+        c.i64(BigInt(insn.imm)).mem(STORE[insn.form.size]);
+        return;
+      case 'stx':
+        this.address(i, insn.dst, insn.off, insn.form.size, true);
+        c.get(insn.src).mem(STORE[insn.form.size]);
+        return;
+      case 'atomic':
+        this.atomic(insn, i);
+        return;
+      case 'call':
+        if (insn.form.target === 'helper') this.helper(insn, i, insn.imm);
+        else if (insn.form.target === 'local') this.localCall(insn, i);
+        else this.fault(FaultKind.Kfunc, i);
+        return;
+      case 'callx':
+        this.helper(insn, i, undefined);
+        return;
+      case 'ldabs':
+      case 'ldind':
+        this.fault(FaultKind.PacketLoad, i);
+        return;
+      default:
+        throw new Error(`jit: unexpected ${insn.kind} inside a block`);
+    }
+  }
+
+  private helper(insn: Insn, i: number, id: number | undefined): void {
+    const { c } = this;
+    const spill = id === undefined || id >= INTERNAL_HELPER_BASE || REGISTER_HELPERS.has(id);
+    if (spill) {
+      this.spill();
+      this.s.spillAt.add(i);
+    }
+    c.i32(i);
+    if (id === undefined) c.get(insn.dst).op(Op.i32_wrap_i64);
+    else c.i32(id);
+    c.get(FP).op(Op.i32_wrap_i64);
+    for (let r = 1; r <= 5; r++) c.get(r);
+    c.call(Import.Helper).set(0);
+    // Instructions run by callbacks during the helper count against this run's budget.
+    c.gget(G.nested).op(Op.i64_eqz).op(Op.i32_eqz).if();
+    c.get(FUEL).gget(G.nested).op(Op.i64_sub).set(FUEL).i64(0n).gset(G.nested);
+    c.get(FUEL).i64(0n).op(Op.i64_lt_s).if().i32(i).call(Import.Budget).op(Op.unreachable).end();
+    c.end();
+    if (id === undefined || id === TAIL_CALL) {
+      // A successful tail call: hand every register to the runtime, which continues in the target.
+      c.gget(G.tail).if();
+      this.spill();
+      this.ret();
+      c.end();
+    }
+  }
+
+  private localCall(insn: InsnOf<'call'>, i: number): void {
+    const { c } = this;
+    const target = this.s.cfg.blockAt[this.s.cfg.indexOfSlot[insn.slot + 1 + insn.imm]];
+    c.get(FP)
+      .i64(BigInt(STACK_SIZE))
+      .op(Op.i64_sub)
+      .gget(G.stackBase)
+      .op(Op.i64_extend_i32_u)
+      .op(Op.i64_le_u);
+    c.if();
+    this.fault(FaultKind.CallDepth, i);
+    c.end();
+    for (let r = 0; r < 10; r++) c.get(r);
+    c.get(FP).i64(BigInt(STACK_SIZE)).op(Op.i64_sub).get(FUEL).call(this.s.funcIndex.get(target)!);
+    c.set(FUEL);
+    for (let r = 5; r >= 0; r--) c.set(r);
+  }
+
+  private atomic(insn: InsnOf<'atomic'>, i: number): void {
+    const { c } = this;
+    const f = insn.form;
+    if (f.op === 'load_acquire') {
+      this.address(i, insn.src, insn.off, f.size, false);
+      c.mem(LOAD[f.size]).set(insn.dst);
+      return;
+    }
+    if (f.op === 'store_release') {
+      this.address(i, insn.dst, insn.off, f.size, true);
+      c.get(insn.src).mem(STORE[f.size]);
+      return;
+    }
+    const wide = f.size === 8;
+    const load = wide ? Op.i64_load : Op.i64_load32_u;
+    const store = wide ? Op.i64_store : Op.i64_store32;
+    this.address(i, insn.dst, insn.off, f.size, true);
+    c.tee(T).mem(load).set(A);
+    const s = insn.src;
+    if (f.op === 'cmpxchg') {
+      if (wide) c.get(A).get(0).op(Op.i64_eq);
+      else c.get(A).op(Op.i32_wrap_i64).get(0).op(Op.i32_wrap_i64).op(Op.i32_eq);
+      c.if().get(T).get(s).mem(store).end();
+      c.get(A).set(0);
+      return;
+    }
+    c.get(T);
+    if (f.op === 'xchg') c.get(s);
+    else c.get(A).get(s).op(ATOMIC64[f.op]!);
+    c.mem(store);
+    if (f.fetch) c.get(A).set(s);
+  }
+
+  private alu64(insn: InsnOf<'alu'>): void {
+    const { c } = this;
+    const f = insn.form;
+    const d = insn.dst;
+    const src = () => (f.source === 'reg' ? c.get(insn.src) : c.i64(BigInt(insn.imm)));
+    const simple = ALU64[f.op];
+    if (simple !== undefined) {
+      c.get(d);
+      src();
+      c.op(simple).set(d);
+      return;
+    }
+    switch (f.op) {
+      case 'mov':
+        src();
+        c.set(d);
+        return;
+      case 'neg':
+        c.i64(0n).get(d).op(Op.i64_sub).set(d);
+        return;
+      case 'movsx':
+        c.get(insn.src).op(
+          f.extend === 8 ? Op.i64_extend8_s : f.extend === 16 ? Op.i64_extend16_s : Op.i64_extend32_s,
+        );
+        c.set(d);
+        return;
+      default:
+        this.divide(insn, true);
+    }
+  }
+
+  private alu32(insn: InsnOf<'alu'>): void {
+    const { c } = this;
+    const f = insn.form;
+    const d = insn.dst;
+    const src = () => (f.source === 'reg' ? c.get(insn.src).op(Op.i32_wrap_i64) : c.i32(insn.imm));
+    const simple = ALU32[f.op];
+    if (simple !== undefined) {
+      c.get(d).op(Op.i32_wrap_i64);
+      src();
+      c.op(simple).op(Op.i64_extend_i32_u).set(d);
+      return;
+    }
+    switch (f.op) {
+      case 'mov':
+        src();
+        c.op(Op.i64_extend_i32_u).set(d);
+        return;
+      case 'neg':
+        c.i32(0).get(d).op(Op.i32_wrap_i64).op(Op.i32_sub).op(Op.i64_extend_i32_u).set(d);
+        return;
+      case 'movsx':
+        c.get(insn.src)
+          .op(Op.i32_wrap_i64)
+          .op(f.extend === 8 ? Op.i32_extend8_s : Op.i32_extend16_s);
+        c.op(Op.i64_extend_i32_u).set(d);
+        return;
+      default:
+        this.divide(insn, false);
+    }
+  }
+
+  /**
+   * Division and modulo with eBPF's rules: x / 0 = 0, x % 0 = x (32-bit: zero-extended),
+   * INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0 (WebAssembly would trap on the first and on zero).
+   */
+  private divide(insn: InsnOf<'alu'>, wide: boolean): void {
+    const { c } = this;
+    const op = insn.form.op;
+    const d = insn.dst;
+    const signed = op === 'sdiv' || op === 'smod';
+    const isDiv = op === 'div' || op === 'sdiv';
+    const divOp = wide
+      ? { div: Op.i64_div_u, sdiv: Op.i64_div_s, mod: Op.i64_rem_u, smod: Op.i64_rem_s }[op as 'div']
+      : { div: Op.i32_div_u, sdiv: Op.i32_div_s, mod: Op.i32_rem_u, smod: Op.i32_rem_s }[op as 'div'];
+    const x = () => (wide ? c.get(d) : c.get(d).op(Op.i32_wrap_i64));
+    const done = () => (wide ? c.set(d) : c.op(Op.i64_extend_i32_u).set(d));
+    if (insn.form.source === 'imm') {
+      const y = insn.imm;
+      if (y === 0) {
+        if (isDiv) c.i64(0n).set(d);
+        else if (!wide) {
+          x();
+          done();
+        }
+        return;
+      }
+      if (signed && y === -1) {
+        if (isDiv) {
+          if (wide) c.i64(0n).get(d).op(Op.i64_sub).set(d);
+          else c.i32(0).get(d).op(Op.i32_wrap_i64).op(Op.i32_sub).op(Op.i64_extend_i32_u).set(d);
+        } else c.i64(0n).set(d);
+        return;
+      }
+      x();
+      if (wide) c.i64(BigInt(y));
+      else c.i32(y);
+      c.op(divOp);
+      done();
+      return;
+    }
+    // Register divisor: B (i64) holds it, tested at run time.
+    const s = insn.src;
+    if (wide) c.get(s).set(B);
+    else c.get(s).op(Op.i32_wrap_i64).op(Op.i64_extend_i32_s).set(B);
+    // Zero divisor.
+    c.get(B).op(Op.i64_eqz).if();
+    if (isDiv) c.i64(0n).set(d);
+    else if (!wide) {
+      x();
+      done();
+    }
+    c.else();
+    if (signed) {
+      c.get(B).i64(-1n).op(Op.i64_eq).if();
+      if (isDiv) {
+        if (wide) c.i64(0n).get(d).op(Op.i64_sub).set(d);
+        else c.i32(0).get(d).op(Op.i32_wrap_i64).op(Op.i32_sub).op(Op.i64_extend_i32_u).set(d);
+      } else c.i64(0n).set(d);
+      c.else();
+    }
+    x();
+    if (wide) c.get(B);
+    else c.get(B).op(Op.i32_wrap_i64);
+    c.op(divOp);
+    done();
+    if (signed) c.end();
+    c.end();
+  }
+
+  private byteOrder(insn: InsnOf<'end'>): void {
+    const { c } = this;
+    const d = insn.dst;
+    const f = insn.form;
+    if (f.order === 'le') {
+      if (f.bits === 16) c.get(d).i64(0xffffn).op(Op.i64_and).set(d);
+      else if (f.bits === 32) c.get(d).i64(0xffffffffn).op(Op.i64_and).set(d);
+      return;
+    }
+    if (f.bits === 16) {
+      c.get(d).i64(8n).op(Op.i64_shl).i64(0xff00n).op(Op.i64_and);
+      c.get(d).i64(8n).op(Op.i64_shr_u).i64(0xffn).op(Op.i64_and);
+      c.op(Op.i64_or).set(d);
+      return;
+    }
+    if (f.bits === 32) {
+      c.get(d).op(Op.i32_wrap_i64).set(T);
+      this.bswap32();
+      c.op(Op.i64_extend_i32_u).set(d);
+      return;
+    }
+    c.get(d).op(Op.i32_wrap_i64).set(T);
+    this.bswap32();
+    c.op(Op.i64_extend_i32_u).i64(32n).op(Op.i64_shl);
+    c.get(d).i64(32n).op(Op.i64_shr_u).op(Op.i32_wrap_i64).set(T);
+    this.bswap32();
+    c.op(Op.i64_extend_i32_u).op(Op.i64_or).set(d);
+  }
+
+  /** Push bswap32 of local T. */
+  private bswap32(): void {
+    const { c } = this;
+    c.get(T).i32(8).op(Op.i32_rotl).i32(0x00ff00ff).op(Op.i32_and);
+    c.get(T)
+      .i32(24)
+      .op(Op.i32_rotl)
+      .i32(0xff00ff00 | 0)
+      .op(Op.i32_and);
+    c.op(Op.i32_or);
+  }
+}

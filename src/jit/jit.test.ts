@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { assembleConformance } from '../isa/conformance-asm.js';
+import { parseDataFile } from '../isa/data-file.js';
+import { readCapture } from '../pcap/pcap.js';
+import type { VerifierFacts } from '../verifier/types.js';
+import { runConformanceTest } from '../vm/conformance.js';
+import { InstructionBudgetError, MemoryAccessError, VmError } from '../vm/errors.js';
+import { Vm } from '../vm/vm.js';
+import { jitFor, useVerifierFacts } from './runtime.js';
+
+const shared = fileURLToPath(new URL('../../../shared/', import.meta.url));
+const conformance = `${shared}conformance/tests/`;
+const bench = `${shared}bench/`;
+const skipConformance = existsSync(conformance)
+  ? false
+  : `${conformance} not found: the shared vectors are absent`;
+const skipBench = existsSync(bench) ? false : `${bench} not found: the shared benchmarks are absent`;
+
+const engines = ['interpreter', 'jit'] as const;
+
+function runBoth(asm: string, options: { mem?: number[]; budget?: number } = {}) {
+  return engines.map((engine) => {
+    const vm = new Vm({ engine, budget: options.budget, now: () => 5n, random: () => 7 });
+    const program = vm.load(assembleConformance(asm));
+    try {
+      const result = vm.run(program, { mem: options.mem ? new Uint8Array(options.mem) : undefined });
+      if (engine === 'jit') assert.ok(jitFor(program, vm.memory), 'the JIT compiled the program');
+      return { r0: result.r0, insns: result.insnsExecuted, mem: result.mem };
+    } catch (error) {
+      return { error };
+    }
+  });
+}
+
+describe('JIT', () => {
+  test('all 313 bpf_conformance vectors pass through the JIT, with the interpreter’s r0 and counts', {
+    skip: skipConformance,
+  }, () => {
+    const names = readdirSync(conformance).filter((name) => name.endsWith('.data'));
+    assert.equal(names.length, 313);
+    const jit = new Vm({ engine: 'jit' });
+    const interpreter = new Vm({ engine: 'interpreter' });
+    const failures: string[] = [];
+    for (const name of names.sort()) {
+      const parsed = parseDataFile(readFileSync(conformance + name, 'utf8'), name);
+      if (parsed.kind !== 'test') continue;
+      const outcome = runConformanceTest(jit, parsed);
+      const reference = runConformanceTest(interpreter, parsed);
+      if (!outcome.pass) failures.push(`${name}: ${outcome.error?.message ?? outcome.r0?.toString(16)}`);
+      else if (outcome.insnsExecuted !== reference.insnsExecuted)
+        failures.push(
+          `${name}: ${outcome.insnsExecuted} instructions, interpreter ${reference.insnsExecuted}`,
+        );
+    }
+    assert.deepEqual(failures, []);
+  });
+
+  test('the benchmark programs give the expected r0 and instruction counts', { skip: skipBench }, () => {
+    for (const name of readdirSync(bench).filter((n) => /_kernel\.data$|pkt_parse/.test(n))) {
+      const parsed = parseDataFile(readFileSync(bench + name, 'utf8'), name);
+      if (parsed.kind !== 'test') continue;
+      const [a, b] = engines.map((engine) => {
+        const vm = new Vm({ engine, budget: 1e8 });
+        return vm.run(vm.load(parsed.program), { mem: parsed.mem });
+      });
+      assert.equal(b.r0, parsed.result, name);
+      assert.equal(b.insnsExecuted, a.insnsExecuted, name);
+    }
+  });
+
+  test('a runaway loop exhausts the budget at the interpreter’s instruction', () => {
+    const asm = 'mov %r0, 0\nloop:\nadd %r0, 1\nstxdw [%r10-8], %r0\nja loop\nexit';
+    for (const budget of [1, 2, 3, 4, 100, 101, 102, 1000]) {
+      const [a, b] = runBoth(asm, { budget });
+      assert.ok(a.error instanceof InstructionBudgetError);
+      assert.ok(b.error instanceof InstructionBudgetError);
+      assert.equal(b.error.slot, a.error.slot, `budget ${budget}`);
+      assert.equal(b.error.message, a.error.message);
+    }
+  });
+
+  test('a loop that just fits its budget completes with the same count', () => {
+    const asm = 'mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 10, loop\nexit';
+    const [a, b] = runBoth(asm, { budget: 22 });
+    assert.deepEqual(b, a);
+    assert.equal(a.insns, 22);
+    const [c, d] = runBoth(asm, { budget: 21 });
+    assert.ok(c.error instanceof InstructionBudgetError && d.error instanceof InstructionBudgetError);
+    assert.equal(d.error.slot, c.error.slot);
+  });
+
+  test('faults: same class, slot and message', () => {
+    const programs = [
+      'ldxw %r0, [%r1+0]\nexit', // null
+      'mov %r1, 1\nlsh %r1, 40\nldxb %r0, [%r1+0]\nexit', // unmapped
+      'ldxdw %r0, [%r1+28]\nexit', // crosses the end of the input
+      'stw [%r10+0], 1\nexit', // just above the frame: still the stack region? (same answer either way)
+      'mov %r0, 0\ncall 9999\nexit',
+      'mov %r0, 0',
+    ];
+    for (const asm of programs) {
+      const [a, b] = runBoth(asm, { mem: [...new Uint8Array(32)] });
+      if ('error' in a) {
+        assert.ok(b.error instanceof VmError, asm);
+        assert.equal(b.error.constructor, (a.error as Error).constructor, asm);
+        assert.equal(b.error.message, (a.error as Error).message, asm);
+      } else assert.deepEqual(b, a, asm);
+    }
+  });
+
+  test('bpf-to-bpf calls: eight frames at most, r6–r9 restored, stacks separate', () => {
+    const ok = [
+      'mov %r6, 7\nstdw [%r10-8], 1\ncall local f\nldxdw %r1, [%r10-8]\nadd %r0, %r1\nadd %r0, %r6\nexit',
+      'f:\nmov %r6, 100\nstdw [%r10-8], 50\nldxdw %r0, [%r10-8]\nexit',
+    ].join('\n');
+    const [a, b] = runBoth(ok);
+    assert.deepEqual(b, a);
+    assert.equal(a.r0, 58n);
+    const deep = 'call local f\nexit\nf:\ncall local f\nexit';
+    const [c, d] = runBoth(deep);
+    assert.ok(c.error instanceof VmError && d.error instanceof VmError);
+    assert.equal(d.error.message, c.error.message);
+  });
+
+  test('verifier facts: proven accesses compile without checks', () => {
+    // Reads 8 bytes past the end of the input memory: a fault, unless the "verifier" vouches for it.
+    const asm = 'ldxdw %r0, [%r1+32]\nexit';
+    const vm = new Vm({ engine: 'jit' });
+    const checked = vm.load(assembleConformance(asm));
+    assert.throws(() => vm.run(checked, { mem: new Uint8Array(32) }), MemoryAccessError);
+    const trusted = vm.load(assembleConformance(asm));
+    const facts: VerifierFacts = { dead: new Set(), safeAccess: new Set([0]), constants: new Map() };
+    useVerifierFacts(trusted, facts);
+    assert.equal(typeof vm.run(trusted, { mem: new Uint8Array(32) }).r0, 'bigint');
+    assert.equal(jitFor(trusted, vm.memory)?.facts, facts);
+  });
+});
+
+describe('JIT on the example objects', () => {
+  const packets = readCapture(
+    readFileSync(new URL('../../testdata/pcap/sample.pcap', import.meta.url)),
+  ).packets;
+  for (const name of [
+    'xdp_count',
+    'socket_filter',
+    'tc_classifier',
+    'loop',
+    'subprog',
+    'tail_call',
+    'lpm_firewall',
+  ]) {
+    test(`${name}: every program over every sample packet, as the interpreter`, () => {
+      const bytes = readFileSync(new URL(`../../examples/${name}.bpf.o`, import.meta.url));
+      const results = engines.map((engine) => {
+        const vm = new Vm({ engine, now: () => 1n, random: () => 3 });
+        const object = vm.loadObject(bytes);
+        const out: unknown[] = [];
+        for (const [programName, program] of object.programs) {
+          for (const packet of packets) {
+            try {
+              const r = vm.testRun(program, { data: packet.data });
+              out.push([programName, r.retval, [...(r.dataOut ?? [])].join(',')]);
+            } catch (error) {
+              out.push([programName, (error as Error).message]);
+            }
+          }
+        }
+        for (const [mapName, map] of object.vmMaps) {
+          const entries: string[] = [];
+          let key: Uint8Array | undefined;
+          for (let n = 0; n <= map.spec.maxEntries && n < 10_000; n++) {
+            key = map.nextKey(key);
+            if (!key) break;
+            entries.push(`${key.join(',')}=${map.lookup(key)?.join(',')}`);
+          }
+          out.push([mapName, entries]);
+        }
+        return out;
+      });
+      assert.deepEqual(results[1], results[0]);
+    });
+  }
+});

@@ -1,0 +1,281 @@
+/**
+ * Running JIT-compiled programs: {@link jitExecute} has the interpreter's `execute` signature and
+ * results (r0, executed instructions, the same faults at the same slots), so the VM swaps one for
+ * the other. Modules are compiled on a program's first run and cached per VM memory.
+ *
+ * The module imports the VM's `WebAssembly.Memory`, so the JIT, the interpreter, maps, packets and
+ * contexts share bytes and addresses. Its imports are the slow paths: helper calls (through the
+ * same {@link HelperRegistry} and {@link RunState}), memory accesses outside the cached region,
+ * and faults, each throwing exactly the interpreter's error.
+ */
+import { HELPER_NAMES } from '../isa/helper-ids.js';
+import type { Insn } from '../isa/instruction.js';
+import type { VerifierFacts } from '../verifier/types.js';
+import { InstructionBudgetError, MemoryAccessError, UnknownHelperError, VmError } from '../vm/errors.js';
+import {
+  type CompiledProgram,
+  type ExecuteOptions,
+  type ExecuteResult,
+  type ExecuteStart,
+  execute,
+  MAX_CALL_FRAMES,
+  type Machine,
+  STACK_SIZE,
+} from '../vm/interpreter.js';
+import type { VmMemory } from '../vm/memory.js';
+import { FaultKind, type GeneratedModule, GLOBALS, generate } from './codegen.js';
+
+type Entry = (fp: number, fuel: number, stackBase: number) => bigint;
+
+/** What one execution in progress gives the imports. */
+interface Run {
+  readonly options: ExecuteOptions;
+  readonly machine: Machine;
+  readonly stackTop: number;
+}
+
+/** A program compiled for one VM memory. */
+export interface JitProgram {
+  readonly generated: GeneratedModule;
+  readonly facts: VerifierFacts | undefined;
+  /** Entry functions by slot. */
+  readonly entries: ReadonlyMap<number, Entry>;
+  readonly globals: Readonly<Record<(typeof GLOBALS)[number], WebAssembly.Global>>;
+  /** The execution the imports serve (nested for callbacks). */
+  run: Run | undefined;
+}
+
+const factsByProgram = new WeakMap<CompiledProgram, VerifierFacts>();
+const cache = new WeakMap<VmMemory, WeakMap<CompiledProgram, JitProgram | null>>();
+
+/**
+ * Give the JIT what the verifier proved about `program` (before its first run): accesses in
+ * {@link VerifierFacts.safeAccess} compile to plain loads and stores without region checks.
+ */
+export function useVerifierFacts(program: CompiledProgram, facts: VerifierFacts): void {
+  factsByProgram.set(program, facts);
+}
+
+/** Whether this JavaScript engine can run JIT-compiled programs. */
+export const jitAvailable = typeof WebAssembly === 'object' && typeof WebAssembly.Module === 'function';
+
+/**
+ * Compile `program` to a WebAssembly instance bound to `memory`. Returns undefined when the engine
+ * refuses a synchronous compile (browsers' main threads limit its size): an asynchronous compile
+ * then starts, and the interpreter runs the program until it is ready.
+ */
+export function compileJit(program: CompiledProgram, memory: VmMemory): JitProgram | undefined {
+  const facts = factsByProgram.get(program);
+  const generated = generate(program, { safeAccess: facts?.safeAccess });
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(generated.bytes as Uint8Array<ArrayBuffer>);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    WebAssembly.compile(generated.bytes as Uint8Array<ArrayBuffer>).then(
+      (compiled) => perMemory(memory).set(program, instantiate(program, memory, generated, compiled, facts)),
+      () => undefined,
+    );
+    return undefined;
+  }
+  return instantiate(program, memory, generated, module, facts);
+}
+
+function perMemory(memory: VmMemory): WeakMap<CompiledProgram, JitProgram | null> {
+  let map = cache.get(memory);
+  if (!map) {
+    map = new WeakMap();
+    cache.set(memory, map);
+  }
+  return map;
+}
+
+/** The cached compilation of `program` for `memory`, compiling it on first use. */
+export function jitFor(program: CompiledProgram, memory: VmMemory): JitProgram | undefined {
+  const map = perMemory(memory);
+  let jit = map.get(program);
+  if (jit === undefined || (jit && jit.facts !== factsByProgram.get(program))) {
+    jit = compileJit(program, memory) ?? null;
+    map.set(program, jit);
+  }
+  return jit ?? undefined;
+}
+
+/** Where each load and store's base register, offset, size and direction come from. */
+function accessOf(insn: Insn): { reg: number; size: number; write: boolean } {
+  switch (insn.kind) {
+    case 'ldx':
+      return { reg: insn.src, size: insn.form.size, write: false };
+    case 'st':
+    case 'stx':
+      return { reg: insn.dst, size: insn.form.size, write: true };
+    case 'atomic':
+      return insn.form.op === 'load_acquire'
+        ? { reg: insn.src, size: insn.form.size, write: false }
+        : { reg: insn.dst, size: insn.form.size, write: true };
+    default:
+      throw new Error(`jit: instruction ${insn.slot} does not access memory`);
+  }
+}
+
+function instantiate(
+  program: CompiledProgram,
+  memory: VmMemory,
+  generated: GeneratedModule,
+  module: WebAssembly.Module,
+  facts: VerifierFacts | undefined,
+): JitProgram {
+  const insns = program.insns;
+  const slotOf = (index: number) => (index < insns.length ? insns[index].slot : program.slots);
+  let jit: JitProgram;
+  const current = (): Run => jit.run!;
+  const imports = {
+    vm: {
+      memory: memory.memory,
+      helper(index: number, id: number, fp: number, ...args: bigint[]): bigint {
+        const run = current();
+        const { options, machine } = run;
+        const slot = insns[index].slot;
+        const helper = options.helpers.get(id);
+        if (!helper) throw new UnknownHelperError(slot, id, HELPER_NAMES[id]);
+        if (generated.spillAt.has(index)) readRegisters(memory, machine);
+        const state = options.state;
+        state.depth = (run.stackTop - (fp >>> 0)) / STACK_SIZE;
+        state.nested = 0;
+        let r0: bigint;
+        try {
+          r0 = helper.call(
+            options.env,
+            BigInt.asUintN(64, args[0]),
+            BigInt.asUintN(64, args[1]),
+            BigInt.asUintN(64, args[2]),
+            BigInt.asUintN(64, args[3]),
+            BigInt.asUintN(64, args[4]),
+          );
+        } catch (error) {
+          if (error instanceof VmError) throw error;
+          throw new VmError(slot, `helper bpf_${helper.name}#${id} failed: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+        if (state.nested !== 0) jit.globals.nested.value = BigInt(state.nested);
+        if (state.tailCall) jit.globals.tail.value = 1;
+        return r0;
+      },
+      access(index: number, reg: bigint): number {
+        const insn = insns[index];
+        const { size, write } = accessOf(insn);
+        const value = BigInt.asUintN(64, reg);
+        const a = value < 0x1_0000_0000n ? Number(value) + insn.off : -1;
+        const region = a >= 0 ? memory.find(a, size) : undefined;
+        if (region && (region.writable || !write)) {
+          const g = jit.globals;
+          if (write) {
+            g.ws.value = region.start | 0;
+            g.we.value = region.end | 0;
+          } else {
+            g.rs.value = region.start | 0;
+            g.re.value = region.end | 0;
+          }
+          return a;
+        }
+        // The interpreter's words for the fault, case by case.
+        const exact = BigInt.asUintN(64, value + BigInt(insn.off));
+        const hit = a >= 0 ? memory.find(a, 1) : undefined;
+        const detail =
+          region && write
+            ? `region '${region.name}' is read-only`
+            : hit
+              ? `crosses the end of region '${hit.name}'`
+              : exact < 0x1000n
+                ? 'null pointer dereference'
+                : 'address not mapped';
+        throw new MemoryAccessError(insn.slot, exact, size, write ? 'write' : 'read', detail);
+      },
+      budget(index: number): never {
+        throw new InstructionBudgetError(slotOf(index), current().options.budget);
+      },
+      fault(kind: number, index: number): never {
+        const slot = slotOf(index);
+        switch (kind as FaultKind) {
+          case FaultKind.FellOff:
+            throw new VmError(slot, 'fell off the end of the program without exit');
+          case FaultKind.CallDepth:
+            throw new VmError(slot, `call stack too deep (more than ${MAX_CALL_FRAMES} frames)`);
+          case FaultKind.Kfunc:
+            throw new VmError(slot, `kfunc call (BTF id ${insns[index].imm}) is not supported by the VM`);
+          default:
+            throw new VmError(slot, 'legacy packet load (ld_abs/ld_ind) needs a socket buffer context');
+        }
+      },
+    },
+  };
+  const instance = new WebAssembly.Instance(module, imports);
+  const exports = instance.exports as Record<string, unknown>;
+  const entries = new Map<number, Entry>();
+  for (const [slot, name] of generated.entries) entries.set(slot, exports[name] as Entry);
+  const globals = Object.fromEntries(
+    GLOBALS.map((name) => [name, exports[name] as WebAssembly.Global]),
+  ) as Record<(typeof GLOBALS)[number], WebAssembly.Global>;
+  jit = { generated, facts, entries, globals, run: undefined };
+  return jit;
+}
+
+/** Registers r0–r9 into the spill area at address 0 (the NULL page, never mapped for programs). */
+function writeRegisters(memory: VmMemory, m: Machine): void {
+  const view = memory.view;
+  for (let r = 0; r < 10; r++) {
+    view.setInt32(r * 8, m.lo[r], true);
+    view.setInt32(r * 8 + 4, m.hi[r], true);
+  }
+}
+
+function readRegisters(memory: VmMemory, m: Machine): void {
+  const view = memory.view;
+  for (let r = 0; r < 10; r++) {
+    m.lo[r] = view.getInt32(r * 8, true);
+    m.hi[r] = view.getInt32(r * 8 + 4, true);
+  }
+}
+
+/**
+ * Run a program as the interpreter's `execute` does, JIT-compiled (compiling on first use).
+ * Falls back to the interpreter where the JIT cannot start: an entry that is not a function's
+ * first instruction, or an engine that refused the module.
+ */
+export function jitExecute(
+  program: CompiledProgram,
+  m: Machine,
+  options: ExecuteOptions,
+  start: ExecuteStart = {},
+): ExecuteResult {
+  const jit = jitFor(program, options.memory);
+  const entry = jit?.entries.get(start.pc ?? 0);
+  if (!jit || !entry) return execute(program, m, options, start);
+  const depth = start.depth ?? 0;
+  const stackTop = options.stackBase + MAX_CALL_FRAMES * STACK_SIZE;
+  const saved = jit.run;
+  jit.run = { options, machine: m, stackTop };
+  writeRegisters(options.memory, m);
+  const budget = options.budget;
+  let r0: bigint;
+  let fuel: number;
+  try {
+    r0 = entry(stackTop - depth * STACK_SIZE, Math.min(budget, 2 ** 53), options.stackBase);
+    fuel = jit.globals.fuelOut.value as number;
+  } finally {
+    jit.run = saved;
+  }
+  const count = budget - fuel;
+  const state = options.state;
+  if (state.tailCall) {
+    // The target replaces this program in the same frame, with the registers as they are.
+    const target = state.tailCall;
+    state.tailCall = undefined;
+    state.program = target;
+    readRegisters(options.memory, m);
+    const rest = jitExecute(target, m, { ...options, budget: budget - count }, { pc: 0, depth });
+    return { r0: rest.r0, insnsExecuted: count + rest.insnsExecuted };
+  }
+  return { r0: BigInt.asUintN(64, r0), insnsExecuted: count };
+}
