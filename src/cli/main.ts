@@ -22,6 +22,7 @@ import { parseVectors, runVector, toHex, VectorError } from '../testvec/vectors.
 import { VmError } from '../vm/errors.js';
 import { vmVectorBackend } from '../vm/vectors.js';
 import { Vm } from '../vm/vm.js';
+import { registerGenCommands } from './gen.js';
 import { registerKernelCommands } from './kernel.js';
 import { renderDisassembly, renderObjdump } from './objdump.js';
 import { runCapture, runOnce } from './packets.js';
@@ -351,6 +352,7 @@ export function buildProgram(): Command {
 
   // After `btf`: `btf list` is added to that command.
   registerKernelCommands(program);
+  registerGenCommands(program, fail);
   return program;
 }
 
