@@ -12,5 +12,6 @@ export * from './isa/index.js';
 export * from './maps/index.js';
 export * from './object/index.js';
 export * from './pcap/pcap.js';
+export * from './skeleton/index.js';
 export * from './uapi.js';
 export * from './vm/index.js';

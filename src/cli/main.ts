@@ -27,6 +27,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   object: async () => (await import('./object-commands.js')).registerObjectCommands,
   run: async () => (await import('./run-command.js')).registerRunCommands,
   kernel: async () => (await import('./kernel.js')).registerKernelCommands,
+  gen: async () => (await import('./gen.js')).registerGenCommands,
 };
 
 /** Which groups define each top-level command (`btf dump` is an object command, `btf list` a kernel one). */
@@ -43,6 +44,7 @@ const COMMANDS: Record<string, readonly string[]> = {
   map: ['kernel'],
   link: ['kernel'],
   feature: ['kernel'],
+  gen: ['gen'],
 };
 
 /** The groups a command line needs: the named command's, none for a bare `--version`, else all. */

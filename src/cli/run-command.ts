@@ -194,7 +194,11 @@ export function registerRunCommands(
         const base = dirname(file);
         let passed = 0;
         for (const vector of cases) {
-          const outcome = runVector(backend, vector, (path) => new Uint8Array(readBinary(resolve(base, path))));
+          const outcome = runVector(
+            backend,
+            vector,
+            (path) => new Uint8Array(readBinary(resolve(base, path))),
+          );
           if (outcome.pass) passed++;
           if (options.json) {
             io.stdout.write(

@@ -22,6 +22,7 @@ export * from './perfbuf.js';
 export * from './probe.js';
 export * from './program.js';
 export * from './ringbuf.js';
+export * from './skeleton.js';
 export {
   type Arg,
   addressOf,

@@ -401,10 +401,15 @@ export class Vm {
     const remainingBefore = state.remaining;
     const allowance = remainingBefore - nestedBefore;
     try {
-      const result = this.execute(state.program, { lo: this.lo, hi: this.hi }, this.executeOptions(allowance), {
-        pc: slot,
-        depth,
-      });
+      const result = this.execute(
+        state.program,
+        { lo: this.lo, hi: this.hi },
+        this.executeOptions(allowance),
+        {
+          pc: slot,
+          depth,
+        },
+      );
       state.nested = nestedBefore + result.insnsExecuted;
       return result.r0;
     } finally {
