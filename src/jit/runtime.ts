@@ -11,7 +11,13 @@
 import { HELPER_NAMES } from '../isa/helper-ids.js';
 import type { Insn } from '../isa/instruction.js';
 import type { VerifierFacts } from '../verifier/types.js';
-import { InstructionBudgetError, MemoryAccessError, UnknownHelperError, VmError } from '../vm/errors.js';
+import {
+  helperFailure,
+  InstructionBudgetError,
+  MemoryAccessError,
+  UnknownHelperError,
+  VmError,
+} from '../vm/errors.js';
 import {
   type CompiledProgram,
   type ExecuteOptions,
@@ -65,6 +71,8 @@ export const jitAvailable = typeof WebAssembly === 'object' && typeof WebAssembl
  * then starts, and the interpreter runs the program until it is ready.
  */
 export function compileJit(program: CompiledProgram, memory: VmMemory): JitProgram | undefined {
+  // Instructions the code generator does not know yet run on the interpreter.
+  if (program.insns.some((insn) => !jitSupports(insn))) return undefined;
   const facts = factsByProgram.get(program);
   const generated = generate(program, { safeAccess: facts?.safeAccess });
   let module: WebAssembly.Module;
@@ -79,6 +87,12 @@ export function compileJit(program: CompiledProgram, memory: VmMemory): JitProgr
     return undefined;
   }
   return instantiate(program, memory, generated, module, facts);
+}
+
+/** Whether the code generator handles `insn` (may_goto and addr_space_cast are interpreter-only for now). */
+function jitSupports(insn: Insn): boolean {
+  const op = (insn.form as { op?: string }).op;
+  return op !== 'may_goto' && op !== 'addr_space_cast';
 }
 
 function perMemory(memory: VmMemory): WeakMap<CompiledProgram, JitProgram | null> {
@@ -153,10 +167,7 @@ function instantiate(
             BigInt.asUintN(64, args[4]),
           );
         } catch (error) {
-          if (error instanceof VmError) throw error;
-          throw new VmError(slot, `helper bpf_${helper.name}#${id} failed: ${(error as Error).message}`, {
-            cause: error,
-          });
+          throw helperFailure(slot, helper.name, id, error);
         }
         if (state.nested !== 0) jit.globals.nested.value = BigInt(state.nested);
         if (state.tailCall) jit.globals.tail.value = 1;

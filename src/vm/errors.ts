@@ -94,3 +94,22 @@ export class UnknownHelperError extends VmError {
     this.helperId = helperId;
   }
 }
+
+/**
+ * The error a run ends with when helper `name` (id `id`) called at `slot` threw: VM errors pass
+ * through, a helper's bad pointer becomes the same {@link MemoryAccessError} a load would raise,
+ * anything else is wrapped. Both engines use it, so their faults are identical.
+ */
+export function helperFailure(slot: number, name: string, id: number, error: unknown): VmError {
+  if (error instanceof VmError) return error;
+  if (error instanceof HelperMemoryError)
+    return new MemoryAccessError(
+      slot,
+      error.address,
+      error.size,
+      error.access,
+      `bpf_${name} ${error.argument}: ${error.detail}`,
+      { cause: error },
+    );
+  return new VmError(slot, `helper bpf_${name}#${id} failed: ${(error as Error).message}`, { cause: error });
+}

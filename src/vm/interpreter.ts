@@ -14,7 +14,7 @@
 import { HELPER_NAMES } from '../isa/helper-ids.js';
 import type { Insn } from '../isa/instruction.js';
 import {
-  HelperMemoryError,
+  helperFailure,
   InstructionBudgetError,
   MemoryAccessError,
   UnknownHelperError,
@@ -1001,19 +1001,7 @@ export function execute(
             toBigInt(lo[5], hi[5]),
           );
         } catch (error) {
-          if (error instanceof VmError) throw error;
-          if (error instanceof HelperMemoryError)
-            throw new MemoryAccessError(
-              i,
-              error.address,
-              error.size,
-              error.access,
-              `bpf_${helper.name} ${error.argument}: ${error.detail}`,
-              { cause: error },
-            );
-          throw new VmError(i, `helper bpf_${helper.name}#${id} failed: ${(error as Error).message}`, {
-            cause: error,
-          });
+          throw helperFailure(i, helper.name, id, error);
         }
         lo[0] = Number(r0 & 0xffffffffn) | 0;
         hi[0] = Number((r0 >> 32n) & 0xffffffffn) | 0;
