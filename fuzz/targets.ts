@@ -5,12 +5,14 @@
  * throws is a finding. {@link OracleError} marks an oracle violation (a write outside writable
  * memory, a result that depends on unmapped bytes).
  */
+
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assembleConformance, formatConformanceProgram } from '../src/isa/conformance-asm.js';
 import { decode, encode, type Insn } from '../src/isa/instruction.js';
 import { assemble, disassemble } from '../src/isa/llvm.js';
+import { JIT_REGISTER_FILE_END } from '../src/jit/runtime.js';
 import { parseBtf } from '../src/object/btf.js';
 import { dumpBtfC } from '../src/object/btf-c.js';
 import { parseBtfExt } from '../src/object/btf-ext.js';
@@ -189,7 +191,8 @@ function runChecked(insns: readonly Insn[], canary: number, budget: number): Out
   const writable = [...writableBefore, ...vm.memory.regions.filter((r) => r.writable)].sort(
     (a, b) => a.start - b.start,
   );
-  let at = 0;
+  // The JIT's register file lives in the NULL page (src/jit/runtime.ts): engine state, not a store.
+  let at = JIT_REGISTER_FILE_END;
   const check = (end: number) => {
     for (let i = at; i < end; i++)
       if (before[i] !== after[i]) {

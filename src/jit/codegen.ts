@@ -50,8 +50,18 @@ export enum FaultKind {
 }
 
 /** Global indices (all exported under these names). */
-export const GLOBALS = ['rs', 're', 'ws', 'we', 'stackBase', 'nested', 'tail', 'fuelOut'] as const;
-const G = { rs: 0, re: 1, ws: 2, we: 3, stackBase: 4, nested: 5, tail: 6, fuelOut: 7 } as const;
+export const GLOBALS = [
+  'rs',
+  're',
+  'ws',
+  'we',
+  'stackBase',
+  'nested',
+  'tail',
+  'fuelOut',
+  'remaining',
+] as const;
+const G = { rs: 0, re: 1, ws: 2, we: 3, stackBase: 4, nested: 5, tail: 6, fuelOut: 7, remaining: 8 } as const;
 
 /** Registers r0–r10 live at addresses 0, 8, … 80 of the never-mapped NULL page when spilled. */
 export const SPILL_BYTES = 88;
@@ -108,7 +118,7 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   mb.importFunction('vm', 'budget', [I32], []);
   mb.importFunction('vm', 'fault', [I32, I32], []);
   for (const name of GLOBALS) {
-    const type = name === 'nested' ? I64 : name === 'fuelOut' ? F64 : I32;
+    const type = name === 'nested' || name === 'remaining' ? I64 : name === 'fuelOut' ? F64 : I32;
     const index = mb.global(type, name === 'rs' ? -1 : name === 're' ? 0x1000 : 0);
     mb.exportGlobal(name, index);
   }
@@ -241,6 +251,8 @@ const ATOMIC64: Partial<Record<string, number>> = {
 class FunctionEmitter {
   private readonly c = new Code();
   private readonly ctx: Ctx[] = [];
+  /** The block being emitted: where it ends, and whether its budget is charged per segment. */
+  private current = { end: 0, precise: true };
   private readonly insns: readonly Insn[];
 
   constructor(
@@ -406,6 +418,7 @@ class FunctionEmitter {
   /** The block's instructions (all but a closing jump or exit), with precise budget segments. */
   private body(id: number, precise: boolean): void {
     const block = this.s.cfg.blocks[id];
+    this.current = { end: block.end, precise };
     let segmentEnd = -1;
     for (let i = block.start; i < block.end; i++) {
       if (precise && i > segmentEnd) {
@@ -579,6 +592,10 @@ class FunctionEmitter {
       this.spill();
       this.s.spillAt.add(i);
     }
+    // The budget left after this call as the interpreter counts it: a fast block charged its
+    // instructions up front, so those after the call are given back.
+    const ahead = this.current.precise ? 0 : this.current.end - i - 1;
+    c.get(FUEL).i64(BigInt(ahead)).op(Op.i64_add).gset(G.remaining);
     c.i32(i);
     if (id === undefined) c.get(insn.dst).op(Op.i32_wrap_i64);
     else c.i32(id);

@@ -89,9 +89,17 @@ export function compileJit(program: CompiledProgram, memory: VmMemory): JitProgr
   return instantiate(program, memory, generated, module, facts);
 }
 
+/**
+ * Helpers that run program callbacks inside the call (bpf_loop, for_each_map_elem, find_vma,
+ * user_ringbuf_drain): their instructions count against the run's budget mid-block, which the
+ * JIT's block-wise budget cannot place exactly, so such programs run on the interpreter.
+ */
+const CALLBACK_HELPERS = new Set([164, 180, 181, 209]);
+
 /** Whether the code generator handles `insn` (may_goto and addr_space_cast are interpreter-only for now). */
 function jitSupports(insn: Insn): boolean {
   const op = (insn.form as { op?: string }).op;
+  if (insn.kind === 'call' && insn.src === 0 && CALLBACK_HELPERS.has(insn.imm)) return false;
   return op !== 'may_goto' && op !== 'addr_space_cast';
 }
 
@@ -156,6 +164,8 @@ function instantiate(
         const state = options.state;
         state.depth = (run.stackTop - (fp >>> 0)) / STACK_SIZE;
         state.nested = 0;
+        // What the run has left at this call, as the interpreter counts it (callbacks draw on it).
+        state.remaining = Number(jit.globals.remaining.value);
         let r0: bigint;
         try {
           r0 = helper.call(
@@ -192,19 +202,11 @@ function instantiate(
         }
         // The interpreter's words for the fault, case by case.
         const exact = BigInt.asUintN(64, value + BigInt(insn.off));
-        const hit = a >= 0 ? memory.find(a, 1) : undefined;
-        const detail =
-          region && write
-            ? `region '${region.name}' is read-only`
-            : hit
-              ? `crosses the end of region '${hit.name}'`
-              : exact < 0x1000n
-                ? 'null pointer dereference'
-                : 'address not mapped';
+        const detail = memory.accessFault(exact, size, write) ?? 'address not mapped';
         throw new MemoryAccessError(insn.slot, exact, size, write ? 'write' : 'read', detail);
       },
       budget(index: number): never {
-        throw new InstructionBudgetError(slotOf(index), current().options.budget);
+        throw new InstructionBudgetError(slotOf(index), current().options.state.budget);
       },
       fault(kind: number, index: number): never {
         const slot = slotOf(index);
@@ -233,6 +235,12 @@ function instantiate(
 }
 
 /** Registers r0–r9 into the spill area at address 0 (the NULL page, never mapped for programs). */
+/**
+ * The JIT keeps r0–r9 in the never-mapped NULL page, bytes [0, JIT_REGISTER_FILE_END): no program
+ * access can reach them (every address below 0x1000 faults), and no region is ever placed there.
+ */
+export const JIT_REGISTER_FILE_END = 10 * 8;
+
 function writeRegisters(memory: VmMemory, m: Machine): void {
   const view = memory.view;
   for (let r = 0; r < 10; r++) {
