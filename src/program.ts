@@ -4,13 +4,27 @@
  * {@link TestRunOptions} and give {@link TestRunResult}, so the same test vectors run on either.
  */
 
+/** The largest `repeat`: `bpf_attr.test.repeat` is a u32. */
+export const MAX_TEST_RUN_REPEAT = 0xffff_ffff;
+
+/**
+ * Why `repeat` cannot be sent to `BPF_PROG_TEST_RUN` (not a u32: negative, fractional, or more
+ * than {@link MAX_TEST_RUN_REPEAT}, which would wrap to a small count), or undefined when it can.
+ * Both backends refuse such a value with EINVAL instead of running some other number of times.
+ */
+export function invalidRepeat(repeat: number | undefined): string | undefined {
+  if (repeat === undefined || (Number.isInteger(repeat) && repeat >= 0 && repeat <= MAX_TEST_RUN_REPEAT))
+    return undefined;
+  return `repeat ${repeat} is not a u32 (0 to ${MAX_TEST_RUN_REPEAT}), as BPF_PROG_TEST_RUN takes it`;
+}
+
 /** `BPF_PROG_TEST_RUN` input. */
 export interface TestRunOptions {
   /** Packet or input data (`data_in`). */
   readonly data?: Uint8Array;
   /** Context (`ctx_in`: `struct xdp_md`, `__sk_buff`, raw tracepoint args…). */
   readonly ctx?: Uint8Array;
-  /** Runs to average `durationNs` over (default 1). */
+  /** Runs to average `durationNs` over (default 1; 0 means 1). At most {@link MAX_TEST_RUN_REPEAT}. */
   readonly repeat?: number;
   /** Run on this CPU (`BPF_F_TEST_RUN_ON_CPU`; raw tracepoint programs). */
   readonly cpu?: number;

@@ -75,15 +75,24 @@ export interface DecodeOptions {
 
 /** Read the raw fields of slot `index`. */
 export function readSlot(bytes: Uint8Array, index: number, options: DecodeOptions = {}): RawInsn {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + index * SLOT_SIZE, SLOT_SIZE);
-  const le = !options.bigEndian;
-  const regs = view.getUint8(1);
+  // Plain byte arithmetic, not a DataView per slot: decode reads every slot of large programs.
+  const at = index * SLOT_SIZE;
+  const regs = bytes[at + 1];
+  if (options.bigEndian) {
+    return {
+      opcode: bytes[at],
+      dst: regs >> 4,
+      src: regs & 0x0f,
+      off: ((bytes[at + 2] << 24) | (bytes[at + 3] << 16)) >> 16,
+      imm: (bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7],
+    };
+  }
   return {
-    opcode: view.getUint8(0),
-    dst: le ? regs & 0x0f : regs >> 4,
-    src: le ? regs >> 4 : regs & 0x0f,
-    off: view.getInt16(2, le),
-    imm: view.getInt32(4, le),
+    opcode: bytes[at],
+    dst: regs & 0x0f,
+    src: regs >> 4,
+    off: ((bytes[at + 3] << 24) | (bytes[at + 2] << 16)) >> 16,
+    imm: bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24),
   };
 }
 
@@ -100,6 +109,8 @@ export function writeSlot(bytes: Uint8Array, index: number, raw: RawInsn, option
 function hex(value: number): string {
   return value < 0 ? `-0x${(-value).toString(16)}` : `0x${value.toString(16)}`;
 }
+
+const RAW_FIELDS = ['dst', 'src', 'off', 'imm'] as const;
 
 /** Find the form of a raw slot, or explain why there is none. */
 export function formOf(raw: RawInsn, slot: number): InsnForm {
@@ -134,7 +145,7 @@ export function formOf(raw: RawInsn, slot: number): InsnForm {
       field,
     );
   }
-  for (const field of ['dst', 'src', 'off', 'imm'] as const) {
+  for (const field of RAW_FIELDS) {
     const rule = form.rules[field];
     const value = raw[field];
     if (rule === 'zero' && value !== 0) {
@@ -182,15 +193,25 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Insn[] {
       insns.push(makeLddw(raw, form, slot, next.imm));
       slot++;
     } else {
-      insns.push({ ...raw, kind: form.kind, form, slot } as Insn);
+      insns.push(plainInsn(raw, form, slot));
     }
   }
   return insns;
 }
 
+/**
+ * A non-lddw instruction as one literal: every record gets the same hidden class. (An object
+ * spread here made V8 build each record by a slow generic path: a million took seconds.)
+ */
+function plainInsn(raw: RawInsn, form: InsnForm, slot: number): Insn {
+  const { opcode, dst, src, off, imm } = raw;
+  return { opcode, dst, src, off, imm, kind: form.kind, form, slot } as Insn;
+}
+
 function makeLddw(raw: RawInsn, form: InsnForm, slot: number, imm2: number): Insn {
   const value = (BigInt(imm2 >>> 0) << 32n) | BigInt(raw.imm >>> 0);
-  return { ...raw, kind: 'lddw', form, slot, imm2, value } as Insn;
+  const { opcode, dst, src, off, imm } = raw;
+  return { opcode, dst, src, off, imm, kind: 'lddw', form, slot, imm2, value } as Insn;
 }
 
 /**
@@ -199,9 +220,7 @@ function makeLddw(raw: RawInsn, form: InsnForm, slot: number, imm2: number): Ins
  */
 export function makeInsn(raw: RawInsn, slot = 0, imm2 = 0): Insn {
   const form = formOf(raw, slot);
-  return form.kind === 'lddw'
-    ? makeLddw(raw, form, slot, imm2)
-    : ({ ...raw, kind: form.kind, form, slot } as Insn);
+  return form.kind === 'lddw' ? makeLddw(raw, form, slot, imm2) : plainInsn(raw, form, slot);
 }
 
 /** Encode instructions back to bytes; `decode(encode(x))` and `encode(decode(b))` are identities. */

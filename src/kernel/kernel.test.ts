@@ -258,6 +258,23 @@ function xdpProgram(): Insn[] {
   ];
 }
 
+kernelTest('testRun refuses a repeat past the kernel’s u32 instead of wrapping it', () => {
+  const program = loadProgram({ type: 'XDP', insns: xdpProgram(), license: 'GPL', name: 'xdp_repeat' });
+  try {
+    const data = new Uint8Array(64);
+    // 2^32 would reach bpf_attr as 0: one run, reported as a success.
+    for (const repeat of [2 ** 32, -1, 1.5])
+      assert.throws(
+        () => program.testRun({ data, repeat }),
+        (error) =>
+          error instanceof BpfSyscallError && error.code === 'EINVAL' && /not a u32/.test(error.message),
+      );
+    assert.equal(program.testRun({ data, repeat: 2 }).retval, 3);
+  } finally {
+    program.close();
+  }
+});
+
 kernelTest('XDP program: load, info, testRun retval and data_out', () => {
   const program = loadProgram({ type: 'XDP', insns: xdpProgram(), license: 'GPL', name: 'xdp_mark' });
   try {

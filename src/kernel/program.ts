@@ -4,9 +4,10 @@
  */
 
 import { basename } from 'node:path';
+import { Errno } from '../errno.js';
 import { TsbpfError } from '../errors.js';
 import { encode, type Insn } from '../isa/instruction.js';
-import type { TestRunOptions, TestRunResult } from '../program.js';
+import { invalidRepeat, type TestRunOptions, type TestRunResult } from '../program.js';
 import { AttachType, type AttachTypeName, enumName, ProgType, type ProgTypeName } from '../uapi.js';
 import { BPF_PROG_INFO, BpfCmd, COMMAND_LAYOUTS, cString, readField } from './attr.js';
 import { BpfSyscallError, type LineLookup, VerifierError } from './errors.js';
@@ -263,6 +264,12 @@ export class KernelProgram {
    */
   testRun(options: TestRunOptions = {}): TestRunResult {
     const sys = this.#owner.sys;
+    // bpf_attr's repeat is a u32: a larger count would wrap (2^32 runs once) instead of failing.
+    const badRepeat = invalidRepeat(options.repeat);
+    if (badRepeat)
+      throw new BpfSyscallError(BpfCmd.PROG_TEST_RUN, Errno.EINVAL, `program '${this.name}': ${badRepeat}`, {
+        hint: null,
+      });
     const data = options.data ?? new Uint8Array(0);
     const ctx = options.ctx;
     let dataSize = options.dataSizeOut ?? (data.length ? data.length + 256 : 0);

@@ -278,3 +278,41 @@ describe('objdump', () => {
 
 /** Silence the unused-type lint for the helper import in some Node versions. */
 export type { Insn };
+
+describe('objects that lie about offsets', () => {
+  const hello = () => new Uint8Array(readFileSync(new URL('examples/hello.bpf.o', root)));
+
+  test('a function address that is not an instruction boundary is an ObjectError naming section, symbol and offset', () => {
+    // examples/hello.bpf.o with byte 0x60c set to 0x01: the clone program's lddw of .rodata+14
+    // now points into the execve code section, at byte 14.
+    const bytes = new Uint8Array(readFileSync(new URL('testdata/sandbox/hello-0x60c.bpf.o', root)));
+    assert.equal(bytes[0x60c], 0x01);
+    assert.throws(
+      () => loadObjectSpec(bytes),
+      (error) =>
+        error instanceof ObjectError &&
+        error.section === 'tracepoint/syscalls/sys_enter_clone' &&
+        error.symbol === 'tracepoint/syscalls/sys_enter_execve' &&
+        error.offset === 14 &&
+        /not an instruction boundary/.test(error.message),
+    );
+  });
+
+  test('a relocation at an unaligned offset is an ObjectError, not dropped', () => {
+    const bytes = hello();
+    // r_offset of the execve section's one relocation (.rel at 0x5f0): 0 → 4.
+    assert.equal(bytes[0x5f0], 0);
+    bytes[0x5f0] = 4;
+    assert.throws(
+      () => loadObjectSpec(bytes),
+      (error) =>
+        error instanceof ObjectError &&
+        error.section === 'tracepoint/syscalls/sys_enter_execve' &&
+        error.symbol === '.rodata' &&
+        error.offset === 4,
+    );
+    // Past the end of the section: the ELF reader refuses it first.
+    bytes[0x5f0] = 0x30;
+    assert.throws(() => loadObjectSpec(bytes), ObjectError);
+  });
+});

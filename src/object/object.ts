@@ -33,14 +33,20 @@ import {
 } from './elf.js';
 import { matchSection, type SectionInfo } from './sections.js';
 
-/** A problem in an object file, naming the section (and instruction) it is in. */
+/**
+ * A problem in an object file, naming the section (and instruction) it is in, and for a bad
+ * relocation or symbol the symbol and the byte offset in question.
+ */
 export class ObjectError extends TsbpfError {
   override name = 'ObjectError';
   readonly section: string | undefined;
   readonly insn: number | undefined;
+  readonly symbol: string | undefined;
+  /** A byte offset (of a relocation, or a symbol's value plus an addend). */
+  readonly offset: number | undefined;
   constructor(
     reason: string,
-    where: { section?: string; insn?: number } = {},
+    where: { section?: string; insn?: number; symbol?: string; offset?: number } = {},
     options?: { cause?: unknown },
   ) {
     const place = [
@@ -52,7 +58,15 @@ export class ObjectError extends TsbpfError {
     super(`load object: ${place ? `${place}: ` : ''}${reason}`, options);
     this.section = where.section;
     this.insn = where.insn;
+    this.symbol = where.symbol;
+    this.offset = where.offset;
   }
+}
+
+/** A symbol's name for messages: a section symbol has none of its own and is named by its section (as libbpf does). */
+function symbolName(elf: ElfFile, symbol: ElfSymbol): string {
+  if (symbol.name !== '' || symbol.sectionIndex <= 0) return symbol.name;
+  return elf.sections[symbol.sectionIndex]?.name ?? '';
 }
 
 /** Where one of a program's instructions came from, and its source line when BTF.ext says. */
@@ -451,6 +465,11 @@ class ObjectReader {
         target.sectionIndex > 0 && this.elf.sections[target.sectionIndex]?.flags & EXEC ? 'program' : 'map';
       if (spec.type === 'PROG_ARRAY' && kind !== 'program')
         throw new ObjectError(`map '${name}': values of a prog array must be programs`, { section: '.maps' });
+      if ((relocation.offset - start) % 8 !== 0)
+        throw new ObjectError(
+          `map '${name}': relocation against '${target.name}' at offset ${relocation.offset} is not on a slot of values`,
+          { section: '.maps', symbol: target.name, offset: relocation.offset },
+        );
       slots.push({ index: (relocation.offset - start) / 8, name: target.name, kind });
     }
     return slots;
@@ -605,8 +624,22 @@ class ObjectReader {
     const bySlot: Array<Insn | undefined> = new Array(section.size / 8);
     for (const insn of insns) bySlot[insn.slot] = insn;
     const relocations = new Map<number, ElfRelocation>();
-    for (const relocation of this.elf.relocations(section))
+    let number = 0;
+    for (const relocation of this.elf.relocations(section)) {
+      // libbpf: "sec '%s': invalid offset 0x%zx for relo #%d". Dropping it would load the
+      // program unrelocated.
+      if (relocation.offset % 8 !== 0 || relocation.offset >= section.size)
+        throw new ObjectError(
+          `invalid offset 0x${relocation.offset.toString(16)} for relocation #${number} against '${symbolName(this.elf, relocation.symbol)}' (not an instruction of the section)`,
+          {
+            section: section.name,
+            symbol: symbolName(this.elf, relocation.symbol),
+            offset: relocation.offset,
+          },
+        );
       relocations.set(relocation.offset / 8, relocation);
+      number++;
+    }
     this.code.set(section.index, { section, bySlot, relocations });
   }
 
@@ -617,7 +650,7 @@ class ObjectReader {
     if (symbol.value % 8 !== 0 || symbol.size % 8 !== 0) {
       throw new ObjectError(
         `function '${symbol.name}' is not aligned to instructions (offset ${symbol.value}, size ${symbol.size})`,
-        where,
+        { ...where, symbol: symbol.name, offset: symbol.value },
       );
     }
     const start = symbol.value / 8;
@@ -782,6 +815,17 @@ class ObjectReader {
         throw new ObjectError(`call to '${symbol.name}', which is not in a code section`, where);
       // libbpf: the callee slot is the symbol's slot plus the instruction's offset plus one (an
       // STT_FUNC symbol comes with imm = -1); function pointers carry a byte offset instead.
+      // Either must land on an instruction ("bad call relo offset", "bad subprog addr relo").
+      const byteOffset = isLocalCall ? symbol.value : symbol.value + insn.imm;
+      if (byteOffset % 8 !== 0) {
+        const named = symbolName(this.elf, symbol);
+        throw new ObjectError(
+          isLocalCall
+            ? `bad call relocation against '${named}': offset ${symbol.value} is not an instruction boundary`
+            : `bad function address relocation against '${named}' at offset ${symbol.value}+${insn.imm}: not an instruction boundary`,
+          { ...where, symbol: named, offset: byteOffset },
+        );
+      }
       const targetSlot = isLocalCall ? symbol.value / 8 + insn.imm + 1 : (symbol.value + insn.imm) / 8;
       const target = this.functionContaining(targetCode, targetSlot);
       pendingCalls.push({ outIndex, target, targetSlot });

@@ -296,8 +296,10 @@ export function compile(
     imm2: new Int32Array(slots + 1),
   };
   program.code[slots] = Op.FellOff;
-  const starts = new Set(insns.map((insn) => insn.slot));
-  starts.add(slots);
+  // Which slots begin an instruction (a byte per slot: a Set of a million numbers is slow).
+  const starts = new Uint8Array(slots + 1);
+  for (const insn of insns) starts[insn.slot] = 1;
+  starts[slots] = 1;
   for (const insn of insns) {
     const s = insn.slot;
     program.code[s] = opOf(insn) | (insn.dst << 8) | (insn.src << 12);
@@ -311,7 +313,7 @@ export function compile(
     if (writesFramePointer(insn))
       throw new VmError(s, 'r10 is the read-only frame pointer and cannot be written');
     const target = branchTarget(insn);
-    if (target !== undefined && !starts.has(target)) {
+    if (target !== undefined && !(target >= 0 && target <= slots && starts[target] === 1)) {
       throw new VmError(
         s,
         target < 0 || target > slots

@@ -29,10 +29,31 @@ export interface Region {
   readonly writable: boolean;
 }
 
-/** Thrown when an allocation would exceed the 4 GiB a 32-bit memory can address. */
+/** Thrown when an allocation would exceed the 4 GiB a 32-bit memory can address (or the host's). */
 export class OutOfMemoryError extends TsbpfError {
   override name = 'OutOfMemoryError';
 }
+
+/**
+ * Thrown when an allocation would map more than the VM's memory limit ({@link VmMemory.limit}):
+ * what untrusted input (a map spec, a test vector) can make a VM allocate is bounded.
+ */
+export class MemoryLimitError extends OutOfMemoryError {
+  override name = 'MemoryLimitError';
+  readonly limit: number;
+  /** Bytes the allocation asked for. */
+  readonly requested: number;
+  constructor(name: string, requested: number, mapped: number, limit: number) {
+    super(
+      `alloc ${name}: ${requested} bytes more would map ${mapped + requested} bytes, over the VM's memory limit of ${limit}`,
+    );
+    this.limit = limit;
+    this.requested = requested;
+  }
+}
+
+/** Default {@link VmMemory.limit}: 512 MiB of regions (stacks, packets, contexts, maps). */
+export const DEFAULT_MEMORY_LIMIT = 512 * 1024 * 1024;
 
 export interface AllocOptions {
   readonly name: string;
@@ -52,8 +73,13 @@ export class VmMemory {
   private readonly holes: Array<[number, number]> = [];
   private readonly scratchRegions = new Map<string, Region>();
   private top = FIRST_ADDRESS;
+  /** Bytes mapped in all regions. */
+  private mapped = 0;
+  /** The most bytes all regions together may map ({@link MemoryLimitError} beyond). */
+  readonly limit: number;
 
-  constructor(initialPages = 1) {
+  constructor(initialPages = 1, limit = DEFAULT_MEMORY_LIMIT) {
+    this.limit = limit;
     this.memory = new WebAssembly.Memory({ initial: initialPages, maximum: 65536 });
     this.bytes = new Uint8Array(this.memory.buffer);
     this.view = new DataView(this.memory.buffer);
@@ -62,7 +88,10 @@ export class VmMemory {
   /** Map a new zero-filled region of `size` bytes. */
   alloc(size: number, options: AllocOptions): Region {
     const align = options.align ?? 8;
+    if (!(size >= 0) || this.mapped + size > this.limit)
+      throw new MemoryLimitError(options.name, size, this.mapped, this.limit);
     const start = this.place(Math.max(size, 1), align, options.name);
+    this.mapped += size;
     const end = start + size;
     this.bytes.fill(0, start, end);
     const region: Region = { name: options.name, start, end, writable: options.writable ?? true };
@@ -82,6 +111,7 @@ export class VmMemory {
     const index = this.regions.indexOf(region);
     if (index < 0) return;
     this.regions.splice(index, 1);
+    this.mapped -= region.end - region.start;
     this.addHole(region.start, Math.max(region.end, region.start + 1));
   }
 
@@ -143,7 +173,12 @@ export class VmMemory {
 
   /** Bytes mapped in all regions (for tests and statistics). */
   get mappedBytes(): number {
-    return this.regions.reduce((sum, region) => sum + (region.end - region.start), 0);
+    return this.mapped;
+  }
+
+  /** Bytes that may still be mapped before the {@link limit}. */
+  get available(): number {
+    return this.limit - this.mapped;
   }
 
   private indexAfter(start: number): number {
@@ -210,7 +245,15 @@ export class VmMemory {
     if (end <= have) return;
     const needPages = Math.ceil((end - have) / PAGE);
     // Grow at least geometrically so repeated small allocations do not grow page by page.
-    this.memory.grow(Math.max(needPages, Math.min(have / PAGE, 1024)));
+    const grow = Math.max(needPages, Math.min(have / PAGE, 1024));
+    try {
+      this.memory.grow(Math.min(grow, 65536 - have / PAGE));
+    } catch (error) {
+      // The engine could not give the pages (the host is out of memory, or caps wasm memory).
+      throw new OutOfMemoryError(`grow the VM's memory to ${end} bytes: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     this.bytes = new Uint8Array(this.memory.buffer);
     this.view = new DataView(this.memory.buffer);
   }

@@ -926,6 +926,18 @@ describe('test-run rules in the VM alone', () => {
     );
   });
 
+  test('repeat is the kernel’s u32: a larger, negative or fractional count is EINVAL', () => {
+    const vm = new Vm();
+    const program = vm.loadProgram({ type: 'XDP', insns: assemble('r0 = 2\nexit'), name: 'p' });
+    for (const repeat of [2 ** 32, -1, 1.5])
+      assert.throws(
+        () => vm.testRun(program, { data: frame, repeat }),
+        (error: unknown) =>
+          error instanceof TestRunError && error.code === 'EINVAL' && /not a u32/.test(error.message),
+      );
+    assert.equal(vm.testRun(program, { data: frame, repeat: 3 }).retval, 2);
+  });
+
   test('a socket filter sees the packet after the Ethernet header and returns it zeroed', () => {
     const vm = new Vm();
     const program = vm.loadProgram({ type: 'SOCKET_FILTER', insns: assemble(read(0)), name: 'p' });

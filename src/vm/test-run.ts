@@ -40,7 +40,7 @@
  */
 import { Errno, errnoName } from '../errno.js';
 import { TsbpfError } from '../errors.js';
-import type { TestRunOptions, TestRunResult } from '../program.js';
+import { invalidRepeat, type TestRunOptions, type TestRunResult } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
 import type { PacketKind, PacketState, RedirectTarget } from './context/packet.js';
 import {
@@ -172,6 +172,9 @@ export function testRun(
   options: TestRunOptions,
   devices: readonly TestRunDevice[] = DEFAULT_DEVICES,
 ): VmTestRunResult {
+  // A count past the kernel's u32 is EINVAL on both backends, never a wrapped count.
+  const badRepeat = invalidRepeat(options.repeat);
+  if (badRepeat) throw new TestRunError(program.name, Errno.EINVAL, badRepeat);
   const kind = packetKindOf(program.type);
   if (kind === 'xdp') return xdpTestRun(vm, program, options, devices);
   if (kind) return skbTestRun(vm, program, options, kind, devices);

@@ -31,7 +31,7 @@ import {
 import { type FdArrayEntry, mapHelpers, mapResolver } from './map-helpers.js';
 import { FdArrayMap } from './maps/fd-maps.js';
 import { VmMapRegistry } from './maps/registry.js';
-import { type Region, VmMemory } from './memory.js';
+import { DEFAULT_MEMORY_LIMIT, type MemoryLimitError, type Region, VmMemory } from './memory.js';
 import { loadVmObject, type VmObject } from './object.js';
 import { DEFAULT_DEVICES, type TestRunDevice, testRun, type VmTestRunResult } from './test-run.js';
 
@@ -59,6 +59,12 @@ export interface VmOptions {
    * WebAssembly is available), `interpreter` is the reference. Results and faults are identical.
    */
   readonly engine?: 'jit' | 'interpreter';
+  /**
+   * The most bytes the VM's memory may map: maps, stacks, packets, contexts together. Beyond it
+   * a map is not created (`MapError` ENOMEM), a map update fails with -ENOMEM, any other
+   * allocation throws {@link MemoryLimitError}. Default {@link DEFAULT_MEMORY_LIMIT} (512 MiB).
+   */
+  readonly memoryLimit?: number;
 }
 
 export interface RunInput {
@@ -143,7 +149,7 @@ const LD_PACKET_HELPER_BASE = 0x4000_0000;
 
 /** A userspace eBPF virtual machine. Runs anywhere JavaScript runs. */
 export class Vm {
-  readonly memory = new VmMemory();
+  readonly memory: VmMemory;
   readonly helpers: HelperRegistry;
   /** The VM's maps (and the programs PROG_ARRAYs name). */
   readonly maps: VmMapRegistry;
@@ -170,6 +176,7 @@ export class Vm {
 
   constructor(options: VmOptions = {}) {
     this.options = options;
+    this.memory = new VmMemory(1, options.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
     this.maps = new VmMapRegistry(this.memory, { cpus: options.cpus });
     this.helpers = options.helpers ?? new HelperRegistry();
     if (!options.helpers) {

@@ -38,7 +38,7 @@ export class ArrayMap extends VmMap {
     this.perCpu = spec.type === 'PERCPU_ARRAY';
     this.slot = round8(spec.valueSize);
     this.stride = this.perCpu ? this.slot * options.cpus : this.slot;
-    checkStorage(spec, this.stride * spec.maxEntries);
+    checkStorage(memory, spec, this.stride * spec.maxEntries);
     // BPF_F_RDONLY_PROG (`.rodata`) makes the values read-only to programs: stores fault.
     const writable = (this.flags & MapFlags.RDONLY_PROG) === 0;
     this.values = memory.alloc(this.stride * spec.maxEntries, { name: `map '${spec.name}'`, writable });

@@ -274,13 +274,24 @@ export abstract class VmMap implements MapOps, ProgramMapOps {
   }
 }
 
-/** Refuse a map whose storage would take more than {@link VM_MAP_MEMORY_LIMIT} bytes. */
-export function checkStorage(spec: MapSpec, bytes: number): void {
+/**
+ * Refuse a map whose storage would take more than {@link VM_MAP_MEMORY_LIMIT} bytes, or more
+ * than the VM's memory has left under its limit ({@link VmMemory.limit}): ENOMEM before a byte is
+ * allocated, as the kernel charges a preallocated map at creation.
+ */
+export function checkStorage(memory: VmMemory, spec: MapSpec, bytes: number): void {
   if (bytes > VM_MAP_MEMORY_LIMIT)
     throw new MapError(
       spec.name,
       'create',
       Errno.ENOMEM,
       `needs ${bytes} bytes, more than the VM gives one map (${VM_MAP_MEMORY_LIMIT})`,
+    );
+  if (bytes > memory.available)
+    throw new MapError(
+      spec.name,
+      'create',
+      Errno.ENOMEM,
+      `needs ${bytes} bytes, more than the VM's memory limit leaves (${memory.available} of ${memory.limit})`,
     );
 }

@@ -35,7 +35,7 @@ export class BloomFilterMap extends VmMap {
     let nbits = Math.floor((spec.maxEntries * this.hashes) / 5) * 7;
     nbits = nbits <= 64 ? 64 : 2 ** Math.ceil(Math.log2(nbits));
     nbits = Math.min(nbits, 2 ** 31);
-    checkStorage(spec, nbits / 8);
+    checkStorage(memory, spec, nbits / 8);
     this.bits = new Uint8Array(nbits / 8);
     this.mask = nbits - 1;
   }

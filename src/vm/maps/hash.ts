@@ -28,7 +28,7 @@
  */
 import { Errno } from '../../errno.js';
 import { MapFlags, type MapSpec, UpdateFlags } from '../../maps/ops.js';
-import type { VmMemory } from '../memory.js';
+import { MemoryLimitError, type VmMemory } from '../memory.js';
 import { checkStorage, type ForEachCallback, keyString, round8, VmMap, type VmMapOptions } from './base.js';
 import { SlotPool } from './storage.js';
 
@@ -63,7 +63,9 @@ export class HashMap extends VmMap {
     this.slot = round8(spec.valueSize);
     const slotSize = this.keyPad + (this.perCpu ? this.slot * options.cpus : this.slot);
     const prealloc = (this.flags & MapFlags.NO_PREALLOC) === 0;
-    if (prealloc) checkStorage(spec, slotSize * spec.maxEntries);
+    // A preallocated map is charged in full when created, within the VM's memory limit (ENOMEM
+    // otherwise); a BPF_F_NO_PREALLOC one maps elements as they arrive, -ENOMEM at the limit.
+    if (prealloc) checkStorage(memory, spec, slotSize * spec.maxEntries);
     this.pool = new SlotPool(memory, slotSize, spec.maxEntries, {
       name: `map '${spec.name}'`,
       prealloc,
@@ -172,7 +174,14 @@ export class HashMap extends VmMap {
       return existing.address;
     }
     if (flags === UpdateFlags.EXIST) return -Errno.ENOENT;
-    let address = this.pool.alloc();
+    let address: number | undefined;
+    try {
+      address = this.pool.alloc();
+    } catch (error) {
+      // The VM's memory limit is reached: the kernel's allocation failure.
+      if (error instanceof MemoryLimitError) return -Errno.ENOMEM;
+      throw error;
+    }
     if (address === undefined) {
       if (!this.lru) return -Errno.E2BIG;
       // Full LRU map: evict the least recently used element and take its slot.

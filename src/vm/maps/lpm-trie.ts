@@ -22,7 +22,7 @@
  */
 import { Errno } from '../../errno.js';
 import { type MapSpec, UpdateFlags } from '../../maps/ops.js';
-import type { VmMemory } from '../memory.js';
+import { MemoryLimitError, type VmMemory } from '../memory.js';
 import { type ForEachCallback, keyString, negative, round8, VmMap, type VmMapOptions } from './base.js';
 import { SlotPool } from './storage.js';
 
@@ -166,7 +166,13 @@ export class LpmTrieMap extends VmMap {
       return existing;
     }
     if (flags === UpdateFlags.EXIST) return Errno.ENOENT;
-    const address = this.pool.alloc();
+    let address: number | undefined;
+    try {
+      address = this.pool.alloc();
+    } catch (error) {
+      if (error instanceof MemoryLimitError) return Errno.ENOMEM;
+      throw error;
+    }
     if (address === undefined) return Errno.ENOSPC;
     const prefix: Prefix = { key: key.slice(), prefixlen, masked, address };
     this.memory.bytes.set(key, address);

@@ -71,7 +71,7 @@ export class RingBufMap extends VmMap {
   constructor(memory: VmMemory, spec: MapSpec, options: VmMapOptions) {
     super(memory, spec, options);
     this.size = spec.maxEntries;
-    checkStorage(spec, 2 * this.size);
+    checkStorage(memory, spec, 2 * this.size);
     this.data = memory.alloc(2 * this.size, { name: `ringbuf '${spec.name}' data`, align: 8 });
   }
 
