@@ -22,6 +22,7 @@ import { readCapture } from '../src/pcap/pcap.js';
 import { parseVectors } from '../src/testvec/vectors.js';
 import { ManualClock } from '../src/vm/helpers/time.js';
 import type { VmMap } from '../src/vm/maps/base.js';
+import type { Region } from '../src/vm/memory.js';
 import { Vm } from '../src/vm/vm.js';
 import { mutateBytes, mutateText, type Rng } from './mutate.js';
 
@@ -176,7 +177,9 @@ function runChecked(insns: readonly Insn[], canary: number, budget: number): Out
   vm.run(vm.load(PRELUDE), { mem: INPUT, readMem: false });
   fillUnmapped(vm, canary);
   const before = vm.memory.bytes.slice();
-  const writableBefore = vm.memory.regions.filter((r) => r.writable);
+  // Writable by the program, or rewritten by the VM itself (scratch regions).
+  const changeable = (r: Region) => r.writable || r.scratch === true;
+  const writableBefore = vm.memory.regions.filter(changeable);
   let r0: bigint | undefined;
   let error: string | undefined;
   let mem: Uint8Array | undefined;
@@ -188,7 +191,7 @@ function runChecked(insns: readonly Insn[], canary: number, budget: number): Out
     error = describe(caught);
   }
   const after = vm.memory.bytes;
-  const writable = [...writableBefore, ...vm.memory.regions.filter((r) => r.writable)].sort(
+  const writable = [...writableBefore, ...vm.memory.regions.filter(changeable)].sort(
     (a, b) => a.start - b.start,
   );
   // The JIT's register file lives in the NULL page (src/jit/runtime.ts): engine state, not a store.

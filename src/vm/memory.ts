@@ -27,6 +27,8 @@ export interface Region {
   readonly start: number;
   readonly end: number;
   readonly writable: boolean;
+  /** Read-only to programs but rewritten by the VM itself (a helper's key buffer for callbacks). */
+  readonly scratch?: boolean;
 }
 
 /** Thrown when an allocation would exceed the 4 GiB a 32-bit memory can address (or the host's). */
@@ -58,6 +60,8 @@ export const DEFAULT_MEMORY_LIMIT = 512 * 1024 * 1024;
 export interface AllocOptions {
   readonly name: string;
   readonly writable?: boolean;
+  /** See {@link Region.scratch}. */
+  readonly scratch?: boolean;
   /** Alignment of the start address; default 8. */
   readonly align?: number;
 }
@@ -94,7 +98,13 @@ export class VmMemory {
     this.mapped += size;
     const end = start + size;
     this.bytes.fill(0, start, end);
-    const region: Region = { name: options.name, start, end, writable: options.writable ?? true };
+    const region: Region = {
+      name: options.name,
+      start,
+      end,
+      writable: options.writable ?? true,
+      ...(options.scratch ? { scratch: true } : {}),
+    };
     this.regions.splice(this.indexAfter(start), 0, region);
     return region;
   }

@@ -42,7 +42,11 @@ export class ArrayMap extends VmMap {
     // BPF_F_RDONLY_PROG (`.rodata`) makes the values read-only to programs: stores fault.
     const writable = (this.flags & MapFlags.RDONLY_PROG) === 0;
     this.values = memory.alloc(this.stride * spec.maxEntries, { name: `map '${spec.name}'`, writable });
-    this.keyScratch = memory.alloc(INDEX_SIZE, { name: `map '${spec.name}' key`, writable: false });
+    this.keyScratch = memory.alloc(INDEX_SIZE, {
+      name: `map '${spec.name}' key`,
+      writable: false,
+      scratch: true,
+    });
   }
 
   /**
