@@ -14,11 +14,13 @@ import type { Bench } from './bench.js';
 const TARGET_RATIO = 1.5;
 const root = fileURLToPath(new URL('../', import.meta.url));
 
-/** The newest modification time of the files under a folder, in ms. */
+/** The newest modification time of the built sources under a folder, in ms. */
 function newest(dir: string): number {
   let latest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    // Tests and their helpers are not built.
+    if (entry.isFile() && !/\.test\.ts$|\.fixture\.ts$|test-harness\.ts$/.test(entry.name))
+      latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }
   return latest;
 }

@@ -25,11 +25,13 @@ const work = mkdtempSync(join(tmpdir(), 'tsbpf-package-'));
 const project = join(work, 'project');
 after(() => rmSync(work, { recursive: true, force: true }));
 
-/** The newest modification time under a folder, in ms. */
+/** The newest modification time of the built sources under a folder, in ms. */
 function newest(dir: string): number {
   let latest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    // Tests and their helpers are not built.
+    if (entry.isFile() && !/\.test\.ts$|\.fixture\.ts$|test-harness\.ts$/.test(entry.name))
+      latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }
   return latest;
 }
