@@ -176,7 +176,8 @@ export function registerRunCommands(
         }
       }
       if (!options.json && passed + failed > 1) io.stdout.write(`${passed} passed, ${failed} failed\n`);
-      ctx.status = status;
+      // A result that differs from the one a .data file expects is a failure too.
+      ctx.status = failed > 0 ? Math.max(status, EXIT_FAULT) : status;
     });
 
   program

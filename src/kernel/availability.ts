@@ -11,7 +11,8 @@ let cached: { reason: string | undefined } | undefined;
 export function bpfUnavailable(): string | undefined {
   if (!cached) {
     let reason: string | undefined;
-    if (process.platform !== 'linux') reason = `not Linux (${process.platform})`;
+    if (process.env.TSBPF_NO_KERNEL) reason = 'TSBPF_NO_KERNEL is set (npm run test:quick): no kernel calls';
+    else if (process.platform !== 'linux') reason = `not Linux (${process.platform})`;
     else {
       try {
         createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();

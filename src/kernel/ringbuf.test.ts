@@ -3,12 +3,14 @@
 // Throughput (1 M events/s without drops) is measured by `npm run bench` (bench/ringbuf.ts).
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
+import { bpfUnavailable } from './availability.js';
 import { createMap } from './map.js';
 import { KernelRingBuffer } from './ringbuf.js';
 import { produced, setup } from './ringbuf-sequence.fixture.js';
 
 const unavailable: string | undefined = (() => {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  const reason = bpfUnavailable();
+  if (reason) return reason;
   try {
     createMap({ name: 'probe', type: 'RINGBUF', keySize: 0, valueSize: 0, maxEntries: 4096 }).close();
     return undefined;
