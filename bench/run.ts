@@ -1,57 +1,56 @@
 /**
- * `npm run bench`: runs ../shared/bench/*.data on the interpreter and prints, per program, the
- * time per run, the time per executed instruction, and the ratio to the target of 12 ns per
- * instruction (3× uBPF's C interpreter, which measures 3.9–4.5 ns/insn on these programs on this
- * kind of machine). Each program is warmed up, then timed over repeated runs for about a second.
+ * `npm run bench [-- [DIR] [SECTION...]]`: runs the benchmark sections (all, or those named) and
+ * prints each one's measurements against its target. DIR is the folder of interpreter benchmark
+ * programs (default ../shared/bench). `BENCH_SECONDS` scales the time spent per measurement.
+ *
+ * To add a benchmark, write `bench/NAME.ts` exporting `bench: Bench` (bench/bench.ts) and add
+ * a line to SECTIONS.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseDataFile } from '../src/isa/data-file.js';
-import { Vm } from '../src/vm/vm.js';
+import type { Bench, BenchOptions } from './bench.js';
+import { BenchSetupError } from './bench.js';
 
-const TARGET_NS_PER_INSN = 12;
-const dir = fileURLToPath(new URL('../../shared/bench/', import.meta.url));
-if (!existsSync(dir)) {
-  console.log(`skipped: ${dir} not found (the shared benchmark programs are absent)`);
-  process.exit(0);
-}
+const SECTIONS: Record<string, () => Promise<{ bench: Bench }>> = {
+  startup: () => import('./startup.js'),
+  interpreter: () => import('./interpreter.js'),
+  vmlinux: () => import('./vmlinux.js'),
+  ringbuf: () => import('./ringbuf.js'),
+};
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 1);
-const rows: Array<Record<string, string | number>> = [];
-let worst = 0;
-for (const name of readdirSync(dir)
-  .filter((f) => f.endsWith('.data'))
-  .sort()) {
-  const parsed = parseDataFile(readFileSync(dir + name, 'utf8'), name);
-  if (parsed.kind !== 'test') continue;
-  const vm = new Vm({ budget: 1e9 });
-  const program = vm.load(parsed.program);
-  const first = vm.run(program, { mem: parsed.mem, readMem: false });
-  if (first.r0 !== parsed.result) throw new Error(`${name}: wrong result 0x${first.r0.toString(16)}`);
-  // Warm up until the JIT has settled, then time whole runs.
-  const warm = performance.now();
-  while (performance.now() - warm < 200 * seconds) vm.run(program, { mem: parsed.mem, readMem: false });
-  let runs = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  do {
-    vm.run(program, { mem: parsed.mem, readMem: false });
-    runs++;
-    elapsed = performance.now() - start;
-  } while (elapsed < 1000 * seconds);
-  const nsPerRun = (elapsed * 1e6) / runs;
-  const nsPerInsn = nsPerRun / first.insnsExecuted;
-  worst = Math.max(worst, nsPerInsn / TARGET_NS_PER_INSN);
-  rows.push({
-    program: name.replace(/\.data$/, ''),
-    'insns/run': first.insnsExecuted,
-    runs,
-    'ns/run': Math.round(nsPerRun),
-    'ns/insn': Number(nsPerInsn.toFixed(2)),
-    'vs target': `${(nsPerInsn / TARGET_NS_PER_INSN).toFixed(2)}x`,
-  });
+const DEFAULT_SUITE = fileURLToPath(new URL('../../shared/bench/', import.meta.url));
+
+const args = process.argv.slice(2);
+const named = args.filter((arg) => Object.hasOwn(SECTIONS, arg));
+const folders = args.filter((arg) => !Object.hasOwn(SECTIONS, arg));
+if (folders.length > 1 || folders.some((arg) => arg.startsWith('-'))) {
+  console.error(`usage: npm run bench -- [DIR] [${Object.keys(SECTIONS).join('|')}...]`);
+  process.exit(2);
 }
-console.table(rows);
-console.log(
-  `target: ${TARGET_NS_PER_INSN} ns/insn; worst ratio ${worst.toFixed(2)}x (<= 1.00 meets the target)`,
-);
+const options: BenchOptions = {
+  suite: folders[0] ?? DEFAULT_SUITE,
+  seconds: Number(process.env.BENCH_SECONDS ?? 1),
+};
+
+let status = 0;
+let missed = 0;
+for (const name of named.length > 0 ? named : Object.keys(SECTIONS)) {
+  const { bench } = await SECTIONS[name]!();
+  console.log(`\n== ${name}: ${bench.description}`);
+  const unavailable = bench.unavailable?.(options);
+  if (unavailable) {
+    console.log(`skipped: ${unavailable}`);
+    continue;
+  }
+  try {
+    const result = await bench.run(options);
+    console.table(result.rows);
+    console.log(`${result.met ? 'met' : 'MISSED'}: ${result.summary}`);
+    if (!result.met) missed++;
+  } catch (error) {
+    if (!(error instanceof BenchSetupError)) throw error;
+    console.error(`error: ${error.message}`);
+    status = 2;
+  }
+}
+if (missed > 0) console.log(`\n${missed} section(s) missed their target`);
+process.exitCode = status;

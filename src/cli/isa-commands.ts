@@ -5,9 +5,16 @@
 import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { decode, encode } from '../isa/instruction.js';
-import { formatInsn } from '../isa/llvm.js';
+import { assemble, formatInsn } from '../isa/llvm.js';
 import { type CliContext, isElf, readBinary, readSource } from './io.js';
-import { assembleSource, type Syntax } from './programs.js';
+
+/** The assembly syntaxes the CLI reads. */
+export type Syntax = 'llvm' | 'conformance';
+
+/** The assembly syntax of a source: the conformance dialect writes registers as `%rN`. */
+export function detectSyntax(source: string): Syntax {
+  return /%r\d/.test(source) ? 'conformance' : 'llvm';
+}
 
 /** `--syntax`, shared by the commands that read assembly. */
 export const syntaxOption = () =>
@@ -29,9 +36,14 @@ export function registerIsaCommands(
     .argument('<file>', 'assembly source (.s): LLVM/kernel syntax or bpf_conformance syntax')
     .option('-o, --output <out>', 'output file (default: the input with a .bin extension)')
     .addOption(syntaxOption())
-    .action((file: string, options: { output?: string; syntax?: Syntax }) => {
+    .action(async (file: string, options: { output?: string; syntax?: Syntax }) => {
       try {
-        const insns = assembleSource(readSource(file), file, options.syntax);
+        const source = readSource(file);
+        // The conformance assembler is loaded only for that dialect: `asm` should start fast.
+        const insns =
+          (options.syntax ?? detectSyntax(source)) === 'conformance'
+            ? (await import('../isa/conformance-asm.js')).assembleConformance(source, { file })
+            : assemble(source, { file });
         const bytes = encode(insns);
         const out = options.output ?? file.replace(/\.[^./]*$/, '') + '.bin';
         writeFileSync(out, bytes);

@@ -10,9 +10,8 @@
  * asm` never loads the VM, the object reader or the kernel backend (and with it koffi). `--help`
  * and unknown commands load them all.
  */
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { type CliContext, CliExit, type CliIo, EXIT_INPUT, exitStatusOf, processIo } from './io.js';
-import { renderError } from './render.js';
 
 export type { CliIo, CliOutput } from './io.js';
 
@@ -47,12 +46,10 @@ const COMMANDS: Record<string, readonly string[]> = {
   gen: ['gen'],
 };
 
-/** The groups a command line needs: the named command's, none for a bare `--version`, else all. */
+/** The groups a command line needs: the named command's, else (help, a typo) all. */
 function groupsFor(argv: readonly string[]): readonly string[] {
   const command = argv.find((arg) => !arg.startsWith('-'));
   if (command !== undefined && Object.hasOwn(COMMANDS, command)) return COMMANDS[command]!;
-  if (command === undefined && argv.length > 0 && argv.every((arg) => arg === '-V' || arg === '--version'))
-    return [];
   return Object.keys(GROUPS);
 }
 
@@ -61,6 +58,15 @@ function groupsFor(argv: readonly string[]): readonly string[] {
  * status. Output goes to `io` (the process's streams by default); nothing calls `process.exit`.
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  // A bare --version needs no parser: answer it before loading one.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    io.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const [{ Command, CommanderError }, { renderError }] = await Promise.all([
+    import('commander'),
+    import('./render.js'),
+  ]);
   const ctx: CliContext = { io, status: 0 };
   const fail = (error: unknown): never => {
     if (error instanceof CliExit) throw error;

@@ -7,10 +7,10 @@ import { parseDataFile } from '../isa/data-file.js';
 import { decode, encode, type Insn } from '../isa/instruction.js';
 import { assemble } from '../isa/llvm.js';
 import { InputError, readBinary, readSource } from './io.js';
+import { detectSyntax, type Syntax } from './isa-commands.js';
 
+export type { Syntax };
 export { InputError };
-
-export type Syntax = 'llvm' | 'conformance';
 
 /** A program read from a file, ready for the VM. */
 export interface ProgramFile {
@@ -22,11 +22,6 @@ export interface ProgramFile {
   readonly expected: bigint | undefined;
   /** Set when a `.data` file is one upstream's runner skips. */
   readonly skipped?: string;
-}
-
-/** The assembly syntax of a source: the conformance dialect writes registers as `%rN`. */
-export function detectSyntax(source: string): Syntax {
-  return /%r\d/.test(source) ? 'conformance' : 'llvm';
 }
 
 /** Assemble source text in the given (or detected) syntax. */

@@ -1,6 +1,7 @@
 // Attaching programs to real hooks and checking what comes back: spawned processes, packets on a
 // veth pair in a network namespace made for the test, a uprobe on a freshly compiled binary.
-// Every test skips, with the reason printed, when what it needs (bpf(), ip, gcc, a PMU) is missing.
+// Every test skips, with the reason printed, when what it needs (bpf(), tracefs, ip, gcc, a PMU) is
+// missing.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -29,6 +30,7 @@ import {
   syscallFunctionName,
   TracingDeniedError,
 } from './attach.js';
+import { bpfUnavailable, tracefsUnavailable } from './availability.js';
 import { attachRawTracepoint, attachTracepoint, openLinkCount } from './links.js';
 import { createMap, type KernelMapOps } from './map.js';
 import { loadObject } from './object.js';
@@ -38,15 +40,7 @@ import { KernelRingBuffer } from './ringbuf.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
-const unavailable: string | undefined = (() => {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return undefined;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
-})();
+const unavailable = bpfUnavailable();
 
 function has(command: string): boolean {
   try {
@@ -128,38 +122,42 @@ function run(command: string, args: string[]): Promise<{ pid: number; code: numb
   });
 }
 
-kernelTest('execsnoop: the ring buffer yields the spawned command with its pid', async () => {
-  const object = loadObject(join(EXAMPLES, 'execsnoop.bpf.o'));
-  const links = [];
-  const reader = new KernelRingBuffer(object.map('events').ops as KernelMapOps);
-  try {
-    const loaded = object.programs.get('trace_execve');
-    assert.ok(loaded?.program, `trace_execve did not load: ${loaded?.error?.message}`);
-    links.push(attachBySection(loaded.program, loaded.spec));
-    reader.consume(() => {});
-    const { pid } = await run('/bin/true', []);
-    const events: Array<{ pid: number; filename: string; comm: string }> = [];
-    const deadline = Date.now() + 3000;
-    while (!events.some((e) => e.pid === pid) && Date.now() < deadline) {
-      await reader.poll((record) => {
-        const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
-        const text = (from: number, to: number) => {
-          const bytes = record.subarray(from, to);
-          const end = bytes.indexOf(0);
-          return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString();
-        };
-        events.push({ pid: view.getUint32(0, true), comm: text(16, 32), filename: text(32, 288) });
-      }, 500);
+kernelTest(
+  'execsnoop: the ring buffer yields the spawned command with its pid',
+  async () => {
+    const object = loadObject(join(EXAMPLES, 'execsnoop.bpf.o'));
+    const links = [];
+    const reader = new KernelRingBuffer(object.map('events').ops as KernelMapOps);
+    try {
+      const loaded = object.programs.get('trace_execve');
+      assert.ok(loaded?.program, `trace_execve did not load: ${loaded?.error?.message}`);
+      links.push(attachBySection(loaded.program, loaded.spec));
+      reader.consume(() => {});
+      const { pid } = await run('/bin/true', []);
+      const events: Array<{ pid: number; filename: string; comm: string }> = [];
+      const deadline = Date.now() + 3000;
+      while (!events.some((e) => e.pid === pid) && Date.now() < deadline) {
+        await reader.poll((record) => {
+          const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+          const text = (from: number, to: number) => {
+            const bytes = record.subarray(from, to);
+            const end = bytes.indexOf(0);
+            return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString();
+          };
+          events.push({ pid: view.getUint32(0, true), comm: text(16, 32), filename: text(32, 288) });
+        }, 500);
+      }
+      const mine = events.find((e) => e.pid === pid);
+      assert.ok(mine, `no event for pid ${pid} among ${JSON.stringify(events.slice(0, 5))}`);
+      assert.equal(mine.filename, '/bin/true');
+    } finally {
+      for (const link of links) link.close();
+      reader.close();
+      object.close();
     }
-    const mine = events.find((e) => e.pid === pid);
-    assert.ok(mine, `no event for pid ${pid} among ${JSON.stringify(events.slice(0, 5))}`);
-    assert.equal(mine.filename, '/bin/true');
-  } finally {
-    for (const link of links) link.close();
-    reader.close();
-    object.close();
-  }
-});
+  },
+  { check: tracefsUnavailable },
+);
 
 /** A veth pair with one end in a fresh network namespace, removed by `close()`. */
 interface Veth {
@@ -583,44 +581,48 @@ function openFds(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
-kernelTest('no fd leaks over 100 attach/close cycles; no link or program left after close', () => {
-  const counter = counterMap();
-  const tp = loadProgram({
-    type: 'TRACEPOINT',
-    insns: countingInsns(counter.fd, 0),
-    license: 'GPL',
-    name: 'leak_tp',
-  });
-  const raw = loadProgram({
-    type: 'RAW_TRACEPOINT',
-    insns: countingInsns(counter.fd, 0),
-    license: 'GPL',
-    name: 'leak_raw',
-  });
-  const linksBefore = openLinkCount();
-  const before = openFds();
-  const linkIds: number[] = [];
-  for (let i = 0; i < 100; i++) {
-    const a = attachTracepoint(tp, 'syscalls', 'sys_enter_getppid');
-    const b = attachRawTracepoint(raw, 'sys_enter');
-    if (i === 0) linkIds.push(a.info().id, b.info().id);
-    a.close();
-    b.close();
-  }
-  assert.equal(openFds(), before, 'open fds changed');
-  assert.equal(openLinkCount(), linksBefore);
-  const liveLinks = new Set(objectIds('link'));
-  for (const id of linkIds) assert.ok(!liveLinks.has(id), `link ${id} still exists`);
-  const programIds = [tp.id, raw.id];
-  tp.close();
-  raw.close();
-  counter.close();
-  // Programs are freed after an RCU grace period: give the kernel a moment.
-  const deadline = Date.now() + 2000;
-  let live = new Set(objectIds('prog'));
-  while (programIds.some((id) => live.has(id)) && Date.now() < deadline) {
-    execFileSync('sleep', ['0.05']);
-    live = new Set(objectIds('prog'));
-  }
-  for (const id of programIds) assert.ok(!live.has(id), `program ${id} still loaded`);
-});
+kernelTest(
+  'no fd leaks over 100 attach/close cycles; no link or program left after close',
+  () => {
+    const counter = counterMap();
+    const tp = loadProgram({
+      type: 'TRACEPOINT',
+      insns: countingInsns(counter.fd, 0),
+      license: 'GPL',
+      name: 'leak_tp',
+    });
+    const raw = loadProgram({
+      type: 'RAW_TRACEPOINT',
+      insns: countingInsns(counter.fd, 0),
+      license: 'GPL',
+      name: 'leak_raw',
+    });
+    const linksBefore = openLinkCount();
+    const before = openFds();
+    const linkIds: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const a = attachTracepoint(tp, 'syscalls', 'sys_enter_getppid');
+      const b = attachRawTracepoint(raw, 'sys_enter');
+      if (i === 0) linkIds.push(a.info().id, b.info().id);
+      a.close();
+      b.close();
+    }
+    assert.equal(openFds(), before, 'open fds changed');
+    assert.equal(openLinkCount(), linksBefore);
+    const liveLinks = new Set(objectIds('link'));
+    for (const id of linkIds) assert.ok(!liveLinks.has(id), `link ${id} still exists`);
+    const programIds = [tp.id, raw.id];
+    tp.close();
+    raw.close();
+    counter.close();
+    // Programs are freed after an RCU grace period: give the kernel a moment.
+    const deadline = Date.now() + 2000;
+    let live = new Set(objectIds('prog'));
+    while (programIds.some((id) => live.has(id)) && Date.now() < deadline) {
+      execFileSync('sleep', ['0.05']);
+      live = new Set(objectIds('prog'));
+    }
+    for (const id of programIds) assert.ok(!live.has(id), `program ${id} still loaded`);
+  },
+  { check: tracefsUnavailable },
+);

@@ -4,6 +4,10 @@
  */
 import { existsSync, statfsSync } from 'node:fs';
 import { createMap } from './map.js';
+import { loadProgram } from './program.js';
+
+/** `r0 = 2 (XDP_PASS); exit`. */
+const XDP_PASS = new Uint8Array([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
 
 let cached: { reason: string | undefined } | undefined;
 
@@ -11,10 +15,14 @@ let cached: { reason: string | undefined } | undefined;
 export function bpfUnavailable(): string | undefined {
   if (!cached) {
     let reason: string | undefined;
-    if (process.platform !== 'linux') reason = `not Linux (${process.platform})`;
+    if (process.env.TSBPF_NO_KERNEL) reason = 'TSBPF_NO_KERNEL is set (npm run test:quick): no kernel calls';
+    else if (process.platform !== 'linux') reason = `not Linux (${process.platform})`;
     else {
       try {
         createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
+        // An unprivileged user may create some maps (kernel.unprivileged_bpf_disabled = 0) but not
+        // load the program types tests and tools use: probe one (XDP: `r0 = XDP_PASS; exit`).
+        loadProgram({ type: 'XDP', insns: XDP_PASS, license: 'GPL', name: 'probe' }).close();
       } catch (error) {
         reason = `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
       }

@@ -1,5 +1,6 @@
 // The BCC-style front end: C text compiled with clang (cached), loaded, attached, and its
-// bpf_printk lines and maps read back for processes the test spawns. Skips without clang or bpf().
+// bpf_printk lines and maps read back for processes the test spawns. Skips without clang, bpf()
+// or (to attach tracepoints) tracefs.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -8,8 +9,8 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { u32 } from '../maps/codec.js';
 import { BpfMap } from '../maps/map.js';
+import { bpfUnavailable, tracefsUnavailable } from './availability.js';
 import { BPF, CompileError, compileBpf } from './bcc.js';
-import { createMap } from './map.js';
 
 const unavailable: string | undefined = (() => {
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;
@@ -22,18 +23,18 @@ const unavailable: string | undefined = (() => {
       return 'clang is not installed';
     }
   }
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return undefined;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
+  return bpfUnavailable();
 })();
 
-function kernelTest(name: string, fn: (t: TestContext) => void | Promise<void>): void {
+function kernelTest(
+  name: string,
+  fn: (t: TestContext) => void | Promise<void>,
+  check: () => string | undefined = () => undefined,
+): void {
   test(name, (t) => {
-    if (unavailable) {
-      t.skip(unavailable);
+    const reason = unavailable ?? check();
+    if (reason) {
+      t.skip(reason);
       return;
     }
     return fn(t);
@@ -68,32 +69,38 @@ kernelTest('compileBpf: caches by content; clang errors become CompileError', ()
   );
 });
 
-kernelTest('BPF: hello world on execve, read with traceFields()', async () => {
-  const b = new BPF({ text: HELLO, cacheDir });
-  try {
-    b.attachTracepoint('syscalls:sys_enter_execve', 'hello');
-    // Open the pipe first: it only sees lines printed after it exists.
-    const lines = b.traceFields();
-    const child = execFile('/bin/true');
-    const timeout = setTimeout(() => b.close(), 3000);
-    let found: string | undefined;
-    for await (const line of lines) {
-      if (line.pid === child.pid) {
-        found = line.message;
-        break;
+kernelTest(
+  'BPF: hello world on execve, read with traceFields()',
+  async () => {
+    const b = new BPF({ text: HELLO, cacheDir });
+    try {
+      b.attachTracepoint('syscalls:sys_enter_execve', 'hello');
+      // Open the pipe first: it only sees lines printed after it exists.
+      const lines = b.traceFields();
+      const child = execFile('/bin/true');
+      const timeout = setTimeout(() => b.close(), 3000);
+      let found: string | undefined;
+      for await (const line of lines) {
+        if (line.pid === child.pid) {
+          found = line.message;
+          break;
+        }
       }
+      clearTimeout(timeout);
+      assert.equal(found, 'Hello, World!');
+    } finally {
+      b.close();
     }
-    clearTimeout(timeout);
-    assert.equal(found, 'Hello, World!');
-  } finally {
-    b.close();
-  }
-});
+  },
+  tracefsUnavailable,
+);
 
-kernelTest('BPF: maps example — attachAll, then the spawned pid is in the hash map', async () => {
-  const b = new BPF({
-    cacheDir,
-    text: `
+kernelTest(
+  'BPF: maps example — attachAll, then the spawned pid is in the hash map',
+  async () => {
+    const b = new BPF({
+      cacheDir,
+      text: `
 #include "vmlinux.h"
 #include <tsbpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
@@ -111,20 +118,22 @@ int record(void *ctx)
 	return 0;
 }
 `,
-  });
-  try {
-    assert.equal(b.attachAll().length, 1);
-    const pid = await new Promise<number>((resolve) => {
-      const child = execFile('/bin/true');
-      child.on('exit', () => resolve(child.pid ?? -1));
     });
-    const execs = new BpfMap(b.map('execs').ops, { key: u32, value: u32 });
-    assert.equal(execs.get(pid), process.getuid?.() ?? 0);
-    assert.equal(b.maps.get('execs'), b.map('execs'));
-  } finally {
-    b.close();
-  }
-});
+    try {
+      assert.equal(b.attachAll().length, 1);
+      const pid = await new Promise<number>((resolve) => {
+        const child = execFile('/bin/true');
+        child.on('exit', () => resolve(child.pid ?? -1));
+      });
+      const execs = new BpfMap(b.map('execs').ops, { key: u32, value: u32 });
+      assert.equal(execs.get(pid), process.getuid?.() ?? 0);
+      assert.equal(b.maps.get('execs'), b.map('execs'));
+    } finally {
+      b.close();
+    }
+  },
+  tracefsUnavailable,
+);
 
 kernelTest('BPF: getSyscallFnName and a clear error for kprobes where there are none', () => {
   if (process.arch === 'x64') assert.equal(BPF.getSyscallFnName('clone'), '__x64_sys_clone');

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Btf, parseBtf, writeBtf } from '../object/btf.js';
 import { loadObjectSpec } from '../object/object.js';
+import { bpfUnavailable } from './availability.js';
 import { loadBtf } from './btf.js';
 import {
   ALL_BTF_FEATURES,
@@ -16,19 +17,11 @@ import {
   rawBtf,
   sanitizeBtf,
 } from './btf-sanitize.js';
-import { createMap } from './map.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const specOf = (file: string) => loadObjectSpec(new Uint8Array(readFileSync(`${root}${file}`)));
 
-const unavailable: string | undefined = (() => {
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return undefined;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
-})();
+const unavailable = bpfUnavailable();
 
 const kinds = (btf: Btf) => new Set(btf.types.map((t) => t.kind));
 

@@ -10,23 +10,16 @@ import { u32, u64 } from '../maps/codec.js';
 import { BpfMap } from '../maps/map.js';
 import { MapError } from '../maps/ops.js';
 import { loadObjectSpec } from '../object/object.js';
+import { bpfUnavailable } from './availability.js';
 import { VerifierError } from './errors.js';
 import { readKernelConfig } from './kconfig.js';
-import { createMap, type KernelMapOps } from './map.js';
+import type { KernelMapOps } from './map.js';
 import { insnsProcessed, kernelMapName, loadObject } from './object.js';
 import { openPinnedProgram } from './program.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-const unavailable: string | undefined = (() => {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return undefined;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
-})();
+const unavailable = bpfUnavailable();
 
 const bpftool = spawnSync('bpftool', ['version'], { encoding: 'utf8' }).status === 0;
 

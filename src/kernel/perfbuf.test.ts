@@ -2,19 +2,12 @@
 // back whole, per CPU, and a full ring reports its losses. Skips when bpf() is not permitted.
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
+import { bpfUnavailable } from './availability.js';
 import { createMap, possibleCpus } from './map.js';
 import { KernelPerfBuffer } from './perfbuf.js';
 import { loadProgram } from './program.js';
 
-const unavailable: string | undefined = (() => {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return undefined;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
-})();
+const unavailable = bpfUnavailable();
 
 function kernelTest(name: string, fn: (t: TestContext) => void | Promise<void>): void {
   test(name, (t) => {

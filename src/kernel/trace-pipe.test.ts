@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { attachBySection } from './attach.js';
-import { createMap } from './map.js';
+import { tracefsUnavailable } from './availability.js';
 import { loadObject } from './object.js';
-import { openTracePipe, parseTraceLine, type TraceLine, tracefsRoot } from './trace-pipe.js';
+import { openTracePipe, parseTraceLine, type TraceLine } from './trace-pipe.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
@@ -45,16 +45,7 @@ test('parseTraceLine: the formats trace_pipe prints', () => {
   assert.equal(parseTraceLine(''), undefined);
 });
 
-const unavailable: string | undefined = (() => {
-  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
-  if (!tracefsRoot()) return 'tracefs is not mounted';
-  try {
-    createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return undefined;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
-})();
+const unavailable = tracefsUnavailable();
 
 function kernelTest(name: string, fn: (t: TestContext) => Promise<void>): void {
   test(name, (t) => {

@@ -479,15 +479,13 @@ test('padding: cacheline-aligned members and a misaligned member', () => {
 
 // ---- with clang: the header compiles, and its layouts are the BTF's ----
 
-test('vmlinux: dumped in well under 2 s, compiles for BPF, and every layout matches', (t) => {
+// How fast the dump is: `npm run bench` (vmlinux section) measures it against its target.
+test('vmlinux: dumped, compiles for BPF, and every layout matches', (t) => {
   const bytes = vmlinuxBytes();
   if (bytes === undefined) return t.skip(`${VMLINUX} is not readable`);
   const btf = parseBtf(bytes);
-  const start = performance.now();
   const header = dumpBtfC(btf);
-  const ms = performance.now() - start;
-  t.diagnostic(`dumpBtfC(vmlinux): ${ms.toFixed(0)} ms, ${header.length} chars`);
-  assert.ok(ms < 5000, `dumping vmlinux took ${ms.toFixed(0)} ms`);
+  t.diagnostic(`dumpBtfC(vmlinux): ${header.length} chars`);
   if (!haveClang) return t.skip(NO_CLANG);
 
   // The size of every uniquely named struct and union, and the offset of each of their members

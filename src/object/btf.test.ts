@@ -247,16 +247,13 @@ test('split BTF continues its base: ids, strings, lookups, dump', () => {
 
 const HAVE_VMLINUX = existsSync(VMLINUX) && readable(VMLINUX);
 
-test('vmlinux: parse fast, write back byte for byte', {
+// How fast the parse is: `npm run bench` (vmlinux section) measures it against its target.
+test('vmlinux: parse, write back byte for byte', {
   skip: HAVE_VMLINUX ? false : `${VMLINUX} not readable`,
 }, (t) => {
   const bytes = new Uint8Array(readFileSync(VMLINUX));
-  const t0 = performance.now();
   const btf = parseBtf(bytes);
-  const ms = performance.now() - t0;
-  // Measured 170–500 ms on a loaded 2-core machine; the bound leaves CI headroom.
-  assert.ok(ms < 1500, `parse took ${ms.toFixed(0)} ms`);
-  t.diagnostic(`vmlinux: ${btf.types.length} types, ${bytes.length} bytes, parsed in ${ms.toFixed(0)} ms`);
+  t.diagnostic(`vmlinux: ${btf.types.length} types, ${bytes.length} bytes`);
   assert.ok(btf.types.length > 1000);
   assert.deepEqual(writeBtf(btf), bytes);
   const task = only(btf, 'struct', 'task_struct');

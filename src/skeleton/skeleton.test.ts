@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildObject, findClang } from '../build/clang.js';
+import { findClang } from '../build/clang.js';
 import { objectBaseName, skeletonFor } from '../cli/gen.js';
 import { bpfUnavailable } from '../kernel/availability.js';
 import { loadObjectSpec } from '../object/object.js';

@@ -39,13 +39,8 @@ let kernel: Kernel | undefined;
 /** Why the kernel comparisons cannot run here, or undefined when they can. */
 const unavailable: string | undefined = await (async () => {
   if (typeof process === 'undefined' || process.platform !== 'linux') return 'not Linux';
-  try {
-    kernel = await import('../kernel/index.js');
-    kernel.createMap({ name: 'probe', type: 'ARRAY', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
-    return undefined;
-  } catch (error) {
-    return `bpf() not permitted: ${error instanceof Error ? error.message : String(error)}`;
-  }
+  kernel = await import('../kernel/index.js');
+  return kernel.bpfUnavailable();
 })();
 
 function kernelTest(name: string, fn: (t: TestContext, k: Kernel) => void | Promise<void>): void {

@@ -1,0 +1,34 @@
+/**
+ * The contract of a benchmark section: `bench/run.ts` lists the sections, runs the ones asked for,
+ * and prints each one's table and its verdict against its target. A new benchmark is a module
+ * exporting `bench: Bench` plus one line in `SECTIONS` (bench/run.ts).
+ */
+
+/** What a section gets from the command line. */
+export interface BenchOptions {
+  /** The folder of benchmark programs (`.data` files), if one was given or the default exists. */
+  readonly suite: string;
+  /** Seconds to spend per measurement (`BENCH_SECONDS`, default 1). */
+  readonly seconds: number;
+}
+
+/** What a section measured. */
+export interface BenchResult {
+  /** One row per measurement, printed as a table. */
+  readonly rows: ReadonlyArray<Record<string, string | number>>;
+  /** One line: the target and how the worst measurement compares to it. */
+  readonly summary: string;
+  /** Whether every measurement met its target. */
+  readonly met: boolean;
+}
+
+/** A benchmark section. */
+export interface Bench {
+  readonly description: string;
+  /** Why it cannot run here (missing root, programs, tools), or undefined when it can. */
+  unavailable?(options: BenchOptions): string | undefined;
+  run(options: BenchOptions): Promise<BenchResult>;
+}
+
+/** Thrown by a section for a problem the user must fix (a missing folder); run.ts exits non-zero. */
+export class BenchSetupError extends Error {}
