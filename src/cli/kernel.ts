@@ -6,7 +6,7 @@
  * Exit status: 0 on success; 1 when a program was rejected (or a kernel call failed); 2 on bad
  * input (unreadable or malformed object, bad id).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
@@ -40,6 +40,7 @@ import {
 import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/object.js';
 import { BtfError } from '../object/btf.js';
 import { ObjectError } from '../object/object.js';
+import { readObjectFile } from './files.js';
 import { InputError } from './programs.js';
 import { renderError } from './render.js';
 
@@ -145,17 +146,7 @@ export function registerKernelCommands(program: Command): void {
       ) => {
         let object: ReturnType<typeof loadObject>;
         try {
-          let bytes: Uint8Array;
-          try {
-            bytes = new Uint8Array(readFileSync(file));
-          } catch (error) {
-            throw new InputError(
-              `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-              {
-                cause: error,
-              },
-            );
-          }
+          const bytes = readObjectFile(file);
           // The object name (libbpf's: the file name up to its first dot) prefixes the data maps.
           const name = basename(file).split('.')[0] || 'obj';
           object = loadObject(bytes, { name, ...(options.rodata ? { rodata: options.rodata } : {}) });

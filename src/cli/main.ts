@@ -5,7 +5,7 @@
  * Exit status: 0 on success, 1 when a program faulted at run time, 2 on bad input (unreadable
  * file, assembly error, invalid encoding, bad option).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
@@ -22,6 +22,7 @@ import { parseVectors, runVector, toHex, VectorError } from '../testvec/vectors.
 import { VmError } from '../vm/errors.js';
 import { vmVectorBackend } from '../vm/vectors.js';
 import { Vm } from '../vm/vm.js';
+import { INPUT_LIMITS, isElfBytes, readFileHead, readInputFile, readObjectFile } from './files.js';
 import { registerKernelCommands } from './kernel.js';
 import { renderDisassembly, renderObjdump } from './objdump.js';
 import { runCapture, runOnce } from './packets.js';
@@ -77,7 +78,7 @@ export function buildProgram(): Command {
     .addOption(syntaxOption())
     .action((file: string, options: { output?: string; syntax?: Syntax }) => {
       try {
-        const insns = assembleSource(readSource(file), file, options.syntax);
+        const insns = assembleSource(readSource(file, 'assembly source'), file, options.syntax);
         const bytes = encode(insns);
         const out = options.output ?? file.replace(/\.[^./]*$/, '') + '.bin';
         writeFileSync(out, bytes);
@@ -99,7 +100,7 @@ export function buildProgram(): Command {
     .option('--big-endian', 'read a big-endian (bpfeb) program')
     .action((file: string, options: { flavor: 'objdump' | 'verifier'; bigEndian?: boolean }) => {
       try {
-        const bytes = new Uint8Array(readBinary(file));
+        const bytes = readBinary(file, 'program or BPF object');
         if (isElf(bytes)) {
           const dump = objdump(loadObjectSpec(bytes));
           const out = dump.programs.flatMap((p) => [
@@ -130,7 +131,7 @@ export function buildProgram(): Command {
     )
     .action((file: string, options: { json?: boolean }) => {
       try {
-        const dump = objdump(loadObjectSpec(new Uint8Array(readBinary(file))));
+        const dump = objdump(loadObjectSpec(readObjectFile(file)));
         if (options.json) process.stdout.write(`${JSON.stringify(objdumpJson(dump))}\n`);
         else process.stdout.write(renderObjdump(file, dump));
       } catch (error) {
@@ -156,8 +157,11 @@ export function buildProgram(): Command {
         options: { output?: string; cpu: 'v1' | 'v2' | 'v3' | 'v4'; btf: string; bigEndian?: boolean },
       ) => {
         try {
+          // Checked here, before clang and the vmlinux.h generator read them without a limit.
+          const source = readSource(file, 'C source');
+          if (/#\s*include\s*[<"]vmlinux\.h[>"]/.test(source)) readBinary(options.btf, 'BTF');
           const result = buildObject(file, options);
-          const spec = loadObjectSpec(new Uint8Array(readBinary(result.output)));
+          const spec = loadObjectSpec(readObjectFile(result.output));
           process.stdout.write(
             `${result.output}: ${spec.programs.length} program${spec.programs.length === 1 ? '' : 's'} (${spec.programs.map((p) => `${p.name} in ${p.section}`).join(', ')}), ${spec.maps.length} map${spec.maps.length === 1 ? '' : 's'}\n`,
           );
@@ -180,13 +184,16 @@ export function buildProgram(): Command {
     )
     .action(async (file: string, options: { format: 'raw' | 'json' | 'c' }) => {
       try {
-        const bytes = new Uint8Array(readBinary(file));
+        const bytes = readBinary(file, 'BPF object or raw BTF');
         let btf: Btf;
         if (isElf(bytes)) {
           const spec = loadObjectSpec(bytes);
           if (!spec.btf) throw new InputError(`${file}: the object has no .BTF section (compile with -g)`);
           btf = spec.btf;
         } else {
+          // Neither ELF nor BTF's magic (9f eb, either order): name the file, not just the magic.
+          if (!((bytes[0] === 0x9f && bytes[1] === 0xeb) || (bytes[0] === 0xeb && bytes[1] === 0x9f)))
+            throw new InputError(`${file}: not an ELF object or raw BTF`);
           btf = parseBtf(bytes);
         }
         const text =
@@ -323,14 +330,18 @@ export function buildProgram(): Command {
     .option('--json', 'one JSON line per case')
     .action(async (file: string, options: { kernel?: boolean; json?: boolean }) => {
       try {
-        const cases = parseVectors(readSource(file));
+        const cases = parseVectors(readSource(file, 'test vectors file'));
         const backend = options.kernel
           ? (await import('../kernel/vectors.js')).kernelVectorBackend
           : vmVectorBackend;
         const base = dirname(file);
         let passed = 0;
         for (const vector of cases) {
-          const outcome = runVector(backend, vector, (path) => new Uint8Array(readBinary(join(base, path))));
+          const outcome = runVector(backend, vector, (path) =>
+            path.endsWith('.bin')
+              ? readBinary(join(base, path), 'raw program')
+              : readObjectFile(join(base, path)),
+          );
           if (outcome.pass) passed++;
           if (options.json) {
             process.stdout.write(
@@ -375,19 +386,13 @@ interface RunCommandOptions {
 function isElfFile(target: string): boolean {
   const file = /^(.*\.o):[^/]*$/.exec(target)?.[1] ?? target;
   try {
-    const head = readFileSync(file).subarray(0, 4);
-    return isElf(new Uint8Array(head));
+    return isElf(readFileHead(file, 4));
   } catch {
     return false;
   }
 }
 
-/** Whether bytes start with the ELF magic. */
-function isElf(bytes: Uint8Array): boolean {
-  return (
-    bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46
-  );
-}
+const isElf = isElfBytes;
 
 /** The `--json` shape of objdump: programs with their own instructions, and maps. */
 function objdumpJson(dump: Objdump) {
@@ -425,19 +430,12 @@ function objdumpJson(dump: Objdump) {
   };
 }
 
-function readSource(file: string): string {
-  return readBinary(file).toString('utf8');
+function readSource(file: string, what: string): string {
+  return new TextDecoder().decode(readInputFile(file, { maxBytes: INPUT_LIMITS.text, what }));
 }
 
-function readBinary(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new InputError(
-      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
+function readBinary(file: string, what: string): Uint8Array {
+  return readInputFile(file, { maxBytes: INPUT_LIMITS.object, what });
 }
 
 buildProgram()

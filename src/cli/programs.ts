@@ -2,19 +2,15 @@
  * Reading program files for the CLI: `.data` conformance vectors, assembly sources (`.s`, either
  * syntax) and raw bytecode (`.bin`, anything else).
  */
-import { readFileSync } from 'node:fs';
-import { TsbpfError } from '../errors.js';
 import { assembleConformance } from '../isa/conformance-asm.js';
 import { parseDataFile } from '../isa/data-file.js';
 import { decode, encode, type Insn } from '../isa/instruction.js';
 import { assemble } from '../isa/llvm.js';
+import { INPUT_LIMITS, InputError, readInputFile, readInputText, readObjectFile } from './files.js';
+
+export { InputError };
 
 export type Syntax = 'llvm' | 'conformance';
-
-/** A usage or input problem the CLI reports with exit status 2. */
-export class InputError extends TsbpfError {
-  override name = 'InputError';
-}
 
 /** A program read from a file, ready for the VM. */
 export interface ProgramFile {
@@ -41,14 +37,7 @@ export function assembleSource(source: string, file: string, syntax?: Syntax): I
 }
 
 function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new InputError(
-      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
+  return readInputText(file, { maxBytes: INPUT_LIMITS.text, what: 'program source' });
 }
 
 /** Read a program file by its extension. */
@@ -62,15 +51,9 @@ export function readProgram(file: string, syntax?: Syntax): ProgramFile {
   if (file.endsWith('.s') || file.endsWith('.asm') || syntax) {
     return { file, insns: assembleSource(readText(file), file, syntax), mem: undefined, expected: undefined };
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(file));
-  } catch (error) {
-    throw new InputError(
-      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
+  // A `.o` that is not ELF (objects go elsewhere) is a mistake, not raw bytecode.
+  if (file.endsWith('.o')) readObjectFile(file);
+  const bytes = readInputFile(file, { maxBytes: INPUT_LIMITS.object, what: 'raw program' });
   return { file, insns: decode(bytes), mem: undefined, expected: undefined };
 }
 
