@@ -278,9 +278,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           const proc = readProc(pid);
           if (proc) s.peakRssMb = Math.max(s.peakRssMb, Math.round(proc.hwmKb / 1024));
           running = undefined;
-          log(
-            `${s.target}: ${s.inputs} inputs, ${s.typed} typed errors, ${s.untyped} untyped, ${s.hangs} hangs, ${s.deaths} deaths (${s.known} known), peak RSS ${s.peakRssMb} MB, ${(s.ms / 1000).toFixed(1)} s`,
-          );
+          log(summary(s));
         }
       };
       child.stdio[3]!.on('data', (chunk: Buffer) => {
@@ -352,6 +350,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         const seconds = (options.secondsPerTarget ?? 1e9) - s.ms / 1000;
         if (!stopJob && running.index + 1 < job.to && seconds > 0)
           rest.push({ ...job, from: running.index + 1, seconds });
+        else log(summary(s));
         rest.push(...jobs.slice(running.job + 1));
         resolve(rest);
       });
@@ -395,6 +394,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const all = [...findings.values()];
   return { stats: names.map((n) => stats.get(n)!), findings: all, unknown: all.filter((f) => !f.known) };
 }
+
+const summary = (s: TargetStats) =>
+  `${s.target}: ${s.inputs} inputs, ${s.typed} typed errors, ${s.untyped} untyped, ${s.hangs} hangs, ${s.deaths} deaths (${s.known} known), peak RSS ${s.peakRssMb} MB, ${(s.ms / 1000).toFixed(1)} s`;
 
 /** The per-target table of a report. */
 export function formatReport(report: FuzzReport): string {
