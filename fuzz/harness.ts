@@ -173,10 +173,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const save = (finding: Finding) => {
     const target = targetByName(finding.target)!;
     const dir = join(REGRESSION_DIR, finding.target);
-    const sameKind = [...findings.values()].filter(
-      (f) => f.target === finding.target && f.kind === finding.kind && f.file,
-    ).length;
-    if (finding.kind !== 'untyped' && sameKind >= 5) return;
+    // Hangs and deaths have no signature to tell them apart, and each costs a restart when
+    // replayed: keep a few per target.
+    const sameKind = existsSync(dir)
+      ? readdirSync(dir).filter((f) => f.startsWith(`${finding.kind}-`)).length
+      : 0;
+    if (finding.kind !== 'untyped' && sameKind >= 3) return;
     mkdirSync(dir, { recursive: true });
     const file = join(
       dir,
@@ -276,9 +278,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           const proc = readProc(pid);
           if (proc) s.peakRssMb = Math.max(s.peakRssMb, Math.round(proc.hwmKb / 1024));
           running = undefined;
-          log(
-            `${s.target}: ${s.inputs} inputs, ${s.typed} typed errors, ${s.untyped} untyped, ${s.hangs} hangs, ${s.deaths} deaths (${s.known} known), peak RSS ${s.peakRssMb} MB, ${(s.ms / 1000).toFixed(1)} s`,
-          );
+          log(summary(s));
         }
       };
       child.stdio[3]!.on('data', (chunk: Buffer) => {
@@ -288,8 +288,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         for (const line of lines) onLine(line);
       });
       const tick = setInterval(() => {
-        const proc = readProc(pid);
-        if (!proc || !running || killedFor) return;
+        // Without /proc (not Linux): wall-clock time stands in for CPU time, no memory limit.
+        const proc = readProc(pid) ?? { cpuMs: Date.now(), rssKb: 0, hwmKb: 0 };
+        if (!running || killedFor) return;
         const s = stats.get(jobs[running.job].target)!;
         s.peakRssMb = Math.max(s.peakRssMb, Math.round(proc.hwmKb / 1024));
         running.cpuAtStart ??= proc.cpuMs;
@@ -349,6 +350,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         const seconds = (options.secondsPerTarget ?? 1e9) - s.ms / 1000;
         if (!stopJob && running.index + 1 < job.to && seconds > 0)
           rest.push({ ...job, from: running.index + 1, seconds });
+        else log(summary(s));
         rest.push(...jobs.slice(running.job + 1));
         resolve(rest);
       });
@@ -357,7 +359,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const jobsFor = (name: string): ChildJob[] => {
     const seconds = options.secondsPerTarget ?? 1e9;
     if (options.replay) {
-      const files = regressionFiles(name);
+      // A known hang or death costs a second and a restart to see again: replayed once the
+      // class is unmarked in known.ts (its fix merged), skipped until then.
+      const files = regressionFiles(name).filter((file) => {
+        const kind = /(?:^|\/)(hang|death)-[^/]*$/.exec(file)?.[1] as FindingKind | undefined;
+        return !(kind && knownClass(name, kind, kind));
+      });
       return files.length
         ? [{ target: name, seed, from: 0, to: files.length, seconds, files, minimise: false }]
         : [];
@@ -387,6 +394,9 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const all = [...findings.values()];
   return { stats: names.map((n) => stats.get(n)!), findings: all, unknown: all.filter((f) => !f.known) };
 }
+
+const summary = (s: TargetStats) =>
+  `${s.target}: ${s.inputs} inputs, ${s.typed} typed errors, ${s.untyped} untyped, ${s.hangs} hangs, ${s.deaths} deaths (${s.known} known), peak RSS ${s.peakRssMb} MB, ${(s.ms / 1000).toFixed(1)} s`;
 
 /** The per-target table of a report. */
 export function formatReport(report: FuzzReport): string {

@@ -1,7 +1,8 @@
 /**
  * Failure classes the fuzzers know about and someone is fixing: they are counted and reported
  * ("known"), but do not fail the CI-sized run. Each entry names who fixes it; remove the entry
- * when the fix is merged, and the regression files under testdata/fuzz/ then must pass.
+ * when the fix is merged, and the regression files under testdata/fuzz/ then must pass (known
+ * hangs and deaths are not replayed until then: each costs a second and a restart).
  */
 import { TsbpfError } from '../src/errors.js';
 import { TypedOutcome } from './targets.js';

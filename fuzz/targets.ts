@@ -153,7 +153,14 @@ function fillUnmapped(vm: Vm, canary: number): void {
 }
 
 const INPUT = new Uint8Array(64).map((_, i) => (i * 7 + 3) & 0xff);
+const PRELUDE_INPUT = new Uint8Array(256).fill(0x77);
 const PRELUDE = decode(new Uint8Array([0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]));
+
+/**
+ * Regions a run may change: the program's writable ones, and read-only ones the VM itself
+ * writes (an array map's key scratch, which `bpf_for_each_map_elem` fills for each element).
+ */
+const writableByAnyone = (region: Region) => region.writable || region.scratch === true;
 
 interface Outcome {
   readonly r0: bigint | undefined;
@@ -173,13 +180,12 @@ function runChecked(insns: readonly Insn[], canary: number, budget: number): Out
   } catch (error) {
     return { r0: undefined, error: describe(error), mem: '' };
   }
-  // A first run maps the stack and the input region, so the checked run allocates nothing new.
-  vm.run(vm.load(PRELUDE), { mem: INPUT, readMem: false });
+  // A first run maps the stack and a larger input region; the checked run's smaller input
+  // replaces it, so freed memory (the rest of the old region) lies next to live memory.
+  vm.run(vm.load(PRELUDE), { mem: PRELUDE_INPUT, readMem: false });
   fillUnmapped(vm, canary);
   const before = vm.memory.bytes.slice();
-  // Writable by the program, or rewritten by the VM itself (scratch regions).
-  const changeable = (r: Region) => r.writable || r.scratch === true;
-  const writableBefore = vm.memory.regions.filter(changeable);
+  const writableBefore = vm.memory.regions.filter(writableByAnyone);
   let r0: bigint | undefined;
   let error: string | undefined;
   let mem: Uint8Array | undefined;
@@ -191,7 +197,7 @@ function runChecked(insns: readonly Insn[], canary: number, budget: number): Out
     error = describe(caught);
   }
   const after = vm.memory.bytes;
-  const writable = [...writableBefore, ...vm.memory.regions.filter(changeable)].sort(
+  const writable = [...writableBefore, ...vm.memory.regions.filter(writableByAnyone)].sort(
     (a, b) => a.start - b.start,
   );
   // The JIT's register file lives in the NULL page (src/jit/runtime.ts): engine state, not a store.

@@ -2,12 +2,12 @@
  * `tsbpf gen skeleton FILE.o [-o FILE.skel.ts] [--embed | --path] [--name NAME]
  * [--ringbuf-type MAP=STRUCT]`: a typed TypeScript skeleton for an object (see src/skeleton/).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadObjectSpec } from '../object/object.js';
 import { generateSkeleton } from '../skeleton/generate.js';
-import { type CliContext, InputError } from './io.js';
+import { type CliContext, InputError, readObjectFile } from './io.js';
 
 interface GenSkeletonOptions {
   output?: string;
@@ -37,12 +37,7 @@ export function skeletonFor(
   file: string,
   options: Omit<GenSkeletonOptions, 'ringbufType'> & { ringbufType?: string[] },
 ): string {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(file));
-  } catch (error) {
-    throw new InputError(`${file}: ${(error as Error).message}`);
-  }
+  const bytes = readObjectFile(file);
   const spec = loadObjectSpec(bytes);
   const ringBufferTypes: Record<string, string> = {};
   for (const pair of options.ringbufType ?? []) {

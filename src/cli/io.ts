@@ -3,8 +3,17 @@
  * test runs the command in-process), how it ends with an exit status, and how it reads files.
  * Kept free of tsbpf's own modules so that loading it costs nothing at start-up.
  */
-import { readFileSync } from 'node:fs';
 import { TsbpfError } from '../errors.js';
+import { INPUT_LIMITS, readInputFile, readInputText } from './files.js';
+
+export {
+  INPUT_LIMITS,
+  InputError,
+  isElfBytes as isElf,
+  readFileHead,
+  readInputFile,
+  readObjectFile,
+} from './files.js';
 
 /** A stream the command writes text to. */
 export interface CliOutput {
@@ -71,31 +80,15 @@ export function exitStatusOf(error: unknown): number {
     : EXIT_FAULT;
 }
 
-/** A usage or input problem the CLI reports with exit status 2. */
-export class InputError extends TsbpfError {
-  override name = 'InputError';
+/**
+ * Read a file whole (at most {@link INPUT_LIMITS}`.object` bytes), or throw an `InputError`
+ * naming it and `what` it should be.
+ */
+export function readBinary(file: string, what: string): Uint8Array {
+  return readInputFile(file, { maxBytes: INPUT_LIMITS.object, what });
 }
 
-/** Read a file whole, or throw an `InputError` naming it. */
-export function readBinary(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new InputError(
-      `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      { cause: error },
-    );
-  }
-}
-
-/** Read a text file whole, or throw an `InputError` naming it. */
-export function readSource(file: string): string {
-  return readBinary(file).toString('utf8');
-}
-
-/** Whether bytes start with the ELF magic. */
-export function isElf(bytes: Uint8Array): boolean {
-  return (
-    bytes.length >= 4 && bytes[0] === 0x7f && bytes[1] === 0x45 && bytes[2] === 0x4c && bytes[3] === 0x46
-  );
+/** Read a text file whole (at most {@link INPUT_LIMITS}`.text` bytes), or throw an `InputError`. */
+export function readSource(file: string, what: string): string {
+  return readInputText(file, { maxBytes: INPUT_LIMITS.text, what });
 }

@@ -38,7 +38,7 @@ export function registerIsaCommands(
     .addOption(syntaxOption())
     .action(async (file: string, options: { output?: string; syntax?: Syntax }) => {
       try {
-        const source = readSource(file);
+        const source = readSource(file, 'assembly source');
         // The conformance assembler is loaded only for that dialect: `asm` should start fast.
         const insns =
           (options.syntax ?? detectSyntax(source)) === 'conformance'
@@ -65,7 +65,7 @@ export function registerIsaCommands(
     .option('--big-endian', 'read a big-endian (bpfeb) program')
     .action(async (file: string, options: { flavor: 'objdump' | 'verifier'; bigEndian?: boolean }) => {
       try {
-        const bytes = new Uint8Array(readBinary(file));
+        const bytes = readBinary(file, 'program or BPF object');
         if (isElf(bytes)) {
           const [{ objdump }, { loadObjectSpec }, { renderCode }] = await Promise.all([
             import('../object/objdump.js'),

@@ -6,7 +6,7 @@
  * Exit status: 0 on success; 1 when a program was rejected (or a kernel call failed); 2 on bad
  * input (unreadable or malformed object, bad id).
  */
-import { existsSync, mkdirSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
@@ -38,7 +38,7 @@ import {
   showProgram,
 } from '../kernel/info.js';
 import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/object.js';
-import { type CliContext, CliExit, EXIT_FAULT, exitStatusOf, InputError } from './io.js';
+import { type CliContext, CliExit, EXIT_FAULT, exitStatusOf, InputError, readObjectFile } from './io.js';
 import { renderError } from './render.js';
 
 /**
@@ -149,17 +149,7 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
       ) => {
         let object: ReturnType<typeof loadObject>;
         try {
-          let bytes: Uint8Array;
-          try {
-            bytes = new Uint8Array(readFileSync(file));
-          } catch (error) {
-            throw new InputError(
-              `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-              {
-                cause: error,
-              },
-            );
-          }
+          const bytes = readObjectFile(file);
           // The object name (libbpf's: the file name up to its first dot) prefixes the data maps.
           const name = basename(file).split('.')[0] || 'obj';
           object = loadObject(bytes, { name, ...(options.rodata ? { rodata: options.rodata } : {}) });

@@ -5,7 +5,7 @@ import { type Btf, parseBtf } from '../object/btf.js';
 import { dumpBtfJson, dumpBtfRaw } from '../object/btf-dump.js';
 import { type Objdump, objdump } from '../object/objdump.js';
 import { loadObjectSpec } from '../object/object.js';
-import { type CliContext, InputError, isElf, readBinary } from './io.js';
+import { type CliContext, InputError, isElf, readBinary, readObjectFile, readSource } from './io.js';
 import { renderObjdump } from './objdump.js';
 
 /** Add `objdump`, `build` and `btf dump` to the program. */
@@ -25,7 +25,7 @@ export function registerObjectCommands(
     )
     .action((file: string, options: { json?: boolean }) => {
       try {
-        const dump = objdump(loadObjectSpec(new Uint8Array(readBinary(file))));
+        const dump = objdump(loadObjectSpec(readObjectFile(file)));
         if (options.json) io.stdout.write(`${JSON.stringify(objdumpJson(dump))}\n`);
         else io.stdout.write(renderObjdump(file, dump));
       } catch (error) {
@@ -51,8 +51,11 @@ export function registerObjectCommands(
         options: { output?: string; cpu: 'v1' | 'v2' | 'v3' | 'v4'; btf: string; bigEndian?: boolean },
       ) => {
         try {
+          // Checked here, before clang and the vmlinux.h generator read them without a limit.
+          const source = readSource(file, 'C source');
+          if (/#\s*include\s*[<"]vmlinux\.h[>"]/.test(source)) readBinary(options.btf, 'BTF');
           const result = buildObject(file, options);
-          const spec = loadObjectSpec(new Uint8Array(readBinary(result.output)));
+          const spec = loadObjectSpec(readObjectFile(result.output));
           io.stdout.write(
             `${result.output}: ${spec.programs.length} program${spec.programs.length === 1 ? '' : 's'} (${spec.programs.map((p) => `${p.name} in ${p.section}`).join(', ')}), ${spec.maps.length} map${spec.maps.length === 1 ? '' : 's'}\n`,
           );
@@ -76,13 +79,16 @@ export function registerObjectCommands(
     )
     .action(async (file: string, options: { format: 'raw' | 'json' | 'c' }) => {
       try {
-        const bytes = new Uint8Array(readBinary(file));
+        const bytes = readBinary(file, 'BPF object or raw BTF');
         let btf: Btf;
         if (isElf(bytes)) {
           const spec = loadObjectSpec(bytes);
           if (!spec.btf) throw new InputError(`${file}: the object has no .BTF section (compile with -g)`);
           btf = spec.btf;
         } else {
+          // Neither ELF nor BTF's magic (9f eb, either order): name the file, not just the magic.
+          if (!((bytes[0] === 0x9f && bytes[1] === 0xeb) || (bytes[0] === 0xeb && bytes[1] === 0x9f)))
+            throw new InputError(`${file}: not an ELF object or raw BTF`);
           btf = parseBtf(bytes);
         }
         const text =

@@ -4,7 +4,7 @@
  * as tables (log2 histograms like bcc for histogram-shaped maps) and the passed packets written
  * back out as a capture.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import pc from 'picocolors';
 import { decode } from '../isa/instruction.js';
@@ -18,7 +18,15 @@ import type { ProgTypeName } from '../uapi.js';
 import { ProgType } from '../uapi.js';
 import type { VmObject } from '../vm/object.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
-import { type CliIo, InputError, processIo } from './io.js';
+import {
+  type CliIo,
+  INPUT_LIMITS,
+  InputError,
+  isElf,
+  processIo,
+  readInputFile,
+  readObjectFile,
+} from './io.js';
 
 /** A loaded object and its BTF (to show map values by their C types). */
 interface LoadedObject {
@@ -107,13 +115,10 @@ function load(
     colon > 0 && !target.slice(colon).includes('/')
       ? [target.slice(0, colon), target.slice(colon + 1)]
       : [target, undefined];
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(file));
-  } catch (error) {
-    throw new InputError(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-  if (bytes[0] === 0x7f && bytes[1] === 0x45) {
+  const bytes = file.endsWith('.o')
+    ? readObjectFile(file)
+    : readInputFile(file, { maxBytes: INPUT_LIMITS.object, what: 'BPF object or raw program' });
+  if (isElf(bytes)) {
     const spec = loadObjectSpec(bytes);
     const object = vm.loadObject(spec);
     return { program: chooseProgram(object, file, name), object: { vm: object, btf: spec.btf } };
@@ -126,7 +131,9 @@ export function runOnce(target: string, options: PacketRunOptions, io: CliIo = p
   const vm = new Vm();
   try {
     const { program, object } = load(vm, target, options);
-    const ctx = options.ctx ? new Uint8Array(readFileSync(options.ctx)) : undefined;
+    const ctx = options.ctx
+      ? readInputFile(options.ctx, { maxBytes: INPUT_LIMITS.context, what: 'context' })
+      : undefined;
     const result = vm.testRun(program, {
       data: options.data,
       ...(ctx ? { ctx } : {}),
@@ -166,8 +173,9 @@ export function runCapture(
   const vm = new Vm();
   const { program, object } = load(vm, target, options);
   let capture: ReturnType<typeof readCapture>;
+  const bytes = readInputFile(options.pcap, { maxBytes: INPUT_LIMITS.capture, what: 'capture' });
   try {
-    capture = readCapture(new Uint8Array(readFileSync(options.pcap)));
+    capture = readCapture(bytes);
   } catch (error) {
     throw new InputError(`${options.pcap}: ${(error as Error).message}`, { cause: error });
   }

@@ -6,7 +6,7 @@ import { assembleConformance } from '../isa/conformance-asm.js';
 import { parseDataFile } from '../isa/data-file.js';
 import { decode, encode, type Insn } from '../isa/instruction.js';
 import { assemble } from '../isa/llvm.js';
-import { InputError, readBinary, readSource } from './io.js';
+import { InputError, readBinary, readObjectFile, readSource } from './io.js';
 import { detectSyntax, type Syntax } from './isa-commands.js';
 
 export type { Syntax };
@@ -34,7 +34,7 @@ export function assembleSource(source: string, file: string, syntax?: Syntax): I
 /** Read a program file by its extension. */
 export function readProgram(file: string, syntax?: Syntax): ProgramFile {
   if (file.endsWith('.data')) {
-    const parsed = parseDataFile(readSource(file), file);
+    const parsed = parseDataFile(readSource(file, 'conformance data file'), file);
     if (parsed.kind === 'skipped')
       return { file, insns: [], mem: undefined, expected: undefined, skipped: parsed.reason };
     return { file, insns: decode(parsed.program), mem: parsed.mem, expected: parsed.result };
@@ -42,12 +42,14 @@ export function readProgram(file: string, syntax?: Syntax): ProgramFile {
   if (file.endsWith('.s') || file.endsWith('.asm') || syntax) {
     return {
       file,
-      insns: assembleSource(readSource(file), file, syntax),
+      insns: assembleSource(readSource(file, 'program source'), file, syntax),
       mem: undefined,
       expected: undefined,
     };
   }
-  return { file, insns: decode(new Uint8Array(readBinary(file))), mem: undefined, expected: undefined };
+  // A `.o` that is not ELF (objects go elsewhere) is a mistake, not raw bytecode.
+  if (file.endsWith('.o')) readObjectFile(file);
+  return { file, insns: decode(readBinary(file, 'raw program')), mem: undefined, expected: undefined };
 }
 
 /** Parse `--mem` hex: pairs of hex digits, optional whitespace, `0x` prefix allowed. */

@@ -2,7 +2,6 @@
  * `tsbpf run` (programs on the userspace VM; `--kernel` hands over to `kernel-run.ts`) and
  * `tsbpf test` (test vectors on the VM or, with `--kernel`, through BPF_PROG_TEST_RUN).
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
@@ -18,6 +17,8 @@ import {
   InputError,
   isElf,
   readBinary,
+  readFileHead,
+  readObjectFile,
   readSource,
 } from './io.js';
 import { syntaxOption } from './isa-commands.js';
@@ -54,8 +55,7 @@ interface RunCommandOptions {
 function isElfFile(target: string): boolean {
   const file = /^(.*\.o):[^/]*$/.exec(target)?.[1] ?? target;
   try {
-    const head = readFileSync(file).subarray(0, 4);
-    return isElf(new Uint8Array(head));
+    return isElf(readFileHead(file, 4));
   } catch {
     return false;
   }
@@ -188,17 +188,17 @@ export function registerRunCommands(
     .option('--json', 'one JSON line per case')
     .action(async (file: string, options: { kernel?: boolean; json?: boolean }) => {
       try {
-        const cases = parseVectors(readSource(file));
+        const cases = parseVectors(readSource(file, 'test vectors file'));
         const backend = options.kernel
           ? (await import('../kernel/vectors.js')).kernelVectorBackend
           : vmVectorBackend;
         const base = dirname(file);
         let passed = 0;
         for (const vector of cases) {
-          const outcome = runVector(
-            backend,
-            vector,
-            (path) => new Uint8Array(readBinary(resolve(base, path))),
+          const outcome = runVector(backend, vector, (path) =>
+            path.endsWith('.bin')
+              ? readBinary(resolve(base, path), 'raw program')
+              : readObjectFile(resolve(base, path)),
           );
           if (outcome.pass) passed++;
           if (options.json) {
