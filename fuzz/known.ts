@@ -17,31 +17,8 @@ export interface KnownClass {
   readonly label: string;
 }
 
-const BTF_C = 'sandbox branch: BTF C dumper recursion and output size (issue 14 §3)';
-const BUDGET = 'sandbox branch: one instruction budget across callbacks (issue 14 §1)';
-const HELPERS = 'sandbox branch: helpers check memory and throw typed errors (issue 14 §2)';
-const UNALIGNED = 'sandbox branch: unaligned offsets in objects (issue 14 §4)';
-const MEMCAP = 'sandbox branch: a memory cap per VM (issue 14 §3)';
-
-export const KNOWN: readonly KnownClass[] = [
-  { target: 'btf-c', kind: 'hang', label: BTF_C },
-  { target: 'btf-c', kind: 'death', label: BTF_C },
-  {
-    target: 'btf-c',
-    kind: 'untyped',
-    match: /Maximum call stack size exceeded|Invalid (string|array) length/,
-    label: BTF_C,
-  },
-  { target: 'callbacks', kind: 'hang', label: BUDGET },
-  { target: 'insns', kind: 'hang', label: BUDGET },
-  { target: 'vm-object', kind: 'hang', label: BUDGET },
-  { target: 'callbacks', kind: 'untyped', match: /^Error: callback at slot/, label: HELPERS },
-  { target: 'insns', kind: 'untyped', match: /^Error: callback at slot/, label: HELPERS },
-  { target: 'callbacks', kind: 'untyped', match: /^OracleError: read oracle/, label: HELPERS },
-  { target: 'insns', kind: 'untyped', match: /^OracleError: read oracle/, label: HELPERS },
-  { target: 'vm-object', kind: 'untyped', match: /cannot be converted to a BigInt/, label: UNALIGNED },
-  { target: 'vm-object', kind: 'death', match: /resident memory/, label: MEMCAP },
-];
+/** Empty: every class found so far is fixed (the sandbox work, issue 14). */
+export const KNOWN: readonly KnownClass[] = [];
 
 /** The known class of a finding, if any. */
 export function knownClass(target: string, kind: FindingKind, signature: string): KnownClass | undefined {

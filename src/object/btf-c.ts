@@ -63,12 +63,15 @@ export interface DumpBtfCOptions {
    * them is a CO-RE relocation. Default true, as bpftool.
    */
   readonly preserveAccessIndex?: boolean;
-  /** The most characters the header may have; more is a {@link BtfError}. Default 64 MiB. */
+  /** The most characters the header may have; more is a {@link BtfError}. Default 16 MiB. */
   readonly maxOutputBytes?: number;
 }
 
-/** Default of {@link DumpBtfCOptions.maxOutputBytes}: 10× the vmlinux.h of a distribution kernel. */
-export const DEFAULT_MAX_C_OUTPUT = 64 * 1024 * 1024;
+/**
+ * Default of {@link DumpBtfCOptions.maxOutputBytes}: about 6× the vmlinux.h of Linux 6.18 (2.8 MB),
+ * and at most a few seconds of writing for BTF built to blow up (nested anonymous types).
+ */
+export const DEFAULT_MAX_C_OUTPUT = 16 * 1024 * 1024;
 /**
  * The longest chain of types one declaration may need (members by value, modifiers, pointers to
  * anonymous types, prototypes). The kernel refuses modifier chains over 32 (`MAX_RESOLVE_DEPTH`);
@@ -173,9 +176,10 @@ function padding(cur: number, end: number, packed: boolean): Padding[] {
         break next;
       }
     }
-    // A long run of whole longs from a long boundary: all but the last in one item (the last
-    // part of the gap is then a single bitfield, as the loop would have found it).
-    if (gap > 128 && cur % 64 === 0) {
+    // A long run of whole longs from a long boundary (or from anywhere, packed: nothing aligns
+    // them there): all but the last in one item (the last part of the gap is then a single
+    // bitfield, as the loop would have found it).
+    if (gap > 128 && (cur % 64 === 0 || packed)) {
       const count = Math.ceil(gap / 64) - 1;
       pads.push({ type: 'long', bits: 64, count });
       cur += count * 64;
