@@ -19,6 +19,7 @@ import { XdpAction } from '../context/xdp.js';
 import { VmError } from '../errors.js';
 import type { Helper, HelperFn } from '../helpers.js';
 import type { VmMapRegistry } from '../maps/registry.js';
+import { SlotArrayMap } from '../maps/slot-maps.js';
 
 const u64 = (value: number | bigint): bigint => BigInt.asUintN(64, BigInt(value));
 const err = (errno: number): bigint => u64(-errno);
@@ -364,7 +365,9 @@ export function packetHelpers(packet: () => PacketState | undefined, maps: VmMap
       const keyBytes = new Uint8Array(new Uint32Array([index]).buffer);
       let present = false;
       try {
-        present = map.lookup(keyBytes) !== undefined;
+        // XSKMAP slots are sockets user space cannot read back; empty ones are not targets.
+        present =
+          map instanceof SlotArrayMap ? map.valueAt(index) !== undefined : map.lookup(keyBytes) !== undefined;
       } catch (error) {
         if (!(error instanceof MapError)) throw error;
       }
