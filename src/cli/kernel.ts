@@ -38,8 +38,9 @@ import {
   showProgram,
 } from '../kernel/info.js';
 import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/object.js';
+import { MapError } from '../maps/ops.js';
 import { BtfError } from '../object/btf.js';
-import { ObjectError } from '../object/object.js';
+import { loadObjectSpec, ObjectError } from '../object/object.js';
 import { InputError } from './programs.js';
 import { renderError } from './render.js';
 
@@ -144,8 +145,8 @@ export function registerKernelCommands(program: Command): void {
         options: { json?: boolean; pin?: string; rodata?: Record<string, GlobalValue>; log?: boolean },
       ) => {
         let object: ReturnType<typeof loadObject>;
+        let bytes: Uint8Array | undefined;
         try {
-          let bytes: Uint8Array;
           try {
             bytes = new Uint8Array(readFileSync(file));
           } catch (error) {
@@ -160,6 +161,26 @@ export function registerKernelCommands(program: Command): void {
           const name = basename(file).split('.')[0] || 'obj';
           object = loadObject(bytes, { name, ...(options.rodata ? { rodata: options.rodata } : {}) });
         } catch (error) {
+          // A map the kernel refused stops the whole object, as in libbpf; still say so per program.
+          if (error instanceof MapError && bytes) {
+            const rows = loadObjectSpec(bytes).programs.map((p) => ({
+              program: p.name,
+              section: p.section,
+              type: p.sectionInfo ? progTypeName(p.sectionInfo.progType) : null,
+              accepted: false,
+              error: `not loaded: ${error.message}`,
+              insns_processed: null,
+            }));
+            print(
+              !!options.json,
+              rows,
+              rows
+                .map((r) => `${pc.bold(r.program)} (${r.section}, ${r.type ?? '?'}): ${pc.red(r.error)}`)
+                .join('\n'),
+            );
+            process.exitCode = EXIT_REJECTED;
+            return;
+          }
           fail(error, options.json);
         }
         try {
