@@ -28,7 +28,7 @@ export const PROGRAM_TYPES: Readonly<Record<Exclude<ProgTypeName, 'UNSPEC'>, Pro
   TRACING: { run: 'context', how: '`runWithContext` with the u64 argument array' },
   LSM: { run: 'context', how: '`runWithContext` with the u64 argument array' },
   RAW_TRACEPOINT_WRITABLE: { run: 'context', how: '`runWithContext` with the u64 argument array' },
-  CGROUP_SKB: { run: 'none', why: 'no cgroup socket-buffer test run yet' },
+  CGROUP_SKB: { run: 'test run', how: 'BPF_PROG_TEST_RUN rules (skb from `data`, L3 view, stand-in socket)' },
   CGROUP_SOCK: { run: 'none', why: 'needs a kernel socket (`struct bpf_sock`)' },
   CGROUP_SOCK_ADDR: { run: 'none', why: 'needs a kernel socket and its address' },
   CGROUP_SOCKOPT: { run: 'none', why: 'needs a socket option call' },

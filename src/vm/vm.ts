@@ -454,5 +454,6 @@ function packetKind(type: ProgTypeName): PacketKind | undefined {
   if (type === 'XDP') return 'xdp';
   if (type === 'SOCKET_FILTER') return 'socket';
   if (type === 'SCHED_CLS' || type === 'SCHED_ACT') return 'tc';
+  if (type === 'CGROUP_SKB') return 'cgroup';
   return undefined;
 }
