@@ -8,6 +8,7 @@ import type { TestRunOptions } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
 import type { PacketKind, PacketState } from './context/packet.js';
 import { UnknownHelperError, VmError } from './errors.js';
+import { type FibOptions, fibHelpers } from './helpers/fib.js';
 import { objectHelpers } from './helpers/objects.js';
 import { loadPacketAbs, PACKET_HELPER_TYPES, packetHelpers } from './helpers/packet.js';
 import { probeHelpers, VmAddressSpace } from './helpers/probe.js';
@@ -58,6 +59,11 @@ export interface VmOptions {
    * VM runs no code around a program), so `bpf_get_stackid` returns -EFAULT.
    */
   readonly stacks?: StackOptions;
+  /**
+   * The routing table `bpf_fib_lookup` consults; without one the devices do not forward and every
+   * valid lookup is BPF_FIB_LKUP_RET_FWD_DISABLED, as on a fresh namespace's loopback.
+   */
+  readonly fib?: FibOptions;
   /** Network devices test runs may name by ifindex; default loopback (1) only. */
   readonly devices?: readonly TestRunDevice[];
 }
@@ -185,6 +191,7 @@ export class Vm {
         ...ringbufHelpers(this.maps),
         ...perfEventHelpers(this.maps),
         ...objectHelpers(this.maps, options.task, options.stacks),
+        ...fibHelpers(() => this.devices, options.fib),
       ])
         this.helpers.register(helper);
       // An explicit clock for bpf_ktime_get_ns wins over the time helpers' default.

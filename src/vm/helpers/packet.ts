@@ -39,6 +39,7 @@ export const PACKET_HELPER_TYPES: Readonly<Record<string, readonly PacketKind[]>
   redirect_map: ['xdp'],
   redirect: ['xdp', 'tc'],
   csum_diff: ['xdp', 'tc'],
+  fib_lookup: ['xdp', 'tc'],
   skb_load_bytes: ['socket', 'tc', 'cgroup'],
   skb_load_bytes_relative: ['socket', 'tc', 'cgroup'],
   skb_store_bytes: ['tc'],
