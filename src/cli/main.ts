@@ -6,7 +6,7 @@
  * file, assembly error, invalid encoding, bad option).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { BuildError, buildObject } from '../build/clang.js';
