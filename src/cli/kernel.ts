@@ -38,6 +38,8 @@ import {
   showProgram,
 } from '../kernel/info.js';
 import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/object.js';
+import { MapError } from '../maps/ops.js';
+import { loadObjectSpec } from '../object/object.js';
 import { type CliContext, CliExit, EXIT_FAULT, exitStatusOf, InputError, readObjectFile } from './io.js';
 import { renderError } from './render.js';
 
@@ -148,12 +150,33 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
         options: { json?: boolean; pin?: string; rodata?: Record<string, GlobalValue>; log?: boolean },
       ) => {
         let object: ReturnType<typeof loadObject>;
+        let bytes: Uint8Array | undefined;
         try {
-          const bytes = readObjectFile(file);
+          bytes = readObjectFile(file);
           // The object name (libbpf's: the file name up to its first dot) prefixes the data maps.
           const name = basename(file).split('.')[0] || 'obj';
           object = loadObject(bytes, { name, ...(options.rodata ? { rodata: options.rodata } : {}) });
         } catch (error) {
+          // A map the kernel refused stops the whole object, as in libbpf; still say so per program.
+          if (error instanceof MapError && bytes) {
+            const rows = loadObjectSpec(bytes).programs.map((p) => ({
+              program: p.name,
+              section: p.section,
+              type: p.sectionInfo ? progTypeName(p.sectionInfo.progType) : null,
+              accepted: false,
+              error: `not loaded: ${error.message}`,
+              insns_processed: null,
+            }));
+            print(
+              !!options.json,
+              rows,
+              rows
+                .map((r) => `${pc.bold(r.program)} (${r.section}, ${r.type ?? '?'}): ${pc.red(r.error)}`)
+                .join('\n'),
+            );
+            ctx.status = EXIT_FAULT;
+            return;
+          }
           fail(error, options.json);
         }
         try {

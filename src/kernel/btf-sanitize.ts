@@ -456,6 +456,22 @@ export function fixupExterns(btf: Btf, layout: ExternLayout): Btf {
   return editor.build();
 }
 
+/**
+ * Mark the BTF FUNCs of hidden subprograms static, as libbpf does (`mark_btf_static` in
+ * `bpf_object__add_programs`, applied before the BTF is loaded): a `__weak __hidden` or
+ * `__hidden` global function in `.text` (libbpf's own `bpf_usdt_arg`, for one) is verified by
+ * the kernel with its caller's context when static, but alone as a global function otherwise,
+ * which rejects code libbpf loads (`R6 invalid mem access 'mem_or_null'`).
+ */
+export function markHiddenStatic(btf: Btf, names: ReadonlySet<string>): Btf {
+  if (names.size === 0) return btf;
+  const editor = new BtfEditor(btf);
+  for (const t of editor.types)
+    if (t.kind === 'func' && t.linkage === 'global' && names.has(t.name))
+      editor.set({ ...t, linkage: 'static' });
+  return editor.build();
+}
+
 /** What {@link sanitizeBtf} did. */
 export interface SanitizeResult {
   readonly btf: Btf;

@@ -32,7 +32,13 @@ import {
 import { UnknownSectionError } from '../object/sections.js';
 import { AttachType, type MapTypeName, ProgType } from '../uapi.js';
 import { type KernelBtf, loadBtf } from './btf.js';
-import { type BtfFeatures, fixupExterns, probeBtfFeatures, sanitizeBtf } from './btf-sanitize.js';
+import {
+  type BtfFeatures,
+  fixupExterns,
+  markHiddenStatic,
+  probeBtfFeatures,
+  sanitizeBtf,
+} from './btf-sanitize.js';
 import { type LineLookup, type SourceLine, SyscallError, VerifierError } from './errors.js';
 import { type KconfigExtern, kconfigType, kconfigValue, kernelVersionCode } from './kconfig.js';
 import { createMap, type KernelMapOps, openPinnedMap, possibleCpus } from './map.js';
@@ -363,8 +369,9 @@ function kallsymsAddress(name: string): bigint | undefined {
 /**
  * Resolve a program's kernel symbols against the target BTF (libbpf's `bpf_object__resolve_ksyms`):
  * a kfunc call gets the FUNC's BTF id, a typed `__ksym` variable the VAR's id
- * (`BPF_PSEUDO_BTF_ID`), a typeless one (`extern const void x __ksym`) its kallsyms address.
- * Unresolved weak symbols become 0 (variables) or a poisoned call (kfuncs).
+ * (`BPF_PSEUDO_BTF_ID`), a typeless one (`extern const void x __ksym`) its kallsyms address, a
+ * kfunc's address (`bpf_ksym_exists(kfunc)`) the FUNC's id as `BPF_PSEUDO_BTF_ID`.
+ * Unresolved weak symbols become 0 (variables, addresses) or a poisoned call (kfuncs).
  */
 function resolveKsyms(program: ProgramSpec, spec: ObjectSpec, target: () => Btf): Insn[] {
   const insns = [...program.insns];
@@ -389,6 +396,17 @@ function resolveKsyms(program: ProgramSpec, spec: ObjectSpec, target: () => Btf)
       return;
     }
     const local = spec.btf && extern?.btfId !== undefined ? spec.btf.typeById(extern.btfId) : undefined;
+    if (local?.kind === 'func') {
+      // The address of a kfunc (`bpf_ksym_exists(kfunc)`): libbpf loads its FUNC id as a
+      // BPF_PSEUDO_BTF_ID, which the kernel turns into the function's address (non-zero).
+      const func = target()
+        .typesByName(ref.name)
+        .find((t) => t.kind === 'func');
+      if (func) insns[ref.insn] = makeInsn({ ...insn, src: PseudoSrc.BTF_ID, imm: func.id }, insn.slot, 0);
+      else if (weak) insns[ref.insn] = makeInsn({ ...insn, src: PseudoSrc.IMM, imm: 0 }, insn.slot, 0);
+      else fail('no such kfunc in the kernel BTF');
+      return;
+    }
     const typeless = local?.kind === 'var' && spec.btf?.resolve(local.typeId).kind === 'void';
     if (typeless) {
       const address = kallsymsAddress(ref.name);
@@ -472,6 +490,23 @@ function specOf(input: string | Uint8Array | ObjectSpec): ObjectSpec {
   return input;
 }
 
+/** Global or weak functions in `.text` with hidden or internal visibility (libbpf's `mark_btf_static`). */
+function hiddenSubprograms(spec: ObjectSpec): Set<string> {
+  const text = spec.elf.sectionByName('.text');
+  if (!text) return new Set();
+  return new Set(
+    spec.elf
+      .symbolsIn(text.index)
+      .filter(
+        (s) =>
+          s.type === 'func' &&
+          (s.bind === 'global' || s.bind === 'weak') &&
+          (s.visibility === 'hidden' || s.visibility === 'internal'),
+      )
+      .map((s) => s.name),
+  );
+}
+
 /**
  * Load an object into the kernel: BTF, maps, global data, then every program (see the module
  * comment). Program failures are reported per program in {@link KernelObject.programs}; a failure
@@ -509,7 +544,7 @@ export function loadObject(
           kconfigSize: kconfigMap?.valueSize ?? 0,
         });
         if (!features.btf) throw new TsbpfError('the kernel does not accept BTF');
-        const sanitized = sanitizeBtf(fixed, features);
+        const sanitized = sanitizeBtf(markHiddenStatic(fixed, hiddenSubprograms(spec)), features);
         for (const change of sanitized.changes) warnings.push(`BTF sanitised for this kernel: ${change}`);
         btf = loadBtf(writeBtf(sanitized.btf), { sys });
       } catch (error) {

@@ -51,7 +51,12 @@ export function loadVmObject(vm: Vm, object: Uint8Array | ObjectSpec): VmObject 
   for (const mapSpec of spec.maps) {
     let map: VmMap;
     try {
-      map = vm.maps.create(mapSpec);
+      // libbpf sizes a PERF_EVENT_ARRAY without max_entries to the number of CPUs.
+      map = vm.maps.create(
+        mapSpec.type === 'PERF_EVENT_ARRAY' && mapSpec.maxEntries === 0
+          ? { ...mapSpec, maxEntries: vm.maps.cpus }
+          : mapSpec,
+      );
     } catch (error) {
       throw new VmObjectError(`load object: map '${mapSpec.name}': ${(error as Error).message}`, {
         cause: error,

@@ -20,7 +20,8 @@
  * - `cpu` (`BPF_F_TEST_RUN_ON_CPU`) is EINVAL; live frames (`BPF_F_TEST_XDP_LIVE_FRAMES`) are not
  *   modelled.
  *
- * Socket filters and tc (`bpf_prog_test_run_skb`):
+ * Socket filters, tc and cgroup skb (`bpf_prog_test_run_skb`; CGROUP_SKB is a socket filter's L3
+ * view with `data`/`data_end` and a stand-in socket: family and addresses from the IP header):
  * - at least 14 bytes, and a whole IPv4 (34) or IPv6 (54) header when the EtherType says so
  *   (EINVAL otherwise); `eth_type_trans` on loopback sets `protocol` and `pkt_type`.
  * - a socket filter's `skb->data` is the network header and `len` excludes the Ethernet header;
@@ -162,6 +163,7 @@ function packetKindOf(type: ProgTypeName): PacketKind | undefined {
   if (type === 'XDP') return 'xdp';
   if (type === 'SOCKET_FILTER') return 'socket';
   if (type === 'SCHED_CLS' || type === 'SCHED_ACT') return 'tc';
+  if (type === 'CGROUP_SKB') return 'cgroup';
   return undefined;
 }
 
@@ -341,7 +343,7 @@ function skbTestRun(
   vm: Vm,
   program: VmProgram,
   options: TestRunOptions,
-  kind: 'socket' | 'tc',
+  kind: 'socket' | 'tc' | 'cgroup',
   devices: readonly TestRunDevice[],
 ): VmTestRunResult {
   const name = program.name;
@@ -418,6 +420,7 @@ function skbTestRun(
   // `protocol` is a __be16 in a u32: the EtherType's bytes in network order.
   setSkbField(view, 'protocol', ((protocol & 0xff) << 8) | (protocol >> 8), base);
   setSkbField(view, 'ifindex', ifindex, base);
+  if (kind === 'cgroup') standInSocket(view, base, data, protocol);
   for (const field of [
     'mark',
     'priority',
@@ -446,7 +449,7 @@ function skbTestRun(
     }
     const dataOut = memory.read(mac, state.dataEnd - mac);
     // A socket filter's Ethernet header is pushed back zeroed after the run.
-    if (kind === 'socket') dataOut.fill(0, 0, ETH_HLEN);
+    if (kind !== 'tc') dataOut.fill(0, 0, ETH_HLEN);
     let ctxOut: Uint8Array | undefined;
     if (ctxIn && wantsContextOut(options)) {
       ctxOut = ctxIn.slice();
@@ -471,6 +474,31 @@ function skbTestRun(
     };
   } finally {
     vm.packet = undefined;
+  }
+}
+
+/**
+ * The socket a CGROUP_SKB test run attaches to its skb (`bpf_prog_test_run_skb`): family
+ * AF_INET / AF_INET6 by the EtherType, local and remote addresses the packet's source and
+ * destination, ports 0 — what `__sk_buff.family`, `local_ip4`… read.
+ */
+function standInSocket(view: DataView, base: number, frame: Uint8Array, protocol: number): void {
+  const AF_INET = 2;
+  const AF_INET6 = 10;
+  const bytes = (at: number, n: number) => frame.subarray(at, at + n);
+  const u32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+  if (protocol === EthP.IP) {
+    setSkbField(view, 'family', AF_INET, base);
+    setSkbField(view, 'local_ip4', u32(bytes(ETH_HLEN + 12, 4)), base);
+    setSkbField(view, 'remote_ip4', u32(bytes(ETH_HLEN + 16, 4)), base);
+  } else if (protocol === EthP.IPV6) {
+    setSkbField(view, 'family', AF_INET6, base);
+    const local = bytes(ETH_HLEN + 8, 16);
+    const remote = bytes(ETH_HLEN + 24, 16);
+    for (let i = 0; i < 4; i++) {
+      view.setUint32(base + SkBuff.local_ip6.offset + 4 * i, u32(local.subarray(4 * i)), true);
+      view.setUint32(base + SkBuff.remote_ip6.offset + 4 * i, u32(remote.subarray(4 * i)), true);
+    }
   }
 }
 

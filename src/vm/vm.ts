@@ -8,11 +8,13 @@ import type { ObjectSpec } from '../object/object.js';
 import type { TestRunOptions } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
 import type { PacketKind, PacketState } from './context/packet.js';
-import { VmError } from './errors.js';
+import { UnknownHelperError, VmError } from './errors.js';
+import { type FibOptions, fibHelpers } from './helpers/fib.js';
+import { objectHelpers } from './helpers/objects.js';
 import { loadPacketAbs, PACKET_HELPER_TYPES, packetHelpers } from './helpers/packet.js';
 import { probeHelpers, VmAddressSpace } from './helpers/probe.js';
 import { perfEventHelpers, ringbufHelpers } from './helpers/ringbuf.js';
-import { stackHelpers } from './helpers/stack.js';
+import { type StackOptions, stackHelpers } from './helpers/stack.js';
 import { stringHelpers } from './helpers/strings.js';
 import { lockHelpers } from './helpers/sync.js';
 import { type Task, taskHelpers } from './helpers/task.js';
@@ -33,6 +35,7 @@ import { FdArrayMap } from './maps/fd-maps.js';
 import { VmMapRegistry } from './maps/registry.js';
 import { DEFAULT_MEMORY_LIMIT, type MemoryLimitError, type Region, VmMemory } from './memory.js';
 import { loadVmObject, type VmObject } from './object.js';
+import { unsupportedProgramType } from './support.js';
 import { DEFAULT_DEVICES, type TestRunDevice, testRun, type VmTestRunResult } from './test-run.js';
 
 export interface VmOptions {
@@ -52,6 +55,16 @@ export interface VmOptions {
   readonly task?: Task | (() => Task);
   /** The clock of the time helpers (ktime_*, jiffies64); default the system clock. */
   readonly clock?: Clock;
+  /**
+   * The kernel and user stacks `bpf_get_stack` and `bpf_get_stackid` report; default empty (the
+   * VM runs no code around a program), so `bpf_get_stackid` returns -EFAULT.
+   */
+  readonly stacks?: StackOptions;
+  /**
+   * The routing table `bpf_fib_lookup` consults; without one the devices do not forward and every
+   * valid lookup is BPF_FIB_LKUP_RET_FWD_DISABLED, as on a fresh namespace's loopback.
+   */
+  readonly fib?: FibOptions;
   /** Network devices test runs may name by ifindex; default loopback (1) only. */
   readonly devices?: readonly TestRunDevice[];
   /**
@@ -190,9 +203,11 @@ export class Vm {
         ...stringHelpers({ space: this.addressSpace }),
         ...probeHelpers(this.addressSpace),
         ...lockHelpers(),
-        ...stackHelpers(),
+        ...stackHelpers(options.stacks),
         ...ringbufHelpers(this.maps),
         ...perfEventHelpers(this.maps),
+        ...objectHelpers(this.maps, options.task, options.stacks),
+        ...fibHelpers(() => this.devices, options.fib),
       ])
         this.helpers.register(helper);
       // An explicit clock for bpf_ktime_get_ns wins over the time helpers' default.
@@ -219,7 +234,24 @@ export class Vm {
   /** Prepare a program (raw bytes or decoded instructions) for running. */
   load(program: Uint8Array | readonly Insn[], options: LoadOptions = {}): CompiledProgram {
     const insns = program instanceof Uint8Array ? decode(program) : program;
+    this.checkCalls(insns);
     return compile(insns, mapResolver(this.maps, options.fdArray ?? []));
+  }
+
+  /**
+   * Refuse, at load time, calls the VM cannot make: helpers its registry lacks and kfuncs (as the
+   * kernel's verifier refuses an unknown helper before the program ever runs).
+   */
+  private checkCalls(insns: readonly Insn[]): void {
+    for (const insn of insns) {
+      if (insn.kind !== 'call') continue;
+      if (insn.form.target === 'helper' && !this.helpers.get(insn.imm))
+        throw new UnknownHelperError(insn.slot, insn.imm, HELPER_NAMES[insn.imm]);
+      // BTF id 0 is libbpf's poisoned call of a weak kfunc the kernel lacks: dead code behind
+      // bpf_ksym_exists(), which the kernel's verifier removes, so only reaching it is an error.
+      if (insn.form.target === 'kfunc' && insn.imm !== 0)
+        throw new VmError(insn.slot, `kfunc call (BTF id ${insn.imm}) is not supported by the VM`);
+    }
   }
 
   /**
@@ -230,6 +262,10 @@ export class Vm {
    */
   loadProgram(options: VmLoadProgramOptions): VmProgram {
     const insns = options.insns instanceof Uint8Array ? decode(options.insns) : options.insns;
+    const unsupported = unsupportedProgramType(options.type);
+    if (unsupported)
+      throw new ProgramTypeError(0, `${options.name ? `'${options.name}': ` : ''}${unsupported}`);
+    this.checkCalls(insns);
     const kind = packetKind(options.type);
     const rewritten = insns.map((insn) => {
       if (insn.kind === 'call' && insn.form.target === 'helper') {
@@ -461,5 +497,6 @@ function packetKind(type: ProgTypeName): PacketKind | undefined {
   if (type === 'XDP') return 'xdp';
   if (type === 'SOCKET_FILTER') return 'socket';
   if (type === 'SCHED_CLS' || type === 'SCHED_ACT') return 'tc';
+  if (type === 'CGROUP_SKB') return 'cgroup';
   return undefined;
 }

@@ -12,7 +12,7 @@
 import type { Region, VmMemory } from '../memory.js';
 
 /** Which kind of program the packet was built for. */
-export type PacketKind = 'xdp' | 'socket' | 'tc';
+export type PacketKind = 'xdp' | 'socket' | 'tc' | 'cgroup';
 
 /** Where `bpf_redirect` / `bpf_redirect_map` asked the packet to go. */
 export type RedirectTarget =

@@ -69,11 +69,11 @@ export const SkBuff = {
 export type SkBuffFieldName = keyof typeof SkBuff;
 
 /** The skb program families whose test runs the VM implements. */
-export type SkbProgramKind = 'socket' | 'tc';
+export type SkbProgramKind = 'socket' | 'tc' | 'cgroup';
 
 /**
  * What a program of each kind may read and write (`sk_filter_is_valid_access`,
- * `tc_cls_act_is_valid_access`; each rule checked on Linux 6.18, where the verifier refuses the
+ * `tc_cls_act_is_valid_access`, `cg_skb_is_valid_access`; each rule checked on Linux 6.18, where the verifier refuses the
  * others with "invalid bpf_context access"). Fields a program may not read hold 0 in the VM's
  * context, and writes to fields it may not write make the test run fail.
  */
@@ -117,6 +117,11 @@ export const SKB_ACCESS: Readonly<
       'sk',
     ],
     writable: ['mark', 'tc_index', 'priority', 'tc_classid', 'cb', 'tstamp', 'queue_mapping'],
+  },
+  // CGROUP_SKB (since 4.10): the socket fields come from the test run's stand-in socket.
+  cgroup: {
+    hidden: ['tc_classid', 'data_meta', 'wire_len', 'flow_keys', 'sk'],
+    writable: ['mark', 'priority', 'cb', 'tstamp'],
   },
 };
 

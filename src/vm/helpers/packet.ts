@@ -20,6 +20,7 @@ import { VmError } from '../errors.js';
 import type { Helper, HelperFn } from '../helpers.js';
 import { MapArgumentError } from '../maps/base.js';
 import type { VmMapRegistry } from '../maps/registry.js';
+import { SlotArrayMap } from '../maps/slot-maps.js';
 import { checkedArgument, HelperArgumentError, readableArgument } from './common.js';
 
 const u64 = (value: number | bigint): bigint => BigInt.asUintN(64, BigInt(value));
@@ -40,8 +41,9 @@ export const PACKET_HELPER_TYPES: Readonly<Record<string, readonly PacketKind[]>
   redirect_map: ['xdp'],
   redirect: ['xdp', 'tc'],
   csum_diff: ['xdp', 'tc'],
-  skb_load_bytes: ['socket', 'tc'],
-  skb_load_bytes_relative: ['socket', 'tc'],
+  fib_lookup: ['xdp', 'tc'],
+  skb_load_bytes: ['socket', 'tc', 'cgroup'],
+  skb_load_bytes_relative: ['socket', 'tc', 'cgroup'],
   skb_store_bytes: ['tc'],
   l3_csum_replace: ['tc'],
   l4_csum_replace: ['tc'],
@@ -355,7 +357,9 @@ export function packetHelpers(packet: () => PacketState | undefined, maps: VmMap
       const keyBytes = new Uint8Array(new Uint32Array([index]).buffer);
       let present = false;
       try {
-        present = map.lookup(keyBytes) !== undefined;
+        // XSKMAP slots are sockets user space cannot read back; empty ones are not targets.
+        present =
+          map instanceof SlotArrayMap ? map.valueAt(index) !== undefined : map.lookup(keyBytes) !== undefined;
       } catch (error) {
         if (!(error instanceof MapError)) throw error;
       }

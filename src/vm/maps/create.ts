@@ -15,6 +15,8 @@ import { LpmTrieMap } from './lpm-trie.js';
 import { PerfEventArrayMap } from './perf-event-array.js';
 import { QueueStackMap } from './queue-stack.js';
 import { RingBufMap } from './ringbuf.js';
+import { SlotArrayMap } from './slot-maps.js';
+import { STACK_BUILD_ID, StackTraceMap } from './stack-trace.js';
 
 /** Inclusive bounds of a size attribute. */
 type Bounds = readonly [min: number, max: number];
@@ -189,11 +191,29 @@ export const VM_MAP_TYPES: Readonly<Partial<Record<MapTypeName, TypeRule>>> = {
     check: valueSizes(4, 8),
   },
   XSKMAP: {
-    create: ArrayMap,
+    create: SlotArrayMap,
     key: [4, 4],
     value: [1, ANY_SIZE],
     flags: REDIRECT_FLAGS,
     check: valueSizes(4),
+  },
+  CGROUP_ARRAY: {
+    create: SlotArrayMap,
+    key: [4, 4],
+    value: [4, 4],
+    flags: ARRAY_FLAGS & ~MapFlags.MMAPABLE,
+  },
+  STACK_TRACE: {
+    create: StackTraceMap,
+    key: [4, 4],
+    value: [8, ANY_SIZE],
+    flags: MapFlags.NUMA_NODE | MapFlags.RDONLY | MapFlags.WRONLY | STACK_BUILD_ID,
+    check: (spec) => {
+      const record = (spec.flags ?? 0) & STACK_BUILD_ID ? 32 : 8;
+      if (spec.valueSize % record !== 0 || spec.valueSize / record > 127)
+        return [Errno.EINVAL, `value_size ${spec.valueSize} (1-127 records of ${record} bytes)`];
+      return spec.maxEntries > 2 ** 31 ? [Errno.E2BIG, 'too many buckets'] : undefined;
+    },
   },
   RINGBUF: { create: RingBufMap, key: [0, 0], value: [0, 0], flags: MapFlags.NUMA_NODE, check: ringbufCheck },
   PERF_EVENT_ARRAY: {
