@@ -27,10 +27,23 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELPER_NAMES } from '../src/isa/helper-ids.js';
 import { cString } from '../src/kernel/attr.js';
+import { createMap, type KernelMapOps } from '../src/kernel/map.js';
 import { bpfTry } from '../src/kernel/objects.js';
 import { getSys } from '../src/kernel/syscall.js';
 import { SECTION_DEFS } from '../src/object/sections.js';
-import { AttachType, type AttachTypeName, ProgType, type ProgTypeName } from '../src/uapi.js';
+import {
+  AttachType,
+  type AttachTypeName,
+  type MapTypeName,
+  ProgType,
+  type ProgTypeName,
+} from '../src/uapi.js';
+import {
+  FUNC_MAP_COMPAT,
+  type HelperArg,
+  type HelperProto,
+  helperProto,
+} from '../src/verifier/tables/helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tablesDir = join(root, 'src/verifier/tables');
@@ -129,10 +142,29 @@ const okReturn = new Map<string, number>();
 
 const HELPER_REFUSED = ['unknown func ', 'invalid func ', 'program of this type cannot use helper '];
 
+/**
+ * Refusals after the prototype lookup, whatever the arguments: the helper exists for the type,
+ * but not for this program (`allowed()` callbacks, `bpf_get_func_ip` outside kprobes and
+ * tracing, sleeping helpers in non-sleepable programs).
+ */
+const HELPER_REFUSED_LATER = [
+  /not supported for program type/,
+  /helper call is not allowed in probe/,
+  /might sleep in a non-sleepable prog/,
+];
+
+/** target key → helper id → the kernel's message, for helpers refused after the lookup (root). */
+const refusedLater: Record<string, Record<number, string>> = {};
+
 /** Whether the verifier lets a program of `t` call helper `id` (the probe's rule). */
 export function helperVerdict(t: Target, id: number): boolean {
   const r = load(t, [insn(0x85, 0, 0, 0, id), EXIT], 1);
   if (!r.ok && !r.log) throw new Error(`helper ${id} for ${keyOf(t)}: ${r.errno} without a log`);
+  const later = firstError(r.log);
+  if (HELPER_REFUSED_LATER.some((re) => re.test(later))) {
+    refusedLater[keyOf(t)] ??= {};
+    refusedLater[keyOf(t)]![id] = later;
+  }
   return !HELPER_REFUSED.some((m) => r.log.includes(m));
 }
 
@@ -235,6 +267,12 @@ function genHelpers(): void {
 export const HELPER_AVAILABILITY: Readonly<Record<string, readonly [string | null, string | null, string | null]>> = {
 ${rows.join('\n')}
 };
+
+/**
+ * Helpers a type's prototype lookup gives but the verifier still refuses, whatever the
+ * arguments (measured as root): target key → helper id → the kernel's message.
+ */
+export const HELPER_REFUSED_AFTER_LOOKUP: Readonly<Record<string, Readonly<Record<number, string>>>> = ${JSON.stringify(refusedLater)};
 
 /** The kernel release these tables were measured on (\`uname -r\`). */
 export const TABLES_KERNEL_RELEASE = '${release()}';
@@ -459,6 +497,282 @@ function header(what: string): string {
  */`;
 }
 
+// ---------------------------------------------------------------- prototypes
+
+/** Map shapes the call probes pass to helpers that take a map (no BTF needed). */
+const PROBE_MAPS: Partial<Record<MapTypeName, { key: number; value: number; max: number; flags?: number }>> =
+  {
+    HASH: { key: 8, value: 8, max: 1 },
+    ARRAY: { key: 4, value: 8, max: 1 },
+    PERCPU_ARRAY: { key: 4, value: 8, max: 1 },
+    PERCPU_HASH: { key: 8, value: 8, max: 1 },
+    LRU_PERCPU_HASH: { key: 8, value: 8, max: 1 },
+    PROG_ARRAY: { key: 4, value: 4, max: 1 },
+    PERF_EVENT_ARRAY: { key: 4, value: 4, max: 1 },
+    STACK_TRACE: { key: 4, value: 8, max: 1 },
+    CGROUP_ARRAY: { key: 4, value: 4, max: 1 },
+    RINGBUF: { key: 0, value: 0, max: 4096 },
+    USER_RINGBUF: { key: 0, value: 0, max: 4096 },
+    QUEUE: { key: 0, value: 8, max: 1 },
+    STACK: { key: 0, value: 8, max: 1 },
+    BLOOM_FILTER: { key: 0, value: 8, max: 1 },
+    DEVMAP: { key: 4, value: 4, max: 1 },
+    DEVMAP_HASH: { key: 4, value: 4, max: 1 },
+    CPUMAP: { key: 4, value: 4, max: 1 },
+    XSKMAP: { key: 4, value: 4, max: 1 },
+    SOCKMAP: { key: 4, value: 4, max: 1 },
+    SOCKHASH: { key: 4, value: 4, max: 1 },
+    REUSEPORT_SOCKARRAY: { key: 4, value: 8, max: 1 },
+    CGROUP_STORAGE: { key: 16, value: 8, max: 0 },
+    PERCPU_CGROUP_STORAGE: { key: 16, value: 8, max: 0 },
+  };
+
+/**
+ * The maps of the current check. Fresh maps per check: a program array, devmap or cpumap takes on
+ * properties of the first program loaded with it and would refuse later ones.
+ */
+const mapFds = new Map<MapTypeName, KernelMapOps>();
+
+function closeProbeMaps(): void {
+  for (const m of mapFds.values()) m.close();
+  mapFds.clear();
+}
+
+function probeMapFd(type: MapTypeName): number | undefined {
+  const shape = PROBE_MAPS[type];
+  if (!shape) return undefined;
+  if (!mapFds.has(type)) {
+    try {
+      mapFds.set(
+        type,
+        createMap({ name: 'vt', type, keySize: shape.key, valueSize: shape.value, maxEntries: shape.max }),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+  return mapFds.get(type)!.fd;
+}
+
+/** `lddw dst, imm64` with a pseudo source (1: map fd, 4: func). */
+function lddw(dst: number, src: number, imm: number): number[][] {
+  return [insn(0x18, dst, src, 0, imm), insn(0, 0, 0, 0, 0)];
+}
+
+/** A value of the kind an argument needs, or undefined when a probe cannot make one. */
+function argSetup(arg: HelperArg, reg: number, mapType: MapTypeName): number[][] | 'func' | undefined {
+  const stack = [insn(0xbf, reg, 10, 0, 0), insn(0x07, reg, 0, 0, -64)];
+  if (arg.flags.includes('OBJ_RELEASE')) return undefined;
+  switch (arg.base) {
+    case 'ARG_ANYTHING':
+      return [insn(0xb7, reg, 0, 0, 0)];
+    case 'ARG_CONST_SIZE':
+    case 'ARG_CONST_SIZE_OR_ZERO':
+    case 'ARG_CONST_ALLOC_SIZE_OR_ZERO':
+      return [insn(0xb7, reg, 0, 0, 8)];
+    case 'ARG_PTR_TO_CTX':
+      return arg.flags.includes('PTR_MAYBE_NULL') ? [insn(0xb7, reg, 0, 0, 0)] : [insn(0xbf, reg, 6, 0, 0)];
+    case 'ARG_CONST_MAP_PTR': {
+      const fd = probeMapFd(mapType);
+      return fd === undefined ? undefined : lddw(reg, 1, fd);
+    }
+    case 'ARG_PTR_TO_MAP_KEY':
+    case 'ARG_PTR_TO_MEM':
+      // Memory, nullable or not: a NULL buffer is only allowed with size 0 (`expected=fp`).
+      return stack;
+    case 'ARG_PTR_TO_MAP_VALUE':
+      return arg.flags.includes('PTR_MAYBE_NULL') ? [insn(0xb7, reg, 0, 0, 0)] : stack;
+    case 'ARG_PTR_TO_STACK':
+    case 'ARG_PTR_TO_SOCKET':
+      return arg.flags.includes('PTR_MAYBE_NULL') ? [insn(0xb7, reg, 0, 0, 0)] : undefined;
+    case 'ARG_PTR_TO_FUNC':
+      // A callback needs BTF func_info ("missing btf func_info"): not built by this probe.
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The outcome of calling a helper with arguments built from its table prototype. */
+export interface ProtoCheck {
+  /** The program type(s) (comma-separated keys) the call was made from with this outcome. */
+  readonly target: string;
+  /** The table's prototype for that target (the variant checked). */
+  readonly proto: string;
+  /** 'ok' (the kernel accepted the call), 'skipped' (a probe cannot build an argument), or the kernel's message. */
+  readonly verdict: string;
+  /** Per argument: the kernel's message when that argument alone is given a wrong value the table says it refuses. */
+  readonly negatives: readonly string[];
+}
+
+/**
+ * Call helper `id` from a program of target `key` with arguments built from the table's
+ * prototype; then, per argument, with one wrong value the prototype says the kernel refuses (a
+ * scalar where a non-null pointer belongs, 0 for `ARG_CONST_SIZE`) and record the kernel's answer.
+ */
+export function checkProto(key: string, id: number, mapOverride?: MapTypeName): ProtoCheck {
+  const [progType, attachType] = key.split('/') as [ProgTypeName, AttachTypeName | undefined];
+  const t: Target = { progType, ...(attachType ? { attachType } : {}) };
+  const proto = helperProto(id, progType, attachType) as HelperProto;
+  const name = HELPER_NAMES[id]!;
+  const mapType = mapOverride ?? FUNC_MAP_COMPAT[name]?.[0] ?? 'HASH';
+  const build = (wrong?: number): number[][] | undefined => {
+    const body: number[][] = [insn(0xbf, 6, 1, 0, 0)];
+    for (let i = 0; i < 8; i++) body.push(insn(0x7a, 10, 0, -8 * (i + 1), 0));
+    const funcFixups: [at: number, reg: number][] = [];
+    for (const [i, arg] of proto.args.entries()) {
+      const reg = i + 1;
+      if (wrong === i) {
+        body.push(insn(0xb7, reg, 0, 0, 0));
+        continue;
+      }
+      const setup = argSetup(arg, reg, mapType);
+      if (!setup) return undefined;
+      if (setup === 'func') {
+        funcFixups.push([body.length, reg]);
+        body.push(...lddw(reg, 4, 0));
+      } else body.push(...setup);
+    }
+    body.push(insn(0x85, 0, 0, 0, id), movR0(okReturn.get(key) ?? 0), EXIT);
+    const subprog = body.length;
+    if (funcFixups.length) body.push(movR0(0), EXIT);
+    // BPF_PSEUDO_FUNC: imm is the callee's offset from the next instruction slot.
+    for (const [at, reg] of funcFixups) body[at] = insn(0x18, reg, 4, 0, subprog - (at + 1));
+    return body;
+  };
+  try {
+    return runCheck(t, key, proto, build);
+  } finally {
+    closeProbeMaps();
+  }
+}
+
+function runCheck(
+  t: Target,
+  key: string,
+  proto: HelperProto,
+  build: (wrong?: number) => number[][] | undefined,
+): ProtoCheck {
+  const rows = build();
+  if (!rows) return { target: key, proto: proto.proto, verdict: 'skipped', negatives: [] };
+  const r = load(t, rows, 1);
+  // A call the verifier accepted and that then fails for what follows it (the reference a
+  // lookup or reserve returns is never released; a sleeping helper in a non-sleepable program)
+  // still proves the arguments right: keep the message.
+  const err = r.ok ? '' : firstError(r.log);
+  const argsAccepted = r.ok || /reference leak|Unreleased reference/.test(err);
+  // Refusals that come before the argument checks or are about the probe's map: no verdict.
+  const inconclusive = /might sleep in a non-sleepable|Sleepable programs can only use/.test(err);
+  const verdict = r.ok ? 'ok' : inconclusive ? `inconclusive: ${err}` : err;
+  const negatives: string[] = [];
+  if (argsAccepted) {
+    for (const [i, arg] of proto.args.entries()) {
+      const nullable = arg.flags.includes('PTR_MAYBE_NULL');
+      const refusesZero =
+        arg.base === 'ARG_CONST_SIZE' ||
+        (!nullable && arg.base.startsWith('ARG_PTR_TO')) ||
+        arg.base === 'ARG_CONST_MAP_PTR';
+      if (!refusesZero) {
+        negatives.push('');
+        continue;
+      }
+      const w = load(t, build(i)!, 1);
+      const wErr = w.ok ? 'ok' : firstError(w.log);
+      negatives.push(/reference leak|Unreleased reference/.test(wErr) ? 'ok' : wErr);
+    }
+  }
+  return { target: key, proto: proto.proto, verdict, negatives };
+}
+
+function genProtos(): void {
+  if (okReturn.size === 0) probeReturns();
+  const rootAvail = probeHelpersRootCached();
+  const compat = probeMapCompat(rootAvail);
+  const out: Record<string, ProtoCheck[]> = {};
+  for (let id = 1; id < HELPER_NAMES.length; id++) {
+    // Every program type that has the helper; one record per (variant, verdict), naming the
+    // types; argument negatives from the first type of each variant.
+    const keys = Object.keys(rootAvail)
+      .filter((k) => rootAvail[k]?.includes(id))
+      .sort((a, b) => Number(a.includes('/')) - Number(b.includes('/')) || a.localeCompare(b));
+    const groups = new Map<string, ProtoCheck>();
+    for (const key of keys) {
+      const check = checkProto(key, id);
+      const group = `${check.proto}\n${check.verdict}\n${check.negatives.join('\n')}`;
+      const seen = groups.get(group);
+      if (seen) groups.set(group, { ...seen, target: `${seen.target},${key}` });
+      else groups.set(group, check);
+    }
+    if (groups.size) out[HELPER_NAMES[id]!] = [...groups.values()];
+  }
+  const keys = Object.keys(rootAvail);
+  const rows = Object.entries(out).map(
+    ([name, checks]) =>
+      `  ${name}: ${JSON.stringify(checks.map((c) => ({ ...c, target: c.target.split(',').map((k) => keys.indexOf(k)) })))},`,
+  );
+  const text = `${header('helper prototypes checked by calling each helper')}
+/** The program types (\`TYPE\` or \`TYPE/ATTACH\`) the checks name by index. */
+export const PROTO_CHECK_TARGETS: readonly string[] = ${JSON.stringify(keys)};
+
+/** One outcome; \`target\`: indices into {@link PROTO_CHECK_TARGETS}. */
+export interface ProtoCheckRecord {
+  readonly target: readonly number[];
+  readonly proto: string;
+  readonly verdict: string;
+  readonly negatives: readonly string[];
+}
+
+/**
+ * Per helper (name), one record per (prototype variant, outcome): the program types it was
+ * called from, the verdict of a call whose arguments were built from the table's prototype (\`ok\`, \`skipped\` when a probe cannot build one of its
+ * arguments — BTF pointers, dynptrs, spin locks, references — or the kernel's message), and per
+ * argument the kernel's message when that argument alone was given a value the prototype says
+ * the kernel refuses (0 for a non-null pointer, a map or \`ARG_CONST_SIZE\`; \`''\`: not tried).
+ */
+export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>> = {
+${rows.join('\n')}
+};
+
+/**
+ * \`check_map_func_compatibility\` measured: per helper that takes a map, the map types a
+ * well-formed call accepted (\`ok\`) and refused (\`cannot pass map_type …\`); map types whose call
+ * failed for another reason (key size 0, sleepable restrictions…) are left out.
+ */
+export const MAP_COMPAT_MEASURED: Readonly<Record<string, { readonly ok: readonly string[]; readonly refused: readonly string[] }>> = ${JSON.stringify(compat)};
+`;
+  writeFileSync(join(tablesDir, 'proto-checks.ts'), text);
+}
+
+/** Call each map-taking helper with each probe map type, from a type that has the helper. */
+function probeMapCompat(
+  rootAvail: Record<string, number[] | null>,
+): Record<string, { ok: string[]; refused: string[] }> {
+  const out: Record<string, { ok: string[]; refused: string[] }> = {};
+  const preferred = ['SCHED_CLS', 'KPROBE', 'XDP', 'SK_SKB', 'SK_MSG', 'SOCK_OPS', 'CGROUP_SKB'];
+  for (let id = 1; id < HELPER_NAMES.length; id++) {
+    const keys = Object.keys(rootAvail).filter((k) => rootAvail[k]?.includes(id) && !k.startsWith('SYSCALL'));
+    const key = preferred.find((k) => keys.includes(k)) ?? keys[0];
+    if (!key) continue;
+    const [progType, attachType] = key.split('/') as [ProgTypeName, string | undefined];
+    if (!helperProto(id, progType, attachType)?.args.some((a) => a.base === 'ARG_CONST_MAP_PTR')) continue;
+    const row = { ok: [] as string[], refused: [] as string[] };
+    for (const mapType of Object.keys(PROBE_MAPS) as MapTypeName[]) {
+      const check = checkProto(key, id, mapType);
+      if (check.verdict.startsWith('cannot pass map_type')) row.refused.push(mapType);
+      else if (check.verdict === 'ok' || /reference leak|Unreleased reference/.test(check.verdict))
+        row.ok.push(mapType);
+    }
+    out[HELPER_NAMES[id]!] = row;
+  }
+  return out;
+}
+
+let rootAvailCache: Record<string, number[] | null> | undefined;
+function probeHelpersRootCached(): Record<string, number[] | null> {
+  rootAvailCache ??= probeHelpers();
+  return rootAvailCache;
+}
+
 // ---------------------------------------------------------------- main
 
 const argv = process.argv.slice(2);
@@ -473,10 +787,13 @@ if (!isMain) {
     process.exit(2);
   }
   const only =
-    argv[0] === '--only' ? new Set(argv[1]!.split(',')) : new Set(['helpers', 'context', 'returns']);
-  if (only.has('returns') || only.has('context')) genReturns();
+    argv[0] === '--only'
+      ? new Set(argv[1]!.split(','))
+      : new Set(['helpers', 'context', 'returns', 'protos']);
+  if (only.has('returns') || only.has('context') || only.has('protos')) genReturns();
   if (only.has('context')) genContext();
   if (only.has('helpers')) genHelpers();
+  if (only.has('protos')) genProtos();
   // Generated files are committed formatted, so a regeneration diff shows only real changes.
   spawnSync('npx', ['biome', 'format', '--write', tablesDir], { cwd: root, stdio: 'inherit' });
 }

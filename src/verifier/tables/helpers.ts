@@ -18,7 +18,11 @@
 import { HELPER_NAMES } from '../../isa/helper-ids.js';
 import type { MapTypeName, ProgTypeName } from '../../uapi.js';
 import type { Caps } from '../types.js';
-import { GPL_ONLY_HELPERS_MEASURED, HELPER_AVAILABILITY } from './helper-availability.js';
+import {
+  GPL_ONLY_HELPERS_MEASURED,
+  HELPER_AVAILABILITY,
+  HELPER_REFUSED_AFTER_LOOKUP,
+} from './helper-availability.js';
 
 /** `enum bpf_arg_type` base types (the low 8 bits, `BPF_BASE_TYPE_MASK`). */
 export const ARG_BASE_TYPES = [
@@ -205,7 +209,8 @@ const TASK = 'ARG_PTR_TO_BTF_ID <task_struct>';
 const SEQ = 'ARG_PTR_TO_BTF_ID <seq_file>';
 const OUTPUT = [CTX, MAP, ANY, RO, SZ0];
 const PROBE_READ = [UNINIT, SZ0, ANY];
-const SK_LOOKUP = [CTX, RO, SZ, ANY, ANY];
+// Since 6.? the tuple size may be 0 (measured: `r3 = 0` passes the argument checks).
+const SK_LOOKUP = [CTX, RO, SZ0, ANY, ANY];
 const SKC_TO = (s: string): Row => [`bpf_skc_to_${s}_proto`, 0, `RET_PTR_TO_BTF_ID_OR_NULL <${s}>`, [SKC]];
 
 /**
@@ -235,8 +240,15 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
   get_current_uid_gid: [['bpf_get_current_uid_gid_proto', 0, INT, []]],
   get_current_comm: [['bpf_get_current_comm_proto', 0, INT, [UNINIT, SZ]]],
   get_cgroup_classid: [
-    ['bpf_get_cgroup_classid_proto', 0, INT, [CTX], '', 'tc, lwt, cgroup_skb'],
-    ['bpf_get_cgroup_classid_curr_proto', 0, INT, [], '', 'cgroup sock, sock_addr'],
+    ['bpf_get_cgroup_classid_curr_proto', 0, INT, [], '', 'all but tc and lwt (measured)'],
+    [
+      'bpf_get_cgroup_classid_proto',
+      0,
+      INT,
+      [CTX],
+      '',
+      'SCHED_CLS, SCHED_ACT, LWT_IN, LWT_OUT, LWT_XMIT, LWT_SEG6LOCAL',
+    ],
   ],
   skb_vlan_push: [['bpf_skb_vlan_push_proto', 0, INT, [CTX, ANY, ANY]]],
   skb_vlan_pop: [['bpf_skb_vlan_pop_proto', 0, INT, [CTX]]],
@@ -299,7 +311,7 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
     ['bpf_get_socket_cookie_sock_addr_proto', 0, INT, [CTX], '', 'CGROUP_SOCK_ADDR'],
     ['bpf_get_socket_cookie_sock_ops_proto', 0, INT, [CTX], '', 'SOCK_OPS'],
     ['bpf_get_socket_cookie_sock_proto', 0, INT, [CTX], '', 'CGROUP_SOCK'],
-    ['bpf_get_socket_ptr_cookie_proto', 0, INT, [SKC], '', 'TRACING, LSM, iterators'],
+    ['bpf_get_socket_ptr_cookie_proto', 0, INT, [SKC], '', 'TRACING, LSM, SK_REUSEPORT, SYSCALL'],
   ],
   get_socket_uid: [['bpf_get_socket_uid_proto', 0, INT, [CTX]]],
   set_hash: [['bpf_set_hash_proto', 0, INT, [CTX, ANY]]],
@@ -616,7 +628,7 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
   get_branch_snapshot: [['bpf_get_branch_snapshot_proto', 1, INT, [UNINIT, SZ0, ANY]]],
   trace_vprintk: [['bpf_trace_vprintk_proto', 1, INT, [RO, SZ, RO_NULL, SZ0]]],
   skc_to_unix_sock: [SKC_TO('unix_sock')],
-  kallsyms_lookup_name: [['bpf_kallsyms_lookup_name_proto', 0, INT, [RO, SZ, ANY, LONG_OUT]]],
+  kallsyms_lookup_name: [['bpf_kallsyms_lookup_name_proto', 0, INT, [RO, SZ0, ANY, LONG_OUT]]],
   find_vma: [['bpf_find_vma_proto', 0, INT, [TASK, ANY, 'ARG_PTR_TO_FUNC', 'ARG_PTR_TO_STACK_OR_NULL', ANY]]],
   loop: [['bpf_loop_proto', 0, INT, [ANY, 'ARG_PTR_TO_FUNC', 'ARG_PTR_TO_STACK_OR_NULL', ANY]]],
   strncmp: [['bpf_strncmp_proto', 0, INT, [RO, SZ, 'ARG_PTR_TO_CONST_STR']]],
@@ -627,7 +639,7 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
   set_retval: [['bpf_set_retval_proto', 0, INT, [ANY]]],
   xdp_get_buff_len: [
     ['bpf_xdp_get_buff_len_proto', 0, INT, [CTX], '', 'XDP'],
-    ['bpf_xdp_get_buff_len_trace_proto', 0, INT, ['ARG_PTR_TO_BTF_ID <xdp_buff>'], '', 'TRACING'],
+    ['bpf_xdp_get_buff_len_trace_proto', 0, INT, ['ARG_PTR_TO_BTF_ID <xdp_buff>'], '', 'TRACING, SYSCALL'],
   ],
   xdp_load_bytes: [['bpf_xdp_load_bytes_proto', 0, INT, [CTX, ANY, UNINIT, SZ]]],
   xdp_store_bytes: [['bpf_xdp_store_bytes_proto', 0, INT, [CTX, ANY, RO, SZ]]],
@@ -918,19 +930,30 @@ export function availableHelpers(
 }
 
 /**
- * The verifier's complaint when a program calls a helper its type may not use
- * (`check_helper_call`), or undefined when the call is allowed or the type was not measured.
+ * The verifier's complaint when a program calls a helper its type may not use, whatever the
+ * arguments (`check_helper_call` before the argument checks): unknown id, no prototype for the
+ * type (`program of this type cannot use helper …`), or refused after the lookup (measured:
+ * `func bpf_get_func_ip#173 not supported for program type 5`, `helper call might sleep in a
+ * non-sleepable prog` unless `sleepable`). Undefined when the call may proceed or the type was
+ * not measured.
  */
 export function helperCallError(
   id: number,
   progType: ProgTypeName,
   caps: Caps = 'root',
   attachType?: string,
+  options: { readonly sleepable?: boolean } = {},
 ): string | undefined {
   if (id <= 0 || id >= HELPER_NAMES.length) return `invalid func unknown#${id}`;
   const available = availableHelpers(progType, caps, attachType);
-  if (!available || available.has(id)) return undefined;
-  return `program of this type cannot use helper bpf_${HELPER_NAMES[id]}#${id}`;
+  if (!available) return undefined;
+  if (!available.has(id)) return `program of this type cannot use helper bpf_${HELPER_NAMES[id]}#${id}`;
+  const later = HELPER_REFUSED_AFTER_LOOKUP[availabilityKey(progType, attachType)!]?.[id];
+  if (later && !(options.sleepable && later.includes('might sleep'))) return later;
+  if (!later && !options.sleepable && helperProto(id, progType, attachType)?.mightSleep) {
+    return 'helper call might sleep in a non-sleepable prog';
+  }
+  return undefined;
 }
 
 /**

@@ -7,11 +7,16 @@ import { HELPER_NAMES, helperId } from '../../isa/helper-ids.js';
 import { MapType, type MapTypeName, ProgType, type ProgTypeName } from '../../uapi.js';
 import { ctxAccess, ctxPointerFields, ctxRegType, ctxSize } from './context.js';
 import { CONTEXT_MEASURED } from './context-access.js';
-import { GPL_ONLY_HELPERS_MEASURED, HELPER_AVAILABILITY } from './helper-availability.js';
+import {
+  GPL_ONLY_HELPERS_MEASURED,
+  HELPER_AVAILABILITY,
+  HELPER_REFUSED_AFTER_LOOKUP,
+} from './helper-availability.js';
 import {
   availableHelpers,
   FUNC_MAP_COMPAT,
   HELPERS,
+  type HelperArg,
   helperCallError,
   helperProto,
   isGplOnly,
@@ -20,6 +25,7 @@ import {
   mapFuncError,
   PROTO_TABLE_NAMES,
 } from './index.js';
+import { MAP_COMPAT_MEASURED, PROTO_CHECK_TARGETS, PROTO_CHECKS } from './proto-checks.js';
 import { RETURNS_MEASURED } from './return-ranges.js';
 import { returnCodeError, returnRange } from './returns.js';
 
@@ -301,5 +307,84 @@ describe('return ranges (measured)', () => {
     assert.equal(returnCodeError('CGROUP_SKB', { kind: 'scalar', smin: 0n, smax: 1n }), undefined);
     assert.equal(returnCodeError('XDP', { kind: 'unknown' }), undefined);
     assert.equal(returnCodeError('XDP', { kind: 'uninit' }), 'R0 !read_ok');
+  });
+});
+
+describe('prototypes checked on the kernel (proto-checks.ts)', () => {
+  /** What the kernel says when argument `arg` alone gets a 0 it must refuse. */
+  const expectedRefusal = (arg: HelperArg): RegExp =>
+    arg.base === 'ARG_CONST_SIZE'
+      ? /invalid zero-sized read/
+      : arg.base === 'ARG_PTR_TO_CTX'
+        ? /type=scalar expected=ctx/
+        : arg.base === 'ARG_CONST_MAP_PTR'
+          ? /type=scalar expected=map_ptr/
+          : /type=scalar expected=fp/;
+
+  it('every call built from the table verified, or failed only after its arguments passed', () => {
+    let verified = 0;
+    for (const [name, checks] of Object.entries(PROTO_CHECKS)) {
+      for (const check of checks) {
+        const where = `${name} (${check.proto}) from ${PROTO_CHECK_TARGETS[check.target[0]!]}`;
+        if (check.verdict === 'ok') verified++;
+        else if (check.verdict === 'skipped' || check.verdict.startsWith('inconclusive')) continue;
+        else if (/reference leak/.test(check.verdict)) assert.ok(HELPERS[id(name)]!.acquire, where);
+        else {
+          // Refused after the lookup: the availability table records it for that type.
+          for (const t of check.target) {
+            assert.equal(
+              HELPER_REFUSED_AFTER_LOOKUP[PROTO_CHECK_TARGETS[t]!]?.[id(name)],
+              check.verdict,
+              where,
+            );
+          }
+        }
+      }
+    }
+    assert.ok(verified > 150, `${verified} helper calls verified`);
+  });
+
+  it('every argument refused a wrong value with the message its table type predicts', () => {
+    for (const [name, checks] of Object.entries(PROTO_CHECKS)) {
+      for (const check of checks) {
+        const [progType, attachType] = PROTO_CHECK_TARGETS[check.target[0]!]!.split('/') as [
+          ProgTypeName,
+          string?,
+        ];
+        const proto = helperProto(id(name), progType, attachType)!;
+        assert.equal(proto.proto, check.proto);
+        check.negatives.forEach((message, i) => {
+          if (!message) return;
+          assert.match(
+            message,
+            expectedRefusal(proto.args[i]!),
+            `${name} arg${i + 1} (${proto.args[i]!.spelling})`,
+          );
+        });
+      }
+    }
+  });
+
+  it('agrees with the measured map compatibility', () => {
+    for (const [name, row] of Object.entries(MAP_COMPAT_MEASURED)) {
+      for (const m of row.ok) assert.ok(mapFuncCompatible(m as MapTypeName, id(name)), `${name} takes ${m}`);
+      for (const m of row.refused)
+        assert.ok(!mapFuncCompatible(m as MapTypeName, id(name)), `${name} refuses ${m}`);
+    }
+  });
+
+  it('explains calls refused after the lookup', () => {
+    assert.equal(
+      helperCallError(id('get_func_ip'), 'TRACEPOINT'),
+      'func bpf_get_func_ip#173 not supported for program type 5',
+    );
+    assert.equal(
+      helperCallError(id('copy_from_user'), 'KPROBE'),
+      'helper call might sleep in a non-sleepable prog',
+    );
+    assert.equal(
+      helperCallError(id('copy_from_user'), 'KPROBE', 'root', undefined, { sleepable: true }),
+      undefined,
+    );
   });
 });
