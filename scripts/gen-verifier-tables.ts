@@ -593,6 +593,20 @@ function argSetup(arg: HelperArg, reg: number, mapType: MapTypeName): number[][]
   }
 }
 
+/** R0's type on the line of the (first) helper call in a level-2 log, '' when not printed. */
+function returnType(log: string): string {
+  const lines = log.split('\n');
+  const at = lines.findIndex((l) => /^\d+: \(85\) call /.test(l));
+  if (at < 0) return '';
+  // The state after the call is on the call's line (`; R0=…`) or, when precision tracking
+  // printed lines in between, on the next state line (`5: R0=… R6=…`).
+  let state = lines[at]!.split(';')[1];
+  if (state === undefined) state = lines.slice(at + 1).find((l) => /^\d+: R\d/.test(l)) ?? '';
+  const m = /\bR0(?:_w)?=([a-z_0-9]+)/.exec(state);
+  if (!m) return '';
+  return /^-?\d/.test(m[1]!) ? 'scalar' : m[1]!;
+}
+
 /** The outcome of calling a helper with arguments built from its table prototype. */
 export interface ProtoCheck {
   /** The program type(s) (comma-separated keys) the call was made from with this outcome. */
@@ -601,6 +615,12 @@ export interface ProtoCheck {
   readonly proto: string;
   /** 'ok' (the kernel accepted the call), 'skipped' (a probe cannot build an argument), or the kernel's message. */
   readonly verdict: string;
+  /**
+   * When the arguments passed: R0's type after the call as the level-2 log prints it (`scalar`,
+   * `map_value_or_null`, `ringbuf_mem_or_null`, `trusted_ptr_task_struct`…); '' when R0 is not
+   * printed (a `RET_VOID` helper leaves it uninitialised).
+   */
+  readonly ret?: string;
   /** Per argument: the kernel's message when that argument alone is given a wrong value the table says it refuses. */
   readonly negatives: readonly string[];
 }
@@ -655,7 +675,7 @@ function runCheck(
 ): ProtoCheck {
   const rows = build();
   if (!rows) return { target: key, proto: proto.proto, verdict: 'skipped', negatives: [] };
-  const r = load(t, rows, 1);
+  const r = load(t, rows, 2);
   // A call the verifier accepted and that then fails for what follows it (the reference a
   // lookup or reserve returns is never released; a sleeping helper in a non-sleepable program)
   // still proves the arguments right: keep the message.
@@ -681,7 +701,13 @@ function runCheck(
       negatives.push(/reference leak|Unreleased reference/.test(wErr) ? 'ok' : wErr);
     }
   }
-  return { target: key, proto: proto.proto, verdict, negatives };
+  return {
+    target: key,
+    proto: proto.proto,
+    verdict,
+    negatives,
+    ...(argsAccepted ? { ret: returnType(r.log) } : {}),
+  };
 }
 
 function genProtos(): void {
@@ -720,6 +746,8 @@ export interface ProtoCheckRecord {
   readonly proto: string;
   readonly verdict: string;
   readonly negatives: readonly string[];
+  /** R0's type after the call, as the level-2 log prints it ('' for none); absent when the call failed. */
+  readonly ret?: string;
 }
 
 /**

@@ -1076,3 +1076,49 @@ export function mapFuncCompatible(mapType: MapTypeName, id: number): boolean {
 export function mapFuncError(mapTypeNumber: number, id: number): string {
   return `cannot pass map_type ${mapTypeNumber} into func bpf_${HELPER_NAMES[id]}#${id}`;
 }
+
+/** The register type a helper's return gives R0 (`check_helper_call`), in the kernel's names. */
+export interface RetRegType {
+  /** `enum bpf_reg_type` base (`SCALAR_VALUE`, `PTR_TO_MAP_VALUE`…); `NOT_INIT` for `RET_VOID`. */
+  readonly regType: string;
+  readonly flags: readonly TypeFlag[];
+  readonly btfStruct?: string;
+  /** As the level-2 log prints R0 (`map_value_or_null`, `ringbuf_mem_or_null`); '' for `RET_VOID`. */
+  readonly logName: string;
+}
+
+const RET_REG: Readonly<Record<RetBaseType, readonly [regType: string, logBase: string]>> = {
+  RET_INTEGER: ['SCALAR_VALUE', 'scalar'],
+  RET_VOID: ['NOT_INIT', ''],
+  RET_PTR_TO_MAP_VALUE: ['PTR_TO_MAP_VALUE', 'map_value'],
+  RET_PTR_TO_SOCKET: ['PTR_TO_SOCKET', 'sock'],
+  RET_PTR_TO_TCP_SOCK: ['PTR_TO_TCP_SOCK', 'tcp_sock'],
+  RET_PTR_TO_SOCK_COMMON: ['PTR_TO_SOCK_COMMON', 'sock_common'],
+  RET_PTR_TO_MEM: ['PTR_TO_MEM', 'mem'],
+  RET_PTR_TO_MEM_OR_BTF_ID: ['PTR_TO_MEM', 'mem'],
+  RET_PTR_TO_BTF_ID: ['PTR_TO_BTF_ID', 'ptr_'],
+};
+
+/**
+ * What R0 becomes after a call (measured for every helper a probe could call: see the tests).
+ * `RET_PTR_TO_MEM_OR_BTF_ID` (`bpf_per_cpu_ptr`, `bpf_this_cpu_ptr`) becomes `PTR_TO_MEM` for a
+ * percpu variable without BTF type and `PTR_TO_BTF_ID` otherwise; this gives the former.
+ * `bpf_kptr_xchg` and map-in-map lookups get their BTF type / inner map from the arguments.
+ */
+export function retRegType(ret: HelperRet): RetRegType {
+  const [regType, base] = RET_REG[ret.base];
+  const flags = ret.flags.filter((f) => f !== 'PTR_MAYBE_NULL' || ret.base !== 'RET_INTEGER');
+  const prefix = flags.includes('MEM_RINGBUF')
+    ? 'ringbuf_'
+    : flags.includes('PTR_TRUSTED')
+      ? 'trusted_'
+      : flags.includes('MEM_RDONLY')
+        ? 'rdonly_'
+        : '';
+  const nullable = flags.includes('PTR_MAYBE_NULL') ? '_or_null' : '';
+  const logName =
+    ret.base === 'RET_PTR_TO_BTF_ID'
+      ? `${prefix}${base}${nullable ? 'or_null_' : ''}${ret.btfStruct ?? ''}`
+      : base && `${prefix}${base}${nullable}`;
+  return { regType, flags, ...(ret.btfStruct ? { btfStruct: ret.btfStruct } : {}), logName };
+}

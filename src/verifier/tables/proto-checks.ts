@@ -89,6 +89,8 @@ export interface ProtoCheckRecord {
   readonly proto: string;
   readonly verdict: string;
   readonly negatives: readonly string[];
+  /** R0's type after the call, as the level-2 log prints it ('' for none); absent when the call failed. */
+  readonly ret?: string;
 }
 
 /**
@@ -112,6 +114,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R1 type=scalar expected=map_ptr',
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
+      ret: 'map_value_or_null',
     },
   ],
   map_update_elem: [
@@ -129,6 +132,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   map_delete_elem: [
@@ -144,6 +148,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R1 type=scalar expected=map_ptr',
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
+      ret: 'scalar',
     },
   ],
   probe_read: [
@@ -156,6 +161,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   ktime_get_ns: [
@@ -168,6 +174,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_ktime_get_ns_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   trace_printk: [
@@ -183,6 +190,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R1 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R2 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   get_prandom_u32: [
@@ -195,6 +203,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_prandom_u32_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   get_smp_processor_id: [
@@ -207,6 +216,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_smp_processor_id_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   skb_store_bytes: [
@@ -221,6 +231,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   l3_csum_replace: [
@@ -229,6 +240,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_l3_csum_replace_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', '', ''],
+      ret: 'scalar',
     },
   ],
   l4_csum_replace: [
@@ -237,6 +249,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_l4_csum_replace_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', '', ''],
+      ret: 'scalar',
     },
   ],
   tail_call: [
@@ -249,6 +262,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_tail_call_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
+      ret: '',
     },
     {
       target: [71],
@@ -264,6 +278,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_clone_redirect_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
   ],
   get_current_pid_tgid: [
@@ -276,6 +291,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_current_pid_tgid_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   get_current_uid_gid: [
@@ -288,6 +304,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_current_uid_gid_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   get_current_comm: [
@@ -303,6 +320,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R1 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R2 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   get_cgroup_classid: [
@@ -315,12 +333,14 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_cgroup_classid_curr_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
     {
       target: [42, 43, 44, 45, 51, 52, 53, 54, 55, 56],
       proto: 'bpf_get_cgroup_classid_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   skb_vlan_push: [
@@ -329,6 +349,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_vlan_push_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
   ],
   skb_vlan_pop: [
@@ -337,6 +358,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_vlan_pop_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   skb_get_tunnel_key: [
@@ -350,6 +372,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   skb_set_tunnel_key: [
@@ -363,6 +386,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   perf_event_read: [
@@ -375,6 +399,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_perf_event_read_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', ''],
+      ret: 'scalar',
     },
     {
       target: [71],
@@ -385,8 +410,20 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
     },
   ],
   redirect: [
-    { target: [45, 51, 52, 53, 54, 55, 56], proto: 'bpf_redirect_proto', verdict: 'ok', negatives: ['', ''] },
-    { target: [73, 74, 75, 76], proto: 'bpf_xdp_redirect_proto', verdict: 'ok', negatives: ['', ''] },
+    {
+      target: [45, 51, 52, 53, 54, 55, 56],
+      proto: 'bpf_redirect_proto',
+      verdict: 'ok',
+      negatives: ['', ''],
+      ret: 'scalar',
+    },
+    {
+      target: [73, 74, 75, 76],
+      proto: 'bpf_xdp_redirect_proto',
+      verdict: 'ok',
+      negatives: ['', ''],
+      ret: 'scalar',
+    },
   ],
   get_route_realm: [
     {
@@ -394,6 +431,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_route_realm_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   perf_event_output: [
@@ -412,6 +450,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
     {
       target: [48, 72],
@@ -424,6 +463,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
     {
       target: [49],
@@ -436,6 +476,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
     {
       target: [71],
@@ -455,6 +496,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   skb_load_bytes: [
@@ -468,6 +510,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
     {
       target: [33, 34],
@@ -479,6 +522,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
     {
       target: [61, 62, 63],
@@ -490,6 +534,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   get_stackid: [
@@ -498,18 +543,21 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_stackid_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
+      ret: 'scalar',
     },
     {
       target: [48],
       proto: 'bpf_get_stackid_proto_pe',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
+      ret: 'scalar',
     },
     {
       target: [49],
       proto: 'bpf_get_stackid_proto_raw_tp',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
+      ret: 'scalar',
     },
     {
       target: [71],
@@ -523,6 +571,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_stackid_proto_tp',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
+      ret: 'scalar',
     },
   ],
   csum_diff: [
@@ -531,6 +580,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_csum_diff_proto',
       verdict: 'ok',
       negatives: ['', '', '', '', ''],
+      ret: 'scalar',
     },
   ],
   skb_get_tunnel_opt: [
@@ -543,6 +593,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   skb_set_tunnel_opt: [
@@ -555,6 +606,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   skb_change_proto: [
@@ -563,6 +615,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_change_proto_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
   ],
   skb_change_type: [
@@ -571,6 +624,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_change_type_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   skb_under_cgroup: [
@@ -579,6 +633,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_under_cgroup_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
+      ret: 'scalar',
     },
   ],
   get_hash_recalc: [
@@ -587,6 +642,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_hash_recalc_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   get_current_task: [
@@ -599,6 +655,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_current_task_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   current_task_under_cgroup: [
@@ -611,6 +668,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_current_task_under_cgroup_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', ''],
+      ret: 'scalar',
     },
     {
       target: [71],
@@ -626,12 +684,14 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_change_tail_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
     {
       target: [64, 65, 66, 67],
       proto: 'sk_skb_change_tail_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
   ],
   skb_pull_data: [
@@ -640,12 +700,14 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_pull_data_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
     {
       target: [64, 65, 66, 67],
       proto: 'sk_skb_pull_data_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   csum_update: [
@@ -654,6 +716,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_csum_update_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   set_hash_invalid: [
@@ -662,6 +725,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_set_hash_invalid_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   get_numa_node_id: [
@@ -674,6 +738,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_numa_node_id_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   skb_change_head: [
@@ -682,12 +747,14 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_change_head_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
     {
       target: [64, 65, 66, 67],
       proto: 'sk_skb_change_head_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
   ],
   xdp_adjust_head: [
@@ -696,6 +763,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_xdp_adjust_head_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   probe_read_str: [
@@ -708,6 +776,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   get_socket_cookie: [
@@ -716,12 +785,14 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_socket_cookie_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
     {
       target: [5, 24, 25, 26, 27],
       proto: 'bpf_get_socket_cookie_sock_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
     { target: [61, 71, 62, 63], proto: 'bpf_get_socket_ptr_cookie_proto', verdict: 'skipped', negatives: [] },
     {
@@ -729,12 +800,14 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_socket_cookie_sock_ops_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
       proto: 'bpf_get_socket_cookie_sock_addr_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   get_socket_uid: [
@@ -743,6 +816,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_socket_uid_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   set_hash: [
@@ -751,6 +825,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_set_hash_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   setsockopt: [
@@ -765,6 +840,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R5 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -777,6 +853,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R5 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
     { target: [30], proto: 'bpf_unlocked_sk_setsockopt_proto', verdict: 'skipped', negatives: [] },
   ],
@@ -786,6 +863,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_adjust_room_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
+      ret: 'scalar',
     },
   ],
   redirect_map: [
@@ -794,6 +872,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_xdp_redirect_map_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', '', ''],
+      ret: 'scalar',
     },
   ],
   sk_redirect_map: [
@@ -802,6 +881,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_sk_redirect_map_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', '', ''],
+      ret: 'scalar',
     },
   ],
   sock_map_update: [
@@ -815,6 +895,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   xdp_adjust_meta: [
@@ -823,6 +904,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_xdp_adjust_meta_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   perf_event_read_value: [
@@ -840,6 +922,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
     {
       target: [71],
@@ -859,6 +942,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   getsockopt: [
@@ -873,6 +957,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R5 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -885,6 +970,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R5 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
     { target: [30], proto: 'bpf_unlocked_sk_getsockopt_proto', verdict: 'skipped', negatives: [] },
   ],
@@ -894,6 +980,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_sock_ops_cb_flags_set_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   msg_redirect_map: [
@@ -902,6 +989,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_msg_redirect_map_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', '', ''],
+      ret: 'scalar',
     },
   ],
   msg_apply_bytes: [
@@ -910,6 +998,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_msg_apply_bytes_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   msg_cork_bytes: [
@@ -918,6 +1007,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_msg_cork_bytes_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   msg_pull_data: [
@@ -926,6 +1016,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_msg_pull_data_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
+      ret: 'scalar',
     },
   ],
   bind: [
@@ -938,6 +1029,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   xdp_adjust_tail: [
@@ -946,6 +1038,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_xdp_adjust_tail_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   skb_get_xfrm_state: [
@@ -960,6 +1053,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   get_stack: [
@@ -973,6 +1067,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
     {
       target: [48],
@@ -984,6 +1079,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
     {
       target: [49],
@@ -995,6 +1091,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
     {
       target: [72],
@@ -1006,6 +1103,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   skb_load_bytes_relative: [
@@ -1020,6 +1118,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
     {
       target: [61, 62, 63],
@@ -1032,6 +1131,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   fib_lookup: [
@@ -1045,6 +1145,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
     {
       target: [73, 74, 75, 76],
@@ -1056,6 +1157,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   sock_hash_update: [
@@ -1069,6 +1171,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   msg_redirect_hash: [
@@ -1082,6 +1185,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   sk_redirect_hash: [
@@ -1095,6 +1199,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   lwt_push_encap: [
@@ -1108,6 +1213,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
     {
       target: [45],
@@ -1119,6 +1225,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   skb_cgroup_id: [
@@ -1127,6 +1234,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_cgroup_id_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   get_current_cgroup_id: [
@@ -1139,6 +1247,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_current_cgroup_id_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   get_local_storage: [
@@ -1150,6 +1259,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_local_storage_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', ''],
+      ret: 'map_value',
     },
   ],
   sk_select_reuseport: [
@@ -1163,6 +1273,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   skb_ancestor_cgroup_id: [
@@ -1171,6 +1282,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_ancestor_cgroup_id_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   sk_lookup_tcp: [
@@ -1185,6 +1297,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'sock_or_null',
     },
     {
       target: [73, 74, 75, 76],
@@ -1197,6 +1310,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'sock_or_null',
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -1209,6 +1323,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'sock_or_null',
     },
   ],
   sk_lookup_udp: [
@@ -1223,6 +1338,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'sock_or_null',
     },
     {
       target: [73, 74, 75, 76],
@@ -1235,6 +1351,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'sock_or_null',
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -1247,6 +1364,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'sock_or_null',
     },
   ],
   sk_release: [
@@ -1274,6 +1392,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   map_pop_elem: [
@@ -1289,6 +1408,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R1 type=scalar expected=map_ptr',
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
+      ret: 'scalar',
     },
   ],
   map_peek_elem: [
@@ -1304,6 +1424,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R1 type=scalar expected=map_ptr',
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
+      ret: 'scalar',
     },
   ],
   msg_push_data: [
@@ -1312,6 +1433,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_msg_push_data_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
+      ret: 'scalar',
     },
   ],
   msg_pop_data: [
@@ -1320,6 +1442,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_msg_pop_data_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
+      ret: 'scalar',
     },
   ],
   spin_lock: [
@@ -1368,6 +1491,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_ecn_set_ce_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   get_listener_sock: [
@@ -1390,6 +1514,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'sock_common_or_null',
     },
     {
       target: [73, 74, 75, 76],
@@ -1402,6 +1527,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'sock_common_or_null',
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -1414,6 +1540,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'sock_common_or_null',
     },
   ],
   tcp_check_syncookie: [
@@ -1435,6 +1562,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   sysctl_get_current_value: [
@@ -1447,6 +1575,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   sysctl_get_new_value: [
@@ -1459,6 +1588,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   sysctl_set_new_value: [
@@ -1471,6 +1601,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   strtol: [
@@ -1488,6 +1619,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
+      ret: 'scalar',
     },
   ],
   strtoul: [
@@ -1505,6 +1637,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
+      ret: 'scalar',
     },
   ],
   sk_storage_get: [
@@ -1545,6 +1678,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_send_signal_proto',
       verdict: 'ok',
       negatives: [''],
+      ret: 'scalar',
     },
   ],
   tcp_gen_syncookie: [
@@ -1570,6 +1704,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   probe_read_kernel: [
@@ -1586,6 +1721,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   probe_read_user_str: [
@@ -1602,6 +1738,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   probe_read_kernel_str: [
@@ -1618,6 +1755,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   send_signal_thread: [
@@ -1630,6 +1768,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_send_signal_thread_proto',
       verdict: 'ok',
       negatives: [''],
+      ret: 'scalar',
     },
   ],
   jiffies64: [
@@ -1642,6 +1781,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_jiffies64_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   read_branch_records: [
@@ -1650,6 +1790,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_read_branch_records_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
+      ret: 'scalar',
     },
   ],
   get_ns_current_pid_tgid: [
@@ -1667,6 +1808,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   xdp_output: [{ target: [71], proto: 'bpf_xdp_output_proto', verdict: 'skipped', negatives: [] }],
@@ -1676,14 +1818,28 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_netns_cookie_sock_proto',
       verdict: 'ok',
       negatives: [''],
+      ret: 'scalar',
     },
-    { target: [59, 60], proto: 'bpf_get_netns_cookie_sk_msg_proto', verdict: 'ok', negatives: [''] },
-    { target: [68, 69], proto: 'bpf_get_netns_cookie_sock_ops_proto', verdict: 'ok', negatives: [''] },
+    {
+      target: [59, 60],
+      proto: 'bpf_get_netns_cookie_sk_msg_proto',
+      verdict: 'ok',
+      negatives: [''],
+      ret: 'scalar',
+    },
+    {
+      target: [68, 69],
+      proto: 'bpf_get_netns_cookie_sock_ops_proto',
+      verdict: 'ok',
+      negatives: [''],
+      ret: 'scalar',
+    },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
       proto: 'bpf_get_netns_cookie_sock_addr_proto',
       verdict: 'ok',
       negatives: [''],
+      ret: 'scalar',
     },
   ],
   get_current_ancestor_cgroup_id: [
@@ -1696,6 +1852,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_current_ancestor_cgroup_id_proto',
       verdict: 'ok',
       negatives: [''],
+      ret: 'scalar',
     },
   ],
   sk_assign: [
@@ -1705,6 +1862,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_sk_lookup_assign_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
   ],
   ktime_get_boot_ns: [
@@ -1717,6 +1875,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_ktime_get_boot_ns_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   sk_cgroup_id: [{ target: [2, 3, 4], proto: 'bpf_sk_cgroup_id_proto', verdict: 'skipped', negatives: [] }],
@@ -1738,6 +1897,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   ringbuf_reserve: [
@@ -1750,6 +1910,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_ringbuf_reserve_proto',
       verdict: 'BPF_EXIT instruction in main prog would lead to reference leak',
       negatives: ['R1 type=scalar expected=map_ptr', '', ''],
+      ret: 'ringbuf_mem_or_null',
     },
   ],
   ringbuf_submit: [
@@ -1786,6 +1947,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_ringbuf_query_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', ''],
+      ret: 'scalar',
     },
   ],
   csum_level: [
@@ -1794,6 +1956,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_csum_level_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
+      ret: 'scalar',
     },
   ],
   skc_to_tcp6_sock: [
@@ -1874,6 +2037,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   store_hdr_opt: [
@@ -1887,6 +2051,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   reserve_hdr_opt: [
@@ -1895,6 +2060,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_sock_ops_reserve_hdr_opt_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
   ],
   d_path: [{ target: [71], proto: 'bpf_d_path_proto', verdict: 'skipped', negatives: [] }],
@@ -1918,6 +2084,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   snprintf_btf: [
@@ -1936,6 +2103,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   skb_cgroup_classid: [
@@ -1944,6 +2112,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_cgroup_classid_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   redirect_neigh: [
@@ -1952,6 +2121,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_redirect_neigh_proto',
       verdict: 'ok',
       negatives: ['', '', '', ''],
+      ret: 'scalar',
     },
   ],
   per_cpu_ptr: [
@@ -1984,6 +2154,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_redirect_peer_proto',
       verdict: 'ok',
       negatives: ['', ''],
+      ret: 'scalar',
     },
   ],
   task_storage_get: [
@@ -2020,6 +2191,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_current_task_btf_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'trusted_ptr_task_struct',
     },
   ],
   ktime_get_coarse_ns: [
@@ -2032,6 +2204,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_ktime_get_coarse_ns_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   sock_from_file: [{ target: [71], proto: 'bpf_sock_from_file_proto', verdict: 'skipped', negatives: [] }],
@@ -2047,6 +2220,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
     {
       target: [73, 74, 75, 76],
@@ -2059,6 +2233,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   for_each_map_elem: [
@@ -2095,6 +2270,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   btf_find_by_name_kind: [
@@ -2108,9 +2284,10 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
-  sys_close: [{ target: [71], proto: 'bpf_sys_close_proto', verdict: 'ok', negatives: [''] }],
+  sys_close: [{ target: [71], proto: 'bpf_sys_close_proto', verdict: 'ok', negatives: [''], ret: 'scalar' }],
   timer_init: [
     {
       target: [
@@ -2165,6 +2342,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_func_ip_proto_kprobe',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
     {
       target: [48],
@@ -2201,12 +2379,14 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_func_ip_proto_kprobe_multi',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
     {
       target: [38],
       proto: 'bpf_get_func_ip_proto_uprobe_multi',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   get_attach_cookie: [
@@ -2215,30 +2395,35 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_attach_cookie_proto_trace',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
     {
       target: [48],
       proto: 'bpf_get_attach_cookie_proto_pe',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
     {
       target: [49],
       proto: 'bpf_get_attach_cookie_proto_tracing',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
     {
       target: [36],
       proto: 'bpf_get_attach_cookie_proto_kmulti',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
     {
       target: [38],
       proto: 'bpf_get_attach_cookie_proto_umulti',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   task_pt_regs: [
@@ -2267,6 +2452,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   trace_vprintk: [
@@ -2284,6 +2470,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   skc_to_unix_sock: [
@@ -2308,6 +2495,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
+      ret: 'scalar',
     },
   ],
   find_vma: [
@@ -2352,6 +2540,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_get_retval_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   set_retval: [
@@ -2360,6 +2549,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_set_retval_proto',
       verdict: 'ok',
       negatives: [''],
+      ret: 'scalar',
     },
   ],
   xdp_get_buff_len: [
@@ -2369,6 +2559,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_xdp_get_buff_len_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
+      ret: 'scalar',
     },
   ],
   xdp_load_bytes: [
@@ -2382,6 +2573,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   xdp_store_bytes: [
@@ -2395,6 +2587,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
+      ret: 'scalar',
     },
   ],
   copy_from_user_task: [
@@ -2415,6 +2608,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_skb_set_tstamp_proto',
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
+      ret: 'scalar',
     },
   ],
   kptr_xchg: [
@@ -2443,6 +2637,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'map_value_or_null',
     },
   ],
   skc_to_mptcp_sock: [
@@ -2550,6 +2745,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   tcp_raw_gen_syncookie_ipv6: [
@@ -2562,6 +2758,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         '',
       ],
+      ret: 'scalar',
     },
   ],
   tcp_raw_check_syncookie_ipv4: [
@@ -2573,6 +2770,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R1 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
+      ret: 'scalar',
     },
   ],
   tcp_raw_check_syncookie_ipv6: [
@@ -2584,6 +2782,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R1 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
+      ret: 'scalar',
     },
   ],
   ktime_get_tai_ns: [
@@ -2596,6 +2795,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       proto: 'bpf_ktime_get_tai_ns_proto',
       verdict: 'ok',
       negatives: [],
+      ret: 'scalar',
     },
   ],
   user_ringbuf_drain: [

@@ -24,6 +24,7 @@ import {
   mapFuncCompatible,
   mapFuncError,
   PROTO_TABLE_NAMES,
+  retRegType,
 } from './index.js';
 import { MAP_COMPAT_MEASURED, PROTO_CHECK_TARGETS, PROTO_CHECKS } from './proto-checks.js';
 import { RETURNS_MEASURED } from './return-ranges.js';
@@ -363,6 +364,23 @@ describe('prototypes checked on the kernel (proto-checks.ts)', () => {
         });
       }
     }
+  });
+
+  it('gives R0 the type the kernel gives it after each call', () => {
+    let compared = 0;
+    for (const [name, checks] of Object.entries(PROTO_CHECKS)) {
+      for (const check of checks) {
+        if (check.ret === undefined) continue;
+        const [progType, attachType] = PROTO_CHECK_TARGETS[check.target[0]!]!.split('/') as [
+          ProgTypeName,
+          string?,
+        ];
+        const proto = helperProto(id(name), progType, attachType)!;
+        assert.equal(retRegType(proto.ret).logName, check.ret, `${name}: ${proto.ret.spelling}`);
+        compared++;
+      }
+    }
+    assert.ok(compared > 150, `${compared} return types compared`);
   });
 
   it('agrees with the measured map compatibility', () => {
