@@ -533,7 +533,26 @@ const PROBE_MAPS: Partial<Record<MapTypeName, { key: number; value: number; max:
  */
 const mapFds = new Map<MapTypeName, KernelMapOps>();
 
+/** A frozen, program-read-only one-element array (64 zero bytes): read-only memory and const strings. */
+function rodataFd(): number {
+  if (!rodata) {
+    rodata = createMap({
+      name: 'vt_ro',
+      type: 'ARRAY',
+      keySize: 4,
+      valueSize: 64,
+      maxEntries: 1,
+      flags: 1 << 7,
+    });
+    rodata.freeze();
+  }
+  return rodata.fd;
+}
+let rodata: KernelMapOps | undefined;
+
 function closeProbeMaps(): void {
+  rodata?.close();
+  rodata = undefined;
   for (const m of mapFds.values()) m.close();
   mapFds.clear();
 }
@@ -582,6 +601,8 @@ function argSetup(arg: HelperArg, reg: number, mapType: MapTypeName): number[][]
       return stack;
     case 'ARG_PTR_TO_MAP_VALUE':
       return arg.flags.includes('PTR_MAYBE_NULL') ? [insn(0xb7, reg, 0, 0, 0)] : stack;
+    case 'ARG_PTR_TO_CONST_STR':
+      return lddw(reg, 2, rodataFd());
     case 'ARG_PTR_TO_STACK':
     case 'ARG_PTR_TO_SOCKET':
       return arg.flags.includes('PTR_MAYBE_NULL') ? [insn(0xb7, reg, 0, 0, 0)] : undefined;
@@ -621,6 +642,12 @@ export interface ProtoCheck {
    * printed (a `RET_VOID` helper leaves it uninitialised).
    */
   readonly ret?: string;
+  /**
+   * Per memory argument (map key/value, `ARG_PTR_TO_MEM`): the kernel's answer when only that
+   * argument points into a frozen read-only map (`ok` iff the helper does not write it); ''
+   * for other arguments.
+   */
+  readonly readOnly?: readonly string[];
   /** Per argument: the kernel's message when that argument alone is given a wrong value the table says it refuses. */
   readonly negatives: readonly string[];
 }
@@ -636,7 +663,7 @@ export function checkProto(key: string, id: number, mapOverride?: MapTypeName): 
   const proto = helperProto(id, progType, attachType) as HelperProto;
   const name = HELPER_NAMES[id]!;
   const mapType = mapOverride ?? FUNC_MAP_COMPAT[name]?.[0] ?? 'HASH';
-  const build = (wrong?: number): number[][] | undefined => {
+  const build = (wrong?: number, readOnly?: number): number[][] | undefined => {
     const body: number[][] = [insn(0xbf, 6, 1, 0, 0)];
     for (let i = 0; i < 8; i++) body.push(insn(0x7a, 10, 0, -8 * (i + 1), 0));
     const funcFixups: [at: number, reg: number][] = [];
@@ -644,6 +671,11 @@ export function checkProto(key: string, id: number, mapOverride?: MapTypeName): 
       const reg = i + 1;
       if (wrong === i) {
         body.push(insn(0xb7, reg, 0, 0, 0));
+        continue;
+      }
+      if (readOnly === i) {
+        // BPF_PSEUDO_MAP_VALUE: a pointer into the frozen read-only map's value.
+        body.push(...lddw(reg, 2, rodataFd()));
         continue;
       }
       const setup = argSetup(arg, reg, mapType);
@@ -671,7 +703,7 @@ function runCheck(
   t: Target,
   key: string,
   proto: HelperProto,
-  build: (wrong?: number) => number[][] | undefined,
+  build: (wrong?: number, readOnly?: number) => number[][] | undefined,
 ): ProtoCheck {
   const rows = build();
   if (!rows) return { target: key, proto: proto.proto, verdict: 'skipped', negatives: [] };
@@ -685,6 +717,7 @@ function runCheck(
   const inconclusive = /might sleep in a non-sleepable|Sleepable programs can only use/.test(err);
   const verdict = r.ok ? 'ok' : inconclusive ? `inconclusive: ${err}` : err;
   const negatives: string[] = [];
+  const readOnly: string[] = [];
   if (argsAccepted) {
     for (const [i, arg] of proto.args.entries()) {
       const nullable = arg.flags.includes('PTR_MAYBE_NULL');
@@ -700,13 +733,24 @@ function runCheck(
       const wErr = w.ok ? 'ok' : firstError(w.log);
       negatives.push(/reference leak|Unreleased reference/.test(wErr) ? 'ok' : wErr);
     }
+    // Memory arguments given read-only memory: accepted iff the helper only reads it.
+    for (const arg of proto.args) {
+      const memory = ['ARG_PTR_TO_MEM', 'ARG_PTR_TO_MAP_KEY', 'ARG_PTR_TO_MAP_VALUE'].includes(arg.base);
+      if (!memory || arg.flags.includes('MEM_FIXED_SIZE')) {
+        readOnly.push('');
+        continue;
+      }
+      const w = load(t, build(undefined, readOnly.length)!, 1);
+      const wErr = w.ok ? 'ok' : firstError(w.log);
+      readOnly.push(/reference leak|Unreleased reference/.test(wErr) ? 'ok' : wErr);
+    }
   }
   return {
     target: key,
     proto: proto.proto,
     verdict,
     negatives,
-    ...(argsAccepted ? { ret: returnType(r.log) } : {}),
+    ...(argsAccepted ? { ret: returnType(r.log), readOnly } : {}),
   };
 }
 
@@ -724,7 +768,7 @@ function genProtos(): void {
     const groups = new Map<string, ProtoCheck>();
     for (const key of keys) {
       const check = checkProto(key, id);
-      const group = `${check.proto}\n${check.verdict}\n${check.negatives.join('\n')}`;
+      const group = `${check.proto}\n${check.verdict}\n${check.negatives.join('\n')}\n${check.readOnly?.join('\n')}`;
       const seen = groups.get(group);
       if (seen) groups.set(group, { ...seen, target: `${seen.target},${key}` });
       else groups.set(group, check);
@@ -748,6 +792,8 @@ export interface ProtoCheckRecord {
   readonly negatives: readonly string[];
   /** R0's type after the call, as the level-2 log prints it ('' for none); absent when the call failed. */
   readonly ret?: string;
+  /** Per memory argument: the answer when it points into read-only memory ('ok' iff only read). */
+  readonly readOnly?: readonly string[];
 }
 
 /**

@@ -362,8 +362,8 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
     ['sk_reuseport_load_bytes_relative_proto', 0, INT, [CTX, ANY, UNINIT, SZ, ANY], '', 'SK_REUSEPORT'],
   ],
   fib_lookup: [
-    ['bpf_skb_fib_lookup_proto', 1, INT, [CTX, 'ARG_PTR_TO_MEM', SZ, ANY], '', 'tc'],
-    ['bpf_xdp_fib_lookup_proto', 1, INT, [CTX, 'ARG_PTR_TO_MEM', SZ, ANY], '', 'XDP'],
+    ['bpf_skb_fib_lookup_proto', 1, INT, [CTX, 'ARG_PTR_TO_MEM | MEM_WRITE', SZ, ANY], '', 'tc'],
+    ['bpf_xdp_fib_lookup_proto', 1, INT, [CTX, 'ARG_PTR_TO_MEM | MEM_WRITE', SZ, ANY], '', 'XDP'],
   ],
   sock_hash_update: [['bpf_sock_hash_update_proto', 0, INT, [CTX, MAP, KEY, ANY], 'p']],
   msg_redirect_hash: [['bpf_msg_redirect_hash_proto', 0, INT, [CTX, MAP, KEY, ANY], 'p']],

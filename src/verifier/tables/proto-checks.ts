@@ -91,6 +91,8 @@ export interface ProtoCheckRecord {
   readonly negatives: readonly string[];
   /** R0's type after the call, as the level-2 log prints it ('' for none); absent when the call failed. */
   readonly ret?: string;
+  /** Per memory argument: the answer when it points into read-only memory ('ok' iff only read). */
+  readonly readOnly?: readonly string[];
 }
 
 /**
@@ -115,6 +117,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
       ret: 'map_value_or_null',
+      readOnly: ['', 'ok'],
     },
   ],
   map_update_elem: [
@@ -133,6 +136,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', 'ok', ''],
     },
   ],
   map_delete_elem: [
@@ -149,6 +153,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok'],
     },
   ],
   probe_read: [
@@ -162,6 +167,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   ktime_get_ns: [
@@ -175,6 +181,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   trace_printk: [
@@ -191,6 +198,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['ok', ''],
     },
   ],
   get_prandom_u32: [
@@ -204,6 +212,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   get_smp_processor_id: [
@@ -217,6 +226,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   skb_store_bytes: [
@@ -232,6 +242,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'ok', '', ''],
     },
   ],
   l3_csum_replace: [
@@ -241,6 +252,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', '', '', ''],
     },
   ],
   l4_csum_replace: [
@@ -250,6 +262,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', '', '', ''],
     },
   ],
   tail_call: [
@@ -263,6 +276,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
       ret: '',
+      readOnly: ['', '', ''],
     },
     {
       target: [71],
@@ -279,6 +293,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   get_current_pid_tgid: [
@@ -292,6 +307,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   get_current_uid_gid: [
@@ -305,6 +321,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   get_current_comm: [
@@ -321,6 +338,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', ''],
     },
   ],
   get_cgroup_classid: [
@@ -334,6 +352,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
     {
       target: [42, 43, 44, 45, 51, 52, 53, 54, 55, 56],
@@ -341,6 +360,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   skb_vlan_push: [
@@ -350,6 +370,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   skb_vlan_pop: [
@@ -359,6 +380,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   skb_get_tunnel_key: [
@@ -373,6 +395,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   skb_set_tunnel_key: [
@@ -387,6 +410,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', '', ''],
     },
   ],
   perf_event_read: [
@@ -400,6 +424,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
     {
       target: [71],
@@ -416,6 +441,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
     {
       target: [73, 74, 75, 76],
@@ -423,6 +449,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   get_route_realm: [
@@ -432,6 +459,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   perf_event_output: [
@@ -451,6 +479,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', 'ok', ''],
     },
     {
       target: [48, 72],
@@ -464,6 +493,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', 'ok', ''],
     },
     {
       target: [49],
@@ -477,6 +507,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', 'ok', ''],
     },
     {
       target: [71],
@@ -497,6 +528,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', 'ok', ''],
     },
   ],
   skb_load_bytes: [
@@ -511,6 +543,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
     {
       target: [33, 34],
@@ -523,6 +556,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
     {
       target: [61, 62, 63],
@@ -535,6 +569,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
   ],
   get_stackid: [
@@ -544,6 +579,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
     {
       target: [48],
@@ -551,6 +587,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
     {
       target: [49],
@@ -558,6 +595,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
     {
       target: [71],
@@ -572,6 +610,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   csum_diff: [
@@ -581,6 +620,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['', '', '', '', ''],
       ret: 'scalar',
+      readOnly: ['ok', '', 'ok', '', ''],
     },
   ],
   skb_get_tunnel_opt: [
@@ -594,6 +634,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
   ],
   skb_set_tunnel_opt: [
@@ -607,6 +648,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', ''],
     },
   ],
   skb_change_proto: [
@@ -616,6 +658,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   skb_change_type: [
@@ -625,6 +668,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   skb_under_cgroup: [
@@ -634,6 +678,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   get_hash_recalc: [
@@ -643,6 +688,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   get_current_task: [
@@ -656,6 +702,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   current_task_under_cgroup: [
@@ -669,6 +716,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
     {
       target: [71],
@@ -685,6 +733,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
     {
       target: [64, 65, 66, 67],
@@ -692,6 +741,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   skb_pull_data: [
@@ -701,6 +751,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
     {
       target: [64, 65, 66, 67],
@@ -708,6 +759,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   csum_update: [
@@ -717,6 +769,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   set_hash_invalid: [
@@ -726,6 +779,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   get_numa_node_id: [
@@ -739,6 +793,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   skb_change_head: [
@@ -748,6 +803,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
     {
       target: [64, 65, 66, 67],
@@ -755,6 +811,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   xdp_adjust_head: [
@@ -764,6 +821,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   probe_read_str: [
@@ -777,6 +835,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   get_socket_cookie: [
@@ -786,6 +845,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [5, 24, 25, 26, 27],
@@ -793,6 +853,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
     { target: [61, 71, 62, 63], proto: 'bpf_get_socket_ptr_cookie_proto', verdict: 'skipped', negatives: [] },
     {
@@ -801,6 +862,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -808,6 +870,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   get_socket_uid: [
@@ -817,6 +880,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   set_hash: [
@@ -826,6 +890,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   setsockopt: [
@@ -841,6 +906,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R5 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', 'ok', ''],
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -854,6 +920,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R5 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', 'ok', ''],
     },
     { target: [30], proto: 'bpf_unlocked_sk_setsockopt_proto', verdict: 'skipped', negatives: [] },
   ],
@@ -864,6 +931,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', '', ''],
     },
   ],
   redirect_map: [
@@ -873,6 +941,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   sk_redirect_map: [
@@ -882,6 +951,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', '', ''],
     },
   ],
   sock_map_update: [
@@ -896,6 +966,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'ok', ''],
     },
   ],
   xdp_adjust_meta: [
@@ -905,6 +976,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   perf_event_read_value: [
@@ -923,6 +995,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
     {
       target: [71],
@@ -943,6 +1016,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
   ],
   getsockopt: [
@@ -958,6 +1032,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R5 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -971,6 +1046,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R5 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
     { target: [30], proto: 'bpf_unlocked_sk_getsockopt_proto', verdict: 'skipped', negatives: [] },
   ],
@@ -981,6 +1057,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   msg_redirect_map: [
@@ -990,6 +1067,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', 'R2 type=scalar expected=map_ptr', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', '', ''],
     },
   ],
   msg_apply_bytes: [
@@ -999,6 +1077,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   msg_cork_bytes: [
@@ -1008,6 +1087,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   msg_pull_data: [
@@ -1017,6 +1097,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', '', ''],
     },
   ],
   bind: [
@@ -1030,6 +1111,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', ''],
     },
   ],
   xdp_adjust_tail: [
@@ -1039,6 +1121,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   skb_get_xfrm_state: [
@@ -1054,6 +1137,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   get_stack: [
@@ -1068,6 +1152,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
     {
       target: [48],
@@ -1080,6 +1165,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
     {
       target: [49],
@@ -1092,6 +1178,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
     {
       target: [72],
@@ -1104,6 +1191,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   skb_load_bytes_relative: [
@@ -1119,6 +1207,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
     {
       target: [61, 62, 63],
@@ -1132,6 +1221,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   fib_lookup: [
@@ -1146,6 +1236,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
     {
       target: [73, 74, 75, 76],
@@ -1158,6 +1249,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   sock_hash_update: [
@@ -1172,6 +1264,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'ok', ''],
     },
   ],
   msg_redirect_hash: [
@@ -1186,6 +1279,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'ok', ''],
     },
   ],
   sk_redirect_hash: [
@@ -1200,6 +1294,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'ok', ''],
     },
   ],
   lwt_push_encap: [
@@ -1214,6 +1309,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'ok', ''],
     },
     {
       target: [45],
@@ -1226,6 +1322,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'ok', ''],
     },
   ],
   skb_cgroup_id: [
@@ -1235,6 +1332,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   get_current_cgroup_id: [
@@ -1248,6 +1346,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   get_local_storage: [
@@ -1260,6 +1359,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', ''],
       ret: 'map_value',
+      readOnly: ['', ''],
     },
   ],
   sk_select_reuseport: [
@@ -1274,6 +1374,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'ok', ''],
     },
   ],
   skb_ancestor_cgroup_id: [
@@ -1283,6 +1384,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   sk_lookup_tcp: [
@@ -1298,6 +1400,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'sock_or_null',
+      readOnly: ['', 'ok', '', '', ''],
     },
     {
       target: [73, 74, 75, 76],
@@ -1311,6 +1414,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'sock_or_null',
+      readOnly: ['', 'ok', '', '', ''],
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -1324,6 +1428,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'sock_or_null',
+      readOnly: ['', 'ok', '', '', ''],
     },
   ],
   sk_lookup_udp: [
@@ -1339,6 +1444,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'sock_or_null',
+      readOnly: ['', 'ok', '', '', ''],
     },
     {
       target: [73, 74, 75, 76],
@@ -1352,6 +1458,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'sock_or_null',
+      readOnly: ['', 'ok', '', '', ''],
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -1365,6 +1472,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'sock_or_null',
+      readOnly: ['', 'ok', '', '', ''],
     },
   ],
   sk_release: [
@@ -1393,6 +1501,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', ''],
     },
   ],
   map_pop_elem: [
@@ -1409,6 +1518,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8'],
     },
   ],
   map_peek_elem: [
@@ -1425,6 +1535,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8'],
     },
   ],
   msg_push_data: [
@@ -1434,6 +1545,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', '', ''],
     },
   ],
   msg_pop_data: [
@@ -1443,6 +1555,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', '', ''],
     },
   ],
   spin_lock: [
@@ -1492,6 +1605,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   get_listener_sock: [
@@ -1515,6 +1629,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'sock_common_or_null',
+      readOnly: ['', 'ok', '', '', ''],
     },
     {
       target: [73, 74, 75, 76],
@@ -1528,6 +1643,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'sock_common_or_null',
+      readOnly: ['', 'ok', '', '', ''],
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -1541,6 +1657,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'sock_common_or_null',
+      readOnly: ['', 'ok', '', '', ''],
     },
   ],
   tcp_check_syncookie: [
@@ -1563,6 +1680,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   sysctl_get_current_value: [
@@ -1576,6 +1694,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
   ],
   sysctl_get_new_value: [
@@ -1589,6 +1708,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
   ],
   sysctl_set_new_value: [
@@ -1602,6 +1722,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', ''],
     },
   ],
   strtol: [
@@ -1620,6 +1741,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
       ret: 'scalar',
+      readOnly: ['ok', '', '', ''],
     },
   ],
   strtoul: [
@@ -1638,6 +1760,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
       ret: 'scalar',
+      readOnly: ['ok', '', '', ''],
     },
   ],
   sk_storage_get: [
@@ -1679,6 +1802,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [''],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   tcp_gen_syncookie: [
@@ -1705,6 +1829,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   probe_read_kernel: [
@@ -1722,6 +1847,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   probe_read_user_str: [
@@ -1739,6 +1865,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   probe_read_kernel_str: [
@@ -1756,6 +1883,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   send_signal_thread: [
@@ -1769,6 +1897,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [''],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   jiffies64: [
@@ -1782,6 +1911,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   read_branch_records: [
@@ -1791,6 +1921,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', '', ''],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   get_ns_current_pid_tgid: [
@@ -1809,6 +1940,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
   ],
   xdp_output: [{ target: [71], proto: 'bpf_xdp_output_proto', verdict: 'skipped', negatives: [] }],
@@ -1819,6 +1951,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [''],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [59, 60],
@@ -1826,6 +1959,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [''],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [68, 69],
@@ -1833,6 +1967,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [''],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
@@ -1840,6 +1975,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [''],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   get_current_ancestor_cgroup_id: [
@@ -1853,6 +1989,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [''],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   sk_assign: [
@@ -1863,6 +2000,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   ktime_get_boot_ns: [
@@ -1876,6 +2014,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   sk_cgroup_id: [{ target: [2, 3, 4], proto: 'bpf_sk_cgroup_id_proto', verdict: 'skipped', negatives: [] }],
@@ -1898,6 +2037,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', '', ''],
     },
   ],
   ringbuf_reserve: [
@@ -1911,6 +2051,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'BPF_EXIT instruction in main prog would lead to reference leak',
       negatives: ['R1 type=scalar expected=map_ptr', '', ''],
       ret: 'ringbuf_mem_or_null',
+      readOnly: ['', '', ''],
     },
   ],
   ringbuf_submit: [
@@ -1948,6 +2089,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=map_ptr', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   csum_level: [
@@ -1957,6 +2099,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   skc_to_tcp6_sock: [
@@ -2038,6 +2181,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   store_hdr_opt: [
@@ -2052,6 +2196,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', '', ''],
     },
   ],
   reserve_hdr_opt: [
@@ -2061,6 +2206,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   d_path: [{ target: [71], proto: 'bpf_d_path_proto', verdict: 'skipped', negatives: [] }],
@@ -2085,6 +2231,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   snprintf_btf: [
@@ -2104,6 +2251,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', 'ok', '', ''],
     },
   ],
   skb_cgroup_classid: [
@@ -2113,6 +2261,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   redirect_neigh: [
@@ -2122,6 +2271,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['', '', '', ''],
       ret: 'scalar',
+      readOnly: ['', 'ok', '', ''],
     },
   ],
   per_cpu_ptr: [
@@ -2155,6 +2305,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['', ''],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   task_storage_get: [
@@ -2192,6 +2343,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'trusted_ptr_task_struct',
+      readOnly: [],
     },
   ],
   ktime_get_coarse_ns: [
@@ -2205,6 +2357,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   sock_from_file: [{ target: [71], proto: 'bpf_sock_from_file_proto', verdict: 'skipped', negatives: [] }],
@@ -2221,6 +2374,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', '', ''],
     },
     {
       target: [73, 74, 75, 76],
@@ -2234,6 +2388,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', '', '', '', ''],
     },
   ],
   for_each_map_elem: [
@@ -2256,8 +2411,10 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         38, 39, 47, 53, 54, 55, 56, 58, 60, 62, 63, 65, 66, 67, 69, 74, 75, 76,
       ],
       proto: 'bpf_snprintf_proto',
-      verdict: 'skipped',
-      negatives: [],
+      verdict: 'ok',
+      negatives: ['', '', 'R3 type=scalar expected=map_value', '', ''],
+      ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', '', 'ok', ''],
     },
   ],
   sys_bpf: [
@@ -2271,6 +2428,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R3 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', ''],
     },
   ],
   btf_find_by_name_kind: [
@@ -2285,9 +2443,19 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['ok', '', '', ''],
     },
   ],
-  sys_close: [{ target: [71], proto: 'bpf_sys_close_proto', verdict: 'ok', negatives: [''], ret: 'scalar' }],
+  sys_close: [
+    {
+      target: [71],
+      proto: 'bpf_sys_close_proto',
+      verdict: 'ok',
+      negatives: [''],
+      ret: 'scalar',
+      readOnly: [''],
+    },
+  ],
   timer_init: [
     {
       target: [
@@ -2343,6 +2511,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [48],
@@ -2380,6 +2549,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [38],
@@ -2387,6 +2557,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   get_attach_cookie: [
@@ -2396,6 +2567,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [48],
@@ -2403,6 +2575,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [49],
@@ -2410,6 +2583,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [36],
@@ -2417,6 +2591,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
     {
       target: [38],
@@ -2424,6 +2599,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   task_pt_regs: [
@@ -2453,6 +2629,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['write into map forbidden, value_size=64 off=0 size=8', '', ''],
     },
   ],
   trace_vprintk: [
@@ -2471,6 +2648,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['ok', '', 'ok', ''],
     },
   ],
   skc_to_unix_sock: [
@@ -2496,6 +2674,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
       ret: 'scalar',
+      readOnly: ['ok', '', '', ''],
     },
   ],
   find_vma: [
@@ -2530,8 +2709,14 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         38, 39, 47, 53, 54, 55, 56, 58, 60, 62, 63, 65, 66, 67, 69, 74, 75, 76,
       ],
       proto: 'bpf_strncmp_proto',
-      verdict: 'skipped',
-      negatives: [],
+      verdict: 'ok',
+      negatives: [
+        'R1 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
+        'R2 invalid zero-sized read: u64=[0,0]',
+        'R3 type=scalar expected=map_value',
+      ],
+      ret: 'scalar',
+      readOnly: ['ok', '', ''],
     },
   ],
   get_retval: [
@@ -2541,6 +2726,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   set_retval: [
@@ -2550,6 +2736,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [''],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   xdp_get_buff_len: [
@@ -2560,6 +2747,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx'],
       ret: 'scalar',
+      readOnly: [''],
     },
   ],
   xdp_load_bytes: [
@@ -2574,6 +2762,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'write into map forbidden, value_size=64 off=0 size=8', ''],
     },
   ],
   xdp_store_bytes: [
@@ -2588,6 +2777,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R4 invalid zero-sized read: u64=[0,0]',
       ],
       ret: 'scalar',
+      readOnly: ['', '', 'ok', ''],
     },
   ],
   copy_from_user_task: [
@@ -2609,6 +2799,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: ['R1 type=scalar expected=ctx', '', ''],
       ret: 'scalar',
+      readOnly: ['', '', ''],
     },
   ],
   kptr_xchg: [
@@ -2638,6 +2829,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'map_value_or_null',
+      readOnly: ['', 'ok', ''],
     },
   ],
   skc_to_mptcp_sock: [
@@ -2746,6 +2938,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', ''],
     },
   ],
   tcp_raw_gen_syncookie_ipv6: [
@@ -2759,6 +2952,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         '',
       ],
       ret: 'scalar',
+      readOnly: ['', 'ok', ''],
     },
   ],
   tcp_raw_check_syncookie_ipv4: [
@@ -2771,6 +2965,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   tcp_raw_check_syncookie_ipv6: [
@@ -2783,6 +2978,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
         'R2 type=scalar expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_',
       ],
       ret: 'scalar',
+      readOnly: ['', ''],
     },
   ],
   ktime_get_tai_ns: [
@@ -2796,6 +2992,7 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
       verdict: 'ok',
       negatives: [],
       ret: 'scalar',
+      readOnly: [],
     },
   ],
   user_ringbuf_drain: [

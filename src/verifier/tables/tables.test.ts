@@ -383,6 +383,30 @@ describe('prototypes checked on the kernel (proto-checks.ts)', () => {
     assert.ok(compared > 150, `${compared} return types compared`);
   });
 
+  it('marks MEM_WRITE exactly where the kernel refuses read-only memory', () => {
+    let compared = 0;
+    for (const [name, checks] of Object.entries(PROTO_CHECKS)) {
+      for (const check of checks) {
+        const [progType, attachType] = PROTO_CHECK_TARGETS[check.target[0]!]!.split('/') as [
+          ProgTypeName,
+          string?,
+        ];
+        const proto = helperProto(id(name), progType, attachType)!;
+        check.readOnly?.forEach((message, i) => {
+          if (!message) return;
+          const arg = proto.args[i]!;
+          assert.equal(
+            message === 'ok',
+            !arg.flags.includes('MEM_WRITE'),
+            `${name} arg${i + 1} ${arg.spelling}: ${message}`,
+          );
+          compared++;
+        });
+      }
+    }
+    assert.ok(compared > 80, `${compared} memory arguments compared`);
+  });
+
   it('agrees with the measured map compatibility', () => {
     for (const [name, row] of Object.entries(MAP_COMPAT_MEASURED)) {
       for (const m of row.ok) assert.ok(mapFuncCompatible(m as MapTypeName, id(name)), `${name} takes ${m}`);
