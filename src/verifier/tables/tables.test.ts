@@ -313,14 +313,13 @@ describe('return ranges (measured)', () => {
 
 describe('prototypes checked on the kernel (proto-checks.ts)', () => {
   /** What the kernel says when argument `arg` alone gets a 0 it must refuse. */
-  const expectedRefusal = (arg: HelperArg): RegExp =>
-    arg.base === 'ARG_CONST_SIZE'
-      ? /invalid zero-sized read/
-      : arg.base === 'ARG_PTR_TO_CTX'
-        ? /type=scalar expected=ctx/
-        : arg.base === 'ARG_CONST_MAP_PTR'
-          ? /type=scalar expected=map_ptr/
-          : /type=scalar expected=fp/;
+  const REFUSALS: Partial<Record<string, RegExp>> = {
+    ARG_CONST_SIZE: /invalid zero-sized read/,
+    ARG_PTR_TO_CTX: /type=scalar expected=ctx/,
+    ARG_CONST_MAP_PTR: /type=scalar expected=map_ptr/,
+    ARG_PTR_TO_CONST_STR: /type=scalar expected=map_value/,
+  };
+  const expectedRefusal = (arg: HelperArg): RegExp => REFUSALS[arg.base] ?? /type=scalar expected=fp/;
 
   it('every call built from the table verified, or failed only after its arguments passed', () => {
     let verified = 0;
