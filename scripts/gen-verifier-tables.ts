@@ -211,7 +211,11 @@ const CAP_ARGS: Record<'bpf' | 'unpriv', string[]> = {
   unpriv: ['--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all'],
 };
 
-function runWorker(mode: 'bpf' | 'unpriv'): Record<string, number[] | null> {
+function runWorker(mode: 'bpf' | 'unpriv', job = 'helpers'): Record<string, number[] | null> {
+  return runWorkerJob(mode, job) as Record<string, number[] | null>;
+}
+
+function runWorkerJob(mode: 'bpf' | 'unpriv', job: string): unknown {
   const args = [
     '--securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked',
     ...CAP_ARGS[mode],
@@ -221,11 +225,11 @@ function runWorker(mode: 'bpf' | 'unpriv'): Record<string, number[] | null> {
     'tsx',
     fileURLToPath(import.meta.url),
     '--worker',
-    'helpers',
+    job,
   ];
   const child = spawnSync('setpriv', args, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (child.status !== 0) throw new Error(`setpriv worker (${mode}) failed: ${child.stderr}`);
-  return JSON.parse(child.stdout) as Record<string, number[] | null>;
+  return JSON.parse(child.stdout) as unknown;
 }
 
 const UNPRIV_SYSCTL = '/proc/sys/kernel/unprivileged_bpf_disabled';
@@ -648,6 +652,8 @@ export interface ProtoCheck {
    * for other arguments.
    */
   readonly readOnly?: readonly string[];
+  /** Per memory argument, in `bpf` mode: the answer when it points to unwritten stack ('ok' iff MEM_UNINIT). */
+  readonly uninit?: readonly string[];
   /** Per argument: the kernel's message when that argument alone is given a wrong value the table says it refuses. */
   readonly negatives: readonly string[];
 }
@@ -657,13 +663,18 @@ export interface ProtoCheck {
  * prototype; then, per argument, with one wrong value the prototype says the kernel refuses (a
  * scalar where a non-null pointer belongs, 0 for `ARG_CONST_SIZE`) and record the kernel's answer.
  */
-export function checkProto(key: string, id: number, mapOverride?: MapTypeName): ProtoCheck {
+export function checkProto(
+  key: string,
+  id: number,
+  mapOverride?: MapTypeName,
+  options: { readonly uninit?: boolean } = {},
+): ProtoCheck {
   const [progType, attachType] = key.split('/') as [ProgTypeName, AttachTypeName | undefined];
   const t: Target = { progType, ...(attachType ? { attachType } : {}) };
   const proto = helperProto(id, progType, attachType) as HelperProto;
   const name = HELPER_NAMES[id]!;
   const mapType = mapOverride ?? FUNC_MAP_COMPAT[name]?.[0] ?? 'HASH';
-  const build = (wrong?: number, readOnly?: number): number[][] | undefined => {
+  const build = (wrong?: number, readOnly?: number, uninit?: number): number[][] | undefined => {
     const body: number[][] = [insn(0xbf, 6, 1, 0, 0)];
     for (let i = 0; i < 8; i++) body.push(insn(0x7a, 10, 0, -8 * (i + 1), 0));
     const funcFixups: [at: number, reg: number][] = [];
@@ -671,6 +682,11 @@ export function checkProto(key: string, id: number, mapOverride?: MapTypeName): 
       const reg = i + 1;
       if (wrong === i) {
         body.push(insn(0xb7, reg, 0, 0, 0));
+        continue;
+      }
+      if (uninit === i) {
+        // A stack buffer never written (fp-128..fp-65).
+        body.push(insn(0xbf, reg, 10, 0, 0), insn(0x07, reg, 0, 0, -128));
         continue;
       }
       if (readOnly === i) {
@@ -693,11 +709,78 @@ export function checkProto(key: string, id: number, mapOverride?: MapTypeName): 
     return body;
   };
   try {
+    if (options.uninit) return uninitCheck(t, key, proto, build);
     return runCheck(t, key, proto, build);
   } finally {
     closeProbeMaps();
   }
 }
+
+/**
+ * Per memory argument, the answer when only it points to stack never written: without
+ * CAP_PERFMON (the `bpf` mode this runs in) the verifier refuses to let a helper read
+ * uninitialised stack, so `ok` iff the argument is `MEM_UNINIT`.
+ */
+function uninitCheck(
+  t: Target,
+  key: string,
+  proto: HelperProto,
+  build: (wrong?: number, readOnly?: number, uninit?: number) => number[][] | undefined,
+): ProtoCheck {
+  const base = build();
+  if (!base) return { target: key, proto: proto.proto, verdict: 'skipped', negatives: [] };
+  const r = load(t, base, 1);
+  const err = r.ok ? '' : firstError(r.log);
+  if (!(r.ok || ARGS_PASSED.test(err)))
+    return { target: key, proto: proto.proto, verdict: err, negatives: [] };
+  const uninit = proto.args.map((arg, i) => {
+    const memory = ['ARG_PTR_TO_MEM', 'ARG_PTR_TO_MAP_KEY', 'ARG_PTR_TO_MAP_VALUE'].includes(arg.base);
+    if (!memory) return '';
+    const w = load(t, build(undefined, undefined, i)!, 1);
+    const wErr = w.ok ? 'ok' : firstError(w.log);
+    return ARGS_PASSED.test(wErr) ? 'ok' : wErr;
+  });
+  return { target: key, proto: proto.proto, verdict: 'ok', negatives: [], uninit };
+}
+
+/** Failures that come after a call's arguments passed (what follows the call in the probe). */
+const ARGS_PASSED = /reference leak|Unreleased reference|At program exit/;
+
+/** The `bpf`-mode worker: {@link uninitCheck} for every helper, from the first type that has it. */
+function probeUninit(): Record<string, ProtoCheck> {
+  const out: Record<string, ProtoCheck> = {};
+  const keys = targets().map(keyOf);
+  for (let id = 1; id < HELPER_NAMES.length; id++) {
+    for (const key of keys) {
+      const t = targetOf(key);
+      let available: boolean;
+      try {
+        available = helperVerdict(t, id);
+      } catch {
+        continue; // the type does not load in this mode
+      }
+      if (!available) continue;
+      const [progType, attachType] = key.split('/') as [ProgTypeName, string | undefined];
+      if (
+        !helperProto(id, progType, attachType)?.args.some((a) =>
+          ['ARG_PTR_TO_MEM', 'ARG_PTR_TO_MAP_KEY', 'ARG_PTR_TO_MAP_VALUE'].includes(a.base),
+        )
+      )
+        break;
+      const check = checkProto(key, id, undefined, { uninit: true });
+      if (check.uninit) {
+        out[HELPER_NAMES[id]!] = check;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+const targetOf = (key: string): Target => {
+  const [progType, attachType] = key.split('/') as [ProgTypeName, AttachTypeName | undefined];
+  return { progType, ...(attachType ? { attachType } : {}) };
+};
 
 function runCheck(
   t: Target,
@@ -758,6 +841,7 @@ function genProtos(): void {
   if (okReturn.size === 0) probeReturns();
   const rootAvail = probeHelpersRootCached();
   const compat = probeMapCompat(rootAvail);
+  const uninit = runWorkerJob('bpf', 'uninit') as Record<string, ProtoCheck>;
   const out: Record<string, ProtoCheck[]> = {};
   for (let id = 1; id < HELPER_NAMES.length; id++) {
     // Every program type that has the helper; one record per (variant, verdict), naming the
@@ -812,6 +896,18 @@ ${rows.join('\n')}
  * well-formed call accepted (\`ok\`) and refused (\`cannot pass map_type …\`); map types whose call
  * failed for another reason (key size 0, sleepable restrictions…) are left out.
  */
+/**
+ * \`MEM_UNINIT\` measured in the \`bpf\` capability mode (no CAP_PERFMON, so uninitialised stack
+ * may not be read): per helper, from the first program type that has it, per memory argument the
+ * answer when only it points to stack never written (\`ok\` iff the helper only writes it; \`''\`:
+ * not a memory argument).
+ */
+export const UNINIT_CHECKS: Readonly<Record<string, { readonly target: string; readonly proto: string; readonly uninit: readonly string[] }>> = ${JSON.stringify(
+    Object.fromEntries(
+      Object.entries(uninit).map(([n, c]) => [n, { target: c.target, proto: c.proto, uninit: c.uninit }]),
+    ),
+  )};
+
 export const MAP_COMPAT_MEASURED: Readonly<Record<string, { readonly ok: readonly string[]; readonly refused: readonly string[] }>> = ${JSON.stringify(compat)};
 `;
   writeFileSync(join(tablesDir, 'proto-checks.ts'), text);
@@ -854,7 +950,7 @@ const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) =
 if (!isMain) {
   // Imported (by the live tests): probes only.
 } else if (argv[0] === '--worker') {
-  process.stdout.write(JSON.stringify(probeHelpers()));
+  process.stdout.write(JSON.stringify(argv[1] === 'uninit' ? probeUninit() : probeHelpers()));
 } else {
   if (process.getuid?.() !== 0) {
     console.error('gen-verifier-tables: run as root (it loads programs and changes a sysctl)');

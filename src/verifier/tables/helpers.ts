@@ -204,7 +204,8 @@ const SZ0 = 'ARG_CONST_SIZE_OR_ZERO';
 const SKC = 'ARG_PTR_TO_BTF_ID_SOCK_COMMON';
 const INT = 'RET_INTEGER';
 const LONG_OUT = 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED @8';
-const INT_OUT = 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED @4';
+// check_mtu reads `*mtu_len` too (measured: uninitialised stack is refused), so no MEM_UNINIT.
+const MTU_INOUT = 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED @4';
 const TASK = 'ARG_PTR_TO_BTF_ID <task_struct>';
 const SEQ = 'ARG_PTR_TO_BTF_ID <seq_file>';
 const OUTPUT = [CTX, MAP, ANY, RO, SZ0];
@@ -590,8 +591,8 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
     ['bpf_sock_from_file_proto', 0, 'RET_PTR_TO_BTF_ID_OR_NULL <socket>', ['ARG_PTR_TO_BTF_ID <file>']],
   ],
   check_mtu: [
-    ['bpf_skb_check_mtu_proto', 1, INT, [CTX, ANY, INT_OUT, ANY, ANY], '', 'tc'],
-    ['bpf_xdp_check_mtu_proto', 1, INT, [CTX, ANY, INT_OUT, ANY, ANY], '', 'XDP'],
+    ['bpf_skb_check_mtu_proto', 1, INT, [CTX, ANY, MTU_INOUT, ANY, ANY], '', 'tc'],
+    ['bpf_xdp_check_mtu_proto', 1, INT, [CTX, ANY, MTU_INOUT, ANY, ANY], '', 'XDP'],
   ],
   for_each_map_elem: [
     ['bpf_for_each_map_elem_proto', 0, INT, [MAP, 'ARG_PTR_TO_FUNC', 'ARG_PTR_TO_STACK_OR_NULL', ANY]],

@@ -3038,6 +3038,266 @@ export const PROTO_CHECKS: Readonly<Record<string, readonly ProtoCheckRecord[]>>
  * well-formed call accepted (`ok`) and refused (`cannot pass map_type …`); map types whose call
  * failed for another reason (key size 0, sleepable restrictions…) are left out.
  */
+/**
+ * `MEM_UNINIT` measured in the `bpf` capability mode (no CAP_PERFMON, so uninitialised stack
+ * may not be read): per helper, from the first program type that has it, per memory argument the
+ * answer when only it points to stack never written (`ok` iff the helper only writes it; `''`:
+ * not a memory argument).
+ */
+export const UNINIT_CHECKS: Readonly<
+  Record<string, { readonly target: string; readonly proto: string; readonly uninit: readonly string[] }>
+> = {
+  map_lookup_elem: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_map_lookup_elem_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8'],
+  },
+  map_update_elem: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_map_update_elem_proto',
+    uninit: [
+      '',
+      'invalid read from stack R2 off=-128 size=8',
+      'invalid read from stack R3 off=-128 size=8',
+      '',
+    ],
+  },
+  map_delete_elem: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_map_delete_elem_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8'],
+  },
+  probe_read: { target: 'SYSCALL', proto: 'bpf_probe_read_compat_proto', uninit: ['ok', '', ''] },
+  skb_store_bytes: {
+    target: 'LWT_XMIT',
+    proto: 'bpf_skb_store_bytes_proto',
+    uninit: ['', '', 'invalid read from stack R3 off=-128 size=8', '', ''],
+  },
+  skb_get_tunnel_key: {
+    target: 'LWT_XMIT',
+    proto: 'bpf_skb_get_tunnel_key_proto',
+    uninit: ['', 'ok', '', ''],
+  },
+  skb_set_tunnel_key: {
+    target: 'LWT_XMIT',
+    proto: 'bpf_skb_set_tunnel_key_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', '', ''],
+  },
+  perf_event_output: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_perf_event_output_proto',
+    uninit: ['', '', '', 'invalid read from stack R4 off=-128 size=8', ''],
+  },
+  skb_load_bytes: { target: 'CGROUP_SKB', proto: 'bpf_skb_load_bytes_proto', uninit: ['', '', 'ok', ''] },
+  csum_diff: {
+    target: 'LWT_IN',
+    proto: 'bpf_csum_diff_proto',
+    uninit: [
+      'invalid read from stack R1 off=-128 size=8',
+      '',
+      'invalid read from stack R3 off=-128 size=8',
+      '',
+      '',
+    ],
+  },
+  skb_get_tunnel_opt: { target: 'LWT_XMIT', proto: 'bpf_skb_get_tunnel_opt_proto', uninit: ['', 'ok', ''] },
+  skb_set_tunnel_opt: {
+    target: 'LWT_XMIT',
+    proto: 'bpf_skb_set_tunnel_opt_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', ''],
+  },
+  probe_read_str: { target: 'SYSCALL', proto: 'bpf_probe_read_compat_str_proto', uninit: ['ok', '', ''] },
+  setsockopt: {
+    target: 'CGROUP_SOCK_ADDR/CGROUP_INET4_BIND',
+    proto: 'bpf_sock_addr_setsockopt_proto',
+    uninit: ['', '', '', 'invalid read from stack R4 off=-128 size=8', ''],
+  },
+  sock_map_update: {
+    target: 'SOCK_OPS',
+    proto: 'bpf_sock_map_update_proto',
+    uninit: ['', '', 'invalid read from stack R3 off=-128 size=4', ''],
+  },
+  getsockopt: {
+    target: 'CGROUP_SOCK_ADDR/CGROUP_INET4_BIND',
+    proto: 'bpf_sock_addr_getsockopt_proto',
+    uninit: ['', '', '', 'ok', ''],
+  },
+  bind: {
+    target: 'CGROUP_SOCK_ADDR/CGROUP_INET4_CONNECT',
+    proto: 'bpf_bind_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', ''],
+  },
+  skb_get_xfrm_state: {
+    target: 'SCHED_ACT',
+    proto: 'bpf_skb_get_xfrm_state_proto',
+    uninit: ['', '', 'ok', '', ''],
+  },
+  get_stack: { target: 'SYSCALL', proto: 'bpf_get_stack_proto', uninit: ['', 'ok', '', ''] },
+  skb_load_bytes_relative: {
+    target: 'CGROUP_SKB',
+    proto: 'bpf_skb_load_bytes_relative_proto',
+    uninit: ['', '', 'ok', '', ''],
+  },
+  fib_lookup: {
+    target: 'SCHED_ACT',
+    proto: 'bpf_skb_fib_lookup_proto',
+    uninit: ['', 'invalid read from stack R2 off -128+0 size 8', '', ''],
+  },
+  sock_hash_update: {
+    target: 'SOCK_OPS',
+    proto: 'bpf_sock_hash_update_proto',
+    uninit: ['', '', 'invalid read from stack R3 off=-128 size=4', ''],
+  },
+  msg_redirect_hash: {
+    target: 'SK_MSG',
+    proto: 'bpf_msg_redirect_hash_proto',
+    uninit: ['', '', 'invalid read from stack R3 off=-128 size=4', ''],
+  },
+  sk_redirect_hash: {
+    target: 'SK_SKB',
+    proto: 'bpf_sk_redirect_hash_proto',
+    uninit: ['', '', 'invalid read from stack R3 off=-128 size=4', ''],
+  },
+  lwt_push_encap: {
+    target: 'LWT_IN',
+    proto: 'bpf_lwt_in_push_encap_proto',
+    uninit: ['', '', 'invalid read from stack R3 off=-128 size=8', ''],
+  },
+  sk_select_reuseport: {
+    target: 'SK_REUSEPORT',
+    proto: 'sk_select_reuseport_proto',
+    uninit: ['', '', 'invalid read from stack R3 off=-128 size=4', ''],
+  },
+  sk_lookup_tcp: {
+    target: 'CGROUP_SKB',
+    proto: 'bpf_sk_lookup_tcp_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', '', '', ''],
+  },
+  sk_lookup_udp: {
+    target: 'CGROUP_SKB',
+    proto: 'bpf_sk_lookup_udp_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', '', '', ''],
+  },
+  map_push_elem: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_map_push_elem_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', ''],
+  },
+  map_pop_elem: { target: 'CGROUP_DEVICE', proto: 'bpf_map_pop_elem_proto', uninit: ['', 'ok'] },
+  map_peek_elem: { target: 'CGROUP_DEVICE', proto: 'bpf_map_peek_elem_proto', uninit: ['', 'ok'] },
+  skc_lookup_tcp: {
+    target: 'CGROUP_SKB',
+    proto: 'bpf_skc_lookup_tcp_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', '', '', ''],
+  },
+  sysctl_get_name: {
+    target: 'CGROUP_SYSCTL',
+    proto: 'bpf_sysctl_get_name_proto',
+    uninit: ['', 'invalid read from stack R2 off -128+0 size 8', '', ''],
+  },
+  sysctl_get_current_value: {
+    target: 'CGROUP_SYSCTL',
+    proto: 'bpf_sysctl_get_current_value_proto',
+    uninit: ['', 'ok', ''],
+  },
+  sysctl_get_new_value: {
+    target: 'CGROUP_SYSCTL',
+    proto: 'bpf_sysctl_get_new_value_proto',
+    uninit: ['', 'ok', ''],
+  },
+  sysctl_set_new_value: {
+    target: 'CGROUP_SYSCTL',
+    proto: 'bpf_sysctl_set_new_value_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', ''],
+  },
+  strtol: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_strtol_proto',
+    uninit: ['invalid read from stack R1 off=-128 size=8', '', '', 'ok'],
+  },
+  strtoul: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_strtoul_proto',
+    uninit: ['invalid read from stack R1 off=-128 size=8', '', '', 'ok'],
+  },
+  get_ns_current_pid_tgid: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_get_ns_current_pid_tgid_proto',
+    uninit: ['', '', 'ok', ''],
+  },
+  ringbuf_output: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_ringbuf_output_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', '', ''],
+  },
+  load_hdr_opt: {
+    target: 'SOCK_OPS',
+    proto: 'bpf_sock_ops_load_hdr_opt_proto',
+    uninit: ['', 'invalid read from stack R2 off -128+0 size 8', '', ''],
+  },
+  store_hdr_opt: {
+    target: 'SOCK_OPS',
+    proto: 'bpf_sock_ops_store_hdr_opt_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', '', ''],
+  },
+  redirect_neigh: {
+    target: 'SCHED_ACT',
+    proto: 'bpf_redirect_neigh_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=8', '', ''],
+  },
+  check_mtu: {
+    target: 'SCHED_ACT',
+    proto: 'bpf_skb_check_mtu_proto',
+    uninit: ['', '', 'invalid read from stack R3 off -128+0 size 4', '', ''],
+  },
+  btf_find_by_name_kind: {
+    target: 'SYSCALL',
+    proto: 'bpf_btf_find_by_name_kind_proto',
+    uninit: ['invalid read from stack R1 off=-128 size=8', '', '', ''],
+  },
+  kallsyms_lookup_name: {
+    target: 'SYSCALL',
+    proto: 'bpf_kallsyms_lookup_name_proto',
+    uninit: ['invalid read from stack R1 off=-128 size=8', '', '', 'ok'],
+  },
+  strncmp: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_strncmp_proto',
+    uninit: ['invalid read from stack R1 off=-128 size=8', '', ''],
+  },
+  xdp_load_bytes: { target: 'XDP', proto: 'bpf_xdp_load_bytes_proto', uninit: ['', '', 'ok', ''] },
+  xdp_store_bytes: {
+    target: 'XDP',
+    proto: 'bpf_xdp_store_bytes_proto',
+    uninit: ['', '', 'invalid read from stack R3 off=-128 size=8', ''],
+  },
+  map_lookup_percpu_elem: {
+    target: 'CGROUP_DEVICE',
+    proto: 'bpf_map_lookup_percpu_elem_proto',
+    uninit: ['', 'invalid read from stack R2 off=-128 size=4', ''],
+  },
+  tcp_raw_gen_syncookie_ipv4: {
+    target: 'SCHED_ACT',
+    proto: 'bpf_tcp_raw_gen_syncookie_ipv4_proto',
+    uninit: ['invalid read from stack R1 off=-128 size=20', 'invalid read from stack R2 off=-128 size=8', ''],
+  },
+  tcp_raw_gen_syncookie_ipv6: {
+    target: 'SCHED_ACT',
+    proto: 'bpf_tcp_raw_gen_syncookie_ipv6_proto',
+    uninit: ['invalid read from stack R1 off=-128 size=40', 'invalid read from stack R2 off=-128 size=8', ''],
+  },
+  tcp_raw_check_syncookie_ipv4: {
+    target: 'SCHED_ACT',
+    proto: 'bpf_tcp_raw_check_syncookie_ipv4_proto',
+    uninit: ['invalid read from stack R1 off=-128 size=20', 'invalid read from stack R2 off=-128 size=20'],
+  },
+  tcp_raw_check_syncookie_ipv6: {
+    target: 'SCHED_ACT',
+    proto: 'bpf_tcp_raw_check_syncookie_ipv6_proto',
+    uninit: ['invalid read from stack R1 off=-128 size=40', 'invalid read from stack R2 off=-128 size=20'],
+  },
+};
+
 export const MAP_COMPAT_MEASURED: Readonly<
   Record<string, { readonly ok: readonly string[]; readonly refused: readonly string[] }>
 > = {

@@ -26,7 +26,7 @@ import {
   PROTO_TABLE_NAMES,
   retRegType,
 } from './index.js';
-import { MAP_COMPAT_MEASURED, PROTO_CHECK_TARGETS, PROTO_CHECKS } from './proto-checks.js';
+import { MAP_COMPAT_MEASURED, PROTO_CHECK_TARGETS, PROTO_CHECKS, UNINIT_CHECKS } from './proto-checks.js';
 import { RETURNS_MEASURED } from './return-ranges.js';
 import { returnCodeError, returnRange } from './returns.js';
 
@@ -404,6 +404,25 @@ describe('prototypes checked on the kernel (proto-checks.ts)', () => {
       }
     }
     assert.ok(compared > 80, `${compared} memory arguments compared`);
+  });
+
+  it('marks MEM_UNINIT exactly where the kernel lets a helper fill unwritten stack (bpf mode)', () => {
+    let compared = 0;
+    for (const [name, check] of Object.entries(UNINIT_CHECKS)) {
+      const [progType, attachType] = check.target.split('/') as [ProgTypeName, string?];
+      const proto = helperProto(id(name), progType, attachType)!;
+      check.uninit.forEach((message, i) => {
+        if (!message) return;
+        const arg = proto.args[i]!;
+        assert.equal(
+          message === 'ok',
+          arg.flags.includes('MEM_UNINIT'),
+          `${name} arg${i + 1} ${arg.spelling}: ${message}`,
+        );
+        compared++;
+      });
+    }
+    assert.ok(compared > 50, `${compared} memory arguments compared`);
   });
 
   it('agrees with the measured map compatibility', () => {
