@@ -26,6 +26,8 @@ import {
   type MeasuredContext,
 } from './context-access.js';
 
+import { CTX_FIELDS } from './context-fields.js';
+
 export { CONTEXT_PROBED_UP_TO, DEFAULT_CTX_ERROR };
 
 /** The kernel's message for a load through a ctx pointer that arithmetic moved (`%d`: reg, off). */
@@ -224,4 +226,51 @@ export function ctxPointerFields(
 ): ReadonlyMap<string, CtxRegType> {
   const row = rowFor(progType, attachType);
   return new Map(Object.entries(row?.raw.types ?? {}).map(([k, v]) => [k, ctxRegType(v)]));
+}
+
+/** The uapi struct whose fields name a program type's context bytes (from vmlinux BTF). */
+const FIELD_STRUCTS: Readonly<Partial<Record<ProgTypeName, string>>> = {
+  SOCKET_FILTER: '__sk_buff',
+  SCHED_CLS: '__sk_buff',
+  SCHED_ACT: '__sk_buff',
+  CGROUP_SKB: '__sk_buff',
+  LWT_IN: '__sk_buff',
+  LWT_OUT: '__sk_buff',
+  LWT_XMIT: '__sk_buff',
+  LWT_SEG6LOCAL: '__sk_buff',
+  SK_SKB: '__sk_buff',
+  FLOW_DISSECTOR: '__sk_buff',
+  XDP: 'xdp_md',
+  CGROUP_SOCK: 'bpf_sock',
+  CGROUP_SOCK_ADDR: 'bpf_sock_addr',
+  SOCK_OPS: 'bpf_sock_ops',
+  SK_MSG: 'sk_msg_md',
+  PERF_EVENT: 'bpf_perf_event_data',
+  KPROBE: 'pt_regs',
+  CGROUP_SYSCTL: 'bpf_sysctl',
+  CGROUP_SOCKOPT: 'bpf_sockopt',
+  SK_LOOKUP: 'bpf_sk_lookup',
+  CGROUP_DEVICE: 'bpf_cgroup_dev_ctx',
+  SK_REUSEPORT: 'sk_reuseport_md',
+  NETFILTER: 'bpf_nf_ctx',
+};
+
+/** A context field: which struct member a byte offset falls in. */
+export interface CtxField {
+  readonly struct: string;
+  /** `data_end`, `cb[2]`, `remote_ip6[1]`; union members share offsets (the first is given). */
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/**
+ * The field of `progType`'s context that byte `off` falls in (for messages and hints: "reading
+ * `__sk_buff->data_end`"), or undefined past the struct or for types without a uapi struct.
+ */
+export function ctxField(progType: ProgTypeName, off: number): CtxField | undefined {
+  const struct = FIELD_STRUCTS[progType];
+  const fields = struct ? CTX_FIELDS[struct] : undefined;
+  const hit = fields?.find(([, offset, size]) => off >= offset && off < offset + size);
+  return hit && struct ? { struct, name: hit[0], offset: hit[1], size: hit[2] } : undefined;
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HELPER_NAMES, helperId } from '../../isa/helper-ids.js';
 import { MapType, type MapTypeName, ProgType, type ProgTypeName } from '../../uapi.js';
-import { ctxAccess, ctxPointerFields, ctxRegType, ctxSize } from './context.js';
+import { ctxAccess, ctxField, ctxPointerFields, ctxRegType, ctxSize } from './context.js';
 import { CONTEXT_MEASURED } from './context-access.js';
 import {
   GPL_ONLY_HELPERS_MEASURED,
@@ -247,6 +247,30 @@ describe('context access (measured)', () => {
     assert.equal(ctxAccess('TRACEPOINT', 4096, 8, 'read')?.allowed, true);
     assert.equal(ctxAccess('TRACEPOINT', 8192, 8, 'read')?.allowed, false);
     assert.equal(ctxAccess('TRACEPOINT', 0, 8, 'read')?.allowed, false);
+  });
+
+  it('names the fields offsets fall in (vmlinux BTF)', () => {
+    assert.deepEqual(ctxField('SCHED_CLS', 80), {
+      struct: '__sk_buff',
+      name: 'data_end',
+      offset: 80,
+      size: 4,
+    });
+    assert.equal(ctxField('SOCKET_FILTER', 57)?.name, 'cb[2]');
+    assert.equal(ctxField('XDP', 4)?.name, 'data_end');
+    assert.equal(ctxField('SK_MSG', 72)?.name, 'sk');
+    assert.equal(ctxField('XDP', 24), undefined);
+    // Every pointer-typed read lands on a field of that size.
+    for (const [key, row] of Object.entries(CONTEXT_MEASURED)) {
+      if (!row) continue;
+      const progType = key.split('/')[0] as ProgTypeName;
+      for (const field of Object.keys(row.types)) {
+        const [off, size] = field.split('/').map(Number) as [number, number];
+        const f = ctxField(progType, off);
+        if (f) assert.equal(f.offset, off, `${key} ${field} (${f.name})`);
+        if (f && f.size >= size) assert.ok(f.size === size || f.size === 8, `${key} ${field} (${f.name})`);
+      }
+    }
   });
 
   it('has well-formed rows', () => {
