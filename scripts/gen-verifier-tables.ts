@@ -39,6 +39,7 @@ import {
   ProgType,
   type ProgTypeName,
 } from '../src/uapi.js';
+import { CONTEXT_MEASURED } from '../src/verifier/tables/context-access.js';
 import {
   FUNC_MAP_COMPAT,
   type HelperArg,
@@ -584,7 +585,12 @@ function lddw(dst: number, src: number, imm: number): number[][] {
 }
 
 /** A value of the kind an argument needs, or undefined when a probe cannot make one. */
-function argSetup(arg: HelperArg, reg: number, mapType: MapTypeName): number[][] | 'func' | undefined {
+function argSetup(
+  arg: HelperArg,
+  reg: number,
+  mapType: MapTypeName,
+  ctx: { sock?: number; btf?: string } = {},
+): number[][] | 'func' | undefined {
   const stack = [insn(0xbf, reg, 10, 0, 0), insn(0x07, reg, 0, 0, -64)];
   if (arg.flags.includes('OBJ_RELEASE')) return undefined;
   switch (arg.base) {
@@ -608,6 +614,12 @@ function argSetup(arg: HelperArg, reg: number, mapType: MapTypeName): number[][]
       return arg.flags.includes('PTR_MAYBE_NULL') ? [insn(0xb7, reg, 0, 0, 0)] : stack;
     case 'ARG_PTR_TO_CONST_STR':
       return lddw(reg, 2, rodataFd());
+    case 'ARG_PTR_TO_SOCK_COMMON':
+    case 'ARG_PTR_TO_BTF_ID_SOCK_COMMON':
+      // r7: the context's socket, null-checked at the start (see ctxPointer).
+      return ctx.sock === undefined ? undefined : [insn(0xbf, reg, 7, 0, 0)];
+    case 'ARG_PTR_TO_BTF_ID':
+      return arg.btfStruct && ctx.btf === arg.btfStruct ? [insn(0xbf, reg, 8, 0, 0)] : undefined;
     case 'ARG_PTR_TO_STACK':
     case 'ARG_PTR_TO_SOCKET':
       return arg.flags.includes('PTR_MAYBE_NULL') ? [insn(0xb7, reg, 0, 0, 0)] : undefined;
@@ -631,6 +643,17 @@ function returnType(log: string): string {
   const m = /\bR0(?:_w)?=([a-z_0-9]+)/.exec(state);
   if (!m) return '';
   return /^-?\d/.test(m[1]!) ? 'scalar' : m[1]!;
+}
+
+/** The context's socket field (a `sock…` type) and first trusted BTF pointer field, if any. */
+function ctxPointers(key: string): { sock?: number; btf?: string; btfOff?: number } {
+  const types = Object.entries(CONTEXT_MEASURED[key]?.types ?? {}).filter(([field]) => field.endsWith('/8'));
+  const sock = types.find(([, t]) => t.startsWith('sock'));
+  const btf = types.find(([, t]) => t.startsWith('trusted_ptr_'));
+  return {
+    ...(sock ? { sock: Number.parseInt(sock[0], 10) } : {}),
+    ...(btf ? { btf: btf[1].slice('trusted_ptr_'.length), btfOff: Number.parseInt(btf[0], 10) } : {}),
+  };
 }
 
 /** The outcome of calling a helper with arguments built from its table prototype. */
@@ -675,8 +698,18 @@ export function checkProto(
   const proto = helperProto(id, progType, attachType) as HelperProto;
   const name = HELPER_NAMES[id]!;
   const mapType = mapOverride ?? FUNC_MAP_COMPAT[name]?.[0] ?? 'HASH';
+  const ctx = ctxPointers(key);
   const build = (wrong?: number, readOnly?: number, uninit?: number): number[][] | undefined => {
     const body: number[][] = [insn(0xbf, 6, 1, 0, 0)];
+    // Pointers the context hands out (a socket, a trusted BTF pointer), loaded into r7 / r8 and
+    // null-checked: the only way a probe gets them without BTF.
+    for (const [reg, off] of [
+      [7, ctx.sock],
+      [8, ctx.btfOff],
+    ] as const) {
+      if (off === undefined) continue;
+      body.push(insn(0x79, reg, 1, off, 0), insn(0x55, reg, 0, 2, 0), movR0(okReturn.get(key) ?? 0), EXIT);
+    }
     for (let i = 0; i < 8; i++) body.push(insn(0x7a, 10, 0, -8 * (i + 1), 0));
     const funcFixups: [at: number, reg: number][] = [];
     for (const [i, arg] of proto.args.entries()) {
@@ -695,7 +728,7 @@ export function checkProto(
         body.push(...lddw(reg, 2, rodataFd()));
         continue;
       }
-      const setup = argSetup(arg, reg, mapType);
+      const setup = argSetup(arg, reg, mapType, ctx);
       if (!setup) return undefined;
       if (setup === 'func') {
         funcFixups.push([body.length, reg]);

@@ -342,6 +342,9 @@ describe('prototypes checked on the kernel (proto-checks.ts)', () => {
     ARG_PTR_TO_CTX: /type=scalar expected=ctx/,
     ARG_CONST_MAP_PTR: /type=scalar expected=map_ptr/,
     ARG_PTR_TO_CONST_STR: /type=scalar expected=map_value/,
+    ARG_PTR_TO_SOCK_COMMON: /type=scalar expected=sock_common/,
+    ARG_PTR_TO_BTF_ID_SOCK_COMMON: /type=scalar expected=sock_common/,
+    ARG_PTR_TO_BTF_ID: /type=scalar expected=.*ptr_/,
   };
   const expectedRefusal = (arg: HelperArg): RegExp => REFUSALS[arg.base] ?? /type=scalar expected=fp/;
 
