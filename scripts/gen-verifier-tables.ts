@@ -333,8 +333,12 @@ function probeReturns(): Record<string, ReturnRow | null> {
   return out;
 }
 
+let measuredReturns: Record<string, ReturnRow | null> | undefined;
+let measuredContext: Record<string, CtxRow | null> | undefined;
+
 function genReturns(): void {
-  const rows = Object.entries(probeReturns()).map(
+  measuredReturns = probeReturns();
+  const rows = Object.entries(measuredReturns).map(
     ([key, row]) =>
       `  '${key}': ${
         row
@@ -465,6 +469,7 @@ function probeContext(): Record<string, CtxRow | null> {
 function genContext(): void {
   if (okReturn.size === 0) probeReturns();
   const data = probeContext();
+  measuredContext = data;
   const rows = Object.entries(data).map(([key, row]) => `  '${key}': ${row ? JSON.stringify(row) : 'null'},`);
   const text = `${header('context access, measured by loading probe programs')}
 /** Offsets probed: \`0 ≤ off < CONTEXT_PROBED_UP_TO\`. */
@@ -1047,6 +1052,51 @@ export const CTX_FIELDS: Readonly<Record<string, readonly (readonly [name: strin
   writeFileSync(join(tablesDir, 'context-fields.ts'), text);
 }
 
+// ---------------------------------------------------------------- capability modes
+
+/**
+ * Context access and exit values measured again in the `bpf` and `unpriv` modes (in setpriv
+ * workers); `caps-differences.ts` keeps only the rows that differ from root's.
+ */
+function genCapsDifferences(): void {
+  const rootReturns = measuredReturns ?? probeReturns();
+  const rootContext = measuredContext ?? probeContext();
+  const diffs: Record<string, { returns: Record<string, unknown>; context: Record<string, unknown> }> = {};
+  for (const mode of ['bpf', 'unpriv'] as const) {
+    const run = (): { returns: Record<string, unknown>; context: Record<string, unknown> } =>
+      runWorkerJob(mode, 'context') as { returns: Record<string, unknown>; context: Record<string, unknown> };
+    const measured = mode === 'unpriv' ? withUnprivBpf(run) : run();
+    const d = { returns: {} as Record<string, unknown>, context: {} as Record<string, unknown> };
+    for (const [key, row] of Object.entries(measured.returns)) {
+      if (row && JSON.stringify(row) !== JSON.stringify(rootReturns[key])) d.returns[key] = row;
+    }
+    for (const [key, row] of Object.entries(measured.context)) {
+      if (row && JSON.stringify(row) !== JSON.stringify(rootContext[key])) d.context[key] = row;
+    }
+    diffs[mode] = d;
+  }
+  const text = `${header('context access and exit values in the bpf and unpriv capability modes, measured in setpriv workers')}
+import type { MeasuredContext } from './context-access.js';
+import type { MeasuredReturns } from './return-ranges.js';
+
+/**
+ * Per capability mode, the program types (\`TYPE\` or \`TYPE/ATTACH\`) whose context access or
+ * exit values differ from root's (types that do not load in a mode are left out: see
+ * \`HELPER_AVAILABILITY\`).
+ */
+export const CAPS_DIFFERENCES: Readonly<
+  Record<
+    'bpf' | 'unpriv',
+    {
+      readonly returns: Readonly<Record<string, MeasuredReturns>>;
+      readonly context: Readonly<Record<string, MeasuredContext>>;
+    }
+  >
+> = ${JSON.stringify(diffs)};
+`;
+  writeFileSync(join(tablesDir, 'caps-differences.ts'), text);
+}
+
 // ---------------------------------------------------------------- main
 
 const argv = process.argv.slice(2);
@@ -1054,7 +1104,14 @@ const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) =
 if (!isMain) {
   // Imported (by the live tests): probes only.
 } else if (argv[0] === '--worker') {
-  process.stdout.write(JSON.stringify(argv[1] === 'uninit' ? probeUninit() : probeHelpers()));
+  const job = argv[1];
+  const result =
+    job === 'uninit'
+      ? probeUninit()
+      : job === 'context'
+        ? { returns: probeReturns(), context: probeContext() }
+        : probeHelpers();
+  process.stdout.write(JSON.stringify(result));
 } else {
   if (process.getuid?.() !== 0) {
     console.error('gen-verifier-tables: run as root (it loads programs and changes a sysctl)');
@@ -1069,6 +1126,7 @@ if (!isMain) {
   if (only.has('helpers')) genHelpers();
   if (only.has('protos')) genProtos();
   if (only.has('fields')) genContextFields();
+  if (only.has('context')) genCapsDifferences();
   // Generated files are committed formatted, so a regeneration diff shows only real changes.
   spawnSync('npx', ['biome', 'format', '--write', tablesDir], { cwd: root, stdio: 'inherit' });
 }

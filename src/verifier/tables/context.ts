@@ -19,13 +19,14 @@
  */
 
 import type { ProgTypeName } from '../../uapi.js';
+import type { Caps } from '../types.js';
+import { CAPS_DIFFERENCES } from './caps-differences.js';
 import {
   CONTEXT_MEASURED,
   CONTEXT_PROBED_UP_TO,
   DEFAULT_CTX_ERROR,
   type MeasuredContext,
 } from './context-access.js';
-
 import { CTX_FIELDS } from './context-fields.js';
 
 export { CONTEXT_PROBED_UP_TO, DEFAULT_CTX_ERROR };
@@ -151,13 +152,20 @@ export function contextKey(progType: ProgTypeName, attachType?: string): string 
   return Object.keys(CONTEXT_MEASURED).find((k) => k.startsWith(`${progType}/`) && CONTEXT_MEASURED[k]);
 }
 
-function rowFor(progType: ProgTypeName, attachType?: string): ExpandedContext | undefined {
+function rowFor(
+  progType: ProgTypeName,
+  attachType?: string,
+  caps: Caps = 'root',
+): ExpandedContext | undefined {
   const key = contextKey(progType, attachType);
   if (!key) return undefined;
-  if (!expanded.has(key)) {
-    const raw = CONTEXT_MEASURED[key];
+  // Unprivileged cgroup_skb programs may not see packet pointers, for one (measured).
+  const override = caps === 'root' ? undefined : CAPS_DIFFERENCES[caps].context[key];
+  const cacheKey = override ? `${key}:${caps}` : key;
+  if (!expanded.has(cacheKey)) {
+    const raw = override ?? CONTEXT_MEASURED[key];
     expanded.set(
-      key,
+      cacheKey,
       raw
         ? {
             raw,
@@ -167,15 +175,15 @@ function rowFor(progType: ProgTypeName, attachType?: string): ExpandedContext | 
         : null,
     );
   }
-  return expanded.get(key) ?? undefined;
+  return expanded.get(cacheKey) ?? undefined;
 }
 
 const fill = (template: string, off: number, size: number): string =>
   template.replace('%d', String(off)).replace('%d', String(size));
 
 /**
- * Whether a program of `progType` may access its context at byte `off` with `size` bytes
- * (`read` or `write`), and what a read yields; undefined when the type was not measured (BTF
+ * Whether a program of `progType` loaded with capabilities `caps` may access its context at byte
+ * `off` with `size` bytes (`read` or `write`), and what a read yields; undefined when the type was not measured (BTF
  * contexts: TRACING, LSM, STRUCT_OPS, EXT; SYSCALL contexts are plain memory).
  */
 export function ctxAccess(
@@ -184,9 +192,10 @@ export function ctxAccess(
   size: number,
   kind: 'read' | 'write',
   attachType?: string,
+  caps: Caps = 'root',
 ): CtxAccess | undefined {
   const sizeIndex = SIZE_INDEX[size];
-  const row = rowFor(progType, attachType);
+  const row = rowFor(progType, attachType, caps);
   if (!row || sizeIndex === undefined) return undefined;
   const refused: CtxAccess = { allowed: false, message: fill(DEFAULT_CTX_ERROR, off, size) };
   let allowed: boolean;

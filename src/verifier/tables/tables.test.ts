@@ -236,6 +236,16 @@ describe('context access (measured)', () => {
     assert.equal(ctxAccess('SOCKET_FILTER', 8, 4, 'write')?.allowed, false);
   });
 
+  it('differs by capability mode where the kernel does', () => {
+    assert.equal(ctxAccess('CGROUP_SKB', 76, 4, 'read', undefined, 'root')?.type?.regType, 'PTR_TO_PACKET');
+    assert.deepEqual(ctxAccess('CGROUP_SKB', 76, 4, 'read', undefined, 'unpriv'), {
+      allowed: false,
+      message: 'invalid bpf_context access off=76 size=4',
+    });
+    assert.equal(ctxAccess('CGROUP_SKB', 76, 4, 'read', undefined, 'bpf')?.allowed, true);
+    assert.equal(ctxAccess('SOCKET_FILTER', 48, 4, 'write', undefined, 'unpriv')?.allowed, true);
+  });
+
   it('allows narrow loads of scalar fields and sizes the contexts', () => {
     assert.equal(ctxAccess('SCHED_CLS', 0, 1, 'read')?.type?.regType, 'SCALAR_VALUE'); // len, low byte
     assert.equal(ctxAccess('SCHED_CLS', 2, 2, 'read')?.allowed, true);
