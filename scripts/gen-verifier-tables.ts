@@ -42,6 +42,7 @@ import {
 import { CONTEXT_MEASURED } from '../src/verifier/tables/context-access.js';
 import {
   FUNC_MAP_COMPAT,
+  HELPERS,
   type HelperArg,
   type HelperProto,
   helperProto,
@@ -597,7 +598,10 @@ function argSetup(
   ctx: { sock?: number; btf?: string } = {},
 ): number[][] | 'func' | undefined {
   const stack = [insn(0xbf, reg, 10, 0, 0), insn(0x07, reg, 0, 0, -64)];
-  if (arg.flags.includes('OBJ_RELEASE')) return undefined;
+  if (arg.flags.includes('OBJ_RELEASE')) {
+    // r9: a ring buffer reservation made at the start (see the prelude in checkProto).
+    return arg.base === 'ARG_PTR_TO_RINGBUF_MEM' ? [insn(0xbf, reg, 9, 0, 0)] : undefined;
+  }
   switch (arg.base) {
     case 'ARG_ANYTHING':
       return [insn(0xb7, reg, 0, 0, 0)];
@@ -636,10 +640,17 @@ function argSetup(
   }
 }
 
-/** R0's type on the line of the (first) helper call in a level-2 log, '' when not printed. */
-function returnType(log: string): string {
+/** The helper id a prototype belongs to (the table is keyed by name). */
+function helperIdOf(proto: HelperProto): number {
+  return HELPERS.findIndex((h) => h.protos.includes(proto));
+}
+
+/** R0's type after the call of helper `id` in a level-2 log, '' when not printed. */
+function returnType(log: string, id: number): string {
   const lines = log.split('\n');
-  const at = lines.findIndex((l) => /^\d+: \(85\) call /.test(l));
+  const at = lines.findIndex(
+    (l) => /^\d+: \(85\) call /.test(l) && l.split(';')[0]!.trim().endsWith(`#${id}`),
+  );
   if (at < 0) return '';
   // The state after the call is on the call's line (`; R0=…`) or, when precision tracking
   // printed lines in between, on the next state line (`5: R0=… R6=…`).
@@ -714,6 +725,13 @@ export function checkProto(
     ] as const) {
       if (off === undefined) continue;
       body.push(insn(0x79, reg, 1, off, 0), insn(0x55, reg, 0, 2, 0), movR0(okReturn.get(key) ?? 0), EXIT);
+    }
+    if (proto.args.some((a) => a.base === 'ARG_PTR_TO_RINGBUF_MEM')) {
+      // r9 = bpf_ringbuf_reserve(&rb, 8, 0), null-checked: what submit/discard release.
+      const fd = probeMapFd('RINGBUF');
+      if (fd === undefined) return undefined;
+      body.push(...lddw(1, 1, fd), insn(0xb7, 2, 0, 0, 8), insn(0xb7, 3, 0, 0, 0), insn(0x85, 0, 0, 0, 131));
+      body.push(insn(0x55, 0, 0, 2, 0), movR0(okReturn.get(key) ?? 0), EXIT, insn(0xbf, 9, 0, 0, 0));
     }
     for (let i = 0; i < 8; i++) body.push(insn(0x7a, 10, 0, -8 * (i + 1), 0));
     const funcFixups: [at: number, reg: number][] = [];
@@ -872,7 +890,7 @@ function runCheck(
     proto: proto.proto,
     verdict,
     negatives,
-    ...(argsAccepted ? { ret: returnType(r.log), readOnly } : {}),
+    ...(argsAccepted ? { ret: returnType(r.log, helperIdOf(proto)), readOnly } : {}),
   };
 }
 

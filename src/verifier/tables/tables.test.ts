@@ -355,6 +355,7 @@ describe('prototypes checked on the kernel (proto-checks.ts)', () => {
     ARG_PTR_TO_SOCK_COMMON: /type=scalar expected=sock_common/,
     ARG_PTR_TO_BTF_ID_SOCK_COMMON: /type=scalar expected=sock_common/,
     ARG_PTR_TO_BTF_ID: /type=scalar expected=.*ptr_/,
+    ARG_PTR_TO_RINGBUF_MEM: /type=scalar expected=ringbuf_mem/,
   };
   const expectedRefusal = (arg: HelperArg): RegExp => REFUSALS[arg.base] ?? /type=scalar expected=fp/;
 
