@@ -15,6 +15,7 @@
  * helper takes is {@link MAP_FUNC_COMPAT} (the kernel's `check_map_func_compatibility`).
  */
 
+import { TsbpfError } from '../../errors.js';
 import { HELPER_NAMES } from '../../isa/helper-ids.js';
 import type { MapTypeName, ProgTypeName } from '../../uapi.js';
 import type { Caps } from '../types.js';
@@ -792,7 +793,7 @@ const CHANGES_PKT_DATA = new Set([
 ]);
 
 /** Thrown when the table itself is malformed (a bug in this file, caught by its tests). */
-export class HelperTableError extends Error {
+export class HelperTableError extends TsbpfError {
   override name = 'HelperTableError';
 }
 
