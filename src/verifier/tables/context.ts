@@ -19,12 +19,15 @@
  */
 
 import type { ProgTypeName } from '../../uapi.js';
+import type { Caps } from '../types.js';
+import { CAPS_DIFFERENCES } from './caps-differences.js';
 import {
   CONTEXT_MEASURED,
   CONTEXT_PROBED_UP_TO,
   DEFAULT_CTX_ERROR,
   type MeasuredContext,
 } from './context-access.js';
+import { CTX_FIELDS } from './context-fields.js';
 
 export { CONTEXT_PROBED_UP_TO, DEFAULT_CTX_ERROR };
 
@@ -149,13 +152,20 @@ export function contextKey(progType: ProgTypeName, attachType?: string): string 
   return Object.keys(CONTEXT_MEASURED).find((k) => k.startsWith(`${progType}/`) && CONTEXT_MEASURED[k]);
 }
 
-function rowFor(progType: ProgTypeName, attachType?: string): ExpandedContext | undefined {
+function rowFor(
+  progType: ProgTypeName,
+  attachType?: string,
+  caps: Caps = 'root',
+): ExpandedContext | undefined {
   const key = contextKey(progType, attachType);
   if (!key) return undefined;
-  if (!expanded.has(key)) {
-    const raw = CONTEXT_MEASURED[key];
+  // Unprivileged cgroup_skb programs may not see packet pointers, for one (measured).
+  const override = caps === 'root' ? undefined : CAPS_DIFFERENCES[caps].context[key];
+  const cacheKey = override ? `${key}:${caps}` : key;
+  if (!expanded.has(cacheKey)) {
+    const raw = override ?? CONTEXT_MEASURED[key];
     expanded.set(
-      key,
+      cacheKey,
       raw
         ? {
             raw,
@@ -165,15 +175,15 @@ function rowFor(progType: ProgTypeName, attachType?: string): ExpandedContext | 
         : null,
     );
   }
-  return expanded.get(key) ?? undefined;
+  return expanded.get(cacheKey) ?? undefined;
 }
 
 const fill = (template: string, off: number, size: number): string =>
   template.replace('%d', String(off)).replace('%d', String(size));
 
 /**
- * Whether a program of `progType` may access its context at byte `off` with `size` bytes
- * (`read` or `write`), and what a read yields; undefined when the type was not measured (BTF
+ * Whether a program of `progType` loaded with capabilities `caps` may access its context at byte
+ * `off` with `size` bytes (`read` or `write`), and what a read yields; undefined when the type was not measured (BTF
  * contexts: TRACING, LSM, STRUCT_OPS, EXT; SYSCALL contexts are plain memory).
  */
 export function ctxAccess(
@@ -182,9 +192,10 @@ export function ctxAccess(
   size: number,
   kind: 'read' | 'write',
   attachType?: string,
+  caps: Caps = 'root',
 ): CtxAccess | undefined {
   const sizeIndex = SIZE_INDEX[size];
-  const row = rowFor(progType, attachType);
+  const row = rowFor(progType, attachType, caps);
   if (!row || sizeIndex === undefined) return undefined;
   const refused: CtxAccess = { allowed: false, message: fill(DEFAULT_CTX_ERROR, off, size) };
   let allowed: boolean;
@@ -224,4 +235,51 @@ export function ctxPointerFields(
 ): ReadonlyMap<string, CtxRegType> {
   const row = rowFor(progType, attachType);
   return new Map(Object.entries(row?.raw.types ?? {}).map(([k, v]) => [k, ctxRegType(v)]));
+}
+
+/** The uapi struct whose fields name a program type's context bytes (from vmlinux BTF). */
+const FIELD_STRUCTS: Readonly<Partial<Record<ProgTypeName, string>>> = {
+  SOCKET_FILTER: '__sk_buff',
+  SCHED_CLS: '__sk_buff',
+  SCHED_ACT: '__sk_buff',
+  CGROUP_SKB: '__sk_buff',
+  LWT_IN: '__sk_buff',
+  LWT_OUT: '__sk_buff',
+  LWT_XMIT: '__sk_buff',
+  LWT_SEG6LOCAL: '__sk_buff',
+  SK_SKB: '__sk_buff',
+  FLOW_DISSECTOR: '__sk_buff',
+  XDP: 'xdp_md',
+  CGROUP_SOCK: 'bpf_sock',
+  CGROUP_SOCK_ADDR: 'bpf_sock_addr',
+  SOCK_OPS: 'bpf_sock_ops',
+  SK_MSG: 'sk_msg_md',
+  PERF_EVENT: 'bpf_perf_event_data',
+  KPROBE: 'pt_regs',
+  CGROUP_SYSCTL: 'bpf_sysctl',
+  CGROUP_SOCKOPT: 'bpf_sockopt',
+  SK_LOOKUP: 'bpf_sk_lookup',
+  CGROUP_DEVICE: 'bpf_cgroup_dev_ctx',
+  SK_REUSEPORT: 'sk_reuseport_md',
+  NETFILTER: 'bpf_nf_ctx',
+};
+
+/** A context field: which struct member a byte offset falls in. */
+export interface CtxField {
+  readonly struct: string;
+  /** `data_end`, `cb[2]`, `remote_ip6[1]`; union members share offsets (the first is given). */
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/**
+ * The field of `progType`'s context that byte `off` falls in (for messages and hints: "reading
+ * `__sk_buff->data_end`"), or undefined past the struct or for types without a uapi struct.
+ */
+export function ctxField(progType: ProgTypeName, off: number): CtxField | undefined {
+  const struct = FIELD_STRUCTS[progType];
+  const fields = struct ? CTX_FIELDS[struct] : undefined;
+  const hit = fields?.find(([, offset, size]) => off >= offset && off < offset + size);
+  return hit && struct ? { struct, name: hit[0], offset: hit[1], size: hit[2] } : undefined;
 }

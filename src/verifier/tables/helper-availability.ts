@@ -338,6 +338,303 @@ export const HELPER_AVAILABILITY: Readonly<
   ],
 };
 
+/**
+ * Helpers a type's prototype lookup gives but the verifier still refuses, whatever the
+ * arguments (measured as root): target key → helper id → the kernel's message.
+ */
+export const HELPER_REFUSED_AFTER_LOOKUP: Readonly<Record<string, Readonly<Record<number, string>>>> = {
+  CGROUP_DEVICE: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_DEVICE/CGROUP_DEVICE': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  CGROUP_SKB: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SKB/CGROUP_INET_EGRESS': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SKB/CGROUP_INET_INGRESS': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  CGROUP_SOCK: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_INET4_BIND': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_INET4_CONNECT': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_INET4_GETPEERNAME': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_INET4_GETSOCKNAME': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_INET6_BIND': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_INET6_CONNECT': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_INET6_GETPEERNAME': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_INET6_GETSOCKNAME': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_UDP4_RECVMSG': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_UDP4_SENDMSG': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_UDP6_RECVMSG': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_UDP6_SENDMSG': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_UNIX_CONNECT': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_UNIX_GETPEERNAME': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_UNIX_GETSOCKNAME': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_UNIX_RECVMSG': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK_ADDR/CGROUP_UNIX_SENDMSG': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK/CGROUP_INET_SOCK_CREATE': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK/CGROUP_INET_SOCK_RELEASE': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK/CGROUP_INET4_POST_BIND': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCK/CGROUP_INET6_POST_BIND': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCKOPT/CGROUP_GETSOCKOPT': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SOCKOPT/CGROUP_SETSOCKOPT': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  CGROUP_SYSCTL: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'CGROUP_SYSCTL/CGROUP_SYSCTL': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  FLOW_DISSECTOR: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'FLOW_DISSECTOR/FLOW_DISSECTOR': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  KPROBE: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'KPROBE/TRACE_KPROBE_MULTI': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'KPROBE/TRACE_KPROBE_SESSION': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'KPROBE/TRACE_UPROBE_MULTI': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'KPROBE/TRACE_UPROBE_SESSION': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  LWT_IN: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  LWT_OUT: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  LWT_SEG6LOCAL: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  LWT_XMIT: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'NETFILTER/NETFILTER': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  PERF_EVENT: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '173': 'func bpf_get_func_ip#173 not supported for program type 7',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  RAW_TRACEPOINT: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '173': 'func bpf_get_func_ip#173 not supported for program type 17',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  RAW_TRACEPOINT_WRITABLE: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '173': 'func bpf_get_func_ip#173 not supported for program type 24',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  SCHED_ACT: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  SCHED_CLS: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SCHED_CLS/NETKIT_PEER': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SCHED_CLS/NETKIT_PRIMARY': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SCHED_CLS/TCX_EGRESS': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SCHED_CLS/TCX_INGRESS': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SK_LOOKUP/SK_LOOKUP': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  SK_MSG: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SK_MSG/SK_MSG_VERDICT': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  SK_REUSEPORT: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SK_REUSEPORT/SK_REUSEPORT_SELECT': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SK_REUSEPORT/SK_REUSEPORT_SELECT_OR_MIGRATE': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  SK_SKB: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SK_SKB/SK_SKB_STREAM_PARSER': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SK_SKB/SK_SKB_STREAM_VERDICT': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SK_SKB/SK_SKB_VERDICT': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  SOCK_OPS: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'SOCK_OPS/CGROUP_SOCK_OPS': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  SOCKET_FILTER: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  SYSCALL: {
+    '107': 'helper call is not allowed in probe',
+    '108': 'helper call is not allowed in probe',
+    '147': 'helper call is not allowed in probe',
+    '173': 'func bpf_get_func_ip#173 not supported for program type 31',
+  },
+  TRACEPOINT: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '173': 'func bpf_get_func_ip#173 not supported for program type 5',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  XDP: {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'XDP/XDP': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'XDP/XDP_CPUMAP': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+  'XDP/XDP_DEVMAP': {
+    '148': 'helper call might sleep in a non-sleepable prog',
+    '191': 'helper call might sleep in a non-sleepable prog',
+  },
+};
+
 /** The kernel release these tables were measured on (`uname -r`). */
 export const TABLES_KERNEL_RELEASE = '6.18.44-fc-v1252';
 

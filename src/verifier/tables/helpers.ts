@@ -15,10 +15,15 @@
  * helper takes is {@link MAP_FUNC_COMPAT} (the kernel's `check_map_func_compatibility`).
  */
 
+import { TsbpfError } from '../../errors.js';
 import { HELPER_NAMES } from '../../isa/helper-ids.js';
 import type { MapTypeName, ProgTypeName } from '../../uapi.js';
 import type { Caps } from '../types.js';
-import { GPL_ONLY_HELPERS_MEASURED, HELPER_AVAILABILITY } from './helper-availability.js';
+import {
+  GPL_ONLY_HELPERS_MEASURED,
+  HELPER_AVAILABILITY,
+  HELPER_REFUSED_AFTER_LOOKUP,
+} from './helper-availability.js';
 
 /** `enum bpf_arg_type` base types (the low 8 bits, `BPF_BASE_TYPE_MASK`). */
 export const ARG_BASE_TYPES = [
@@ -200,12 +205,14 @@ const SZ0 = 'ARG_CONST_SIZE_OR_ZERO';
 const SKC = 'ARG_PTR_TO_BTF_ID_SOCK_COMMON';
 const INT = 'RET_INTEGER';
 const LONG_OUT = 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED @8';
-const INT_OUT = 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED @4';
+// check_mtu reads `*mtu_len` too (measured: uninitialised stack is refused), so no MEM_UNINIT.
+const MTU_INOUT = 'ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED @4';
 const TASK = 'ARG_PTR_TO_BTF_ID <task_struct>';
 const SEQ = 'ARG_PTR_TO_BTF_ID <seq_file>';
 const OUTPUT = [CTX, MAP, ANY, RO, SZ0];
 const PROBE_READ = [UNINIT, SZ0, ANY];
-const SK_LOOKUP = [CTX, RO, SZ, ANY, ANY];
+// Since 6.? the tuple size may be 0 (measured: `r3 = 0` passes the argument checks).
+const SK_LOOKUP = [CTX, RO, SZ0, ANY, ANY];
 const SKC_TO = (s: string): Row => [`bpf_skc_to_${s}_proto`, 0, `RET_PTR_TO_BTF_ID_OR_NULL <${s}>`, [SKC]];
 
 /**
@@ -235,8 +242,15 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
   get_current_uid_gid: [['bpf_get_current_uid_gid_proto', 0, INT, []]],
   get_current_comm: [['bpf_get_current_comm_proto', 0, INT, [UNINIT, SZ]]],
   get_cgroup_classid: [
-    ['bpf_get_cgroup_classid_proto', 0, INT, [CTX], '', 'tc, lwt, cgroup_skb'],
-    ['bpf_get_cgroup_classid_curr_proto', 0, INT, [], '', 'cgroup sock, sock_addr'],
+    ['bpf_get_cgroup_classid_curr_proto', 0, INT, [], '', 'all but tc and lwt (measured)'],
+    [
+      'bpf_get_cgroup_classid_proto',
+      0,
+      INT,
+      [CTX],
+      '',
+      'SCHED_CLS, SCHED_ACT, LWT_IN, LWT_OUT, LWT_XMIT, LWT_SEG6LOCAL',
+    ],
   ],
   skb_vlan_push: [['bpf_skb_vlan_push_proto', 0, INT, [CTX, ANY, ANY]]],
   skb_vlan_pop: [['bpf_skb_vlan_pop_proto', 0, INT, [CTX]]],
@@ -299,7 +313,14 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
     ['bpf_get_socket_cookie_sock_addr_proto', 0, INT, [CTX], '', 'CGROUP_SOCK_ADDR'],
     ['bpf_get_socket_cookie_sock_ops_proto', 0, INT, [CTX], '', 'SOCK_OPS'],
     ['bpf_get_socket_cookie_sock_proto', 0, INT, [CTX], '', 'CGROUP_SOCK'],
-    ['bpf_get_socket_ptr_cookie_proto', 0, INT, [SKC], '', 'TRACING, LSM, iterators'],
+    [
+      'bpf_get_socket_ptr_cookie_proto',
+      0,
+      INT,
+      [`${SKC} | PTR_MAYBE_NULL`],
+      '',
+      'TRACING, LSM, SK_REUSEPORT, SYSCALL',
+    ],
   ],
   get_socket_uid: [['bpf_get_socket_uid_proto', 0, INT, [CTX]]],
   set_hash: [['bpf_set_hash_proto', 0, INT, [CTX, ANY]]],
@@ -350,8 +371,8 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
     ['sk_reuseport_load_bytes_relative_proto', 0, INT, [CTX, ANY, UNINIT, SZ, ANY], '', 'SK_REUSEPORT'],
   ],
   fib_lookup: [
-    ['bpf_skb_fib_lookup_proto', 1, INT, [CTX, 'ARG_PTR_TO_MEM', SZ, ANY], '', 'tc'],
-    ['bpf_xdp_fib_lookup_proto', 1, INT, [CTX, 'ARG_PTR_TO_MEM', SZ, ANY], '', 'XDP'],
+    ['bpf_skb_fib_lookup_proto', 1, INT, [CTX, 'ARG_PTR_TO_MEM | MEM_WRITE', SZ, ANY], '', 'tc'],
+    ['bpf_xdp_fib_lookup_proto', 1, INT, [CTX, 'ARG_PTR_TO_MEM | MEM_WRITE', SZ, ANY], '', 'XDP'],
   ],
   sock_hash_update: [['bpf_sock_hash_update_proto', 0, INT, [CTX, MAP, KEY, ANY], 'p']],
   msg_redirect_hash: [['bpf_msg_redirect_hash_proto', 0, INT, [CTX, MAP, KEY, ANY], 'p']],
@@ -578,8 +599,8 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
     ['bpf_sock_from_file_proto', 0, 'RET_PTR_TO_BTF_ID_OR_NULL <socket>', ['ARG_PTR_TO_BTF_ID <file>']],
   ],
   check_mtu: [
-    ['bpf_skb_check_mtu_proto', 1, INT, [CTX, ANY, INT_OUT, ANY, ANY], '', 'tc'],
-    ['bpf_xdp_check_mtu_proto', 1, INT, [CTX, ANY, INT_OUT, ANY, ANY], '', 'XDP'],
+    ['bpf_skb_check_mtu_proto', 1, INT, [CTX, ANY, MTU_INOUT, ANY, ANY], '', 'tc'],
+    ['bpf_xdp_check_mtu_proto', 1, INT, [CTX, ANY, MTU_INOUT, ANY, ANY], '', 'XDP'],
   ],
   for_each_map_elem: [
     ['bpf_for_each_map_elem_proto', 0, INT, [MAP, 'ARG_PTR_TO_FUNC', 'ARG_PTR_TO_STACK_OR_NULL', ANY]],
@@ -616,7 +637,7 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
   get_branch_snapshot: [['bpf_get_branch_snapshot_proto', 1, INT, [UNINIT, SZ0, ANY]]],
   trace_vprintk: [['bpf_trace_vprintk_proto', 1, INT, [RO, SZ, RO_NULL, SZ0]]],
   skc_to_unix_sock: [SKC_TO('unix_sock')],
-  kallsyms_lookup_name: [['bpf_kallsyms_lookup_name_proto', 0, INT, [RO, SZ, ANY, LONG_OUT]]],
+  kallsyms_lookup_name: [['bpf_kallsyms_lookup_name_proto', 0, INT, [RO, SZ0, ANY, LONG_OUT]]],
   find_vma: [['bpf_find_vma_proto', 0, INT, [TASK, ANY, 'ARG_PTR_TO_FUNC', 'ARG_PTR_TO_STACK_OR_NULL', ANY]]],
   loop: [['bpf_loop_proto', 0, INT, [ANY, 'ARG_PTR_TO_FUNC', 'ARG_PTR_TO_STACK_OR_NULL', ANY]]],
   strncmp: [['bpf_strncmp_proto', 0, INT, [RO, SZ, 'ARG_PTR_TO_CONST_STR']]],
@@ -627,7 +648,7 @@ const PROTOS: Readonly<Record<string, readonly Row[]>> = {
   set_retval: [['bpf_set_retval_proto', 0, INT, [ANY]]],
   xdp_get_buff_len: [
     ['bpf_xdp_get_buff_len_proto', 0, INT, [CTX], '', 'XDP'],
-    ['bpf_xdp_get_buff_len_trace_proto', 0, INT, ['ARG_PTR_TO_BTF_ID <xdp_buff>'], '', 'TRACING'],
+    ['bpf_xdp_get_buff_len_trace_proto', 0, INT, ['ARG_PTR_TO_BTF_ID <xdp_buff>'], '', 'TRACING, SYSCALL'],
   ],
   xdp_load_bytes: [['bpf_xdp_load_bytes_proto', 0, INT, [CTX, ANY, UNINIT, SZ]]],
   xdp_store_bytes: [['bpf_xdp_store_bytes_proto', 0, INT, [CTX, ANY, RO, SZ]]],
@@ -772,7 +793,7 @@ const CHANGES_PKT_DATA = new Set([
 ]);
 
 /** Thrown when the table itself is malformed (a bug in this file, caught by its tests). */
-export class HelperTableError extends Error {
+export class HelperTableError extends TsbpfError {
   override name = 'HelperTableError';
 }
 
@@ -918,19 +939,30 @@ export function availableHelpers(
 }
 
 /**
- * The verifier's complaint when a program calls a helper its type may not use
- * (`check_helper_call`), or undefined when the call is allowed or the type was not measured.
+ * The verifier's complaint when a program calls a helper its type may not use, whatever the
+ * arguments (`check_helper_call` before the argument checks): unknown id, no prototype for the
+ * type (`program of this type cannot use helper …`), or refused after the lookup (measured:
+ * `func bpf_get_func_ip#173 not supported for program type 5`, `helper call might sleep in a
+ * non-sleepable prog` unless `sleepable`). Undefined when the call may proceed or the type was
+ * not measured.
  */
 export function helperCallError(
   id: number,
   progType: ProgTypeName,
   caps: Caps = 'root',
   attachType?: string,
+  options: { readonly sleepable?: boolean } = {},
 ): string | undefined {
   if (id <= 0 || id >= HELPER_NAMES.length) return `invalid func unknown#${id}`;
   const available = availableHelpers(progType, caps, attachType);
-  if (!available || available.has(id)) return undefined;
-  return `program of this type cannot use helper bpf_${HELPER_NAMES[id]}#${id}`;
+  if (!available) return undefined;
+  if (!available.has(id)) return `program of this type cannot use helper bpf_${HELPER_NAMES[id]}#${id}`;
+  const later = HELPER_REFUSED_AFTER_LOOKUP[availabilityKey(progType, attachType)!]?.[id];
+  if (later && !(options.sleepable && later.includes('might sleep'))) return later;
+  if (!later && !options.sleepable && helperProto(id, progType, attachType)?.mightSleep) {
+    return 'helper call might sleep in a non-sleepable prog';
+  }
+  return undefined;
 }
 
 /**
@@ -1052,4 +1084,50 @@ export function mapFuncCompatible(mapType: MapTypeName, id: number): boolean {
 /** The kernel's message for an incompatible map, given the map type's number. */
 export function mapFuncError(mapTypeNumber: number, id: number): string {
   return `cannot pass map_type ${mapTypeNumber} into func bpf_${HELPER_NAMES[id]}#${id}`;
+}
+
+/** The register type a helper's return gives R0 (`check_helper_call`), in the kernel's names. */
+export interface RetRegType {
+  /** `enum bpf_reg_type` base (`SCALAR_VALUE`, `PTR_TO_MAP_VALUE`…); `NOT_INIT` for `RET_VOID`. */
+  readonly regType: string;
+  readonly flags: readonly TypeFlag[];
+  readonly btfStruct?: string;
+  /** As the level-2 log prints R0 (`map_value_or_null`, `ringbuf_mem_or_null`); '' for `RET_VOID`. */
+  readonly logName: string;
+}
+
+const RET_REG: Readonly<Record<RetBaseType, readonly [regType: string, logBase: string]>> = {
+  RET_INTEGER: ['SCALAR_VALUE', 'scalar'],
+  RET_VOID: ['NOT_INIT', ''],
+  RET_PTR_TO_MAP_VALUE: ['PTR_TO_MAP_VALUE', 'map_value'],
+  RET_PTR_TO_SOCKET: ['PTR_TO_SOCKET', 'sock'],
+  RET_PTR_TO_TCP_SOCK: ['PTR_TO_TCP_SOCK', 'tcp_sock'],
+  RET_PTR_TO_SOCK_COMMON: ['PTR_TO_SOCK_COMMON', 'sock_common'],
+  RET_PTR_TO_MEM: ['PTR_TO_MEM', 'mem'],
+  RET_PTR_TO_MEM_OR_BTF_ID: ['PTR_TO_MEM', 'mem'],
+  RET_PTR_TO_BTF_ID: ['PTR_TO_BTF_ID', 'ptr_'],
+};
+
+/**
+ * What R0 becomes after a call (measured for every helper a probe could call: see the tests).
+ * `RET_PTR_TO_MEM_OR_BTF_ID` (`bpf_per_cpu_ptr`, `bpf_this_cpu_ptr`) becomes `PTR_TO_MEM` for a
+ * percpu variable without BTF type and `PTR_TO_BTF_ID` otherwise; this gives the former.
+ * `bpf_kptr_xchg` and map-in-map lookups get their BTF type / inner map from the arguments.
+ */
+export function retRegType(ret: HelperRet): RetRegType {
+  const [regType, base] = RET_REG[ret.base];
+  const flags = ret.flags.filter((f) => f !== 'PTR_MAYBE_NULL' || ret.base !== 'RET_INTEGER');
+  const prefix = flags.includes('MEM_RINGBUF')
+    ? 'ringbuf_'
+    : flags.includes('PTR_TRUSTED')
+      ? 'trusted_'
+      : flags.includes('MEM_RDONLY')
+        ? 'rdonly_'
+        : '';
+  const nullable = flags.includes('PTR_MAYBE_NULL') ? '_or_null' : '';
+  const logName =
+    ret.base === 'RET_PTR_TO_BTF_ID'
+      ? `${prefix}${base}${nullable ? 'or_null_' : ''}${ret.btfStruct ?? ''}`
+      : base && `${prefix}${base}${nullable}`;
+  return { regType, flags, ...(ret.btfStruct ? { btfStruct: ret.btfStruct } : {}), logName };
 }

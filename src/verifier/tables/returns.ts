@@ -13,6 +13,8 @@
  */
 
 import type { ProgTypeName } from '../../uapi.js';
+import type { Caps } from '../types.js';
+import { CAPS_DIFFERENCES } from './caps-differences.js';
 import { RETURNS_MEASURED } from './return-ranges.js';
 
 /** An inclusive range `[min, max]` of exit values (signed 64-bit, as the kernel compares). */
@@ -41,14 +43,20 @@ export const RETURN_RANGES_FROM_SOURCE: Readonly<Record<string, ReturnRange | nu
 };
 
 /**
- * The range `R0` must be in at exit for `progType` (with `attachType`): a range, null when any
+ * The range `R0` must be in at exit for `progType` (with `attachType`, loaded with `caps`; the
+ * modes measured the same ranges on 6.18): a range, null when any
  * value is accepted, undefined when unknown. Measured rows win; a type that only loads with an
  * attach type but is asked without one gets its first measured attach type's range.
  */
-export function returnRange(progType: ProgTypeName, attachType?: string): ReturnRange | null | undefined {
+export function returnRange(
+  progType: ProgTypeName,
+  attachType?: string,
+  caps: Caps = 'root',
+): ReturnRange | null | undefined {
   const keys = attachType ? [`${progType}/${attachType}`, progType] : [progType];
   for (const key of keys) {
-    const measured = RETURNS_MEASURED[key];
+    const measured =
+      (caps === 'root' ? undefined : CAPS_DIFFERENCES[caps].returns[key]) ?? RETURNS_MEASURED[key];
     if (measured) return measured.range ?? null;
     if (key in RETURN_RANGES_FROM_SOURCE) return RETURN_RANGES_FROM_SOURCE[key];
   }
@@ -75,9 +83,10 @@ export function returnCodeError(
   value: ExitValue,
   attachType?: string,
   reg = 0,
+  caps: Caps = 'root',
 ): string | undefined {
   if (value.kind === 'uninit') return `R${reg} !read_ok`;
-  const range = returnRange(progType, attachType);
+  const range = returnRange(progType, attachType, caps);
   if (!range) return undefined;
   const [min, max] = range;
   const want = `should have been in [${min}, ${max}]`;

@@ -5,13 +5,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HELPER_NAMES, helperId } from '../../isa/helper-ids.js';
 import { MapType, type MapTypeName, ProgType, type ProgTypeName } from '../../uapi.js';
-import { ctxAccess, ctxPointerFields, ctxRegType, ctxSize } from './context.js';
+import { ctxAccess, ctxField, ctxPointerFields, ctxRegType, ctxSize } from './context.js';
 import { CONTEXT_MEASURED } from './context-access.js';
-import { GPL_ONLY_HELPERS_MEASURED, HELPER_AVAILABILITY } from './helper-availability.js';
+import {
+  GPL_ONLY_HELPERS_MEASURED,
+  HELPER_AVAILABILITY,
+  HELPER_REFUSED_AFTER_LOOKUP,
+} from './helper-availability.js';
 import {
   availableHelpers,
   FUNC_MAP_COMPAT,
   HELPERS,
+  type HelperArg,
   helperCallError,
   helperProto,
   isGplOnly,
@@ -19,7 +24,9 @@ import {
   mapFuncCompatible,
   mapFuncError,
   PROTO_TABLE_NAMES,
+  retRegType,
 } from './index.js';
+import { MAP_COMPAT_MEASURED, PROTO_CHECK_TARGETS, PROTO_CHECKS, UNINIT_CHECKS } from './proto-checks.js';
 import { RETURNS_MEASURED } from './return-ranges.js';
 import { returnCodeError, returnRange } from './returns.js';
 
@@ -229,6 +236,16 @@ describe('context access (measured)', () => {
     assert.equal(ctxAccess('SOCKET_FILTER', 8, 4, 'write')?.allowed, false);
   });
 
+  it('differs by capability mode where the kernel does', () => {
+    assert.equal(ctxAccess('CGROUP_SKB', 76, 4, 'read', undefined, 'root')?.type?.regType, 'PTR_TO_PACKET');
+    assert.deepEqual(ctxAccess('CGROUP_SKB', 76, 4, 'read', undefined, 'unpriv'), {
+      allowed: false,
+      message: 'invalid bpf_context access off=76 size=4',
+    });
+    assert.equal(ctxAccess('CGROUP_SKB', 76, 4, 'read', undefined, 'bpf')?.allowed, true);
+    assert.equal(ctxAccess('SOCKET_FILTER', 48, 4, 'write', undefined, 'unpriv')?.allowed, true);
+  });
+
   it('allows narrow loads of scalar fields and sizes the contexts', () => {
     assert.equal(ctxAccess('SCHED_CLS', 0, 1, 'read')?.type?.regType, 'SCALAR_VALUE'); // len, low byte
     assert.equal(ctxAccess('SCHED_CLS', 2, 2, 'read')?.allowed, true);
@@ -240,6 +257,30 @@ describe('context access (measured)', () => {
     assert.equal(ctxAccess('TRACEPOINT', 4096, 8, 'read')?.allowed, true);
     assert.equal(ctxAccess('TRACEPOINT', 8192, 8, 'read')?.allowed, false);
     assert.equal(ctxAccess('TRACEPOINT', 0, 8, 'read')?.allowed, false);
+  });
+
+  it('names the fields offsets fall in (vmlinux BTF)', () => {
+    assert.deepEqual(ctxField('SCHED_CLS', 80), {
+      struct: '__sk_buff',
+      name: 'data_end',
+      offset: 80,
+      size: 4,
+    });
+    assert.equal(ctxField('SOCKET_FILTER', 57)?.name, 'cb[2]');
+    assert.equal(ctxField('XDP', 4)?.name, 'data_end');
+    assert.equal(ctxField('SK_MSG', 72)?.name, 'sk');
+    assert.equal(ctxField('XDP', 24), undefined);
+    // Every pointer-typed read lands on a field of that size.
+    for (const [key, row] of Object.entries(CONTEXT_MEASURED)) {
+      if (!row) continue;
+      const progType = key.split('/')[0] as ProgTypeName;
+      for (const field of Object.keys(row.types)) {
+        const [off, size] = field.split('/').map(Number) as [number, number];
+        const f = ctxField(progType, off);
+        if (f) assert.equal(f.offset, off, `${key} ${field} (${f.name})`);
+        if (f && f.size >= size) assert.ok(f.size === size || f.size === 8, `${key} ${field} (${f.name})`);
+      }
+    }
   });
 
   it('has well-formed rows', () => {
@@ -301,5 +342,147 @@ describe('return ranges (measured)', () => {
     assert.equal(returnCodeError('CGROUP_SKB', { kind: 'scalar', smin: 0n, smax: 1n }), undefined);
     assert.equal(returnCodeError('XDP', { kind: 'unknown' }), undefined);
     assert.equal(returnCodeError('XDP', { kind: 'uninit' }), 'R0 !read_ok');
+  });
+});
+
+describe('prototypes checked on the kernel (proto-checks.ts)', () => {
+  /** What the kernel says when argument `arg` alone gets a 0 it must refuse. */
+  const REFUSALS: Partial<Record<string, RegExp>> = {
+    ARG_CONST_SIZE: /invalid zero-sized read/,
+    ARG_PTR_TO_CTX: /type=scalar expected=ctx/,
+    ARG_CONST_MAP_PTR: /type=scalar expected=map_ptr/,
+    ARG_PTR_TO_CONST_STR: /type=scalar expected=map_value/,
+    ARG_PTR_TO_SOCK_COMMON: /type=scalar expected=sock_common/,
+    ARG_PTR_TO_BTF_ID_SOCK_COMMON: /type=scalar expected=sock_common/,
+    ARG_PTR_TO_BTF_ID: /type=scalar expected=.*ptr_/,
+    ARG_PTR_TO_RINGBUF_MEM: /type=scalar expected=ringbuf_mem/,
+  };
+  const expectedRefusal = (arg: HelperArg): RegExp => REFUSALS[arg.base] ?? /type=scalar expected=fp/;
+
+  it('every call built from the table verified, or failed only after its arguments passed', () => {
+    let verified = 0;
+    for (const [name, checks] of Object.entries(PROTO_CHECKS)) {
+      for (const check of checks) {
+        const where = `${name} (${check.proto}) from ${PROTO_CHECK_TARGETS[check.target[0]!]}`;
+        if (check.verdict === 'ok') verified++;
+        else if (check.verdict === 'skipped' || check.verdict.startsWith('inconclusive')) continue;
+        else if (/reference leak/.test(check.verdict)) assert.ok(HELPERS[id(name)]!.acquire, where);
+        else {
+          // Refused after the lookup: the availability table records it for that type.
+          for (const t of check.target) {
+            assert.equal(
+              HELPER_REFUSED_AFTER_LOOKUP[PROTO_CHECK_TARGETS[t]!]?.[id(name)],
+              check.verdict,
+              where,
+            );
+          }
+        }
+      }
+    }
+    assert.ok(verified > 150, `${verified} helper calls verified`);
+  });
+
+  it('every argument refused a wrong value with the message its table type predicts', () => {
+    for (const [name, checks] of Object.entries(PROTO_CHECKS)) {
+      for (const check of checks) {
+        const [progType, attachType] = PROTO_CHECK_TARGETS[check.target[0]!]!.split('/') as [
+          ProgTypeName,
+          string?,
+        ];
+        const proto = helperProto(id(name), progType, attachType)!;
+        assert.equal(proto.proto, check.proto);
+        check.negatives.forEach((message, i) => {
+          if (!message) return;
+          assert.match(
+            message,
+            expectedRefusal(proto.args[i]!),
+            `${name} arg${i + 1} (${proto.args[i]!.spelling})`,
+          );
+        });
+      }
+    }
+  });
+
+  it('gives R0 the type the kernel gives it after each call', () => {
+    let compared = 0;
+    for (const [name, checks] of Object.entries(PROTO_CHECKS)) {
+      for (const check of checks) {
+        if (check.ret === undefined) continue;
+        const [progType, attachType] = PROTO_CHECK_TARGETS[check.target[0]!]!.split('/') as [
+          ProgTypeName,
+          string?,
+        ];
+        const proto = helperProto(id(name), progType, attachType)!;
+        assert.equal(retRegType(proto.ret).logName, check.ret, `${name}: ${proto.ret.spelling}`);
+        compared++;
+      }
+    }
+    assert.ok(compared > 150, `${compared} return types compared`);
+  });
+
+  it('marks MEM_WRITE exactly where the kernel refuses read-only memory', () => {
+    let compared = 0;
+    for (const [name, checks] of Object.entries(PROTO_CHECKS)) {
+      for (const check of checks) {
+        const [progType, attachType] = PROTO_CHECK_TARGETS[check.target[0]!]!.split('/') as [
+          ProgTypeName,
+          string?,
+        ];
+        const proto = helperProto(id(name), progType, attachType)!;
+        check.readOnly?.forEach((message, i) => {
+          if (!message) return;
+          const arg = proto.args[i]!;
+          assert.equal(
+            message === 'ok',
+            !arg.flags.includes('MEM_WRITE'),
+            `${name} arg${i + 1} ${arg.spelling}: ${message}`,
+          );
+          compared++;
+        });
+      }
+    }
+    assert.ok(compared > 80, `${compared} memory arguments compared`);
+  });
+
+  it('marks MEM_UNINIT exactly where the kernel lets a helper fill unwritten stack (bpf mode)', () => {
+    let compared = 0;
+    for (const [name, check] of Object.entries(UNINIT_CHECKS)) {
+      const [progType, attachType] = check.target.split('/') as [ProgTypeName, string?];
+      const proto = helperProto(id(name), progType, attachType)!;
+      check.uninit.forEach((message, i) => {
+        if (!message) return;
+        const arg = proto.args[i]!;
+        assert.equal(
+          message === 'ok',
+          arg.flags.includes('MEM_UNINIT'),
+          `${name} arg${i + 1} ${arg.spelling}: ${message}`,
+        );
+        compared++;
+      });
+    }
+    assert.ok(compared > 50, `${compared} memory arguments compared`);
+  });
+
+  it('agrees with the measured map compatibility', () => {
+    for (const [name, row] of Object.entries(MAP_COMPAT_MEASURED)) {
+      for (const m of row.ok) assert.ok(mapFuncCompatible(m as MapTypeName, id(name)), `${name} takes ${m}`);
+      for (const m of row.refused)
+        assert.ok(!mapFuncCompatible(m as MapTypeName, id(name)), `${name} refuses ${m}`);
+    }
+  });
+
+  it('explains calls refused after the lookup', () => {
+    assert.equal(
+      helperCallError(id('get_func_ip'), 'TRACEPOINT'),
+      'func bpf_get_func_ip#173 not supported for program type 5',
+    );
+    assert.equal(
+      helperCallError(id('copy_from_user'), 'KPROBE'),
+      'helper call might sleep in a non-sleepable prog',
+    );
+    assert.equal(
+      helperCallError(id('copy_from_user'), 'KPROBE', 'root', undefined, { sleepable: true }),
+      undefined,
+    );
   });
 });
