@@ -20,8 +20,9 @@ import { type Objdump, objdump } from '../object/objdump.js';
 import { loadObjectSpec, ObjectError } from '../object/object.js';
 import { parseVectors, runVector, toHex, VectorError } from '../testvec/vectors.js';
 import { VmError } from '../vm/errors.js';
-import { vmVectorBackend } from '../vm/vectors.js';
+import { vmVectorBackendFor } from '../vm/vectors.js';
 import { Vm } from '../vm/vm.js';
+import { registerBenchCommand } from './bench.js';
 import { registerKernelCommands } from './kernel.js';
 import { renderDisassembly, renderObjdump } from './objdump.js';
 import { runCapture, runOnce } from './packets.js';
@@ -62,6 +63,14 @@ const syntaxOption = () =>
     '--syntax <syntax>',
     'assembly syntax (default: detected; `%r` registers mean conformance)',
   ).choices(['llvm', 'conformance']);
+
+type Engine = 'jit' | 'interpreter';
+
+const engineOption = () =>
+  new Option('--engine <engine>', 'VM engine: the JIT (default) or the reference interpreter').choices([
+    'jit',
+    'interpreter',
+  ]);
 
 export function buildProgram(): Command {
   const program = new Command('tsbpf')
@@ -221,6 +230,7 @@ export function buildProgram(): Command {
     .option('--duration <seconds>', 'with --kernel: stop after this long (default: Ctrl-C)', positiveInt)
     .option('--json', 'one JSON line per program')
     .option('--budget <n>', 'executed-instruction budget per run', positiveInt, 1_000_000)
+    .addOption(engineOption())
     .addOption(syntaxOption())
     .action(async (files: string[], options: RunCommandOptions) => {
       if (options.kernel) {
@@ -256,6 +266,7 @@ export function buildProgram(): Command {
         fail(error);
       }
       const vm = new Vm({
+        engine: options.engine,
         budget: options.budget,
         trace: (line) => process.stderr.write(`${pc.dim('trace:')} ${line}\n`),
       });
@@ -321,12 +332,13 @@ export function buildProgram(): Command {
     .argument('<vectors>', 'a .jsonl file: one case per line (see README)')
     .option('--kernel', 'run the cases in the Linux kernel instead of the VM')
     .option('--json', 'one JSON line per case')
-    .action(async (file: string, options: { kernel?: boolean; json?: boolean }) => {
+    .addOption(engineOption())
+    .action(async (file: string, options: { kernel?: boolean; json?: boolean; engine?: Engine }) => {
       try {
         const cases = parseVectors(readSource(file));
         const backend = options.kernel
           ? (await import('../kernel/vectors.js')).kernelVectorBackend
-          : vmVectorBackend;
+          : vmVectorBackendFor(options.engine);
         const base = dirname(file);
         let passed = 0;
         for (const vector of cases) {
@@ -349,6 +361,7 @@ export function buildProgram(): Command {
       }
     });
 
+  registerBenchCommand(program, fail);
   // After `btf`: `btf list` is added to that command.
   registerKernelCommands(program);
   return program;
@@ -369,6 +382,7 @@ interface RunCommandOptions {
   json?: boolean;
   budget: number;
   syntax?: Syntax;
+  engine?: Engine;
 }
 
 /** Whether a file (`FILE.o` or `FILE.o:PROGRAM`) is an ELF object. */

@@ -69,6 +69,8 @@ export interface PacketRunOptions {
   readonly type?: string;
   readonly repeat?: number;
   readonly cpu?: number;
+  /** The VM's engine (default: the JIT). */
+  readonly engine?: 'jit' | 'interpreter';
 }
 
 /** Pick the program: `FILE.o:NAME`, or the object's only (first packet) program. */
@@ -97,7 +99,7 @@ function programType(type: string | undefined): ProgTypeName {
 }
 
 /** Load the program of a `run` call: an object file (with its maps) or raw instructions. */
-function load(
+export function load(
   vm: Vm,
   target: string,
   options: PacketRunOptions,
@@ -123,7 +125,7 @@ function load(
 
 /** Run one packet (`--data`) and print `{"retval","data_out","error"}` or a readable line. */
 export function runOnce(target: string, options: PacketRunOptions): number {
-  const vm = new Vm();
+  const vm = new Vm({ engine: options.engine });
   try {
     const { program, object } = load(vm, target, options);
     const ctx = options.ctx ? new Uint8Array(readFileSync(options.ctx)) : undefined;
@@ -159,7 +161,7 @@ export function runOnce(target: string, options: PacketRunOptions): number {
 
 /** Run over every packet of a capture: verdict counts, maps, and optionally the passed packets. */
 export function runCapture(target: string, options: PacketRunOptions & { pcap: string }): number {
-  const vm = new Vm();
+  const vm = new Vm({ engine: options.engine });
   const { program, object } = load(vm, target, options);
   let capture: ReturnType<typeof readCapture>;
   try {

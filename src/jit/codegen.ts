@@ -50,11 +50,14 @@ export enum FaultKind {
 }
 
 /** Global indices (all exported under these names). */
-export const GLOBALS = ['rs', 're', 'ws', 'we', 'stackBase', 'nested', 'tail', 'fuelOut'] as const;
-const G = { rs: 0, re: 1, ws: 2, we: 3, stackBase: 4, nested: 5, tail: 6, fuelOut: 7 } as const;
+export const GLOBALS = ['rs', 're', 'ws', 'we', 'stackBase', 'nested', 'tail'] as const;
+const G = { rs: 0, re: 1, ws: 2, we: 3, stackBase: 4, nested: 5, tail: 6 } as const;
 
-/** Registers r0–r10 live at addresses 0, 8, … 80 of the never-mapped NULL page when spilled. */
-export const SPILL_BYTES = 88;
+/**
+ * Registers r0–r9 live at addresses 0, 8, … 72 of the never-mapped NULL page when spilled (on
+ * entry, before helpers that read them, at a tail call); the fuel left at exit at this address.
+ */
+export const FUEL_OUT = 96;
 
 // Locals of an eBPF function: params r0–r9 (0–9), fp (10), fuel (11), then scratch.
 const FP = 10;
@@ -108,14 +111,17 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   mb.importFunction('vm', 'budget', [I32], []);
   mb.importFunction('vm', 'fault', [I32, I32], []);
   for (const name of GLOBALS) {
-    const type = name === 'nested' ? I64 : name === 'fuelOut' ? F64 : I32;
-    const index = mb.global(type, name === 'rs' ? -1 : name === 're' ? 0x1000 : 0);
+    const type = name === 'nested' ? I64 : I32;
+    const index = mb.global(
+      type,
+      name === 'rs' || name === 'ws' ? -1 : name === 're' || name === 'we' ? 0x1000 : 0,
+    );
     mb.exportGlobal(name, index);
   }
   const graphs = cfg.entries.map((e) => analyseFunction(cfg, cfg.blockAt[e]));
   const funcIndex = new Map<number, number>();
   for (const g of graphs) funcIndex.set(g.entry, mb.defineFunction(PARAMS, RESULTS));
-  const wrappers = graphs.map(() => mb.defineFunction([I32, F64, I32], [I64]));
+  const wrappers = graphs.map(() => mb.defineFunction([I32, F64, I32, I32], []));
   const spillAt = new Set<number>();
   const shared: Shared = { program, cfg, funcIndex, safe: options.safeAccess ?? new Set(), spillAt };
   let structured = 0;
@@ -141,14 +147,17 @@ function insnSlot(program: CompiledProgram, index: number): number {
 }
 
 /**
- * The exported entry `(fp, fuel, stackBase) → r0`: registers from the spill area, fuel as a
- * double (no BigInt at the boundary), the remaining fuel left in a global. Each execution starts
- * with an empty access cache, as the interpreter's does.
+ * The exported entry `(fp, fuel, stackBase, fresh)`: registers r0–r9 from the spill area, the
+ * budget as a double; r0 goes back to address 0 and the remaining fuel (a double) to
+ * {@link FUEL_OUT}, so no BigInt crosses the boundary. `fresh` empties the access cache (the
+ * runtime passes it when a cached region was unmapped since).
  */
 function wrapper(func: number): Code {
   const c = new Code();
   c.get(2).gset(G.stackBase);
+  c.get(3).if();
   c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  c.end();
   c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
   for (let r = 0; r < 10; r++) c.i32(r * 8).mem(Op.i64_load);
   c.get(0).op(Op.i64_extend_i32_u);
@@ -156,9 +165,9 @@ function wrapper(func: number): Code {
   c.call(func);
   c.set(4);
   for (let r = 5; r >= 1; r--) c.op(Op.drop);
-  c.set(3);
-  c.get(4).op(Op.f64_convert_i64_s).gset(G.fuelOut);
-  c.get(3);
+  c.set(5);
+  c.i32(0).get(5).mem(Op.i64_store);
+  c.i32(FUEL_OUT).get(4).op(Op.f64_convert_i64_s).mem(Op.f64_store);
   return c;
 }
 

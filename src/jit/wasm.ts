@@ -46,6 +46,7 @@ export const Op = {
   i64_load32_u: 0x35,
   i32_store: 0x36,
   i64_store: 0x37,
+  f64_store: 0x39,
   i64_store8: 0x3c,
   i64_store16: 0x3d,
   i64_store32: 0x3e,
