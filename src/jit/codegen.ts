@@ -353,14 +353,14 @@ class FunctionEmitter {
     const block = this.s.cfg.blocks[id];
     if (g.checkpoints.has(id)) {
       // Deopt to the precise copy when the longest path to the next checkpoint may exhaust the budget.
-      c.get(FUEL).i64(BigInt(g.maxPath[id])).op(Op.i64_lt_s).if();
+      c.get(FUEL).i64(g.maxPath[id]).op(Op.i64_lt_s).if();
       this.ctx.push({ kind: 'if' });
       c.i32(g.rpo[id]).set(NEXT).br(this.depthOf('precise'));
       this.ctx.pop();
       c.end();
     }
     c.get(FUEL)
-      .i64(BigInt(block.end - block.start))
+      .i64(block.end - block.start)
       .op(Op.i64_sub)
       .set(FUEL);
     this.body(id, false);
@@ -454,7 +454,7 @@ class FunctionEmitter {
   /** Charge `count` instructions starting at `index`; throw the budget fault at the first over. */
   private charge(index: number, count: number): void {
     const { c } = this;
-    c.get(FUEL).i64(BigInt(count)).op(Op.i64_sub).tee(FUEL).i64(0n).op(Op.i64_lt_s).if();
+    c.get(FUEL).i64(count).op(Op.i64_sub).tee(FUEL).i64(0n).op(Op.i64_lt_s).if();
     c.get(FUEL)
       .op(Op.i32_wrap_i64)
       .i32(index + count)
@@ -490,14 +490,14 @@ class FunctionEmitter {
       if (off !== 0) c.i32(off).op(Op.i32_add);
       return;
     }
-    c.get(reg).i64(BigInt(off)).op(Op.i64_add).tee(A);
+    c.get(reg).i64(off).op(Op.i64_add).tee(A);
     c.gget(write ? G.ws : G.rs)
       .op(Op.i64_extend_i32_u)
       .op(Op.i64_ge_u);
     c.get(A)
       .gget(write ? G.we : G.re)
       .op(Op.i64_extend_i32_u)
-      .i64(BigInt(size))
+      .i64(size)
       .op(Op.i64_sub)
       .op(Op.i64_le_u);
     c.op(Op.i32_and);
@@ -512,7 +512,7 @@ class FunctionEmitter {
     if (f.bits === 64) {
       c.get(insn.dst);
       if (f.source === 'reg') c.get(insn.src);
-      else c.i64(BigInt(insn.imm));
+      else c.i64(insn.imm);
       if (f.op === 'jset') c.op(Op.i64_and).op(Op.i64_eqz).op(Op.i32_eqz);
       else c.op(CMP64[f.op]);
     } else {
@@ -555,7 +555,7 @@ class FunctionEmitter {
       }
       case 'st':
         this.address(i, insn.dst, insn.off, insn.form.size, true);
-        c.i64(BigInt(insn.imm)).mem(STORE[insn.form.size]);
+        c.i64(insn.imm).mem(STORE[insn.form.size]);
         return;
       case 'stx':
         this.address(i, insn.dst, insn.off, insn.form.size, true);
@@ -611,17 +611,12 @@ class FunctionEmitter {
   private localCall(insn: InsnOf<'call'>, i: number): void {
     const { c } = this;
     const target = this.s.cfg.blockAt[this.s.cfg.indexOfSlot[insn.slot + 1 + insn.imm]];
-    c.get(FP)
-      .i64(BigInt(STACK_SIZE))
-      .op(Op.i64_sub)
-      .gget(G.stackBase)
-      .op(Op.i64_extend_i32_u)
-      .op(Op.i64_le_u);
+    c.get(FP).i64(STACK_SIZE).op(Op.i64_sub).gget(G.stackBase).op(Op.i64_extend_i32_u).op(Op.i64_le_u);
     c.if();
     this.fault(FaultKind.CallDepth, i);
     c.end();
     for (let r = 0; r < 10; r++) c.get(r);
-    c.get(FP).i64(BigInt(STACK_SIZE)).op(Op.i64_sub).get(FUEL).call(this.s.funcIndex.get(target)!);
+    c.get(FP).i64(STACK_SIZE).op(Op.i64_sub).get(FUEL).call(this.s.funcIndex.get(target)!);
     c.set(FUEL);
     for (let r = 5; r >= 0; r--) c.set(r);
   }
@@ -663,7 +658,7 @@ class FunctionEmitter {
     const { c } = this;
     const f = insn.form;
     const d = insn.dst;
-    const src = () => (f.source === 'reg' ? c.get(insn.src) : c.i64(BigInt(insn.imm)));
+    const src = () => (f.source === 'reg' ? c.get(insn.src) : c.i64(insn.imm));
     const simple = ALU64[f.op];
     if (simple !== undefined) {
       c.get(d);
@@ -754,7 +749,7 @@ class FunctionEmitter {
         return;
       }
       x();
-      if (wide) c.i64(BigInt(y));
+      if (wide) c.i64(y);
       else c.i32(y);
       c.op(divOp);
       done();
