@@ -66,7 +66,9 @@ const NEXT = 12;
 const A = 13;
 const B = 14;
 const T = 15;
-const SCRATCH: readonly ValType[] = [I32, I64, I64, I32];
+/** The access cache's bounds as i64 locals: read start, read end, write start, write end. */
+const RS = 16;
+const SCRATCH: readonly ValType[] = [I32, I64, I64, I32, I64, I64, I64, I64];
 const PARAMS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64];
 const RESULTS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64];
 
@@ -263,6 +265,7 @@ class FunctionEmitter {
     const { c, g } = this;
     // Every frame starts with a zeroed stack, as in the interpreter.
     c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
+    this.loadCache();
     if (g.reducible) {
       c.block();
       this.ctx.push({ kind: 'precise' });
@@ -483,6 +486,15 @@ class FunctionEmitter {
   }
 
   /** Push the i32 address of `reg + off`, checked unless proven safe. */
+  /** Copy the access cache from its globals into locals (after anything that may refill it). */
+  private loadCache(): void {
+    for (let k = 0; k < 4; k++)
+      this.c
+        .gget(G.rs + k)
+        .op(Op.i64_extend_i32_u)
+        .set(RS + k);
+  }
+
   private address(i: number, reg: number, off: number, size: number, write: boolean): void {
     const { c } = this;
     if (this.inFrame(reg, off, size) || this.s.safe.has(i)) {
@@ -491,19 +503,24 @@ class FunctionEmitter {
       return;
     }
     c.get(reg).i64(off).op(Op.i64_add).tee(A);
-    c.gget(write ? G.ws : G.rs)
-      .op(Op.i64_extend_i32_u)
-      .op(Op.i64_ge_u);
+    const start = write ? RS + 2 : RS;
+    c.get(start).op(Op.i64_ge_u);
     c.get(A)
-      .gget(write ? G.we : G.re)
-      .op(Op.i64_extend_i32_u)
+      .get(start + 1)
       .i64(size)
       .op(Op.i64_sub)
       .op(Op.i64_le_u);
     c.op(Op.i32_and);
     // The interpreter requires the base register itself to be a 32-bit address.
     c.get(reg).i64(0x1_0000_0000n).op(Op.i64_lt_u).op(Op.i32_and);
-    c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access).end();
+    c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access);
+    c.gget(write ? G.ws : G.rs)
+      .op(Op.i64_extend_i32_u)
+      .set(start);
+    c.gget(write ? G.we : G.re)
+      .op(Op.i64_extend_i32_u)
+      .set(start + 1);
+    c.end();
   }
 
   private condition(insn: InsnOf<'jmp'>): void {
@@ -594,6 +611,7 @@ class FunctionEmitter {
     c.get(FP).op(Op.i32_wrap_i64);
     for (let r = 1; r <= 5; r++) c.get(r);
     c.call(Import.Helper).set(0);
+    this.loadCache();
     // Instructions run by callbacks during the helper count against this run's budget.
     c.gget(G.nested).op(Op.i64_eqz).op(Op.i32_eqz).if();
     c.get(FUEL).gget(G.nested).op(Op.i64_sub).set(FUEL).i64(0n).gset(G.nested);
@@ -619,6 +637,7 @@ class FunctionEmitter {
     c.get(FP).i64(STACK_SIZE).op(Op.i64_sub).get(FUEL).call(this.s.funcIndex.get(target)!);
     c.set(FUEL);
     for (let r = 5; r >= 0; r--) c.set(r);
+    this.loadCache();
   }
 
   private atomic(insn: InsnOf<'atomic'>, i: number): void {
