@@ -1,7 +1,7 @@
 /**
  * `npm run bench:jit`: every program of ../shared/bench on the interpreter, the JIT and (for the
  * `*_kernel` variants and pkt_parse, when bpf() works) the kernel's JIT through our kernel backend
- * (`BPF_PROG_TEST_RUN` with repeat). Prints ns per instruction (min and median of the batches:
+ * (`BPF_PROG_TEST_RUN` with repeat). Prints ns per instruction (min and median of 11 batches:
  * absolute times on a shared machine vary), the JIT / kernel ratio with its target, and the JIT's
  * compile time per 1,000 instructions.
  *
@@ -24,7 +24,7 @@ if (!existsSync(dir)) {
   console.log(`skipped: ${dir} not found (the shared benchmark programs are absent)`);
   process.exit(0);
 }
-const batches = Number(process.env.BENCH_BATCHES ?? 7);
+const batches = Number(process.env.BENCH_BATCHES ?? 11);
 const json = process.env.BENCH_JSON === '1';
 const noKernel = bpfUnavailable();
 
@@ -70,11 +70,11 @@ function kernelNsPerRun(program: Uint8Array, input: Uint8Array | undefined): Tim
   }
   try {
     let repeat = 1;
-    // Size the repeat so one test run takes about 100 ms.
+    // Size the repeat so one test run takes about 20 ms, as the VM's batches.
     for (;;) {
       const ns = loaded.testRun({ data: mem, repeat }).durationNs * repeat;
-      if (ns > 5e7 || repeat >= 1 << 24) break;
-      repeat = Math.min(1 << 24, repeat * Math.max(2, Math.ceil(1e8 / Math.max(ns, 1))));
+      if (ns > 1e7 || repeat >= 1 << 24) break;
+      repeat = Math.min(1 << 24, repeat * Math.max(2, Math.ceil(2e7 / Math.max(ns, 1))));
     }
     const runs: number[] = [];
     for (let b = 0; b < batches; b++) runs.push(loaded.testRun({ data: mem, repeat }).durationNs);

@@ -22,9 +22,12 @@ export interface BenchOptions {
   readonly data?: Uint8Array;
   /** Input memory for raw programs (default: the file's own). */
   readonly mem?: Uint8Array;
-  /** Timed batches after the warm-up (default 7). */
+  /** Timed batches after the warm-up (default 11). */
   readonly batches?: number;
-  /** Target length of one batch in milliseconds (default 100). */
+  /**
+   * Target length of one batch in milliseconds (default 20: short batches let the minimum dodge
+   * preemption on a busy machine).
+   */
   readonly batchMs?: number;
   readonly budget?: number;
   readonly syntax?: Syntax;
@@ -81,7 +84,7 @@ export function bench(file: string, options: BenchOptions = {}): BenchResult {
   }
   const compileMs = engine === 'jit' ? compileTime(compiled) : null;
   // Warm up (lets V8 tier the code up), then size batches to about batchMs each.
-  const batchMs = options.batchMs ?? 100;
+  const batchMs = options.batchMs ?? 20;
   let runs = 1;
   const warmUntil = now() + batchMs * 2;
   while (now() < warmUntil) {
@@ -90,7 +93,7 @@ export function bench(file: string, options: BenchOptions = {}): BenchResult {
   }
   runs = Math.max(1, Math.round((runs * batchMs * 1e6) / Math.max(1, runBatch(runs))));
   const perRun: number[] = [];
-  for (let b = 0; b < (options.batches ?? 7); b++) perRun.push(runBatch(runs) / runs);
+  for (let b = 0; b < (options.batches ?? 11); b++) perRun.push(runBatch(runs) / runs);
   perRun.sort((a, b) => a - b);
   const min = perRun[0];
   const median = perRun[Math.floor(perRun.length / 2)];
@@ -134,7 +137,7 @@ export function registerBenchCommand(program: Command, fail: (error: unknown) =>
     .addOption(new Option('--engine <engine>', 'engine').choices(['jit', 'interpreter']).default('jit'))
     .option('--data <hex>', 'packet for FILE.o[:PROGRAM] test runs')
     .option('--mem <hex>', 'input memory for raw programs')
-    .option('--batches <n>', 'timed batches (min and median reported)', (v) => Number(v), 7)
+    .option('--batches <n>', 'timed batches (min and median reported)', (v) => Number(v), 11)
     .option('--json', 'one JSON line per file')
     .action(
       (
