@@ -275,16 +275,7 @@ function spillArea(memory: VmMemory): { i32: Int32Array; f64: Float64Array } {
   return view;
 }
 
-/** Registers r0–r9 into the spill area at address 0 (the NULL page, never mapped for programs). */
-function writeRegisters(memory: VmMemory, m: Machine): void {
-  const i32 = spillArea(memory).i32;
-  const { lo, hi } = m;
-  for (let r = 0; r < 10; r++) {
-    i32[2 * r] = lo[r];
-    i32[2 * r + 1] = hi[r];
-  }
-}
-
+/** Registers r0–r9 from the spill area at address 0 (the NULL page, never mapped for programs). */
 function readRegisters(memory: VmMemory, m: Machine): void {
   const i32 = spillArea(memory).i32;
   const { lo, hi } = m;
@@ -310,24 +301,29 @@ export function jitExecute(
   if (!jit || !entry) return execute(program, m, options, start);
   const depth = start.depth ?? 0;
   const stackTop = options.stackBase + MAX_CALL_FRAMES * STACK_SIZE;
+  // A fault ends the whole run, so `jit.run` is restored only on the way out of a normal return.
   const saved = jit.run;
   jit.run = { options, machine: m, stackTop };
-  writeRegisters(options.memory, m);
-  const [read, write] = jit.cached;
   const memory = options.memory;
+  const spill = spillArea(memory);
+  const { lo, hi } = m;
+  const i32 = spill.i32;
+  for (let r = 0; r < 10; r++) {
+    i32[2 * r] = lo[r];
+    i32[2 * r + 1] = hi[r];
+  }
+  const cached = jit.cached;
   const regions = memory.regions;
   const stale =
-    (read !== undefined && regions[jit.cachedAt[0]] !== read) ||
-    (write !== undefined && regions[jit.cachedAt[1]] !== write);
-  if (stale) jit.cached = [undefined, undefined];
+    (cached[0] !== undefined && regions[jit.cachedAt[0]] !== cached[0]) ||
+    (cached[1] !== undefined && regions[jit.cachedAt[1]] !== cached[1]);
+  if (stale) cached[0] = cached[1] = undefined;
   const budget = options.budget;
-  try {
-    entry(stackTop - depth * STACK_SIZE, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
-  } finally {
-    jit.run = saved;
-  }
-  const spill = spillArea(memory);
-  const count = budget - spill.f64[FUEL_OUT / 8];
+  entry(stackTop - depth * STACK_SIZE, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
+  jit.run = saved;
+  // Helpers may have grown the memory (a new buffer): take the views again.
+  const out = spillArea(memory);
+  const count = budget - out.f64[FUEL_OUT / 8];
   const state = options.state;
   if (state.tailCall) {
     // The target replaces this program in the same frame, with the registers as they are.
@@ -338,5 +334,5 @@ export function jitExecute(
     const rest = jitExecute(target, m, { ...options, budget: budget - count }, { pc: 0, depth });
     return { r0: rest.r0, insnsExecuted: count + rest.insnsExecuted };
   }
-  return { r0: toBigInt(spill.i32[0], spill.i32[1]), insnsExecuted: count };
+  return { r0: toBigInt(out.i32[0], out.i32[1]), insnsExecuted: count };
 }
