@@ -1,5 +1,5 @@
 /**
- * `npm run conformance [-- DIR]`: runs every bpf_conformance test vector (`DIR/*.data`, default
+ * `npm run conformance [-- DIR] [--engine jit|interpreter]`: runs every bpf_conformance test vector (`DIR/*.data`, default
  * ../shared/conformance/tests) on the userspace VM and ends with `N passed, N failed`; the exit
  * status is non-zero when one fails. The vectors are the bpf_conformance project's
  * (https://github.com/Alan-Jowett/bpf_conformance, folder `tests/`).
@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli/main.js';
 
-const dir = process.argv[2] ?? fileURLToPath(new URL('../../shared/conformance/tests/', import.meta.url));
+const args = process.argv.slice(2);
+const at = args.indexOf('--engine');
+const engine = at >= 0 ? args.splice(at, 2) : [];
+const dir = args[0] ?? fileURLToPath(new URL('../../shared/conformance/tests/', import.meta.url));
 const files = existsSync(dir)
   ? readdirSync(dir)
       .filter((name) => name.endsWith('.data'))
@@ -24,4 +27,4 @@ if (files.length === 0) {
   );
   process.exit(2);
 }
-process.exitCode = await main(['run', ...files]);
+process.exitCode = await main(['run', ...engine, ...files]);

@@ -9,6 +9,7 @@
 export * from './errno.js';
 export * from './errors.js';
 export * from './isa/index.js';
+export * from './jit/index.js';
 export * from './maps/index.js';
 export * from './object/index.js';
 export * from './pcap/pcap.js';

@@ -7,6 +7,7 @@ import { type Command, Option } from 'commander';
 import { decode, encode } from '../isa/instruction.js';
 import { assemble, formatInsn } from '../isa/llvm.js';
 import { type CliContext, isElf, readBinary, readSource } from './io.js';
+import { syntaxOption } from './options.js';
 
 /** The assembly syntaxes the CLI reads. */
 export type Syntax = 'llvm' | 'conformance';
@@ -15,13 +16,6 @@ export type Syntax = 'llvm' | 'conformance';
 export function detectSyntax(source: string): Syntax {
   return /%r\d/.test(source) ? 'conformance' : 'llvm';
 }
-
-/** `--syntax`, shared by the commands that read assembly. */
-export const syntaxOption = () =>
-  new Option(
-    '--syntax <syntax>',
-    'assembly syntax (default: detected; `%r` registers mean conformance)',
-  ).choices(['llvm', 'conformance']);
 
 /** Add `asm` and `disasm` to the program. */
 export function registerIsaCommands(

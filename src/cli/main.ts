@@ -27,6 +27,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   run: async () => (await import('./run-command.js')).registerRunCommands,
   kernel: async () => (await import('./kernel.js')).registerKernelCommands,
   gen: async () => (await import('./gen.js')).registerGenCommands,
+  bench: async () => (await import('./bench.js')).registerBenchCommands,
 };
 
 /** Which groups define each top-level command (`btf dump` is an object command, `btf list` a kernel one). */
@@ -44,6 +45,7 @@ const COMMANDS: Record<string, readonly string[]> = {
   link: ['kernel'],
   feature: ['kernel'],
   gen: ['gen'],
+  bench: ['bench'],
 };
 
 /** The groups a command line needs: the named command's, else (help, a typo) all. */

@@ -77,6 +77,8 @@ export interface PacketRunOptions {
   readonly type?: string;
   readonly repeat?: number;
   readonly cpu?: number;
+  /** The VM's engine (default: the JIT). */
+  readonly engine?: 'jit' | 'interpreter';
 }
 
 /** Pick the program: `FILE.o:NAME`, or the object's only (first packet) program. */
@@ -105,7 +107,7 @@ function programType(type: string | undefined): ProgTypeName {
 }
 
 /** Load the program of a `run` call: an object file (with its maps) or raw instructions. */
-function load(
+export function load(
   vm: Vm,
   target: string,
   options: PacketRunOptions,
@@ -128,7 +130,7 @@ function load(
 
 /** Run one packet (`--data`) and print `{"retval","data_out","error"}` or a readable line. */
 export function runOnce(target: string, options: PacketRunOptions, io: CliIo = processIo): number {
-  const vm = new Vm();
+  const vm = new Vm({ engine: options.engine });
   try {
     const { program, object } = load(vm, target, options);
     const ctx = options.ctx
@@ -170,7 +172,7 @@ export function runCapture(
   options: PacketRunOptions & { pcap: string },
   io: CliIo = processIo,
 ): number {
-  const vm = new Vm();
+  const vm = new Vm({ engine: options.engine });
   const { program, object } = load(vm, target, options);
   let capture: ReturnType<typeof readCapture>;
   const bytes = readInputFile(options.pcap, { maxBytes: INPUT_LIMITS.capture, what: 'capture' });

@@ -3,11 +3,11 @@
  * `tsbpf test` (test vectors on the VM or, with `--kernel`, through BPF_PROG_TEST_RUN).
  */
 import { dirname, resolve } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import pc from 'picocolors';
 import { parseVectors, runVector, toHex } from '../testvec/vectors.js';
 import { VmError } from '../vm/errors.js';
-import { vmVectorBackend } from '../vm/vectors.js';
+import { vmVectorBackendFor } from '../vm/vectors.js';
 import { Vm } from '../vm/vm.js';
 import {
   type CliContext,
@@ -21,16 +21,10 @@ import {
   readObjectFile,
   readSource,
 } from './io.js';
-import { syntaxOption } from './isa-commands.js';
+import { type Engine, engineOption, positiveInt, syntaxOption } from './options.js';
 import { runCapture, runOnce } from './packets.js';
 import { parseHex, readProgram, type Syntax } from './programs.js';
 import { renderError } from './render.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 const hex64 = (value: bigint): string => `0x${value.toString(16)}`;
 
@@ -49,6 +43,7 @@ interface RunCommandOptions {
   json?: boolean;
   budget: number;
   syntax?: Syntax;
+  engine?: Engine;
 }
 
 /** Whether a file (`FILE.o` or `FILE.o:PROGRAM`) is an ELF object. */
@@ -87,6 +82,7 @@ export function registerRunCommands(
     .option('--duration <seconds>', 'with --kernel: stop after this long (default: Ctrl-C)', positiveInt)
     .option('--json', 'one JSON line per program')
     .option('--budget <n>', 'executed-instruction budget per run', positiveInt, 1_000_000)
+    .addOption(engineOption())
     .addOption(syntaxOption())
     .action(async (files: string[], options: RunCommandOptions) => {
       if (options.kernel) {
@@ -122,6 +118,7 @@ export function registerRunCommands(
         fail(error);
       }
       const vm = new Vm({
+        engine: options.engine,
         budget: options.budget,
         trace: (line) => io.stderr.write(`${pc.dim('trace:')} ${line}\n`),
       });
@@ -186,12 +183,13 @@ export function registerRunCommands(
     .argument('<vectors>', 'a .jsonl file: one case per line (see README)')
     .option('--kernel', 'run the cases in the Linux kernel instead of the VM')
     .option('--json', 'one JSON line per case')
-    .action(async (file: string, options: { kernel?: boolean; json?: boolean }) => {
+    .addOption(engineOption())
+    .action(async (file: string, options: { kernel?: boolean; json?: boolean; engine?: Engine }) => {
       try {
         const cases = parseVectors(readSource(file, 'test vectors file'));
         const backend = options.kernel
           ? (await import('../kernel/vectors.js')).kernelVectorBackend
-          : vmVectorBackend;
+          : vmVectorBackendFor(options.engine);
         const base = dirname(file);
         let passed = 0;
         for (const vector of cases) {

@@ -50,21 +50,14 @@ export enum FaultKind {
 }
 
 /** Global indices (all exported under these names). */
-export const GLOBALS = [
-  'rs',
-  're',
-  'ws',
-  'we',
-  'stackBase',
-  'nested',
-  'tail',
-  'fuelOut',
-  'remaining',
-] as const;
-const G = { rs: 0, re: 1, ws: 2, we: 3, stackBase: 4, nested: 5, tail: 6, fuelOut: 7, remaining: 8 } as const;
+export const GLOBALS = ['rs', 're', 'ws', 'we', 'stackBase', 'nested', 'tail', 'remaining'] as const;
+const G = { rs: 0, re: 1, ws: 2, we: 3, stackBase: 4, nested: 5, tail: 6, remaining: 7 } as const;
 
-/** Registers r0–r10 live at addresses 0, 8, … 80 of the never-mapped NULL page when spilled. */
-export const SPILL_BYTES = 88;
+/**
+ * Registers r0–r9 live at addresses 0, 8, … 72 of the never-mapped NULL page when spilled (on
+ * entry, before helpers that read them, at a tail call); the fuel left at exit at this address.
+ */
+export const FUEL_OUT = 96;
 
 // Locals of an eBPF function: params r0–r9 (0–9), fp (10), fuel (11), then scratch.
 const FP = 10;
@@ -73,7 +66,9 @@ const NEXT = 12;
 const A = 13;
 const B = 14;
 const T = 15;
-const SCRATCH: readonly ValType[] = [I32, I64, I64, I32];
+/** The access cache's bounds as i64 locals: read start, read end, write start, write end. */
+const RS = 16;
+const SCRATCH: readonly ValType[] = [I32, I64, I64, I32, I64, I64, I64, I64];
 const PARAMS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64];
 const RESULTS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64];
 
@@ -118,14 +113,17 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   mb.importFunction('vm', 'budget', [I32], []);
   mb.importFunction('vm', 'fault', [I32, I32], []);
   for (const name of GLOBALS) {
-    const type = name === 'nested' || name === 'remaining' ? I64 : name === 'fuelOut' ? F64 : I32;
-    const index = mb.global(type, name === 'rs' ? -1 : name === 're' ? 0x1000 : 0);
+    const type = name === 'nested' ? I64 : name === 'remaining' ? F64 : I32;
+    const index = mb.global(
+      type,
+      name === 'rs' || name === 'ws' ? -1 : name === 're' || name === 'we' ? 0x1000 : 0,
+    );
     mb.exportGlobal(name, index);
   }
   const graphs = cfg.entries.map((e) => analyseFunction(cfg, cfg.blockAt[e]));
   const funcIndex = new Map<number, number>();
   for (const g of graphs) funcIndex.set(g.entry, mb.defineFunction(PARAMS, RESULTS));
-  const wrappers = graphs.map(() => mb.defineFunction([I32, F64, I32], [I64]));
+  const wrappers = graphs.map(() => mb.defineFunction([I32, F64, I32, I32], []));
   const spillAt = new Set<number>();
   const shared: Shared = { program, cfg, funcIndex, safe: options.safeAccess ?? new Set(), spillAt };
   let structured = 0;
@@ -151,14 +149,17 @@ function insnSlot(program: CompiledProgram, index: number): number {
 }
 
 /**
- * The exported entry `(fp, fuel, stackBase) → r0`: registers from the spill area, fuel as a
- * double (no BigInt at the boundary), the remaining fuel left in a global. Each execution starts
- * with an empty access cache, as the interpreter's does.
+ * The exported entry `(fp, fuel, stackBase, fresh)`: registers r0–r9 from the spill area, the
+ * budget as a double; r0 goes back to address 0 and the remaining fuel (a double) to
+ * {@link FUEL_OUT}, so no BigInt crosses the boundary. `fresh` empties the access cache (the
+ * runtime passes it when a cached region was unmapped since).
  */
 function wrapper(func: number): Code {
   const c = new Code();
   c.get(2).gset(G.stackBase);
+  c.get(3).if();
   c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  c.end();
   c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
   for (let r = 0; r < 10; r++) c.i32(r * 8).mem(Op.i64_load);
   c.get(0).op(Op.i64_extend_i32_u);
@@ -166,9 +167,9 @@ function wrapper(func: number): Code {
   c.call(func);
   c.set(4);
   for (let r = 5; r >= 1; r--) c.op(Op.drop);
-  c.set(3);
-  c.get(4).op(Op.f64_convert_i64_s).gset(G.fuelOut);
-  c.get(3);
+  c.set(5);
+  c.i32(0).get(5).mem(Op.i64_store);
+  c.i32(FUEL_OUT).get(4).op(Op.f64_convert_i64_s).mem(Op.f64_store);
   return c;
 }
 
@@ -266,6 +267,7 @@ class FunctionEmitter {
     const { c, g } = this;
     // Every frame starts with a zeroed stack, as in the interpreter.
     c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
+    this.loadCache();
     if (g.reducible) {
       c.block();
       this.ctx.push({ kind: 'precise' });
@@ -356,14 +358,14 @@ class FunctionEmitter {
     const block = this.s.cfg.blocks[id];
     if (g.checkpoints.has(id)) {
       // Deopt to the precise copy when the longest path to the next checkpoint may exhaust the budget.
-      c.get(FUEL).i64(BigInt(g.maxPath[id])).op(Op.i64_lt_s).if();
+      c.get(FUEL).i64(g.maxPath[id]).op(Op.i64_lt_s).if();
       this.ctx.push({ kind: 'if' });
       c.i32(g.rpo[id]).set(NEXT).br(this.depthOf('precise'));
       this.ctx.pop();
       c.end();
     }
     c.get(FUEL)
-      .i64(BigInt(block.end - block.start))
+      .i64(block.end - block.start)
       .op(Op.i64_sub)
       .set(FUEL);
     this.body(id, false);
@@ -458,7 +460,7 @@ class FunctionEmitter {
   /** Charge `count` instructions starting at `index`; throw the budget fault at the first over. */
   private charge(index: number, count: number): void {
     const { c } = this;
-    c.get(FUEL).i64(BigInt(count)).op(Op.i64_sub).tee(FUEL).i64(0n).op(Op.i64_lt_s).if();
+    c.get(FUEL).i64(count).op(Op.i64_sub).tee(FUEL).i64(0n).op(Op.i64_lt_s).if();
     c.get(FUEL)
       .op(Op.i32_wrap_i64)
       .i32(index + count)
@@ -487,6 +489,15 @@ class FunctionEmitter {
   }
 
   /** Push the i32 address of `reg + off`, checked unless proven safe. */
+  /** Copy the access cache from its globals into locals (after anything that may refill it). */
+  private loadCache(): void {
+    for (let k = 0; k < 4; k++)
+      this.c
+        .gget(G.rs + k)
+        .op(Op.i64_extend_i32_u)
+        .set(RS + k);
+  }
+
   private address(i: number, reg: number, off: number, size: number, write: boolean): void {
     const { c } = this;
     if (this.inFrame(reg, off, size) || this.s.safe.has(i)) {
@@ -494,20 +505,25 @@ class FunctionEmitter {
       if (off !== 0) c.i32(off).op(Op.i32_add);
       return;
     }
-    c.get(reg).i64(BigInt(off)).op(Op.i64_add).tee(A);
-    c.gget(write ? G.ws : G.rs)
-      .op(Op.i64_extend_i32_u)
-      .op(Op.i64_ge_u);
+    c.get(reg).i64(off).op(Op.i64_add).tee(A);
+    const start = write ? RS + 2 : RS;
+    c.get(start).op(Op.i64_ge_u);
     c.get(A)
-      .gget(write ? G.we : G.re)
-      .op(Op.i64_extend_i32_u)
-      .i64(BigInt(size))
+      .get(start + 1)
+      .i64(size)
       .op(Op.i64_sub)
       .op(Op.i64_le_u);
     c.op(Op.i32_and);
     // The interpreter requires the base register itself to be a 32-bit address.
     c.get(reg).i64(0x1_0000_0000n).op(Op.i64_lt_u).op(Op.i32_and);
-    c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access).end();
+    c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access);
+    c.gget(write ? G.ws : G.rs)
+      .op(Op.i64_extend_i32_u)
+      .set(start);
+    c.gget(write ? G.we : G.re)
+      .op(Op.i64_extend_i32_u)
+      .set(start + 1);
+    c.end();
   }
 
   private condition(insn: InsnOf<'jmp'>): void {
@@ -516,7 +532,7 @@ class FunctionEmitter {
     if (f.bits === 64) {
       c.get(insn.dst);
       if (f.source === 'reg') c.get(insn.src);
-      else c.i64(BigInt(insn.imm));
+      else c.i64(insn.imm);
       if (f.op === 'jset') c.op(Op.i64_and).op(Op.i64_eqz).op(Op.i32_eqz);
       else c.op(CMP64[f.op]);
     } else {
@@ -559,7 +575,7 @@ class FunctionEmitter {
       }
       case 'st':
         this.address(i, insn.dst, insn.off, insn.form.size, true);
-        c.i64(BigInt(insn.imm)).mem(STORE[insn.form.size]);
+        c.i64(insn.imm).mem(STORE[insn.form.size]);
         return;
       case 'stx':
         this.address(i, insn.dst, insn.off, insn.form.size, true);
@@ -595,13 +611,14 @@ class FunctionEmitter {
     // The budget left after this call as the interpreter counts it: a fast block charged its
     // instructions up front, so those after the call are given back.
     const ahead = this.current.precise ? 0 : this.current.end - i - 1;
-    c.get(FUEL).i64(BigInt(ahead)).op(Op.i64_add).gset(G.remaining);
+    c.get(FUEL).i64(BigInt(ahead)).op(Op.i64_add).op(Op.f64_convert_i64_s).gset(G.remaining);
     c.i32(i);
     if (id === undefined) c.get(insn.dst).op(Op.i32_wrap_i64);
     else c.i32(id);
     c.get(FP).op(Op.i32_wrap_i64);
     for (let r = 1; r <= 5; r++) c.get(r);
     c.call(Import.Helper).set(0);
+    this.loadCache();
     // Instructions run by callbacks during the helper count against this run's budget.
     c.gget(G.nested).op(Op.i64_eqz).op(Op.i32_eqz).if();
     c.get(FUEL).gget(G.nested).op(Op.i64_sub).set(FUEL).i64(0n).gset(G.nested);
@@ -619,19 +636,15 @@ class FunctionEmitter {
   private localCall(insn: InsnOf<'call'>, i: number): void {
     const { c } = this;
     const target = this.s.cfg.blockAt[this.s.cfg.indexOfSlot[insn.slot + 1 + insn.imm]];
-    c.get(FP)
-      .i64(BigInt(STACK_SIZE))
-      .op(Op.i64_sub)
-      .gget(G.stackBase)
-      .op(Op.i64_extend_i32_u)
-      .op(Op.i64_le_u);
+    c.get(FP).i64(STACK_SIZE).op(Op.i64_sub).gget(G.stackBase).op(Op.i64_extend_i32_u).op(Op.i64_le_u);
     c.if();
     this.fault(FaultKind.CallDepth, i);
     c.end();
     for (let r = 0; r < 10; r++) c.get(r);
-    c.get(FP).i64(BigInt(STACK_SIZE)).op(Op.i64_sub).get(FUEL).call(this.s.funcIndex.get(target)!);
+    c.get(FP).i64(STACK_SIZE).op(Op.i64_sub).get(FUEL).call(this.s.funcIndex.get(target)!);
     c.set(FUEL);
     for (let r = 5; r >= 0; r--) c.set(r);
+    this.loadCache();
   }
 
   private atomic(insn: InsnOf<'atomic'>, i: number): void {
@@ -671,7 +684,7 @@ class FunctionEmitter {
     const { c } = this;
     const f = insn.form;
     const d = insn.dst;
-    const src = () => (f.source === 'reg' ? c.get(insn.src) : c.i64(BigInt(insn.imm)));
+    const src = () => (f.source === 'reg' ? c.get(insn.src) : c.i64(insn.imm));
     const simple = ALU64[f.op];
     if (simple !== undefined) {
       c.get(d);
@@ -762,7 +775,7 @@ class FunctionEmitter {
         return;
       }
       x();
-      if (wide) c.i64(BigInt(y));
+      if (wide) c.i64(y);
       else c.i32(y);
       c.op(divOp);
       done();

@@ -125,6 +125,46 @@ describe('JIT', () => {
     assert.equal(d.error.message, c.error.message);
   });
 
+  test('a helper that grows the memory mid-run: r0 and counts still read back right', () => {
+    const asm = [
+      'mov %r6, %r1',
+      'lddw %r1, 0x100000000', // patched below: the map's handle
+      'stw [%r10-8], 1',
+      'mov %r2, %r10',
+      'add %r2, -8',
+      'mov %r3, %r6',
+      'mov %r4, 0',
+      'call 2',
+      'mov %r7, %r0',
+      'ldxb %r0, [%r6+100]',
+      'add %r0, %r7',
+      'exit',
+    ].join('\n');
+    const results = engines.map((engine) => {
+      const vm = new Vm({ engine });
+      // Not preallocated: the update maps the elements' memory during the helper call.
+      const map = vm.maps.create({
+        name: 'big',
+        type: 'HASH',
+        keySize: 4,
+        valueSize: 1 << 20,
+        maxEntries: 4,
+        flags: 1,
+      });
+      const insns = assembleConformance(asm).map((insn) =>
+        insn.kind === 'lddw' ? { ...insn, form: { ...insn.form, pseudo: 5 }, src: 5, imm: 0 } : insn,
+      );
+      const mem = new Uint8Array(1 << 20).fill(7);
+      vm.run(vm.load(assembleConformance('mov %r0, 0\nexit')), { mem }); // maps the input region first
+      const before = vm.memory.memory.buffer.byteLength;
+      const result = vm.run(vm.load(insns as typeof insns, { fdArray: [map] }), { mem });
+      assert.ok(vm.memory.memory.buffer.byteLength > before, 'the memory grew during the run');
+      return { r0: result.r0, insns: result.insnsExecuted };
+    });
+    assert.deepEqual(results[1], results[0]);
+    assert.equal(results[0].r0, 7n);
+  });
+
   test('verifier facts: proven accesses compile without checks', () => {
     // Reads 8 bytes past the end of the input memory: a fault, unless the "verifier" vouches for it.
     const asm = 'ldxdw %r0, [%r1+32]\nexit';

@@ -27,11 +27,12 @@ import {
   MAX_CALL_FRAMES,
   type Machine,
   STACK_SIZE,
+  toBigInt,
 } from '../vm/interpreter.js';
-import type { VmMemory } from '../vm/memory.js';
-import { FaultKind, type GeneratedModule, GLOBALS, generate } from './codegen.js';
+import type { Region, VmMemory } from '../vm/memory.js';
+import { FaultKind, FUEL_OUT, type GeneratedModule, GLOBALS, generate } from './codegen.js';
 
-type Entry = (fp: number, fuel: number, stackBase: number) => bigint;
+type Entry = (fp: number, fuel: number, stackBase: number, fresh: number) => void;
 
 /** What one execution in progress gives the imports. */
 interface Run {
@@ -49,6 +50,14 @@ export interface JitProgram {
   readonly globals: Readonly<Record<(typeof GLOBALS)[number], WebAssembly.Global>>;
   /** The execution the imports serve (nested for callbacks). */
   run: Run | undefined;
+  /**
+   * The regions in the module's read and write caches and their indices in the memory's region
+   * list: still there, or the caches are emptied before the next run.
+   */
+  cached: [Region | undefined, Region | undefined];
+  cachedAt: [number, number];
+  /** The entry at slot 0. */
+  main: Entry | undefined;
 }
 
 const factsByProgram = new WeakMap<CompiledProgram, VerifierFacts>();
@@ -60,6 +69,7 @@ const cache = new WeakMap<VmMemory, WeakMap<CompiledProgram, JitProgram | null>>
  */
 export function useVerifierFacts(program: CompiledProgram, facts: VerifierFacts): void {
   factsByProgram.set(program, facts);
+  lastProgram = undefined;
 }
 
 /** Whether this JavaScript engine can run JIT-compiled programs. */
@@ -112,8 +122,24 @@ function perMemory(memory: VmMemory): WeakMap<CompiledProgram, JitProgram | null
   return map;
 }
 
+// The last program run: most runs repeat it, and the two WeakMap lookups cost more than its run.
+let lastProgram: CompiledProgram | undefined;
+let lastMemory: VmMemory | undefined;
+let lastJit: JitProgram | undefined;
+
 /** The cached compilation of `program` for `memory`, compiling it on first use. */
 export function jitFor(program: CompiledProgram, memory: VmMemory): JitProgram | undefined {
+  if (program === lastProgram && memory === lastMemory) return lastJit;
+  const jit = lookup(program, memory);
+  if (jit) {
+    lastProgram = program;
+    lastMemory = memory;
+    lastJit = jit;
+  }
+  return jit;
+}
+
+function lookup(program: CompiledProgram, memory: VmMemory): JitProgram | undefined {
   const map = perMemory(memory);
   let jit = map.get(program);
   if (jit === undefined || (jit && jit.facts !== factsByProgram.get(program))) {
@@ -165,7 +191,7 @@ function instantiate(
         state.depth = (run.stackTop - (fp >>> 0)) / STACK_SIZE;
         state.nested = 0;
         // What the run has left at this call, as the interpreter counts it (callbacks draw on it).
-        state.remaining = Number(jit.globals.remaining.value);
+        state.remaining = jit.globals.remaining.value as number;
         let r0: bigint;
         try {
           r0 = helper.call(
@@ -191,6 +217,8 @@ function instantiate(
         const region = a >= 0 ? memory.find(a, size) : undefined;
         if (region && (region.writable || !write)) {
           const g = jit.globals;
+          jit.cached[write ? 1 : 0] = region;
+          jit.cachedAt[write ? 1 : 0] = memory.regions.indexOf(region);
           if (write) {
             g.ws.value = region.start | 0;
             g.we.value = region.end | 0;
@@ -230,30 +258,50 @@ function instantiate(
   const globals = Object.fromEntries(
     GLOBALS.map((name) => [name, exports[name] as WebAssembly.Global]),
   ) as Record<(typeof GLOBALS)[number], WebAssembly.Global>;
-  jit = { generated, facts, entries, globals, run: undefined };
+  jit = {
+    generated,
+    facts,
+    entries,
+    globals,
+    run: undefined,
+    cached: [undefined, undefined],
+    cachedAt: [-1, -1],
+    main: entries.get(0),
+  };
   return jit;
 }
 
-/** Registers r0–r9 into the spill area at address 0 (the NULL page, never mapped for programs). */
 /**
- * The JIT keeps r0–r9 in the never-mapped NULL page, bytes [0, JIT_REGISTER_FILE_END): no program
- * access can reach them (every address below 0x1000 faults), and no region is ever placed there.
+ * The JIT keeps r0–r9 and the fuel left at exit in the never-mapped NULL page, bytes
+ * [0, JIT_REGISTER_FILE_END): no program access can reach them (every address below 0x1000
+ * faults), and no region is ever placed there.
  */
-export const JIT_REGISTER_FILE_END = 10 * 8;
+export const JIT_REGISTER_FILE_END = FUEL_OUT + 8;
 
-function writeRegisters(memory: VmMemory, m: Machine): void {
-  const view = memory.view;
-  for (let r = 0; r < 10; r++) {
-    view.setInt32(r * 8, m.lo[r], true);
-    view.setInt32(r * 8 + 4, m.hi[r], true);
+/** Typed views of the spill area, renewed when the memory grows (its buffer is replaced). */
+const views = new WeakMap<VmMemory, { buffer: ArrayBuffer; i32: Int32Array; f64: Float64Array }>();
+
+let lastView: { buffer: ArrayBuffer; i32: Int32Array; f64: Float64Array } | undefined;
+
+function spillArea(memory: VmMemory): { i32: Int32Array; f64: Float64Array } {
+  const buffer = memory.bytes.buffer as ArrayBuffer;
+  if (lastView?.buffer === buffer) return lastView;
+  let view = views.get(memory);
+  if (!view || view.buffer !== buffer) {
+    view = { buffer, i32: new Int32Array(buffer, 0, 32), f64: new Float64Array(buffer, 0, 16) };
+    views.set(memory, view);
   }
+  lastView = view;
+  return view;
 }
 
+/** Registers r0–r9 from the spill area at address 0 (the NULL page, never mapped for programs). */
 function readRegisters(memory: VmMemory, m: Machine): void {
-  const view = memory.view;
+  const i32 = spillArea(memory).i32;
+  const { lo, hi } = m;
   for (let r = 0; r < 10; r++) {
-    m.lo[r] = view.getInt32(r * 8, true);
-    m.hi[r] = view.getInt32(r * 8 + 4, true);
+    lo[r] = i32[2 * r];
+    hi[r] = i32[2 * r + 1];
   }
 }
 
@@ -269,23 +317,33 @@ export function jitExecute(
   start: ExecuteStart = {},
 ): ExecuteResult {
   const jit = jitFor(program, options.memory);
-  const entry = jit?.entries.get(start.pc ?? 0);
+  const entry = start.pc ? jit?.entries.get(start.pc) : jit?.main;
   if (!jit || !entry) return execute(program, m, options, start);
   const depth = start.depth ?? 0;
   const stackTop = options.stackBase + MAX_CALL_FRAMES * STACK_SIZE;
+  // A fault ends the whole run, so `jit.run` is restored only on the way out of a normal return.
   const saved = jit.run;
   jit.run = { options, machine: m, stackTop };
-  writeRegisters(options.memory, m);
-  const budget = options.budget;
-  let r0: bigint;
-  let fuel: number;
-  try {
-    r0 = entry(stackTop - depth * STACK_SIZE, Math.min(budget, 2 ** 53), options.stackBase);
-    fuel = jit.globals.fuelOut.value as number;
-  } finally {
-    jit.run = saved;
+  const memory = options.memory;
+  const spill = spillArea(memory);
+  const { lo, hi } = m;
+  const i32 = spill.i32;
+  for (let r = 0; r < 10; r++) {
+    i32[2 * r] = lo[r];
+    i32[2 * r + 1] = hi[r];
   }
-  const count = budget - fuel;
+  const cached = jit.cached;
+  const regions = memory.regions;
+  const stale =
+    (cached[0] !== undefined && regions[jit.cachedAt[0]] !== cached[0]) ||
+    (cached[1] !== undefined && regions[jit.cachedAt[1]] !== cached[1]);
+  if (stale) cached[0] = cached[1] = undefined;
+  const budget = options.budget;
+  entry(stackTop - depth * STACK_SIZE, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
+  jit.run = saved;
+  // Helpers may have grown the memory (a new buffer): take the views again.
+  const out = spillArea(memory);
+  const count = budget - out.f64[FUEL_OUT / 8];
   const state = options.state;
   if (state.tailCall) {
     // The target replaces this program in the same frame, with the registers as they are.
@@ -296,5 +354,5 @@ export function jitExecute(
     const rest = jitExecute(target, m, { ...options, budget: budget - count }, { pc: 0, depth });
     return { r0: rest.r0, insnsExecuted: count + rest.insnsExecuted };
   }
-  return { r0: BigInt.asUintN(64, r0), insnsExecuted: count };
+  return { r0: toBigInt(out.i32[0], out.i32[1]), insnsExecuted: count };
 }

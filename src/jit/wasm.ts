@@ -46,6 +46,7 @@ export const Op = {
   i64_load32_u: 0x35,
   i32_store: 0x36,
   i64_store: 0x37,
+  f64_store: 0x39,
   i64_store8: 0x3c,
   i64_store16: 0x3d,
   i64_store32: 0x3e,
@@ -133,7 +134,14 @@ export class Bytes {
   }
 
   bytes(data: ArrayLike<number>): this {
-    for (let i = 0; i < data.length; i++) this.byte(data[i]);
+    const need = this.length + data.length;
+    if (need > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(need, this.buf.length * 2));
+      bigger.set(this.buf.subarray(0, this.length));
+      this.buf = bigger;
+    }
+    this.buf.set(data, this.length);
+    this.length = need;
     return this;
   }
 
@@ -191,7 +199,10 @@ export class Code extends Bytes {
   i32(value: number): this {
     return this.byte(Op.i32_const).s32(value);
   }
-  i64(value: bigint): this {
+  /** An i64 constant; small values (most offsets and immediates) skip BigInt arithmetic. */
+  i64(value: bigint | number): this {
+    if (typeof value === 'number') return this.byte(Op.i64_const).s32(value);
+    if (value >= -0x8000_0000n && value < 0x8000_0000n) return this.byte(Op.i64_const).s32(Number(value));
     return this.byte(Op.i64_const).s64(value);
   }
   get(local: number): this {

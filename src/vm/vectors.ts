@@ -13,34 +13,39 @@ import {
 import type { ProgTypeName } from '../uapi.js';
 import { Vm } from './vm.js';
 
-export const vmVectorBackend: VectorBackend = {
-  name: 'vm',
-  loadObjectProgram(object: Uint8Array, name: string | undefined): LoadedCase {
-    const vm = new Vm();
-    const loaded = vm.loadObject(object);
-    const program = name ? loaded.programs.get(name) : [...loaded.programs.values()][0];
-    if (!program)
-      throw new Error(
-        `no program ${name ? `'${name}'` : ''} in the object (has: ${[...loaded.programs.keys()].join(', ')})`,
-      );
-    return {
-      testRun: (options) => vm.testRun(program, options),
-      maps: [...loaded.maps.values()],
-      close() {},
-    };
-  },
-  loadRawProgram(insns: Uint8Array, type: ProgTypeName, maps: readonly VectorMap[]): LoadedCase {
-    const vm = new Vm();
-    const created = maps.map(({ spec, entries }) => {
-      const map = vm.maps.create(spec);
-      seedMap(map, entries);
-      return map;
-    });
-    const program = vm.loadProgram({ type, insns: decode(mapIndexReferences(insns)), fdArray: created });
-    return {
-      testRun: (options) => vm.testRun(program, options),
-      maps: created.map((ops) => new BpfMap(ops)),
-      close() {},
-    };
-  },
-};
+/** The VM as a backend on one engine (default: the VM's default, the JIT). */
+export function vmVectorBackendFor(engine?: 'jit' | 'interpreter'): VectorBackend {
+  return {
+    name: 'vm',
+    loadObjectProgram(object: Uint8Array, name: string | undefined): LoadedCase {
+      const vm = new Vm({ engine });
+      const loaded = vm.loadObject(object);
+      const program = name ? loaded.programs.get(name) : [...loaded.programs.values()][0];
+      if (!program)
+        throw new Error(
+          `no program ${name ? `'${name}'` : ''} in the object (has: ${[...loaded.programs.keys()].join(', ')})`,
+        );
+      return {
+        testRun: (options) => vm.testRun(program, options),
+        maps: [...loaded.maps.values()],
+        close() {},
+      };
+    },
+    loadRawProgram(insns: Uint8Array, type: ProgTypeName, maps: readonly VectorMap[]): LoadedCase {
+      const vm = new Vm({ engine });
+      const created = maps.map(({ spec, entries }) => {
+        const map = vm.maps.create(spec);
+        seedMap(map, entries);
+        return map;
+      });
+      const program = vm.loadProgram({ type, insns: decode(mapIndexReferences(insns)), fdArray: created });
+      return {
+        testRun: (options) => vm.testRun(program, options),
+        maps: created.map((ops) => new BpfMap(ops)),
+        close() {},
+      };
+    },
+  };
+}
+
+export const vmVectorBackend: VectorBackend = vmVectorBackendFor();

@@ -1,0 +1,156 @@
+/**
+ * `npm run bench:jit`: every program of ../shared/bench on the interpreter, the JIT and (for the
+ * `*_kernel` variants and pkt_parse, when bpf() works) the kernel's JIT through our kernel backend
+ * (`BPF_PROG_TEST_RUN` with repeat). Prints ns per instruction (min and median of 11 batches:
+ * absolute times on a shared machine vary), the JIT / kernel ratio with its target, and the JIT's
+ * compile time per 1,000 instructions.
+ *
+ * The kernel runs each program as XDP behind a 8-instruction prolog (r1 = packet, r2 = its length
+ * as a constant, after a bounds check), as bpf_conformance's libbpf plugin does.
+ * `BENCH_JSON=1` prints one JSON line per row instead of a table.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { bench } from '../src/cli/bench.js';
+import { parseDataFile } from '../src/isa/data-file.js';
+import { decode, encode, type Insn, makeInsn } from '../src/isa/instruction.js';
+import { compileJit } from '../src/jit/runtime.js';
+import { bpfUnavailable } from '../src/kernel/availability.js';
+import { loadProgram } from '../src/kernel/program.js';
+import { Vm } from '../src/vm/vm.js';
+
+const dir = fileURLToPath(new URL('../../shared/bench/', import.meta.url));
+if (!existsSync(dir)) {
+  console.log(`skipped: ${dir} not found (the shared benchmark programs are absent)`);
+  process.exit(0);
+}
+const batches = Number(process.env.BENCH_BATCHES ?? 11);
+const json = process.env.BENCH_JSON === '1';
+const noKernel = bpfUnavailable();
+
+/** Targets of issue 9: JIT / kernel per run. */
+const TARGETS: Record<string, number> = {
+  arith_loop_kernel: 1.2,
+  fnv1a_mem_kernel: 1.2,
+  collatz_branchy_kernel: 1.2,
+  pkt_parse: 2,
+};
+
+const raw = (opcode: number, dst: number, src: number, off: number, imm: number, slot: number): Insn =>
+  makeInsn({ opcode, dst, src, off, imm }, slot);
+
+/** XDP prolog: r1 = data, r2 = `length` (a constant the verifier knows) once data + length ≤ data_end. */
+function xdpProlog(length: number): Insn[] {
+  return [
+    raw(0x61, 2, 1, 4, 0, 0), // r2 = ctx->data_end
+    raw(0x61, 1, 1, 0, 0, 1), // r1 = ctx->data
+    raw(0xbf, 3, 1, 0, 0, 2), // r3 = r1
+    raw(0x07, 3, 0, 0, length, 3), // r3 += length
+    raw(0xbd, 3, 2, 2, 0, 4), // if r3 <= r2 goto +2
+    raw(0xb7, 0, 0, 0, 0, 5), // r0 = 0
+    raw(0x95, 0, 0, 0, 0, 6), // exit
+    raw(0xb7, 2, 0, 0, length, 7), // r2 = length
+  ];
+}
+
+interface Timing {
+  min: number;
+  median: number;
+}
+
+function kernelNsPerRun(program: Uint8Array, input: Uint8Array | undefined): Timing | string {
+  const bytes = new Uint8Array([...encode(xdpProlog(input?.length ?? 0)), ...program]);
+  // XDP test runs need at least an Ethernet header of packet, even for programs without input.
+  const mem = input ?? new Uint8Array(64);
+  let loaded: ReturnType<typeof loadProgram>;
+  try {
+    loaded = loadProgram({ type: 'XDP', insns: bytes, license: 'GPL', name: 'bench' });
+  } catch (error) {
+    return `kernel load failed: ${(error as Error).message.split('\n')[0]}`;
+  }
+  try {
+    let repeat = 1;
+    // Size the repeat so one test run takes about 20 ms, as the VM's batches.
+    for (;;) {
+      const ns = loaded.testRun({ data: mem, repeat }).durationNs * repeat;
+      if (ns > 1e7 || repeat >= 1 << 24) break;
+      repeat = Math.min(1 << 24, repeat * Math.max(2, Math.ceil(2e7 / Math.max(ns, 1))));
+    }
+    const runs: number[] = [];
+    for (let b = 0; b < batches; b++) runs.push(loaded.testRun({ data: mem, repeat }).durationNs);
+    runs.sort((a, b) => a - b);
+    return { min: runs[0], median: runs[Math.floor(runs.length / 2)] };
+  } finally {
+    loaded.close();
+  }
+}
+
+const fmt = (n: number | undefined, digits = 3) => (n === undefined ? '-' : n.toFixed(digits));
+const rows: Array<Record<string, string | number>> = [];
+for (const name of readdirSync(dir)
+  .filter((f) => f.endsWith('.data'))
+  .sort()) {
+  const parsed = parseDataFile(readFileSync(dir + name, 'utf8'), name);
+  if (parsed.kind !== 'test') continue;
+  const program = name.replace(/\.data$/, '');
+  const file = dir + name;
+  const interp = bench(file, { engine: 'interpreter', batches: Math.min(batches, 5) });
+  const jit = bench(file, { engine: 'jit', batches });
+  let kernel: Timing | string | undefined;
+  if (program in TARGETS)
+    kernel = noKernel ? `no bpf(): ${noKernel}` : kernelNsPerRun(parsed.program, parsed.mem);
+  const k = typeof kernel === 'object' ? kernel : undefined;
+  const ratio = k ? jit.ns_per_run / k.min : undefined;
+  const row: Record<string, string | number> = {
+    program,
+    'insns/run': jit.insns,
+    'interp ns/insn': `${fmt(interp.ns_per_insn, 2)} (med ${fmt(interp.ns_per_run_median / interp.insns, 2)})`,
+    'jit ns/insn': `${fmt(jit.ns_per_insn)} (med ${fmt(jit.ns_per_run_median / jit.insns)})`,
+    'jit ns/run': jit.ns_per_run,
+    'kernel ns/insn': k
+      ? `${fmt(k.min / jit.insns)} (med ${fmt(k.median / jit.insns)})`
+      : typeof kernel === 'string'
+        ? kernel
+        : '-',
+    'kernel ns/run': k ? k.min : '-',
+    'jit/kernel': ratio === undefined ? '-' : `${ratio.toFixed(2)}x (target ≤ ${TARGETS[program]}x)`,
+    'compile ms': jit.compile_ms ?? '-',
+  };
+  rows.push(row);
+  if (json) console.log(JSON.stringify(row));
+}
+
+// Compile time on a large program: pkt_parse repeated 100 times, each copy's exits jumping on to the next.
+const pkt = parseDataFile(readFileSync(`${dir}pkt_parse.data`, 'utf8'), 'pkt_parse.data');
+if (pkt.kind === 'test') {
+  const body = decode(pkt.program);
+  const width = body.reduce((n, insn) => n + (insn.kind === 'lddw' ? 2 : 1), 0);
+  const copies = 100;
+  const big: Insn[] = [];
+  for (let c = 0; c < copies; c++) {
+    for (const insn of body) {
+      const slot = c * width + insn.slot;
+      if (insn.kind === 'exit' && c < copies - 1)
+        big.push(raw(0x05, 0, 0, (c + 1) * width - slot - 1, 0, slot));
+      else big.push({ ...insn, slot } as Insn);
+    }
+  }
+  const vm = new Vm({ engine: 'jit' });
+  const compiled = vm.load(big);
+  const times: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const start = performance.now();
+    compileJit(compiled, new Vm().memory);
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  const perK = (times[4] / compiled.slots) * 1000;
+  const line = `compile time: ${compiled.slots} instructions in ${times[4].toFixed(2)} ms (median of 9; min ${times[0].toFixed(2)}) = ${perK.toFixed(3)} ms per 1,000 instructions (target ≤ 1 ms)`;
+  if (json)
+    console.log(JSON.stringify({ compile_slots: compiled.slots, compile_ms: times[4], ms_per_1000: perK }));
+  else {
+    console.table(rows);
+    console.log(line);
+  }
+}
+if (noKernel && !json) console.log(`kernel column skipped: ${noKernel}`);
