@@ -146,7 +146,7 @@ const TYPES: Readonly<Partial<Record<ProgTypeName, TypeInfo>>> = {
     packet: { data: 0, end: 4, meta: 8 },
     goodReturns: [0, 1, 2, 3, 4],
     badReturns: [5, -1],
-    categories: [[18, 'packet'], [3, 'adjust'], ...COMMON],
+    categories: [[18, 'packet'], [3, 'adjust'], [3, 'socket'], ...COMMON],
   },
   SCHED_CLS: {
     ctx: 'skb',
@@ -154,7 +154,7 @@ const TYPES: Readonly<Partial<Record<ProgTypeName, TypeInfo>>> = {
     packet: { data: 76, end: 80, meta: 140 },
     goodReturns: [0, 2, -1],
     badReturns: [],
-    categories: [[16, 'packet'], [3, 'adjust'], [3, 'ldabs'], ...COMMON],
+    categories: [[16, 'packet'], [3, 'adjust'], [3, 'ldabs'], [3, 'socket'], ...COMMON],
   },
   CGROUP_SKB: {
     ctx: 'skb',
@@ -162,7 +162,7 @@ const TYPES: Readonly<Partial<Record<ProgTypeName, TypeInfo>>> = {
     packet: { data: 76, end: 80 },
     goodReturns: [0, 1],
     badReturns: [2, 3, -1],
-    categories: [[12, 'packet'], [2, 'ldabs'], ...COMMON],
+    categories: [[12, 'packet'], [2, 'ldabs'], [1, 'socket'], ...COMMON],
   },
   SOCKET_FILTER: {
     ctx: 'skb',
@@ -295,7 +295,8 @@ type Category =
   | 'subreg'
   | 'atomic'
   | 'tailcall'
-  | 'probe';
+  | 'probe'
+  | 'socket';
 
 /** Everything a fragment may use while it writes itself. */
 interface Builder {
@@ -505,6 +506,12 @@ const map: Fragment = (b) => {
     ptr = 'r7';
   } else if (nullCheck === 'wrongway') lines.push(`if r0 != 0 goto ${skip}`);
   else if (nullCheck === 'nonzero') lines.push(`if r0 == 1 goto ${skip}`);
+  if (c.chance(0.12)) {
+    // Direct value access (`lddw` MAP_IDX_VALUE): arrays only, the offset checked at load.
+    const size = c.pick([1, 2, 4, 8].filter((s) => s <= map.valueSize));
+    const off = c.chance(b.slip) ? map.valueSize - size + c.int(1, 8) : c.int(0, map.valueSize - size);
+    return [`r1 = map[idx:${index}]+${off}`, `r0 = *(${sizeName(size)} *)(r1 + 0)`];
+  }
   const op = c.weighted<'read' | 'write' | 'var' | 'update' | 'delete' | 'xadd' | 'const-loop'>([
     [6, 'read'],
     [3, 'write'],
@@ -742,15 +749,18 @@ const ptr: Fragment = (b) => {
   const use = c.weighted<'load' | 'store' | 'leak' | 'cmp' | 'nothing'>([
     [10, 'load'],
     [base === 'ctx' ? 0 : 3, 'store'],
-    [b.caps === 'root' ? 1 : 3, 'leak'],
-    [b.caps === 'root' ? 1 : 3, 'cmp'],
+    [b.caps === 'root' ? 1 : 2, 'leak'],
+    [b.caps === 'root' ? 1 : 2, 'cmp'],
     [2, 'nothing'],
   ]);
   const loadSize = base === 'ctx' ? (info.ctx === 'skb' || info.ctx === 'xdp' ? 32 : 64) : c.pick([8, 32]);
   if (use === 'load') lines.push(`r0 = *(u${loadSize} *)(${reg} + 0)`);
   else if (use === 'store') lines.push(`*(u32 *)(${reg} + 0) = 1`);
-  else if (use === 'leak') lines.push('r0 = r1', 'r0 &= 1');
-  else if (use === 'cmp') lines.push(`if r1 == r10 goto ${skip}`, 'r0 = 0');
+  else if (use === 'leak') {
+    // Return the pointer on one path: a leak for bpf and unpriv (and out of range for cgroup).
+    const stay = b.label('leak');
+    lines.push('r9 = r1', 'call 7', `if r0 > 5 goto ${stay}`, 'r0 = r9', 'exit', `${stay}:`);
+  } else if (use === 'cmp') lines.push(`if r1 == r10 goto ${skip}`, 'r0 = 0');
   lines.push(`${skip}:`);
   return lines;
 };
@@ -1140,6 +1150,28 @@ const tailcall: Fragment = (b) => {
   return lines.flatMap((l) => l.split('\n'));
 };
 
+/** Socket references (`bpf_sk_lookup_tcp/udp` → `bpf_sk_release`): null checks, leaks, reuse. */
+const socket: Fragment = (b) => {
+  const { c } = b;
+  const skip = b.label('sk');
+  // struct bpf_sock_tuple for IPv4 is 12 bytes; 36 for IPv6.
+  const tuple = c.chance(b.slip) ? c.pick([8, 13, 40]) : c.pick([12, 12, 36]);
+  const lines: string[] = [];
+  for (let at = 0; at < 40; at += 8) lines.push(`*(u64 *)(r10 - ${40 - at}) = 0`);
+  lines.push('r1 = r6', 'r2 = r10', 'r2 += -40', `r3 = ${tuple}`, `r4 = ${c.pick([0, -1])}`, 'r5 = 0');
+  lines.push(`call ${c.pick([84, 85])}`);
+  const checked = !c.chance(b.slip);
+  if (checked) lines.push(`if r0 == 0 goto ${skip}`);
+  lines.push('r7 = r0');
+  if (c.chance(0.5)) lines.push(`r1 = *(u32 *)(r7 + ${c.chance(b.slip * 0.5) ? 200 : c.pick([4, 8, 12])})`);
+  const end = c.chance(b.slip) ? c.pick(['leak', 'double', 'afteruse'] as const) : 'release';
+  if (end !== 'leak') lines.push('r1 = r7', 'call 86');
+  if (end === 'double') lines.push('r1 = r7', 'call 86');
+  if (end === 'afteruse') lines.push('r0 = *(u32 *)(r7 + 4)');
+  lines.push(`${skip}:`);
+  return lines;
+};
+
 /** Tracing reads: probe_read of a context pointer, current task. */
 const probe: Fragment = (b) => {
   const { c } = b;
@@ -1173,6 +1205,7 @@ const FRAGMENTS: Readonly<Record<Category, Fragment>> = {
   atomic,
   tailcall,
   probe,
+  socket,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1187,9 +1220,10 @@ function buildProgram(g: fc.GeneratorValue, caps: Caps): GeneratedProgram {
   const subs: string[][] = [];
   let labels = 0;
   const count = c.weighted([
-    [5, 1],
-    [4, 2],
-    [1, 3],
+    [10, 1],
+    [8, 2],
+    [3, 3],
+    [1, 4],
   ]);
   const builder: Builder = {
     c,
@@ -1198,7 +1232,8 @@ function buildProgram(g: fc.GeneratorValue, caps: Caps): GeneratedProgram {
     caps,
     // Fewer fragments, more slips per fragment: the whole program near 50 % accepted.
     slip:
-      (count === 1 ? 0.14 : count === 2 ? 0.09 : 0.07) * (caps === 'root' ? 1.8 : caps === 'bpf' ? 0.8 : 0.6),
+      (count === 1 ? 0.14 : count === 2 ? 0.09 : 0.07) *
+      (caps === 'root' ? 1.5 : caps === 'bpf' ? 0.65 : 0.6),
     label: (hint) => `${hint}_${labels++}`,
     map(m) {
       maps.push(m);
@@ -1233,9 +1268,10 @@ function buildProgram(g: fc.GeneratorValue, caps: Caps): GeneratedProgram {
   if (epilogue[0] === 'exit' && !categories.length) body.push('r0 = 0');
   const asm = [...body, ...epilogue, ...subs.flat()].join('\n');
   const flags = c.weighted([
-    [20, 0],
-    [1, 1 /* BPF_F_STRICT_ALIGNMENT */],
+    [30, 0],
+    [2, 1 /* BPF_F_STRICT_ALIGNMENT */],
     [1, 2 /* BPF_F_ANY_ALIGNMENT */],
+    [1, 8 /* BPF_F_TEST_STATE_FREQ */],
   ]);
   return { type, insns: assemble(asm), maps, flags, category: categories.join('+'), asm };
 }

@@ -24,6 +24,8 @@ interface Spec {
 
 const HASH8: VerifierMap = { type: 'HASH', keySize: 8, valueSize: 16, maxEntries: 16, flags: 0 };
 const ARRAY48: VerifierMap = { type: 'ARRAY', keySize: 4, valueSize: 48, maxEntries: 4, flags: 0 };
+/** A global-data-like map: one array entry (direct value access needs max_entries 1). */
+const GLOBAL: VerifierMap = { type: 'ARRAY', keySize: 4, valueSize: 48, maxEntries: 1, flags: 0 };
 const RDONLY: VerifierMap = { type: 'ARRAY', keySize: 4, valueSize: 8, maxEntries: 1, flags: 1 << 7 };
 const RINGBUF: VerifierMap = { type: 'RINGBUF', keySize: 0, valueSize: 0, maxEntries: 4096, flags: 0 };
 const PROGS: VerifierMap = { type: 'PROG_ARRAY', keySize: 4, valueSize: 4, maxEntries: 4, flags: 0 };
@@ -33,6 +35,13 @@ const PERF: VerifierMap = { type: 'PERF_EVENT_ARRAY', keySize: 4, valueSize: 4, 
 const LOOKUP = `*(u64 *)(r10 - 8) = 0
 r2 = r10
 r2 += -8
+r1 = map[idx:0]
+call 1`;
+
+/** `r0 = lookup(map 0, key 0 on the stack)` for arrays (a 4-byte key at fp-4). */
+const ALOOKUP = `*(u32 *)(r10 - 4) = 0
+r2 = r10
+r2 += -4
 r1 = map[idx:0]
 call 1`;
 
@@ -1114,6 +1123,219 @@ const SPECS: readonly Spec[] = [
     type: 'XDP',
     asm: `${xdpPkt(8)}\nr1 = 1\nlock *(u32 *)(r2 + 0) += r1\nout:\nr0 = 2\nexit`,
   },
+  // --- Bounds deduction: and/or, mixed signed and unsigned, div overflow, wraparound ----------
+  {
+    name: 'bounds: and with a negative mask keeps it unbounded',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u64 *)(r0 + 0)\nr1 &= -8\nr0 += r1\nr0 = *(u8 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: or with a constant after a bound',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nr1 &= 15\nr1 |= 16\nr0 += r1\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: or pushes past the value',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nr1 &= 15\nr1 |= 32\nr0 += r1\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: unsigned upper then signed lower',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u64 *)(r0 + 0)\nif r1 > 32 goto out\nif r1 s< 0 goto out\nr0 += r1\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: signed upper against a negative-capable value',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u64 *)(r0 + 0)\nif r1 s> 32 goto out\nr2 = 0\nif r1 s< r2 goto out\nr0 += r1\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: bound by a register compare',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nr2 = 40\nif r1 > r2 goto out\nr0 += r1\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: subtract makes the minimum negative',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nr1 &= 15\nr1 -= 8\nr0 += r1\nr0 = *(u8 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: subtract then add back in range',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nr1 &= 15\nr1 -= 8\nr0 += 8\nr0 += r1\nr0 = *(u8 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: multiply keeps the range',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nr1 &= 7\nr1 *= 5\nr0 += r1\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: multiply past the value',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nr1 &= 7\nr1 *= 6\nr0 += r1\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: arithmetic right shift of a negative',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nr1 <<= 32\nr1 s>>= 59\nr0 += r1\nr0 = *(u8 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: byte swap forgets the bounds',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nr1 &= 15\nr1 = be16 r1\nr0 += r1\nr0 = *(u8 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: constant folded through xor',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = 44\nr1 ^= 4\nr0 += r1\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: constant folded one past',
+    type: 'XDP',
+    asm: `${ALOOKUP}\nif r0 == 0 goto out\nr1 = 40\nr1 |= 1\nr0 += r1\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 2\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'bounds: branch on an impossible value is not explored',
+    type: 'XDP',
+    asm: 'call 7\nr0 &= 7\nif r0 > 10 goto bad\nr0 = 2\nexit\nbad:\nr0 = *(u64 *)(r10 - 600)\nexit',
+  },
+  {
+    name: 'bounds: dead branch after a constant compare',
+    type: 'XDP',
+    asm: 'r1 = 5\nif r1 == 6 goto bad\nr0 = 2\nexit\nbad:\nr0 = r9\nexit',
+  },
+  {
+    name: 'div: INT_MIN / -1 (signed)',
+    type: 'SOCKET_FILTER',
+    asm: 'r0 = 0x8000000000000000 ll\nr1 = -1\nr0 s/= r1\nr0 = 0\nexit',
+  },
+  {
+    name: 'div: 32-bit modulo by a register',
+    type: 'SOCKET_FILTER',
+    asm: 'call 7\nw1 = w0\nw0 = 100\nw0 %= w1\nexit',
+  },
+  { name: 'div: modulo bounds the result', type: 'CGROUP_SKB', asm: 'call 7\nr0 %= 2\nexit' },
+  { name: 'div: division by a pointer', type: 'SOCKET_FILTER', asm: 'r0 = 8\nr0 /= r10\nexit' },
+  // --- Stack pointer wraparound, helper access of variable length ------------------------------
+  {
+    name: 'stack: huge offset wraps',
+    type: 'SOCKET_FILTER',
+    asm: 'r1 = r10\nr1 += 0x7fffffff\nr1 += 0x7fffffff\nr1 += 2\n*(u8 *)(r1 - 1) = 0\nr0 = 0\nexit',
+  },
+  {
+    name: 'stack: fp plus a 32-bit offset',
+    type: 'SOCKET_FILTER',
+    asm: 'r1 = r10\nr1 += 0x20000000\nr0 = *(u8 *)(r1 + 0)\nexit',
+  },
+  {
+    name: 'helper: variable length into the stack, bounded',
+    type: 'TRACEPOINT',
+    asm: 'call 7\nr2 = r0\nif r2 > 32 goto out\nr1 = r10\nr1 += -32\nr3 = 0\ncall 113\nout:\nr0 = 0\nexit',
+  },
+  {
+    name: 'helper: variable length into the stack, one too many',
+    type: 'TRACEPOINT',
+    asm: 'call 7\nr2 = r0\nif r2 > 33 goto out\nr1 = r10\nr1 += -32\nr3 = 0\ncall 113\nout:\nr0 = 0\nexit',
+  },
+  {
+    name: 'helper: variable length from the stack, uninitialised (bpf)',
+    type: 'SCHED_CLS',
+    asm: 'call 7\nr3 = r0\nr3 &= 31\nr3 += 1\nr1 = map[idx:0]\nr2 = r10\nr2 += -32\nr4 = 0\ncall 130\nr0 = 0\nexit',
+    maps: [RINGBUF],
+    caps: 'bpf',
+  },
+  {
+    name: 'helper: variable length from the stack, initialised',
+    type: 'SCHED_CLS',
+    asm: '*(u64 *)(r10 - 32) = 0\n*(u64 *)(r10 - 24) = 0\n*(u64 *)(r10 - 16) = 0\n*(u64 *)(r10 - 8) = 0\ncall 7\nr3 = r0\nr3 &= 31\nr3 += 1\nr1 = map[idx:0]\nr2 = r10\nr2 += -32\nr4 = 0\ncall 130\nr0 = 0\nexit',
+    maps: [RINGBUF],
+  },
+  {
+    name: 'helper: variable length from a map value',
+    type: 'SCHED_CLS',
+    asm: `r6 = r1\n${ALOOKUP}\nif r0 == 0 goto out\nr7 = r0\ncall 7\nr4 = r0\nr4 &= 47\nr1 = r6\nr2 = 0\nr3 = r7\ncall 26\nout:\nr0 = 0\nexit`,
+    maps: [ARRAY48],
+  },
+  {
+    name: 'helper: variable length from a map value, past the end',
+    type: 'SCHED_CLS',
+    asm: `r6 = r1\n${ALOOKUP}\nif r0 == 0 goto out\nr7 = r0\ncall 7\nr4 = r0\nr4 &= 63\nr1 = r6\nr2 = 0\nr3 = r7\ncall 26\nout:\nr0 = 0\nexit`,
+    maps: [ARRAY48],
+  },
+  // --- Direct map value access (lddw MAP_IDX_VALUE) --------------------------------------------
+  {
+    name: 'mapval: direct value read, 4 entries',
+    type: 'XDP',
+    asm: 'r1 = map[idx:0]+8\nr0 = *(u64 *)(r1 + 0)\nr0 = 2\nexit',
+    maps: [ARRAY48],
+  },
+  {
+    name: 'mapval: direct value read',
+    type: 'XDP',
+    asm: 'r1 = map[idx:0]+8\nr0 = *(u64 *)(r1 + 0)\nr0 = 2\nexit',
+    maps: [GLOBAL],
+  },
+  {
+    name: 'mapval: direct value read at the end',
+    type: 'XDP',
+    asm: 'r1 = map[idx:0]+40\nr0 = *(u64 *)(r1 + 0)\nr0 = 2\nexit',
+    maps: [GLOBAL],
+  },
+  {
+    name: 'mapval: direct value read straddling the end',
+    type: 'XDP',
+    asm: 'r1 = map[idx:0]+44\nr0 = *(u64 *)(r1 + 0)\nr0 = 2\nexit',
+    maps: [GLOBAL],
+  },
+  {
+    name: 'mapval: direct value pointer walked past the end',
+    type: 'XDP',
+    asm: 'r1 = map[idx:0]+40\nr1 += 8\nr0 = *(u8 *)(r1 + 0)\nr0 = 2\nexit',
+    maps: [GLOBAL],
+  },
+  {
+    name: 'mapval: direct value offset past the end',
+    type: 'XDP',
+    asm: 'r1 = map[idx:0]+48\nr0 = 2\nexit',
+    maps: [GLOBAL],
+  },
+  {
+    name: 'mapval: direct value of a hash map',
+    type: 'XDP',
+    asm: 'r1 = map[idx:0]+0\nr0 = 2\nexit',
+    maps: [HASH8],
+  },
+  {
+    name: 'mapval: direct value write to a read-only map',
+    type: 'XDP',
+    asm: 'r1 = map[idx:0]+0\n*(u32 *)(r1 + 0) = 1\nr0 = 2\nexit',
+    maps: [RDONLY],
+  },
+  {
+    name: 'mapval: map index out of range',
+    type: 'XDP',
+    asm: 'r1 = map[idx:1]\nr0 = 2\nexit',
+    maps: [ARRAY48],
+  },
+  // --- CFG --------------------------------------------------------------------------------------
+  { name: 'cfg: conditional jump to itself', type: 'XDP', asm: 'r0 = 2\nif r0 == 2 goto +0\nexit' },
+  { name: 'cfg: backward jump over exit', type: 'XDP', asm: 'r0 = 2\ngoto +1\nexit\ngoto -2' },
+  { name: 'cfg: dead code after an unconditional jump', type: 'XDP', asm: 'r0 = 2\ngoto +1\nr0 = 3\nexit' },
+  { name: 'cfg: exit in a subprogram only', type: 'XDP', asm: 'call f\ngoto -2\nf:\nr0 = 0\nexit' },
   // --- Load flags ------------------------------------------------------------------------------
   { name: 'flags: unknown prog flag', type: 'XDP', asm: 'r0 = 2\nexit', flags: 1 << 20 },
   { name: 'flags: sleepable xdp', type: 'XDP', asm: 'r0 = 2\nexit', flags: 1 << 4 },
