@@ -130,7 +130,7 @@ export function formatTable(groups: ReadonlyArray<readonly [string, readonly Com
   for (const [label, rows] of groups) {
     const a = agreement(rows);
     lines.push(
-      `${label.padEnd(28)} ${String(a.cases).padStart(6)} ${pct(a.verdict)} ${pct(a.firstError)} (${String(a.bothRejected).padStart(4)}) ${pct(a.processed)} (${String(a.bothAccepted).padStart(4)}) ${String(a.crashes).padStart(7)}`,
+      `${label.padEnd(28)} ${String(a.cases).padStart(6)} ${pct(a.verdict)} ${a.bothRejected ? pct(a.firstError) : '     n/a'} (${String(a.bothRejected).padStart(4)}) ${a.bothAccepted ? pct(a.processed) : '     n/a'} (${String(a.bothAccepted).padStart(4)}) ${String(a.crashes).padStart(7)}`,
     );
   }
   return lines.join('\n');
