@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CorpusCase, formatCorpus } from '../src/verifier/diff/corpus.js';
-import { generateCases } from '../src/verifier/diff/generate.js';
+import { CORPUS_SEEDS, generateCases } from '../src/verifier/diff/generate.js';
 import {
   isSetupError,
   oracleUnavailable,
@@ -27,8 +27,6 @@ import { kernelStyleCases } from '../src/verifier/diff/kernel-style.js';
 import type { Caps } from '../src/verifier/types.js';
 
 const OUT = join(import.meta.dirname, '..', 'testdata', 'verifier');
-/** Fixed seeds: the corpus is reproducible (same kernel, same verdicts). */
-const SEEDS: Readonly<Record<Caps, number>> = { root: 0x7b9f, bpf: 0x2c41, unpriv: 0x51d3 };
 
 const { values } = parseArgs({
   options: {
@@ -72,7 +70,7 @@ if (values.only !== 'kernel-style') {
   for (const caps of modes) {
     const count = Number(values[caps]);
     const started = Date.now();
-    const { kept, dropped } = record(generateCases({ caps, count, seed: SEEDS[caps] }), caps);
+    const { kept, dropped } = record(generateCases({ caps, count, seed: CORPUS_SEEDS[caps] }), caps);
     writeFileSync(join(OUT, `random-${caps}.jsonl`), formatCorpus(kept));
     summary(`random-${caps} (${((Date.now() - started) / 1000).toFixed(0)} s)`, kept, dropped);
   }

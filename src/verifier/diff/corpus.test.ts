@@ -19,6 +19,8 @@ import {
   runOurs,
 } from './compare.js';
 import { type CorpusCase, decodeCase, parseCorpus } from './corpus.js';
+import { CORPUS_SEEDS, generateCases } from './generate.js';
+import { kernelStyleCases } from './kernel-style.js';
 import { loadVerify } from './load-verify.js';
 
 const DIR = join(import.meta.dirname, '..', '..', '..', 'testdata', 'verifier');
@@ -49,6 +51,27 @@ describe('verifier corpora (recorded kernel verdicts)', () => {
     }
     // The regression file exists (empty until the verifier fixes a disagreement).
     readCorpus('regressions.jsonl');
+  });
+
+  it('the random corpora are what the generator writes from their seeds (else re-record)', () => {
+    for (const caps of MODES) {
+      const recorded = readCorpus(`random-${caps}.jsonl`).slice(0, 40);
+      const fresh = generateCases({ caps, count: 40, seed: CORPUS_SEEDS[caps] });
+      assert.deepEqual(
+        recorded.map((c) => [c.name, c.insns_hex, c.maps, c.flags]),
+        fresh.map((c) => [c.name, c.insns_hex, c.maps, c.flags]),
+        `random-${caps}.jsonl is stale: run scripts/record-verifier-corpus.ts`,
+      );
+    }
+  });
+
+  it('kernel-style.jsonl holds exactly the hand-written cases (else re-record)', () => {
+    const recorded = readCorpus('kernel-style.jsonl');
+    assert.deepEqual(
+      recorded.map((c) => [c.name, c.insns_hex, c.caps, c.flags]),
+      kernelStyleCases().map((c) => [c.name, c.insns_hex, c.caps, c.flags]),
+      'kernel-style.jsonl is stale: run scripts/record-verifier-corpus.ts --only kernel-style',
+    );
   });
 
   it('the random corpora sit near the accept/reject boundary (30–70 % accepted per mode)', () => {

@@ -1281,6 +1281,9 @@ export function programArbitrary(caps: Caps): fc.Arbitrary<GeneratedProgram> {
   return fc.gen().map((g) => buildProgram(g, caps));
 }
 
+/** The seeds `testdata/verifier/random-<caps>.jsonl` were generated from. */
+export const CORPUS_SEEDS: Readonly<Record<Caps, number>> = { root: 0x7b9f, bpf: 0x2c41, unpriv: 0x51d3 };
+
 /** `count` corpus cases for `caps`, reproducible from `seed`. */
 export function generateCases(options: { caps: Caps; count: number; seed: number }): CorpusCase[] {
   const programs = fc.sample(programArbitrary(options.caps), { seed: options.seed, numRuns: options.count });
