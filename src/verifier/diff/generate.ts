@@ -137,6 +137,7 @@ const COMMON: ReadonlyArray<readonly [number, Category]> = [
   [3, 'subreg'],
   [2, 'atomic'],
   [2, 'tailcall'],
+  [3, 'diamonds'],
 ];
 
 const TYPES: Readonly<Partial<Record<ProgTypeName, TypeInfo>>> = {
@@ -296,7 +297,8 @@ type Category =
   | 'atomic'
   | 'tailcall'
   | 'probe'
-  | 'socket';
+  | 'socket'
+  | 'diamonds';
 
 /** Everything a fragment may use while it writes itself. */
 interface Builder {
@@ -1172,6 +1174,33 @@ const socket: Fragment = (b) => {
   return lines;
 };
 
+/**
+ * Branch diamonds over unknown scalars: many paths that state pruning must merge. Whether a
+ * register written in a diamond is read later (and so must be precise) decides how much the
+ * verifier can prune, which is what `insns_processed` measures.
+ */
+const diamonds: Fragment = (b) => {
+  const { c } = b;
+  const n = c.int(3, 12);
+  const lines = [...unknownScalar(b, 'r8'), 'r7 = 0', 'r9 = 0'];
+  for (let i = 0; i < n; i++) {
+    const join = b.label('d');
+    lines.push(`if r8 ${c.pick(['>', '<', '&', '==', 's>'])} ${c.int(0, 255)} goto ${join}`);
+    lines.push(c.pick(['r7 += 1', 'r9 += 2', `r8 >>= ${c.int(1, 3)}`, 'r7 |= 4']));
+    lines.push(`${join}:`);
+  }
+  if (c.chance(0.5)) {
+    // Use the sum as an index: only in range if the verifier kept its bounds on every path.
+    const skip = b.label('dm');
+    const { index, map } = lookupMap(b);
+    lines.push(...stackKey(b, map.keySize), `r1 = map[idx:${index}]`, 'call 1', `if r0 == 0 goto ${skip}`);
+    const limit = map.valueSize - 1;
+    if (!c.chance(b.slip * 2)) lines.push(`if r7 > ${limit} goto ${skip}`);
+    lines.push('r0 += r7', 'r1 = *(u8 *)(r0 + 0)', `${skip}:`);
+  } else if (c.chance(0.5)) lines.push('r0 = r9', 'r0 &= 1');
+  return lines;
+};
+
 /** Tracing reads: probe_read of a context pointer, current task. */
 const probe: Fragment = (b) => {
   const { c } = b;
@@ -1206,6 +1235,7 @@ const FRAGMENTS: Readonly<Record<Category, Fragment>> = {
   tailcall,
   probe,
   socket,
+  diamonds,
 };
 
 // ---------------------------------------------------------------------------------------------
