@@ -1189,7 +1189,9 @@ const diamonds: Fragment = (b) => {
     lines.push(c.pick(['r7 += 1', 'r9 += 2', `r8 >>= ${c.int(1, 3)}`, 'r7 |= 4']));
     lines.push(`${join}:`);
   }
-  if (c.chance(0.5)) {
+  // Two draws in this order (the recorded corpus depends on it).
+  const tail = c.chance(0.5) ? 'index' : c.chance(0.5) ? 'return' : 'none';
+  if (tail === 'index') {
     // Use the sum as an index: only in range if the verifier kept its bounds on every path.
     const skip = b.label('dm');
     const { index, map } = lookupMap(b);
@@ -1197,7 +1199,7 @@ const diamonds: Fragment = (b) => {
     const limit = map.valueSize - 1;
     if (!c.chance(b.slip * 2)) lines.push(`if r7 > ${limit} goto ${skip}`);
     lines.push('r0 += r7', 'r1 = *(u8 *)(r0 + 0)', `${skip}:`);
-  } else if (c.chance(0.5)) lines.push('r0 = r9', 'r0 &= 1');
+  } else if (tail === 'return') lines.push('r0 = r9', 'r0 &= 1');
   return lines;
 };
 
