@@ -1,0 +1,145 @@
+/**
+ * Our verifier against the kernel's recorded verdicts (testdata/verifier/*.jsonl): per capability
+ * mode, the share of equal verdicts, equal first errors (numbers aside) and equal
+ * `insns_processed`, checked against the targets of issue 8 §4. Skips while `src/verifier/index.ts`
+ * does not export `verify`.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Caps } from '../types.js';
+import {
+  agreement,
+  type Comparison,
+  compare,
+  disagrees,
+  formatDisagreement,
+  formatTable,
+  runOurs,
+} from './compare.js';
+import { type CorpusCase, decodeCase, parseCorpus } from './corpus.js';
+import { CORPUS_SEEDS, generateCases } from './generate.js';
+import { kernelStyleCases } from './kernel-style.js';
+import { loadVerify } from './load-verify.js';
+
+const DIR = join(import.meta.dirname, '..', '..', '..', 'testdata', 'verifier');
+const MODES: readonly Caps[] = ['root', 'bpf', 'unpriv'];
+
+function readCorpus(file: string): CorpusCase[] {
+  return parseCorpus(readFileSync(join(DIR, file), 'utf8'));
+}
+
+describe('verifier corpora (recorded kernel verdicts)', () => {
+  const files = ['random-root.jsonl', 'random-bpf.jsonl', 'random-unpriv.jsonl', 'kernel-style.jsonl'];
+
+  it('every case parses, decodes and carries the kernel verdict', () => {
+    for (const file of files) {
+      const cases = readCorpus(file);
+      assert.ok(cases.length > 0, `${file} is empty`);
+      const names = new Set<string>();
+      for (const c of cases) {
+        assert.ok(!names.has(c.name), `${file}: duplicate name '${c.name}'`);
+        names.add(c.name);
+        const decoded = decodeCase(c);
+        assert.ok(decoded.insns.length > 0, `${c.name}: no instructions`);
+        assert.ok(c.kernel, `${c.name}: no kernel verdict`);
+        assert.equal(typeof c.kernel.accepted, 'boolean', `${c.name}: kernel.accepted`);
+        if (c.kernel.accepted) assert.ok(c.kernel.insns_processed > 0, `${c.name}: accepted with 0 insns`);
+        else assert.ok(c.kernel.error !== null || c.kernel.errno, `${c.name}: rejected without a reason`);
+      }
+    }
+    // The regression file exists (empty until the verifier fixes a disagreement).
+    readCorpus('regressions.jsonl');
+  });
+
+  it('the random corpora are what the generator writes from their seeds (else re-record)', () => {
+    for (const caps of MODES) {
+      const recorded = readCorpus(`random-${caps}.jsonl`).slice(0, 40);
+      const fresh = generateCases({ caps, count: 40, seed: CORPUS_SEEDS[caps] });
+      assert.deepEqual(
+        recorded.map((c) => [c.name, c.insns_hex, c.maps, c.flags]),
+        fresh.map((c) => [c.name, c.insns_hex, c.maps, c.flags]),
+        `random-${caps}.jsonl is stale: run scripts/record-verifier-corpus.ts`,
+      );
+    }
+  });
+
+  it('kernel-style.jsonl holds exactly the hand-written cases (else re-record)', () => {
+    const recorded = readCorpus('kernel-style.jsonl');
+    assert.deepEqual(
+      recorded.map((c) => [c.name, c.insns_hex, c.caps, c.flags]),
+      kernelStyleCases().map((c) => [c.name, c.insns_hex, c.caps, c.flags]),
+      'kernel-style.jsonl is stale: run scripts/record-verifier-corpus.ts --only kernel-style',
+    );
+  });
+
+  it('the random corpora sit near the accept/reject boundary (30–70 % accepted per mode)', () => {
+    for (const caps of MODES) {
+      const cases = readCorpus(`random-${caps}.jsonl`);
+      const accepted = cases.filter((c) => c.kernel?.accepted).length / cases.length;
+      assert.ok(
+        accepted >= 0.3 && accepted <= 0.7,
+        `random-${caps}: ${(100 * accepted).toFixed(1)} % accepted`,
+      );
+    }
+  });
+});
+
+const verify = await loadVerify();
+
+describe('our verifier agrees with the kernel', { skip: verify ? false : 'verifier not built yet' }, () => {
+  const run = (cases: readonly CorpusCase[]): Comparison[] =>
+    cases.map((c) => compare(c, c.kernel!, runOurs(verify!, c)));
+  const random = new Map(MODES.map((caps) => [caps, run(readCorpus(`random-${caps}.jsonl`))]));
+  const style = run(readCorpus('kernel-style.jsonl'));
+  const regressions = run(readCorpus('regressions.jsonl'));
+  const groups: Array<readonly [string, readonly Comparison[]]> = [
+    ...MODES.map((caps) => [`random ${caps}`, random.get(caps)!] as const),
+    ...MODES.map((caps) => [`kernel-style ${caps}`, style.filter((r) => r.caps === caps)] as const),
+    ['regressions', regressions],
+  ];
+  const all = [...[...random.values()].flat(), ...style, ...regressions];
+  console.log(`\n${formatTable(groups)}\n`);
+  const wrong = all.filter(disagrees);
+  if (wrong.length) {
+    console.log(`first ${Math.min(10, wrong.length)} of ${wrong.length} disagreements:`);
+    for (const r of wrong.slice(0, 10)) console.log(formatDisagreement(r));
+  }
+
+  it('verify() never throws', () => {
+    const crashed = all.filter((r) => r.ours.crash && r.ours.crash !== 'decode');
+    assert.deepEqual(
+      crashed.slice(0, 5).map((r) => `${r.name}: ${r.ours.crash}`),
+      [],
+      `${crashed.length} cases threw`,
+    );
+  });
+
+  for (const caps of MODES) {
+    it(`random ${caps}: verdict equal for ≥ 99 %`, () => {
+      const a = agreement(random.get(caps)!);
+      assert.ok(a.verdict >= 0.99, `${(100 * a.verdict).toFixed(2)} % of ${a.cases}`);
+    });
+  }
+
+  it('kernel-style: verdict equal for ≥ 95 %', () => {
+    const a = agreement(style);
+    assert.ok(a.verdict >= 0.95, `${(100 * a.verdict).toFixed(2)} % of ${a.cases}`);
+  });
+
+  it('first error equal (numbers aside) for ≥ 90 % of the programs both reject', () => {
+    for (const [label, rows] of [
+      ['random', [...random.values()].flat()],
+      ['kernel-style', style],
+    ] as const) {
+      const a = agreement(rows);
+      assert.ok(a.firstError >= 0.9, `${label}: ${(100 * a.firstError).toFixed(2)} % of ${a.bothRejected}`);
+    }
+  });
+
+  it('every regression case agrees (verdict and first error)', () => {
+    const bad = regressions.filter((r) => !r.verdictEqual || r.errorEqual === false);
+    assert.deepEqual(bad.map(formatDisagreement), []);
+  });
+});

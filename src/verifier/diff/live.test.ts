@@ -1,0 +1,45 @@
+/**
+ * Live differential check: fresh random programs (a new seed each run, printed so a failure can
+ * be replayed with VCORPUS_SEED) through the kernel on this machine and through our verifier.
+ *
+ * Environment: VCORPUS_COUNT (programs per mode, default 150), VCORPUS_SEED, VCORPUS_MODES
+ * (default `root,bpf`; `unpriv` flips kernel.unprivileged_bpf_disabled to 0 while it runs).
+ * Skips without bpf() or without our verifier.
+ */
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Caps } from '../types.js';
+import { agreement, disagrees, formatDisagreement, formatTable } from './compare.js';
+import { oracleUnavailable } from './kernel-oracle.js';
+import { liveRun, writeDisagreements } from './live.js';
+import { loadVerify } from './load-verify.js';
+
+const verify = await loadVerify();
+const modes = (process.env.VCORPUS_MODES ?? 'root,bpf').split(',') as Caps[];
+const count = Number(process.env.VCORPUS_COUNT ?? 150);
+const seed = Number(process.env.VCORPUS_SEED ?? Date.now() % 0x7fffffff);
+
+const skip = !verify ? 'verifier not built yet' : oracleUnavailable(modes[0]);
+
+describe(`live differential run (seed ${seed})`, { skip: skip ?? false }, () => {
+  for (const caps of modes) {
+    const reason = oracleUnavailable(caps);
+    it(`${count} fresh programs, ${caps}`, { skip: reason ?? false }, () => {
+      const run = liveRun(verify!, { caps, count, seed });
+      console.log(`\n${formatTable([[`live ${caps} seed ${seed}`, run.rows]])}`);
+      const wrong = run.rows.filter(disagrees);
+      if (wrong.length) {
+        const path = join(tmpdir(), `verifier-live-${caps}-${seed}.jsonl`);
+        writeDisagreements(run, path);
+        console.log(`${wrong.length} disagreements (all in ${path}); first 10:`);
+        for (const r of wrong.slice(0, 10)) console.log(formatDisagreement(r));
+      }
+      const a = agreement(run.rows);
+      assert.equal(a.crashes, 0, 'verify() threw');
+      // A small sample: a looser bar than the corpus's 99 %, so one odd program does not fail CI.
+      assert.ok(a.verdict >= 0.95, `verdicts equal for ${(100 * a.verdict).toFixed(1)} % (seed ${seed})`);
+    });
+  }
+});
