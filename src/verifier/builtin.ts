@@ -22,7 +22,8 @@ export type ArgType =
   | 'ptr_to_ctx'
   | 'ptr_to_func'
   | 'ptr_to_stack_or_null'
-  | 'ptr_to_ringbuf_mem_release';
+  | 'ptr_to_ringbuf_mem_release'
+  | 'ptr_to_mem_rdonly_or_null';
 
 /** Return kinds (`enum bpf_return_type`). */
 export type RetType = 'integer' | 'void' | 'map_value_or_null' | 'ringbuf_mem_or_null';
@@ -39,6 +40,8 @@ export interface HelperProto {
   readonly callback?: { readonly arg: number };
   /** Program types (per caps) that may call it; absent: every type in {@link BASE_TYPES}. */
   readonly types?: readonly ProgTypeName[];
+  /** The result is at most the size argument (`do_refine_retval_range`, the `*_str` helpers). */
+  readonly retMaxFromSize?: boolean;
   /** Needs CAP_PERFMON (tracing-class helpers): not in `bpf`/`unpriv` modes. */
   readonly perfmon?: boolean;
 }
@@ -82,6 +85,54 @@ export const BUILTIN_HELPERS: Readonly<Record<number, HelperProto>> = {
     args: ['ptr_to_ctx', 'const_map_ptr', 'anything'],
     ret: 'void',
     mapTypes: ['PROG_ARRAY'],
+  },
+  16: { name: 'bpf_get_current_comm', args: ['ptr_to_uninit_mem', 'const_size'], ret: 'integer', types: ALL },
+  35: { name: 'bpf_get_current_task', args: [], ret: 'integer', types: ALL, perfmon: true },
+  68: {
+    name: 'bpf_skb_load_bytes_relative',
+    args: ['ptr_to_ctx', 'anything', 'ptr_to_uninit_mem', 'const_size', 'anything'],
+    ret: 'integer',
+    types: ['SOCKET_FILTER', 'SCHED_CLS', 'SCHED_ACT', 'CGROUP_SKB'],
+  },
+  114: {
+    name: 'bpf_probe_read_user_str',
+    args: ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything'],
+    ret: 'integer',
+    gplOnly: true,
+    types: TRACING,
+    perfmon: true,
+    retMaxFromSize: true,
+  },
+  115: {
+    name: 'bpf_probe_read_kernel_str',
+    args: ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything'],
+    ret: 'integer',
+    gplOnly: true,
+    types: TRACING,
+    perfmon: true,
+    retMaxFromSize: true,
+  },
+  112: {
+    name: 'bpf_probe_read_user',
+    args: ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything'],
+    ret: 'integer',
+    gplOnly: true,
+    types: TRACING,
+    perfmon: true,
+  },
+  177: {
+    name: 'bpf_trace_vprintk',
+    args: ['ptr_to_mem_rdonly', 'const_size', 'ptr_to_mem_rdonly_or_null', 'const_size_or_zero'],
+    ret: 'integer',
+    gplOnly: true,
+    types: ALL,
+    perfmon: true,
+  },
+  189: {
+    name: 'bpf_xdp_load_bytes',
+    args: ['ptr_to_ctx', 'anything', 'ptr_to_uninit_mem', 'const_size'],
+    ret: 'integer',
+    types: ['XDP'],
   },
   14: { name: 'bpf_get_current_pid_tgid', args: [], ret: 'integer', types: ALL },
   15: { name: 'bpf_get_current_uid_gid', args: [], ret: 'integer', types: ALL },

@@ -1215,6 +1215,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     let memSize = 0;
     let callbackSubprog = -1;
     let constKey: bigint | undefined;
+    let msizeMax = 0n;
     proto.args.forEach((arg, k) => {
       const regno = k + 1;
       const reg = readReg(s, regno, at);
@@ -1223,7 +1224,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           throw new Reject(`R${regno} leaks addr into helper function`, at);
         return;
       }
-      const nullOk = arg === 'ptr_to_stack_or_null';
+      const nullOk = arg === 'ptr_to_stack_or_null' || arg === 'ptr_to_mem_rdonly_or_null';
       if (!(nullOk && isNullConst(reg))) {
         const expect = (ok: boolean, text: string) => {
           if (!ok) throw new Reject(`R${regno} type=${regTypeStr(reg)} expected=${text}`, at);
@@ -1236,6 +1237,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           case 'ptr_to_map_value':
           case 'ptr_to_mem':
           case 'ptr_to_mem_rdonly':
+          case 'ptr_to_mem_rdonly_or_null':
           case 'ptr_to_uninit_mem':
             expect(memTypes.includes(reg.type) && !reg.maybeNull, EXPECTED_MEM);
             break;
@@ -1276,9 +1278,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           helperMem(s, regno, maps[mapIdx]?.valueSize ?? 0, false, false, false, at);
           break;
         case 'const_size':
+          msizeMax = reg.umax;
           sizeArg(s, regno, false, proto.args[k - 1], at);
           break;
         case 'const_size_or_zero':
+          msizeMax = reg.umax;
           sizeArg(s, regno, true, proto.args[k - 1], at);
           break;
         case 'const_alloc_size_or_zero':
@@ -1315,6 +1319,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     switch (proto.ret) {
       case 'integer':
         markUnknown(r0);
+        if (proto.retMaxFromSize) {
+          // do_refine_retval_range: -MAX_ERRNO ≤ r0 ≤ the buffer size
+          r0.smax = msizeMax;
+          r0.s32max = msizeMax;
+          r0.smin = -4095n;
+          r0.s32min = -4095n;
+          boundsSync(r0);
+        }
         break;
       case 'void':
         break;
