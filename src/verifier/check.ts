@@ -884,9 +884,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         }
         throw new Reject(`R${insn.dst} pointer ${ALU_STR[op]} pointer prohibited`, at);
       }
-      if (isPointer(src)) return ptrAlu(s, insn, d, src, d, op, insn.dst, at);
+      if (isPointer(src)) {
+        markPrecise(s, 1 << insn.dst);
+        return ptrAlu(s, insn, d, src, d, op, insn.dst, at);
+      }
+      if (f.source === 'reg') markPrecise(s, 1 << insn.src);
       return ptrAlu(s, insn, d, d, src, op, insn.dst, at);
     }
+    if (f.source === 'reg' && d.precise) markPrecise(s, 1 << insn.src);
     scalarAlu(d, src, op === 'sdiv' || op === 'smod' ? 'div' : op, f.bits);
     d.id = 0;
   };
@@ -1056,6 +1061,12 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const is32 = f.bits === 32;
     const pred = branchTaken(dst, src, op, is32);
     const target = jumpDest(insn);
+    if (pred >= 0) {
+      let m = 0;
+      if (dst.type === 'scalar') m |= 1 << insn.dst;
+      if (f.source === 'reg' && src.type === 'scalar') m |= 1 << insn.src;
+      if (m) markPrecise(s, m);
+    }
     if (pred === 1) return target;
     if (pred === 0) return at + 1;
     const other = push(s, target, at, at);
@@ -1195,6 +1206,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, at);
     const write = prevArg === 'ptr_to_uninit_mem';
     helperMem(s, regno - 1, Number(reg.umax), write, zeroOk, write && tnumIsConst(reg.varOff), at);
+    markPrecise(s, 1 << regno);
   };
 
   const checkHelper = (s: VState, insn: Insn, at: number): number | undefined => {
@@ -1288,6 +1300,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         case 'const_alloc_size_or_zero':
           if (!tnumIsConst(reg.varOff)) throw new Reject(`R${regno} is not a known constant'`, at);
           memSize = Number(reg.varOff.value);
+          markPrecise(s, 1 << regno);
           break;
         case 'ptr_to_func':
           callbackSubprog = reg.subprog;
@@ -1431,6 +1444,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     };
     if (old.type === 'scalar') {
       if (cur.type !== 'scalar') return false;
+      if (!old.precise) return true;
       return rangeWithin(old, cur) && tnumIn(old.varOff, cur.varOff) && checkId(old.id, cur.id);
     }
     if (old.type !== cur.type || old.maybeNull !== cur.maybeNull || old.rdonly !== cur.rdonly) return false;
@@ -1542,6 +1556,144 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return true;
   };
 
+  /** The history code of a fixed-offset stack access by `insn`, else 0. */
+  const stackAccessCode = (s: VState, insn: Insn): number => {
+    let base: number;
+    if (insn.kind === 'ldx') base = insn.src;
+    else if (insn.kind === 'st' || insn.kind === 'stx') base = insn.dst;
+    else return 0;
+    const r = regs(s)[base];
+    if (r.type !== 'fp' || !tnumIsConst(r.varOff)) return 0;
+    const addr = r.off + insn.off + Number(BigInt.asIntN(64, r.varOff.value));
+    if (addr >= 0 || addr < -MAX_BPF_STACK) return 0;
+    return 1 + r.frameno * 64 + ((-addr - 1) >> 3);
+  };
+
+  /** Mark every scalar precise on the whole chain (the kernel's fallback for cases it cannot follow). */
+  const markAllPrecise = (s: VState) => {
+    for (let st: VState | null = s; st; st = st.parent)
+      for (const r of allRegs(st)) if (r.type === 'scalar') r.precise = true;
+  };
+
+  /**
+   * mark_chain_precision: the registers (bit mask, current frame) and stack slots (`frameno * 64 +
+   * spi`) whose exact values a decision used; walk back through the instructions that produced
+   * them, and mark them precise in every checkpoint up the path, so pruning compares their ranges.
+   */
+  const markPrecise = (s: VState, regMask: number, slotsIn: readonly number[] = []) => {
+    const frame = s.frames.length - 1;
+    let mask = regMask;
+    const slotSet = new Set(slotsIn);
+    const markIn = (st: VState) => {
+      const f = st.frames[frame];
+      if (!f) return false;
+      for (let r = 0; r < 11; r++) {
+        if (!(mask & (1 << r))) continue;
+        const reg = f.regs[r];
+        if (reg.type !== 'scalar') mask &= ~(1 << r);
+        else if (reg.precise && st !== s) mask &= ~(1 << r);
+        else reg.precise = true;
+      }
+      for (const k of [...slotSet]) {
+        const fr = st.frames[k >> 6];
+        const slot = fr?.stack[k & 63];
+        if (!slot || slot.types[7] !== Stype.SPILL || slot.spilled.type !== 'scalar') slotSet.delete(k);
+        else if (slot.spilled.precise && st !== s) slotSet.delete(k);
+        else slot.spilled.precise = true;
+      }
+      return true;
+    };
+    markIn(s);
+    let st: VState = s;
+    for (;;) {
+      const hist = st.hist;
+      for (let k = hist.length - 1; k >= 0 && (mask || slotSet.size); k--) {
+        const slot = Math.floor(hist[k] / 1024);
+        const stack = hist[k] % 1024;
+        const insn = slots[slot];
+        if (!insn) continue;
+        const bit = (r: number) => 1 << r;
+        const has = (r: number) => (mask & bit(r)) !== 0;
+        switch (insn.kind) {
+          case 'alu': {
+            const f = insn.form;
+            if (!has(insn.dst)) break;
+            if (f.op === 'mov' || f.op === 'movsx') {
+              mask &= ~bit(insn.dst);
+              if (f.source === 'reg') mask |= bit(insn.src);
+            } else if (f.source === 'reg') mask |= bit(insn.src);
+            break;
+          }
+          case 'lddw':
+            mask &= ~bit(insn.dst);
+            break;
+          case 'ldx':
+            if (!has(insn.dst)) break;
+            mask &= ~bit(insn.dst);
+            if (stack) {
+              if ((stack - 1) >> 6 !== frame) return markAllPrecise(s);
+              slotSet.add(stack - 1);
+            }
+            break;
+          case 'st':
+          case 'stx':
+            if (stack && slotSet.has(stack - 1)) {
+              slotSet.delete(stack - 1);
+              if (insn.kind === 'stx') mask |= bit(insn.src);
+            }
+            break;
+          case 'jmp':
+            if (insn.form.op !== 'ja' && insn.form.source === 'reg' && (has(insn.dst) || has(insn.src))) {
+              mask |= bit(insn.dst) | bit(insn.src);
+            }
+            break;
+          case 'call':
+            if (insn.form.target !== 'helper') return markAllPrecise(s);
+            mask &= ~0b111111;
+            break;
+          case 'exit':
+          case 'callx':
+            return markAllPrecise(s);
+          case 'atomic':
+            if (has(insn.src) || has(0) || stack) return markAllPrecise(s);
+            break;
+          case 'ldabs':
+          case 'ldind':
+            mask &= ~0b111111;
+            break;
+          default:
+            break;
+        }
+      }
+      if (!mask && !slotSet.size) return;
+      const parent = st.parent;
+      if (!parent) return;
+      if (parent.frames.length !== s.frames.length) return markAllPrecise(s);
+      markIn(parent);
+      st = parent;
+    }
+  };
+
+  /** propagate_precision: what was precise in the state that covered us matters on our path too. */
+  const propagatePrecision = (old: VState, s: VState) => {
+    const frame = old.frames.length - 1;
+    let mask = 0;
+    const stackSlots: number[] = [];
+    old.frames.forEach((f, fr) => {
+      f.regs.forEach((r, i) => {
+        if (r.type === 'scalar' && r.precise) {
+          if (fr === frame) mask |= 1 << i;
+          else markAllPrecise(s);
+        }
+      });
+      f.stack.forEach((slot, spi) => {
+        if (slot.types[7] === Stype.SPILL && slot.spilled.type === 'scalar' && slot.spilled.precise)
+          stackSlots.push(fr * 64 + spi);
+      });
+    });
+    if (mask || stackSlots.length) markPrecise(s, mask, stackSlots);
+  };
+
   /** is_state_visited: true to prune. States that keep missing are evicted, as Linux does. */
   const visitState = (s: VState, at: number): boolean => {
     const list = explored.get(at) ?? [];
@@ -1558,6 +1710,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       } else if (statesEqual(old, s, at)) {
         sl.hit++;
         hit = true;
+        propagatePrecision(old, s);
       }
       if (hit) return true;
       if (addNew) sl.miss++;
@@ -1575,6 +1728,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     list.push({ state: cp, hit: 0, miss: 0 });
     explored.set(at, list);
     s.parent = cp;
+    s.hist = [];
+    // forget precise markings inherited: the checkpoint keeps them, the walk starts afresh
+    for (const r of allRegs(s)) r.precise = false;
     return false;
   };
 
@@ -1650,6 +1806,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     parent: null,
     branches: 1,
     insn: 0,
+    hist: [],
   };
   markPointer(init.frames[0].regs[1], 'ctx');
   markPointer(init.frames[0].regs[10], 'fp');
@@ -1677,6 +1834,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       } else {
         if (logLevel > 0) say(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
         const cur = regs(s);
+        s.hist.push(pc * 1024 + stackAccessCode(s, insn));
         switch (insn.kind) {
           case 'alu':
             checkAlu(s, insn, pc);

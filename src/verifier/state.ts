@@ -49,6 +49,12 @@ export interface VState {
   branches: number;
   /** Slot this state was checkpointed at. */
   insn: number;
+  /**
+   * Instructions executed since {@link parent} (for a checkpoint: from its parent to it), each
+   * `slot * 1024 + stack`, where `stack` is 0 or `1 + frameno * 64 + spi` for a fixed-offset stack
+   * access: what precision backtracking walks (the kernel's jump history, kept whole).
+   */
+  hist: number[];
 }
 
 export function newStackSlot(): StackSlot {
@@ -70,6 +76,7 @@ export function copyState(s: VState): VState {
     parent: s.parent,
     branches: s.branches,
     insn: s.insn,
+    hist: s.hist.slice(),
   };
 }
 
