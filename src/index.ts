@@ -13,4 +13,7 @@ export * from './maps/index.js';
 export * from './object/index.js';
 export * from './pcap/pcap.js';
 export * from './uapi.js';
+export { builtinLookups, verify } from './verifier/index.js';
+export { programType, verifierInputOf } from './verifier/object.js';
+export type * from './verifier/types.js';
 export * from './vm/index.js';

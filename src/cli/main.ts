@@ -27,6 +27,7 @@ import { renderDisassembly, renderObjdump } from './objdump.js';
 import { runCapture, runOnce } from './packets.js';
 import { assembleSource, InputError, parseHex, readProgram, type Syntax } from './programs.js';
 import { renderError } from './render.js';
+import { registerVerifyCommand } from './verify.js';
 
 const EXIT_FAULT = 1;
 const EXIT_INPUT = 2;
@@ -351,6 +352,7 @@ export function buildProgram(): Command {
 
   // After `btf`: `btf list` is added to that command.
   registerKernelCommands(program);
+  registerVerifyCommand(program);
   return program;
 }
 

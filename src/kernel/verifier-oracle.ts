@@ -75,10 +75,19 @@ export function kernelVerdict(options: {
         }),
       );
     }
+    // MAP_FD / MAP_VALUE name maps by index here (as in the verifier's input): the real fds.
+    const insns =
+      options.insns instanceof Uint8Array
+        ? options.insns
+        : options.insns.map((i) =>
+            i.kind === 'lddw' && (i.src === 1 || i.src === 2) && created[i.imm]
+              ? { ...i, imm: created[i.imm].fd }
+              : i,
+          );
     try {
       const prog = loadProgram({
         type: options.progType,
-        insns: options.insns,
+        insns,
         license: options.license ?? 'GPL',
         logLevel: options.logLevel ?? 1,
         alwaysLog: true,

@@ -1,0 +1,253 @@
+/**
+ * `tsbpf verify`: Linux's verifier verdict from tsbpf's own verifier (`src/verifier`), no root
+ * needed; with `--kernel`, the running kernel's verdict beside it, differences marked.
+ *
+ *   tsbpf verify FILE.o [--program NAME] [--caps root|bpf|unpriv] [--flags N] [--log-level 0|1|2] [--json]
+ *   tsbpf verify CASES.jsonl [--caps …] [--json]
+ *
+ * Exit status: 0 all accepted, 1 any rejected (or, with --kernel, any disagreement), 2 bad input.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import pc from 'picocolors';
+import { decode, type Insn } from '../isa/instruction.js';
+import { kernelVerdict } from '../kernel/verifier-oracle.js';
+import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
+import { parseVectors } from '../testvec/vectors.js';
+import { verify } from '../verifier/index.js';
+import { verifierInputOf } from '../verifier/object.js';
+import type { Caps, VerifierInput, VerifierMap, VerifierResult } from '../verifier/types.js';
+import { renderError } from './render.js';
+
+const EXIT_REJECTED = 1;
+const EXIT_INPUT = 2;
+
+interface Options {
+  program?: string;
+  caps: Caps;
+  flags: number;
+  logLevel: 0 | 1 | 2;
+  json?: boolean;
+  kernel?: boolean;
+}
+
+interface Row {
+  readonly name: string;
+  readonly section?: string;
+  readonly input: VerifierInput;
+  readonly result: VerifierResult;
+}
+
+function readBytes(file: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (error) {
+    throw new Error(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+function objectRows(file: string, options: Options, only?: string): Row[] {
+  const spec: ObjectSpec = loadObjectSpec(readBytes(file));
+  const rows: Row[] = [];
+  for (const program of spec.programs) {
+    if (only && program.name !== only) continue;
+    const input = verifierInputOf(spec, program, {
+      caps: options.caps,
+      progFlags: options.flags,
+      logLevel: options.logLevel,
+    });
+    if (!input)
+      throw new Error(`${file}: program '${program.name}': ${program.sectionError ?? 'unknown section'}`);
+    rows.push({ name: program.name, section: program.section, input, result: verify(input) });
+  }
+  if (only && rows.length === 0) throw new Error(`${file}: no program named '${only}'`);
+  return rows;
+}
+
+function caseRows(file: string, options: Options): Row[] {
+  const text = readFileSync(file, 'utf8');
+  const cases = parseVectors(text);
+  const extras = new Map<number, { flags?: number; caps?: Caps }>();
+  text.split('\n').forEach((line, i) => {
+    const t = line.trim();
+    if (!t.startsWith('{')) return;
+    const json = JSON.parse(t) as { flags?: number; caps?: Caps };
+    extras.set(i + 1, { flags: json.flags, caps: json.caps });
+  });
+  const rows: Row[] = [];
+  for (const c of cases) {
+    const extra = extras.get(c.line) ?? {};
+    const caseOptions = { ...options, caps: extra.caps ?? options.caps, flags: extra.flags ?? options.flags };
+    if (c.program && !c.program.path.endsWith('.bin')) {
+      const path = isAbsolute(c.program.path) ? c.program.path : resolve(dirname(file), c.program.path);
+      for (const row of objectRows(path, caseOptions, c.program.name)) rows.push({ ...row, name: c.name });
+      continue;
+    }
+    const bytes = c.insns ?? readBytes(resolve(dirname(file), c.program?.path ?? ''));
+    const maps: VerifierMap[] = c.maps.map((m) => ({
+      type: m.spec.type,
+      keySize: m.spec.keySize,
+      valueSize: m.spec.valueSize,
+      maxEntries: m.spec.maxEntries,
+      flags: m.spec.flags ?? 0,
+      name: m.spec.name,
+    }));
+    let insns: Insn[] = [];
+    let decodeError: string | undefined;
+    try {
+      insns = decode(bytes);
+    } catch (error) {
+      decodeError = error instanceof Error ? error.message : String(error);
+    }
+    const input: VerifierInput = {
+      insns,
+      progType: c.type ?? 'SOCKET_FILTER',
+      maps,
+      caps: caseOptions.caps,
+      progFlags: caseOptions.flags,
+      logLevel: options.logLevel,
+    };
+    const result: VerifierResult = decodeError
+      ? {
+          accepted: false,
+          error: { message: decodeError, insn: 0, summary: decodeError },
+          insnsProcessed: 0,
+          log: '',
+        }
+      : verify(input);
+    rows.push({ name: c.name, input, result });
+  }
+  return rows;
+}
+
+function kernelOf(row: Row) {
+  return kernelVerdict({
+    insns: row.input.insns,
+    progType: row.input.progType,
+    maps: row.input.maps,
+    progFlags: row.input.progFlags,
+    license: row.input.gpl === false ? 'Proprietary' : 'GPL',
+  });
+}
+
+function report(rows: readonly Row[], options: Options, cases: boolean): number {
+  let rejected = 0;
+  let differ = 0;
+  const out: string[] = [];
+  const jsonRows: unknown[] = [];
+  for (const row of rows) {
+    const r = row.result;
+    if (!r.accepted) rejected++;
+    const kernel = options.kernel ? kernelOf(row) : undefined;
+    const same =
+      !kernel ||
+      (kernel.accepted === r.accepted &&
+        (r.accepted || kernel.error === r.error?.message) &&
+        (kernel.insnsProcessed ?? 0) === r.insnsProcessed);
+    if (!same) differ++;
+    const base = {
+      ...(cases
+        ? { name: row.name }
+        : { program: row.name, section: row.section ?? null, type: row.input.progType.toLowerCase() }),
+      accepted: r.accepted,
+      error: r.error?.message ?? null,
+      insn: r.error?.slot ?? null,
+      ...(cases ? {} : { line: r.error?.line ? `${r.error.line.file}:${r.error.line.line}` : null }),
+      insns_processed: r.insnsProcessed,
+      ...(cases ? {} : { hint: r.error?.hint ?? null }),
+      ...(kernel
+        ? {
+            kernel: {
+              accepted: kernel.accepted,
+              error: kernel.error ?? kernel.errno ?? null,
+              insns_processed: kernel.insnsProcessed ?? null,
+            },
+            same,
+          }
+        : {}),
+    };
+    if (options.json) {
+      if (cases) out.push(JSON.stringify(base));
+      else jsonRows.push(base);
+      continue;
+    }
+    const processed = ` (${r.insnsProcessed} insns processed)`;
+    const head = `${pc.bold(row.name)}${row.section ? ` (${row.section}, ${row.input.progType.toLowerCase()})` : ''}: `;
+    if (r.accepted) out.push(`${head}${pc.green('accepted')}${processed}`);
+    else {
+      const e = r.error;
+      out.push(`${head}${pc.red('rejected')}${processed}: ${e?.message}`);
+      if (e) {
+        out.push(`  at instruction ${e.slot ?? e.insn}: ${e.summary}`);
+        if (e.line)
+          out.push(
+            `  ${pc.bold(`${e.line.file}:${e.line.line}:${e.line.column}`)}  ${pc.dim(e.line.text.trim())}`,
+          );
+        if (e.hint) out.push(`  hint: ${e.hint}`);
+      }
+    }
+    if (kernel) {
+      const k = kernel.accepted
+        ? `accepted (${kernel.insnsProcessed ?? '?'} insns)`
+        : `rejected (${kernel.insnsProcessed ?? '?'} insns): ${kernel.error ?? kernel.errno}`;
+      out.push(`  kernel: ${same ? pc.green(k) : pc.yellow(`${k}  ← differs`)}`);
+    }
+    if (options.logLevel > 0 && r.log) out.push(r.log.trimEnd());
+  }
+  if (options.json && !cases) out.push(JSON.stringify(jsonRows));
+  if (cases)
+    out.push(
+      `${rows.length - rejected} accepted, ${rejected} rejected${options.kernel ? `, ${differ} differ from the kernel` : ''}`,
+    );
+  process.stdout.write(`${out.join('\n')}\n`);
+  return rejected || differ ? EXIT_REJECTED : 0;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+/** Add `tsbpf verify` to the command line. */
+export function registerVerifyCommand(program: Command): void {
+  program
+    .command('verify')
+    .description("verify programs as Linux 6.18 would (tsbpf's own verifier; no root needed)")
+    .argument('<file>', 'BPF object file (.o) or test cases (.jsonl)')
+    .option('--program <name>', 'only this program of the object')
+    .addOption(
+      new Option('--caps <caps>', 'capabilities of the loader')
+        .choices(['root', 'bpf', 'unpriv'])
+        .default('root'),
+    )
+    .option('--flags <n>', 'prog_flags (BPF_F_*)', nonNegativeInt, 0)
+    .addOption(new Option('--log-level <n>', 'print the verifier log').choices(['0', '1', '2']).default('0'))
+    .option('-j, --json', 'print JSON (an array for objects, one line per case for .jsonl)')
+    .option('--kernel', 'also load into the running kernel (root) and show its verdict beside ours')
+    .action(
+      (
+        file: string,
+        raw: {
+          program?: string;
+          caps: Caps;
+          flags: number;
+          logLevel: string;
+          json?: boolean;
+          kernel?: boolean;
+        },
+      ) => {
+        const options: Options = { ...raw, logLevel: Number(raw.logLevel) as 0 | 1 | 2 };
+        let rows: Row[];
+        const cases = file.endsWith('.jsonl') || file.endsWith('.json');
+        try {
+          rows = cases ? caseRows(file, options) : objectRows(file, options, options.program);
+        } catch (error) {
+          process.stderr.write(`${renderError(error)}\n`);
+          process.exit(EXIT_INPUT);
+        }
+        process.exitCode = report(rows, options, cases);
+      },
+    );
+}
