@@ -115,12 +115,12 @@ export function checkCfg(slots: Slots, allowBackEdges: boolean): Cfg | CfgError 
   for (let t = 0; t < n; t++) {
     const i = slots[t];
     if (!i) continue;
-    if (i.kind === 'call') {
-      prunePoints.add(t);
-      jmpPoints.add(t);
-      if (isLocalCall(i)) {
-        prunePoints.add(t + 1);
-      }
+    // visit_func_call_insn: the instruction after a call is a prune and jump point; a local call
+    // (and a pseudo-func load) is a prune point itself
+    if (i.kind === 'call' || i.kind === 'callx') {
+      prunePoints.add(t + 1);
+      jmpPoints.add(t + 1);
+      if (isLocalCall(i)) prunePoints.add(t);
     }
     if (isJa(i)) {
       prunePoints.add(jumpDest(i));
@@ -132,7 +132,11 @@ export function checkCfg(slots: Slots, allowBackEdges: boolean): Cfg | CfgError 
       jmpPoints.add(jumpDest(i));
     }
     if (isPseudoFunc(i)) {
+      prunePoints.add(t);
+      prunePoints.add(t + 2);
+      jmpPoints.add(t + 2);
       prunePoints.add(t + i.imm + 1);
+      jmpPoints.add(t + i.imm + 1);
     }
   }
   while (stack.length) {

@@ -280,6 +280,20 @@ export function boundsSync(r: Reg): void {
   deduceBounds(r);
   boundOffset(r);
   updateBounds(r);
+  singleBit(r);
+}
+
+/**
+ * A tnum with one unknown bit holds two values; when the unsigned bounds exclude one of them the
+ * register is the other (Linux 6.18 concludes `r0 = 0x80000000` from `r0 &= 0x80000000; r0 != 0`).
+ */
+function singleBit(r: Reg): void {
+  const m = r.varOff.mask;
+  if (m === 0n || (m & (m - 1n)) !== 0n) return;
+  const lo = r.varOff.value;
+  const hi = lo | m;
+  if (r.umin > lo && r.umin <= hi) setKnown(r, hi);
+  else if (r.umax < hi && r.umax >= lo) setKnown(r, lo);
 }
 
 /** Whether the ranges are self-consistent (an impossible state means a dead branch). */
