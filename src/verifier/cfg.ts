@@ -59,7 +59,11 @@ export function subprogOf(subprogs: readonly number[], slot: number): number {
 }
 
 /** Run the kernel's CFG checks; `allowBackEdges` is CAP_BPF. */
-export function checkCfg(slots: Slots, allowBackEdges: boolean): Cfg | CfgError {
+export function checkCfg(
+  slots: Slots,
+  allowBackEdges: boolean,
+  helperArgs: (id: number) => number | undefined = () => undefined,
+): Cfg | CfgError {
   const n = slots.length;
   // add_subprog_and_kfunc: call targets and pseudo-func targets start subprograms.
   const starts = new Set<number>([0]);
@@ -168,7 +172,19 @@ export function checkCfg(slots: Slots, allowBackEdges: boolean): Cfg | CfgError 
       k++;
     }
   }
-  return { subprogs, prunePoints, jmpPoints, liveBefore: computeLiveRegs(slots) };
+  return {
+    subprogs,
+    prunePoints,
+    jmpPoints,
+    liveBefore: computeLiveRegs(slots, (i) => {
+      // a helper reads only its arguments (compute_live_registers uses the prototype)
+      if (i.kind === 'call' && i.form.target === 'helper') {
+        const n = helperArgs(i.imm);
+        if (n !== undefined) return { use: ((1 << n) - 1) << 1, def: 0b111111 };
+      }
+      return useDef(i);
+    }),
+  };
 }
 
 function jumpsInto(slots: Slots, target: number): boolean {

@@ -596,8 +596,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (!write && value !== undefined) {
           if (acc.result === 'scalar') markUnknown(cur[value]);
           else {
+            // packet pointers from the context start with id 0 (they all share it)
             markPointer(cur[value], acc.result);
-            if (acc.result !== 'pkt_end') cur[value].id = ++idGen;
           }
         }
         break;
@@ -908,8 +908,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       op = FLIP[op];
     } else return -1;
     if (pkt.range >= 0) return -1;
-    const BEYOND = -1;
-    const AT = -2;
+    const BEYOND = -2;
+    const AT = -1;
     if (op === 'jle' || op === 'jgt') {
       if (pkt.range === BEYOND) return op === 'jgt' ? 1 : 0;
     } else if (op === 'jlt' || op === 'jge') {
@@ -952,7 +952,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const markPktEnd = (s: VState, regno: number, beyond: boolean) => {
     const r = regs(s)[regno];
     if (!isPkt(r)) return;
-    r.range = beyond ? -1 : -2;
+    // BEYOND_PKT_END = -2, AT_PKT_END = -1
+    r.range = beyond ? -2 : -1;
   };
 
   const tryPkt = (insn: Insn, op: CondOp, dst: Reg, src: Reg, thisS: VState, other: VState): boolean => {

@@ -35,7 +35,7 @@ const KERNEL: Record<string, Record<string, [boolean, string | null, number, boo
     dispatch: [true, null, 43, true],
   },
   'examples/tc_classifier.bpf.o': { classify: [true, null, 74, true] },
-  'examples/xdp_count.bpf.o': { xdp_count_protocols: [true, null, 144, false] },
+  'examples/xdp_count.bpf.o': { xdp_count_protocols: [true, null, 144, true] },
   'testdata/kernel/broken.bpf.o': {
     xdp_ok: [true, null, 13, true],
     xdp_unchecked: [false, 'R1 offset is outside of the packet', 2, true],

@@ -168,7 +168,8 @@ function verifyInner(input: VerifierInput): VerifierResult {
     return { accepted: false, error: rejection(input, pseudo, undefined), insnsProcessed: 0, log };
   }
   const slots = toSlots(input.insns);
-  const cfg = checkCfg(slots, caps !== 'unpriv');
+  const lookups = builtinLookups(input);
+  const cfg = checkCfg(slots, caps !== 'unpriv', (id) => lookups.helper(id)?.args.length);
   if ('message' in cfg) {
     const log =
       logLevel > 0
@@ -176,7 +177,7 @@ function verifyInner(input: VerifierInput): VerifierResult {
         : '';
     return { accepted: false, error: rejection(input, cfg.message, cfg.insn), insnsProcessed: 0, log };
   }
-  const result = runCheck(input, slots, cfg, builtinLookups(input));
+  const result = runCheck(input, slots, cfg, lookups);
   const stats = `processed ${result.insnsProcessed} insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0`;
   const log = logLevel > 0 ? `${[...result.log, stats].join('\n')}\n` : '';
   if (result.error) {
