@@ -569,7 +569,16 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (!write && wronly)
           throw new Reject(`read from map forbidden, value_size=${m.valueSize} off=${off} size=${size}`, at);
         memRegion(reg, regno, off, size, m?.valueSize ?? 0, false, at);
-        if (!write && value !== undefined) markUnknown(cur[value]);
+        if (!write && value !== undefined) {
+          // bpf_map_direct_read: a frozen read-only map's bytes at a known offset are constants
+          const init = m?.initialValue;
+          const at0 = off + Number(BigInt.asIntN(64, reg.varOff.value));
+          if (m?.frozen && m.flags & 0x80 && init && tnumIsConst(reg.varOff) && at0 + size <= init.length) {
+            let v = 0n;
+            for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(init[at0 + k]);
+            markKnown(cur[value], v);
+          } else markUnknown(cur[value]);
+        }
         break;
       }
       case 'map_key': {
