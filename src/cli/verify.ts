@@ -8,11 +8,13 @@
  * Exit status: 0 all accepted, 1 any rejected (or, with --kernel, any disagreement), 2 bad input.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { decode, type Insn } from '../isa/instruction.js';
-import { kernelVerdict } from '../kernel/verifier-oracle.js';
+import { VerifierError } from '../kernel/errors.js';
+import { loadObject } from '../kernel/object.js';
+import { errorLineOf, kernelVerdict } from '../kernel/verifier-oracle.js';
 import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
 import { parseVectors } from '../testvec/vectors.js';
 import { verify } from '../verifier/index.js';
@@ -32,7 +34,17 @@ interface Options {
   kernel?: boolean;
 }
 
+/** The kernel's answer for one row. */
+interface KernelAnswer {
+  readonly accepted: boolean;
+  readonly error?: string;
+  readonly errno?: string;
+  readonly insnsProcessed?: number;
+}
+
 interface Row {
+  /** For object programs: the kernel's verdict as `loadObject` loads it (BTF, frozen .rodata…). */
+  kernel?: () => KernelAnswer;
   readonly name: string;
   readonly section?: string;
   readonly input: VerifierInput;
@@ -50,6 +62,27 @@ function readBytes(file: string): Uint8Array {
 function objectRows(file: string, options: Options, only?: string): Row[] {
   const spec: ObjectSpec = loadObjectSpec(readBytes(file));
   const rows: Row[] = [];
+  let loaded: Map<string, KernelAnswer> | undefined;
+  // Load the whole object once, as `tsbpf load` does, the first time a kernel verdict is wanted.
+  const kernelAnswer = (name: string): KernelAnswer => {
+    if (!loaded) {
+      loaded = new Map();
+      const object = loadObject(readBytes(file), { name: basename(file).split('.')[0] || 'obj' });
+      try {
+        for (const [n, p] of object.programs) {
+          const error = p.error instanceof VerifierError ? errorLineOf(p.error.log) : p.error?.message;
+          loaded.set(n, {
+            accepted: p.program !== undefined,
+            ...(error ? { error } : {}),
+            ...(p.insnsProcessed === undefined ? {} : { insnsProcessed: p.insnsProcessed }),
+          });
+        }
+      } finally {
+        object.close();
+      }
+    }
+    return loaded.get(name) ?? { accepted: false, errno: 'not loaded' };
+  };
   for (const program of spec.programs) {
     if (only && program.name !== only) continue;
     const input = verifierInputOf(spec, program, {
@@ -59,7 +92,13 @@ function objectRows(file: string, options: Options, only?: string): Row[] {
     });
     if (!input)
       throw new Error(`${file}: program '${program.name}': ${program.sectionError ?? 'unknown section'}`);
-    rows.push({ name: program.name, section: program.section, input, result: verify(input) });
+    rows.push({
+      name: program.name,
+      section: program.section,
+      input,
+      result: verify(input),
+      kernel: () => kernelAnswer(program.name),
+    });
   }
   if (only && rows.length === 0) throw new Error(`${file}: no program named '${only}'`);
   return rows;
@@ -121,7 +160,8 @@ function caseRows(file: string, options: Options): Row[] {
   return rows;
 }
 
-function kernelOf(row: Row) {
+function kernelOf(row: Row): KernelAnswer {
+  if (row.kernel) return row.kernel();
   return kernelVerdict({
     insns: row.input.insns,
     progType: row.input.progType,
