@@ -15,4 +15,7 @@ export * from './object/index.js';
 export * from './pcap/pcap.js';
 export * from './skeleton/index.js';
 export * from './uapi.js';
+export { builtinLookups, verify } from './verifier/index.js';
+export { programType, verifierInputOf } from './verifier/object.js';
+export type * from './verifier/types.js';
 export * from './vm/index.js';

@@ -28,6 +28,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   kernel: async () => (await import('./kernel.js')).registerKernelCommands,
   gen: async () => (await import('./gen.js')).registerGenCommands,
   bench: async () => (await import('./bench.js')).registerBenchCommands,
+  verify: async () => (await import('./verify.js')).registerVerifyCommands,
 };
 
 /** Which groups define each top-level command (`btf dump` is an object command, `btf list` a kernel one). */
@@ -46,6 +47,7 @@ const COMMANDS: Record<string, readonly string[]> = {
   feature: ['kernel'],
   gen: ['gen'],
   bench: ['bench'],
+  verify: ['verify'],
 };
 
 /** The groups a command line needs: the named command's, else (help, a typo) all. */

@@ -76,6 +76,8 @@ export interface VerifierRejection {
   /** What to change, when we can tell ("check the result of bpf_map_lookup_elem for NULL"). */
   readonly hint?: string;
   readonly line?: SourceLine;
+  /** The slot (8-byte unit) of {@link insn}, as the kernel's log counts; differs after an lddw. */
+  readonly slot?: number;
 }
 
 /** What the verifier proved, for the JIT: per instruction index. */

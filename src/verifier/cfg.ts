@@ -1,0 +1,272 @@
+/**
+ * Control-flow checks before any state is explored, as Linux's `check_subprogs` and `check_cfg`:
+ * subprogram boundaries, jump ranges, the last instruction of each function, reachability, jumps
+ * into the second slot of an `lddw`, back-edges (rejected without CAP_BPF), prune points, and
+ * static register liveness (`compute_live_registers`, since 6.15).
+ *
+ * Everything here is indexed by *slot* (8-byte instruction unit), as the kernel counts.
+ */
+import type { Insn } from '../isa/instruction.js';
+import { PseudoSrc } from '../isa/opcodes.js';
+
+/** The program by slot: the instruction starting there, or `undefined` for an lddw second half. */
+export type Slots = ReadonlyArray<Insn | undefined>;
+
+export function toSlots(insns: readonly Insn[]): (Insn | undefined)[] {
+  const slots: (Insn | undefined)[] = [];
+  for (const insn of insns) {
+    slots[insn.slot] = insn;
+    if (insn.kind === 'lddw') slots[insn.slot + 1] = undefined;
+  }
+  for (let i = 0; i < slots.length; i++) if (!(i in slots)) slots[i] = undefined;
+  return slots;
+}
+
+/** A CFG failure in the kernel's words. */
+export interface CfgError {
+  readonly message: string;
+  readonly insn?: number;
+}
+
+/** What the CFG pass learned. */
+export interface Cfg {
+  /** Subprogram start slots, ascending; [0] is the main program. */
+  readonly subprogs: readonly number[];
+  /** Prune points: slots where states are checkpointed and compared. */
+  readonly prunePoints: ReadonlySet<number>;
+  /** Jump points: branch targets (jump history). */
+  readonly jmpPoints: ReadonlySet<number>;
+  /** Per slot: bit mask of registers live before it. */
+  readonly liveBefore: Uint16Array;
+}
+
+const isCondJmp = (i: Insn): boolean => i.kind === 'jmp' && i.form.op !== 'ja';
+const isJa = (i: Insn): boolean => i.kind === 'jmp' && i.form.op === 'ja';
+const isLocalCall = (i: Insn): boolean => i.kind === 'call' && i.form.target === 'local';
+const isPseudoFunc = (i: Insn): boolean => i.kind === 'lddw' && i.src === PseudoSrc.FUNC;
+
+/** The slot a jump lands on (`ja` with 32-bit offset reads imm). */
+export function jumpDest(i: Insn): number {
+  const off = i.kind === 'jmp' && i.form.op === 'ja' && i.form.bits === 32 ? i.imm : i.off;
+  return i.slot + off + 1;
+}
+
+/** Subprogram of a slot: the last start at or before it. */
+export function subprogOf(subprogs: readonly number[], slot: number): number {
+  let k = 0;
+  for (let j = 0; j < subprogs.length; j++) if (subprogs[j] <= slot) k = j;
+  return k;
+}
+
+/** Run the kernel's CFG checks; `allowBackEdges` is CAP_BPF. */
+export function checkCfg(
+  slots: Slots,
+  allowBackEdges: boolean,
+  helperArgs: (id: number) => number | undefined = () => undefined,
+): Cfg | CfgError {
+  const n = slots.length;
+  // add_subprog_and_kfunc: call targets and pseudo-func targets start subprograms.
+  const starts = new Set<number>([0]);
+  for (const i of slots) {
+    if (!i) continue;
+    if (isLocalCall(i) || isPseudoFunc(i)) {
+      const t = i.slot + i.imm + 1;
+      if (t < 0 || t >= n)
+        return {
+          message: isLocalCall(i) ? 'call to invalid destination' : 'function pointer to invalid destination',
+        };
+      starts.add(t);
+    }
+  }
+  const subprogs = [...starts].sort((a, b) => a - b);
+  // check_subprogs: jumps stay in their function, each function ends in exit or ja.
+  let sp = 0;
+  for (let k = 0; k < n; k++) {
+    const i = slots[k];
+    const end = sp + 1 < subprogs.length ? subprogs[sp + 1] : n;
+    if (i && (i.kind === 'jmp' || isPseudoFunc(i)) && !isPseudoFunc(i)) {
+      const t = jumpDest(i);
+      if (t < subprogs[sp] || t >= end) return { message: `jump out of range from insn ${k} to ${t}` };
+    }
+    if (k === end - 1) {
+      const last = slots[k] ?? slots[k - 1];
+      if (!last || !(last.kind === 'exit' || isJa(last)))
+        return { message: 'last insn is not an exit or jmp' };
+      sp++;
+    }
+  }
+  // check_cfg: depth-first walk from slot 0.
+  const state = new Uint8Array(n); // 0 new, 1 discovered, 2 explored
+  const prunePoints = new Set<number>();
+  const jmpPoints = new Set<number>();
+  const stack: number[] = [0];
+  const nextEdge = new Uint8Array(n);
+  state[0] = 1;
+  const successors = (t: number): number[] => {
+    const i = slots[t];
+    if (!i) return t + 1 < n ? [t + 1] : [];
+    if (i.kind === 'exit') return [];
+    if (i.kind === 'call') {
+      if (isLocalCall(i)) return [t + 1, t + i.imm + 1];
+      return [t + 1];
+    }
+    if (isPseudoFunc(i)) return [t + 2, t + i.imm + 1];
+    if (i.kind === 'lddw') return [t + 2];
+    if (isJa(i)) return [jumpDest(i)];
+    if (isCondJmp(i)) return [t + 1, jumpDest(i)];
+    return [t + 1];
+  };
+  for (let t = 0; t < n; t++) {
+    const i = slots[t];
+    if (!i) continue;
+    // visit_func_call_insn: the instruction after a call is a prune and jump point; a local call
+    // (and a pseudo-func load) is a prune point itself
+    if (i.kind === 'call' || i.kind === 'callx') {
+      prunePoints.add(t + 1);
+      jmpPoints.add(t + 1);
+      if (isLocalCall(i)) prunePoints.add(t);
+    }
+    if (isJa(i)) {
+      prunePoints.add(jumpDest(i));
+      jmpPoints.add(jumpDest(i));
+    }
+    if (isCondJmp(i)) {
+      prunePoints.add(t);
+      prunePoints.add(jumpDest(i));
+      jmpPoints.add(jumpDest(i));
+    }
+    if (isPseudoFunc(i)) {
+      prunePoints.add(t);
+      prunePoints.add(t + 2);
+      jmpPoints.add(t + 2);
+      prunePoints.add(t + i.imm + 1);
+      jmpPoints.add(t + i.imm + 1);
+    }
+  }
+  while (stack.length) {
+    const t = stack[stack.length - 1];
+    const succ = successors(t);
+    let pushed = false;
+    while (nextEdge[t] < succ.length) {
+      const w = succ[nextEdge[t]++];
+      if (w < 0 || w >= n) return { message: `jump out of range from insn ${t} to ${w}` };
+      if (state[w] === 0) {
+        state[w] = 1;
+        stack.push(w);
+        pushed = true;
+        break;
+      }
+      if (state[w] === 1 && !allowBackEdges) return { message: `back-edge from insn ${t} to ${w}` };
+    }
+    if (!pushed) {
+      state[t] = 2;
+      stack.pop();
+    }
+  }
+  for (let k = 0; k < n; k++) {
+    if (state[k] !== 2) return { message: `unreachable insn ${k}` };
+    const i = slots[k];
+    if (i?.kind === 'lddw') {
+      if (state[k + 1] !== 0 && jumpsInto(slots, k + 1))
+        return { message: `jump into the middle of ldimm64 insn ${k}` };
+      k++;
+    }
+  }
+  return {
+    subprogs,
+    prunePoints,
+    jmpPoints,
+    liveBefore: computeLiveRegs(slots, (i) => {
+      // a helper reads only its arguments (compute_live_registers uses the prototype)
+      if (i.kind === 'call' && i.form.target === 'helper') {
+        const n = helperArgs(i.imm);
+        if (n !== undefined) return { use: ((1 << n) - 1) << 1, def: 0b111111 };
+      }
+      return useDef(i);
+    }),
+  };
+}
+
+function jumpsInto(slots: Slots, target: number): boolean {
+  for (const i of slots) if (i && (i.kind === 'jmp' ? jumpDest(i) === target : false)) return true;
+  return false;
+}
+
+/** Registers an instruction reads and writes (bit masks), for static liveness. */
+export function useDef(i: Insn): { use: number; def: number } {
+  const bit = (r: number) => 1 << r;
+  switch (i.kind) {
+    case 'alu': {
+      const f = i.form;
+      if (f.op === 'mov' || f.op === 'movsx')
+        return { use: f.source === 'reg' ? bit(i.src) : 0, def: bit(i.dst) };
+      if (f.op === 'neg') return { use: bit(i.dst), def: bit(i.dst) };
+      return { use: bit(i.dst) | (f.source === 'reg' ? bit(i.src) : 0), def: bit(i.dst) };
+    }
+    case 'end':
+      return { use: bit(i.dst), def: bit(i.dst) };
+    case 'jmp':
+      if (i.form.op === 'ja') return { use: 0, def: 0 };
+      return { use: bit(i.dst) | (i.form.source === 'reg' ? bit(i.src) : 0), def: 0 };
+    case 'call':
+      // Helpers read r1-r5 conservatively (Linux uses each helper's argument count); calls clobber r0-r5.
+      return { use: 0b111110, def: 0b111111 };
+    case 'callx':
+      return { use: 0b111110 | bit(i.dst), def: 0b111111 };
+    case 'exit':
+      return { use: 1, def: 0 };
+    case 'lddw':
+      return { use: 0, def: bit(i.dst) };
+    case 'ldx':
+      return { use: bit(i.src), def: bit(i.dst) };
+    case 'st':
+      return { use: bit(i.dst), def: 0 };
+    case 'stx':
+      return { use: bit(i.dst) | bit(i.src), def: 0 };
+    case 'atomic': {
+      const f = i.form;
+      if (f.op === 'load_acquire') return { use: bit(i.src), def: bit(i.dst) };
+      if (f.op === 'store_release') return { use: bit(i.dst) | bit(i.src), def: 0 };
+      const def = f.op === 'cmpxchg' ? 1 : f.fetch ? bit(i.src) : 0;
+      return { use: bit(i.dst) | bit(i.src) | (f.op === 'cmpxchg' ? 1 : 0), def };
+    }
+    case 'ldabs':
+      return { use: bit(6), def: 0b111111 };
+    case 'ldind':
+      return { use: bit(6) | bit(i.src), def: 0b111111 };
+  }
+}
+
+/** Backward dataflow: registers live before each slot (r10 always). */
+export function computeLiveRegs(
+  slots: Slots,
+  useDefOf: (i: Insn) => { use: number; def: number } = useDef,
+): Uint16Array {
+  const n = slots.length;
+  const live = new Uint16Array(n);
+  const succs = (t: number): number[] => {
+    const i = slots[t];
+    if (!i) return [];
+    if (i.kind === 'exit') return [];
+    if (i.kind === 'lddw') return [t + 2];
+    if (i.kind === 'jmp') return i.form.op === 'ja' ? [jumpDest(i)] : [t + 1, jumpDest(i)];
+    return [t + 1];
+  };
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let t = n - 1; t >= 0; t--) {
+      const i = slots[t];
+      if (!i) continue;
+      let out = 0;
+      for (const s of succs(t)) if (s >= 0 && s < n) out |= live[s];
+      const { use, def } = useDefOf(i);
+      const v = (use | (out & ~def)) & 0x7ff;
+      if (v !== live[t]) {
+        live[t] = v;
+        changed = true;
+      }
+    }
+  }
+  return live;
+}

@@ -1,0 +1,2038 @@
+/**
+ * The abstract interpreter (`do_check`): walks every path of the program from the entry with a
+ * {@link VState}, checks each instruction against the kernel's rules, forks at conditional jumps
+ * whose outcome the bounds do not decide, and prunes a path when it reaches a checkpoint whose
+ * state already covers it (`is_state_visited`). The first violation ends verification with the
+ * kernel's message.
+ */
+import type { Insn } from '../isa/instruction.js';
+import { formatInsn } from '../isa/llvm-print.js';
+import { PseudoSrc } from '../isa/opcodes.js';
+import type { AluForm, JmpForm } from '../isa/table.js';
+import type { ArgType, HelperProto } from './builtin.js';
+import { builtinHelper } from './builtin.js';
+import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
+import {
+  boundsSync,
+  boundsValid,
+  type CondOp,
+  coerceToSize,
+  coerceToSizeSx,
+  constValue,
+  copyReg,
+  FLIP,
+  isConst,
+  markKnown,
+  markPointer,
+  markUnknown,
+  newReg,
+  REVERSE,
+  type Reg,
+  type RegType,
+  rangeWithin,
+  refineCond,
+  scalarAlu,
+  scalarBranchTaken,
+  zext32To64,
+} from './scalar.js';
+import {
+  allRegs,
+  copyState,
+  curFrame,
+  type Frame,
+  newStackSlot,
+  type StackSlot,
+  Stype,
+  type VState,
+} from './state.js';
+import { S64_MAX, S64_MIN, tnumAdd, tnumConst, tnumIn, tnumIsConst, u64 } from './tnum.js';
+import type { VerifierInput, VerifierMap } from './types.js';
+
+/** BPF_COMPLEXITY_LIMIT_INSNS */
+export const COMPLEXITY_LIMIT_INSNS = 1_000_000;
+/** BPF_COMPLEXITY_LIMIT_JMP_SEQ */
+const COMPLEXITY_LIMIT_JMP_SEQ = 8192;
+const MAX_BPF_STACK = 512;
+const MAX_CALL_FRAMES = 8;
+const BPF_MAX_VAR_OFF = 1 << 29;
+const BPF_MAX_VAR_SIZ = 1 << 29;
+const MAX_PACKET_OFF = 0xffff;
+
+/** A rejection raised inside the walk; caught by {@link runCheck}. */
+export class Reject {
+  constructor(
+    readonly message: string,
+    readonly insn: number,
+    /** Extra lines the kernel prints before the final message. */
+    readonly before: readonly string[] = [],
+  ) {}
+}
+
+/** The lookups the core needs; built-ins by default, generated tables when merged. */
+export interface Lookups {
+  helper(id: number): HelperProto | undefined;
+  ctx(
+    off: number,
+    size: number,
+    write: boolean,
+  ): { result: 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' } | undefined;
+}
+
+interface Pending {
+  state: VState;
+  insn: number;
+  prev: number;
+}
+
+export interface CheckResult {
+  readonly error?: Reject;
+  readonly insnsProcessed: number;
+  readonly log: string[];
+  readonly visited: Uint8Array;
+  readonly maxStack: number;
+}
+
+const TYPE_STR: Record<RegType, string> = {
+  not_init: '?',
+  scalar: 'scalar',
+  ctx: 'ctx',
+  map_ptr: 'map_ptr',
+  map_value: 'map_value',
+  map_key: 'map_key',
+  fp: 'fp',
+  pkt: 'pkt',
+  pkt_meta: 'pkt_meta',
+  pkt_end: 'pkt_end',
+  mem: 'mem',
+  ringbuf_mem: 'ringbuf_mem',
+  func: 'func',
+  flow_keys: 'flow_keys',
+  sock: 'sock',
+  sock_common: 'sock_common',
+  tcp_sock: 'tcp_sock',
+  btf_id: 'ptr_',
+};
+
+/** The kernel's `reg_type_str`. */
+export function regTypeStr(r: Reg): string {
+  let s = TYPE_STR[r.type];
+  if (r.rdonly && (r.type === 'mem' || r.type === 'ringbuf_mem')) s = `rdonly_${s}`;
+  if (r.maybeNull) s += '_or_null';
+  return s;
+}
+
+const isPointer = (r: Reg): boolean => r.type !== 'scalar' && r.type !== 'not_init';
+const isPkt = (r: Reg): boolean => r.type === 'pkt' || r.type === 'pkt_meta';
+const isPktAny = (r: Reg): boolean => isPkt(r) || r.type === 'pkt_end';
+const isNullConst = (r: Reg): boolean =>
+  r.type === 'scalar' && tnumIsConst(r.varOff) && r.varOff.value === 0n;
+
+const ALU_STR: Record<string, string> = {
+  add: '+=',
+  sub: '-=',
+  mul: '*=',
+  div: '/=',
+  sdiv: '/=',
+  or: '|=',
+  and: '&=',
+  lsh: '<<=',
+  rsh: '>>=',
+  neg: 'neg',
+  mod: '%=',
+  smod: '%=',
+  xor: '^=',
+  mov: '=',
+  movsx: '=',
+  arsh: 's>>=',
+};
+
+function fmtNum(v: bigint): string {
+  return v >= -0x7fffffffn && v <= 0xffffffffn ? v.toString() : `0x${u64(v).toString(16)}`;
+}
+
+/** Print a register as the kernel's `print_verifier_state` does (abridged). */
+export function regText(r: Reg, maps: readonly VerifierMap[]): string {
+  if (r.type === 'scalar') {
+    if (tnumIsConst(r.varOff)) return `${r.precise ? 'P' : ''}${fmtNum(BigInt.asIntN(64, r.varOff.value))}`;
+    const parts: string[] = [];
+    if (r.id) parts.push(`id=${r.id}`);
+    if (r.smin !== S64_MIN) parts.push(`smin=${r.smin}`);
+    if (r.smax !== S64_MAX) parts.push(`smax=${r.smax}`);
+    if (r.umin !== 0n) parts.push(`umin=${r.umin}`);
+    if (r.umax !== (1n << 64n) - 1n) parts.push(`umax=${r.umax}`);
+    if (!(r.varOff.mask === (1n << 64n) - 1n))
+      parts.push(`var_off=(0x${r.varOff.value.toString(16)}; 0x${r.varOff.mask.toString(16)})`);
+    return `${r.precise ? 'P' : ''}scalar(${parts.join(',')})`;
+  }
+  if (r.type === 'fp') return `fp${r.off}`;
+  const parts: string[] = [];
+  if (r.id) parts.push(`id=${r.id}`);
+  if (r.refObjId) parts.push(`ref_obj_id=${r.refObjId}`);
+  if (r.type === 'map_ptr' || r.type === 'map_value' || r.type === 'map_key') {
+    const m = maps[r.map];
+    if (m) parts.push(`map=${(m.name ?? `m${r.map}`).slice(0, 15)},ks=${m.keySize},vs=${m.valueSize}`);
+  }
+  if (r.off) parts.push(`off=${r.off}`);
+  if (isPkt(r)) parts.push(`r=${r.range}`);
+  if (r.type === 'mem' || r.type === 'ringbuf_mem') parts.push(`sz=${r.memSize}`);
+  return `${regTypeStr(r)}(${parts.join(',')})`;
+}
+
+function stateText(s: VState, maps: readonly VerifierMap[]): string {
+  const f = curFrame(s);
+  const out: string[] = [];
+  f.regs.forEach((r, i) => {
+    if (r.type !== 'not_init') out.push(`R${i}=${regText(r, maps)}`);
+  });
+  f.stack.forEach((slot, spi) => {
+    if (slot.types[7] === Stype.SPILL) out.push(`fp${-(spi + 1) * 8}=${regText(slot.spilled, maps)}`);
+    else if (slot.types.some((t) => t !== Stype.INVALID)) {
+      out.push(`fp${-(spi + 1) * 8}=${slot.types.map((t) => '?rm0'[t]).join('')}`);
+    }
+  });
+  return out.join(' ');
+}
+
+/** Walk the program. */
+export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
+  const maps = input.maps ?? [];
+  const caps = input.caps ?? 'root';
+  const _privileged = caps !== 'unpriv';
+  const allowPtrLeaks = caps === 'root';
+  const allowUninitStack = caps === 'root';
+  const logLevel = input.logLevel ?? 0;
+  const log: string[] = [];
+  const visited = new Uint8Array(slots.length);
+  let idGen = 0;
+  let insnsProcessed = 0;
+  let jmpsProcessed = 0;
+  let prevJmps = 0;
+  let prevInsns = 0;
+  let maxStack = 0;
+  const explored = new Map<number, { state: VState; hit: number; miss: number }[]>();
+  const pending: Pending[] = [];
+  const stackDepth = new Map<number, number>();
+  const hasFuncInfo = (input.funcInfo?.length ?? 0) > 0;
+
+  const say = (line: string) => {
+    if (logLevel > 0) log.push(line);
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // registers
+
+  const regs = (s: VState) => curFrame(s).regs;
+
+  const readReg = (s: VState, r: number, at: number): Reg => {
+    const reg = regs(s)[r];
+    if (reg.type === 'not_init') throw new Reject(`R${r} !read_ok`, at);
+    return reg;
+  };
+  const writeCheck = (r: number, at: number) => {
+    if (r === 10) throw new Reject('frame pointer is read only', at);
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // memory
+
+  const memAccessError = (
+    reg: Reg,
+    regno: number,
+    off: number,
+    size: number,
+    memSize: number,
+    zeroOk: boolean,
+  ): string | undefined => {
+    const sizeOk = size > 0 || (size === 0 && zeroOk);
+    if (off >= 0 && sizeOk && off + size <= memSize) return undefined;
+    switch (reg.type) {
+      case 'map_key':
+        return `invalid access to map key, key_size=${memSize} off=${off} size=${size}`;
+      case 'map_value':
+        return `invalid access to map value, value_size=${memSize} off=${off} size=${size}`;
+      case 'pkt':
+      case 'pkt_meta':
+      case 'pkt_end':
+        return `invalid access to packet, off=${off} size=${size}, R${regno}(id=${reg.id},off=${off},r=${memSize})`;
+      default:
+        return `invalid access to memory, mem_size=${memSize} off=${off} size=${size}`;
+    }
+  };
+
+  /** check_mem_region_access */
+  const memRegion = (
+    reg: Reg,
+    regno: number,
+    off: number,
+    size: number,
+    memSize: number,
+    zeroOk: boolean,
+    at: number,
+  ) => {
+    const smin = reg.smin;
+    if (
+      smin < 0n &&
+      (smin === S64_MIN ||
+        BigInt(off) + smin !== BigInt.asIntN(32, BigInt(off) + smin) ||
+        smin + BigInt(off) < 0n)
+    ) {
+      throw new Reject(
+        `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`,
+        at,
+      );
+    }
+    const e1 = memAccessError(reg, regno, Number(smin) + off, size, memSize, zeroOk);
+    if (e1) throw new Reject(`R${regno} min value is outside of the allowed memory range`, at, [e1]);
+    if (reg.umax >= BigInt(BPF_MAX_VAR_OFF))
+      throw new Reject(`R${regno} unbounded memory access, make sure to bounds check any such access`, at);
+    const e2 = memAccessError(reg, regno, Number(reg.umax) + off, size, memSize, zeroOk);
+    if (e2) throw new Reject(`R${regno} max value is outside of the allowed memory range`, at, [e2]);
+  };
+
+  const packetAccess = (reg: Reg, regno: number, off: number, size: number, zeroOk: boolean, at: number) => {
+    if (reg.smin < 0n)
+      throw new Reject(
+        `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`,
+        at,
+      );
+    const e = reg.range < 0 ? 'range' : memAccessError(reg, regno, off, size, reg.range, zeroOk);
+    if (e) throw new Reject(`R${regno} offset is outside of the packet`, at, e === 'range' ? [] : [e]);
+  };
+
+  const frameOf = (s: VState, reg: Reg): Frame => s.frames[reg.frameno];
+
+  const slotAt = (f: Frame, addr: number): { slot: StackSlot; j: number; spi: number } => {
+    const k = -addr - 1;
+    const spi = k >> 3;
+    while (f.stack.length <= spi) f.stack.push(newStackSlot());
+    return { slot: f.stack[spi], j: k & 7, spi };
+  };
+
+  const noteStack = (f: Frame, lowest: number) => {
+    const d = Math.min(0, lowest);
+    const cur = stackDepth.get(f.subprog) ?? 0;
+    const depth = Math.ceil(-d / 8) * 8;
+    if (depth > cur) stackDepth.set(f.subprog, depth);
+  };
+
+  const stackBounds = (
+    reg: Reg,
+    regno: number,
+    off: number,
+    size: number,
+    kind: 'read' | 'write' | 'helper',
+    at: number,
+  ) => {
+    let minOff: number;
+    let maxOff: number;
+    const extra = kind === 'read' ? ' read from' : kind === 'write' ? ' write to' : ' indirect access to';
+    if (tnumIsConst(reg.varOff)) {
+      minOff = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
+      maxOff = minOff + size;
+    } else {
+      if (reg.smax >= BigInt(BPF_MAX_VAR_OFF) || reg.smin <= -BigInt(BPF_MAX_VAR_OFF)) {
+        throw new Reject(`invalid unbounded variable-offset${extra} stack R${regno}`, at);
+      }
+      minOff = Number(reg.smin) + off;
+      maxOff = Number(reg.smax) + off + size;
+    }
+    let bad = minOff >= 0 || minOff < -MAX_BPF_STACK;
+    if (!bad && maxOff > 0) bad = true;
+    if (!bad && size < 0) bad = true;
+    if (bad) {
+      if (tnumIsConst(reg.varOff))
+        throw new Reject(`invalid${extra} stack R${regno} off=${off} size=${size}`, at);
+      throw new Reject(
+        `invalid variable-offset${extra} stack R${regno} var_off=(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)}) off=${off} size=${size}`,
+        at,
+      );
+    }
+    return { minOff, maxOff };
+  };
+
+  const stackWrite = (
+    s: VState,
+    reg: Reg,
+    regno: number,
+    off: number,
+    size: number,
+    value: Reg | undefined,
+    imm: number | undefined,
+    at: number,
+  ) => {
+    const f = frameOf(s, reg);
+    if (!tnumIsConst(reg.varOff)) {
+      const { minOff, maxOff } = stackBounds(reg, regno, off, size, 'write', at);
+      noteStack(f, minOff);
+      const zero = value ? isNullConst(value) : imm === 0;
+      for (let a = minOff; a < maxOff; a++) {
+        const { slot, j } = slotAt(f, a);
+        if (slot.types[7] === Stype.SPILL) {
+          for (let k = 0; k < 8; k++) slot.types[k] = Stype.MISC;
+          slot.spilled = newReg();
+        }
+        if (!(zero && slot.types[j] === Stype.ZERO)) slot.types[j] = Stype.MISC;
+      }
+      return;
+    }
+    const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
+    stackBounds(reg, regno, off, size, 'write', at);
+    noteStack(f, addr);
+    const { slot, j } = slotAt(f, addr + size - 1);
+    const aligned = addr % 8 === 0;
+    const capable = caps !== 'unpriv';
+    if (value && aligned && value.type === 'scalar' && capable) {
+      saveSpill(slot, value, size);
+    } else if (!value && aligned && imm !== undefined && capable) {
+      const t = newReg();
+      markKnown(t, BigInt(imm));
+      saveSpill(slot, t, size);
+    } else if (value && isPointer(value)) {
+      if (size !== 8) throw new Reject('invalid size of register spill', at);
+      saveSpill(slot, value, size);
+    } else {
+      const zero = value ? isNullConst(value) : imm === 0;
+      if (slot.types[7] === Stype.SPILL || slot.spilled.type !== 'not_init') {
+        slot.spilled = newReg();
+        for (let k = 0; k < 8; k++) if (slot.types[k] === Stype.SPILL) slot.types[k] = Stype.MISC;
+      }
+      for (let i = 0; i < size; i++) slot.types[j - i] = zero ? Stype.ZERO : Stype.MISC;
+      // bytes of a write that straddles slots (only with unaligned stores)
+      if (j - size + 1 < 0) {
+        for (let a = addr; a < addr + size; a++) {
+          const p = slotAt(f, a);
+          p.slot.types[p.j] = zero ? Stype.ZERO : Stype.MISC;
+        }
+      }
+    }
+  };
+
+  const saveSpill = (slot: StackSlot, value: Reg, size: number) => {
+    slot.spilled = copyReg(value);
+    let i = 8;
+    for (; i > 8 - size; i--) slot.types[i - 1] = Stype.SPILL;
+    for (; i > 0; i--) {
+      const t = slot.types[i - 1];
+      if (t === Stype.ZERO) continue;
+      if (t === Stype.INVALID && allowUninitStack) continue;
+      slot.types[i - 1] = Stype.MISC;
+    }
+    if (size < 8 && value.type === 'scalar') {
+      // a narrow spill of a wider value breaks the link
+      slot.spilled.id = 0;
+    }
+  };
+
+  const stackRead = (
+    s: VState,
+    reg: Reg,
+    regno: number,
+    off: number,
+    size: number,
+    dst: number | undefined,
+    at: number,
+    cur: Reg[],
+  ) => {
+    const f = frameOf(s, reg);
+    if (!tnumIsConst(reg.varOff)) {
+      const { minOff, maxOff } = stackBounds(reg, regno, off, size, 'read', at);
+      let zeros = 0;
+      for (let a = minOff; a < maxOff; a++) {
+        const { slot, j } = slotAt(f, a);
+        const t = slot.types[j];
+        if (t === Stype.ZERO) zeros++;
+        else if (t === Stype.INVALID && !allowUninitStack) {
+          throw new Reject(
+            `invalid variable-offset read from stack R${regno} var_off=(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)}) off=${off} size=${size}`,
+            at,
+          );
+        }
+      }
+      if (dst !== undefined) {
+        if (zeros === maxOff - minOff) markKnown(cur[dst], 0n);
+        else markUnknown(cur[dst]);
+      }
+      return;
+    }
+    const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
+    stackBounds(reg, regno, off, size, 'read', at);
+    const { slot, j } = slotAt(f, addr + size - 1);
+    const k0 = -addr - 1;
+    if (slot.types[7] === Stype.SPILL) {
+      let spillSize = 1;
+      for (let i = 7; i > 0 && slot.types[i - 1] === Stype.SPILL; i--) spillSize++;
+      const sp = slot.spilled;
+      if (size !== 8 || spillSize !== 8) {
+        if (sp.type !== 'scalar') throw new Reject('invalid size of register fill', at);
+        if (dst === undefined) return;
+        const narrowOk = addr % 8 === 0 || (k0 & 7) === 7 - 0; // bpf_stack_narrow_access_ok: off aligned to slot start
+        if (size <= spillSize && narrowOk && addr % 8 === 0) {
+          cur[dst] = copyReg(sp);
+          cur[dst].id = 0;
+        } else {
+          let spill = 0;
+          let zero = 0;
+          for (let i = 0; i < size; i++) {
+            const t = slotAt(f, addr + size - 1 - i);
+            const ty = t.slot.types[t.j];
+            if (ty === Stype.SPILL) spill++;
+            else if (ty === Stype.ZERO) zero++;
+            else if (ty === Stype.MISC) {
+              /* ok */
+            } else if (!(ty === Stype.INVALID && allowUninitStack)) {
+              throw new Reject(`invalid read from stack off ${addr}+${i} size ${size}`, at);
+            }
+          }
+          if ((spill === size && isNullConst(sp)) || zero === size) markKnown(cur[dst], 0n);
+          else markUnknown(cur[dst]);
+        }
+        return;
+      }
+      if (dst !== undefined) cur[dst] = copyReg(sp);
+      else if (isPointer(sp) && !allowPtrLeaks)
+        throw new Reject(`leaking pointer from stack off ${addr}`, at);
+      return;
+    }
+    let zeros = 0;
+    for (let i = 0; i < size; i++) {
+      const p = slotAt(f, addr + size - 1 - i);
+      const t = p.slot.types[p.j];
+      if (t === Stype.MISC) continue;
+      if (t === Stype.ZERO) {
+        zeros++;
+        continue;
+      }
+      if (t === Stype.INVALID && allowUninitStack) continue;
+      throw new Reject(`invalid read from stack off ${addr}+${i} size ${size}`, at);
+    }
+    void j;
+    if (dst !== undefined) {
+      if (zeros === size) markKnown(cur[dst], 0n);
+      else markUnknown(cur[dst]);
+    }
+  };
+
+  const ptrOffCheck = (reg: Reg, regno: number, at: number) => {
+    if (reg.off)
+      throw new Reject(
+        `dereference of modified ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`,
+        at,
+      );
+    if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
+      throw new Reject(
+        `variable ${regTypeStr(reg)} access var_off=(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)}) disallowed`,
+        at,
+      );
+    }
+  };
+
+  const alignCheck = (reg: Reg, off: number, size: number, at: number) => {
+    if (reg.type !== 'fp' || size === 1) return;
+    const t = tnumAdd(reg.varOff, tnumConst(BigInt(reg.off + off)));
+    const mask = BigInt(size - 1);
+    if ((t.value | t.mask) & mask) {
+      const vo = tnumIsConst(reg.varOff)
+        ? `${BigInt.asIntN(64, reg.varOff.value)}`
+        : `(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`;
+      throw new Reject(`misaligned stack access off ${vo}+${reg.off}+${off} size ${size}`, at);
+    }
+  };
+
+  /** check_mem_access */
+  const memAccess = (
+    s: VState,
+    regno: number,
+    insnOff: number,
+    size: number,
+    write: boolean,
+    value: number | undefined,
+    imm: number | undefined,
+    at: number,
+    signed = false,
+  ) => {
+    const cur = regs(s);
+    const reg = cur[regno];
+    alignCheck(reg, insnOff, size, at);
+    const off = insnOff + reg.off;
+    const valueReg = write && value !== undefined ? cur[value] : undefined;
+    if (reg.maybeNull && isPointer(reg))
+      throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
+    switch (reg.type) {
+      case 'map_value': {
+        const m = maps[reg.map];
+        if (write && valueReg && isPointer(valueReg) && !allowPtrLeaks)
+          throw new Reject(`R${value} leaks addr into map`, at);
+        const rdonly = m && (m.flags & 0x80) !== 0;
+        const wronly = m && (m.flags & 0x100) !== 0;
+        if (write && rdonly)
+          throw new Reject(`write into map forbidden, value_size=${m.valueSize} off=${off} size=${size}`, at);
+        if (!write && wronly)
+          throw new Reject(`read from map forbidden, value_size=${m.valueSize} off=${off} size=${size}`, at);
+        memRegion(reg, regno, off, size, m?.valueSize ?? 0, false, at);
+        if (!write && value !== undefined) {
+          // bpf_map_direct_read: a frozen read-only map's bytes at a known offset are constants
+          const init = m?.initialValue;
+          const at0 = off + Number(BigInt.asIntN(64, reg.varOff.value));
+          if (m?.frozen && m.flags & 0x80 && init && tnumIsConst(reg.varOff) && at0 + size <= init.length) {
+            let v = 0n;
+            for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(init[at0 + k]);
+            markKnown(cur[value], v);
+          } else markUnknown(cur[value]);
+        }
+        break;
+      }
+      case 'map_key': {
+        const m = maps[reg.map];
+        if (write) throw new Reject(`write to change key R${regno} not allowed`, at);
+        memRegion(reg, regno, off, size, m?.keySize ?? 0, false, at);
+        if (value !== undefined) markUnknown(cur[value]);
+        break;
+      }
+      case 'mem':
+      case 'ringbuf_mem': {
+        if (write && reg.rdonly) throw new Reject(`R${regno} cannot write into ${regTypeStr(reg)}`, at);
+        if (write && valueReg && isPointer(valueReg) && !allowPtrLeaks)
+          throw new Reject(`R${value} leaks addr into mem`, at);
+        memRegion(reg, regno, off, size, reg.memSize, false, at);
+        if (!write && value !== undefined) markUnknown(cur[value]);
+        break;
+      }
+      case 'ctx': {
+        if (write && valueReg && isPointer(valueReg)) throw new Reject(`R${value} leaks addr into ctx`, at);
+        ptrOffCheck(reg, regno, at);
+        const acc = lookups.ctx(off, size, write);
+        if (!acc) throw new Reject(`invalid bpf_context access off=${off} size=${size}`, at);
+        if (!write && value !== undefined) {
+          if (acc.result === 'scalar') markUnknown(cur[value]);
+          else {
+            // packet pointers from the context start with id 0 (they all share it)
+            markPointer(cur[value], acc.result);
+          }
+        }
+        break;
+      }
+      case 'fp':
+        if (write) stackWrite(s, reg, regno, off, size, valueReg, imm, at);
+        else stackRead(s, reg, regno, off, size, value, at, cur);
+        break;
+      case 'pkt':
+      case 'pkt_meta': {
+        if (write && !pktWritable()) throw new Reject('cannot write into packet', at);
+        if (write && valueReg && isPointer(valueReg) && !allowPtrLeaks)
+          throw new Reject(`R${value} leaks addr into packet`, at);
+        packetAccess(reg, regno, off, size, false, at);
+        if (!write && value !== undefined) markUnknown(cur[value]);
+        break;
+      }
+      case 'map_ptr':
+        if (!write && allowPtrLeaks) {
+          if (value !== undefined) markUnknown(cur[value]);
+          break;
+        }
+        throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
+      default:
+        throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
+    }
+    if (!write && value !== undefined && size < 8 && cur[value].type === 'scalar') {
+      if (signed) coerceToSizeSx(cur[value], size);
+      else coerceToSize(cur[value], size);
+    }
+  };
+
+  const pktWritable = () =>
+    ['XDP', 'SCHED_CLS', 'SCHED_ACT', 'LWT_XMIT', 'SK_SKB', 'SK_MSG'].includes(input.progType);
+
+  // -------------------------------------------------------------------------------------------
+  // ALU
+
+  const ptrAlu = (
+    _s: VState,
+    insn: Insn,
+    dst: Reg,
+    ptr: Reg,
+    offReg: Reg,
+    op: string,
+    dstno: number,
+    at: number,
+  ) => {
+    const f = insn.form as AluForm;
+    if (f.bits !== 64) {
+      if (op === 'sub' && allowPtrLeaks) {
+        markUnknown(dst);
+        return;
+      }
+      throw new Reject(`R${dstno} 32-bit pointer arithmetic prohibited`, at);
+    }
+    if (ptr.maybeNull)
+      throw new Reject(
+        `R${dstno} pointer arithmetic on ${regTypeStr(ptr)} prohibited, null-check it first`,
+        at,
+      );
+    const known = tnumIsConst(offReg.varOff);
+    const smin = offReg.smin;
+    const okTypes: RegType[] = [
+      'ctx',
+      'map_value',
+      'map_key',
+      'fp',
+      'pkt_meta',
+      'pkt',
+      'btf_id',
+      'mem',
+      'ringbuf_mem',
+      'func',
+    ];
+    if (!okTypes.includes(ptr.type)) {
+      if (!(ptr.type === 'map_ptr' && known && smin === 0n && op === 'add')) {
+        throw new Reject(`R${dstno} pointer arithmetic on ${regTypeStr(ptr)} prohibited`, at);
+      }
+    }
+    const saneOff = (r: Reg) => {
+      const val = BigInt.asIntN(64, r.varOff.value);
+      const k = tnumIsConst(r.varOff);
+      const ty = regTypeStr(ptr);
+      if (k && (val >= BigInt(BPF_MAX_VAR_OFF) || val <= -BigInt(BPF_MAX_VAR_OFF)))
+        throw new Reject(`math between ${ty} pointer and ${val} is not allowed`, at);
+      if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF)
+        throw new Reject(`${ty} pointer offset ${r.off} is not allowed`, at);
+      if (r.smin === S64_MIN)
+        throw new Reject(
+          `math between ${ty} pointer and register with unbounded min value is not allowed`,
+          at,
+        );
+      if (r.smin >= BigInt(BPF_MAX_VAR_OFF) || r.smin <= -BigInt(BPF_MAX_VAR_OFF))
+        throw new Reject(`value ${r.smin} makes ${ty} pointer be out of bounds`, at);
+    };
+    if (
+      (known && (offReg.smin !== offReg.smax || offReg.umin !== offReg.umax)) ||
+      offReg.smin > offReg.smax ||
+      offReg.umin > offReg.umax
+    ) {
+      markUnknown(dst);
+      return;
+    }
+    if (op === 'and' || op === 'or' || op === 'xor')
+      throw new Reject(`R${dstno} bitwise operator ${ALU_STR[op]} on pointer prohibited`, at);
+    if (op !== 'add' && op !== 'sub')
+      throw new Reject(`R${dstno} pointer arithmetic with ${ALU_STR[op]} operator prohibited`, at);
+    if (op === 'sub' && dst === offReg)
+      throw new Reject(`R${dstno} tried to subtract pointer from scalar`, at);
+    if (op === 'sub' && ptr.type === 'fp')
+      throw new Reject(`R${dstno} subtraction from stack pointer prohibited`, at);
+    saneOff(offReg);
+    saneOff(ptr);
+    const p = copyReg(ptr);
+    const out = copyReg(ptr);
+    out.s32min = -0x80000000n;
+    out.s32max = 0x7fffffffn;
+    out.u32min = 0n;
+    out.u32max = 0xffffffffn;
+    const fits32 = (v: bigint) => v === BigInt.asIntN(32, v);
+    if (op === 'add') {
+      if (known && fits32(BigInt(p.off) + smin)) {
+        out.off = p.off + Number(smin);
+      } else {
+        const a = p.smin + offReg.smin;
+        const b = p.smax + offReg.smax;
+        if (a < S64_MIN || a > S64_MAX || b < S64_MIN || b > S64_MAX) {
+          out.smin = S64_MIN;
+          out.smax = S64_MAX;
+        } else {
+          out.smin = a;
+          out.smax = b;
+        }
+        const c = p.umin + offReg.umin;
+        const d = p.umax + offReg.umax;
+        if (c > (1n << 64n) - 1n || d > (1n << 64n) - 1n) {
+          out.umin = 0n;
+          out.umax = (1n << 64n) - 1n;
+        } else {
+          out.umin = c;
+          out.umax = d;
+        }
+        out.varOff = tnumAdd(p.varOff, offReg.varOff);
+        if (isPkt(p)) {
+          out.id = ++idGen;
+          out.range = 0;
+        }
+      }
+    } else {
+      if (known && fits32(BigInt(p.off) - smin)) {
+        out.off = p.off - Number(smin);
+      } else {
+        const a = p.smin - offReg.smax;
+        const b = p.smax - offReg.smin;
+        if (a < S64_MIN || a > S64_MAX || b < S64_MIN || b > S64_MAX) {
+          out.smin = S64_MIN;
+          out.smax = S64_MAX;
+        } else {
+          out.smin = a;
+          out.smax = b;
+        }
+        if (p.umin < offReg.umax) {
+          out.umin = 0n;
+          out.umax = (1n << 64n) - 1n;
+        } else {
+          out.umin = p.umin - offReg.umax;
+          out.umax = p.umax - offReg.umin;
+        }
+        out.varOff = { value: u64(p.varOff.value - offReg.varOff.value), mask: 0n };
+        out.varOff = subTnum(p, offReg);
+        if (isPkt(p)) {
+          out.id = ++idGen;
+          if (offReg.smin < 0n) out.range = 0;
+        }
+      }
+    }
+    saneOff(out);
+    boundsSync(out);
+    Object.assign(dst, out);
+  };
+
+  const subTnum = (a: Reg, b: Reg) => {
+    const dv = u64(a.varOff.value - b.varOff.value);
+    const alpha = u64(dv + a.varOff.mask);
+    const beta = u64(dv - b.varOff.mask);
+    const mu = (alpha ^ beta) | a.varOff.mask | b.varOff.mask;
+    return { value: dv & ~mu, mask: mu };
+  };
+
+  const checkAlu = (s: VState, insn: Insn, at: number) => {
+    const f = insn.form as AluForm;
+    const cur = regs(s);
+    const op = f.op;
+    if (op === 'neg') {
+      readReg(s, insn.dst, at);
+      if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
+        throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, at);
+      writeCheck(insn.dst, at);
+      const d = cur[insn.dst];
+      if (d.type === 'scalar') scalarAlu(d, d, 'neg', f.bits);
+      else markUnknown(d);
+      d.id = 0;
+      return;
+    }
+    if (op === 'mov' || op === 'movsx') {
+      if (f.source === 'reg') {
+        const src = readReg(s, insn.src, at);
+        writeCheck(insn.dst, at);
+        if (f.bits === 64) {
+          if (op === 'mov') {
+            if (src.type === 'scalar' && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
+            cur[insn.dst] = copyReg(src);
+          } else {
+            if (isPointer(src)) {
+              if (!allowPtrLeaks) throw new Reject(`R${insn.src} sign-extension part of pointer`, at);
+              markUnknown(cur[insn.dst]);
+            } else {
+              const ext = f.extend ?? 32;
+              const noSext = src.umax < 1n << BigInt(ext - 1);
+              if (noSext && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
+              const d = copyReg(src);
+              if (!noSext) d.id = 0;
+              coerceToSizeSx(d, ext / 8);
+              if (noSext) d.id = src.id;
+              cur[insn.dst] = d;
+            }
+          }
+        } else {
+          if (isPointer(src)) {
+            if (!allowPtrLeaks) throw new Reject(`R${insn.src} partial copy of pointer`, at);
+            markUnknown(cur[insn.dst]);
+          } else if (op === 'mov') {
+            const fits = src.umax <= 0xffffffffn;
+            if (fits && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
+            const d = copyReg(src);
+            if (!fits) d.id = 0;
+            cur[insn.dst] = d;
+          } else {
+            const d = copyReg(src);
+            d.id = 0;
+            coerceToSizeSx(d, (f.extend ?? 8) / 8);
+            d.smin = -0x80000000n;
+            cur[insn.dst] = d;
+            markUnknown(d);
+          }
+          zext32To64(cur[insn.dst]);
+          boundsSync(cur[insn.dst]);
+        }
+      } else {
+        writeCheck(insn.dst, at);
+        markKnown(cur[insn.dst], f.bits === 64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
+      }
+      return;
+    }
+    if (f.source === 'reg') readReg(s, insn.src, at);
+    readReg(s, insn.dst, at);
+    if (
+      (op === 'div' || op === 'mod' || op === 'sdiv' || op === 'smod') &&
+      f.source === 'imm' &&
+      insn.imm === 0
+    )
+      throw new Reject('div by zero', at);
+    if (
+      (op === 'lsh' || op === 'rsh' || op === 'arsh') &&
+      f.source === 'imm' &&
+      (insn.imm < 0 || insn.imm >= f.bits)
+    ) {
+      throw new Reject(`invalid shift ${insn.imm}`, at);
+    }
+    writeCheck(insn.dst, at);
+    const d = cur[insn.dst];
+    let src: Reg;
+    if (f.source === 'reg') src = cur[insn.src];
+    else {
+      src = newReg('scalar');
+      markKnown(src, BigInt(insn.imm));
+    }
+    if (isPointer(d) || isPointer(src)) {
+      if (isPointer(src) && isPointer(d)) {
+        if (op === 'sub' && allowPtrLeaks) {
+          markUnknown(d);
+          return;
+        }
+        throw new Reject(`R${insn.dst} pointer ${ALU_STR[op]} pointer prohibited`, at);
+      }
+      if (isPointer(src)) {
+        markPrecise(s, 1 << insn.dst);
+        return ptrAlu(s, insn, d, src, d, op, insn.dst, at);
+      }
+      if (f.source === 'reg') markPrecise(s, 1 << insn.src);
+      return ptrAlu(s, insn, d, d, src, op, insn.dst, at);
+    }
+    if (f.source === 'reg' && d.precise) markPrecise(s, 1 << insn.src);
+    scalarAlu(d, src, op === 'sdiv' || op === 'smod' ? 'div' : op, f.bits);
+    d.id = 0;
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // jumps
+
+  const pktBranchTaken = (a: Reg, b: Reg, opIn: CondOp): -1 | 0 | 1 => {
+    let pkt: Reg;
+    let op = opIn;
+    if (b.type === 'pkt_end') pkt = a;
+    else if (a.type === 'pkt_end') {
+      pkt = b;
+      op = FLIP[op];
+    } else return -1;
+    if (pkt.range >= 0) return -1;
+    const BEYOND = -2;
+    const AT = -1;
+    if (op === 'jle' || op === 'jgt') {
+      if (pkt.range === BEYOND) return op === 'jgt' ? 1 : 0;
+    } else if (op === 'jlt' || op === 'jge') {
+      if (pkt.range === BEYOND || pkt.range === AT) return op === 'jge' ? 1 : 0;
+    }
+    return -1;
+  };
+
+  const notNull = (r: Reg) =>
+    !r.maybeNull &&
+    ['map_value', 'map_key', 'sock', 'tcp_sock', 'sock_common', 'mem', 'ringbuf_mem'].includes(r.type);
+
+  const branchTaken = (a: Reg, b: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 => {
+    if (isPktAny(a) && isPktAny(b) && !is32) return pktBranchTaken(a, b, op);
+    if (isPointer(a) || isPointer(b)) {
+      let p = a;
+      let k = b;
+      let o = op;
+      if (!isConst(k, is32)) {
+        o = FLIP[o];
+        [p, k] = [k, p];
+      }
+      if (!isConst(k, is32)) return -1;
+      if (!notNull(p)) return -1;
+      if (constValue(k, is32) !== 0n) return -1;
+      return o === 'jeq' ? 0 : o === 'jne' ? 1 : -1;
+    }
+    return scalarBranchTaken(a, b, op, is32);
+  };
+
+  const findGoodPkt = (s: VState, reg: Reg, rightOpen: boolean) => {
+    if (reg.off < 0 || (reg.off === 0 && rightOpen)) return;
+    if (reg.umax > BigInt(MAX_PACKET_OFF) || reg.umax + BigInt(reg.off) > BigInt(MAX_PACKET_OFF)) return;
+    let range = reg.off;
+    if (rightOpen) range--;
+    for (const r of allRegs(s))
+      if (r.type === reg.type && r.id === reg.id) r.range = Math.max(r.range, range);
+  };
+
+  const markPktEnd = (s: VState, regno: number, beyond: boolean) => {
+    const r = regs(s)[regno];
+    if (!isPkt(r)) return;
+    // BEYOND_PKT_END = -2, AT_PKT_END = -1
+    r.range = beyond ? -2 : -1;
+  };
+
+  const tryPkt = (insn: Insn, op: CondOp, dst: Reg, src: Reg, thisS: VState, other: VState): boolean => {
+    const f = insn.form as JmpForm;
+    if (f.source !== 'reg' || f.bits === 32) return false;
+    const initPkt = (r: Reg) =>
+      r.type === 'pkt' && r.off === 0 && tnumIsConst(r.varOff) && r.varOff.value === 0n;
+    const dstPkt =
+      (dst.type === 'pkt' && src.type === 'pkt_end') || (dst.type === 'pkt_meta' && initPkt(src));
+    const srcPkt =
+      (dst.type === 'pkt_end' && src.type === 'pkt') || (initPkt(dst) && src.type === 'pkt_meta');
+    const dreg = regs(other)[insn.dst];
+    const sreg = regs(other)[insn.src];
+    switch (op) {
+      case 'jgt':
+        if (dstPkt) {
+          findGoodPkt(thisS, dst, false);
+          markPktEnd(other, insn.dst, true);
+        } else if (srcPkt) {
+          findGoodPkt(other, sreg, true);
+          markPktEnd(thisS, insn.src, false);
+        } else return false;
+        return true;
+      case 'jlt':
+        if (dstPkt) {
+          findGoodPkt(other, dreg, true);
+          markPktEnd(thisS, insn.dst, false);
+        } else if (srcPkt) {
+          findGoodPkt(thisS, src, false);
+          markPktEnd(other, insn.src, true);
+        } else return false;
+        return true;
+      case 'jge':
+        if (dstPkt) {
+          findGoodPkt(thisS, dst, true);
+          markPktEnd(other, insn.dst, false);
+        } else if (srcPkt) {
+          findGoodPkt(other, sreg, false);
+          markPktEnd(thisS, insn.src, true);
+        } else return false;
+        return true;
+      case 'jle':
+        if (dstPkt) {
+          findGoodPkt(other, dreg, false);
+          markPktEnd(thisS, insn.dst, true);
+        } else if (srcPkt) {
+          findGoodPkt(thisS, src, true);
+          markPktEnd(other, insn.src, false);
+        } else return false;
+        return true;
+      default:
+        return false;
+    }
+  };
+
+  const markPtrOrNull = (s: VState, id: number, refObjId: number, isNull: boolean) => {
+    if (refObjId && refObjId === id && isNull) s.refs = s.refs.filter((r) => r.id !== id);
+    for (const r of allRegs(s)) {
+      if (r.maybeNull && r.id === id) {
+        if (isNull) {
+          r.type = 'scalar';
+          r.maybeNull = false;
+          r.id = 0;
+          r.refObjId = 0;
+        } else {
+          r.maybeNull = false;
+          r.id = 0;
+        }
+      }
+    }
+  };
+
+  const syncLinked = (s: VState, known: Reg, id: number) => {
+    for (const r of allRegs(s)) {
+      if (r !== known && r.type === 'scalar' && r.id === id) {
+        const keep = r.precise;
+        Object.assign(r, copyReg(known));
+        r.precise = keep || known.precise;
+      }
+    }
+  };
+
+  const push = (s: VState, insn: number, prev: number, at: number): VState => {
+    const c = copyState(s);
+    if (c.parent) c.parent.branches++;
+    pending.push({ state: c, insn, prev });
+    if (pending.length > COMPLEXITY_LIMIT_JMP_SEQ)
+      throw new Reject(`The sequence of ${pending.length} jumps is too complex.`, at);
+    return c;
+  };
+
+  const checkCond = (s: VState, insn: Insn, at: number): number => {
+    const f = insn.form as JmpForm;
+    const op = f.op as CondOp;
+    const cur = regs(s);
+    const dst = readReg(s, insn.dst, at);
+    let src: Reg;
+    if (f.source === 'reg') {
+      src = readReg(s, insn.src, at);
+      if (!(isPktAny(dst) && isPktAny(src)) && isPointer(src) && !allowPtrLeaks)
+        throw new Reject(`R${insn.src} pointer comparison prohibited`, at);
+    } else {
+      src = newReg('scalar');
+      markKnown(src, BigInt(insn.imm));
+    }
+    const is32 = f.bits === 32;
+    const pred = branchTaken(dst, src, op, is32);
+    const target = jumpDest(insn);
+    if (pred >= 0) {
+      let m = 0;
+      if (dst.type === 'scalar') m |= 1 << insn.dst;
+      if (f.source === 'reg' && src.type === 'scalar') m |= 1 << insn.src;
+      if (m) markPrecise(s, m);
+    }
+    if (pred === 1) return target;
+    if (pred === 0) return at + 1;
+    const other = push(s, target, at, at);
+    const oregs = curFrame(other).regs;
+    if (dst.type === 'scalar' && src.type === 'scalar') {
+      const t1 = oregs[insn.dst];
+      const t2 = f.source === 'reg' ? oregs[insn.src] : copyReg(src);
+      const f2 = f.source === 'reg' ? src : copyReg(src);
+      refineCond(dst, f2, REVERSE[op], is32);
+      boundsSync(dst);
+      boundsSync(f2);
+      refineCond(t1, t2, op, is32);
+      boundsSync(t1);
+      boundsSync(t2);
+      // a side whose bounds became impossible is dead
+      const thisDead = !boundsValid(dst) || !boundsValid(f2);
+      const otherDead = !boundsValid(t1) || !boundsValid(t2);
+      if (f.source === 'reg' && src.id) {
+        syncLinked(s, src, src.id);
+        syncLinked(other, t2, t2.id);
+      }
+      if (dst.id) {
+        syncLinked(s, dst, dst.id);
+        syncLinked(other, t1, t1.id);
+      }
+      if (otherDead) {
+        pending.pop();
+        if (other.parent) other.parent.branches--;
+      }
+      if (thisDead) return -2;
+      return at + 1;
+    }
+    if (!is32 && f.source === 'imm' && insn.imm === 0 && (op === 'jeq' || op === 'jne') && dst.maybeNull) {
+      const id = dst.id;
+      const ref = dst.refObjId;
+      markPtrOrNull(s, id, ref, op === 'jne');
+      markPtrOrNull(other, id, ref, op === 'jeq');
+    } else if (!tryPkt(insn, op, dst, src, s, other) && isPointer(dst) && !allowPtrLeaks) {
+      throw new Reject(`R${insn.dst} pointer comparison prohibited`, at);
+    }
+    void cur;
+    return at + 1;
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // calls
+
+  const EXPECTED_MEM = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+  const memTypes: RegType[] = ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem'];
+
+  const helperMem = (
+    s: VState,
+    regno: number,
+    size: number,
+    write: boolean,
+    zeroOk: boolean,
+    raw: boolean,
+    at: number,
+  ) => {
+    const reg = regs(s)[regno];
+    switch (reg.type) {
+      case 'pkt':
+      case 'pkt_meta':
+        return packetAccess(reg, regno, reg.off, size, zeroOk, at);
+      case 'map_key':
+        return memRegion(reg, regno, reg.off, size, maps[reg.map]?.keySize ?? 0, false, at);
+      case 'map_value': {
+        const m = maps[reg.map];
+        if (write && m && m.flags & 0x80)
+          throw new Reject(
+            `write into map forbidden, value_size=${m.valueSize} off=${reg.off} size=${size}`,
+            at,
+          );
+        return memRegion(reg, regno, reg.off, size, m?.valueSize ?? 0, zeroOk, at);
+      }
+      case 'mem':
+      case 'ringbuf_mem':
+        if (reg.rdonly && write) throw new Reject(`R${regno} cannot write into ${regTypeStr(reg)}`, at);
+        return memRegion(reg, regno, reg.off, size, reg.memSize, zeroOk, at);
+      case 'fp': {
+        if (size === 0 && zeroOk) return;
+        const { minOff } = stackBounds(reg, regno, reg.off, size, 'helper', at);
+        const f = frameOf(s, reg);
+        const maxOff = tnumIsConst(reg.varOff) ? minOff : Number(reg.smax) + reg.off;
+        noteStack(f, minOff);
+        if (raw && tnumIsConst(reg.varOff)) {
+          for (let a = minOff; a < minOff + size; a++) {
+            const { slot, j } = slotAt(f, a);
+            if (slot.types[7] === Stype.SPILL) {
+              for (let k = 0; k < 8; k++) slot.types[k] = Stype.MISC;
+              slot.spilled = newReg();
+            }
+            slot.types[j] = Stype.MISC;
+          }
+          return;
+        }
+        for (let a = minOff; a < maxOff + size; a++) {
+          const { slot, j } = slotAt(f, a);
+          const t = slot.types[j];
+          if (t === Stype.MISC) continue;
+          if (t === Stype.ZERO || (t === Stype.INVALID && allowUninitStack)) {
+            if (write) slot.types[j] = Stype.MISC;
+            continue;
+          }
+          if (slot.types[7] === Stype.SPILL && (slot.spilled.type === 'scalar' || allowPtrLeaks)) {
+            if (write) {
+              markUnknown(slot.spilled);
+              for (let k = 0; k < 8; k++) slot.types[k] = Stype.MISC;
+            }
+            continue;
+          }
+          if (tnumIsConst(reg.varOff))
+            throw new Reject(
+              `invalid read from stack R${regno} off ${minOff}+${a - minOff} size ${size}`,
+              at,
+            );
+          throw new Reject(
+            `invalid read from stack R${regno} var_off (0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})+${a - minOff} size ${size}`,
+            at,
+          );
+        }
+        return;
+      }
+      default:
+        if (zeroOk && size === 0 && isNullConst(reg)) return;
+        throw new Reject(`R${regno} type=${regTypeStr(reg)} expected=fp`, at);
+    }
+  };
+
+  const sizeArg = (s: VState, regno: number, zeroOk: boolean, prevArg: ArgType, at: number) => {
+    const reg = regs(s)[regno];
+    if (reg.smin < 0n)
+      throw new Reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`, at);
+    if (reg.umin === 0n && !zeroOk)
+      throw new Reject(`R${regno} invalid zero-sized read: u64=[${reg.umin},${reg.umax}]`, at);
+    if (reg.umax >= BigInt(BPF_MAX_VAR_SIZ))
+      throw new Reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, at);
+    const write = prevArg === 'ptr_to_uninit_mem';
+    helperMem(s, regno - 1, Number(reg.umax), write, zeroOk, write && tnumIsConst(reg.varOff), at);
+    markPrecise(s, 1 << regno);
+  };
+
+  const checkHelper = (s: VState, insn: Insn, at: number): number | undefined => {
+    const id = insn.imm;
+    const proto = lookups.helper(id);
+    if (!proto) {
+      const known = builtinHelper(id, 'SYSCALL', 'root') || id in KNOWN_NAMES;
+      if (!known && (id < 0 || id > 220)) throw new Reject(`invalid func unknown#${id}`, at);
+      const name = builtinHelper(id, 'SYSCALL', 'root')?.name ?? KNOWN_NAMES[id] ?? 'unknown';
+      if (name === 'unknown') throw new Reject(`invalid func unknown#${id}`, at);
+      throw new Reject(`program of this type does not support helper ${name}#${id}`, at);
+    }
+    if (proto.gplOnly && input.gpl === false)
+      throw new Reject('cannot call GPL-restricted function from non-GPL compatible program', at);
+    const cur = regs(s);
+    let mapIdx = -1;
+    let releaseRef = 0;
+    let memSize = 0;
+    let callbackSubprog = -1;
+    let constKey: bigint | undefined;
+    let msizeMax = 0n;
+    proto.args.forEach((arg, k) => {
+      const regno = k + 1;
+      const reg = readReg(s, regno, at);
+      if (arg === 'anything') {
+        if (isPointer(reg) && !allowPtrLeaks)
+          throw new Reject(`R${regno} leaks addr into helper function`, at);
+        return;
+      }
+      const nullOk = arg === 'ptr_to_stack_or_null' || arg === 'ptr_to_mem_rdonly_or_null';
+      if (!(nullOk && isNullConst(reg))) {
+        const expect = (ok: boolean, text: string) => {
+          if (!ok) throw new Reject(`R${regno} type=${regTypeStr(reg)} expected=${text}`, at);
+        };
+        switch (arg) {
+          case 'const_map_ptr':
+            expect(reg.type === 'map_ptr', 'map_ptr');
+            break;
+          case 'ptr_to_map_key':
+          case 'ptr_to_map_value':
+          case 'ptr_to_mem':
+          case 'ptr_to_mem_rdonly':
+          case 'ptr_to_mem_rdonly_or_null':
+          case 'ptr_to_uninit_mem':
+            expect(memTypes.includes(reg.type) && !reg.maybeNull, EXPECTED_MEM);
+            break;
+          case 'const_size':
+          case 'const_size_or_zero':
+          case 'const_alloc_size_or_zero':
+            expect(reg.type === 'scalar', 'scalar');
+            break;
+          case 'ptr_to_ctx':
+            expect(reg.type === 'ctx', 'ctx');
+            break;
+          case 'ptr_to_func':
+            expect(reg.type === 'func', 'func');
+            break;
+          case 'ptr_to_stack_or_null':
+            expect(reg.type === 'fp', 'fp');
+            break;
+          case 'ptr_to_ringbuf_mem_release':
+            expect(reg.type === 'ringbuf_mem' && !reg.maybeNull, 'ringbuf_mem');
+            break;
+        }
+      }
+      if (arg === 'ptr_to_ringbuf_mem_release') {
+        if (!reg.refObjId && !isNullConst(reg))
+          throw new Reject(`R${regno} must be referenced when passed to release function`, at);
+        if (reg.off) throw new Reject(`R${regno} must have zero offset when passed to release func`, at);
+        releaseRef = reg.refObjId;
+      }
+      switch (arg) {
+        case 'const_map_ptr':
+          mapIdx = reg.map;
+          break;
+        case 'ptr_to_map_key':
+          helperMem(s, regno, maps[mapIdx]?.keySize ?? 0, false, false, false, at);
+          constKey = constMapKey(s, reg, maps[mapIdx]?.keySize ?? 0);
+          break;
+        case 'ptr_to_map_value':
+          helperMem(s, regno, maps[mapIdx]?.valueSize ?? 0, false, false, false, at);
+          break;
+        case 'const_size':
+          msizeMax = reg.umax;
+          sizeArg(s, regno, false, proto.args[k - 1], at);
+          break;
+        case 'const_size_or_zero':
+          msizeMax = reg.umax;
+          sizeArg(s, regno, true, proto.args[k - 1], at);
+          break;
+        case 'const_alloc_size_or_zero':
+          if (!tnumIsConst(reg.varOff)) throw new Reject(`R${regno} is not a known constant'`, at);
+          memSize = Number(reg.varOff.value);
+          markPrecise(s, 1 << regno);
+          break;
+        case 'ptr_to_func':
+          callbackSubprog = reg.subprog;
+          break;
+      }
+    });
+    if (id === 12) {
+      const m = maps[mapIdx];
+      if (m?.type !== 'PROG_ARRAY') throw new Reject('expected prog array map for tail call', at);
+    }
+    if (proto.mapTypes && mapIdx >= 0 && !proto.mapTypes.includes(maps[mapIdx]?.type ?? '')) {
+      throw new Reject(
+        `cannot pass map_type ${mapTypeNumber(maps[mapIdx]?.type)} into func ${proto.name}#${id}`,
+        at,
+      );
+    }
+    if (releaseRef) {
+      if (!s.refs.some((r) => r.id === releaseRef))
+        throw new Reject(`R1 must be referenced when passed to release function`, at);
+      s.refs = s.refs.filter((r) => r.id !== releaseRef);
+      for (const r of allRegs(s))
+        if (r.refObjId === releaseRef) Object.assign(r, allowPtrLeaks ? newRegUnknown() : newReg());
+    }
+    if (proto.callback && callbackSubprog >= 0) {
+      return callbackSubprog;
+    }
+    for (let r = 0; r <= 5; r++) cur[r] = newReg();
+    const r0 = cur[0];
+    switch (proto.ret) {
+      case 'integer':
+        markUnknown(r0);
+        if (proto.retMaxFromSize) {
+          // do_refine_retval_range: -MAX_ERRNO ≤ r0 ≤ the buffer size
+          r0.smax = msizeMax;
+          r0.s32max = msizeMax;
+          r0.smin = -4095n;
+          r0.s32min = -4095n;
+          boundsSync(r0);
+        }
+        break;
+      case 'void':
+        break;
+      case 'map_value_or_null':
+        markPointer(r0, 'map_value');
+        r0.map = mapIdx;
+        r0.maybeNull = true;
+        {
+          // can_elide_value_nullness (since 6.13): an array lookup with a constant in-range key
+          const m = maps[mapIdx];
+          if (
+            id === 1 &&
+            m &&
+            (m.type === 'ARRAY' || m.type === 'PERCPU_ARRAY') &&
+            constKey !== undefined &&
+            constKey < BigInt(m.maxEntries)
+          ) {
+            r0.maybeNull = false;
+          }
+        }
+        if (r0.maybeNull) r0.id = ++idGen;
+        break;
+      case 'ringbuf_mem_or_null': {
+        markPointer(r0, 'ringbuf_mem');
+        r0.maybeNull = true;
+        r0.memSize = memSize;
+        const refId = ++idGen;
+        s.refs.push({ id: refId, insn: at });
+        r0.id = refId;
+        r0.refObjId = refId;
+        break;
+      }
+    }
+    return undefined;
+  };
+
+  /** get_constant_map_key: the key's value when the stack holds a known constant there. */
+  const constMapKey = (s: VState, key: Reg, keySize: number): bigint | undefined => {
+    if (caps === 'unpriv' || key.type !== 'fp' || !tnumIsConst(key.varOff)) return undefined;
+    const addr = key.off + Number(BigInt.asIntN(64, key.varOff.value));
+    const k = -addr - 1;
+    const spi = k >> 3;
+    const off = k & 7;
+    const slot = frameOf(s, key).stack[spi];
+    if (!slot) return undefined;
+    let zero = 0;
+    for (let i = off; i >= 0 && slot.types[i] === Stype.ZERO; i--) zero++;
+    if (zero >= keySize) return 0n;
+    if (slot.types[7] !== Stype.SPILL || slot.spilled.type !== 'scalar') return undefined;
+    let spill = 0;
+    for (let i = off; i >= 0 && slot.types[i] === Stype.SPILL; i--) spill++;
+    if (spill !== keySize || !tnumIsConst(slot.spilled.varOff)) return undefined;
+    return slot.spilled.varOff.value;
+  };
+
+  const newRegUnknown = () => {
+    const r = newReg();
+    markUnknown(r);
+    return r;
+  };
+
+  const enterFrame = (s: VState, callsite: number, target: number, at: number, callback: boolean) => {
+    if (s.frames.length >= MAX_CALL_FRAMES)
+      throw new Reject(`the call stack of ${s.frames.length + 1} frames is too deep !`, at);
+    const caller = curFrame(s);
+    const callee: Frame = {
+      regs: Array.from({ length: 11 }, () => newReg()),
+      stack: [],
+      callsite,
+      frameno: s.frames.length,
+      subprog: subprogOf(cfg.subprogs, target),
+    };
+    if (!callback) for (let r = 1; r <= 5; r++) callee.regs[r] = copyReg(caller.regs[r]);
+    callee.regs[10] = newReg();
+    markPointer(callee.regs[10], 'fp');
+    callee.regs[10].frameno = callee.frameno;
+    if (callback) {
+      // bpf_loop(nr, cb, ctx, flags): cb(u64 index, void *ctx)
+      markUnknown(callee.regs[1]);
+      callee.regs[2] = copyReg(caller.regs[3]);
+      callee.inCallback = true;
+      callee.callbackOf = callsite;
+    }
+    s.frames.push(callee);
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // pruning
+
+  const regsafe = (old: Reg, cur: Reg, idmap: Map<number, number>): boolean => {
+    if (old.type === 'not_init') return true;
+    if (cur.type === 'not_init') return false;
+    const checkId = (a: number, b: number) => {
+      if (!a && !b) return true;
+      if (!a || !b) return !a;
+      const m = idmap.get(a);
+      if (m === undefined) {
+        idmap.set(a, b);
+        return true;
+      }
+      return m === b;
+    };
+    if (old.type === 'scalar') {
+      if (cur.type !== 'scalar') return false;
+      if (!old.precise) return true;
+      return rangeWithin(old, cur) && tnumIn(old.varOff, cur.varOff) && checkId(old.id, cur.id);
+    }
+    if (old.type !== cur.type || old.maybeNull !== cur.maybeNull || old.rdonly !== cur.rdonly) return false;
+    switch (old.type) {
+      case 'map_value':
+      case 'map_key':
+      case 'mem':
+      case 'ringbuf_mem':
+        return (
+          old.map === cur.map &&
+          old.off === cur.off &&
+          old.memSize === cur.memSize &&
+          rangeWithin(old, cur) &&
+          tnumIn(old.varOff, cur.varOff) &&
+          checkId(old.id, cur.id) &&
+          checkId(old.refObjId, cur.refObjId)
+        );
+      case 'pkt':
+      case 'pkt_meta':
+        if (old.range > cur.range || (old.range < 0 && old.range !== cur.range)) return false;
+        return (
+          old.off === cur.off &&
+          checkId(old.id, cur.id) &&
+          rangeWithin(old, cur) &&
+          tnumIn(old.varOff, cur.varOff)
+        );
+      case 'fp':
+        return (
+          old.off === cur.off &&
+          old.frameno === cur.frameno &&
+          rangeWithin(old, cur) &&
+          tnumIn(old.varOff, cur.varOff)
+        );
+      default:
+        return (
+          old.off === cur.off &&
+          old.map === cur.map &&
+          old.subprog === cur.subprog &&
+          tnumIn(old.varOff, cur.varOff) &&
+          rangeWithin(old, cur) &&
+          checkId(old.id, cur.id)
+        );
+    }
+  };
+
+  const stacksafe = (old: Frame, cur: Frame, idmap: Map<number, number>): boolean => {
+    for (let spi = 0; spi < old.stack.length; spi++) {
+      const o = old.stack[spi];
+      const c = cur.stack[spi];
+      for (let j = 0; j < 8; j++) {
+        const ot = o.types[j];
+        if (ot === Stype.INVALID) continue;
+        const ct = c ? c.types[j] : Stype.INVALID;
+        if (ot === Stype.MISC && ct !== Stype.INVALID) continue;
+        if (ot === Stype.MISC && ct === Stype.INVALID && allowUninitStack) continue;
+        if (ot === Stype.ZERO && ct === Stype.ZERO) continue;
+        if (ot !== ct) {
+          if (ot === Stype.ZERO && ct === Stype.SPILL && c && isNullConst(c.spilled)) continue;
+          return false;
+        }
+      }
+      if (o.types[7] === Stype.SPILL && c && !regsafe(o.spilled, c.spilled, idmap)) return false;
+    }
+    return true;
+  };
+
+  const statesEqual = (old: VState, cur: VState, at: number): boolean => {
+    if (old.frames.length !== cur.frames.length) return false;
+    if (old.refs.length !== cur.refs.length) return false;
+    const idmap = new Map<number, number>();
+    for (let k = 0; k < old.frames.length; k++) {
+      const of = old.frames[k];
+      const cf = cur.frames[k];
+      if (of.callsite !== cf.callsite) return false;
+      const live = k === old.frames.length - 1 ? cfg.liveBefore[at] : 0x7ff;
+      for (let r = 0; r < 10; r++) {
+        if (!(live & (1 << r))) continue;
+        if (!regsafe(of.regs[r], cf.regs[r], idmap)) return false;
+      }
+      if (!stacksafe(of, cf, idmap)) return false;
+    }
+    for (let k = 0; k < old.refs.length; k++) {
+      const m = idmap.get(old.refs[k].id);
+      if (m !== undefined && m !== cur.refs[k].id) return false;
+    }
+    return true;
+  };
+
+  const looping = (old: VState, cur: VState): boolean => {
+    if (old.frames.length !== cur.frames.length) return false;
+    const of = curFrame(old);
+    const cf = curFrame(cur);
+    for (let r = 0; r < 11; r++) {
+      const a = of.regs[r];
+      const b = cf.regs[r];
+      if (a.type !== b.type) return false;
+      if (
+        a.type === 'scalar' &&
+        !(
+          tnumIsConst(a.varOff) === tnumIsConst(b.varOff) &&
+          a.varOff.value === b.varOff.value &&
+          a.varOff.mask === b.varOff.mask &&
+          rangeWithin(a, b) &&
+          rangeWithin(b, a)
+        )
+      )
+        return false;
+    }
+    return true;
+  };
+
+  /** The history code of a fixed-offset stack access by `insn`, else 0. */
+  const stackAccessCode = (s: VState, insn: Insn): number => {
+    let base: number;
+    if (insn.kind === 'ldx') base = insn.src;
+    else if (insn.kind === 'st' || insn.kind === 'stx') base = insn.dst;
+    else return 0;
+    const r = regs(s)[base];
+    if (r.type !== 'fp' || !tnumIsConst(r.varOff)) return 0;
+    const addr = r.off + insn.off + Number(BigInt.asIntN(64, r.varOff.value));
+    if (addr >= 0 || addr < -MAX_BPF_STACK) return 0;
+    return 1 + r.frameno * 64 + ((-addr - 1) >> 3);
+  };
+
+  /** Mark every scalar precise on the whole chain (the kernel's fallback for cases it cannot follow). */
+  const markAllPrecise = (s: VState) => {
+    for (let st: VState | null = s; st; st = st.parent)
+      for (const r of allRegs(st)) if (r.type === 'scalar') r.precise = true;
+  };
+
+  /**
+   * mark_chain_precision: the registers (bit mask, current frame) and stack slots (`frameno * 64 +
+   * spi`) whose exact values a decision used; walk back through the instructions that produced
+   * them, and mark them precise in every checkpoint up the path, so pruning compares their ranges.
+   */
+  const markPrecise = (s: VState, regMask: number, slotsIn: readonly number[] = []) => {
+    const frame = s.frames.length - 1;
+    let mask = regMask;
+    const slotSet = new Set(slotsIn);
+    const markIn = (st: VState) => {
+      const f = st.frames[frame];
+      if (!f) return false;
+      for (let r = 0; r < 11; r++) {
+        if (!(mask & (1 << r))) continue;
+        const reg = f.regs[r];
+        if (reg.type !== 'scalar') mask &= ~(1 << r);
+        else if (reg.precise && st !== s) mask &= ~(1 << r);
+        else reg.precise = true;
+      }
+      for (const k of [...slotSet]) {
+        const fr = st.frames[k >> 6];
+        const slot = fr?.stack[k & 63];
+        if (!slot || slot.types[7] !== Stype.SPILL || slot.spilled.type !== 'scalar') slotSet.delete(k);
+        else if (slot.spilled.precise && st !== s) slotSet.delete(k);
+        else slot.spilled.precise = true;
+      }
+      return true;
+    };
+    markIn(s);
+    let st: VState = s;
+    for (;;) {
+      const hist = st.hist;
+      for (let k = hist.length - 1; k >= 0 && (mask || slotSet.size); k--) {
+        const slot = Math.floor(hist[k] / 1024);
+        const stack = hist[k] % 1024;
+        const insn = slots[slot];
+        if (!insn) continue;
+        const bit = (r: number) => 1 << r;
+        const has = (r: number) => (mask & bit(r)) !== 0;
+        switch (insn.kind) {
+          case 'alu': {
+            const f = insn.form;
+            if (!has(insn.dst)) break;
+            if (f.op === 'mov' || f.op === 'movsx') {
+              mask &= ~bit(insn.dst);
+              if (f.source === 'reg') mask |= bit(insn.src);
+            } else if (f.source === 'reg') mask |= bit(insn.src);
+            break;
+          }
+          case 'lddw':
+            mask &= ~bit(insn.dst);
+            break;
+          case 'ldx':
+            if (!has(insn.dst)) break;
+            mask &= ~bit(insn.dst);
+            if (stack) {
+              if ((stack - 1) >> 6 !== frame) return markAllPrecise(s);
+              slotSet.add(stack - 1);
+            }
+            break;
+          case 'st':
+          case 'stx':
+            if (stack && slotSet.has(stack - 1)) {
+              slotSet.delete(stack - 1);
+              if (insn.kind === 'stx') mask |= bit(insn.src);
+            }
+            break;
+          case 'jmp':
+            if (insn.form.op !== 'ja' && insn.form.source === 'reg' && (has(insn.dst) || has(insn.src))) {
+              mask |= bit(insn.dst) | bit(insn.src);
+            }
+            break;
+          case 'call':
+            if (insn.form.target !== 'helper') return markAllPrecise(s);
+            mask &= ~0b111111;
+            break;
+          case 'exit':
+          case 'callx':
+            return markAllPrecise(s);
+          case 'atomic':
+            if (has(insn.src) || has(0) || stack) return markAllPrecise(s);
+            break;
+          case 'ldabs':
+          case 'ldind':
+            mask &= ~0b111111;
+            break;
+          default:
+            break;
+        }
+      }
+      if (!mask && !slotSet.size) return;
+      const parent = st.parent;
+      if (!parent) return;
+      if (parent.frames.length !== s.frames.length) return markAllPrecise(s);
+      markIn(parent);
+      st = parent;
+    }
+  };
+
+  /** propagate_precision: what was precise in the state that covered us matters on our path too. */
+  const propagatePrecision = (old: VState, s: VState) => {
+    const frame = old.frames.length - 1;
+    let mask = 0;
+    const stackSlots: number[] = [];
+    old.frames.forEach((f, fr) => {
+      f.regs.forEach((r, i) => {
+        if (r.type === 'scalar' && r.precise) {
+          if (fr === frame) mask |= 1 << i;
+          else markAllPrecise(s);
+        }
+      });
+      f.stack.forEach((slot, spi) => {
+        if (slot.types[7] === Stype.SPILL && slot.spilled.type === 'scalar' && slot.spilled.precise)
+          stackSlots.push(fr * 64 + spi);
+      });
+    });
+    if (mask || stackSlots.length) markPrecise(s, mask, stackSlots);
+  };
+
+  /** is_state_visited: true to prune. States that keep missing are evicted, as Linux does. */
+  const visitState = (s: VState, at: number): boolean => {
+    const list = explored.get(at) ?? [];
+    let addNew = insnsProcessed - prevInsns >= 8 && jmpsProcessed - prevJmps >= 2;
+    for (let k = 0; k < list.length; k++) {
+      const sl = list[k];
+      const old = sl.state;
+      let hit = false;
+      if (old.branches > 0) {
+        if (looping(old, s) && statesEqual(old, s, at) && exactEqual(old, s)) {
+          throw new Reject(`infinite loop detected at insn ${at}`, at);
+        }
+        if (jmpsProcessed - prevJmps < 20 && insnsProcessed - prevInsns < 100) addNew = false;
+      } else if (statesEqual(old, s, at)) {
+        sl.hit++;
+        hit = true;
+        propagatePrecision(old, s);
+      }
+      if (hit) return true;
+      if (addNew) sl.miss++;
+      if (sl.miss > sl.hit * 3 + 3) {
+        list.splice(k, 1);
+        k--;
+      }
+    }
+    if (!addNew) return false;
+    prevInsns = insnsProcessed;
+    prevJmps = jmpsProcessed;
+    const cp = copyState(s);
+    cp.branches = 1;
+    cp.insn = at;
+    list.push({ state: cp, hit: 0, miss: 0 });
+    explored.set(at, list);
+    s.parent = cp;
+    s.hist = [];
+    // forget precise markings inherited: the checkpoint keeps them, the walk starts afresh
+    for (const r of allRegs(s)) r.precise = false;
+    return false;
+  };
+
+  const exactEqual = (old: VState, cur: VState): boolean => {
+    for (let k = 0; k < old.frames.length; k++) {
+      for (let r = 0; r < 10; r++) {
+        const a = old.frames[k].regs[r];
+        const b = cur.frames[k].regs[r];
+        if (a.type !== b.type) return false;
+        if (
+          a.type === 'scalar' &&
+          !(
+            rangeWithin(a, b) &&
+            rangeWithin(b, a) &&
+            a.varOff.value === b.varOff.value &&
+            a.varOff.mask === b.varOff.mask
+          )
+        )
+          return false;
+      }
+    }
+    return true;
+  };
+
+  const endPath = (s: VState) => {
+    let p = s.parent;
+    while (p) {
+      p.branches--;
+      if (p.branches > 0) break;
+      p = p.parent;
+    }
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // exit
+
+  const checkExit = (s: VState, at: number): number | undefined => {
+    if (s.frames.length > 1) {
+      const callee = s.frames.pop() as Frame;
+      const caller = curFrame(s);
+      const r0 = callee.regs[0];
+      if (r0.type === 'not_init') throw new Reject('R0 !read_ok', at);
+      if (callee.inCallback) {
+        // the helper's own return value; callback results are checked as [0, 1]
+        for (let r = 0; r <= 5; r++) caller.regs[r] = newReg();
+        markUnknown(caller.regs[0]);
+        return (callee.callbackOf as number) + 1;
+      }
+      if (r0.type === 'fp' && r0.frameno === callee.frameno)
+        throw new Reject('cannot return stack pointer to the caller', at);
+      caller.regs[0] = copyReg(r0);
+      for (let r = 1; r <= 5; r++) caller.regs[r] = newReg();
+      return callee.callsite + 1;
+    }
+    if (s.refs.length) {
+      const before = s.refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
+      throw new Reject('BPF_EXIT instruction in main prog would lead to reference leak', at, before);
+    }
+    const r0 = regs(s)[0];
+    if (r0.type === 'not_init') throw new Reject('R0 !read_ok', at);
+    if (isPointer(r0) && !allowPtrLeaks) throw new Reject('R0 leaks addr as return value', at);
+    return undefined;
+  };
+
+  // -------------------------------------------------------------------------------------------
+  // main loop
+
+  const init: VState = {
+    frames: [
+      { regs: Array.from({ length: 11 }, () => newReg()), stack: [], callsite: -1, frameno: 0, subprog: 0 },
+    ],
+    refs: [],
+    parent: null,
+    branches: 1,
+    insn: 0,
+    hist: [],
+  };
+  markPointer(init.frames[0].regs[1], 'ctx');
+  markPointer(init.frames[0].regs[10], 'fp');
+
+  let s: VState | undefined = init;
+  let pc = 0;
+  let prev = -1;
+  try {
+    while (s) {
+      insnsProcessed++;
+      if (insnsProcessed > COMPLEXITY_LIMIT_INSNS) {
+        throw new Reject(`BPF program is too large. Processed ${insnsProcessed} insn`, pc);
+      }
+      const insn = slots[pc];
+      if (!insn) throw new Reject(`invalid insn at ${pc}`, pc);
+      visited[pc] = 1;
+      let next: number | undefined = pc + (insn.kind === 'lddw' ? 2 : 1);
+      let pruned = false;
+      if (cfg.prunePoints.has(pc)) {
+        pruned = visitState(s, pc);
+      }
+      if (pruned) {
+        if (logLevel > 0) say(`${pc}: safe`);
+        next = undefined;
+      } else {
+        if (logLevel > 0) say(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
+        const cur = regs(s);
+        s.hist.push(pc * 1024 + stackAccessCode(s, insn));
+        switch (insn.kind) {
+          case 'alu':
+            checkAlu(s, insn, pc);
+            break;
+          case 'end': {
+            readReg(s, insn.dst, pc);
+            writeCheck(insn.dst, pc);
+            if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
+              throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, pc);
+            markUnknown(cur[insn.dst]);
+            break;
+          }
+          case 'lddw': {
+            writeCheck(insn.dst, pc);
+            const d = cur[insn.dst];
+            switch (insn.src) {
+              case PseudoSrc.IMM:
+                markKnown(d, insn.value);
+                break;
+              case PseudoSrc.MAP_FD:
+              case PseudoSrc.MAP_IDX:
+                markPointer(d, 'map_ptr');
+                d.map = insn.imm;
+                break;
+              case PseudoSrc.MAP_VALUE:
+              case PseudoSrc.MAP_IDX_VALUE:
+                markPointer(d, 'map_value');
+                d.map = insn.imm;
+                d.off = insn.imm2;
+                break;
+              case PseudoSrc.FUNC:
+                if (!hasFuncInfo) throw new Reject('missing btf func_info', pc);
+                markPointer(d, 'func');
+                d.subprog = pc + insn.imm + 1;
+                break;
+              default:
+                throw new Reject('invalid bpf_ld_imm64 insn', pc);
+            }
+            break;
+          }
+          case 'ldx': {
+            readReg(s, insn.src, pc);
+            writeCheck(insn.dst, pc);
+            memAccess(
+              s,
+              insn.src,
+              insn.off,
+              insn.form.size,
+              false,
+              insn.dst,
+              undefined,
+              pc,
+              insn.form.signed,
+            );
+            break;
+          }
+          case 'stx': {
+            readReg(s, insn.src, pc);
+            readReg(s, insn.dst, pc);
+            memAccess(s, insn.dst, insn.off, insn.form.size, true, insn.src, undefined, pc);
+            break;
+          }
+          case 'st': {
+            readReg(s, insn.dst, pc);
+            memAccess(s, insn.dst, insn.off, insn.form.size, true, undefined, insn.imm, pc);
+            break;
+          }
+          case 'atomic': {
+            const f = insn.form;
+            readReg(s, insn.src, pc);
+            readReg(s, insn.dst, pc);
+            if (f.op === 'cmpxchg') readReg(s, 0, pc);
+            if (isPointer(cur[insn.src]) && f.op !== 'store_release')
+              throw new Reject(`R${insn.src} leaks addr into mem`, pc);
+            if (f.op === 'load_acquire') {
+              memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc);
+              break;
+            }
+            if (f.op === 'store_release') {
+              memAccess(s, insn.dst, insn.off, f.size, true, insn.src, undefined, pc);
+              break;
+            }
+            const target = cur[insn.dst];
+            if (target.type === 'ctx' || isPkt(target))
+              throw new Reject(
+                `BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(target)} is not allowed`,
+                pc,
+              );
+            if (f.size !== 4 && f.size !== 8) throw new Reject('invalid atomic operand size', pc);
+            const loadReg = f.op === 'cmpxchg' ? 0 : f.fetch ? insn.src : undefined;
+            memAccess(s, insn.dst, insn.off, f.size, false, undefined, undefined, pc);
+            memAccess(s, insn.dst, insn.off, f.size, true, undefined, undefined, pc);
+            if (loadReg !== undefined) {
+              markUnknown(cur[loadReg]);
+              if (f.size === 4) coerceToSize(cur[loadReg], 4);
+            }
+            break;
+          }
+          case 'ldabs':
+          case 'ldind': {
+            if (!['SOCKET_FILTER', 'SCHED_CLS', 'SCHED_ACT'].includes(input.progType))
+              throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', pc);
+            const r6 = readReg(s, 6, pc);
+            if (insn.kind === 'ldind') readReg(s, insn.src, pc);
+            if (r6.type !== 'ctx') throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
+            for (let r = 0; r <= 5; r++) cur[r] = newReg();
+            markUnknown(cur[0]);
+            coerceToSize(cur[0], insn.form.size);
+            break;
+          }
+          case 'jmp': {
+            jmpsProcessed++;
+            if (insn.form.op === 'ja') next = jumpDest(insn);
+            else {
+              const r = checkCond(s, insn, pc);
+              next = r === -2 ? undefined : r;
+            }
+            break;
+          }
+          case 'call': {
+            jmpsProcessed++;
+            if (insn.form.target === 'local') {
+              const target = pc + insn.imm + 1;
+              enterFrame(s, pc, target, pc, false);
+              next = target;
+            } else if (insn.form.target === 'helper') {
+              const cb = checkHelper(s, insn, pc);
+              if (cb !== undefined) {
+                // verify the callback once with unknown index, then continue after the call
+                enterFrame(s, pc, cb, pc, true);
+                next = cb;
+              }
+            } else {
+              throw new Reject('calling kernel function is not supported without kernel BTF', pc);
+            }
+            break;
+          }
+          case 'callx':
+            throw new Reject(`unknown opcode ${insn.opcode.toString(16).padStart(2, '0')}`, pc);
+          case 'exit': {
+            jmpsProcessed++;
+            next = checkExit(s, pc);
+            break;
+          }
+        }
+      }
+      if (next === undefined) {
+        endPath(s);
+        const p = pending.pop();
+        if (!p) break;
+        s = p.state;
+        prev = p.prev;
+        pc = p.insn;
+        if (logLevel > 0) say(`from ${prev} to ${pc}: ${stateText(s, maps)}`);
+      } else {
+        if (next < 0 || next >= slots.length)
+          throw new Reject(`jump out of range from insn ${pc} to ${next}`, pc);
+        pc = next;
+      }
+    }
+  } catch (e) {
+    if (e instanceof Reject) {
+      for (const line of e.before) say(line);
+      say(e.message);
+      for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
+      return { error: e, insnsProcessed, log, visited, maxStack };
+    }
+    throw e;
+  }
+  for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
+  return { insnsProcessed, log, visited, maxStack };
+}
+
+const MAP_TYPE_NUMBERS: Record<string, number> = {
+  HASH: 1,
+  ARRAY: 2,
+  PROG_ARRAY: 3,
+  PERF_EVENT_ARRAY: 4,
+  RINGBUF: 27,
+};
+const mapTypeNumber = (t: string | undefined): number => (t ? (MAP_TYPE_NUMBERS[t] ?? 0) : 0);
+
+/** Names of helpers outside the built-in set, for "does not support helper" messages. */
+const KNOWN_NAMES: Record<number, string> = {
+  4: 'bpf_probe_read',
+  9: 'bpf_skb_store_bytes',
+  16: 'bpf_get_current_comm',
+  25: 'bpf_perf_event_output',
+  35: 'bpf_get_current_task',
+  112: 'bpf_probe_read_user',
+};

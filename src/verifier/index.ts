@@ -1,0 +1,203 @@
+/**
+ * The verifier: Linux 6.18's verdict for a program, in the kernel's words, with a plain summary
+ * and a hint. Pure: runs wherever JavaScript runs.
+ *
+ * program → CFG ({@link checkCfg}) → abstract states ({@link runCheck}) → {@link VerifierResult}.
+ */
+import { PseudoSrc } from '../isa/opcodes.js';
+import { builtinCtxAccess, builtinHelper } from './builtin.js';
+import { checkCfg, toSlots } from './cfg.js';
+import { type Lookups, Reject, runCheck } from './check.js';
+import type { VerifierInput, VerifierRejection, VerifierResult } from './types.js';
+
+export type * from './types.js';
+
+/** Plain-words summaries and hints for the kernel's messages, first match wins. */
+const EXPLAIN: ReadonlyArray<readonly [RegExp, string, string | undefined]> = [
+  [
+    /invalid mem access '(\w+)_or_null'/,
+    'a pointer that may be NULL is dereferenced',
+    'check the result of bpf_map_lookup_elem / bpf_ringbuf_reserve for NULL before using it',
+  ],
+  [
+    /invalid mem access 'scalar'/,
+    'a number is used as a pointer',
+    'only pointers the verifier knows (ctx, stack, map values, packet) can be dereferenced',
+  ],
+  [
+    /offset is outside of the packet/,
+    'packet read or write past the checked end',
+    'check `data + N > data_end` before reading N bytes of the packet',
+  ],
+  [
+    /invalid access to map value/,
+    'map value access out of bounds',
+    'keep offset + size within the map value size',
+  ],
+  [
+    /min value is (negative|outside)/,
+    'an index may be negative or too small',
+    'bound the index from below (use an unsigned type or `if (i < 0)`)',
+  ],
+  [
+    /max value is outside|unbounded memory access/,
+    'an index is not bounded from above',
+    'check the index against the size before using it (`if (i >= N) return`)',
+  ],
+  [
+    /would lead to reference leak|Unreleased reference/,
+    'a reference is not released on every path',
+    'submit or discard the ring buffer reservation (release the socket) on every path',
+  ],
+  [
+    /!read_ok/,
+    'a register is read before it is written',
+    'registers r1-r5 are clobbered by calls; set a register before reading it',
+  ],
+  [/frame pointer is read only/, 'r10 (the frame pointer) is written', undefined],
+  [
+    /invalid bpf_context access/,
+    'this context field cannot be accessed this way',
+    'read context fields with their declared size and offset',
+  ],
+  [/unreachable insn/, 'some code can never run', 'remove dead code or fix the jump offsets'],
+  [
+    /jump out of range|jump into the middle/,
+    'a jump lands outside the function or inside an instruction',
+    undefined,
+  ],
+  [
+    /back-edge|infinite loop/,
+    'a loop that Linux cannot prove ends',
+    'give the loop a bound the verifier can see',
+  ],
+  [
+    /too large|too complex/,
+    'the program is too complex to verify',
+    'simplify loops or split the program (tail calls, bpf_loop)',
+  ],
+  [
+    /pointer arithmetic|pointer .* prohibited|bitwise operator/,
+    'arithmetic on a pointer that Linux forbids',
+    undefined,
+  ],
+  [
+    /invalid (read|write|indirect access)|stack/,
+    'stack access out of bounds or uninitialised',
+    'the stack is 512 bytes at negative offsets from r10',
+  ],
+  [/type=\S+ expected=/, 'a helper argument has the wrong type', undefined],
+  [/helper|func/, 'a helper call is not allowed here', undefined],
+];
+
+function explain(message: string): { summary: string; hint?: string } {
+  for (const [re, summary, hint] of EXPLAIN)
+    if (re.test(message)) return hint ? { summary, hint } : { summary };
+  return { summary: message };
+}
+
+/** The lookups the core uses: built-in helper prototypes and context rules. */
+export function builtinLookups(input: VerifierInput): Lookups {
+  const caps = input.caps ?? 'root';
+  return {
+    helper: (id) => builtinHelper(id, input.progType, caps),
+    ctx: (off, size, write) => builtinCtxAccess(input.progType, off, size, write),
+  };
+}
+
+/** Verify a program as Linux 6.18 would. Never throws: every input gets a verdict. */
+export function verify(input: VerifierInput): VerifierResult {
+  try {
+    return verifyInner(input);
+  } catch (error) {
+    const message = `internal verifier error: ${error instanceof Error ? error.message : String(error)}`;
+    return { accepted: false, error: { message, insn: 0, summary: message }, insnsProcessed: 0, log: '' };
+  }
+}
+
+function rejection(input: VerifierInput, message: string, slot: number | undefined): VerifierRejection {
+  const index =
+    slot === undefined
+      ? 0
+      : Math.max(
+          0,
+          input.insns.findIndex((i) => i.slot === slot),
+        );
+  const line = input.lines?.[index];
+  return {
+    message,
+    insn: index,
+    ...(slot === undefined ? {} : { slot }),
+    ...explain(message),
+    ...(line ? { line } : {}),
+  };
+}
+
+/** resolve_pseudo_ldimm64: the maps `lddw` names must exist and allow the access asked for. */
+function resolvePseudo(input: VerifierInput): string | undefined {
+  const maps = input.maps ?? [];
+  for (const insn of input.insns) {
+    if (insn.kind !== 'lddw' || insn.src === PseudoSrc.IMM || insn.src === PseudoSrc.FUNC) continue;
+    if (insn.src === PseudoSrc.BTF_ID) return 'kernel BTF is not available for BTF id loads';
+    const m = maps[insn.imm];
+    if (!m) return `fd ${insn.imm} is not pointing to valid bpf_map`;
+    if (insn.src === PseudoSrc.MAP_VALUE || insn.src === PseudoSrc.MAP_IDX_VALUE) {
+      if (m.type !== 'ARRAY') return 'no direct value access support for this map type';
+      const off = insn.imm2 >>> 0;
+      if (m.maxEntries !== 1 || off >= m.valueSize)
+        return `invalid access to map value pointer, value_size=${m.valueSize} off=${off}`;
+    }
+  }
+  return undefined;
+}
+
+function verifyInner(input: VerifierInput): VerifierResult {
+  const caps = input.caps ?? 'root';
+  const logLevel = input.logLevel ?? 0;
+  if (input.insns.length === 0) {
+    return {
+      accepted: false,
+      error: rejection(input, 'empty program', undefined),
+      insnsProcessed: 0,
+      log: '',
+    };
+  }
+  const pseudo = resolvePseudo(input);
+  if (pseudo) {
+    const log = logLevel > 0 ? `${pseudo}\n` : '';
+    return { accepted: false, error: rejection(input, pseudo, undefined), insnsProcessed: 0, log };
+  }
+  const slots = toSlots(input.insns);
+  const lookups = builtinLookups(input);
+  const cfg = checkCfg(slots, caps !== 'unpriv', (id) => lookups.helper(id)?.args.length);
+  if ('message' in cfg) {
+    const log =
+      logLevel > 0
+        ? `${cfg.message}\nprocessed 0 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`
+        : '';
+    return { accepted: false, error: rejection(input, cfg.message, cfg.insn), insnsProcessed: 0, log };
+  }
+  const result = runCheck(input, slots, cfg, lookups);
+  const stats = `processed ${result.insnsProcessed} insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0`;
+  const log = logLevel > 0 ? `${[...result.log, stats].join('\n')}\n` : '';
+  if (result.error) {
+    return {
+      accepted: false,
+      error: rejection(input, result.error.message, result.error.insn),
+      insnsProcessed: result.insnsProcessed,
+      log,
+    };
+  }
+  const dead = new Set<number>();
+  input.insns.forEach((insn, k) => {
+    if (!result.visited[insn.slot]) dead.add(k);
+  });
+  return {
+    accepted: true,
+    insnsProcessed: result.insnsProcessed,
+    log,
+    facts: { dead, safeAccess: new Set(), constants: new Map() },
+  };
+}
+
+export { Reject };

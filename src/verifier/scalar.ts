@@ -1,0 +1,882 @@
+/**
+ * Register states and the kernel's scalar range arithmetic: a tnum plus signed and unsigned
+ * 64- and 32-bit bounds kept in sync (`reg_bounds_sync`), the bound propagation of every ALU
+ * operator (`adjust_scalar_min_max_vals`), and branch refinement (`regs_refine_cond_op`,
+ * `is_scalar_branch_taken`). Semantics follow Linux 6.18's verifier; the code is our own.
+ */
+import {
+  S32_MAX,
+  S32_MIN,
+  S64_MAX,
+  S64_MIN,
+  s32,
+  s64,
+  TNUM_UNKNOWN,
+  type Tnum,
+  tnumAdd,
+  tnumAnd,
+  tnumArshift,
+  tnumClearSubreg,
+  tnumConst,
+  tnumIntersect,
+  tnumIsConst,
+  tnumLshift,
+  tnumMul,
+  tnumNeg,
+  tnumOr,
+  tnumRange,
+  tnumRshift,
+  tnumSub,
+  tnumSubreg,
+  tnumSubregIsConst,
+  tnumWithSubreg,
+  tnumXor,
+  U32_MAX,
+  U64_MAX,
+  u32,
+  u64,
+} from './tnum.js';
+
+/** Register types, named as the kernel prints them (`reg_type_str`). */
+export type RegType =
+  | 'not_init'
+  | 'scalar'
+  | 'ctx'
+  | 'map_ptr'
+  | 'map_value'
+  | 'map_key'
+  | 'fp'
+  | 'pkt'
+  | 'pkt_meta'
+  | 'pkt_end'
+  | 'mem'
+  | 'ringbuf_mem'
+  | 'func'
+  | 'flow_keys'
+  | 'sock'
+  | 'sock_common'
+  | 'tcp_sock'
+  | 'btf_id';
+
+/** One register's abstract value (`struct bpf_reg_state`). Mutable: states are copied on fork. */
+export interface Reg {
+  type: RegType;
+  /** PTR_MAYBE_NULL */
+  maybeNull: boolean;
+  /** MEM_RDONLY */
+  rdonly: boolean;
+  /** Fixed part of a pointer's offset. */
+  off: number;
+  varOff: Tnum;
+  smin: bigint;
+  smax: bigint;
+  umin: bigint;
+  umax: bigint;
+  s32min: bigint;
+  s32max: bigint;
+  u32min: bigint;
+  u32max: bigint;
+  /** Shared by copies: null checks and packet ranges propagate to every register with it. */
+  id: number;
+  /** Reference (ringbuf record, socket) this pointer holds. */
+  refObjId: number;
+  /** Map index (map_ptr, map_value, map_key). */
+  map: number;
+  /** Packet bytes proven readable past `off` (pkt, pkt_meta); negative: AT/BEYOND pkt_end. */
+  range: number;
+  /** Size of the memory a `mem` pointer points to. */
+  memSize: number;
+  /** Frame of the stack a `fp` pointer points into. */
+  frameno: number;
+  /** Subprogram a `func` pointer names (its first slot). */
+  subprog: number;
+  /** Whether this scalar's exact value mattered for a decision (precision tracking). */
+  precise: boolean;
+}
+
+export function newReg(type: RegType = 'not_init'): Reg {
+  return {
+    type,
+    maybeNull: false,
+    rdonly: false,
+    off: 0,
+    varOff: TNUM_UNKNOWN,
+    smin: S64_MIN,
+    smax: S64_MAX,
+    umin: 0n,
+    umax: U64_MAX,
+    s32min: S32_MIN,
+    s32max: S32_MAX,
+    u32min: 0n,
+    u32max: U32_MAX,
+    id: 0,
+    refObjId: 0,
+    map: -1,
+    range: 0,
+    memSize: 0,
+    frameno: 0,
+    subprog: -1,
+    precise: false,
+  };
+}
+
+export const copyReg = (r: Reg): Reg => ({ ...r });
+
+/** An unknown scalar (`__mark_reg_unknown`). */
+export function markUnknown(r: Reg): void {
+  Object.assign(r, newReg('scalar'));
+}
+
+/** A scalar with a known value (`__mark_reg_known`), keeping nothing of the old state. */
+export function markKnown(r: Reg, value: bigint): void {
+  Object.assign(r, newReg('scalar'));
+  setKnown(r, value);
+}
+
+function setKnown(r: Reg, value: bigint): void {
+  const v = u64(value);
+  r.varOff = tnumConst(v);
+  r.smin = r.smax = s64(v);
+  r.umin = r.umax = v;
+  r.s32min = r.s32max = s32(v);
+  r.u32min = r.u32max = u32(v);
+}
+
+/** A pointer of `type` with offset 0 and no variable part. */
+export function markPointer(r: Reg, type: RegType): void {
+  Object.assign(r, newReg(type));
+  setKnown(r, 0n);
+}
+
+export function markKnown32(r: Reg, value: bigint): void {
+  r.varOff = tnumWithSubreg(r.varOff, tnumConst(value));
+  r.s32min = r.s32max = s32(value);
+  r.u32min = r.u32max = u32(value);
+}
+
+export function mark64Unbounded(r: Reg): void {
+  r.smin = S64_MIN;
+  r.smax = S64_MAX;
+  r.umin = 0n;
+  r.umax = U64_MAX;
+}
+
+export function mark32Unbounded(r: Reg): void {
+  r.s32min = S32_MIN;
+  r.s32max = S32_MAX;
+  r.u32min = 0n;
+  r.u32max = U32_MAX;
+}
+
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+function update32Bounds(r: Reg): void {
+  const t = tnumSubreg(r.varOff);
+  r.s32min = max(r.s32min, s32(t.value | (t.mask & 0x80000000n)));
+  r.s32max = min(r.s32max, s32(t.value | (t.mask & 0x7fffffffn)));
+  r.u32min = max(r.u32min, t.value);
+  r.u32max = min(r.u32max, t.value | t.mask);
+}
+
+function update64Bounds(r: Reg): void {
+  const t = r.varOff;
+  r.smin = max(r.smin, s64(t.value | (t.mask & (1n << 63n))));
+  r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
+  r.umin = max(r.umin, t.value);
+  r.umax = min(r.umax, t.value | t.mask);
+}
+
+export function updateBounds(r: Reg): void {
+  update32Bounds(r);
+  update64Bounds(r);
+}
+
+function deduce32(r: Reg): void {
+  if (r.umin >> 32n === r.umax >> 32n) {
+    r.u32min = max(r.u32min, u32(r.umin));
+    r.u32max = min(r.u32max, u32(r.umax));
+    if (s32(r.umin) <= s32(r.umax)) {
+      r.s32min = max(r.s32min, s32(r.umin));
+      r.s32max = min(r.s32max, s32(r.umax));
+    }
+  }
+  if (r.smin >> 32n === r.smax >> 32n) {
+    if (u32(r.smin) <= u32(r.smax)) {
+      r.u32min = max(r.u32min, u32(r.smin));
+      r.u32max = min(r.u32max, u32(r.smax));
+    }
+    if (s32(r.smin) <= s32(r.smax)) {
+      r.s32min = max(r.s32min, s32(r.smin));
+      r.s32max = min(r.s32max, s32(r.smax));
+    }
+  }
+  if (u32(u32(r.umin >> 32n) + 1n) === u32(r.umax >> 32n) && s32(r.umin) < 0n && s32(r.umax) >= 0n) {
+    r.s32min = max(r.s32min, s32(r.umin));
+    r.s32max = min(r.s32max, s32(r.umax));
+  }
+  if (u32(u32(r.smin >> 32n) + 1n) === u32(r.smax >> 32n) && s32(r.smin) < 0n && s32(r.smax) >= 0n) {
+    r.s32min = max(r.s32min, s32(r.smin));
+    r.s32max = min(r.s32max, s32(r.smax));
+  }
+  if (s32(r.u32min) <= s32(r.u32max)) {
+    r.s32min = max(r.s32min, s32(r.u32min));
+    r.s32max = min(r.s32max, s32(r.u32max));
+  }
+  if (u32(r.s32min) <= u32(r.s32max)) {
+    r.u32min = max(r.u32min, u32(r.s32min));
+    r.u32max = min(r.u32max, u32(r.s32max));
+  }
+}
+
+function deduce64(r: Reg): void {
+  if (s64(r.umin) <= s64(r.umax)) {
+    r.smin = max(r.smin, s64(r.umin));
+    r.smax = min(r.smax, s64(r.umax));
+  }
+  if (u64(r.smin) <= u64(r.smax)) {
+    r.umin = max(r.umin, u64(r.smin));
+    r.umax = min(r.umax, u64(r.smax));
+  } else if (r.umax < u64(r.smin)) {
+    r.smin = s64(r.umin);
+    r.smax = min(r.smax, s64(r.umax));
+  } else if (u64(r.smax) < r.umin) {
+    r.smin = max(r.smin, s64(r.umin));
+    r.smax = s64(r.umax);
+  }
+}
+
+function deduceMixed(r: Reg): void {
+  const hi = ~U32_MAX;
+  r.umin = max(r.umin, u64((r.umin & hi) | r.u32min));
+  r.umax = min(r.umax, u64((r.umax & hi) | r.u32max));
+  r.smin = max(r.smin, s64((r.smin & hi) | r.u32min));
+  r.smax = min(r.smax, s64((r.smax & hi) | r.u32max));
+  if (r.s32min >= 0n && r.smin >= S32_MIN && r.smax <= S32_MAX) {
+    r.smin = r.s32min;
+    r.smax = r.s32max;
+    r.umin = r.s32min;
+    r.umax = r.s32max;
+    r.varOff = tnumIntersect(r.varOff, tnumRange(r.smin, r.smax));
+  }
+}
+
+function deduceBounds(r: Reg): void {
+  deduce32(r);
+  deduce64(r);
+  deduceMixed(r);
+}
+
+function boundOffset(r: Reg): void {
+  const v64 = tnumIntersect(r.varOff, tnumRange(r.umin, r.umax));
+  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(r.u32min, r.u32max));
+  r.varOff = tnumOr(tnumClearSubreg(v64), v32);
+}
+
+/** `reg_bounds_sync`: make the tnum and the four ranges agree. */
+export function boundsSync(r: Reg): void {
+  updateBounds(r);
+  deduceBounds(r);
+  deduceBounds(r);
+  boundOffset(r);
+  updateBounds(r);
+  singleBit(r);
+}
+
+/**
+ * A tnum with one unknown bit holds two values; when the unsigned bounds exclude one of them the
+ * register is the other (Linux 6.18 concludes `r0 = 0x80000000` from `r0 &= 0x80000000; r0 != 0`).
+ */
+function singleBit(r: Reg): void {
+  const m = r.varOff.mask;
+  if (m === 0n || (m & (m - 1n)) !== 0n) return;
+  const lo = r.varOff.value;
+  const hi = lo | m;
+  if (r.umin > lo && r.umin <= hi) setKnown(r, hi);
+  else if (r.umax < hi && r.umax >= lo) setKnown(r, lo);
+}
+
+/** Whether the ranges are self-consistent (an impossible state means a dead branch). */
+export function boundsValid(r: Reg): boolean {
+  return r.umin <= r.umax && r.smin <= r.smax && r.u32min <= r.u32max && r.s32min <= r.s32max;
+}
+
+/** `zext_32_to_64`: a 32-bit result zero-extended into the whole register. */
+export function zext32To64(r: Reg): void {
+  r.varOff = tnumSubreg(r.varOff);
+  r.umin = r.u32min;
+  r.umax = r.u32max;
+  if (r.s32min >= 0n && r.s32max >= 0n) {
+    r.smin = r.s32min;
+    r.smax = r.s32max;
+  } else {
+    r.smin = 0n;
+    r.smax = U32_MAX;
+  }
+}
+
+/** Sign- or zero-extension of the low `size` bytes (`coerce_reg_to_size`, loads and movsx). */
+export function coerceToSize(r: Reg, size: number): void {
+  const bits = BigInt(size * 8);
+  const mask = (1n << bits) - 1n;
+  r.varOff = { value: r.varOff.value & mask, mask: r.varOff.mask & mask };
+  if ((r.umin & ~mask) === (r.umax & ~mask)) {
+    r.umin &= mask;
+    r.umax &= mask;
+  } else {
+    r.umin = 0n;
+    r.umax = mask;
+  }
+  r.smin = r.umin;
+  r.smax = r.umax;
+  if (size >= 4) {
+    // the 32-bit view of a 4-byte value is the value
+  }
+  if (size < 4) {
+    r.u32min = r.umin;
+    r.u32max = r.umax;
+    r.s32min = r.umin;
+    r.s32max = r.umax;
+  } else {
+    r.u32min = max(r.u32min, 0n);
+  }
+  mark32Unbounded(r);
+  boundsSync(r);
+}
+
+/** Sign extension of the low `size` bytes (`coerce_reg_to_size_sx`, for movsx and ldsx). */
+export function coerceToSizeSx(r: Reg, size: number): void {
+  const bits = BigInt(size * 8);
+  const mask = (1n << bits) - 1n;
+  const signBit = 1n << (bits - 1n);
+  const ext = (x: bigint): bigint => BigInt.asIntN(size * 8, x);
+  const low = { value: r.varOff.value & mask, mask: r.varOff.mask & mask };
+  let smin: bigint;
+  let smax: bigint;
+  if (tnumIsConst(r.varOff)) {
+    smin = smax = ext(r.varOff.value);
+  } else if ((r.smin & ~mask) === (r.smax & ~mask) && ext(r.smin) <= ext(r.smax)) {
+    smin = ext(r.smin);
+    smax = ext(r.smax);
+  } else {
+    smin = -signBit;
+    smax = signBit - 1n;
+  }
+  Object.assign(r, newReg('scalar'));
+  r.smin = smin;
+  r.smax = smax;
+  if (smin >= 0n) {
+    r.umin = smin;
+    r.umax = smax;
+  }
+  r.varOff = low.mask & signBit || low.value & signBit ? TNUM_UNKNOWN : low;
+  if (!(low.mask & signBit) && low.value & signBit) r.varOff = tnum64(u64(ext(low.value)), ~mask);
+  boundsSync(r);
+}
+
+const tnum64 = (value: bigint, mask: bigint): Tnum => ({ value: u64(value) & ~u64(mask), mask: u64(mask) });
+
+export function isConst(r: Reg, is32 = false): boolean {
+  return r.type === 'scalar' && (is32 ? tnumSubregIsConst(r.varOff) : tnumIsConst(r.varOff));
+}
+
+export function constValue(r: Reg, is32 = false): bigint {
+  return is32 ? tnumSubreg(r.varOff).value : r.varOff.value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ALU bound propagation
+
+function addOverflows(a: bigint, b: bigint, lo: bigint, hi: bigint): [bigint, boolean] {
+  const r = a + b;
+  return [r, r < lo || r > hi];
+}
+
+function wrap(x: bigint, signed: boolean, bits: 32 | 64): bigint {
+  return signed ? BigInt.asIntN(bits, x) : BigInt.asUintN(bits, x);
+}
+
+function rangeAdd(d: Reg, s: Reg, bits: 32 | 64, sub: boolean): void {
+  const [sminK, smaxK, uminK, umaxK] =
+    bits === 32
+      ? (['s32min', 's32max', 'u32min', 'u32max'] as const)
+      : (['smin', 'smax', 'umin', 'umax'] as const);
+  const SMIN = bits === 32 ? S32_MIN : S64_MIN;
+  const SMAX = bits === 32 ? S32_MAX : S64_MAX;
+  const UMAX = bits === 32 ? U32_MAX : U64_MAX;
+  const [a, ao] = sub
+    ? addOverflows(d[sminK], -s[smaxK], SMIN, SMAX)
+    : addOverflows(d[sminK], s[sminK], SMIN, SMAX);
+  const [b, bo] = sub
+    ? addOverflows(d[smaxK], -s[sminK], SMIN, SMAX)
+    : addOverflows(d[smaxK], s[smaxK], SMIN, SMAX);
+  if (ao || bo) {
+    d[sminK] = SMIN;
+    d[smaxK] = SMAX;
+  } else {
+    d[sminK] = a;
+    d[smaxK] = b;
+  }
+  const [c, co] = sub
+    ? addOverflows(d[uminK], -s[umaxK], 0n, UMAX)
+    : addOverflows(d[uminK], s[uminK], 0n, UMAX);
+  const [e, eo] = sub
+    ? addOverflows(d[umaxK], -s[uminK], 0n, UMAX)
+    : addOverflows(d[umaxK], s[umaxK], 0n, UMAX);
+  if (sub ? co && !eo : !co && eo) {
+    d[uminK] = 0n;
+    d[umaxK] = UMAX;
+  } else {
+    d[uminK] = wrap(c, false, bits);
+    d[umaxK] = wrap(e, false, bits);
+  }
+}
+
+function rangeMul(d: Reg, s: Reg, bits: 32 | 64): void {
+  const [sminK, smaxK, uminK, umaxK] =
+    bits === 32
+      ? (['s32min', 's32max', 'u32min', 'u32max'] as const)
+      : (['smin', 'smax', 'umin', 'umax'] as const);
+  const SMIN = bits === 32 ? S32_MIN : S64_MIN;
+  const SMAX = bits === 32 ? S32_MAX : S64_MAX;
+  const UMAX = bits === 32 ? U32_MAX : U64_MAX;
+  const umax = d[umaxK] * s[umaxK];
+  const umin = d[uminK] * s[uminK];
+  if (umax > UMAX || umin > UMAX) {
+    d[uminK] = 0n;
+    d[umaxK] = UMAX;
+  } else {
+    d[uminK] = umin;
+    d[umaxK] = umax;
+  }
+  const p = [d[sminK] * s[sminK], d[sminK] * s[smaxK], d[smaxK] * s[sminK], d[smaxK] * s[smaxK]];
+  if (p.some((x) => x < SMIN || x > SMAX)) {
+    d[sminK] = SMIN;
+    d[smaxK] = SMAX;
+  } else {
+    d[sminK] = p.reduce(min);
+    d[smaxK] = p.reduce(max);
+  }
+}
+
+function rangeBitwise(d: Reg, s: Reg, bits: 32 | 64, op: 'and' | 'or' | 'xor'): void {
+  const t = bits === 32 ? tnumSubreg(d.varOff) : d.varOff;
+  const srcKnown = bits === 32 ? tnumSubregIsConst(s.varOff) : tnumIsConst(s.varOff);
+  const dstKnown = bits === 32 ? tnumSubregIsConst(d.varOff) : tnumIsConst(d.varOff);
+  if (srcKnown && dstKnown) {
+    if (bits === 32) markKnown32(d, t.value);
+    else setKnown(d, t.value);
+    return;
+  }
+  const [sminK, smaxK, uminK, umaxK] =
+    bits === 32
+      ? (['s32min', 's32max', 'u32min', 'u32max'] as const)
+      : (['smin', 'smax', 'umin', 'umax'] as const);
+  if (op === 'and') {
+    d[uminK] = t.value;
+    d[umaxK] = min(d[umaxK], s[umaxK]);
+  } else if (op === 'or') {
+    d[uminK] = max(d[uminK], s[uminK]);
+    d[umaxK] = t.value | t.mask;
+  } else {
+    d[uminK] = t.value;
+    d[umaxK] = t.value | t.mask;
+  }
+  const sw = (x: bigint) => wrap(x, true, bits);
+  if (sw(d[uminK]) <= sw(d[umaxK])) {
+    d[sminK] = sw(d[uminK]);
+    d[smaxK] = sw(d[umaxK]);
+  } else {
+    d[sminK] = bits === 32 ? S32_MIN : S64_MIN;
+    d[smaxK] = bits === 32 ? S32_MAX : S64_MAX;
+  }
+}
+
+function lsh32Bounds(d: Reg, umin: bigint, umax: bigint): void {
+  d.s32min = S32_MIN;
+  d.s32max = S32_MAX;
+  if (umax > 31n || d.u32max > 1n << (31n - umax)) {
+    d.u32min = 0n;
+    d.u32max = U32_MAX;
+  } else {
+    d.u32min <<= umin;
+    d.u32max <<= umax;
+  }
+}
+
+function lsh64Bounds(d: Reg, umin: bigint, umax: bigint): void {
+  d.smax = umin === 32n && umax === 32n && d.s32max >= 0n ? d.s32max << 32n : S64_MAX;
+  d.smin = umin === 32n && umax === 32n && d.s32min >= 0n ? d.s32min << 32n : S64_MIN;
+  if (umax > 63n || d.umax > 1n << (63n - umax)) {
+    d.umin = 0n;
+    d.umax = U64_MAX;
+  } else {
+    d.umin <<= umin;
+    d.umax <<= umax;
+  }
+}
+
+/** Scalar ALU operators the kernel computes ranges for. */
+export type ScalarAluOp = 'add' | 'sub' | 'mul' | 'and' | 'or' | 'xor' | 'lsh' | 'rsh' | 'arsh' | 'neg';
+
+/**
+ * `adjust_scalar_min_max_vals`: the new range of `d` after `d op= s` at 32 or 64 bits. Division,
+ * modulo and shifts by a non-constant or too-large amount give an unknown scalar, as Linux does.
+ */
+export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
+  const s = copyReg(src);
+  const alu32 = bits === 32;
+  const srcConst = alu32 ? tnumSubregIsConst(s.varOff) : tnumIsConst(s.varOff);
+  const shiftOk = srcConst && (alu32 ? s.u32max : s.umax) < BigInt(bits);
+  const safe =
+    op === 'add' ||
+    op === 'sub' ||
+    op === 'neg' ||
+    op === 'and' ||
+    op === 'or' ||
+    op === 'xor' ||
+    op === 'mul' ||
+    ((op === 'lsh' || op === 'rsh' || op === 'arsh') && shiftOk);
+  if (!safe) {
+    markUnknown(d);
+    return;
+  }
+  switch (op) {
+    case 'add':
+      rangeAdd(d, s, 32, false);
+      rangeAdd(d, s, 64, false);
+      d.varOff = tnumAdd(d.varOff, s.varOff);
+      break;
+    case 'sub':
+      rangeAdd(d, s, 32, true);
+      rangeAdd(d, s, 64, true);
+      d.varOff = tnumSub(d.varOff, s.varOff);
+      break;
+    case 'neg': {
+      const old = copyReg(d);
+      setKnown(d, 0n);
+      rangeAdd(d, old, 32, true);
+      rangeAdd(d, old, 64, true);
+      d.varOff = tnumNeg(old.varOff);
+      break;
+    }
+    case 'mul':
+      d.varOff = tnumMul(d.varOff, s.varOff);
+      rangeMul(d, s, 32);
+      rangeMul(d, s, 64);
+      break;
+    case 'and':
+      d.varOff = tnumAnd(d.varOff, s.varOff);
+      rangeBitwise(d, s, 32, 'and');
+      rangeBitwise(d, s, 64, 'and');
+      break;
+    case 'or':
+      d.varOff = tnumOr(d.varOff, s.varOff);
+      rangeBitwise(d, s, 32, 'or');
+      rangeBitwise(d, s, 64, 'or');
+      break;
+    case 'xor':
+      d.varOff = tnumXor(d.varOff, s.varOff);
+      rangeBitwise(d, s, 32, 'xor');
+      rangeBitwise(d, s, 64, 'xor');
+      break;
+    case 'lsh':
+      if (alu32) {
+        const sub = tnumSubreg(d.varOff);
+        lsh32Bounds(d, s.u32min, s.u32max);
+        d.varOff = tnumSubreg(tnumLshift(sub, Number(s.u32min)));
+        mark64Unbounded(d);
+        update32Bounds(d);
+      } else {
+        lsh64Bounds(d, s.umin, s.umax);
+        lsh32Bounds(d, s.umin, s.umax);
+        d.varOff = tnumLshift(d.varOff, Number(s.umin));
+        updateBounds(d);
+      }
+      break;
+    case 'rsh':
+      if (alu32) {
+        const sub = tnumSubreg(d.varOff);
+        d.s32min = S32_MIN;
+        d.s32max = S32_MAX;
+        d.varOff = tnumRshift(sub, Number(s.u32min));
+        d.u32min >>= s.u32max;
+        d.u32max >>= s.u32min;
+        mark64Unbounded(d);
+        update32Bounds(d);
+      } else {
+        d.smin = S64_MIN;
+        d.smax = S64_MAX;
+        d.varOff = tnumRshift(d.varOff, Number(s.umin));
+        d.umin >>= s.umax;
+        d.umax >>= s.umin;
+        mark32Unbounded(d);
+        updateBounds(d);
+      }
+      break;
+    case 'arsh':
+      if (alu32) {
+        const sh = s.u32min;
+        d.s32min = s32(d.s32min >> sh);
+        d.s32max = s32(d.s32max >> sh);
+        d.varOff = tnumArshift(tnumSubreg(d.varOff), Number(sh), 32);
+        d.u32min = 0n;
+        d.u32max = U32_MAX;
+        mark64Unbounded(d);
+        update32Bounds(d);
+      } else {
+        const sh = s.umin;
+        d.smin >>= sh;
+        d.smax >>= sh;
+        d.varOff = tnumArshift(d.varOff, Number(sh), 64);
+        d.umin = 0n;
+        d.umax = U64_MAX;
+        mark32Unbounded(d);
+        updateBounds(d);
+      }
+      break;
+  }
+  if (alu32) zext32To64(d);
+  boundsSync(d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Branches
+
+/** The condition of a conditional jump; `jnset` is the false side of `jset`. */
+export type CondOp =
+  | 'jeq'
+  | 'jne'
+  | 'jgt'
+  | 'jge'
+  | 'jlt'
+  | 'jle'
+  | 'jsgt'
+  | 'jsge'
+  | 'jslt'
+  | 'jsle'
+  | 'jset'
+  | 'jnset';
+
+/** The opposite condition (the fall-through side). */
+export const REVERSE: Readonly<Record<CondOp, CondOp>> = {
+  jeq: 'jne',
+  jne: 'jeq',
+  jgt: 'jle',
+  jle: 'jgt',
+  jge: 'jlt',
+  jlt: 'jge',
+  jsgt: 'jsle',
+  jsle: 'jsgt',
+  jsge: 'jslt',
+  jslt: 'jsge',
+  jset: 'jnset',
+  jnset: 'jset',
+};
+
+/** The same condition with its operands swapped. */
+export const FLIP: Readonly<Record<CondOp, CondOp>> = {
+  jeq: 'jeq',
+  jne: 'jne',
+  jgt: 'jlt',
+  jlt: 'jgt',
+  jge: 'jle',
+  jle: 'jge',
+  jsgt: 'jslt',
+  jslt: 'jsgt',
+  jsge: 'jsle',
+  jsle: 'jsge',
+  jset: 'jset',
+  jnset: 'jnset',
+};
+
+interface View {
+  t: Tnum;
+  umin: bigint;
+  umax: bigint;
+  smin: bigint;
+  smax: bigint;
+}
+
+const view = (r: Reg, is32: boolean): View =>
+  is32
+    ? { t: tnumSubreg(r.varOff), umin: r.u32min, umax: r.u32max, smin: r.s32min, smax: r.s32max }
+    : { t: r.varOff, umin: r.umin, umax: r.umax, smin: r.smin, smax: r.smax };
+
+/** `is_scalar_branch_taken`: 1 always taken, 0 never, -1 unknown. */
+export function scalarBranchTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 {
+  let a = view(r1, is32);
+  let b = view(r2, is32);
+  switch (op) {
+    case 'jeq':
+    case 'jne': {
+      const eq = op === 'jeq' ? 1 : 0;
+      if (tnumIsConst(a.t) && tnumIsConst(b.t)) return (a.t.value === b.t.value ? eq : 1 - eq) as 0 | 1;
+      if (a.umin > b.umax || a.umax < b.umin) return (1 - eq) as 0 | 1;
+      if (a.smin > b.smax || a.smax < b.smin) return (1 - eq) as 0 | 1;
+      if (!is32) {
+        if (r1.u32min > r2.u32max || r1.u32max < r2.u32min) return (1 - eq) as 0 | 1;
+        if (r1.s32min > r2.s32max || r1.s32max < r2.s32min) return (1 - eq) as 0 | 1;
+        // bits known in both and different prove inequality
+        const known = ~a.t.mask & ~b.t.mask;
+        if ((a.t.value ^ b.t.value) & known) return (1 - eq) as 0 | 1;
+      } else {
+        const known = ~a.t.mask & ~b.t.mask;
+        if ((a.t.value ^ b.t.value) & known) return (1 - eq) as 0 | 1;
+      }
+      return -1;
+    }
+    case 'jset':
+    case 'jnset': {
+      if (!isConst(r2, is32)) {
+        [a, b] = [b, a];
+        if (!isConst(r1, is32)) return -1;
+      }
+      const set = op === 'jset' ? 1 : 0;
+      if (~a.t.mask & a.t.value & b.t.value) return set as 0 | 1;
+      if (!((a.t.mask | a.t.value) & b.t.value)) return (1 - set) as 0 | 1;
+      return -1;
+    }
+    case 'jgt':
+      return a.umin > b.umax ? 1 : a.umax <= b.umin ? 0 : -1;
+    case 'jsgt':
+      return a.smin > b.smax ? 1 : a.smax <= b.smin ? 0 : -1;
+    case 'jlt':
+      return a.umax < b.umin ? 1 : a.umin >= b.umax ? 0 : -1;
+    case 'jslt':
+      return a.smax < b.smin ? 1 : a.smin >= b.smax ? 0 : -1;
+    case 'jge':
+      return a.umin >= b.umax ? 1 : a.umax < b.umin ? 0 : -1;
+    case 'jsge':
+      return a.smin >= b.smax ? 1 : a.smax < b.smin ? 0 : -1;
+    case 'jle':
+      return a.umax <= b.umin ? 1 : a.umin > b.umax ? 0 : -1;
+    case 'jsle':
+      return a.smax <= b.smin ? 1 : a.smin > b.smax ? 0 : -1;
+  }
+}
+
+/** `regs_refine_cond_op`: narrow both registers assuming `r1 op r2` holds. */
+export function refineCond(r1In: Reg, r2In: Reg, opIn: CondOp, is32: boolean): void {
+  let r1 = r1In;
+  let r2 = r2In;
+  let op = opIn;
+  if (op === 'jge' || op === 'jgt' || op === 'jsge' || op === 'jsgt') {
+    op = FLIP[op];
+    [r1, r2] = [r2, r1];
+  }
+  switch (op) {
+    case 'jeq':
+      if (is32) {
+        r1.u32min = max(r1.u32min, r2.u32min);
+        r1.u32max = min(r1.u32max, r2.u32max);
+        r1.s32min = max(r1.s32min, r2.s32min);
+        r1.s32max = min(r1.s32max, r2.s32max);
+        r2.u32min = r1.u32min;
+        r2.u32max = r1.u32max;
+        r2.s32min = r1.s32min;
+        r2.s32max = r1.s32max;
+        const t = tnumIntersect(tnumSubreg(r1.varOff), tnumSubreg(r2.varOff));
+        r1.varOff = tnumWithSubreg(r1.varOff, t);
+        r2.varOff = tnumWithSubreg(r2.varOff, t);
+      } else {
+        r1.umin = max(r1.umin, r2.umin);
+        r1.umax = min(r1.umax, r2.umax);
+        r1.smin = max(r1.smin, r2.smin);
+        r1.smax = min(r1.smax, r2.smax);
+        r2.umin = r1.umin;
+        r2.umax = r1.umax;
+        r2.smin = r1.smin;
+        r2.smax = r1.smax;
+        r1.varOff = tnumIntersect(r1.varOff, r2.varOff);
+        r2.varOff = r1.varOff;
+      }
+      break;
+    case 'jne': {
+      if (!isConst(r2, is32)) [r1, r2] = [r2, r1];
+      if (!isConst(r2, is32)) break;
+      const v = constValue(r2, is32);
+      if (is32) {
+        if (r1.u32min === u32(v)) r1.u32min++;
+        if (r1.u32max === u32(v)) r1.u32max--;
+        if (r1.s32min === s32(v)) r1.s32min++;
+        if (r1.s32max === s32(v)) r1.s32max--;
+      } else {
+        if (r1.umin === v) r1.umin++;
+        if (r1.umax === v) r1.umax--;
+        if (r1.smin === s64(v)) r1.smin++;
+        if (r1.smax === s64(v)) r1.smax--;
+      }
+      break;
+    }
+    case 'jset': {
+      if (!isConst(r2, is32)) [r1, r2] = [r2, r1];
+      if (!isConst(r2, is32)) break;
+      const v = constValue(r2, is32);
+      if (v === 0n || (v & (v - 1n)) !== 0n) break;
+      if (is32) r1.varOff = tnumWithSubreg(r1.varOff, tnumOr(tnumSubreg(r1.varOff), tnumConst(v)));
+      else r1.varOff = tnumOr(r1.varOff, tnumConst(v));
+      break;
+    }
+    case 'jnset': {
+      if (!isConst(r2, is32)) [r1, r2] = [r2, r1];
+      if (!isConst(r2, is32)) break;
+      const v = constValue(r2, is32);
+      if (is32) r1.varOff = tnumWithSubreg(r1.varOff, tnumAnd(tnumSubreg(r1.varOff), tnumConst(u64(~v))));
+      else r1.varOff = tnumAnd(r1.varOff, tnumConst(u64(~v)));
+      break;
+    }
+    case 'jle':
+      if (is32) {
+        r1.u32max = min(r1.u32max, r2.u32max);
+        r2.u32min = max(r1.u32min, r2.u32min);
+      } else {
+        r1.umax = min(r1.umax, r2.umax);
+        r2.umin = max(r1.umin, r2.umin);
+      }
+      break;
+    case 'jlt':
+      if (is32) {
+        r1.u32max = min(r1.u32max, r2.u32max - 1n);
+        r2.u32min = max(r1.u32min + 1n, r2.u32min);
+      } else {
+        r1.umax = min(r1.umax, r2.umax - 1n);
+        r2.umin = max(r1.umin + 1n, r2.umin);
+      }
+      break;
+    case 'jsle':
+      if (is32) {
+        r1.s32max = min(r1.s32max, r2.s32max);
+        r2.s32min = max(r1.s32min, r2.s32min);
+      } else {
+        r1.smax = min(r1.smax, r2.smax);
+        r2.smin = max(r1.smin, r2.smin);
+      }
+      break;
+    case 'jslt':
+      if (is32) {
+        r1.s32max = min(r1.s32max, r2.s32max - 1n);
+        r2.s32min = max(r1.s32min + 1n, r2.s32min);
+      } else {
+        r1.smax = min(r1.smax, r2.smax - 1n);
+        r2.smin = max(r1.smin + 1n, r2.smin);
+      }
+      break;
+  }
+}
+
+/** `range_within`: every value `cur` allows, `old` allows. */
+export function rangeWithin(old: Reg, cur: Reg): boolean {
+  return (
+    old.umin <= cur.umin &&
+    old.umax >= cur.umax &&
+    old.smin <= cur.smin &&
+    old.smax >= cur.smax &&
+    old.u32min <= cur.u32min &&
+    old.u32max >= cur.u32max &&
+    old.s32min <= cur.s32min &&
+    old.s32max >= cur.s32max
+  );
+}
+
+export { TNUM_UNKNOWN, tnumAdd, tnumConst, tnumIntersect, tnumIsConst, tnumRange, tnumSub, tnumSubreg };

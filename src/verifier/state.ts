@@ -1,0 +1,91 @@
+/**
+ * Verifier states: registers and stack slots per call frame, acquired references, and the
+ * checkpoint tree used for pruning (`struct bpf_verifier_state`, `struct bpf_func_state`).
+ */
+import { copyReg, newReg, type Reg } from './scalar.js';
+
+/** Byte kinds of a stack slot (`STACK_*`). */
+export enum Stype {
+  INVALID = 0,
+  SPILL = 1,
+  MISC = 2,
+  ZERO = 3,
+}
+
+/**
+ * An 8-byte stack slot. `types[j]` is the byte at `-(8 * spi + j + 1)` from the frame pointer, the
+ * kernel's indexing, so `types[7]` is the slot's lowest address.
+ */
+export interface StackSlot {
+  types: number[];
+  spilled: Reg;
+}
+
+export interface Frame {
+  regs: Reg[];
+  stack: StackSlot[];
+  /** Slot of the call instruction that created this frame (-1 for the main program). */
+  callsite: number;
+  frameno: number;
+  /** Subprogram index. */
+  subprog: number;
+  /** For a callback frame (bpf_loop…): the helper's call slot, to resume after the callback. */
+  callbackOf?: number;
+  /** Callback iterations are verified once: whether this frame's return goes back to the helper. */
+  inCallback?: boolean;
+}
+
+export interface Ref {
+  readonly id: number;
+  readonly insn: number;
+}
+
+export interface VState {
+  frames: Frame[];
+  refs: Ref[];
+  /** Nearest checkpoint on this path (pruning and loop detection). */
+  parent: VState | null;
+  /** Live paths below this checkpoint. */
+  branches: number;
+  /** Slot this state was checkpointed at. */
+  insn: number;
+  /**
+   * Instructions executed since {@link parent} (for a checkpoint: from its parent to it), each
+   * `slot * 1024 + stack`, where `stack` is 0 or `1 + frameno * 64 + spi` for a fixed-offset stack
+   * access: what precision backtracking walks (the kernel's jump history, kept whole).
+   */
+  hist: number[];
+}
+
+export function newStackSlot(): StackSlot {
+  return { types: [0, 0, 0, 0, 0, 0, 0, 0], spilled: newReg() };
+}
+
+export function copyFrame(f: Frame): Frame {
+  return {
+    ...f,
+    regs: f.regs.map(copyReg),
+    stack: f.stack.map((s) => ({ types: s.types.slice(), spilled: copyReg(s.spilled) })),
+  };
+}
+
+export function copyState(s: VState): VState {
+  return {
+    frames: s.frames.map(copyFrame),
+    refs: s.refs.slice(),
+    parent: s.parent,
+    branches: s.branches,
+    insn: s.insn,
+    hist: s.hist.slice(),
+  };
+}
+
+export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1];
+
+/** Every register and spilled register in every frame (`bpf_for_each_reg_in_vstate`). */
+export function* allRegs(s: VState): Generator<Reg> {
+  for (const f of s.frames) {
+    for (const r of f.regs) yield r;
+    for (const slot of f.stack) if (slot.types[7] === Stype.SPILL) yield slot.spilled;
+  }
+}
