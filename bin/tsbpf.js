@@ -9,4 +9,10 @@ try {
   process.stderr.write('tsbpf: dist/ is missing: run `npm run build` in the tsbpf checkout first\n');
   process.exit(2);
 }
+// A reader that went away (`tsbpf btf dump … | head`) ends the command quietly, as with any Unix tool.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
 process.exitCode = await main(process.argv.slice(2));

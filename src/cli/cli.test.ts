@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,5 +133,20 @@ describe('tsbpf run', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /mem-len\.data: 0x8 ok/);
     assert.match(result.stdout, /^4 passed, 0 failed$/m);
+  });
+});
+
+describe('the tsbpf process', () => {
+  const vmlinux = '/sys/kernel/btf/vmlinux';
+  test('output into a closed pipe ends quietly with status 0 (tsbpf btf dump … | head)', (t) => {
+    if (!existsSync(vmlinux)) return t.skip(`${vmlinux} is absent: no output large enough to fill a pipe`);
+    // Far more than a pipe holds, so the write after `head` exits meets EPIPE.
+    const result = spawnSync(
+      'bash',
+      ['-c', `node bin/tsbpf.js btf dump ${vmlinux} --format c | head -1; echo "status \${PIPESTATUS[0]}"`],
+      { cwd: root, encoding: 'utf8' },
+    );
+    assert.equal(result.stdout, '#ifndef __VMLINUX_H__\nstatus 0\n');
+    assert.equal(result.stderr, '');
   });
 });

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { formatHistogram, log2Histogram } from '../maps/histogram.js';
 import { readCapture } from '../pcap/pcap.js';
-import { log2Histogram } from './packets.js';
 import { tsbpf } from './test-harness.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-packets-'));
@@ -60,13 +60,14 @@ test('a raw program runs with --type', async () => {
   assert.match(bad.stderr, /not a program type/);
 });
 
-test('log2 histograms look like bcc', () => {
+test('histogram-shaped maps print as bcc log2 histograms (bcc slots)', () => {
   const slots = new Array<bigint>(64).fill(0n);
   slots[1] = 2n;
   slots[3] = 8n;
-  const text = log2Histogram(slots, 'usecs');
+  const text = formatHistogram(log2Histogram(slots, 'usecs', 'bcc'));
   const lines = text.split('\n');
   assert.match(lines[0], /usecs +: count +distribution/);
-  assert.match(lines[2], /^ +1 -> 1 +: 2 +\|\*{10} +\|$/);
+  // bcc's print_log2_hist: slot 1 (low = high = 1) prints as `0 -> 1`.
+  assert.match(lines[2], /^ +0 -> 1 +: 2 +\|\*{10} +\|$/);
   assert.match(lines[4], /^ +4 -> 7 +: 8 +\|\*{40}\|$/);
 });

@@ -9,6 +9,7 @@ import { SingleBar } from 'cli-progress';
 import pc from 'picocolors';
 import { decode } from '../isa/instruction.js';
 import { type BtfValue, btfCodec } from '../maps/btf-codec.js';
+import { formatHistogram, log2Histogram } from '../maps/histogram.js';
 import type { BpfMap } from '../maps/map.js';
 import { isPerCpu } from '../maps/ops.js';
 import type { Btf } from '../object/btf.js';
@@ -302,24 +303,6 @@ function show(value: BtfValue): string {
   return String(value);
 }
 
-/** bcc's log2 histogram: slot i counts values in [2^(i-1), 2^i). */
-export function log2Histogram(slots: readonly bigint[], label = 'value'): string {
-  let last = slots.length - 1;
-  while (last > 0 && slots[last] === 0n) last--;
-  let max = 0n;
-  for (const count of slots) if (count > max) max = count;
-  const lines = [`${' '.repeat(5)}${label.padStart(14)}${' '.repeat(10)}: count     distribution`];
-  for (let i = 0; i <= last; i++) {
-    const low = i === 0 ? 0n : 1n << BigInt(i - 1);
-    const high = (1n << BigInt(i)) - 1n;
-    const stars = max === 0n ? 0 : Number((slots[i] * 40n) / max);
-    lines.push(
-      `${String(low).padStart(20)} -> ${String(high).padEnd(19)} : ${String(slots[i]).padEnd(9)} |${'*'.repeat(stars).padEnd(40)}|`,
-    );
-  }
-  return lines.join('\n');
-}
-
 /** Whether a map looks like a log2 histogram: u32 slot keys, integer counts, "hist"/"slot" in the name. */
 function isHistogram(map: BpfMap): boolean {
   const { keySize, valueSize, name } = map.spec;
@@ -342,7 +325,8 @@ export function renderMaps(object: LoadedObject): string {
         const slot = Number(unsigned(key));
         if (slot < 64) slots[slot] += total(value) ?? 0n;
       }
-      parts.push(log2Histogram(slots));
+      // bcc's slots (`bpf_log2l`): slot i counts [2^(i-1), 2^i), 0 alone in slot 0.
+      parts.push(formatHistogram(log2Histogram(slots, 'value', 'bcc')) || '  (no non-zero entries)');
       continue;
     }
     const shown = entries.filter(([, value]) => !isZero(value));
