@@ -15,8 +15,8 @@ import { bench } from '../src/cli/bench.js';
 import { parseDataFile } from '../src/isa/data-file.js';
 import { decode, encode, type Insn, makeInsn } from '../src/isa/instruction.js';
 import { compileJit } from '../src/jit/runtime.js';
-import { bpfUnavailable } from '../src/kernel/availability.js';
-import { loadProgram } from '../src/kernel/program.js';
+import { loadProgram } from '../src/kernel/load/program.js';
+import { bpfUnavailable } from '../src/kernel/sys/availability.js';
 import { Vm } from '../src/vm/vm.js';
 
 const dir = fileURLToPath(new URL('../../shared/bench/', import.meta.url));

@@ -6,16 +6,16 @@
  */
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { bpfUnavailable } from '../src/kernel/availability.js';
-import { KernelRingBuffer } from '../src/kernel/ringbuf.js';
-import { produced, setup } from '../src/kernel/ringbuf-sequence.fixture.js';
+import { KernelRingBuffer } from '../src/kernel/events/ringbuf.js';
+import { produced, setup } from '../src/kernel/events/ringbuf-sequence.fixture.js';
+import { bpfUnavailable } from '../src/kernel/sys/availability.js';
 import type { Bench } from './bench.js';
 
 const RATE = Number(process.env.TSBPF_RINGBUF_RATE ?? 1_000_000);
 
 /** The producer: runs the program (its fd 3) paced to `rate` events/s and prints how many it ran. */
 const PRODUCER = `
-const { KernelProgram } = await import(${JSON.stringify(pathToFileURL(new URL('../src/kernel/program.ts', import.meta.url).pathname).href)});
+const { KernelProgram } = await import(${JSON.stringify(pathToFileURL(new URL('../src/kernel/load/program.ts', import.meta.url).pathname).href)});
 const [rate, seconds] = process.argv.slice(-2).map(Number);
 const program = new KernelProgram(3, 'rb_seq', 'SCHED_CLS');
 const batch = Math.max(1, Math.round(rate / 200));

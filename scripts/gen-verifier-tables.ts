@@ -26,10 +26,10 @@ import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELPER_NAMES } from '../src/isa/helper-ids.js';
-import { cString } from '../src/kernel/attr.js';
-import { createMap, type KernelMapOps } from '../src/kernel/map.js';
-import { bpfTry } from '../src/kernel/objects.js';
-import { getSys } from '../src/kernel/syscall.js';
+import { createMap, type KernelMapOps } from '../src/kernel/load/map.js';
+import { cString } from '../src/kernel/sys/attr.js';
+import { bpfTry } from '../src/kernel/sys/objects.js';
+import { getSys } from '../src/kernel/sys/syscall.js';
 import { type Btf, parseBtf } from '../src/object/btf.js';
 import { SECTION_DEFS } from '../src/object/sections.js';
 import {

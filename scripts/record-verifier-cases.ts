@@ -8,8 +8,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { assemble } from '../src/isa/index.js';
-import { bpfUnavailable } from '../src/kernel/availability.js';
-import { kernelVerdict } from '../src/kernel/verifier-oracle.js';
+import { kernelVerdict } from '../src/kernel/load/verifier-oracle.js';
+import { bpfUnavailable } from '../src/kernel/sys/availability.js';
 
 const why = bpfUnavailable();
 if (why) {

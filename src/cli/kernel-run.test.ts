@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
-import { tracefsUnavailable } from '../kernel/availability.js';
+import { tracefsUnavailable } from '../kernel/sys/availability.js';
 import { tsbpf } from './test-harness.js';
 
 test('run FILE.o --kernel attaches, streams bpf_printk and cleans up', {

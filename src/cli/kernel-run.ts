@@ -4,12 +4,12 @@
  * record type can be found), print the maps on Ctrl-C (or after `--duration`), and clean up.
  */
 import pc from 'picocolors';
-import { attachBySection } from '../kernel/attach.js';
-import type { Link } from '../kernel/links.js';
-import type { KernelMapOps } from '../kernel/map.js';
-import { loadObject } from '../kernel/object.js';
-import { openRingBuffer } from '../kernel/ringbuf.js';
-import { openTracePipe } from '../kernel/trace-pipe.js';
+import { attachBySection } from '../kernel/attach/attach.js';
+import type { Link } from '../kernel/attach/links.js';
+import { openRingBuffer } from '../kernel/events/ringbuf.js';
+import { openTracePipe } from '../kernel/events/trace-pipe.js';
+import type { KernelMapOps } from '../kernel/load/map.js';
+import { loadObject } from '../kernel/load/object.js';
 import { type BtfValue, btfCodec } from '../maps/btf-codec.js';
 import type { Btf } from '../object/btf.js';
 import { type CliIo, processIo } from './io.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { type TestContext, test } from 'node:test';
-import { bpffsUnavailable, bpfUnavailable } from '../kernel/availability.js';
+import { bpffsUnavailable, bpfUnavailable } from '../kernel/sys/availability.js';
 import { tsbpf } from './test-harness.js';
 
 function kernelTest(

@@ -10,9 +10,7 @@ import { existsSync, mkdirSync, statfsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
-import { BPF_FS_MAGIC } from '../kernel/availability.js';
-import { VerifierError } from '../kernel/errors.js';
-import { featureReport, featureText } from '../kernel/features.js';
+import { featureReport, featureText } from '../kernel/inspect/features.js';
 import {
   btfJson,
   btfText,
@@ -36,8 +34,10 @@ import {
   progTypeName,
   showMap,
   showProgram,
-} from '../kernel/info.js';
-import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/object.js';
+} from '../kernel/inspect/info.js';
+import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/load/object.js';
+import { BPF_FS_MAGIC } from '../kernel/sys/availability.js';
+import { VerifierError } from '../kernel/sys/errors.js';
 import { MapError } from '../maps/ops.js';
 import { loadObjectSpec } from '../object/object.js';
 import { type CliContext, CliExit, EXIT_FAULT, exitStatusOf, InputError, readObjectFile } from './io.js';

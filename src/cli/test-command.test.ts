@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { bpfUnavailable } from '../kernel/availability.js';
+import { bpfUnavailable } from '../kernel/sys/availability.js';
 import { tsbpf } from './test-harness.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-vectors-'));

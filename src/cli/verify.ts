@@ -20,17 +20,17 @@ import { type CliContext, EXIT_FAULT, InputError, readBinary, readObjectFile, re
 
 /** The kernel backend, loaded (with koffi) only for `--kernel`. */
 interface KernelApi {
-  readonly VerifierError: typeof import('../kernel/errors.js').VerifierError;
-  readonly loadObject: typeof import('../kernel/object.js').loadObject;
-  readonly errorLineOf: typeof import('../kernel/verifier-oracle.js').errorLineOf;
-  readonly kernelVerdict: typeof import('../kernel/verifier-oracle.js').kernelVerdict;
+  readonly VerifierError: typeof import('../kernel/sys/errors.js').VerifierError;
+  readonly loadObject: typeof import('../kernel/load/object.js').loadObject;
+  readonly errorLineOf: typeof import('../kernel/load/verifier-oracle.js').errorLineOf;
+  readonly kernelVerdict: typeof import('../kernel/load/verifier-oracle.js').kernelVerdict;
 }
 
 async function loadKernelApi(): Promise<KernelApi> {
   const [errors, object, oracle] = await Promise.all([
-    import('../kernel/errors.js'),
-    import('../kernel/object.js'),
-    import('../kernel/verifier-oracle.js'),
+    import('../kernel/sys/errors.js'),
+    import('../kernel/load/object.js'),
+    import('../kernel/load/verifier-oracle.js'),
   ]);
   return {
     VerifierError: errors.VerifierError,

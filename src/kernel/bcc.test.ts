@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { u32 } from '../maps/codec.js';
 import { BpfMap } from '../maps/map.js';
-import { bpfUnavailable, tracefsUnavailable } from './availability.js';
 import { BPF, CompileError, compileBpf } from './bcc.js';
+import { bpfUnavailable, tracefsUnavailable } from './sys/availability.js';
 
 const unavailable: string | undefined = (() => {
   if (process.platform !== 'linux') return `not Linux (${process.platform})`;

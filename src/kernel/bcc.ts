@@ -34,13 +34,13 @@ import {
   attachUprobe,
   type Link,
   syscallFunctionName,
-} from './attach.js';
-import type { KernelMapOps } from './map.js';
-import { type KernelObject, type LoadObjectOptions, loadObject, vmlinuxBtf } from './object.js';
-import { KernelPerfBuffer, type PerfBufferOptions } from './perfbuf.js';
-import type { KernelProgram } from './program.js';
-import { KernelRingBuffer } from './ringbuf.js';
-import { openTracePipe, type TraceLine, type TracePipe, type TracePipeOptions } from './trace-pipe.js';
+} from './attach/attach.js';
+import { KernelPerfBuffer, type PerfBufferOptions } from './events/perfbuf.js';
+import { KernelRingBuffer } from './events/ringbuf.js';
+import { openTracePipe, type TraceLine, type TracePipe, type TracePipeOptions } from './events/trace-pipe.js';
+import type { KernelMapOps } from './load/map.js';
+import { type KernelObject, type LoadObjectOptions, loadObject, vmlinuxBtf } from './load/object.js';
+import type { KernelProgram } from './load/program.js';
 
 /** The repository (or installed package) root: `src/kernel/` and `dist/kernel/` are two below. */
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createMap } from './map.js';
+import { createMap } from './load/map.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -24,8 +24,8 @@ const unavailable: string | undefined = (() => {
 // counts again.
 const script = `
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { loadObject } from './src/kernel/object.ts';
-import { createMap } from './src/kernel/map.ts';
+import { loadObject } from './src/kernel/load/object.ts';
+import { createMap } from './src/kernel/load/map.ts';
 const count = () => {
   const out = { progs: 0, maps: 0 };
   for (const fd of readdirSync('/proc/self/fd')) {

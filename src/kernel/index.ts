@@ -2,27 +2,28 @@
  * The kernel backend: the `bpf()` system call through koffi, maps, programs, links, BTF, feature
  * probes. Linux only; everything here may touch `fs` and `process`.
  */
-export * from './attach.js';
-export * from './attr.js';
-export * from './availability.js';
+export * from './attach/attach.js';
+export * from './attach/links.js';
 export * from './bcc.js';
-export * from './btf.js';
-export * from './btf-sanitize.js';
-export * from './epoll.js';
-export * from './errors.js';
-export * from './fake.js';
-export * from './features.js';
-export * from './info.js';
-export * from './kconfig.js';
-export * from './links.js';
-export * from './map.js';
-export * from './object.js';
-export * from './objects.js';
-export * from './perfbuf.js';
-export * from './probe.js';
-export * from './program.js';
-export * from './ringbuf.js';
+export * from './events/perfbuf.js';
+export * from './events/ringbuf.js';
+export * from './events/trace-pipe.js';
+export * from './inspect/features.js';
+export * from './inspect/info.js';
+export * from './inspect/probe.js';
+export * from './load/btf.js';
+export * from './load/btf-sanitize.js';
+export * from './load/kconfig.js';
+export * from './load/map.js';
+export * from './load/object.js';
+export * from './load/program.js';
 export * from './skeleton.js';
+export * from './sys/attr.js';
+export * from './sys/availability.js';
+export * from './sys/epoll.js';
+export * from './sys/errors.js';
+export * from './sys/fake.js';
+export * from './sys/objects.js';
 export {
   type Arg,
   addressOf,
@@ -38,5 +39,4 @@ export {
   perfEventOpen,
   rawSyscall,
   type Sys,
-} from './syscall.js';
-export * from './trace-pipe.js';
+} from './sys/syscall.js';

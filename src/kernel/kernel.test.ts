@@ -9,15 +9,15 @@ import { type Insn, makeInsn, type RawInsn } from '../isa/instruction.js';
 import { u32, u64 } from '../maps/codec.js';
 import { BpfMap } from '../maps/map.js';
 import { MapError, MapFlags, type MapSpec } from '../maps/ops.js';
-import { bpfUnavailable } from './availability.js';
-import { loadBtf } from './btf.js';
-import { BpfSyscallError, SyscallError, VerifierError } from './errors.js';
-import { attachRawTracepoint, attachTracepoint, openLinkCount, tracepointId } from './links.js';
-import { createMap, type KernelMapOps, mapFromId, openPinnedMap, possibleCpus } from './map.js';
-import { objectIds } from './objects.js';
-import { probeHelper, probeMapType, probeProgType, storageProbeBtf } from './probe.js';
-import { type KernelProgram, loadProgram, openPinnedProgram } from './program.js';
-import { rawSyscall } from './syscall.js';
+import { attachRawTracepoint, attachTracepoint, openLinkCount, tracepointId } from './attach/links.js';
+import { probeHelper, probeMapType, probeProgType, storageProbeBtf } from './inspect/probe.js';
+import { loadBtf } from './load/btf.js';
+import { createMap, type KernelMapOps, mapFromId, openPinnedMap, possibleCpus } from './load/map.js';
+import { type KernelProgram, loadProgram, openPinnedProgram } from './load/program.js';
+import { bpfUnavailable } from './sys/availability.js';
+import { BpfSyscallError, SyscallError, VerifierError } from './sys/errors.js';
+import { objectIds } from './sys/objects.js';
+import { rawSyscall } from './sys/syscall.js';
 
 /** Why the kernel tests cannot run here, or undefined when they can. */
 const unavailable = bpfUnavailable();

@@ -8,8 +8,8 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { u32 } from '../maps/codec.js';
 import { loadObjectSpec } from '../object/object.js';
-import { bpfUnavailable } from './availability.js';
-import { loadObject } from './object.js';
+import { loadObject } from './load/object.js';
+import { bpfUnavailable } from './sys/availability.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = (name: string) => `${root}testdata/fidelity/${name}.bpf.o`;

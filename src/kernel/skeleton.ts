@@ -5,9 +5,9 @@
  */
 import { TsbpfError } from '../errors.js';
 import type { SkeletonBackend, SkeletonLink, SkeletonProgram } from '../skeleton/runtime.js';
-import { attachBySection } from './attach.js';
-import { loadObject } from './object.js';
-import { openRingBuffer } from './ringbuf.js';
+import { attachBySection } from './attach/attach.js';
+import { openRingBuffer } from './events/ringbuf.js';
+import { loadObject } from './load/object.js';
 
 /** Options of {@link kernelSkeletonBackend}. */
 export interface KernelSkeletonOptions {

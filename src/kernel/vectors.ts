@@ -11,9 +11,9 @@ import {
   type VectorMap,
 } from '../testvec/vectors.js';
 import { ProgType, type ProgTypeName } from '../uapi.js';
-import { createMap, type KernelMapOps } from './map.js';
-import { loadObject } from './object.js';
-import { loadProgram } from './program.js';
+import { createMap, type KernelMapOps } from './load/map.js';
+import { loadObject } from './load/object.js';
+import { loadProgram } from './load/program.js';
 
 export const kernelVectorBackend: VectorBackend = {
   name: 'kernel',

@@ -3,8 +3,8 @@
 // the reason printed when bpf() is not permitted here.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bpfUnavailable } from '../kernel/availability.js';
-import { createMap } from '../kernel/map.js';
+import { createMap } from '../kernel/load/map.js';
+import { bpfUnavailable } from '../kernel/sys/availability.js';
 import { VmMapRegistry } from '../vm/maps/registry.js';
 import { VmMemory } from '../vm/memory.js';
 import { cString, perCpu, u32, u64 } from './codec.js';

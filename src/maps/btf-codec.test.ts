@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { bpfUnavailable } from '../kernel/availability.js';
-import { loadObject } from '../kernel/object.js';
+import { loadObject } from '../kernel/load/object.js';
+import { bpfUnavailable } from '../kernel/sys/availability.js';
 import { loadObjectSpec } from '../object/object.js';
 import { Vm } from '../vm/vm.js';
 import { btfCodec, withBtf } from './btf-codec.js';

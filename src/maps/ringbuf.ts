@@ -1,7 +1,7 @@
 /**
  * The user-space side of a `BPF_MAP_TYPE_RINGBUF` (since 5.8), shared by both backends: the VM
  * reads its ring in VM memory (`src/vm/maps/ringbuf.ts`), the kernel backend its mmap'd pages
- * (`src/kernel/ringbuf.ts`). The shape is libbpf's: `ring_buffer__consume` and
+ * (`src/kernel/events/ringbuf.ts`). The shape is libbpf's: `ring_buffer__consume` and
  * `ring_buffer__poll`, plus async iteration as in cilium/ebpf's `ringbuf.Reader`.
  *
  * Records come out in the order they were reserved; a record still reserved (BUSY) holds back

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findClang } from '../build/clang.js';
 import { objectBaseName, skeletonFor } from '../cli/gen.js';
-import { bpfUnavailable } from '../kernel/availability.js';
+import { bpfUnavailable } from '../kernel/sys/availability.js';
 import { loadObjectSpec } from '../object/object.js';
 import { generateSkeleton } from './generate.js';
 import type { Skeleton } from './runtime.js';

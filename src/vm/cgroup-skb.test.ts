@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { bpfUnavailable } from '../kernel/availability.js';
-import { loadObject } from '../kernel/object.js';
+import { loadObject } from '../kernel/load/object.js';
+import { bpfUnavailable } from '../kernel/sys/availability.js';
 import type { BpfMap } from '../maps/map.js';
 import { readCapture } from '../pcap/pcap.js';
 import type { TestRunOptions, TestRunResult } from '../program.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encode } from '../isa/instruction.js';
 import { assemble } from '../isa/llvm.js';
-import { loadProgram } from '../kernel/program.js';
+import { loadProgram } from '../kernel/load/program.js';
 import { ProgType } from '../uapi.js';
 import { TestRunError } from './test-run.js';
 import { Vm } from './vm.js';

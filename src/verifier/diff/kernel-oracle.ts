@@ -13,11 +13,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BPF_PROG_INFO, cString } from '../../kernel/attr.js';
-import { bpfUnavailable } from '../../kernel/availability.js';
-import { createMap, type KernelMapOps } from '../../kernel/map.js';
-import { bpfTry, objectInfo } from '../../kernel/objects.js';
-import { getSys } from '../../kernel/syscall.js';
+import { createMap, type KernelMapOps } from '../../kernel/load/map.js';
+import { BPF_PROG_INFO, cString } from '../../kernel/sys/attr.js';
+import { bpfUnavailable } from '../../kernel/sys/availability.js';
+import { bpfTry, objectInfo } from '../../kernel/sys/objects.js';
+import { getSys } from '../../kernel/sys/syscall.js';
 import { ProgType } from '../../uapi.js';
 import type { Caps } from '../types.js';
 import { type CorpusCase, type DecodedCase, decodeCase } from './corpus.js';

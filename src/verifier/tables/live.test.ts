@@ -6,7 +6,7 @@ import { release } from 'node:os';
 import { describe, it } from 'node:test';
 import { ctxVerdict, helperVerdict, insn, load, type Target } from '../../../scripts/gen-verifier-tables.js';
 import { HELPER_NAMES } from '../../isa/helper-ids.js';
-import { bpfUnavailable } from '../../kernel/availability.js';
+import { bpfUnavailable } from '../../kernel/sys/availability.js';
 import type { AttachTypeName, ProgTypeName } from '../../uapi.js';
 import { ctxAccess } from './context.js';
 import { CONTEXT_MEASURED } from './context-access.js';

@@ -3,8 +3,8 @@
 // Throughput (1 M events/s without drops) is measured by `npm run bench` (bench/ringbuf.ts).
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
-import { bpfUnavailable } from './availability.js';
-import { createMap } from './map.js';
+import { createMap } from '../load/map.js';
+import { bpfUnavailable } from '../sys/availability.js';
 import { KernelRingBuffer } from './ringbuf.js';
 import { produced, setup } from './ringbuf-sequence.fixture.js';
 

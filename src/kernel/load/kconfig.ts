@@ -17,8 +17,8 @@
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
-import { TsbpfError } from '../errors.js';
-import { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, type Btf } from '../object/btf.js';
+import { TsbpfError } from '../../errors.js';
+import { BTF_INT_BOOL, BTF_INT_CHAR, BTF_INT_SIGNED, type Btf } from '../../object/btf.js';
 
 /** A `.kconfig` extern that cannot be given a value. */
 export class KconfigError extends TsbpfError {

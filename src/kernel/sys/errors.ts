@@ -2,8 +2,8 @@
  * Errors of the kernel layer: a failed system call ({@link BpfSyscallError}, {@link SyscallError})
  * and a program the verifier rejected ({@link VerifierError}).
  */
-import { Errno, type ErrnoName, errnoName } from '../errno.js';
-import { TsbpfError } from '../errors.js';
+import { Errno, type ErrnoName, errnoName } from '../../errno.js';
+import { TsbpfError } from '../../errors.js';
 import { BpfCmd, bpfCmdName } from './attr.js';
 
 const TRACING_COMMANDS = new Set<string>([

@@ -4,13 +4,13 @@
  * is interrupted, so a crashed tool does not leave programs attached (unless pinned).
  */
 import { readFileSync } from 'node:fs';
-import { TsbpfError } from '../errors.js';
-import { AttachType, type AttachTypeName, enumName, LinkType } from '../uapi.js';
-import { BPF_LINK_INFO, cString, encodeStruct, PERF_EVENT_ATTR } from './attr.js';
-import { SyscallError } from './errors.js';
-import { bpfCall, FdOwner, fdFromId, getPinnedObject, objectInfo, pinObject } from './objects.js';
-import type { KernelProgram } from './program.js';
-import { getSys, ioctl, perfEventOpen, type Sys } from './syscall.js';
+import { TsbpfError } from '../../errors.js';
+import { AttachType, type AttachTypeName, enumName, LinkType } from '../../uapi.js';
+import type { KernelProgram } from '../load/program.js';
+import { BPF_LINK_INFO, cString, encodeStruct, PERF_EVENT_ATTR } from '../sys/attr.js';
+import { SyscallError } from '../sys/errors.js';
+import { bpfCall, FdOwner, fdFromId, getPinnedObject, objectInfo, pinObject } from '../sys/objects.js';
+import { getSys, ioctl, perfEventOpen, type Sys } from '../sys/syscall.js';
 
 /** `linux/perf_event.h` constants we use. */
 const PERF_TYPE_TRACEPOINT = 2;

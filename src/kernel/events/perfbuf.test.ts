@@ -2,10 +2,10 @@
 // back whole, per CPU, and a full ring reports its losses. Skips when bpf() is not permitted.
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
-import { bpfUnavailable } from './availability.js';
-import { createMap, possibleCpus } from './map.js';
+import { createMap, possibleCpus } from '../load/map.js';
+import { loadProgram } from '../load/program.js';
+import { bpfUnavailable } from '../sys/availability.js';
 import { KernelPerfBuffer } from './perfbuf.js';
-import { loadProgram } from './program.js';
 
 const unavailable = bpfUnavailable();
 

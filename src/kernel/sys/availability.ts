@@ -3,8 +3,8 @@
  * than fail (or silently pass) on machines without Linux, root or CAP_BPF.
  */
 import { existsSync, statfsSync } from 'node:fs';
-import { createMap } from './map.js';
-import { loadProgram } from './program.js';
+import { createMap } from '../load/map.js';
+import { loadProgram } from '../load/program.js';
 
 /** `r0 = 2 (XDP_PASS); exit`. */
 const XDP_PASS = new Uint8Array([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);

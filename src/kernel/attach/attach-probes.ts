@@ -8,13 +8,13 @@
  * is a virtual address, and the section containing it says where those bytes are in the file.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { TsbpfError } from '../errors.js';
-import { type ElfFile, type ElfSection, parseElf, SectionType, SymbolTypes } from '../object/elf.js';
-import { cString, encodeStruct, PERF_EVENT_ATTR, type Values } from './attr.js';
-import { SyscallError } from './errors.js';
+import { TsbpfError } from '../../errors.js';
+import { type ElfFile, type ElfSection, parseElf, SectionType, SymbolTypes } from '../../object/elf.js';
+import type { KernelProgram } from '../load/program.js';
+import { cString, encodeStruct, PERF_EVENT_ATTR, type Values } from '../sys/attr.js';
+import { SyscallError } from '../sys/errors.js';
+import { getSys, perfEventOpen, type Sys } from '../sys/syscall.js';
 import { attachToPerfEvent, type Link, PERF_FLAG_FD_CLOEXEC } from './links.js';
-import type { KernelProgram } from './program.js';
-import { getSys, perfEventOpen, type Sys } from './syscall.js';
 
 /** `linux/perf_event.h`. */
 export const PerfType = {

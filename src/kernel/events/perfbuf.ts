@@ -23,14 +23,14 @@
  * BigInt64Arrays over the mapping (see ringbuf.ts for why that is enough ordering).
  */
 import { readFileSync } from 'node:fs';
-import { TsbpfError } from '../errors.js';
-import type { RecordCallback, RingBufferReader } from '../maps/ringbuf.js';
-import { openPerfEvent, PerfSwConfig, PerfType } from './attach-probes.js';
-import { poller, readRecords, type Watch } from './epoll.js';
-import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE } from './links.js';
-import { type KernelMapOps, mapInfo } from './map.js';
+import { TsbpfError } from '../../errors.js';
+import type { RecordCallback, RingBufferReader } from '../../maps/ringbuf.js';
+import { openPerfEvent, PerfSwConfig, PerfType } from '../attach/attach-probes.js';
+import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE } from '../attach/links.js';
+import { type KernelMapOps, mapInfo } from '../load/map.js';
+import { poller, readRecords, type Watch } from '../sys/epoll.js';
+import { close, ioctl, Mmap, mmap, munmap } from '../sys/syscall.js';
 import { pageSize } from './ringbuf.js';
-import { close, ioctl, Mmap, mmap, munmap } from './syscall.js';
 
 const PERF_SAMPLE_RAW = 1 << 10;
 const PERF_RECORD_LOST = 2;

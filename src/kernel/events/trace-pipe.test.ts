@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { attachBySection } from './attach.js';
-import { tracefsUnavailable } from './availability.js';
-import { loadObject } from './object.js';
+import { attachBySection } from '../attach/attach.js';
+import { loadObject } from '../load/object.js';
+import { tracefsUnavailable } from '../sys/availability.js';
 import { openTracePipe, parseTraceLine, type TraceLine } from './trace-pipe.js';
 
-const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 test('parseTraceLine: the formats trace_pipe prints', () => {
   const line = parseTraceLine(

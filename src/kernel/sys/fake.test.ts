@@ -2,16 +2,16 @@
 // retry logic of loads, test runs and batches. No kernel, root or koffi needed.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Errno } from '../errno.js';
-import { makeInsn } from '../isa/instruction.js';
-import { u32, u64 } from '../maps/codec.js';
-import { BpfMap } from '../maps/map.js';
-import { MapError } from '../maps/ops.js';
+import { Errno } from '../../errno.js';
+import { makeInsn } from '../../isa/instruction.js';
+import { u32, u64 } from '../../maps/codec.js';
+import { BpfMap } from '../../maps/map.js';
+import { MapError } from '../../maps/ops.js';
+import { createMap, parseCpuList } from '../load/map.js';
+import { loadProgram } from '../load/program.js';
 import { BpfCmd, COMMAND_LAYOUTS, decodeStruct } from './attr.js';
 import { BpfSyscallError, hintFor, parseVerifierLog, VerifierError } from './errors.js';
 import { FakeSys, fakeErrno } from './fake.js';
-import { createMap, parseCpuList } from './map.js';
-import { loadProgram } from './program.js';
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');

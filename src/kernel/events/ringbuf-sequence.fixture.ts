@@ -3,8 +3,8 @@
  * writes one 8-byte sequence number per run with bpf_ringbuf_output, so a gap in what the reader
  * receives is a drop (a full ring makes bpf_ringbuf_output fail).
  */
-import { createMap, type KernelMapOps } from './map.js';
-import { loadProgram } from './program.js';
+import { createMap, type KernelMapOps } from '../load/map.js';
+import { loadProgram } from '../load/program.js';
 
 /** One raw instruction. */
 function insn(opcode: number, dst: number, src: number, off: number, imm: number): Uint8Array {

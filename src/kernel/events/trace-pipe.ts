@@ -37,8 +37,8 @@ import {
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
-import { TsbpfError } from '../errors.js';
-import { poller, type Watch } from './epoll.js';
+import { TsbpfError } from '../../errors.js';
+import { poller, type Watch } from '../sys/epoll.js';
 
 /** One line of `trace_pipe`. */
 export interface TraceLine {

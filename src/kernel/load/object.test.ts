@@ -6,18 +6,18 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { u32, u64 } from '../maps/codec.js';
-import { BpfMap } from '../maps/map.js';
-import { MapError } from '../maps/ops.js';
-import { loadObjectSpec } from '../object/object.js';
-import { bpfUnavailable } from './availability.js';
-import { VerifierError } from './errors.js';
+import { u32, u64 } from '../../maps/codec.js';
+import { BpfMap } from '../../maps/map.js';
+import { MapError } from '../../maps/ops.js';
+import { loadObjectSpec } from '../../object/object.js';
+import { bpfUnavailable } from '../sys/availability.js';
+import { VerifierError } from '../sys/errors.js';
 import { readKernelConfig } from './kconfig.js';
 import type { KernelMapOps } from './map.js';
 import { insnsProcessed, kernelMapName, loadObject } from './object.js';
 import { openPinnedProgram } from './program.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 const unavailable = bpfUnavailable();
 

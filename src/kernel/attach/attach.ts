@@ -23,17 +23,17 @@
  * internal handle (undocumented, but stable since Node 0.x on Unix).
  */
 import { constants, closeSync as fsClose, openSync, readFileSync } from 'node:fs';
-import { TsbpfError } from '../errors.js';
-import type { ProgramSpec } from '../object/object.js';
-import { AttachType, type AttachTypeName, enumName } from '../uapi.js';
+import { TsbpfError } from '../../errors.js';
+import type { ProgramSpec } from '../../object/object.js';
+import { AttachType, type AttachTypeName, enumName } from '../../uapi.js';
+import type { KernelProgram } from '../load/program.js';
+import { cString } from '../sys/attr.js';
+import { SyscallError } from '../sys/errors.js';
+import { bpfCall } from '../sys/objects.js';
+import { type Arg, getSys, native, type Sys } from '../sys/syscall.js';
 import { attachKprobe, attachPerfEventSampling, attachUprobe, findBinarySymbol } from './attach-probes.js';
 import { attachTracing, type TracingKind } from './attach-tracing.js';
-import { cString } from './attr.js';
-import { SyscallError } from './errors.js';
 import { attachRawTracepoint, attachTracepoint, Link } from './links.js';
-import { bpfCall } from './objects.js';
-import type { KernelProgram } from './program.js';
-import { type Arg, getSys, native, type Sys } from './syscall.js';
 
 export * from './attach-probes.js';
 export * from './attach-tracing.js';

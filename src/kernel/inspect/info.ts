@@ -5,17 +5,17 @@
  * field, so scripts written against `bpftool -j prog list` read ours.
  */
 import { readFileSync } from 'node:fs';
-import { decode, type Insn } from '../isa/instruction.js';
-import { formatInsn } from '../isa/llvm.js';
-import { isPerCpu } from '../maps/ops.js';
-import { enumName, LinkType, MapType, ProgType } from '../uapi.js';
-import { BPF_LINK_INFO } from './attr.js';
-import { btfFromId, type KernelBtf } from './btf.js';
-import { BpfSyscallError } from './errors.js';
-import { type KernelMapOps, type MapInfo, mapFromId } from './map.js';
-import { fdFromId, objectIds, objectInfo } from './objects.js';
-import { type KernelProgram, type ProgramInfo, programFromId } from './program.js';
-import { getSys, type Sys } from './syscall.js';
+import { decode, type Insn } from '../../isa/instruction.js';
+import { formatInsn } from '../../isa/llvm.js';
+import { isPerCpu } from '../../maps/ops.js';
+import { enumName, LinkType, MapType, ProgType } from '../../uapi.js';
+import { btfFromId, type KernelBtf } from '../load/btf.js';
+import { type KernelMapOps, type MapInfo, mapFromId } from '../load/map.js';
+import { type KernelProgram, type ProgramInfo, programFromId } from '../load/program.js';
+import { BPF_LINK_INFO } from '../sys/attr.js';
+import { BpfSyscallError } from '../sys/errors.js';
+import { fdFromId, objectIds, objectInfo } from '../sys/objects.js';
+import { getSys, type Sys } from '../sys/syscall.js';
 
 /** A JSON value as bpftool prints it. */
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };

@@ -6,7 +6,7 @@
  *
  * A probe that cannot tell (EPERM: not privileged) throws rather than answering "no".
  */
-import { MapFlags } from '../maps/ops.js';
+import { MapFlags } from '../../maps/ops.js';
 import {
   AttachType,
   type AttachTypeName,
@@ -14,11 +14,11 @@ import {
   type MapTypeName,
   ProgType,
   type ProgTypeName,
-} from '../uapi.js';
-import { cString } from './attr.js';
-import { BpfSyscallError } from './errors.js';
-import { bpfCall, bpfTry } from './objects.js';
-import { getSys, type Sys } from './syscall.js';
+} from '../../uapi.js';
+import { cString } from '../sys/attr.js';
+import { BpfSyscallError } from '../sys/errors.js';
+import { bpfCall, bpfTry } from '../sys/objects.js';
+import { getSys, type Sys } from '../sys/syscall.js';
 
 /** `r0 = 0; exit`, or `call helper; exit`: the two probe programs. */
 function probeInsns(helper?: number): Uint8Array {

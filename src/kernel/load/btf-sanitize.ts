@@ -25,9 +25,9 @@ import {
   type BtfInt,
   type BtfType,
   type BtfVar,
-} from '../object/btf.js';
-import { bpfTry } from './objects.js';
-import { getSys, type Sys } from './syscall.js';
+} from '../../object/btf.js';
+import { bpfTry } from '../sys/objects.js';
+import { getSys, type Sys } from '../sys/syscall.js';
 
 /** A BTF feature that appeared after BTF itself (4.18). */
 export type BtfFeatureName =

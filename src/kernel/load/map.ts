@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { TsbpfError } from '../errors.js';
-import { isKeyless, isPerCpu, MapError, type MapOps, type MapSpec, perCpuSlotSize } from '../maps/ops.js';
-import { enumName, MapType, type MapTypeName } from '../uapi.js';
-import { BPF_MAP_INFO, COMMAND_LAYOUTS, readField } from './attr.js';
-import { SyscallError } from './errors.js';
+import { TsbpfError } from '../../errors.js';
+import { isKeyless, isPerCpu, MapError, type MapOps, type MapSpec, perCpuSlotSize } from '../../maps/ops.js';
+import { enumName, MapType, type MapTypeName } from '../../uapi.js';
+import { BPF_MAP_INFO, COMMAND_LAYOUTS, readField } from '../sys/attr.js';
+import { SyscallError } from '../sys/errors.js';
 import {
   bpfCall,
   bpfTry,
@@ -18,8 +18,8 @@ import {
   objectInfo,
   pinObject,
   sanitizeName,
-} from './objects.js';
-import { getSys, type Sys } from './syscall.js';
+} from '../sys/objects.js';
+import { getSys, type Sys } from '../sys/syscall.js';
 
 let cpuCount: number | undefined;
 

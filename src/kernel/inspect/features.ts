@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { HELPER_NAMES } from '../isa/helper-ids.js';
-import { SECTION_DEFS } from '../object/sections.js';
+import { HELPER_NAMES } from '../../isa/helper-ids.js';
+import { SECTION_DEFS } from '../../object/sections.js';
 import {
   AttachType,
   type AttachTypeName,
@@ -16,13 +16,13 @@ import {
   type MapTypeName,
   ProgType,
   type ProgTypeName,
-} from '../uapi.js';
-import { cString } from './attr.js';
-import { probeBtfFeatures } from './btf-sanitize.js';
-import { readKernelConfig } from './kconfig.js';
-import { bpfTry } from './objects.js';
+} from '../../uapi.js';
+import { probeBtfFeatures } from '../load/btf-sanitize.js';
+import { readKernelConfig } from '../load/kconfig.js';
+import { cString } from '../sys/attr.js';
+import { bpfTry } from '../sys/objects.js';
+import { getSys, type Sys } from '../sys/syscall.js';
 import { probeHelper, probeMapType, probeProgType } from './probe.js';
-import { getSys, type Sys } from './syscall.js';
 
 /** The kernel config options bpftool reports (`bpftool feature probe kernel`). */
 const CONFIG_OPTIONS = [

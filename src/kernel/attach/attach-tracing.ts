@@ -8,16 +8,16 @@
  * `PROG_LOAD` says EPERM even to root), refuse them; {@link TracingDeniedError} says so instead of
  * the generic "needs root" advice.
  */
-import { TsbpfError } from '../errors.js';
-import type { Btf } from '../object/btf.js';
-import { AttachType, type AttachTypeName } from '../uapi.js';
-import { SyscallError } from './errors.js';
-import { Link } from './links.js';
+import { TsbpfError } from '../../errors.js';
+import type { Btf } from '../../object/btf.js';
+import { AttachType, type AttachTypeName } from '../../uapi.js';
 // One parse of the kernel's BTF per process, shared with the object loader.
-import { vmlinuxBtf } from './object.js';
-import { bpfCall } from './objects.js';
-import { type KernelProgram, type LoadProgramOptions, loadProgram } from './program.js';
-import { getSys, type Sys } from './syscall.js';
+import { vmlinuxBtf } from '../load/object.js';
+import { type KernelProgram, type LoadProgramOptions, loadProgram } from '../load/program.js';
+import { SyscallError } from '../sys/errors.js';
+import { bpfCall } from '../sys/objects.js';
+import { getSys, type Sys } from '../sys/syscall.js';
+import { Link } from './links.js';
 
 /** The kinds of BTF-typed tracing programs. */
 export type TracingKind = 'tp_btf' | 'fentry' | 'fexit' | 'fmod_ret' | 'lsm';

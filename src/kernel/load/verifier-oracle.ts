@@ -3,10 +3,10 @@
  * `src/verifier` reports its own (accepted, first error, failing instruction, processed insns),
  * so tests and `tsbpf verify --kernel` can put the two side by side.
  */
-import type { Insn } from '../isa/instruction.js';
-import type { ProgTypeName } from '../uapi.js';
-import type { VerifierMap } from '../verifier/types.js';
-import { VerifierError } from './errors.js';
+import type { Insn } from '../../isa/instruction.js';
+import type { ProgTypeName } from '../../uapi.js';
+import type { VerifierMap } from '../../verifier/types.js';
+import { VerifierError } from '../sys/errors.js';
 import { createMap, type KernelMapOps } from './map.js';
 import { loadProgram } from './program.js';
 

@@ -2,10 +2,10 @@
  * Loading BTF into the kernel (`BPF_BTF_LOAD`) and opening kernel BTF objects by id. Parsing and
  * building BTF is `src/object/`'s job; this module only hands bytes to the kernel.
  */
-import { BPF_BTF_INFO, BpfCmd } from './attr.js';
-import { BpfSyscallError } from './errors.js';
-import { bpfTry, FdOwner, fdFromId, objectInfo } from './objects.js';
-import { getSys, type Sys } from './syscall.js';
+import { BPF_BTF_INFO, BpfCmd } from '../sys/attr.js';
+import { BpfSyscallError } from '../sys/errors.js';
+import { bpfTry, FdOwner, fdFromId, objectInfo } from '../sys/objects.js';
+import { getSys, type Sys } from '../sys/syscall.js';
 
 /** A BTF object in the kernel. */
 export class KernelBtf {

@@ -38,11 +38,11 @@
  * Positions are kept as JavaScript numbers: they are byte counts since the map was created and
  * stay exact up to 2^53 (over 100 days at 1 GB/s).
  */
-import { TsbpfError } from '../errors.js';
-import type { RecordCallback, RingBufferReader } from '../maps/ringbuf.js';
-import { poller, readRecords, type Watch } from './epoll.js';
-import { mapInfo } from './map.js';
-import { Mmap, mmap, munmap, native } from './syscall.js';
+import { TsbpfError } from '../../errors.js';
+import type { RecordCallback, RingBufferReader } from '../../maps/ringbuf.js';
+import { mapInfo } from '../load/map.js';
+import { poller, readRecords, type Watch } from '../sys/epoll.js';
+import { Mmap, mmap, munmap, native } from '../sys/syscall.js';
 
 const BUSY_BIT = 0x80000000;
 const DISCARD_BIT = 0x40000000;

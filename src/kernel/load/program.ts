@@ -4,13 +4,13 @@
  */
 
 import { basename } from 'node:path';
-import { Errno } from '../errno.js';
-import { TsbpfError } from '../errors.js';
-import { encode, type Insn } from '../isa/instruction.js';
-import { invalidRepeat, type TestRunOptions, type TestRunResult } from '../program.js';
-import { AttachType, type AttachTypeName, enumName, ProgType, type ProgTypeName } from '../uapi.js';
-import { BPF_PROG_INFO, BpfCmd, COMMAND_LAYOUTS, cString, readField } from './attr.js';
-import { BpfSyscallError, type LineLookup, VerifierError } from './errors.js';
+import { Errno } from '../../errno.js';
+import { TsbpfError } from '../../errors.js';
+import { encode, type Insn } from '../../isa/instruction.js';
+import { invalidRepeat, type TestRunOptions, type TestRunResult } from '../../program.js';
+import { AttachType, type AttachTypeName, enumName, ProgType, type ProgTypeName } from '../../uapi.js';
+import { BPF_PROG_INFO, BpfCmd, COMMAND_LAYOUTS, cString, readField } from '../sys/attr.js';
+import { BpfSyscallError, type LineLookup, VerifierError } from '../sys/errors.js';
 import {
   bpfCall,
   bpfTry,
@@ -20,8 +20,8 @@ import {
   objectInfo,
   pinObject,
   sanitizeName,
-} from './objects.js';
-import { getSys, type Sys } from './syscall.js';
+} from '../sys/objects.js';
+import { getSys, type Sys } from '../sys/syscall.js';
 
 /** `BPF_F_*` flags of `prog_flags`. */
 export const ProgFlags = {
@@ -103,7 +103,7 @@ export interface LoadProgramOptions {
 }
 
 /** The test-run contract both backends share (`src/program.ts`). */
-export type { TestRunOptions, TestRunResult } from '../program.js';
+export type { TestRunOptions, TestRunResult } from '../../program.js';
 
 /** What `BPF_OBJ_GET_INFO_BY_FD` says about a program. */
 export interface ProgramInfo {

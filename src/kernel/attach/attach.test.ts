@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { matchSection, type SectionInfo } from '../object/sections.js';
+import { matchSection, type SectionInfo } from '../../object/sections.js';
+import { KernelRingBuffer } from '../events/ringbuf.js';
+import { createMap, type KernelMapOps } from '../load/map.js';
+import { loadObject } from '../load/object.js';
+import { type KernelProgram, loadProgram } from '../load/program.js';
+import { bpfUnavailable, tracefsUnavailable } from '../sys/availability.js';
+import { objectIds } from '../sys/objects.js';
 import {
   AttachError,
   attachBySection,
@@ -30,15 +36,9 @@ import {
   syscallFunctionName,
   TracingDeniedError,
 } from './attach.js';
-import { bpfUnavailable, tracefsUnavailable } from './availability.js';
 import { attachRawTracepoint, attachTracepoint, openLinkCount } from './links.js';
-import { createMap, type KernelMapOps } from './map.js';
-import { loadObject } from './object.js';
-import { objectIds } from './objects.js';
-import { type KernelProgram, loadProgram } from './program.js';
-import { KernelRingBuffer } from './ringbuf.js';
 
-const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
 
 const unavailable = bpfUnavailable();
 

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Btf, parseBtf, writeBtf } from '../object/btf.js';
-import { loadObjectSpec } from '../object/object.js';
-import { bpfUnavailable } from './availability.js';
+import { type Btf, parseBtf, writeBtf } from '../../object/btf.js';
+import { loadObjectSpec } from '../../object/object.js';
+import { bpfUnavailable } from '../sys/availability.js';
 import { loadBtf } from './btf.js';
 import {
   ALL_BTF_FEATURES,
@@ -18,7 +18,7 @@ import {
   sanitizeBtf,
 } from './btf-sanitize.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 const specOf = (file: string) => loadObjectSpec(new Uint8Array(readFileSync(`${root}${file}`)));
 
 const unavailable = bpfUnavailable();

@@ -15,22 +15,24 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { TsbpfError } from '../errors.js';
-import { type Insn, makeInsn } from '../isa/instruction.js';
-import { PseudoSrc } from '../isa/opcodes.js';
-import { BpfMap } from '../maps/map.js';
-import type { MapSpec } from '../maps/ops.js';
-import { type Btf, parseBtf, writeBtf } from '../object/btf.js';
-import { applyCoreRelocations, type CoreCandidateCache } from '../object/core.js';
+import { TsbpfError } from '../../errors.js';
+import { type Insn, makeInsn } from '../../isa/instruction.js';
+import { PseudoSrc } from '../../isa/opcodes.js';
+import { BpfMap } from '../../maps/map.js';
+import type { MapSpec } from '../../maps/ops.js';
+import { type Btf, parseBtf, writeBtf } from '../../object/btf.js';
+import { applyCoreRelocations, type CoreCandidateCache } from '../../object/core.js';
 import {
   loadObjectSpec,
   ObjectError,
   type ObjectMap,
   type ObjectSpec,
   type ProgramSpec,
-} from '../object/object.js';
-import { UnknownSectionError } from '../object/sections.js';
-import { AttachType, type MapTypeName, ProgType } from '../uapi.js';
+} from '../../object/object.js';
+import { UnknownSectionError } from '../../object/sections.js';
+import { AttachType, type MapTypeName, ProgType } from '../../uapi.js';
+import { type LineLookup, type SourceLine, SyscallError, VerifierError } from '../sys/errors.js';
+import { getSys, type Sys } from '../sys/syscall.js';
 import { type KernelBtf, loadBtf } from './btf.js';
 import {
   type BtfFeatures,
@@ -39,7 +41,6 @@ import {
   probeBtfFeatures,
   sanitizeBtf,
 } from './btf-sanitize.js';
-import { type LineLookup, type SourceLine, SyscallError, VerifierError } from './errors.js';
 import { type KconfigExtern, kconfigType, kconfigValue, kernelVersionCode } from './kconfig.js';
 import { createMap, type KernelMapOps, openPinnedMap, possibleCpus } from './map.js';
 import {
@@ -51,7 +52,6 @@ import {
   loadProgram,
   ProgFlags,
 } from './program.js';
-import { getSys, type Sys } from './syscall.js';
 
 /** A value for a global variable: raw bytes, or a number encoded little-endian in its size. */
 export type GlobalValue = Uint8Array | number | bigint | boolean;
