@@ -18,7 +18,7 @@ function vectors(dir: string): string[] {
 }
 
 test('interpreter passes every positive bpf_conformance vector', { skip }, () => {
-  const vm = new Vm();
+  const vm = new Vm({ engine: 'interpreter' });
   const names = vectors(root);
   assert.equal(names.length, 313);
   const failures: string[] = [];
@@ -38,7 +38,7 @@ test('interpreter passes every positive bpf_conformance vector', { skip }, () =>
 
 test('negative vectors: high-bits case fails, unused-* rejected at decode naming the field', { skip }, () => {
   const dir = `${root}negative/`;
-  const vm = new Vm();
+  const vm = new Vm({ engine: 'interpreter' });
   const high = parseDataFile(readFileSync(`${dir}incorrect_return_value_high_bits.data`, 'utf8'));
   assert.equal(high.kind, 'test');
   if (high.kind === 'test') {

@@ -6,7 +6,12 @@ import { InstructionBudgetError, MemoryAccessError, UnknownHelperError, VmError 
 import { Vm } from './vm.js';
 
 function run(asm: string, options: { mem?: number[]; budget?: number } = {}) {
-  const vm = new Vm({ budget: options.budget, now: () => 123n, random: () => 0xdeadbeef });
+  const vm = new Vm({
+    engine: 'interpreter',
+    budget: options.budget,
+    now: () => 123n,
+    random: () => 0xdeadbeef,
+  });
   const program = vm.load(assembleConformance(asm));
   return vm.run(program, { mem: options.mem ? new Uint8Array(options.mem) : undefined });
 }
@@ -126,7 +131,7 @@ describe('memory', () => {
 
 describe('load-acquire and store-release (since 6.15)', () => {
   test('behave as loads and stores of their size', () => {
-    const vm = new Vm();
+    const vm = new Vm({ engine: 'interpreter' });
     const source = [
       'r1 = 0x1122334455667788 ll',
       '*(u64 *)(r10 - 8) = r1',
@@ -190,14 +195,14 @@ describe('control', () => {
     );
   });
   test('writing r10 is refused at load', () => {
-    const vm = new Vm();
+    const vm = new Vm({ engine: 'interpreter' });
     assert.throws(
       () => vm.load(assembleConformance('mov %r0, 0\nmov %r10, 1\nexit')),
       (e: unknown) => e instanceof VmError && e.slot === 1 && /read-only/.test(e.message),
     );
   });
   test('a jump out of the program is refused at load', () => {
-    const vm = new Vm();
+    const vm = new Vm({ engine: 'interpreter' });
     assert.throws(
       () => vm.load(assembleConformance('ja +5\nexit')),
       (e: unknown) => e instanceof VmError && /out of the program/.test(e.message),
@@ -237,7 +242,7 @@ describe('helpers', () => {
 
 describe('stack frames start zeroed', () => {
   test('a run does not see the previous run’s stack, nor a callee the caller’s leftovers', () => {
-    const vm = new Vm();
+    const vm = new Vm({ engine: 'interpreter' });
     const dirty = vm.load(assembleConformance('stdw [%r10-8], 0x55\nmov %r0, 0\nexit'));
     const read = vm.load(assembleConformance('ldxdw %r0, [%r10-8]\nexit'));
     vm.run(dirty);
