@@ -41,7 +41,7 @@ const style = HighlightStyle.define([
 ]);
 
 /** Marks: the error line and the current log step's line (1-based; 0 clears). */
-export const setMarks = StateEffect.define<{ error: number; step: number }>();
+export const setMarks = StateEffect.define<{ error: number; step: number; source: number }>();
 
 const marks = StateField.define<DecorationSet>({
   create: () => Decoration.none,
@@ -50,10 +50,13 @@ const marks = StateField.define<DecorationSet>({
     for (const effect of tr.effects) {
       if (!effect.is(setMarks)) continue;
       const builder = new RangeSetBuilder<Decoration>();
-      const lines = [
-        [effect.value.error, 'cm-error-line'],
-        [effect.value.step, 'cm-step-line'],
-      ] as const;
+      const { error, step, source } = effect.value;
+      // One class a line; the error wins over the step and the source line.
+      const lines = new Map<number, string>([
+        [source, 'cm-source-line'],
+        [step, 'cm-step-line'],
+        [error, 'cm-error-line'],
+      ]);
       for (const [line, cls] of [...lines].sort((a, b) => a[0] - b[0])) {
         if (line < 1 || line > tr.state.doc.lines) continue;
         const at = tr.state.doc.line(line).from;
@@ -82,6 +85,7 @@ export function createEditor(parent: HTMLElement, doc: string, onChange: () => v
       '.cm-scroller': { fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace' },
       '.cm-error-line': { backgroundColor: '#ffd9d9' },
       '.cm-step-line': { backgroundColor: '#fff3c4' },
+      '.cm-source-line': { backgroundColor: '#ffe7c2' },
     }),
   ];
   return new EditorView({ doc, extensions, parent });
@@ -93,9 +97,9 @@ export function setText(view: EditorView, text: string): void {
 }
 
 /** Mark lines and scroll the first marked one into view. */
-export function markLines(view: EditorView, error: number, step = 0): void {
+export function markLines(view: EditorView, error: number, step = 0, source = 0): void {
   const line = step || error;
-  const effects: StateEffect<unknown>[] = [setMarks.of({ error, step })];
+  const effects: StateEffect<unknown>[] = [setMarks.of({ error, step, source })];
   if (line >= 1 && line <= view.state.doc.lines)
     effects.push(EditorView.scrollIntoView(view.state.doc.line(line).from, { y: 'center' }));
   view.dispatch({ effects });

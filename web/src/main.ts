@@ -23,6 +23,7 @@ import {
   runSubject,
   type ShareState,
   type Subject,
+  sourceCommentLine,
   toHex,
   type Verdict,
   verifySubject,
@@ -226,7 +227,7 @@ function doVerify(): Verdict | undefined {
           `${error.line.file}:${error.line.line}:${error.line.column}\n${error.line.text.trim()}`,
         ),
       );
-    markLines(editor, verdict.errorLine ?? 0);
+    markLines(editor, verdict.errorLine ?? 0, 0, errorSourceLine());
   }
   $('log').textContent = result.log;
   state.steps = logSteps(result.log);
@@ -238,6 +239,12 @@ function doVerify(): Verdict | undefined {
     showStep(Number(slider.value));
   }
   return verdict;
+}
+
+/** The `; file:line` comment above the failing instruction, highlighted with it. */
+function errorSourceLine(): number {
+  const line = state.verdict?.errorLine;
+  return line ? sourceCommentLine(editor.state.doc.toString(), line) : 0;
 }
 
 function showAsmError(error: unknown): void {
@@ -253,7 +260,7 @@ function showStep(index: number): void {
   const step = state.steps[index];
   if (!step) return;
   const editorLine = state.verdict?.assembled.editorLines[insnIndexOfSlot(step.insn)] ?? 0;
-  markLines(editor, state.verdict?.errorLine ?? 0, editorLine);
+  markLines(editor, state.verdict?.errorLine ?? 0, editorLine, errorSourceLine());
   $('step-label').textContent = `step ${index + 1}/${state.steps.length}: insn ${step.insn}`;
   const lines = [
     `${step.insn}: ${step.text}`,
@@ -294,7 +301,8 @@ async function doRun(): Promise<void> {
   try {
     const packets = await packetsToRun();
     const engine = $<HTMLSelectElement>('engine').value as 'jit' | 'interpreter';
-    report = runSubject(subject(), packets, engine);
+    const repeat = Math.max(1, Math.min(Number($<HTMLInputElement>('repeat').value) || 1, 1_000_000));
+    report = runSubject(subject(), packets, engine, repeat);
   } catch (error) {
     out.replaceChildren(h('div', { class: 'error' }, describe(error)));
     return;
@@ -304,16 +312,27 @@ async function doRun(): Promise<void> {
 
 function drawRun(report: RunReport): void {
   const out = $('run-result');
+  const runs = report.packets.length * report.repeat;
   const perInsn = report.insnsExecuted ? (report.elapsedMs * 1e6) / report.insnsExecuted : 0;
+  const rest = report.packets.length > 1 ? report.elapsedMs - report.firstMs : 0;
   const parts: HTMLElement[] = [
     h(
       'div',
       { id: 'run-summary' },
-      `${report.program} (${report.type}) on ${report.packets.length} packet(s), ${report.engine}: ${report.elapsedMs.toFixed(2)} ms, ${report.insnsExecuted} insns executed (${perInsn.toFixed(0)} ns/insn)`,
+      `${report.program} (${report.type}) on ${report.packets.length} packet(s)${report.repeat > 1 ? ` × ${report.repeat}` : ''}, ${report.engine}: ` +
+        `${runs} run(s) in ${report.elapsedMs.toFixed(2)} ms, ${report.insnsExecuted} insns executed (${perInsn.toFixed(0)} ns/insn)`,
+    ),
+    h(
+      'div',
+      { class: 'muted' },
+      `first packet ${report.firstMs.toFixed(2)} ms${report.engine === 'jit' ? ' (includes compiling to WebAssembly)' : ''}` +
+        (rest ? `, the other ${report.packets.length - 1} ${rest.toFixed(2)} ms` : ''),
     ),
   ];
   const table = h('table', { id: 'packets-table' });
-  table.append(h('tr', {}, ...['#', 'len', 'return', 'insns', 'packet out'].map((t) => h('th', {}, t))));
+  table.append(
+    h('tr', {}, ...['#', 'len', 'return', 'insns', 'ns/run', 'packet out'].map((t) => h('th', {}, t))),
+  );
   for (const p of report.packets) {
     const changed = p.dataOut && toHex(p.dataOut) !== toHex(p.data);
     table.append(
@@ -323,12 +342,13 @@ function drawRun(report: RunReport): void {
         h('td', {}, String(p.index + 1)),
         h('td', {}, String(p.data.length)),
         p.error
-          ? h('td', { class: 'bad', colspan: '3' }, p.error)
+          ? h('td', { class: 'bad', colspan: '4' }, p.error)
           : h('td', { class: 'retval' }, `${p.retval} ${p.verdict}`),
         ...(p.error
           ? []
           : [
               h('td', {}, String(p.insnsExecuted)),
+              h('td', {}, String(p.durationNs ?? '')),
               h(
                 'td',
                 { class: `hex${changed ? ' changed' : ''}` },
@@ -353,6 +373,12 @@ function drawRun(report: RunReport): void {
     parts.push(maps);
   }
   out.replaceChildren(...parts);
+}
+
+/** The packet text is the input only when "packets" is chosen. */
+function syncInput(): void {
+  const input = (document.querySelector('input[name=input]:checked') as HTMLInputElement).value;
+  $<HTMLTextAreaElement>('packets').disabled = input !== 'hex';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,6 +436,7 @@ async function applyState(shared: ShareState): Promise<void> {
     ) as HTMLInputElement
   ).checked = true;
   $<HTMLSelectElement>('engine').value = shared.engine;
+  syncInput();
   clearResults();
 }
 
@@ -439,6 +466,9 @@ async function start(): Promise<void> {
   });
   $<HTMLSelectElement>('type').addEventListener('change', (event) => {
     state.type = (event.target as HTMLSelectElement).value as ProgTypeName;
+  });
+  document.querySelectorAll<HTMLInputElement>('input[name=input]').forEach((radio) => {
+    radio.addEventListener('change', syncInput);
   });
   $('verify').addEventListener('click', () => doVerify());
   $('run').addEventListener('click', () => void doRun());
@@ -481,6 +511,8 @@ async function start(): Promise<void> {
   else if (TSBPF_EXAMPLES.includes('xdp_count.bpf.o')) {
     loadObjectBytes('xdp_count.bpf.o', await openExample('xdp_count.bpf.o'), 'xdp_count.bpf.o');
   }
+  // For the browser test (web/web.test.ts): the editor's whole text, which CodeMirror renders lazily.
+  (window as unknown as { tsbpfSource: () => string }).tsbpfSource = () => editor.state.doc.toString();
   document.body.dataset.ready = 'true';
 }
 

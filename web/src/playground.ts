@@ -89,6 +89,13 @@ export function detectSyntax(source: string): 'llvm' | 'conformance' {
   return /%r\d/.test(source) ? 'conformance' : 'llvm';
 }
 
+/** The editor line of the `; file:line` comment an instruction's source line came from (0: none). */
+export function sourceCommentLine(source: string, editorLine: number): number {
+  const lines = source.split(/\r?\n/);
+  for (let i = editorLine - 2; i >= 0; i--) if (SOURCE_COMMENT.test(lines[i])) return i + 1;
+  return 0;
+}
+
 /** Assembled editor text: the instructions, their C source lines and their editor lines. */
 export interface AssembledSource {
   readonly insns: Insn[];
@@ -220,6 +227,8 @@ export function verifySubject(subject: Subject): Verdict {
 /** One packet's run. */
 export interface PacketResult {
   readonly index: number;
+  /** Mean time of one run of the program on this packet (`BPF_PROG_TEST_RUN`'s duration). */
+  readonly durationNs?: number;
   readonly data: Uint8Array;
   readonly retval?: number;
   readonly verdict?: string;
@@ -246,6 +255,10 @@ export interface RunReport {
   readonly maps: readonly MapDump[];
   /** Wall time of all the test runs (not the load), in milliseconds. */
   readonly elapsedMs: number;
+  /** Wall time of the first packet's runs alone: it includes compiling to WebAssembly. */
+  readonly firstMs: number;
+  /** Runs per packet (`repeat`). */
+  readonly repeat: number;
   readonly insnsExecuted: number;
 }
 
@@ -301,6 +314,7 @@ export function runSubject(
   subject: Subject,
   packets: readonly Uint8Array[],
   engine: 'jit' | 'interpreter',
+  repeat = 1,
 ): RunReport {
   const assembled = assembleSource(subject.source);
   const vm = new Vm({ engine });
@@ -316,9 +330,11 @@ export function runSubject(
   const results: PacketResult[] = [];
   let insnsExecuted = 0;
   const started = performance.now();
+  let firstMs = 0;
   for (const [index, data] of packets.entries()) {
+    if (index === 1) firstMs = performance.now() - started;
     try {
-      const run = vm.testRun(program, { data });
+      const run = vm.testRun(program, { data, repeat });
       insnsExecuted += run.insnsExecuted;
       results.push({
         index,
@@ -327,6 +343,7 @@ export function runSubject(
         verdict: verdictName(subject.type, run.retval),
         dataOut: run.dataOut,
         insnsExecuted: run.insnsExecuted,
+        durationNs: run.durationNs,
         trace: run.trace,
       });
     } catch (error) {
@@ -334,6 +351,7 @@ export function runSubject(
     }
   }
   const elapsedMs = performance.now() - started;
+  if (packets.length === 1) firstMs = elapsedMs;
   const maps = loaded && spec ? [...loaded.maps].map(([name, map]) => dumpMap(name, map, spec)) : [];
   return {
     program: program.name,
@@ -342,6 +360,8 @@ export function runSubject(
     packets: results,
     maps: maps.filter((m): m is MapDump => m !== undefined),
     elapsedMs,
+    firstMs,
+    repeat,
     insnsExecuted,
   };
 }
@@ -453,6 +473,7 @@ export function logSteps(log: string): LogStep[] {
     if (at) state = at[2];
     else if (from) state = from[1];
     if (line.trim() !== '' && !line.startsWith('processed ')) notes.push(line);
+    if (line.startsWith('processed ')) continue;
     if (/^\d+: safe$/.test(line) || (!at && !from && steps.length > 0 && line.trim() !== '')) {
       // A note after an instruction belongs to it (the error text, `safe`).
       const last = steps.at(-1)!;
