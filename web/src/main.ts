@@ -3,7 +3,7 @@
  * DOM. The logic lives in `playground.ts`; this file only reads inputs and draws results.
  */
 import type { EditorView } from '@codemirror/view';
-import { AssemblyError, type ProgTypeName, programType, TsbpfError } from '../../src/index.js';
+import { AssemblyError, dumpBtfC, type ProgTypeName, programType, TsbpfError } from '../../src/index.js';
 import { createEditor, markLines, setText } from './editor.js';
 import {
   assembleSource,
@@ -120,6 +120,15 @@ function showObject(): void {
     }
   }
   $('programs').replaceChildren(...rows);
+  const btf = object?.spec.btf;
+  $('btf-panel').hidden = !btf;
+  if (btf) {
+    try {
+      $('btf').textContent = dumpBtfC(btf, { guard: '__OBJECT_BTF_H__', preserveAccessIndex: false });
+    } catch (error) {
+      $('btf').textContent = describe(error);
+    }
+  }
   const maps = object?.spec.maps ?? [];
   $('maps-spec').textContent = maps.length
     ? `maps: ${maps.map((m) => `${m.name} (${m.type.toLowerCase()}, ${m.keySize}→${m.valueSize} B × ${m.maxEntries})`).join(', ')}`
@@ -325,13 +334,29 @@ function drawRun(report: RunReport): void {
     h(
       'div',
       { class: 'muted' },
-      `first packet ${report.firstMs.toFixed(2)} ms${report.engine === 'jit' ? ' (includes compiling to WebAssembly)' : ''}` +
+      (report.engine === 'jit'
+        ? report.compileMs === undefined
+          ? 'not compiled yet (the interpreter ran meanwhile); '
+          : `compiled to WebAssembly in ${report.compileMs.toFixed(2)} ms; `
+        : '') +
+        `first packet ${report.firstMs.toFixed(2)} ms` +
         (rest ? `, the other ${report.packets.length - 1} ${rest.toFixed(2)} ms` : ''),
     ),
   ];
+  // Browsers coarsen timers (to 100 µs unless the page is cross-origin isolated): one run per packet
+  // is below that, so the per-packet time shows only when repeated enough to mean something.
+  const timed = report.repeat >= 100;
+  if (!timed)
+    parts.push(h('div', { class: 'muted' }, 'raise repeat (≥ 100) for the time of one run per packet'));
   const table = h('table', { id: 'packets-table' });
   table.append(
-    h('tr', {}, ...['#', 'len', 'return', 'insns', 'ns/run', 'packet out'].map((t) => h('th', {}, t))),
+    h(
+      'tr',
+      {},
+      ...['#', 'len', 'return', 'insns', ...(timed ? ['ns/run'] : []), 'packet out'].map((t) =>
+        h('th', {}, t),
+      ),
+    ),
   );
   for (const p of report.packets) {
     const changed = p.dataOut && toHex(p.dataOut) !== toHex(p.data);
@@ -342,13 +367,13 @@ function drawRun(report: RunReport): void {
         h('td', {}, String(p.index + 1)),
         h('td', {}, String(p.data.length)),
         p.error
-          ? h('td', { class: 'bad', colspan: '4' }, p.error)
+          ? h('td', { class: 'bad', colspan: timed ? '4' : '3' }, p.error)
           : h('td', { class: 'retval' }, `${p.retval} ${p.verdict}`),
         ...(p.error
           ? []
           : [
               h('td', {}, String(p.insnsExecuted)),
-              h('td', {}, String(p.durationNs ?? '')),
+              ...(timed ? [h('td', {}, String(p.durationNs ?? ''))] : []),
               h(
                 'td',
                 { class: `hex${changed ? ' changed' : ''}` },
@@ -445,6 +470,7 @@ async function applyState(shared: ShareState): Promise<void> {
 
 async function start(): Promise<void> {
   editor = createEditor($('editor'), DEFAULT_SOURCE, () => {
+    $('share-panel').hidden = true;
     const text = editor.state.doc.toString();
     try {
       $('syntax').textContent = `(${assembleSource(text).syntax} syntax)`;
@@ -457,7 +483,15 @@ async function start(): Promise<void> {
   for (const file of TSBPF_EXAMPLES)
     examples.append(h('option', { value: file }, file.replace(/\.bpf\.o$/, '')));
   examples.addEventListener('change', async () => {
-    if (!examples.value) return;
+    if (!examples.value) {
+      // Detach the object: the editor's text stays, as plain assembly without maps.
+      state.object = undefined;
+      state.example = undefined;
+      state.program = undefined;
+      showObject();
+      clearResults();
+      return;
+    }
     loadObjectBytes(examples.value, await openExample(examples.value), examples.value);
   });
   $<HTMLInputElement>('file').addEventListener('change', (event) => {

@@ -15,6 +15,7 @@ import {
   formatInsn,
   type Insn,
   isPerCpu,
+  jitFor,
   jumpTarget,
   loadObjectSpec,
   type ObjectSpec,
@@ -255,8 +256,10 @@ export interface RunReport {
   readonly maps: readonly MapDump[];
   /** Wall time of all the test runs (not the load), in milliseconds. */
   readonly elapsedMs: number;
-  /** Wall time of the first packet's runs alone: it includes compiling to WebAssembly. */
+  /** Wall time of the first packet's runs alone. */
   readonly firstMs: number;
+  /** Time to compile the program to WebAssembly (JIT), before the runs; undefined when it was not. */
+  readonly compileMs: number | undefined;
   /** Runs per packet (`repeat`). */
   readonly repeat: number;
   readonly insnsExecuted: number;
@@ -327,6 +330,13 @@ export function runSubject(
   } else {
     program = vm.loadProgram({ type: subject.type, insns: assembled.insns, name: 'prog' });
   }
+  // Compile before the clock starts; undefined when the engine compiles later (asynchronously, when a
+  // browser refuses a large synchronous compile) or cannot (the interpreter runs meanwhile).
+  let compileMs: number | undefined;
+  if (vm.engine === 'jit') {
+    const before = performance.now();
+    compileMs = jitFor(program.compiled, vm.memory) ? performance.now() - before : undefined;
+  }
   const results: PacketResult[] = [];
   let insnsExecuted = 0;
   const started = performance.now();
@@ -361,6 +371,7 @@ export function runSubject(
     maps: maps.filter((m): m is MapDump => m !== undefined),
     elapsedMs,
     firstMs,
+    compileMs,
     repeat,
     insnsExecuted,
   };
