@@ -271,6 +271,27 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
   assert.deepEqual(await page.locator('td.retval').allTextContents(), ['1 XDP_DROP']);
   await page.screenshot({ path: join(shots, '9-assembly-printk.png') });
 
+  // 9. A program that writes the packet, over a capture file the user opens (pcapng): the output
+  // packets' changed bytes are marked.
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+a');
+  await page.keyboard.insertText(
+    'r2 = *(u32 *)(r1 + 4)\nr1 = *(u32 *)(r1 + 0)\nr3 = r1\nr3 += 1\nif r3 > r2 goto out\n*(u8 *)(r1 + 0) = 0xff\nout:\nr0 = 2\nexit\n',
+  );
+  await page.setInputFiles('#pcap-file', join(root, 'testdata/pcap/sample.pcapng'));
+  await page.check('input[name=input][value=file]');
+  await page.click('#run');
+  await page.waitForFunction(() =>
+    document.querySelector('#run-summary')?.textContent?.includes('22 packet'),
+  );
+  const marks = await page.locator('td.hex mark').allTextContents();
+  assert.equal(marks.length, 22);
+  assert.ok(
+    marks.every((m) => m === 'ff'),
+    marks.join(' '),
+  );
+  await page.screenshot({ path: join(shots, '10-capture-file-diff.png') });
+
   // Not asserted (no test measures time): each example's first program's verify time, for the record.
   const times: string[] = [];
   for (const example of await page

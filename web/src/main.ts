@@ -296,7 +296,38 @@ async function packetsToRun(): Promise<Uint8Array[]> {
     sample ??= new Uint8Array(await (await fetch('sample.pcap')).arrayBuffer());
     return capturePackets(sample);
   }
+  if (input === 'file') {
+    const file = $<HTMLInputElement>('pcap-file').files?.[0];
+    if (!file) throw new Error('choose a pcap or pcapng file first');
+    return capturePackets(new Uint8Array(await file.arrayBuffer()));
+  }
   return parsePackets($<HTMLTextAreaElement>('packets').value);
+}
+
+/** The output packet as hex with the bytes that differ from the input marked. */
+function hexDiff(before: Uint8Array, after: Uint8Array): HTMLElement {
+  const cell = h('td', { class: 'hex' });
+  if (after.length !== before.length)
+    cell.append(h('div', { class: 'muted' }, `${before.length} → ${after.length} bytes`));
+  // Align the ends when the length changed at the front (bpf_xdp_adjust_head, encapsulation).
+  const shift = after.length - before.length;
+  let run = '';
+  let marked = false;
+  const flush = () => {
+    if (run) cell.append(marked ? h('mark', {}, run) : run);
+    run = '';
+  };
+  after.forEach((byte, i) => {
+    const j = i - shift;
+    const differs = j < 0 || j >= before.length || before[j] !== byte;
+    if (differs !== marked) {
+      flush();
+      marked = differs;
+    }
+    run += byte.toString(16).padStart(2, '0');
+  });
+  flush();
+  return cell;
 }
 
 async function doRun(): Promise<void> {
@@ -322,14 +353,15 @@ async function doRun(): Promise<void> {
 function drawRun(report: RunReport): void {
   const out = $('run-result');
   const runs = report.packets.length * report.repeat;
-  const perInsn = report.insnsExecuted ? (report.elapsedMs * 1e6) / report.insnsExecuted : 0;
+  // Per run, packet set-up included (a test run builds the context and copies the packet in and out).
+  const perRun = runs ? (report.elapsedMs * 1e3) / runs : 0;
   const rest = report.packets.length > 1 ? report.elapsedMs - report.firstMs : 0;
   const parts: HTMLElement[] = [
     h(
       'div',
       { id: 'run-summary' },
       `${report.program} (${report.type}) on ${report.packets.length} packet(s)${report.repeat > 1 ? ` × ${report.repeat}` : ''}, ${report.engine}: ` +
-        `${runs} run(s) in ${report.elapsedMs.toFixed(2)} ms, ${report.insnsExecuted} insns executed (${perInsn.toFixed(0)} ns/insn)`,
+        `${runs} run(s) in ${report.elapsedMs.toFixed(2)} ms, ${report.insnsExecuted} insns executed, ${perRun.toFixed(1)} µs a run`,
     ),
     h(
       'div',
@@ -374,11 +406,7 @@ function drawRun(report: RunReport): void {
           : [
               h('td', {}, String(p.insnsExecuted)),
               ...(timed ? [h('td', {}, String(p.durationNs ?? ''))] : []),
-              h(
-                'td',
-                { class: `hex${changed ? ' changed' : ''}` },
-                changed ? toHex(p.dataOut!) : '(unchanged)',
-              ),
+              changed ? hexDiff(p.data, p.dataOut!) : h('td', { class: 'hex muted' }, '(unchanged)'),
             ]),
       ),
     );
@@ -410,9 +438,9 @@ function syncInput(): void {
 // Share.
 
 function shareState(): ShareState {
-  const input = (document.querySelector('input[name=input]:checked') as HTMLInputElement).value as
-    | 'hex'
-    | 'sample';
+  // A capture file the user opened stays in the browser: links carry the packet text instead.
+  const checked = (document.querySelector('input[name=input]:checked') as HTMLInputElement).value;
+  const input = checked === 'sample' ? 'sample' : 'hex';
   const object = state.object;
   return {
     source: editor.state.doc.toString(),
@@ -471,6 +499,14 @@ async function applyState(shared: ShareState): Promise<void> {
 async function start(): Promise<void> {
   editor = createEditor($('editor'), DEFAULT_SOURCE, () => {
     $('share-panel').hidden = true;
+    // A verdict of other text would mislead; the marks go with the edit (editor.ts).
+    if (state.verdict) {
+      state.verdict = undefined;
+      state.steps = [];
+      $('verdict').className = 'muted';
+      $('verdict').textContent = 'The program changed: press Verify again.';
+      $('stepper').hidden = true;
+    }
     const text = editor.state.doc.toString();
     try {
       $('syntax').textContent = `(${assembleSource(text).syntax} syntax)`;
