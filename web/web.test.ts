@@ -292,6 +292,33 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
   );
   await page.screenshot({ path: join(shots, '10-capture-file-diff.png') });
 
+  // 10. Capabilities: a socket filter returning a pointer is fine for root, a leak for CAP_BPF.
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+a');
+  await page.keyboard.insertText('r0 = r10\nexit\n');
+  await page.selectOption('#type', 'SOCKET_FILTER');
+  await page.click('#verify');
+  assert.equal(await page.textContent('#verdict-word'), 'accepted');
+  await page.selectOption('#caps', 'bpf');
+  await page.click('#verify');
+  assert.equal(await page.textContent('#verdict-word'), 'rejected');
+  assert.equal(await page.textContent('#error-message'), 'R0 leaks addr as return value');
+  await page.selectOption('#caps', 'root');
+
+  // 11. Global variables after a run, by name and C type.
+  await page.selectOption('#example', 'globals.bpf.o');
+  await page.waitForSelector('#programs tr.selected[data-program=xdp_byte_quota]');
+  await page.check('input[name=input][value=hex]');
+  await page.click('#run');
+  await page.waitForFunction(() =>
+    document.querySelector('#run-summary')?.textContent?.includes('xdp_byte_quota'),
+  );
+  const globals = (await page.textContent('#maps-after'))!;
+  assert.match(globals, /program_name = "tsbpf-globals"/);
+  assert.match(globals, /packets_seen = 1\b/);
+  await page.locator('#maps-after').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, '11-globals.png') });
+
   // Not asserted (no test measures time): each example's first program's verify time, for the record.
   const times: string[] = [];
   for (const example of await page

@@ -71,6 +71,7 @@ function subject(): Subject {
   return {
     source: editor.state.doc.toString(),
     type: state.type,
+    caps: $<HTMLSelectElement>('caps').value as 'root' | 'bpf' | 'unpriv',
     ...(state.object ? { object: state.object, program: state.program } : {}),
   };
 }
@@ -418,7 +419,9 @@ function drawRun(report: RunReport): void {
     const maps = h('div', { id: 'maps-after' }, h('h2', {}, 'Maps after the run'));
     for (const map of report.maps) {
       maps.append(h('div', { class: 'mono' }, h('b', {}, map.name), ` (${map.type})`));
-      const lines = map.entries.map((e) => `  key: ${e.key.padEnd(12)} value: ${e.value}`);
+      const lines = map.entries.map((e) =>
+        map.globals ? `  ${e.key} = ${e.value}` : `  key: ${e.key.padEnd(12)} value: ${e.value}`,
+      );
       if (map.hidden)
         lines.push(`  (${map.hidden} ${map.entries.length ? 'more ' : ''}zero or unshown entries)`);
       maps.append(h('pre', {}, lines.join('\n') || '  (empty)'));

@@ -11,6 +11,7 @@ import {
   type BpfMap,
   type BtfValue,
   btfCodec,
+  type Caps,
   enumName,
   formatInsn,
   type Insn,
@@ -158,6 +159,8 @@ export interface Subject {
   /** The object and program the source came from: its maps, BTF and licence apply. */
   readonly object?: OpenObject;
   readonly program?: string;
+  /** Who loads it (default root): `bpf` is CAP_BPF without CAP_PERFMON, `unpriv` no capability. */
+  readonly caps?: Caps;
 }
 
 /** The program spec with the edited instructions; func_info re-pointed at the new call targets. */
@@ -200,14 +203,23 @@ export function verifySubject(subject: Subject): Verdict {
   const base = programOf(subject);
   const fromObject =
     base && subject.object
-      ? verifierInputOf(subject.object.spec, editedProgram(base, assembled), { logLevel: 2 })
+      ? verifierInputOf(subject.object.spec, editedProgram(base, assembled), {
+          logLevel: 2,
+          caps: subject.caps,
+        })
       : undefined;
   // verifierInputOf leaves out the section's expected attach type (cgroup_skb/egress needs it).
   const attach = base?.sectionInfo?.attachType;
   const expectedAttachType = attach === undefined ? undefined : enumName(AttachType, attach);
   const input: VerifierInput = fromObject
     ? { ...fromObject, progType: subject.type, ...(expectedAttachType ? { expectedAttachType } : {}) }
-    : { insns: assembled.insns, progType: subject.type, lines: assembled.lines, logLevel: 2 };
+    : {
+        insns: assembled.insns,
+        progType: subject.type,
+        lines: assembled.lines,
+        logLevel: 2,
+        caps: subject.caps,
+      };
   const result = verify(input);
   const index = result.error?.insn;
   const insn = index === undefined ? undefined : assembled.insns[index];
@@ -246,6 +258,8 @@ export interface MapDump {
   readonly entries: ReadonlyArray<{ readonly key: string; readonly value: string }>;
   /** Entries not shown (all-zero values, or past the first 64). */
   readonly hidden: number;
+  /** A global data section: each entry is a variable (key: its name). */
+  readonly globals: boolean;
 }
 
 export interface RunReport {
@@ -425,6 +439,19 @@ function dumpMap(name: string, map: BpfMap, spec: ObjectSpec): MapDump | undefin
   const valueCodec = btf && valueTypeId ? btfCodec(btf, valueTypeId) : undefined;
   const entries: Array<{ key: string; value: string }> = [];
   let hidden = 0;
+  // A global data section (.data, .rodata, .bss): one entry, shown variable by variable.
+  if (btf && objectMap?.origin === 'data' && objectMap.variables?.length) {
+    const bytes = map.get(new Uint8Array(map.spec.keySize)) as Uint8Array | undefined;
+    if (!bytes) return { name, type, entries, hidden, globals: true };
+    for (const v of objectMap.variables) {
+      // The variable's id names a VAR; its value has the VAR's type.
+      const t = btf.typeById(v.typeId);
+      const typeId = t.kind === 'var' ? t.typeId : v.typeId;
+      const value = safeShow(() => btfCodec(btf, typeId).decode(bytes.subarray(v.offset, v.offset + v.size)));
+      entries.push({ key: v.name, value: value ?? toHex(bytes.subarray(v.offset, v.offset + v.size)) });
+    }
+    return { name, type: `${type}, global variables`, entries, hidden, globals: true };
+  }
   for (const [key, value] of map.entries() as Iterable<[Uint8Array, Uint8Array | Uint8Array[]]>) {
     const list = Array.isArray(value) ? value : [value];
     if (list.every((v) => v.every((b) => b === 0)) || entries.length >= MAX_SHOWN) {
@@ -442,7 +469,13 @@ function dumpMap(name: string, map: BpfMap, spec: ObjectSpec): MapDump | undefin
     else valueText = toHex(list[0]);
     entries.push({ key: keyText ?? toHex(key), value: valueText ?? toHex(list[0]) });
   }
-  return { name, type: `${type}${isPerCpu(type) ? ', summed over CPUs' : ''}`, entries, hidden };
+  return {
+    name,
+    type: `${type}${isPerCpu(type) ? ', summed over CPUs' : ''}`,
+    entries,
+    hidden,
+    globals: false,
+  };
 }
 
 function safeShow(decode: () => BtfValue): string | undefined {
