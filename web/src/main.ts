@@ -454,6 +454,8 @@ function shareState(): ShareState {
     packets: $<HTMLTextAreaElement>('packets').value,
     input,
     engine: $<HTMLSelectElement>('engine').value as 'jit' | 'interpreter',
+    caps: $<HTMLSelectElement>('caps').value as 'root' | 'bpf' | 'unpriv',
+    repeat: Number($<HTMLInputElement>('repeat').value) || 1,
   };
 }
 
@@ -492,6 +494,8 @@ async function applyState(shared: ShareState): Promise<void> {
     ) as HTMLInputElement
   ).checked = true;
   $<HTMLSelectElement>('engine').value = shared.engine;
+  $<HTMLSelectElement>('caps').value = shared.caps ?? 'root';
+  $<HTMLInputElement>('repeat').value = String(shared.repeat ?? 1);
   syncInput();
   clearResults();
 }

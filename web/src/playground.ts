@@ -557,6 +557,8 @@ export interface ShareState {
   readonly packets: string;
   readonly input: 'hex' | 'sample';
   readonly engine: 'jit' | 'interpreter';
+  readonly caps?: Caps;
+  readonly repeat?: number;
 }
 
 function base64url(bytes: Uint8Array): string {
