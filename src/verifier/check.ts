@@ -9,9 +9,9 @@ import type { Insn } from '../isa/instruction.js';
 import { formatInsn } from '../isa/llvm-print.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
-import type { ArgType, HelperProto } from './builtin.js';
-import { builtinHelper } from './builtin.js';
+import { MapType, type MapTypeName } from '../uapi.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
+import type { Lookups } from './lookups.js';
 import {
   boundsSync,
   boundsValid,
@@ -45,6 +45,8 @@ import {
   Stype,
   type VState,
 } from './state.js';
+import type { ArgBaseType, HelperArg } from './tables/index.js';
+import { mapFuncCompatible } from './tables/index.js';
 import { S64_MAX, S64_MIN, tnumAdd, tnumConst, tnumIn, tnumIsConst, u64 } from './tnum.js';
 import type { VerifierInput, VerifierMap } from './types.js';
 
@@ -68,15 +70,7 @@ export class Reject {
   ) {}
 }
 
-/** The lookups the core needs; built-ins by default, generated tables when merged. */
-export interface Lookups {
-  helper(id: number): HelperProto | undefined;
-  ctx(
-    off: number,
-    size: number,
-    write: boolean,
-  ): { result: 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' } | undefined;
-}
+export type { Lookups };
 
 interface Pending {
   state: VState;
@@ -601,12 +595,16 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (write && valueReg && isPointer(valueReg)) throw new Reject(`R${value} leaks addr into ctx`, at);
         ptrOffCheck(reg, regno, at);
         const acc = lookups.ctx(off, size, write);
-        if (!acc) throw new Reject(`invalid bpf_context access off=${off} size=${size}`, at);
+        if (typeof acc === 'string') throw new Reject(acc, at);
         if (!write && value !== undefined) {
-          if (acc.result === 'scalar') markUnknown(cur[value]);
+          if (acc.type === 'scalar') markUnknown(cur[value]);
           else {
             // packet pointers from the context start with id 0 (they all share it)
-            markPointer(cur[value], acc.result);
+            markPointer(cur[value], acc.type);
+            if (acc.maybeNull) {
+              cur[value].maybeNull = true;
+              cur[value].id = ++idGen;
+            }
           }
         }
         break;
@@ -1158,7 +1156,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         return memRegion(reg, regno, reg.off, size, reg.memSize, zeroOk, at);
       case 'fp': {
         if (size === 0 && zeroOk) return;
-        const { minOff } = stackBounds(reg, regno, reg.off, size, 'helper', at);
+        const { minOff } = stackBounds(reg, regno, reg.off, size, write ? 'write' : 'read', at);
         const f = frameOf(s, reg);
         const maxOff = tnumIsConst(reg.varOff) ? minOff : Number(reg.smax) + reg.off;
         noteStack(f, minOff);
@@ -1206,7 +1204,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   };
 
-  const sizeArg = (s: VState, regno: number, zeroOk: boolean, prevArg: ArgType, at: number) => {
+  const sizeArg = (s: VState, regno: number, zeroOk: boolean, prevArg: HelperArg | undefined, at: number) => {
     const reg = regs(s)[regno];
     if (reg.smin < 0n)
       throw new Reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`, at);
@@ -1214,26 +1212,49 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`R${regno} invalid zero-sized read: u64=[${reg.umin},${reg.umax}]`, at);
     if (reg.umax >= BigInt(BPF_MAX_VAR_SIZ))
       throw new Reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, at);
-    const write = prevArg === 'ptr_to_uninit_mem';
-    helperMem(s, regno - 1, Number(reg.umax), write, zeroOk, write && tnumIsConst(reg.varOff), at);
+    const write = prevArg?.flags.includes('MEM_WRITE') ?? false;
+    const raw = (prevArg?.flags.includes('MEM_UNINIT') ?? false) && tnumIsConst(reg.varOff);
+    helperMem(s, regno - 1, Number(reg.umax), write, zeroOk, raw, at);
     markPrecise(s, 1 << regno);
   };
 
+  /** compatible_reg_types: what each argument base type accepts, and how the kernel lists it. */
+  const ARG_REG_TYPES: Partial<Record<ArgBaseType, readonly [readonly RegType[], string]>> = {
+    ARG_CONST_MAP_PTR: [['map_ptr'], 'map_ptr'],
+    ARG_PTR_TO_MAP_KEY: [memTypes, EXPECTED_MEM],
+    ARG_PTR_TO_MAP_VALUE: [memTypes, EXPECTED_MEM],
+    ARG_PTR_TO_MEM: [memTypes, EXPECTED_MEM],
+    ARG_CONST_SIZE: [['scalar'], 'scalar'],
+    ARG_CONST_SIZE_OR_ZERO: [['scalar'], 'scalar'],
+    ARG_CONST_ALLOC_SIZE_OR_ZERO: [['scalar'], 'scalar'],
+    ARG_PTR_TO_CTX: [['ctx'], 'ctx'],
+    ARG_PTR_TO_FUNC: [['func'], 'func'],
+    ARG_PTR_TO_STACK: [['fp'], 'fp'],
+    ARG_PTR_TO_RINGBUF_MEM: [['ringbuf_mem'], 'ringbuf_mem'],
+    ARG_PTR_TO_SOCK_COMMON: [['sock_common', 'sock', 'tcp_sock'], 'sock_common, sock, tcp_sock, xdp_sock'],
+    ARG_PTR_TO_SOCKET: [['sock'], 'sock'],
+    ARG_PTR_TO_TCP_SOCK: [['tcp_sock'], 'tcp_sock'],
+    ARG_PTR_TO_BTF_ID_SOCK_COMMON: [
+      ['sock_common', 'sock', 'tcp_sock', 'btf_id'],
+      'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_',
+    ],
+    ARG_PTR_TO_BTF_ID: [['btf_id'], 'ptr_, trusted_ptr_, rcu_ptr_'],
+    ARG_PTR_TO_SPIN_LOCK: [['map_value', 'btf_id'], 'map_value, ptr_'],
+    ARG_PTR_TO_TIMER: [['map_value'], 'map_value'],
+    ARG_PTR_TO_CONST_STR: [['map_value'], 'map_value'],
+  };
+
+  /** check_helper_call: the prototype's argument checks, then R0 and the side effects. */
   const checkHelper = (s: VState, insn: Insn, at: number): number | undefined => {
     const id = insn.imm;
     const proto = lookups.helper(id);
-    if (!proto) {
-      const known = builtinHelper(id, 'SYSCALL', 'root') || id in KNOWN_NAMES;
-      if (!known && (id < 0 || id > 220)) throw new Reject(`invalid func unknown#${id}`, at);
-      const name = builtinHelper(id, 'SYSCALL', 'root')?.name ?? KNOWN_NAMES[id] ?? 'unknown';
-      if (name === 'unknown') throw new Reject(`invalid func unknown#${id}`, at);
-      throw new Reject(`program of this type does not support helper ${name}#${id}`, at);
-    }
+    if (typeof proto === 'string') throw new Reject(proto, at);
     if (proto.gplOnly && input.gpl === false)
       throw new Reject('cannot call GPL-restricted function from non-GPL compatible program', at);
     const cur = regs(s);
     let mapIdx = -1;
-    let releaseRef = 0;
+    let releaseRegno = 0;
+    let refObjId = 0;
     let memSize = 0;
     let callbackSubprog = -1;
     let constKey: bigint | undefined;
@@ -1241,106 +1262,92 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     proto.args.forEach((arg, k) => {
       const regno = k + 1;
       const reg = readReg(s, regno, at);
-      if (arg === 'anything') {
+      const base = arg.base;
+      if (base === 'ARG_ANYTHING') {
         if (isPointer(reg) && !allowPtrLeaks)
           throw new Reject(`R${regno} leaks addr into helper function`, at);
         return;
       }
-      const nullOk = arg === 'ptr_to_stack_or_null' || arg === 'ptr_to_mem_rdonly_or_null';
-      if (!(nullOk && isNullConst(reg))) {
-        const expect = (ok: boolean, text: string) => {
-          if (!ok) throw new Reject(`R${regno} type=${regTypeStr(reg)} expected=${text}`, at);
-        };
-        switch (arg) {
-          case 'const_map_ptr':
-            expect(reg.type === 'map_ptr', 'map_ptr');
-            break;
-          case 'ptr_to_map_key':
-          case 'ptr_to_map_value':
-          case 'ptr_to_mem':
-          case 'ptr_to_mem_rdonly':
-          case 'ptr_to_mem_rdonly_or_null':
-          case 'ptr_to_uninit_mem':
-            expect(memTypes.includes(reg.type) && !reg.maybeNull, EXPECTED_MEM);
-            break;
-          case 'const_size':
-          case 'const_size_or_zero':
-          case 'const_alloc_size_or_zero':
-            expect(reg.type === 'scalar', 'scalar');
-            break;
-          case 'ptr_to_ctx':
-            expect(reg.type === 'ctx', 'ctx');
-            break;
-          case 'ptr_to_func':
-            expect(reg.type === 'func', 'func');
-            break;
-          case 'ptr_to_stack_or_null':
-            expect(reg.type === 'fp', 'fp');
-            break;
-          case 'ptr_to_ringbuf_mem_release':
-            expect(reg.type === 'ringbuf_mem' && !reg.maybeNull, 'ringbuf_mem');
-            break;
+      const nullable = arg.flags.includes('PTR_MAYBE_NULL');
+      if (!(nullable && isNullConst(reg))) {
+        const accepted = ARG_REG_TYPES[base];
+        if (accepted) {
+          const [types, text] = accepted;
+          // a nullable argument takes the maybe-NULL flavour too; MEM_RDONLY ones read-only memory
+          const nullOk = !reg.maybeNull || nullable;
+          const rdonlyOk = !reg.rdonly || arg.flags.includes('MEM_RDONLY');
+          if (!types.includes(reg.type) || !nullOk || !rdonlyOk)
+            throw new Reject(`R${regno} type=${regTypeStr(reg)} expected=${text}`, at);
         }
+        // check_func_arg_reg_off: a context or release argument must point at its start
+        if (arg.flags.includes('OBJ_RELEASE') && reg.off)
+          throw new Reject(
+            `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`,
+            at,
+          );
+        if (base === 'ARG_PTR_TO_CTX') ptrOffCheck(reg, regno, at);
       }
-      if (arg === 'ptr_to_ringbuf_mem_release') {
+      if (reg.refObjId) refObjId = reg.refObjId;
+      if (arg.flags.includes('OBJ_RELEASE')) {
         if (!reg.refObjId && !isNullConst(reg))
           throw new Reject(`R${regno} must be referenced when passed to release function`, at);
-        if (reg.off) throw new Reject(`R${regno} must have zero offset when passed to release func`, at);
-        releaseRef = reg.refObjId;
+        releaseRegno = regno;
       }
-      switch (arg) {
-        case 'const_map_ptr':
+      switch (base) {
+        case 'ARG_CONST_MAP_PTR':
           mapIdx = reg.map;
           break;
-        case 'ptr_to_map_key':
+        case 'ARG_PTR_TO_MAP_KEY':
           helperMem(s, regno, maps[mapIdx]?.keySize ?? 0, false, false, false, at);
           constKey = constMapKey(s, reg, maps[mapIdx]?.keySize ?? 0);
           break;
-        case 'ptr_to_map_value':
+        case 'ARG_PTR_TO_MAP_VALUE':
+          if (nullable && isNullConst(reg)) break;
           helperMem(s, regno, maps[mapIdx]?.valueSize ?? 0, false, false, false, at);
           break;
-        case 'const_size':
-          msizeMax = reg.umax;
-          sizeArg(s, regno, false, proto.args[k - 1], at);
+        case 'ARG_PTR_TO_MEM':
+          if (arg.size !== undefined && !(nullable && isNullConst(reg))) {
+            const write = arg.flags.includes('MEM_WRITE');
+            helperMem(s, regno, arg.size, write, false, arg.flags.includes('MEM_UNINIT'), at);
+          }
           break;
-        case 'const_size_or_zero':
+        case 'ARG_CONST_SIZE':
+        case 'ARG_CONST_SIZE_OR_ZERO':
           msizeMax = reg.umax;
-          sizeArg(s, regno, true, proto.args[k - 1], at);
+          sizeArg(s, regno, base === 'ARG_CONST_SIZE_OR_ZERO', proto.args[k - 1], at);
           break;
-        case 'const_alloc_size_or_zero':
+        case 'ARG_CONST_ALLOC_SIZE_OR_ZERO':
           if (!tnumIsConst(reg.varOff)) throw new Reject(`R${regno} is not a known constant'`, at);
           memSize = Number(reg.varOff.value);
           markPrecise(s, 1 << regno);
           break;
-        case 'ptr_to_func':
+        case 'ARG_PTR_TO_FUNC':
           callbackSubprog = reg.subprog;
           break;
       }
     });
-    if (id === 12) {
-      const m = maps[mapIdx];
-      if (m?.type !== 'PROG_ARRAY') throw new Reject('expected prog array map for tail call', at);
+    // record_func_map: a read-only map may not be changed through helpers
+    const m = maps[mapIdx];
+    const mapWrites = ['bpf_map_delete_elem', 'bpf_map_update_elem', 'bpf_map_push_elem', 'bpf_map_pop_elem'];
+    if (m && m.flags & 0x80 && mapWrites.includes(proto.name))
+      throw new Reject('write into map forbidden', at);
+    if (id === 12 && m?.type !== 'PROG_ARRAY') throw new Reject('expected prog array map for tail call', at);
+    if (releaseRegno) {
+      if (refObjId && s.refs.some((r) => r.id === refObjId)) {
+        s.refs = s.refs.filter((r) => r.id !== refObjId);
+        for (const r of allRegs(s))
+          if (r.refObjId === refObjId) Object.assign(r, allowPtrLeaks ? newRegUnknown() : newReg());
+      } else if (!isNullConst(cur[releaseRegno])) {
+        throw new Reject(`func ${proto.name}#${id} reference has not been acquired before`, at);
+      }
     }
-    if (proto.mapTypes && mapIdx >= 0 && !proto.mapTypes.includes(maps[mapIdx]?.type ?? '')) {
-      throw new Reject(
-        `cannot pass map_type ${mapTypeNumber(maps[mapIdx]?.type)} into func ${proto.name}#${id}`,
-        at,
-      );
-    }
-    if (releaseRef) {
-      if (!s.refs.some((r) => r.id === releaseRef))
-        throw new Reject(`R1 must be referenced when passed to release function`, at);
-      s.refs = s.refs.filter((r) => r.id !== releaseRef);
-      for (const r of allRegs(s))
-        if (r.refObjId === releaseRef) Object.assign(r, allowPtrLeaks ? newRegUnknown() : newReg());
-    }
-    if (proto.callback && callbackSubprog >= 0) {
-      return callbackSubprog;
-    }
+    if (callbackSubprog >= 0) return callbackSubprog;
     for (let r = 0; r <= 5; r++) cur[r] = newReg();
     const r0 = cur[0];
-    switch (proto.ret) {
-      case 'integer':
+    const ret = proto.ret;
+    const maybeNull = ret.flags.includes('PTR_MAYBE_NULL');
+    switch (ret.base) {
+      case 'RET_INTEGER':
         markUnknown(r0);
         if (proto.retMaxFromSize) {
           // do_refine_retval_range: -MAX_ERRNO ≤ r0 ≤ the buffer size
@@ -1351,41 +1358,65 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           boundsSync(r0);
         }
         break;
-      case 'void':
+      case 'RET_VOID':
         break;
-      case 'map_value_or_null':
+      case 'RET_PTR_TO_MAP_VALUE': {
         markPointer(r0, 'map_value');
         r0.map = mapIdx;
-        r0.maybeNull = true;
-        {
-          // can_elide_value_nullness (since 6.13): an array lookup with a constant in-range key
-          const m = maps[mapIdx];
-          if (
-            id === 1 &&
-            m &&
-            (m.type === 'ARRAY' || m.type === 'PERCPU_ARRAY') &&
-            constKey !== undefined &&
-            constKey < BigInt(m.maxEntries)
-          ) {
-            r0.maybeNull = false;
-          }
-        }
-        if (r0.maybeNull) r0.id = ++idGen;
-        break;
-      case 'ringbuf_mem_or_null': {
-        markPointer(r0, 'ringbuf_mem');
-        r0.maybeNull = true;
-        r0.memSize = memSize;
-        const refId = ++idGen;
-        s.refs.push({ id: refId, insn: at });
-        r0.id = refId;
-        r0.refObjId = refId;
+        r0.maybeNull = maybeNull;
+        // can_elide_value_nullness (since 6.13): an array lookup with a constant in-range key
+        if (
+          id === 1 &&
+          m &&
+          (m.type === 'ARRAY' || m.type === 'PERCPU_ARRAY') &&
+          constKey !== undefined &&
+          constKey < BigInt(m.maxEntries)
+        )
+          r0.maybeNull = false;
         break;
       }
+      case 'RET_PTR_TO_SOCKET':
+        markPointer(r0, 'sock');
+        r0.maybeNull = maybeNull;
+        break;
+      case 'RET_PTR_TO_TCP_SOCK':
+        markPointer(r0, 'tcp_sock');
+        r0.maybeNull = maybeNull;
+        break;
+      case 'RET_PTR_TO_SOCK_COMMON':
+        markPointer(r0, 'sock_common');
+        r0.maybeNull = maybeNull;
+        break;
+      case 'RET_PTR_TO_MEM':
+      case 'RET_PTR_TO_MEM_OR_BTF_ID':
+        markPointer(r0, ret.flags.includes('MEM_RINGBUF') ? 'ringbuf_mem' : 'mem');
+        r0.maybeNull = maybeNull;
+        r0.rdonly = ret.flags.includes('MEM_RDONLY');
+        r0.memSize = memSize;
+        break;
+      case 'RET_PTR_TO_BTF_ID':
+        markPointer(r0, 'btf_id');
+        r0.maybeNull = maybeNull;
+        break;
     }
+    if (r0.maybeNull) r0.id = ++idGen;
+    if (proto.ptrCast) r0.refObjId = refObjId;
+    else if (proto.acquire) {
+      const refId = ++idGen;
+      s.refs.push({ id: refId, insn: at });
+      r0.id = refId;
+      r0.refObjId = refId;
+    }
+    if (m && !mapFuncCompatible(m.type, id))
+      throw new Reject(`cannot pass map_type ${mapTypeNumber(m.type)} into func ${proto.name}#${id}`, at);
+    if (proto.changesPktData) clearPktPointers(s);
     return undefined;
   };
 
+  /** clear_all_pkt_pointers: after a helper that may move packet data, no packet pointer is valid. */
+  const clearPktPointers = (s: VState) => {
+    for (const r of allRegs(s)) if (isPktAny(r)) Object.assign(r, allowPtrLeaks ? newRegUnknown() : newReg());
+  };
   /** get_constant_map_key: the key's value when the stack holds a known constant there. */
   const constMapKey = (s: VState, key: Reg, keySize: number): bigint | undefined => {
     if (caps === 'unpriv' || key.type !== 'fp' || !tnumIsConst(key.varOff)) return undefined;
@@ -2018,21 +2049,4 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   return { insnsProcessed, log, visited, maxStack };
 }
 
-const MAP_TYPE_NUMBERS: Record<string, number> = {
-  HASH: 1,
-  ARRAY: 2,
-  PROG_ARRAY: 3,
-  PERF_EVENT_ARRAY: 4,
-  RINGBUF: 27,
-};
-const mapTypeNumber = (t: string | undefined): number => (t ? (MAP_TYPE_NUMBERS[t] ?? 0) : 0);
-
-/** Names of helpers outside the built-in set, for "does not support helper" messages. */
-const KNOWN_NAMES: Record<number, string> = {
-  4: 'bpf_probe_read',
-  9: 'bpf_skb_store_bytes',
-  16: 'bpf_get_current_comm',
-  25: 'bpf_perf_event_output',
-  35: 'bpf_get_current_task',
-  112: 'bpf_probe_read_user',
-};
+const mapTypeNumber = (t: string | undefined): number => (t ? (MapType[t as MapTypeName] ?? 0) : 0);

@@ -5,9 +5,9 @@
  * program → CFG ({@link checkCfg}) → abstract states ({@link runCheck}) → {@link VerifierResult}.
  */
 import { PseudoSrc } from '../isa/opcodes.js';
-import { builtinCtxAccess, builtinHelper } from './builtin.js';
 import { checkCfg, toSlots } from './cfg.js';
-import { type Lookups, Reject, runCheck } from './check.js';
+import { Reject, runCheck } from './check.js';
+import { type Lookups, tableLookups } from './lookups.js';
 import type { VerifierInput, VerifierRejection, VerifierResult } from './types.js';
 
 export type * from './types.js';
@@ -96,13 +96,9 @@ function explain(message: string): { summary: string; hint?: string } {
   return { summary: message };
 }
 
-/** The lookups the core uses: built-in helper prototypes and context rules. */
+/** The lookups the core uses: the kernel-measured tables for the program's type and caps. */
 export function builtinLookups(input: VerifierInput): Lookups {
-  const caps = input.caps ?? 'root';
-  return {
-    helper: (id) => builtinHelper(id, input.progType, caps),
-    ctx: (off, size, write) => builtinCtxAccess(input.progType, off, size, write),
-  };
+  return tableLookups(input);
 }
 
 /** Verify a program as Linux 6.18 would. Never throws: every input gets a verdict. */
@@ -169,7 +165,10 @@ function verifyInner(input: VerifierInput): VerifierResult {
   }
   const slots = toSlots(input.insns);
   const lookups = builtinLookups(input);
-  const cfg = checkCfg(slots, caps !== 'unpriv', (id) => lookups.helper(id)?.args.length);
+  const cfg = checkCfg(slots, caps !== 'unpriv', (id) => {
+    const proto = lookups.helper(id);
+    return typeof proto === 'string' ? undefined : proto.args.length;
+  });
   if ('message' in cfg) {
     const log =
       logLevel > 0
