@@ -11,7 +11,7 @@ import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
 import { MapType, type MapTypeName } from '../uapi.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
-import type { Lookups } from './lookups.js';
+import { type Lookups, sockAccessOk } from './lookups.js';
 import {
   boundsSync,
   boundsValid,
@@ -620,6 +620,21 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           throw new Reject(`R${value} leaks addr into packet`, at);
         packetAccess(reg, regno, off, size, false, at);
         if (!write && value !== undefined) markUnknown(cur[value]);
+        break;
+      }
+      case 'sock':
+      case 'sock_common':
+      case 'tcp_sock': {
+        // check_sock_access
+        if (write) throw new Reject(`R${regno} cannot write into ${regTypeStr(reg)}`, at);
+        if (reg.smin < 0n)
+          throw new Reject(
+            `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`,
+            at,
+          );
+        if (!sockAccessOk(reg.type, off, size))
+          throw new Reject(`R${regno} invalid ${regTypeStr(reg)} access off=${off} size=${size}`, at);
+        if (value !== undefined) markUnknown(cur[value]);
         break;
       }
       case 'map_ptr':
@@ -1833,7 +1848,22 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const r0 = regs(s)[0];
     if (r0.type === 'not_init') throw new Reject('R0 !read_ok', at);
     if (isPointer(r0) && !allowPtrLeaks) throw new Reject('R0 leaks addr as return value', at);
-    return undefined;
+    // check_return_code: the program type's exit-value range
+    const range = lookups.returnRange();
+    if (!range) return undefined;
+    const exitCtx = 'At program exit the register R0';
+    if (r0.type !== 'scalar') throw new Reject(`${exitCtx} is not a known value (${regTypeStr(r0)})`, at);
+    markPrecise(s, 1);
+    const [min, max] = range;
+    if (r0.smin >= BigInt(min) && r0.smax <= BigInt(max)) return undefined;
+    // verbose_invalid_scalar: only the bounds that are known
+    let has = '';
+    if (r0.smin > S64_MIN) has += ` smin=${r0.smin}`;
+    if (r0.smax < S64_MAX) has += ` smax=${r0.smax}`;
+    throw new Reject(
+      `${exitCtx} has${has || ' unknown scalar value'} should have been in [${min}, ${max}]`,
+      at,
+    );
   };
 
   // -------------------------------------------------------------------------------------------

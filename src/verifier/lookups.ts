@@ -152,3 +152,38 @@ export function tableLookups(input: VerifierInput): Lookups {
     returnRange: () => returnRange(progType, attach, caps),
   };
 }
+
+/** `struct bpf_sock` fields a 4-byte-default narrow read may take (`bpf_sock_is_valid_access`). */
+const SOCK_NARROW: readonly (readonly [number, number])[] = [
+  [4, 8], // family
+  [8, 12], // type
+  [12, 16], // protocol
+  [24, 44], // src_ip4, src_ip6[4]
+  [44, 48], // src_port
+  [52, 72], // dst_ip4, dst_ip6[4]
+  [72, 76], // state
+  [76, 80], // rx_queue_mapping
+];
+const SOCK_SIZE = 80;
+/** `struct bpf_tcp_sock`: size, and its two 8-byte counters. */
+const TCP_SOCK_SIZE = 112;
+const TCP_SOCK_U64 = [80, 88];
+
+/**
+ * Whether a read of `size` bytes at `off` through a socket pointer is allowed
+ * (`bpf_sock_is_valid_access`, `bpf_sock_common_is_valid_access`, `bpf_tcp_sock_is_valid_access`).
+ */
+export function sockAccessOk(type: 'sock' | 'sock_common' | 'tcp_sock', off: number, size: number): boolean {
+  if (off < 0 || off % size !== 0) return false;
+  if (type === 'tcp_sock') {
+    if (off >= TCP_SOCK_SIZE) return false;
+    return size === (TCP_SOCK_U64.includes(off) ? 8 : 4);
+  }
+  if (off >= SOCK_SIZE) return false;
+  // sock_common: type, protocol, mark and priority are full-socket fields
+  if (type === 'sock_common' && off >= 8 && off < 24) return false;
+  const narrowOk = size <= 4 && (size & (size - 1)) === 0;
+  if (off >= 48 && off < 52) return off < 50 ? narrowOk : size === 4; // dst_port, its padding
+  if (SOCK_NARROW.some(([a, b]) => off >= a && off < b)) return narrowOk;
+  return size === 4;
+}
