@@ -115,6 +115,18 @@ export function regTypeStr(r: Reg): string {
   return s;
 }
 
+/** check_ptr_alignment's `pointer_desc` per register type. */
+const ALIGN_DESC: Partial<Record<RegType, string>> = {
+  flow_keys: 'flow keys ',
+  map_key: 'key ',
+  map_value: 'value ',
+  ctx: 'context ',
+  fp: 'stack ',
+  sock: 'sock ',
+  sock_common: 'sock_common ',
+  tcp_sock: 'tcp_sock ',
+};
+
 const isPointer = (r: Reg): boolean => r.type !== 'scalar' && r.type !== 'not_init';
 const isPkt = (r: Reg): boolean => r.type === 'pkt' || r.type === 'pkt_meta';
 const isPktAny = (r: Reg): boolean => isPkt(r) || r.type === 'pkt_end';
@@ -520,16 +532,26 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   };
 
-  const alignCheck = (reg: Reg, off: number, size: number, at: number) => {
-    if (reg.type !== 'fp' || size === 1) return;
-    const t = tnumAdd(reg.varOff, tnumConst(BigInt(reg.off + off)));
-    const mask = BigInt(size - 1);
-    if ((t.value | t.mask) & mask) {
-      const vo = tnumIsConst(reg.varOff)
-        ? `${BigInt.asIntN(64, reg.varOff.value)}`
-        : `(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`;
-      throw new Reject(`misaligned stack access off ${vo}+${reg.off}+${off} size ${size}`, at);
-    }
+  // env->strict_alignment: BPF_F_STRICT_ALIGNMENT, unless BPF_F_ANY_ALIGNMENT (x86 has efficient
+  // unaligned access, so nothing else makes it strict)
+  const strictAlignment = ((input.progFlags ?? 0) & 3) === 1;
+
+  /** check_ptr_alignment: the stack is always strict, packets pretend NET_IP_ALIGN is 2. */
+  const alignCheck = (reg: Reg, off: number, size: number, at: number, strictOnce = false) => {
+    const strict = strictAlignment || strictOnce || reg.type === 'fp';
+    if (!strict || size === 1) return;
+    const pkt = isPkt(reg);
+    const ipAlign = pkt ? 2 : 0;
+    const t = tnumAdd(reg.varOff, tnumConst(BigInt(ipAlign + reg.off + off)));
+    if (!((t.value | t.mask) & BigInt(size - 1))) return;
+    const vo = tnumIsConst(reg.varOff)
+      ? `${BigInt.asIntN(64, reg.varOff.value)}`
+      : `(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`;
+    if (pkt) throw new Reject(`misaligned packet access off 2+${vo}+${reg.off}+${off} size ${size}`, at);
+    throw new Reject(
+      `misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${vo}+${reg.off}+${off} size ${size}`,
+      at,
+    );
   };
 
   /** check_mem_access */
@@ -543,10 +565,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     imm: number | undefined,
     at: number,
     signed = false,
+    strictOnce = false,
   ) => {
     const cur = regs(s);
     const reg = cur[regno];
-    alignCheck(reg, insnOff, size, at);
+    alignCheck(reg, insnOff, size, at, strictOnce);
     const off = insnOff + reg.off;
     const valueReg = write && value !== undefined ? cur[value] : undefined;
     if (reg.maybeNull && isPointer(reg))
@@ -1324,6 +1347,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           if (arg.size !== undefined && !(nullable && isNullConst(reg))) {
             const write = arg.flags.includes('MEM_WRITE');
             helperMem(s, regno, arg.size, write, false, arg.flags.includes('MEM_UNINIT'), at);
+            if (arg.flags.includes('MEM_ALIGNED')) alignCheck(reg, 0, arg.size, at, true);
           }
           break;
         case 'ARG_CONST_SIZE':
@@ -1981,11 +2005,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             if (isPointer(cur[insn.src]) && f.op !== 'store_release')
               throw new Reject(`R${insn.src} leaks addr into mem`, pc);
             if (f.op === 'load_acquire') {
-              memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc);
+              memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc, false, true);
               break;
             }
             if (f.op === 'store_release') {
-              memAccess(s, insn.dst, insn.off, f.size, true, insn.src, undefined, pc);
+              memAccess(s, insn.dst, insn.off, f.size, true, insn.src, undefined, pc, false, true);
               break;
             }
             const target = cur[insn.dst];
@@ -1996,8 +2020,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               );
             if (f.size !== 4 && f.size !== 8) throw new Reject('invalid atomic operand size', pc);
             const loadReg = f.op === 'cmpxchg' ? 0 : f.fetch ? insn.src : undefined;
-            memAccess(s, insn.dst, insn.off, f.size, false, undefined, undefined, pc);
-            memAccess(s, insn.dst, insn.off, f.size, true, undefined, undefined, pc);
+            memAccess(s, insn.dst, insn.off, f.size, false, undefined, undefined, pc, false, true);
+            memAccess(s, insn.dst, insn.off, f.size, true, undefined, undefined, pc, false, true);
             if (loadReg !== undefined) {
               markUnknown(cur[loadReg]);
               if (f.size === 4) coerceToSize(cur[loadReg], 4);
