@@ -988,8 +988,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const findGoodPkt = (s: VState, reg: Reg, rightOpen: boolean) => {
     if (reg.off < 0 || (reg.off === 0 && rightOpen)) return;
     if (reg.umax > BigInt(MAX_PACKET_OFF) || reg.umax + BigInt(reg.off) > BigInt(MAX_PACKET_OFF)) return;
+    // `r2 < pkt_end` proves byte r2 itself readable too (the L{T,E} off-by-one fix, 6.7)
     let range = reg.off;
-    if (rightOpen) range--;
+    if (rightOpen) range++;
     for (const r of allRegs(s))
       if (r.type === reg.type && r.id === reg.id) r.range = Math.max(r.range, range);
   };
