@@ -199,6 +199,31 @@ function stateText(s: VState, maps: readonly VerifierMap[]): string {
   return out.join(' ');
 }
 
+/**
+ * BPF_END on a little-endian host: `le` truncates to its width, `be` and `swap` reverse the bytes;
+ * the known bits move with them (tnum byte swap) and the bounds follow the tnum, as 6.18 tracks.
+ */
+function byteSwap(r: Reg, order: 'le' | 'be' | 'swap', bits: 16 | 32 | 64): void {
+  if (r.type !== 'scalar') {
+    markUnknown(r);
+    return;
+  }
+  if (order === 'le' && bits === 64) return;
+  const bytes = bits / 8;
+  const swap = (v: bigint): bigint => {
+    let out = 0n;
+    for (let k = 0; k < bytes; k++) out = (out << 8n) | ((v >> BigInt(8 * k)) & 0xffn);
+    return out;
+  };
+  const width = (1n << BigInt(bits)) - 1n;
+  const { value, mask } = r.varOff;
+  const varOff =
+    order === 'le' ? { value: value & width, mask: mask & width } : { value: swap(value), mask: swap(mask) };
+  markUnknown(r);
+  r.varOff = varOff;
+  boundsSync(r);
+}
+
 /** Walk the program. */
 export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
   const maps = input.maps ?? [];
@@ -1940,7 +1965,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             writeCheck(insn.dst, pc);
             if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
               throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, pc);
-            markUnknown(cur[insn.dst]);
+            byteSwap(cur[insn.dst], insn.form.order, insn.form.bits);
             break;
           }
           case 'lddw': {
@@ -2003,7 +2028,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             readReg(s, insn.src, pc);
             readReg(s, insn.dst, pc);
             if (f.op === 'cmpxchg') readReg(s, 0, pc);
-            if (isPointer(cur[insn.src]) && f.op !== 'store_release')
+            if (isPointer(cur[insn.src]) && f.op !== 'store_release' && !allowPtrLeaks)
               throw new Reject(`R${insn.src} leaks addr into mem`, pc);
             if (f.op === 'load_acquire') {
               memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc, false, true);

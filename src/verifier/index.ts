@@ -129,6 +129,32 @@ function rejection(input: VerifierInput, message: string, slot: number | undefin
   };
 }
 
+/** The `prog_flags` bits `bpf_prog_load` knows (BPF_F_STRICT_ALIGNMENT … BPF_F_TEST_REG_INVARIANTS). */
+const KNOWN_PROG_FLAGS = 0xff;
+const BPF_F_SLEEPABLE = 1 << 4;
+/** Types that may be sleepable (measured; `can_be_sleepable`: kprobe stands for uprobes). */
+const SLEEPABLE_TYPES: ReadonlySet<string> = new Set([
+  'KPROBE',
+  'SYSCALL',
+  'TRACING',
+  'LSM',
+  'STRUCT_OPS',
+  'EXT',
+]);
+
+/**
+ * Refusals before verification: unknown `prog_flags` (`bpf_prog_load` says EINVAL without a log;
+ * BPF_F_TOKEN_FD needs a token this input cannot carry) and `BPF_F_SLEEPABLE` on a type that
+ * cannot sleep (`check_attach_btf_id`).
+ */
+function loadFlagsError(input: VerifierInput): string | undefined {
+  const flags = input.progFlags ?? 0;
+  if (flags & ~KNOWN_PROG_FLAGS) return `(EINVAL: unsupported prog_flags 0x${flags.toString(16)})`;
+  if (flags & BPF_F_SLEEPABLE && !SLEEPABLE_TYPES.has(input.progType))
+    return 'Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable';
+  return undefined;
+}
+
 /** resolve_pseudo_ldimm64: the maps `lddw` names must exist and allow the access asked for. */
 function resolvePseudo(input: VerifierInput): string | undefined {
   const maps = input.maps ?? [];
@@ -157,6 +183,11 @@ function verifyInner(input: VerifierInput): VerifierResult {
       insnsProcessed: 0,
       log: '',
     };
+  }
+  const refused = loadFlagsError(input);
+  if (refused) {
+    const log = logLevel > 0 && !refused.startsWith('(') ? `${refused}\n` : '';
+    return { accepted: false, error: rejection(input, refused, undefined), insnsProcessed: 0, log };
   }
   const pseudo = resolvePseudo(input);
   if (pseudo) {
