@@ -9,9 +9,9 @@ import type { Insn } from '../isa/instruction.js';
 import { formatInsn } from '../isa/llvm-print.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
-import type { ArgType, HelperProto } from './builtin.js';
-import { builtinHelper } from './builtin.js';
+import { MapType, type MapTypeName } from '../uapi.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
+import { type Lookups, sockAccessOk } from './lookups.js';
 import {
   boundsSync,
   boundsValid,
@@ -45,6 +45,8 @@ import {
   Stype,
   type VState,
 } from './state.js';
+import type { ArgBaseType, HelperArg } from './tables/index.js';
+import { mapFuncCompatible } from './tables/index.js';
 import { S64_MAX, S64_MIN, tnumAdd, tnumConst, tnumIn, tnumIsConst, u64 } from './tnum.js';
 import type { VerifierInput, VerifierMap } from './types.js';
 
@@ -68,15 +70,7 @@ export class Reject {
   ) {}
 }
 
-/** The lookups the core needs; built-ins by default, generated tables when merged. */
-export interface Lookups {
-  helper(id: number): HelperProto | undefined;
-  ctx(
-    off: number,
-    size: number,
-    write: boolean,
-  ): { result: 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' } | undefined;
-}
+export type { Lookups };
 
 interface Pending {
   state: VState;
@@ -120,6 +114,18 @@ export function regTypeStr(r: Reg): string {
   if (r.maybeNull) s += '_or_null';
   return s;
 }
+
+/** check_ptr_alignment's `pointer_desc` per register type. */
+const ALIGN_DESC: Partial<Record<RegType, string>> = {
+  flow_keys: 'flow keys ',
+  map_key: 'key ',
+  map_value: 'value ',
+  ctx: 'context ',
+  fp: 'stack ',
+  sock: 'sock ',
+  sock_common: 'sock_common ',
+  tcp_sock: 'tcp_sock ',
+};
 
 const isPointer = (r: Reg): boolean => r.type !== 'scalar' && r.type !== 'not_init';
 const isPkt = (r: Reg): boolean => r.type === 'pkt' || r.type === 'pkt_meta';
@@ -191,6 +197,31 @@ function stateText(s: VState, maps: readonly VerifierMap[]): string {
     }
   });
   return out.join(' ');
+}
+
+/**
+ * BPF_END on a little-endian host: `le` truncates to its width, `be` and `swap` reverse the bytes;
+ * the known bits move with them (tnum byte swap) and the bounds follow the tnum, as 6.18 tracks.
+ */
+function byteSwap(r: Reg, order: 'le' | 'be' | 'swap', bits: 16 | 32 | 64): void {
+  if (r.type !== 'scalar') {
+    markUnknown(r);
+    return;
+  }
+  if (order === 'le' && bits === 64) return;
+  const bytes = bits / 8;
+  const swap = (v: bigint): bigint => {
+    let out = 0n;
+    for (let k = 0; k < bytes; k++) out = (out << 8n) | ((v >> BigInt(8 * k)) & 0xffn);
+    return out;
+  };
+  const width = (1n << BigInt(bits)) - 1n;
+  const { value, mask } = r.varOff;
+  const varOff =
+    order === 'le' ? { value: value & width, mask: mask & width } : { value: swap(value), mask: swap(mask) };
+  markUnknown(r);
+  r.varOff = varOff;
+  boundsSync(r);
 }
 
 /** Walk the program. */
@@ -526,16 +557,26 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   };
 
-  const alignCheck = (reg: Reg, off: number, size: number, at: number) => {
-    if (reg.type !== 'fp' || size === 1) return;
-    const t = tnumAdd(reg.varOff, tnumConst(BigInt(reg.off + off)));
-    const mask = BigInt(size - 1);
-    if ((t.value | t.mask) & mask) {
-      const vo = tnumIsConst(reg.varOff)
-        ? `${BigInt.asIntN(64, reg.varOff.value)}`
-        : `(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`;
-      throw new Reject(`misaligned stack access off ${vo}+${reg.off}+${off} size ${size}`, at);
-    }
+  // env->strict_alignment: BPF_F_STRICT_ALIGNMENT, unless BPF_F_ANY_ALIGNMENT (x86 has efficient
+  // unaligned access, so nothing else makes it strict)
+  const strictAlignment = ((input.progFlags ?? 0) & 3) === 1;
+
+  /** check_ptr_alignment: the stack is always strict, packets pretend NET_IP_ALIGN is 2. */
+  const alignCheck = (reg: Reg, off: number, size: number, at: number, strictOnce = false) => {
+    const strict = strictAlignment || strictOnce || reg.type === 'fp';
+    if (!strict || size === 1) return;
+    const pkt = isPkt(reg);
+    const ipAlign = pkt ? 2 : 0;
+    const t = tnumAdd(reg.varOff, tnumConst(BigInt(ipAlign + reg.off + off)));
+    if (!((t.value | t.mask) & BigInt(size - 1))) return;
+    const vo = tnumIsConst(reg.varOff)
+      ? `${BigInt.asIntN(64, reg.varOff.value)}`
+      : `(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`;
+    if (pkt) throw new Reject(`misaligned packet access off 2+${vo}+${reg.off}+${off} size ${size}`, at);
+    throw new Reject(
+      `misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${vo}+${reg.off}+${off} size ${size}`,
+      at,
+    );
   };
 
   /** check_mem_access */
@@ -549,10 +590,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     imm: number | undefined,
     at: number,
     signed = false,
+    strictOnce = false,
   ) => {
     const cur = regs(s);
     const reg = cur[regno];
-    alignCheck(reg, insnOff, size, at);
+    alignCheck(reg, insnOff, size, at, strictOnce);
     const off = insnOff + reg.off;
     const valueReg = write && value !== undefined ? cur[value] : undefined;
     if (reg.maybeNull && isPointer(reg))
@@ -601,12 +643,16 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (write && valueReg && isPointer(valueReg)) throw new Reject(`R${value} leaks addr into ctx`, at);
         ptrOffCheck(reg, regno, at);
         const acc = lookups.ctx(off, size, write);
-        if (!acc) throw new Reject(`invalid bpf_context access off=${off} size=${size}`, at);
+        if (typeof acc === 'string') throw new Reject(acc, at);
         if (!write && value !== undefined) {
-          if (acc.result === 'scalar') markUnknown(cur[value]);
+          if (acc.type === 'scalar') markUnknown(cur[value]);
           else {
             // packet pointers from the context start with id 0 (they all share it)
-            markPointer(cur[value], acc.result);
+            markPointer(cur[value], acc.type);
+            if (acc.maybeNull) {
+              cur[value].maybeNull = true;
+              cur[value].id = ++idGen;
+            }
           }
         }
         break;
@@ -622,6 +668,21 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           throw new Reject(`R${value} leaks addr into packet`, at);
         packetAccess(reg, regno, off, size, false, at);
         if (!write && value !== undefined) markUnknown(cur[value]);
+        break;
+      }
+      case 'sock':
+      case 'sock_common':
+      case 'tcp_sock': {
+        // check_sock_access
+        if (write) throw new Reject(`R${regno} cannot write into ${regTypeStr(reg)}`, at);
+        if (reg.smin < 0n)
+          throw new Reject(
+            `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`,
+            at,
+          );
+        if (!sockAccessOk(reg.type, off, size))
+          throw new Reject(`R${regno} invalid ${regTypeStr(reg)} access off=${off} size=${size}`, at);
+        if (value !== undefined) markUnknown(cur[value]);
         break;
       }
       case 'map_ptr':
@@ -952,8 +1013,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const findGoodPkt = (s: VState, reg: Reg, rightOpen: boolean) => {
     if (reg.off < 0 || (reg.off === 0 && rightOpen)) return;
     if (reg.umax > BigInt(MAX_PACKET_OFF) || reg.umax + BigInt(reg.off) > BigInt(MAX_PACKET_OFF)) return;
+    // `r2 < pkt_end` proves byte r2 itself readable too (the L{T,E} off-by-one fix, 6.7)
     let range = reg.off;
-    if (rightOpen) range--;
+    if (rightOpen) range++;
     for (const r of allRegs(s))
       if (r.type === reg.type && r.id === reg.id) r.range = Math.max(r.range, range);
   };
@@ -1158,7 +1220,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         return memRegion(reg, regno, reg.off, size, reg.memSize, zeroOk, at);
       case 'fp': {
         if (size === 0 && zeroOk) return;
-        const { minOff } = stackBounds(reg, regno, reg.off, size, 'helper', at);
+        const { minOff } = stackBounds(reg, regno, reg.off, size, write ? 'write' : 'read', at);
         const f = frameOf(s, reg);
         const maxOff = tnumIsConst(reg.varOff) ? minOff : Number(reg.smax) + reg.off;
         noteStack(f, minOff);
@@ -1206,7 +1268,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   };
 
-  const sizeArg = (s: VState, regno: number, zeroOk: boolean, prevArg: ArgType, at: number) => {
+  const sizeArg = (s: VState, regno: number, zeroOk: boolean, prevArg: HelperArg | undefined, at: number) => {
     const reg = regs(s)[regno];
     if (reg.smin < 0n)
       throw new Reject(`R${regno} min value is negative, either use unsigned or 'var &= const'`, at);
@@ -1214,26 +1276,49 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`R${regno} invalid zero-sized read: u64=[${reg.umin},${reg.umax}]`, at);
     if (reg.umax >= BigInt(BPF_MAX_VAR_SIZ))
       throw new Reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, at);
-    const write = prevArg === 'ptr_to_uninit_mem';
-    helperMem(s, regno - 1, Number(reg.umax), write, zeroOk, write && tnumIsConst(reg.varOff), at);
+    const write = prevArg?.flags.includes('MEM_WRITE') ?? false;
+    const raw = (prevArg?.flags.includes('MEM_UNINIT') ?? false) && tnumIsConst(reg.varOff);
+    helperMem(s, regno - 1, Number(reg.umax), write, zeroOk, raw, at);
     markPrecise(s, 1 << regno);
   };
 
+  /** compatible_reg_types: what each argument base type accepts, and how the kernel lists it. */
+  const ARG_REG_TYPES: Partial<Record<ArgBaseType, readonly [readonly RegType[], string]>> = {
+    ARG_CONST_MAP_PTR: [['map_ptr'], 'map_ptr'],
+    ARG_PTR_TO_MAP_KEY: [memTypes, EXPECTED_MEM],
+    ARG_PTR_TO_MAP_VALUE: [memTypes, EXPECTED_MEM],
+    ARG_PTR_TO_MEM: [memTypes, EXPECTED_MEM],
+    ARG_CONST_SIZE: [['scalar'], 'scalar'],
+    ARG_CONST_SIZE_OR_ZERO: [['scalar'], 'scalar'],
+    ARG_CONST_ALLOC_SIZE_OR_ZERO: [['scalar'], 'scalar'],
+    ARG_PTR_TO_CTX: [['ctx'], 'ctx'],
+    ARG_PTR_TO_FUNC: [['func'], 'func'],
+    ARG_PTR_TO_STACK: [['fp'], 'fp'],
+    ARG_PTR_TO_RINGBUF_MEM: [['ringbuf_mem'], 'ringbuf_mem'],
+    ARG_PTR_TO_SOCK_COMMON: [['sock_common', 'sock', 'tcp_sock'], 'sock_common, sock, tcp_sock, xdp_sock'],
+    ARG_PTR_TO_SOCKET: [['sock'], 'sock'],
+    ARG_PTR_TO_TCP_SOCK: [['tcp_sock'], 'tcp_sock'],
+    ARG_PTR_TO_BTF_ID_SOCK_COMMON: [
+      ['sock_common', 'sock', 'tcp_sock', 'btf_id'],
+      'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_',
+    ],
+    ARG_PTR_TO_BTF_ID: [['btf_id'], 'ptr_, trusted_ptr_, rcu_ptr_'],
+    ARG_PTR_TO_SPIN_LOCK: [['map_value', 'btf_id'], 'map_value, ptr_'],
+    ARG_PTR_TO_TIMER: [['map_value'], 'map_value'],
+    ARG_PTR_TO_CONST_STR: [['map_value'], 'map_value'],
+  };
+
+  /** check_helper_call: the prototype's argument checks, then R0 and the side effects. */
   const checkHelper = (s: VState, insn: Insn, at: number): number | undefined => {
     const id = insn.imm;
     const proto = lookups.helper(id);
-    if (!proto) {
-      const known = builtinHelper(id, 'SYSCALL', 'root') || id in KNOWN_NAMES;
-      if (!known && (id < 0 || id > 220)) throw new Reject(`invalid func unknown#${id}`, at);
-      const name = builtinHelper(id, 'SYSCALL', 'root')?.name ?? KNOWN_NAMES[id] ?? 'unknown';
-      if (name === 'unknown') throw new Reject(`invalid func unknown#${id}`, at);
-      throw new Reject(`program of this type does not support helper ${name}#${id}`, at);
-    }
+    if (typeof proto === 'string') throw new Reject(proto, at);
     if (proto.gplOnly && input.gpl === false)
       throw new Reject('cannot call GPL-restricted function from non-GPL compatible program', at);
     const cur = regs(s);
     let mapIdx = -1;
-    let releaseRef = 0;
+    let releaseRegno = 0;
+    let refObjId = 0;
     let memSize = 0;
     let callbackSubprog = -1;
     let constKey: bigint | undefined;
@@ -1241,106 +1326,93 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     proto.args.forEach((arg, k) => {
       const regno = k + 1;
       const reg = readReg(s, regno, at);
-      if (arg === 'anything') {
+      const base = arg.base;
+      if (base === 'ARG_ANYTHING') {
         if (isPointer(reg) && !allowPtrLeaks)
           throw new Reject(`R${regno} leaks addr into helper function`, at);
         return;
       }
-      const nullOk = arg === 'ptr_to_stack_or_null' || arg === 'ptr_to_mem_rdonly_or_null';
-      if (!(nullOk && isNullConst(reg))) {
-        const expect = (ok: boolean, text: string) => {
-          if (!ok) throw new Reject(`R${regno} type=${regTypeStr(reg)} expected=${text}`, at);
-        };
-        switch (arg) {
-          case 'const_map_ptr':
-            expect(reg.type === 'map_ptr', 'map_ptr');
-            break;
-          case 'ptr_to_map_key':
-          case 'ptr_to_map_value':
-          case 'ptr_to_mem':
-          case 'ptr_to_mem_rdonly':
-          case 'ptr_to_mem_rdonly_or_null':
-          case 'ptr_to_uninit_mem':
-            expect(memTypes.includes(reg.type) && !reg.maybeNull, EXPECTED_MEM);
-            break;
-          case 'const_size':
-          case 'const_size_or_zero':
-          case 'const_alloc_size_or_zero':
-            expect(reg.type === 'scalar', 'scalar');
-            break;
-          case 'ptr_to_ctx':
-            expect(reg.type === 'ctx', 'ctx');
-            break;
-          case 'ptr_to_func':
-            expect(reg.type === 'func', 'func');
-            break;
-          case 'ptr_to_stack_or_null':
-            expect(reg.type === 'fp', 'fp');
-            break;
-          case 'ptr_to_ringbuf_mem_release':
-            expect(reg.type === 'ringbuf_mem' && !reg.maybeNull, 'ringbuf_mem');
-            break;
+      const nullable = arg.flags.includes('PTR_MAYBE_NULL');
+      if (!(nullable && isNullConst(reg))) {
+        const accepted = ARG_REG_TYPES[base];
+        if (accepted) {
+          const [types, text] = accepted;
+          // a nullable argument takes the maybe-NULL flavour too; MEM_RDONLY ones read-only memory
+          const nullOk = !reg.maybeNull || nullable;
+          const rdonlyOk = !reg.rdonly || arg.flags.includes('MEM_RDONLY');
+          if (!types.includes(reg.type) || !nullOk || !rdonlyOk)
+            throw new Reject(`R${regno} type=${regTypeStr(reg)} expected=${text}`, at);
         }
+        // check_func_arg_reg_off: a context or release argument must point at its start
+        if (arg.flags.includes('OBJ_RELEASE') && reg.off)
+          throw new Reject(
+            `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`,
+            at,
+          );
+        if (base === 'ARG_PTR_TO_CTX') ptrOffCheck(reg, regno, at);
       }
-      if (arg === 'ptr_to_ringbuf_mem_release') {
+      if (reg.refObjId) refObjId = reg.refObjId;
+      if (arg.flags.includes('OBJ_RELEASE')) {
         if (!reg.refObjId && !isNullConst(reg))
           throw new Reject(`R${regno} must be referenced when passed to release function`, at);
-        if (reg.off) throw new Reject(`R${regno} must have zero offset when passed to release func`, at);
-        releaseRef = reg.refObjId;
+        releaseRegno = regno;
       }
-      switch (arg) {
-        case 'const_map_ptr':
+      switch (base) {
+        case 'ARG_CONST_MAP_PTR':
           mapIdx = reg.map;
           break;
-        case 'ptr_to_map_key':
+        case 'ARG_PTR_TO_MAP_KEY':
           helperMem(s, regno, maps[mapIdx]?.keySize ?? 0, false, false, false, at);
           constKey = constMapKey(s, reg, maps[mapIdx]?.keySize ?? 0);
           break;
-        case 'ptr_to_map_value':
+        case 'ARG_PTR_TO_MAP_VALUE':
+          if (nullable && isNullConst(reg)) break;
           helperMem(s, regno, maps[mapIdx]?.valueSize ?? 0, false, false, false, at);
           break;
-        case 'const_size':
-          msizeMax = reg.umax;
-          sizeArg(s, regno, false, proto.args[k - 1], at);
+        case 'ARG_PTR_TO_MEM':
+          if (arg.size !== undefined && !(nullable && isNullConst(reg))) {
+            const write = arg.flags.includes('MEM_WRITE');
+            helperMem(s, regno, arg.size, write, false, arg.flags.includes('MEM_UNINIT'), at);
+            if (arg.flags.includes('MEM_ALIGNED')) alignCheck(reg, 0, arg.size, at, true);
+          }
           break;
-        case 'const_size_or_zero':
+        case 'ARG_CONST_SIZE':
+        case 'ARG_CONST_SIZE_OR_ZERO':
           msizeMax = reg.umax;
-          sizeArg(s, regno, true, proto.args[k - 1], at);
+          sizeArg(s, regno, base === 'ARG_CONST_SIZE_OR_ZERO', proto.args[k - 1], at);
           break;
-        case 'const_alloc_size_or_zero':
+        case 'ARG_CONST_ALLOC_SIZE_OR_ZERO':
           if (!tnumIsConst(reg.varOff)) throw new Reject(`R${regno} is not a known constant'`, at);
           memSize = Number(reg.varOff.value);
           markPrecise(s, 1 << regno);
           break;
-        case 'ptr_to_func':
+        case 'ARG_PTR_TO_FUNC':
           callbackSubprog = reg.subprog;
           break;
       }
     });
-    if (id === 12) {
-      const m = maps[mapIdx];
-      if (m?.type !== 'PROG_ARRAY') throw new Reject('expected prog array map for tail call', at);
+    // record_func_map: a read-only map may not be changed through helpers
+    const m = maps[mapIdx];
+    const mapWrites = ['bpf_map_delete_elem', 'bpf_map_update_elem', 'bpf_map_push_elem', 'bpf_map_pop_elem'];
+    if (m && m.flags & 0x80 && mapWrites.includes(proto.name))
+      throw new Reject('write into map forbidden', at);
+    if (id === 12 && m?.type !== 'PROG_ARRAY') throw new Reject('expected prog array map for tail call', at);
+    if (releaseRegno) {
+      if (refObjId && s.refs.some((r) => r.id === refObjId)) {
+        s.refs = s.refs.filter((r) => r.id !== refObjId);
+        for (const r of allRegs(s))
+          if (r.refObjId === refObjId) Object.assign(r, allowPtrLeaks ? newRegUnknown() : newReg());
+      } else if (!isNullConst(cur[releaseRegno])) {
+        throw new Reject(`func ${proto.name}#${id} reference has not been acquired before`, at);
+      }
     }
-    if (proto.mapTypes && mapIdx >= 0 && !proto.mapTypes.includes(maps[mapIdx]?.type ?? '')) {
-      throw new Reject(
-        `cannot pass map_type ${mapTypeNumber(maps[mapIdx]?.type)} into func ${proto.name}#${id}`,
-        at,
-      );
-    }
-    if (releaseRef) {
-      if (!s.refs.some((r) => r.id === releaseRef))
-        throw new Reject(`R1 must be referenced when passed to release function`, at);
-      s.refs = s.refs.filter((r) => r.id !== releaseRef);
-      for (const r of allRegs(s))
-        if (r.refObjId === releaseRef) Object.assign(r, allowPtrLeaks ? newRegUnknown() : newReg());
-    }
-    if (proto.callback && callbackSubprog >= 0) {
-      return callbackSubprog;
-    }
+    if (callbackSubprog >= 0) return callbackSubprog;
     for (let r = 0; r <= 5; r++) cur[r] = newReg();
     const r0 = cur[0];
-    switch (proto.ret) {
-      case 'integer':
+    const ret = proto.ret;
+    const maybeNull = ret.flags.includes('PTR_MAYBE_NULL');
+    switch (ret.base) {
+      case 'RET_INTEGER':
         markUnknown(r0);
         if (proto.retMaxFromSize) {
           // do_refine_retval_range: -MAX_ERRNO ≤ r0 ≤ the buffer size
@@ -1351,41 +1423,65 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           boundsSync(r0);
         }
         break;
-      case 'void':
+      case 'RET_VOID':
         break;
-      case 'map_value_or_null':
+      case 'RET_PTR_TO_MAP_VALUE': {
         markPointer(r0, 'map_value');
         r0.map = mapIdx;
-        r0.maybeNull = true;
-        {
-          // can_elide_value_nullness (since 6.13): an array lookup with a constant in-range key
-          const m = maps[mapIdx];
-          if (
-            id === 1 &&
-            m &&
-            (m.type === 'ARRAY' || m.type === 'PERCPU_ARRAY') &&
-            constKey !== undefined &&
-            constKey < BigInt(m.maxEntries)
-          ) {
-            r0.maybeNull = false;
-          }
-        }
-        if (r0.maybeNull) r0.id = ++idGen;
-        break;
-      case 'ringbuf_mem_or_null': {
-        markPointer(r0, 'ringbuf_mem');
-        r0.maybeNull = true;
-        r0.memSize = memSize;
-        const refId = ++idGen;
-        s.refs.push({ id: refId, insn: at });
-        r0.id = refId;
-        r0.refObjId = refId;
+        r0.maybeNull = maybeNull;
+        // can_elide_value_nullness (since 6.13): an array lookup with a constant in-range key
+        if (
+          id === 1 &&
+          m &&
+          (m.type === 'ARRAY' || m.type === 'PERCPU_ARRAY') &&
+          constKey !== undefined &&
+          constKey < BigInt(m.maxEntries)
+        )
+          r0.maybeNull = false;
         break;
       }
+      case 'RET_PTR_TO_SOCKET':
+        markPointer(r0, 'sock');
+        r0.maybeNull = maybeNull;
+        break;
+      case 'RET_PTR_TO_TCP_SOCK':
+        markPointer(r0, 'tcp_sock');
+        r0.maybeNull = maybeNull;
+        break;
+      case 'RET_PTR_TO_SOCK_COMMON':
+        markPointer(r0, 'sock_common');
+        r0.maybeNull = maybeNull;
+        break;
+      case 'RET_PTR_TO_MEM':
+      case 'RET_PTR_TO_MEM_OR_BTF_ID':
+        markPointer(r0, ret.flags.includes('MEM_RINGBUF') ? 'ringbuf_mem' : 'mem');
+        r0.maybeNull = maybeNull;
+        r0.rdonly = ret.flags.includes('MEM_RDONLY');
+        r0.memSize = memSize;
+        break;
+      case 'RET_PTR_TO_BTF_ID':
+        markPointer(r0, 'btf_id');
+        r0.maybeNull = maybeNull;
+        break;
     }
+    if (r0.maybeNull) r0.id = ++idGen;
+    if (proto.ptrCast) r0.refObjId = refObjId;
+    else if (proto.acquire) {
+      const refId = ++idGen;
+      s.refs.push({ id: refId, insn: at });
+      r0.id = refId;
+      r0.refObjId = refId;
+    }
+    if (m && !mapFuncCompatible(m.type, id))
+      throw new Reject(`cannot pass map_type ${mapTypeNumber(m.type)} into func ${proto.name}#${id}`, at);
+    if (proto.changesPktData) clearPktPointers(s);
     return undefined;
   };
 
+  /** clear_all_pkt_pointers: after a helper that may move packet data, no packet pointer is valid. */
+  const clearPktPointers = (s: VState) => {
+    for (const r of allRegs(s)) if (isPktAny(r)) Object.assign(r, allowPtrLeaks ? newRegUnknown() : newReg());
+  };
   /** get_constant_map_key: the key's value when the stack holds a known constant there. */
   const constMapKey = (s: VState, key: Reg, keySize: number): bigint | undefined => {
     if (caps === 'unpriv' || key.type !== 'fp' || !tnumIsConst(key.varOff)) return undefined;
@@ -1413,7 +1509,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
 
   const enterFrame = (s: VState, callsite: number, target: number, at: number, callback: boolean) => {
     if (s.frames.length >= MAX_CALL_FRAMES)
-      throw new Reject(`the call stack of ${s.frames.length + 1} frames is too deep !`, at);
+      throw new Reject(`the call stack of ${s.frames.length + 1} frames is too deep`, at);
     const caller = curFrame(s);
     const callee: Frame = {
       regs: Array.from({ length: 11 }, () => newReg()),
@@ -1802,7 +1898,22 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const r0 = regs(s)[0];
     if (r0.type === 'not_init') throw new Reject('R0 !read_ok', at);
     if (isPointer(r0) && !allowPtrLeaks) throw new Reject('R0 leaks addr as return value', at);
-    return undefined;
+    // check_return_code: the program type's exit-value range
+    const range = lookups.returnRange();
+    if (!range) return undefined;
+    const exitCtx = 'At program exit the register R0';
+    if (r0.type !== 'scalar') throw new Reject(`${exitCtx} is not a known value (${regTypeStr(r0)})`, at);
+    markPrecise(s, 1);
+    const [min, max] = range;
+    if (r0.smin >= BigInt(min) && r0.smax <= BigInt(max)) return undefined;
+    // verbose_invalid_scalar: only the bounds that are known
+    let has = '';
+    if (r0.smin > S64_MIN) has += ` smin=${r0.smin}`;
+    if (r0.smax < S64_MAX) has += ` smax=${r0.smax}`;
+    throw new Reject(
+      `${exitCtx} has${has || ' unknown scalar value'} should have been in [${min}, ${max}]`,
+      at,
+    );
   };
 
   // -------------------------------------------------------------------------------------------
@@ -1854,7 +1965,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             writeCheck(insn.dst, pc);
             if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
               throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, pc);
-            markUnknown(cur[insn.dst]);
+            byteSwap(cur[insn.dst], insn.form.order, insn.form.bits);
             break;
           }
           case 'lddw': {
@@ -1917,14 +2028,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             readReg(s, insn.src, pc);
             readReg(s, insn.dst, pc);
             if (f.op === 'cmpxchg') readReg(s, 0, pc);
-            if (isPointer(cur[insn.src]) && f.op !== 'store_release')
+            if (isPointer(cur[insn.src]) && f.op !== 'store_release' && !allowPtrLeaks)
               throw new Reject(`R${insn.src} leaks addr into mem`, pc);
             if (f.op === 'load_acquire') {
-              memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc);
+              memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc, false, true);
               break;
             }
             if (f.op === 'store_release') {
-              memAccess(s, insn.dst, insn.off, f.size, true, insn.src, undefined, pc);
+              memAccess(s, insn.dst, insn.off, f.size, true, insn.src, undefined, pc, false, true);
               break;
             }
             const target = cur[insn.dst];
@@ -1935,8 +2046,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               );
             if (f.size !== 4 && f.size !== 8) throw new Reject('invalid atomic operand size', pc);
             const loadReg = f.op === 'cmpxchg' ? 0 : f.fetch ? insn.src : undefined;
-            memAccess(s, insn.dst, insn.off, f.size, false, undefined, undefined, pc);
-            memAccess(s, insn.dst, insn.off, f.size, true, undefined, undefined, pc);
+            memAccess(s, insn.dst, insn.off, f.size, false, undefined, undefined, pc, false, true);
+            memAccess(s, insn.dst, insn.off, f.size, true, undefined, undefined, pc, false, true);
             if (loadReg !== undefined) {
               markUnknown(cur[loadReg]);
               if (f.size === 4) coerceToSize(cur[loadReg], 4);
@@ -2015,24 +2126,72 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     throw e;
   }
   for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
+  // A private stack per subprogram (measured: only perf_event programs get one here, and none
+  // that tail-call) takes subprograms of 64 bytes or more out of the combined size.
+  const privStack =
+    input.progType === 'PERF_EVENT' &&
+    !slots.some((i) => i?.kind === 'call' && i.form.target === 'helper' && i.imm === 12);
+  const deep = maxStackDepthError(slots, cfg.subprogs, stackDepth, privStack);
+  if (deep) {
+    say(deep);
+    return { error: new Reject(deep, 0), insnsProcessed, log, visited, maxStack };
+  }
   return { insnsProcessed, log, visited, maxStack };
 }
 
-const MAP_TYPE_NUMBERS: Record<string, number> = {
-  HASH: 1,
-  ARRAY: 2,
-  PROG_ARRAY: 3,
-  PERF_EVENT_ARRAY: 4,
-  RINGBUF: 27,
-};
-const mapTypeNumber = (t: string | undefined): number => (t ? (MAP_TYPE_NUMBERS[t] ?? 0) : 0);
+/**
+ * check_max_stack_depth, run after the walk: follow every chain of bpf-to-bpf calls (and `lddw`
+ * function pointers) from the main program and add up each frame's stack, rounded up to 16 bytes
+ * (the JIT is on); 512 bytes in all at most, 8 frames deep at most.
+ */
+function maxStackDepthError(
+  slots: Slots,
+  subprogs: readonly number[],
+  stackDepth: ReadonlyMap<number, number>,
+  privStack: boolean,
+): string | undefined {
+  const roundUp = (d: number) => Math.ceil(d / 16) * 16;
+  // BPF_PRIV_STACK_MIN_SIZE
+  const own = (idx: number) => {
+    const d = roundUp(stackDepth.get(idx) ?? 0);
+    return privStack && d >= 64 ? 0 : d;
+  };
+  const end = (idx: number) => subprogs[idx + 1] ?? slots.length;
+  const retInsn: number[] = [];
+  const retProg: number[] = [];
+  let idx = 0;
+  let i = subprogs[0] ?? 0;
+  let frame = 0;
+  let depth = own(0);
+  if (depth > MAX_BPF_STACK) return `combined stack size of 1 calls is ${depth}. Too large`;
+  for (;;) {
+    let called = false;
+    for (; i < end(idx); i++) {
+      const insn = slots[i];
+      const call =
+        insn &&
+        ((insn.kind === 'call' && insn.form.target === 'local') ||
+          (insn.kind === 'lddw' && insn.src === PseudoSrc.FUNC));
+      if (!call) continue;
+      retInsn[frame] = i + 1;
+      retProg[frame] = idx;
+      const next = i + insn.imm + 1;
+      idx = subprogOf(subprogs, next);
+      i = next;
+      frame++;
+      if (frame >= MAX_CALL_FRAMES) return `the call stack of ${frame} frames is too deep !`;
+      depth += own(idx);
+      if (depth > MAX_BPF_STACK) return `combined stack size of ${frame + 1} calls is ${depth}. Too large`;
+      called = true;
+      break;
+    }
+    if (called) continue;
+    if (frame === 0) return undefined;
+    depth -= own(idx);
+    frame--;
+    i = retInsn[frame]!;
+    idx = retProg[frame]!;
+  }
+}
 
-/** Names of helpers outside the built-in set, for "does not support helper" messages. */
-const KNOWN_NAMES: Record<number, string> = {
-  4: 'bpf_probe_read',
-  9: 'bpf_skb_store_bytes',
-  16: 'bpf_get_current_comm',
-  25: 'bpf_perf_event_output',
-  35: 'bpf_get_current_task',
-  112: 'bpf_probe_read_user',
-};
+const mapTypeNumber = (t: string | undefined): number => (t ? (MapType[t as MapTypeName] ?? 0) : 0);

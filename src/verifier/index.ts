@@ -5,9 +5,9 @@
  * program → CFG ({@link checkCfg}) → abstract states ({@link runCheck}) → {@link VerifierResult}.
  */
 import { PseudoSrc } from '../isa/opcodes.js';
-import { builtinCtxAccess, builtinHelper } from './builtin.js';
 import { checkCfg, toSlots } from './cfg.js';
-import { type Lookups, Reject, runCheck } from './check.js';
+import { Reject, runCheck } from './check.js';
+import { type Lookups, tableLookups } from './lookups.js';
 import type { VerifierInput, VerifierRejection, VerifierResult } from './types.js';
 
 export type * from './types.js';
@@ -96,13 +96,9 @@ function explain(message: string): { summary: string; hint?: string } {
   return { summary: message };
 }
 
-/** The lookups the core uses: built-in helper prototypes and context rules. */
+/** The lookups the core uses: the kernel-measured tables for the program's type and caps. */
 export function builtinLookups(input: VerifierInput): Lookups {
-  const caps = input.caps ?? 'root';
-  return {
-    helper: (id) => builtinHelper(id, input.progType, caps),
-    ctx: (off, size, write) => builtinCtxAccess(input.progType, off, size, write),
-  };
+  return tableLookups(input);
 }
 
 /** Verify a program as Linux 6.18 would. Never throws: every input gets a verdict. */
@@ -131,6 +127,32 @@ function rejection(input: VerifierInput, message: string, slot: number | undefin
     ...explain(message),
     ...(line ? { line } : {}),
   };
+}
+
+/** The `prog_flags` bits `bpf_prog_load` knows (BPF_F_STRICT_ALIGNMENT … BPF_F_TEST_REG_INVARIANTS). */
+const KNOWN_PROG_FLAGS = 0xff;
+const BPF_F_SLEEPABLE = 1 << 4;
+/** Types that may be sleepable (measured; `can_be_sleepable`: kprobe stands for uprobes). */
+const SLEEPABLE_TYPES: ReadonlySet<string> = new Set([
+  'KPROBE',
+  'SYSCALL',
+  'TRACING',
+  'LSM',
+  'STRUCT_OPS',
+  'EXT',
+]);
+
+/**
+ * Refusals before verification: unknown `prog_flags` (`bpf_prog_load` says EINVAL without a log;
+ * BPF_F_TOKEN_FD needs a token this input cannot carry) and `BPF_F_SLEEPABLE` on a type that
+ * cannot sleep (`check_attach_btf_id`).
+ */
+function loadFlagsError(input: VerifierInput): string | undefined {
+  const flags = input.progFlags ?? 0;
+  if (flags & ~KNOWN_PROG_FLAGS) return `(EINVAL: unsupported prog_flags 0x${flags.toString(16)})`;
+  if (flags & BPF_F_SLEEPABLE && !SLEEPABLE_TYPES.has(input.progType))
+    return 'Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable';
+  return undefined;
 }
 
 /** resolve_pseudo_ldimm64: the maps `lddw` names must exist and allow the access asked for. */
@@ -162,6 +184,11 @@ function verifyInner(input: VerifierInput): VerifierResult {
       log: '',
     };
   }
+  const refused = loadFlagsError(input);
+  if (refused) {
+    const log = logLevel > 0 && !refused.startsWith('(') ? `${refused}\n` : '';
+    return { accepted: false, error: rejection(input, refused, undefined), insnsProcessed: 0, log };
+  }
   const pseudo = resolvePseudo(input);
   if (pseudo) {
     const log = logLevel > 0 ? `${pseudo}\n` : '';
@@ -169,7 +196,10 @@ function verifyInner(input: VerifierInput): VerifierResult {
   }
   const slots = toSlots(input.insns);
   const lookups = builtinLookups(input);
-  const cfg = checkCfg(slots, caps !== 'unpriv', (id) => lookups.helper(id)?.args.length);
+  const cfg = checkCfg(slots, caps !== 'unpriv', (id) => {
+    const proto = lookups.helper(id);
+    return typeof proto === 'string' ? undefined : proto.args.length;
+  });
   if ('message' in cfg) {
     const log =
       logLevel > 0
