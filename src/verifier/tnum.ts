@@ -17,10 +17,15 @@ export const S64_MIN = -(1n << 63n);
 export const S32_MAX = 0x7fffffffn;
 export const S32_MIN = -0x80000000n;
 
-export const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
-export const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
-export const u32 = (x: bigint): bigint => BigInt.asUintN(32, x);
-export const s32 = (x: bigint): bigint => BigInt.asIntN(32, x);
+const U64_LIMIT = 1n << 64n;
+
+// The wrapping casts return their argument when it is already in range: comparisons allocate
+// nothing, while `BigInt.asUintN` always makes a new bigint, and the verifier's values are
+// nearly always in range already (allocation and GC were its largest cost).
+export const u64 = (x: bigint): bigint => (x >= 0n && x < U64_LIMIT ? x : BigInt.asUintN(64, x));
+export const s64 = (x: bigint): bigint => (x >= S64_MIN && x <= S64_MAX ? x : BigInt.asIntN(64, x));
+export const u32 = (x: bigint): bigint => (x >= 0n && x <= U32_MAX ? x : BigInt.asUintN(32, x));
+export const s32 = (x: bigint): bigint => (x >= S32_MIN && x <= S32_MAX ? x : BigInt.asIntN(32, x));
 
 export const tnum = (value: bigint, mask: bigint): Tnum => ({ value: u64(value), mask: u64(mask) });
 export const tnumConst = (value: bigint): Tnum => ({ value: u64(value), mask: 0n });
