@@ -65,10 +65,11 @@ interface Program {
 function generatedProgram(): Insn[] {
   const body: string[] = [];
   const ops = ['r2 += 3', 'r3 ^= r2', 'r4 = r3', 'r4 &= 255', 'r5 += r4', 'r2 <<= 1', 'r2 &= 65535'];
-  for (let i = 0; body.length < 4096 - 12; i++) {
+  for (let i = 0; body.length < 4096 - 11; i++) {
     body.push(ops[i % ops.length]!);
     if (i % 64 === 63) body.push('*(u64 *)(r10 - 8) = r5', 'r5 = *(u64 *)(r10 - 8)');
   }
+  body.length = 4096 - 11; // 11 instructions around the body
   const source = [
     'call 7', // bpf_get_prandom_u32: an unknown scalar
     'r3 = r0',

@@ -16,7 +16,6 @@ import {
   tnumAdd,
   tnumAnd,
   tnumArshift,
-  tnumClearSubreg,
   tnumConst,
   tnumIntersect,
   tnumIsConst,
@@ -245,16 +244,18 @@ const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
 function update32Bounds(r: Reg): void {
-  const t = tnumSubreg(r.varOff);
-  r.s32min = max(r.s32min, s32(t.value | (t.mask & 0x80000000n)));
-  r.s32max = min(r.s32max, s32(t.value | (t.mask & 0x7fffffffn)));
-  r.u32min = max(r.u32min, t.value);
-  r.u32max = min(r.u32max, t.value | t.mask);
+  // the subregister's value and mask (tnumSubreg without the object)
+  const value = low32(r.varOff.value);
+  const mask = low32(r.varOff.mask);
+  r.s32min = max(r.s32min, s32(value | (mask & 0x80000000n)));
+  r.s32max = min(r.s32max, s32(value | (mask & 0x7fffffffn)));
+  r.u32min = max(r.u32min, value);
+  r.u32max = min(r.u32max, value | mask);
 }
 
 function update64Bounds(r: Reg): void {
   const t = r.varOff;
-  r.smin = max(r.smin, s64(t.value | (t.mask & (1n << 63n))));
+  r.smin = max(r.smin, s64(t.value | (t.mask & SIGN64)));
   r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
   r.umin = max(r.umin, t.value);
   r.umax = min(r.umax, t.value | t.mask);
@@ -265,8 +266,21 @@ export function updateBounds(r: Reg): void {
   update64Bounds(r);
 }
 
+const SIGN64 = 1n << 63n;
+const HIGH32 = U64_MAX ^ U32_MAX;
+/** `x & U32_MAX`, allocating nothing when `x` is already in [0, 2^32). */
+const low32 = (x: bigint): bigint => (x >= 0n && x <= U32_MAX ? x : x & U32_MAX);
+const TWO32 = 1n << 32n;
+const HI32 = ~U32_MAX;
+
+/** `x >> 32n` (arithmetic), allocating nothing when it is 0 or -1. */
+const hi32 = (x: bigint): bigint => (x >= 0n ? (x < TWO32 ? 0n : x >> 32n) : x >= -TWO32 ? -1n : x >> 32n);
+
+/** `(x & ~U32_MAX) | lo`, allocating nothing when `x` is in [0, 2^32). */
+const withLow32 = (x: bigint, lo: bigint): bigint => (x >= 0n && x <= U32_MAX ? lo : (x & HI32) | lo);
+
 function deduce32(r: Reg): void {
-  if (r.umin >> 32n === r.umax >> 32n) {
+  if (hi32(r.umin) === hi32(r.umax)) {
     r.u32min = max(r.u32min, u32(r.umin));
     r.u32max = min(r.u32max, u32(r.umax));
     if (s32(r.umin) <= s32(r.umax)) {
@@ -274,7 +288,7 @@ function deduce32(r: Reg): void {
       r.s32max = min(r.s32max, s32(r.umax));
     }
   }
-  if (r.smin >> 32n === r.smax >> 32n) {
+  if (hi32(r.smin) === hi32(r.smax)) {
     if (u32(r.smin) <= u32(r.smax)) {
       r.u32min = max(r.u32min, u32(r.smin));
       r.u32max = min(r.u32max, u32(r.smax));
@@ -284,11 +298,12 @@ function deduce32(r: Reg): void {
       r.s32max = min(r.s32max, s32(r.smax));
     }
   }
-  if (u32(u32(r.umin >> 32n) + 1n) === u32(r.umax >> 32n) && s32(r.umin) < 0n && s32(r.umax) >= 0n) {
+  // (the cheap sign tests first: the conditions are pure, their order changes nothing)
+  if (s32(r.umin) < 0n && s32(r.umax) >= 0n && u32(u32(hi32(r.umin)) + 1n) === u32(hi32(r.umax))) {
     r.s32min = max(r.s32min, s32(r.umin));
     r.s32max = min(r.s32max, s32(r.umax));
   }
-  if (u32(u32(r.smin >> 32n) + 1n) === u32(r.smax >> 32n) && s32(r.smin) < 0n && s32(r.smax) >= 0n) {
+  if (s32(r.smin) < 0n && s32(r.smax) >= 0n && u32(u32(hi32(r.smin)) + 1n) === u32(hi32(r.smax))) {
     r.s32min = max(r.s32min, s32(r.smin));
     r.s32max = min(r.s32max, s32(r.smax));
   }
@@ -320,11 +335,10 @@ function deduce64(r: Reg): void {
 }
 
 function deduceMixed(r: Reg): void {
-  const hi = ~U32_MAX;
-  r.umin = max(r.umin, u64((r.umin & hi) | r.u32min));
-  r.umax = min(r.umax, u64((r.umax & hi) | r.u32max));
-  r.smin = max(r.smin, s64((r.smin & hi) | r.u32min));
-  r.smax = min(r.smax, s64((r.smax & hi) | r.u32max));
+  r.umin = max(r.umin, u64(withLow32(r.umin, r.u32min)));
+  r.umax = min(r.umax, u64(withLow32(r.umax, r.u32max)));
+  r.smin = max(r.smin, s64(withLow32(r.smin, r.u32min)));
+  r.smax = min(r.smax, s64(withLow32(r.smax, r.u32max)));
   if (r.s32min >= 0n && r.smin >= S32_MIN && r.smax <= S32_MAX) {
     r.smin = r.s32min;
     r.smax = r.s32max;
@@ -341,9 +355,19 @@ function deduceBounds(r: Reg): void {
 }
 
 function boundOffset(r: Reg): void {
-  const v64 = tnumIntersect(r.varOff, tnumRange(r.umin, r.umax));
-  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(r.u32min, r.u32max));
-  r.varOff = tnumOr(tnumClearSubreg(v64), v32);
+  // tnumOr(tnumClearSubreg(v64), tnumIntersect(tnumSubreg(v64), tnumRange(u32min, u32max))) with
+  // v64 = tnumIntersect(varOff, tnumRange(umin, umax)), computed without the intermediate objects;
+  // the register keeps its tnum object when nothing changed (tnums are immutable).
+  const t = r.varOff;
+  const r64 = tnumRange(r.umin, r.umax);
+  const m64 = u64(t.mask & r64.mask);
+  const v64 = u64((t.value | r64.value) & ~m64);
+  const r32 = tnumRange(r.u32min, r.u32max);
+  const m32 = u64(low32(m64) & r32.mask);
+  const v32 = u64((low32(v64) | r32.value) & ~m32);
+  const value = u64((v64 & HIGH32) | v32);
+  const mask = u64(u64((m64 & HIGH32) | m32) & ~value);
+  if (value !== t.value || mask !== t.mask) r.varOff = { value, mask };
 }
 
 /** `reg_bounds_sync`: make the tnum and the four ranges agree. */
