@@ -15,6 +15,7 @@ const SECTIONS: Record<string, () => Promise<{ bench: Bench }>> = {
   interpreter: () => import('./interpreter.js'),
   vmlinux: () => import('./vmlinux.js'),
   ringbuf: () => import('./ringbuf.js'),
+  verifier: () => import('./verifier.js'),
 };
 
 const DEFAULT_SUITE = fileURLToPath(new URL('../../shared/bench/', import.meta.url));

@@ -41,6 +41,7 @@ import {
   curFrame,
   type Frame,
   newStackSlot,
+  type PrecisionMemo,
   type StackSlot,
   Stype,
   type VState,
@@ -222,6 +223,58 @@ function byteSwap(r: Reg, order: 'le' | 'be' | 'swap', bits: 16 | 32 | 64): void
   markUnknown(r);
   r.varOff = varOff;
   boundsSync(r);
+}
+
+const NO_SLOTS: readonly number[] = [];
+
+/**
+ * One step of precision marking in state `st` (`s`: the current state, where everything asked
+ * for is marked): the registers of `mask` and the stack `slots` that still need marking further
+ * up; what is not a scalar, or already precise in a checkpoint, is dropped. Returns the mask.
+ */
+function markIn(st: VState, s: VState, frame: number, regMask: number, slots: Set<number>): number {
+  let mask = regMask;
+  const f = st.frames[frame];
+  if (!f) return mask;
+  for (let r = 0; r < 11; r++) {
+    if (!(mask & (1 << r))) continue;
+    const reg = f.regs[r];
+    if (reg.type !== 'scalar') mask &= ~(1 << r);
+    else if (reg.precise && st !== s) mask &= ~(1 << r);
+    else reg.precise = true;
+  }
+  // only the visited key is ever deleted, so iterating the live set is safe
+  for (const k of slots) {
+    const fr = st.frames[k >> 6];
+    const slot = fr?.stack[k & 63];
+    if (!slot || slot.types[7] !== Stype.SPILL || slot.spilled.type !== 'scalar') slots.delete(k);
+    else if (slot.spilled.precise && st !== s) slots.delete(k);
+    else slot.spilled.precise = true;
+  }
+  return mask;
+}
+
+/** Whether an earlier complete walk (`memo`) covered these marks. */
+function memoCovers(memo: PrecisionMemo | undefined, mask: number, slots: Set<number>): boolean {
+  if (!memo || mask & ~memo.mask) return false;
+  for (const k of slots) if (!memo.slots.includes(k)) return false;
+  return true;
+}
+
+function setMemo(s: VState, len: number, mask: number, slots: readonly number[]): void {
+  s.precisionMemo = { len, mask, slots, frames: s.frames.length };
+}
+
+/** check_ids: ids `a` (old) and `b` (current) must map one-to-one. */
+function checkIdMap(idmap: Map<number, number>, a: number, b: number): boolean {
+  if (!a && !b) return true;
+  if (!a || !b) return !a;
+  const m = idmap.get(a);
+  if (m === undefined) {
+    idmap.set(a, b);
+    return true;
+  }
+  return m === b;
 }
 
 /** Walk the program. */
@@ -1538,20 +1591,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const regsafe = (old: Reg, cur: Reg, idmap: Map<number, number>): boolean => {
     if (old.type === 'not_init') return true;
     if (cur.type === 'not_init') return false;
-    const checkId = (a: number, b: number) => {
-      if (!a && !b) return true;
-      if (!a || !b) return !a;
-      const m = idmap.get(a);
-      if (m === undefined) {
-        idmap.set(a, b);
-        return true;
-      }
-      return m === b;
-    };
     if (old.type === 'scalar') {
       if (cur.type !== 'scalar') return false;
       if (!old.precise) return true;
-      return rangeWithin(old, cur) && tnumIn(old.varOff, cur.varOff) && checkId(old.id, cur.id);
+      return rangeWithin(old, cur) && tnumIn(old.varOff, cur.varOff) && checkIdMap(idmap, old.id, cur.id);
     }
     if (old.type !== cur.type || old.maybeNull !== cur.maybeNull || old.rdonly !== cur.rdonly) return false;
     switch (old.type) {
@@ -1565,15 +1608,15 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           old.memSize === cur.memSize &&
           rangeWithin(old, cur) &&
           tnumIn(old.varOff, cur.varOff) &&
-          checkId(old.id, cur.id) &&
-          checkId(old.refObjId, cur.refObjId)
+          checkIdMap(idmap, old.id, cur.id) &&
+          checkIdMap(idmap, old.refObjId, cur.refObjId)
         );
       case 'pkt':
       case 'pkt_meta':
         if (old.range > cur.range || (old.range < 0 && old.range !== cur.range)) return false;
         return (
           old.off === cur.off &&
-          checkId(old.id, cur.id) &&
+          checkIdMap(idmap, old.id, cur.id) &&
           rangeWithin(old, cur) &&
           tnumIn(old.varOff, cur.varOff)
         );
@@ -1591,7 +1634,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           old.subprog === cur.subprog &&
           tnumIn(old.varOff, cur.varOff) &&
           rangeWithin(old, cur) &&
-          checkId(old.id, cur.id)
+          checkIdMap(idmap, old.id, cur.id)
         );
     }
   };
@@ -1686,56 +1729,46 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
    * spi`) whose exact values a decision used; walk back through the instructions that produced
    * them, and mark them precise in every checkpoint up the path, so pruning compares their ranges.
    */
+  const precSlots = new Set<number>();
   const markPrecise = (s: VState, regMask: number, slotsIn: readonly number[] = []) => {
     const frame = s.frames.length - 1;
-    let mask = regMask;
-    const slotSet = new Set(slotsIn);
-    const markIn = (st: VState) => {
-      const f = st.frames[frame];
-      if (!f) return false;
-      for (let r = 0; r < 11; r++) {
-        if (!(mask & (1 << r))) continue;
-        const reg = f.regs[r];
-        if (reg.type !== 'scalar') mask &= ~(1 << r);
-        else if (reg.precise && st !== s) mask &= ~(1 << r);
-        else reg.precise = true;
-      }
-      for (const k of [...slotSet]) {
-        const fr = st.frames[k >> 6];
-        const slot = fr?.stack[k & 63];
-        if (!slot || slot.types[7] !== Stype.SPILL || slot.spilled.type !== 'scalar') slotSet.delete(k);
-        else if (slot.spilled.precise && st !== s) slotSet.delete(k);
-        else slot.spilled.precise = true;
-      }
-      return true;
-    };
-    markIn(s);
+    const slotSet = precSlots;
+    slotSet.clear();
+    for (const k of slotsIn) slotSet.add(k);
+    let mask = markIn(s, s, frame, regMask, slotSet);
+    // The walk is monotone in (mask, slots) and only ever sets flags, so a walk reaching the
+    // entry where an earlier complete one started, with a subset of its marks, is done.
+    const memo = s.precisionMemo;
+    const memoAt = memo && memo.frames === s.frames.length ? memo.len : -1;
+    const startLen = s.hist.length;
+    const startMask = mask;
+    const startSlots = slotSet.size ? [...slotSet] : NO_SLOTS;
     let st: VState = s;
     for (;;) {
       const hist = st.hist;
       for (let k = hist.length - 1; k >= 0 && (mask || slotSet.size); k--) {
+        if (k === memoAt - 1 && st === s && memoCovers(memo, mask, slotSet))
+          return setMemo(s, startLen, startMask, startSlots);
         const slot = Math.floor(hist[k] / 1024);
         const stack = hist[k] % 1024;
         const insn = slots[slot];
         if (!insn) continue;
-        const bit = (r: number) => 1 << r;
-        const has = (r: number) => (mask & bit(r)) !== 0;
         switch (insn.kind) {
           case 'alu': {
             const f = insn.form;
-            if (!has(insn.dst)) break;
+            if (!(mask & (1 << insn.dst))) break;
             if (f.op === 'mov' || f.op === 'movsx') {
-              mask &= ~bit(insn.dst);
-              if (f.source === 'reg') mask |= bit(insn.src);
-            } else if (f.source === 'reg') mask |= bit(insn.src);
+              mask &= ~(1 << insn.dst);
+              if (f.source === 'reg') mask |= 1 << insn.src;
+            } else if (f.source === 'reg') mask |= 1 << insn.src;
             break;
           }
           case 'lddw':
-            mask &= ~bit(insn.dst);
+            mask &= ~(1 << insn.dst);
             break;
           case 'ldx':
-            if (!has(insn.dst)) break;
-            mask &= ~bit(insn.dst);
+            if (!(mask & (1 << insn.dst))) break;
+            mask &= ~(1 << insn.dst);
             if (stack) {
               if ((stack - 1) >> 6 !== frame) return markAllPrecise(s);
               slotSet.add(stack - 1);
@@ -1745,12 +1778,16 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           case 'stx':
             if (stack && slotSet.has(stack - 1)) {
               slotSet.delete(stack - 1);
-              if (insn.kind === 'stx') mask |= bit(insn.src);
+              if (insn.kind === 'stx') mask |= 1 << insn.src;
             }
             break;
           case 'jmp':
-            if (insn.form.op !== 'ja' && insn.form.source === 'reg' && (has(insn.dst) || has(insn.src))) {
-              mask |= bit(insn.dst) | bit(insn.src);
+            if (
+              insn.form.op !== 'ja' &&
+              insn.form.source === 'reg' &&
+              ((mask & (1 << insn.dst)) !== 0 || (mask & (1 << insn.src)) !== 0)
+            ) {
+              mask |= (1 << insn.dst) | (1 << insn.src);
             }
             break;
           case 'call':
@@ -1761,7 +1798,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           case 'callx':
             return markAllPrecise(s);
           case 'atomic':
-            if (has(insn.src) || has(0) || stack) return markAllPrecise(s);
+            if ((mask & (1 << insn.src)) !== 0 || (mask & (1 << 0)) !== 0 || stack) return markAllPrecise(s);
             break;
           case 'ldabs':
           case 'ldind':
@@ -1771,11 +1808,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             break;
         }
       }
-      if (!mask && !slotSet.size) return;
+      if (!mask && !slotSet.size) return setMemo(s, startLen, startMask, startSlots);
+      if (memoAt === 0 && st === s && memoCovers(memo, mask, slotSet))
+        return setMemo(s, startLen, startMask, startSlots);
       const parent = st.parent;
-      if (!parent) return;
+      if (!parent) return setMemo(s, startLen, startMask, startSlots);
       if (parent.frames.length !== s.frames.length) return markAllPrecise(s);
-      markIn(parent);
+      mask = markIn(parent, s, frame, mask, slotSet);
       st = parent;
     }
   };
@@ -1835,6 +1874,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     explored.set(at, list);
     s.parent = cp;
     s.hist = [];
+    s.precisionMemo = undefined;
     // forget precise markings inherited: the checkpoint keeps them, the walk starts afresh
     for (const r of allRegs(s)) r.precise = false;
     return false;

@@ -16,7 +16,6 @@ import {
   tnumAdd,
   tnumAnd,
   tnumArshift,
-  tnumClearSubreg,
   tnumConst,
   tnumIntersect,
   tnumIsConst,
@@ -120,16 +119,89 @@ export function newReg(type: RegType = 'not_init'): Reg {
   };
 }
 
-export const copyReg = (r: Reg): Reg => ({ ...r });
+/** A copy (an explicit literal: one object shape, much faster than a spread). */
+export const copyReg = (r: Reg): Reg => ({
+  type: r.type,
+  maybeNull: r.maybeNull,
+  rdonly: r.rdonly,
+  off: r.off,
+  varOff: r.varOff,
+  smin: r.smin,
+  smax: r.smax,
+  umin: r.umin,
+  umax: r.umax,
+  s32min: r.s32min,
+  s32max: r.s32max,
+  u32min: r.u32min,
+  u32max: r.u32max,
+  id: r.id,
+  refObjId: r.refObjId,
+  map: r.map,
+  range: r.range,
+  memSize: r.memSize,
+  frameno: r.frameno,
+  subprog: r.subprog,
+  precise: r.precise,
+});
+
+/** Overwrite every field of `d` with `s`'s (`Object.assign(d, s)` without its cost). */
+export function assignReg(d: Reg, s: Reg): void {
+  d.type = s.type;
+  d.maybeNull = s.maybeNull;
+  d.rdonly = s.rdonly;
+  d.off = s.off;
+  d.varOff = s.varOff;
+  d.smin = s.smin;
+  d.smax = s.smax;
+  d.umin = s.umin;
+  d.umax = s.umax;
+  d.s32min = s.s32min;
+  d.s32max = s.s32max;
+  d.u32min = s.u32min;
+  d.u32max = s.u32max;
+  d.id = s.id;
+  d.refObjId = s.refObjId;
+  d.map = s.map;
+  d.range = s.range;
+  d.memSize = s.memSize;
+  d.frameno = s.frameno;
+  d.subprog = s.subprog;
+  d.precise = s.precise;
+}
+
+/** Reset to `newReg(type)` in place (what `Object.assign(r, newReg(type))` did). */
+export function resetReg(r: Reg, type: RegType): void {
+  r.type = type;
+  r.maybeNull = false;
+  r.rdonly = false;
+  r.off = 0;
+  r.varOff = TNUM_UNKNOWN;
+  r.smin = S64_MIN;
+  r.smax = S64_MAX;
+  r.umin = 0n;
+  r.umax = U64_MAX;
+  r.s32min = S32_MIN;
+  r.s32max = S32_MAX;
+  r.u32min = 0n;
+  r.u32max = U32_MAX;
+  r.id = 0;
+  r.refObjId = 0;
+  r.map = -1;
+  r.range = 0;
+  r.memSize = 0;
+  r.frameno = 0;
+  r.subprog = -1;
+  r.precise = false;
+}
 
 /** An unknown scalar (`__mark_reg_unknown`). */
 export function markUnknown(r: Reg): void {
-  Object.assign(r, newReg('scalar'));
+  resetReg(r, 'scalar');
 }
 
 /** A scalar with a known value (`__mark_reg_known`), keeping nothing of the old state. */
 export function markKnown(r: Reg, value: bigint): void {
-  Object.assign(r, newReg('scalar'));
+  resetReg(r, 'scalar');
   setKnown(r, value);
 }
 
@@ -144,7 +216,7 @@ function setKnown(r: Reg, value: bigint): void {
 
 /** A pointer of `type` with offset 0 and no variable part. */
 export function markPointer(r: Reg, type: RegType): void {
-  Object.assign(r, newReg(type));
+  resetReg(r, type);
   setKnown(r, 0n);
 }
 
@@ -172,16 +244,18 @@ const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
 function update32Bounds(r: Reg): void {
-  const t = tnumSubreg(r.varOff);
-  r.s32min = max(r.s32min, s32(t.value | (t.mask & 0x80000000n)));
-  r.s32max = min(r.s32max, s32(t.value | (t.mask & 0x7fffffffn)));
-  r.u32min = max(r.u32min, t.value);
-  r.u32max = min(r.u32max, t.value | t.mask);
+  // the subregister's value and mask (tnumSubreg without the object)
+  const value = low32(r.varOff.value);
+  const mask = low32(r.varOff.mask);
+  r.s32min = max(r.s32min, s32(value | (mask & 0x80000000n)));
+  r.s32max = min(r.s32max, s32(value | (mask & 0x7fffffffn)));
+  r.u32min = max(r.u32min, value);
+  r.u32max = min(r.u32max, value | mask);
 }
 
 function update64Bounds(r: Reg): void {
   const t = r.varOff;
-  r.smin = max(r.smin, s64(t.value | (t.mask & (1n << 63n))));
+  r.smin = max(r.smin, s64(t.value | (t.mask & SIGN64)));
   r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
   r.umin = max(r.umin, t.value);
   r.umax = min(r.umax, t.value | t.mask);
@@ -192,8 +266,21 @@ export function updateBounds(r: Reg): void {
   update64Bounds(r);
 }
 
+const SIGN64 = 1n << 63n;
+const HIGH32 = U64_MAX ^ U32_MAX;
+/** `x & U32_MAX`, allocating nothing when `x` is already in [0, 2^32). */
+const low32 = (x: bigint): bigint => (x >= 0n && x <= U32_MAX ? x : x & U32_MAX);
+const TWO32 = 1n << 32n;
+const HI32 = ~U32_MAX;
+
+/** `x >> 32n` (arithmetic), allocating nothing when it is 0 or -1. */
+const hi32 = (x: bigint): bigint => (x >= 0n ? (x < TWO32 ? 0n : x >> 32n) : x >= -TWO32 ? -1n : x >> 32n);
+
+/** `(x & ~U32_MAX) | lo`, allocating nothing when `x` is in [0, 2^32). */
+const withLow32 = (x: bigint, lo: bigint): bigint => (x >= 0n && x <= U32_MAX ? lo : (x & HI32) | lo);
+
 function deduce32(r: Reg): void {
-  if (r.umin >> 32n === r.umax >> 32n) {
+  if (hi32(r.umin) === hi32(r.umax)) {
     r.u32min = max(r.u32min, u32(r.umin));
     r.u32max = min(r.u32max, u32(r.umax));
     if (s32(r.umin) <= s32(r.umax)) {
@@ -201,7 +288,7 @@ function deduce32(r: Reg): void {
       r.s32max = min(r.s32max, s32(r.umax));
     }
   }
-  if (r.smin >> 32n === r.smax >> 32n) {
+  if (hi32(r.smin) === hi32(r.smax)) {
     if (u32(r.smin) <= u32(r.smax)) {
       r.u32min = max(r.u32min, u32(r.smin));
       r.u32max = min(r.u32max, u32(r.smax));
@@ -211,11 +298,12 @@ function deduce32(r: Reg): void {
       r.s32max = min(r.s32max, s32(r.smax));
     }
   }
-  if (u32(u32(r.umin >> 32n) + 1n) === u32(r.umax >> 32n) && s32(r.umin) < 0n && s32(r.umax) >= 0n) {
+  // (the cheap sign tests first: the conditions are pure, their order changes nothing)
+  if (s32(r.umin) < 0n && s32(r.umax) >= 0n && u32(u32(hi32(r.umin)) + 1n) === u32(hi32(r.umax))) {
     r.s32min = max(r.s32min, s32(r.umin));
     r.s32max = min(r.s32max, s32(r.umax));
   }
-  if (u32(u32(r.smin >> 32n) + 1n) === u32(r.smax >> 32n) && s32(r.smin) < 0n && s32(r.smax) >= 0n) {
+  if (s32(r.smin) < 0n && s32(r.smax) >= 0n && u32(u32(hi32(r.smin)) + 1n) === u32(hi32(r.smax))) {
     r.s32min = max(r.s32min, s32(r.smin));
     r.s32max = min(r.s32max, s32(r.smax));
   }
@@ -247,11 +335,10 @@ function deduce64(r: Reg): void {
 }
 
 function deduceMixed(r: Reg): void {
-  const hi = ~U32_MAX;
-  r.umin = max(r.umin, u64((r.umin & hi) | r.u32min));
-  r.umax = min(r.umax, u64((r.umax & hi) | r.u32max));
-  r.smin = max(r.smin, s64((r.smin & hi) | r.u32min));
-  r.smax = min(r.smax, s64((r.smax & hi) | r.u32max));
+  r.umin = max(r.umin, u64(withLow32(r.umin, r.u32min)));
+  r.umax = min(r.umax, u64(withLow32(r.umax, r.u32max)));
+  r.smin = max(r.smin, s64(withLow32(r.smin, r.u32min)));
+  r.smax = min(r.smax, s64(withLow32(r.smax, r.u32max)));
   if (r.s32min >= 0n && r.smin >= S32_MIN && r.smax <= S32_MAX) {
     r.smin = r.s32min;
     r.smax = r.s32max;
@@ -268,19 +355,45 @@ function deduceBounds(r: Reg): void {
 }
 
 function boundOffset(r: Reg): void {
-  const v64 = tnumIntersect(r.varOff, tnumRange(r.umin, r.umax));
-  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(r.u32min, r.u32max));
-  r.varOff = tnumOr(tnumClearSubreg(v64), v32);
+  // tnumOr(tnumClearSubreg(v64), tnumIntersect(tnumSubreg(v64), tnumRange(u32min, u32max))) with
+  // v64 = tnumIntersect(varOff, tnumRange(umin, umax)), computed without the intermediate objects;
+  // the register keeps its tnum object when nothing changed (tnums are immutable).
+  const t = r.varOff;
+  const r64 = tnumRange(r.umin, r.umax);
+  const m64 = u64(t.mask & r64.mask);
+  const v64 = u64((t.value | r64.value) & ~m64);
+  const r32 = tnumRange(r.u32min, r.u32max);
+  const m32 = u64(low32(m64) & r32.mask);
+  const v32 = u64((low32(v64) | r32.value) & ~m32);
+  const value = u64((v64 & HIGH32) | v32);
+  const mask = u64(u64((m64 & HIGH32) | m32) & ~value);
+  if (value !== t.value || mask !== t.mask) r.varOff = { value, mask };
 }
 
 /** `reg_bounds_sync`: make the tnum and the four ranges agree. */
 export function boundsSync(r: Reg): void {
+  // A constant whose seven other views already equal it is a fixed point of the steps below.
+  if (isSyncedConst(r)) return;
   updateBounds(r);
   deduceBounds(r);
   deduceBounds(r);
   boundOffset(r);
   updateBounds(r);
   singleBit(r);
+}
+
+/** Known tnum and every bound equal to its value: `boundsSync` would change nothing. */
+function isSyncedConst(r: Reg): boolean {
+  const t = r.varOff;
+  if (t.mask !== 0n) return false;
+  const v = t.value;
+  if (v < 0n || v > U64_MAX || r.umin !== v || r.umax !== v) return false;
+  const sv = s64(v);
+  if (r.smin !== sv || r.smax !== sv) return false;
+  const lo = u32(v);
+  if (r.u32min !== lo || r.u32max !== lo) return false;
+  const slo = s32(lo);
+  return r.s32min === slo && r.s32max === slo;
 }
 
 /**
@@ -362,7 +475,7 @@ export function coerceToSizeSx(r: Reg, size: number): void {
     smin = -signBit;
     smax = signBit - 1n;
   }
-  Object.assign(r, newReg('scalar'));
+  resetReg(r, 'scalar');
   r.smin = smin;
   r.smax = smax;
   if (smin >= 0n) {
@@ -387,48 +500,67 @@ export function constValue(r: Reg, is32 = false): bigint {
 // ---------------------------------------------------------------------------------------------
 // ALU bound propagation
 
-function addOverflows(a: bigint, b: bigint, lo: bigint, hi: bigint): [bigint, boolean] {
-  const r = a + b;
-  return [r, r < lo || r > hi];
-}
-
 function wrap(x: bigint, signed: boolean, bits: 32 | 64): bigint {
-  return signed ? BigInt.asIntN(bits, x) : BigInt.asUintN(bits, x);
+  return bits === 32 ? (signed ? s32(x) : u32(x)) : signed ? s64(x) : u64(x);
 }
 
-function rangeAdd(d: Reg, s: Reg, bits: 32 | 64, sub: boolean): void {
-  const [sminK, smaxK, uminK, umaxK] =
-    bits === 32
-      ? (['s32min', 's32max', 'u32min', 'u32max'] as const)
-      : (['smin', 'smax', 'umin', 'umax'] as const);
+// Results of addBounds (module-level scratch: no tuple per call).
+let outSmin = 0n;
+let outSmax = 0n;
+let outUmin = 0n;
+let outUmax = 0n;
+
+/** The range arithmetic of `scalar(_min_max)_add/sub` at one width, into the out* scratch. */
+function addBounds(
+  dsmin: bigint,
+  dsmax: bigint,
+  dumin: bigint,
+  dumax: bigint,
+  ssmin: bigint,
+  ssmax: bigint,
+  sumin: bigint,
+  sumax: bigint,
+  bits: 32 | 64,
+  sub: boolean,
+): void {
   const SMIN = bits === 32 ? S32_MIN : S64_MIN;
   const SMAX = bits === 32 ? S32_MAX : S64_MAX;
   const UMAX = bits === 32 ? U32_MAX : U64_MAX;
-  const [a, ao] = sub
-    ? addOverflows(d[sminK], -s[smaxK], SMIN, SMAX)
-    : addOverflows(d[sminK], s[sminK], SMIN, SMAX);
-  const [b, bo] = sub
-    ? addOverflows(d[smaxK], -s[sminK], SMIN, SMAX)
-    : addOverflows(d[smaxK], s[smaxK], SMIN, SMAX);
-  if (ao || bo) {
-    d[sminK] = SMIN;
-    d[smaxK] = SMAX;
+  const a = sub ? dsmin - ssmax : dsmin + ssmin;
+  const b = sub ? dsmax - ssmin : dsmax + ssmax;
+  if (a < SMIN || a > SMAX || b < SMIN || b > SMAX) {
+    outSmin = SMIN;
+    outSmax = SMAX;
   } else {
-    d[sminK] = a;
-    d[smaxK] = b;
+    outSmin = a;
+    outSmax = b;
   }
-  const [c, co] = sub
-    ? addOverflows(d[uminK], -s[umaxK], 0n, UMAX)
-    : addOverflows(d[uminK], s[uminK], 0n, UMAX);
-  const [e, eo] = sub
-    ? addOverflows(d[umaxK], -s[uminK], 0n, UMAX)
-    : addOverflows(d[umaxK], s[umaxK], 0n, UMAX);
+  const c = sub ? dumin - sumax : dumin + sumin;
+  const e = sub ? dumax - sumin : dumax + sumax;
+  const co = c < 0n || c > UMAX;
+  const eo = e < 0n || e > UMAX;
   if (sub ? co && !eo : !co && eo) {
-    d[uminK] = 0n;
-    d[umaxK] = UMAX;
+    outUmin = 0n;
+    outUmax = UMAX;
   } else {
-    d[uminK] = wrap(c, false, bits);
-    d[umaxK] = wrap(e, false, bits);
+    outUmin = wrap(c, false, bits);
+    outUmax = wrap(e, false, bits);
+  }
+}
+
+function rangeAdd(d: Reg, s: Reg, bits: 32 | 64, sub: boolean): void {
+  if (bits === 32) {
+    addBounds(d.s32min, d.s32max, d.u32min, d.u32max, s.s32min, s.s32max, s.u32min, s.u32max, 32, sub);
+    d.s32min = outSmin;
+    d.s32max = outSmax;
+    d.u32min = outUmin;
+    d.u32max = outUmax;
+  } else {
+    addBounds(d.smin, d.smax, d.umin, d.umax, s.smin, s.smax, s.umin, s.umax, 64, sub);
+    d.smin = outSmin;
+    d.smax = outSmax;
+    d.umin = outUmin;
+    d.umax = outUmax;
   }
 }
 
@@ -449,13 +581,17 @@ function rangeMul(d: Reg, s: Reg, bits: 32 | 64): void {
     d[uminK] = umin;
     d[umaxK] = umax;
   }
-  const p = [d[sminK] * s[sminK], d[sminK] * s[smaxK], d[smaxK] * s[sminK], d[smaxK] * s[smaxK]];
-  if (p.some((x) => x < SMIN || x > SMAX)) {
+  const p0 = d[sminK] * s[sminK];
+  const p1 = d[sminK] * s[smaxK];
+  const p2 = d[smaxK] * s[sminK];
+  const p3 = d[smaxK] * s[smaxK];
+  const out = (x: bigint) => x < SMIN || x > SMAX;
+  if (out(p0) || out(p1) || out(p2) || out(p3)) {
     d[sminK] = SMIN;
     d[smaxK] = SMAX;
   } else {
-    d[sminK] = p.reduce(min);
-    d[smaxK] = p.reduce(max);
+    d[sminK] = min(min(min(p0, p1), p2), p3);
+    d[smaxK] = max(max(max(p0, p1), p2), p3);
   }
 }
 
@@ -482,10 +618,9 @@ function rangeBitwise(d: Reg, s: Reg, bits: 32 | 64, op: 'and' | 'or' | 'xor'): 
     d[uminK] = t.value;
     d[umaxK] = t.value | t.mask;
   }
-  const sw = (x: bigint) => wrap(x, true, bits);
-  if (sw(d[uminK]) <= sw(d[umaxK])) {
-    d[sminK] = sw(d[uminK]);
-    d[smaxK] = sw(d[umaxK]);
+  if (wrap(d[uminK], true, bits) <= wrap(d[umaxK], true, bits)) {
+    d[sminK] = wrap(d[uminK], true, bits);
+    d[smaxK] = wrap(d[umaxK], true, bits);
   } else {
     d[sminK] = bits === 32 ? S32_MIN : S64_MIN;
     d[smaxK] = bits === 32 ? S32_MAX : S64_MAX;
@@ -524,7 +659,8 @@ export type ScalarAluOp = 'add' | 'sub' | 'mul' | 'and' | 'or' | 'xor' | 'lsh' |
  * modulo and shifts by a non-constant or too-large amount give an unknown scalar, as Linux does.
  */
 export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
-  const s = copyReg(src);
+  // `d op= d`: read the source as it was (nothing else here writes to the source)
+  const s = src === d ? copyReg(src) : src;
   const alu32 = bits === 32;
   const srcConst = alu32 ? tnumSubregIsConst(s.varOff) : tnumIsConst(s.varOff);
   const shiftOk = srcConst && (alu32 ? s.u32max : s.umax) < BigInt(bits);

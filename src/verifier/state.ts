@@ -55,6 +55,20 @@ export interface VState {
    * access: what precision backtracking walks (the kernel's jump history, kept whole).
    */
   hist: number[];
+  /**
+   * Precision backtracking already done from this state (see `markPrecise` in check.ts): a walk
+   * that started at `hist[len - 1]` with registers `mask` and stack slots `slots` went to its end
+   * without falling back to marking everything. A later walk reaching the same entry with a
+   * subset of those has nothing left to mark. Dropped when `hist` or `parent` change.
+   */
+  precisionMemo?: PrecisionMemo;
+}
+
+export interface PrecisionMemo {
+  readonly len: number;
+  readonly mask: number;
+  readonly slots: readonly number[];
+  readonly frames: number;
 }
 
 export function newStackSlot(): StackSlot {
@@ -62,21 +76,27 @@ export function newStackSlot(): StackSlot {
 }
 
 export function copyFrame(f: Frame): Frame {
-  return {
-    ...f,
-    regs: f.regs.map(copyReg),
-    stack: f.stack.map((s) => ({ types: s.types.slice(), spilled: copyReg(s.spilled) })),
-  };
+  const regs = new Array<Reg>(f.regs.length);
+  for (let i = 0; i < regs.length; i++) regs[i] = copyReg(f.regs[i]);
+  const stack = new Array<StackSlot>(f.stack.length);
+  for (let i = 0; i < stack.length; i++) {
+    const slot = f.stack[i];
+    stack[i] = { types: slot.types.slice(), spilled: copyReg(slot.spilled) };
+  }
+  return { ...f, regs, stack };
 }
 
 export function copyState(s: VState): VState {
+  const frames = new Array<Frame>(s.frames.length);
+  for (let i = 0; i < frames.length; i++) frames[i] = copyFrame(s.frames[i]);
   return {
-    frames: s.frames.map(copyFrame),
+    frames,
     refs: s.refs.slice(),
     parent: s.parent,
     branches: s.branches,
     insn: s.insn,
     hist: s.hist.slice(),
+    precisionMemo: undefined,
   };
 }
 

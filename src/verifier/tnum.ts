@@ -17,10 +17,15 @@ export const S64_MIN = -(1n << 63n);
 export const S32_MAX = 0x7fffffffn;
 export const S32_MIN = -0x80000000n;
 
-export const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
-export const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
-export const u32 = (x: bigint): bigint => BigInt.asUintN(32, x);
-export const s32 = (x: bigint): bigint => BigInt.asIntN(32, x);
+const U64_LIMIT = 1n << 64n;
+
+// The wrapping casts return their argument when it is already in range: comparisons allocate
+// nothing, while `BigInt.asUintN` always makes a new bigint, and the verifier's values are
+// nearly always in range already (allocation and GC were its largest cost).
+export const u64 = (x: bigint): bigint => (x >= 0n && x < U64_LIMIT ? x : BigInt.asUintN(64, x));
+export const s64 = (x: bigint): bigint => (x >= S64_MIN && x <= S64_MAX ? x : BigInt.asIntN(64, x));
+export const u32 = (x: bigint): bigint => (x >= 0n && x <= U32_MAX ? x : BigInt.asUintN(32, x));
+export const s32 = (x: bigint): bigint => (x >= S32_MIN && x <= S32_MAX ? x : BigInt.asIntN(32, x));
 
 export const tnum = (value: bigint, mask: bigint): Tnum => ({ value: u64(value), mask: u64(mask) });
 export const tnumConst = (value: bigint): Tnum => ({ value: u64(value), mask: 0n });
@@ -29,17 +34,25 @@ export const TNUM_UNKNOWN: Tnum = { value: 0n, mask: U64_MAX };
 export const tnumIsConst = (a: Tnum): boolean => a.mask === 0n;
 export const tnumIsUnknown = (a: Tnum): boolean => a.mask === U64_MAX;
 
+/** Index of the highest set bit plus one (0 for 0), of a value in [0, 2^64). */
 function fls64(x: bigint): number {
-  return x === 0n ? 0 : x.toString(2).length;
+  if (x === 0n) return 0;
+  if (x <= U32_MAX) return 32 - Math.clz32(Number(x));
+  const hi = Number(x >> 32n);
+  return hi === 0 ? 32 - Math.clz32(Number(x)) : 64 - Math.clz32(hi);
 }
+
+/** `(1 << n) - 1` and its complement, for n in 0..64 (made once, not per call). */
+const LOW_MASKS: readonly bigint[] = Array.from({ length: 65 }, (_, n) => (1n << BigInt(n)) - 1n);
+const NOT_LOW_MASKS: readonly bigint[] = LOW_MASKS.map((m) => ~m);
 
 /** The tnum of every value in [min, max] (unsigned). */
 export function tnumRange(min: bigint, max: bigint): Tnum {
   const chi = u64(min) ^ u64(max);
   const bits = fls64(chi);
   if (bits > 63) return TNUM_UNKNOWN;
-  const delta = (1n << BigInt(bits)) - 1n;
-  return tnum(u64(min) & ~delta, delta);
+  const delta = LOW_MASKS[bits];
+  return tnum(u64(min) & NOT_LOW_MASKS[bits], delta);
 }
 
 export const tnumLshift = (a: Tnum, shift: number): Tnum =>
@@ -120,8 +133,13 @@ export function tnumIn(a: Tnum, b: Tnum): boolean {
   return a.value === (b.value & ~a.mask);
 }
 
-export const tnumSubreg = (a: Tnum): Tnum => tnum(a.value & U32_MAX, a.mask & U32_MAX);
-export const tnumClearSubreg = (a: Tnum): Tnum => tnumLshift(tnumRshift(a, 32), 32);
+/** `x & U32_MAX`, allocating nothing when `x` is already in [0, 2^32). */
+const low32 = (x: bigint): bigint => (x >= 0n && x <= U32_MAX ? x : x & U32_MAX);
+const HIGH32 = U64_MAX ^ U32_MAX;
+
+export const tnumSubreg = (a: Tnum): Tnum => tnum(low32(a.value), low32(a.mask));
+/** The high 32 bits only (`(a >> 32) << 32` on a tnum's 64-bit value and mask). */
+export const tnumClearSubreg = (a: Tnum): Tnum => tnum(a.value & HIGH32, a.mask & HIGH32);
 export const tnumWithSubreg = (reg: Tnum, subreg: Tnum): Tnum =>
   tnumOr(tnumClearSubreg(reg), tnumSubreg(subreg));
 export const tnumSubregIsConst = (a: Tnum): boolean => (a.mask & U32_MAX) === 0n;
