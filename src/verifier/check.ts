@@ -76,6 +76,8 @@ export interface Lookups {
     size: number,
     write: boolean,
   ): { result: 'scalar' | 'pkt' | 'pkt_end' | 'pkt_meta' } | undefined;
+  /** Told of every load/store checked (slot, pointer type): facts for the JIT when accepted. */
+  access?(slot: number, type: RegType, write: boolean): void;
 }
 
 interface Pending {
@@ -552,6 +554,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   ) => {
     const cur = regs(s);
     const reg = cur[regno];
+    lookups.access?.(at, reg.type, write);
     alignCheck(reg, insnOff, size, at);
     const off = insnOff + reg.off;
     const valueReg = write && value !== undefined ? cur[value] : undefined;

@@ -12,6 +12,8 @@ import { BpfMap } from '../maps/map.js';
 import { UpdateFlags } from '../maps/ops.js';
 import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
 import { ProgType, type ProgTypeName } from '../uapi.js';
+import { verifierInputOf } from '../verifier/object.js';
+import type { Caps } from '../verifier/types.js';
 import type { VmMap } from './maps/base.js';
 import type { Vm, VmProgram } from './vm.js';
 
@@ -31,6 +33,14 @@ export interface VmObject {
   }>;
 }
 
+/** Options of {@link loadVmObject}. */
+export interface VmLoadObjectOptions {
+  /** Verify each program before it loads (default: the VM's {@link VmOptions.verify}, true). */
+  readonly verify?: boolean;
+  /** Who loads the object, as the verifier sees it (default `root`). */
+  readonly caps?: Caps;
+}
+
 /** Loading an object into the VM failed; names the map or program. */
 export class VmObjectError extends TsbpfError {
   override name = 'VmObjectError';
@@ -44,7 +54,12 @@ function progTypeName(type: number): ProgTypeName | undefined {
 const u32Key = (index: number): Uint8Array => new Uint8Array(new Uint32Array([index]).buffer);
 
 /** Load `object` (ELF bytes or a parsed spec) into `vm`. */
-export function loadVmObject(vm: Vm, object: Uint8Array | ObjectSpec): VmObject {
+export function loadVmObject(
+  vm: Vm,
+  object: Uint8Array | ObjectSpec,
+  options: VmLoadObjectOptions = {},
+): VmObject {
+  const verify = options.verify ?? true;
   const spec = object instanceof Uint8Array ? loadObjectSpec(object) : object;
   const created: VmMap[] = [];
   const vmMaps = new Map<string, VmMap>();
@@ -98,9 +113,20 @@ export function loadVmObject(vm: Vm, object: Uint8Array | ObjectSpec): VmObject 
       });
       continue;
     }
+    // The object's own view of its maps (frozen .rodata contents, BTF, line info) for the verifier.
+    const verifierInput = verify
+      ? verifierInputOf(spec, program, { caps: options.caps ?? 'root' })
+      : undefined;
     programs.set(
       program.name,
-      vm.loadProgram({ type, insns: program.insns, name: program.name, fdArray: created }),
+      vm.loadProgram({
+        type,
+        insns: program.insns,
+        name: program.name,
+        fdArray: created,
+        verify,
+        ...(verifierInput ? { verifierInput } : {}),
+      }),
     );
   }
   // PROG_ARRAY `.values` name programs: their ids go in the slots once all are loaded.
