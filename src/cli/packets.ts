@@ -17,6 +17,7 @@ import { type Packet, readCapture, writeCapture } from '../pcap/pcap.js';
 import type { ProgTypeName } from '../uapi.js';
 import { ProgType } from '../uapi.js';
 import type { VmObject } from '../vm/object.js';
+import { VerifierRejectedError } from '../vm/verify.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
 import {
   type CliIo,
@@ -79,6 +80,16 @@ export interface PacketRunOptions {
   readonly cpu?: number;
   /** The VM's engine (default: the JIT). */
   readonly engine?: 'jit' | 'interpreter';
+  /** Verify the program before it runs (default true; `--no-verify`). */
+  readonly verify?: boolean;
+}
+
+/** Say on stderr when a program that was to be verified runs unverified, and why. */
+function noteUnverified(program: VmProgram, io: CliIo): void {
+  if (program.unverified)
+    io.stderr.write(
+      `${pc.yellow('note:')} ${program.name || 'the program'} runs unverified: ${program.unverified}\n`,
+    );
 }
 
 /** Pick the program: `FILE.o:NAME`, or the object's only (first packet) program. */
@@ -130,9 +141,10 @@ export function load(
 
 /** Run one packet (`--data`) and print `{"retval","data_out","error"}` or a readable line. */
 export function runOnce(target: string, options: PacketRunOptions, io: CliIo = processIo): number {
-  const vm = new Vm({ engine: options.engine });
+  const vm = new Vm({ engine: options.engine, verify: options.verify });
   try {
     const { program, object } = load(vm, target, options);
+    noteUnverified(program, io);
     const ctx = options.ctx
       ? readInputFile(options.ctx, { maxBytes: INPUT_LIMITS.context, what: 'context' })
       : undefined;
@@ -157,8 +169,20 @@ export function runOnce(target: string, options: PacketRunOptions, io: CliIo = p
     return 0;
   } catch (error) {
     if (options.json) {
+      const rejected = error instanceof VerifierRejectedError;
       io.stdout.write(
-        `${JSON.stringify({ retval: null, data_out: null, error: (error as Error).message })}\n`,
+        `${JSON.stringify({
+          retval: null,
+          data_out: null,
+          error: (error as Error).message,
+          ...(rejected
+            ? {
+                insn: error.slot,
+                line: error.source ? `${error.source.file}:${error.source.line}` : null,
+                hint: error.hint ?? null,
+              }
+            : {}),
+        })}\n`,
       );
       return error instanceof InputError ? 2 : 1;
     }
@@ -172,8 +196,9 @@ export function runCapture(
   options: PacketRunOptions & { pcap: string },
   io: CliIo = processIo,
 ): number {
-  const vm = new Vm({ engine: options.engine });
+  const vm = new Vm({ engine: options.engine, verify: options.verify });
   const { program, object } = load(vm, target, options);
+  noteUnverified(program, io);
   let capture: ReturnType<typeof readCapture>;
   const bytes = readInputFile(options.pcap, { maxBytes: INPUT_LIMITS.capture, what: 'capture' });
   try {
