@@ -84,11 +84,18 @@ export interface PacketRunOptions {
   readonly verify?: boolean;
 }
 
-/** Say on stderr when a program that was to be verified runs unverified, and why. */
-function noteUnverified(program: VmProgram, io: CliIo): void {
+/**
+ * Say on stderr when the program that runs was not verified though it was to be, and which other
+ * programs of its object the verifier refused.
+ */
+function noteUnverified(program: VmProgram, object: LoadedObject | undefined, io: CliIo): void {
   if (program.unverified)
     io.stderr.write(
       `${pc.yellow('note:')} ${program.name || 'the program'} runs unverified: ${program.unverified}\n`,
+    );
+  for (const [name, error] of object?.vm.rejected ?? [])
+    io.stderr.write(
+      `${pc.yellow('note:')} program '${name}' not loaded: rejected by the verifier at instruction ${error.slot}: ${error.reason}\n`,
     );
 }
 
@@ -96,14 +103,20 @@ function noteUnverified(program: VmProgram, io: CliIo): void {
 function chooseProgram(object: VmObject, file: string, name: string | undefined): VmProgram {
   if (name) {
     const program = object.programs.get(name);
+    const refused = object.rejected.get(name);
+    if (refused) throw refused;
     if (!program)
-      throw new InputError(`${file}: no program '${name}' (has: ${[...object.programs.keys()].join(', ')})`);
+      throw new InputError(
+        `${file}: no program '${name}' (has: ${[...object.programs.keys(), ...object.rejected.keys()].join(', ')})`,
+      );
     return program;
   }
   const packet = [...object.programs.values()].filter(
     (p) => p.type in verdicts || p.type === 'SOCKET_FILTER',
   );
   const program = packet[0] ?? [...object.programs.values()][0];
+  const refused = [...object.rejected.values()][0];
+  if (!program && refused) throw refused;
   if (!program) throw new InputError(`${file}: no loadable programs`);
   return program;
 }
@@ -144,7 +157,7 @@ export function runOnce(target: string, options: PacketRunOptions, io: CliIo = p
   const vm = new Vm({ engine: options.engine, verify: options.verify });
   try {
     const { program, object } = load(vm, target, options);
-    noteUnverified(program, io);
+    noteUnverified(program, object, io);
     const ctx = options.ctx
       ? readInputFile(options.ctx, { maxBytes: INPUT_LIMITS.context, what: 'context' })
       : undefined;
@@ -198,7 +211,7 @@ export function runCapture(
 ): number {
   const vm = new Vm({ engine: options.engine, verify: options.verify });
   const { program, object } = load(vm, target, options);
-  noteUnverified(program, io);
+  noteUnverified(program, object, io);
   let capture: ReturnType<typeof readCapture>;
   const bytes = readInputFile(options.pcap, { maxBytes: INPUT_LIMITS.capture, what: 'capture' });
   try {

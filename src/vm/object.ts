@@ -15,6 +15,7 @@ import { ProgType, type ProgTypeName } from '../uapi.js';
 import { verifierInputOf } from '../verifier/object.js';
 import type { Caps } from '../verifier/types.js';
 import type { VmMap } from './maps/base.js';
+import { VerifierRejectedError } from './verify.js';
 import type { Vm, VmProgram } from './vm.js';
 
 /** An object loaded into a VM. */
@@ -31,6 +32,11 @@ export interface VmObject {
     readonly section: string;
     readonly reason: string;
   }>;
+  /**
+   * Programs the verifier refused, by name: they are not in {@link programs}. As with the kernel
+   * backend's `loadObject`, one refused program does not stop the others from loading.
+   */
+  readonly rejected: ReadonlyMap<string, VerifierRejectedError>;
 }
 
 /** Options of {@link loadVmObject}. */
@@ -103,6 +109,7 @@ export function loadVmObject(
 
   const programs = new Map<string, VmProgram>();
   const skipped: Array<{ name: string; section: string; reason: string }> = [];
+  const rejected = new Map<string, VerifierRejectedError>();
   for (const program of spec.programs) {
     const type = program.sectionInfo && progTypeName(program.sectionInfo.progType);
     if (!type) {
@@ -117,23 +124,30 @@ export function loadVmObject(
     const verifierInput = verify
       ? verifierInputOf(spec, program, { caps: options.caps ?? 'root' })
       : undefined;
-    programs.set(
-      program.name,
-      vm.loadProgram({
-        type,
-        insns: program.insns,
-        name: program.name,
-        fdArray: created,
-        verify,
-        ...(verifierInput ? { verifierInput } : {}),
-      }),
-    );
+    try {
+      programs.set(
+        program.name,
+        vm.loadProgram({
+          type,
+          insns: program.insns,
+          name: program.name,
+          fdArray: created,
+          verify,
+          ...(verifierInput ? { verifierInput } : {}),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof VerifierRejectedError)) throw error;
+      rejected.set(program.name, error);
+    }
   }
   // PROG_ARRAY `.values` name programs: their ids go in the slots once all are loaded.
   for (const [index, mapSpec] of spec.maps.entries()) {
     for (const slot of mapSpec.initialSlots ?? []) {
       if (slot.kind !== 'program') continue;
       const target = programs.get(slot.name);
+      // A refused program leaves its slot empty: a tail call to it falls through.
+      if (!target && rejected.has(slot.name)) continue;
       if (!target)
         throw new VmObjectError(
           `load object: map '${mapSpec.name}': slot ${slot.index} names unloaded program '${slot.name}'`,
@@ -143,5 +157,5 @@ export function loadVmObject(
   }
   const maps = new Map<string, BpfMap>();
   for (const [name, map] of vmMaps) maps.set(name, new BpfMap(map));
-  return { programs, maps, vmMaps, skipped };
+  return { programs, maps, vmMaps, skipped, rejected };
 }

@@ -28,6 +28,8 @@ export function vmVectorBackendFor(
       const vm = new Vm({ engine, verify });
       const loaded = vm.loadObject(object);
       const program = name ? loaded.programs.get(name) : [...loaded.programs.values()][0];
+      const refused = name ? loaded.rejected.get(name) : [...loaded.rejected.values()][0];
+      if (!program && refused) throw refused;
       if (!program)
         throw new Error(
           `no program ${name ? `'${name}'` : ''} in the object (has: ${[...loaded.programs.keys()].join(', ')})`,
