@@ -12,13 +12,7 @@ import type { SourceLine } from '../object/object.js';
 import { builtinLookups, verify } from '../verifier/index.js';
 import { ctxAccess } from '../verifier/tables/context.js';
 import { availableHelpers } from '../verifier/tables/helpers.js';
-import type {
-  Caps,
-  VerifierInput,
-  VerifierMap,
-  VerifierRejection,
-  VerifierResult,
-} from '../verifier/types.js';
+import type { VerifierInput, VerifierMap, VerifierRejection, VerifierResult } from '../verifier/types.js';
 import type { FdArrayEntry } from './map-helpers.js';
 import type { VmMap } from './maps/base.js';
 import type { VmMapRegistry } from './maps/registry.js';
@@ -72,18 +66,6 @@ export class VerifierRejectedError extends TsbpfError {
     this.insnsProcessed = result.insnsProcessed;
     this.result = result;
   }
-}
-
-/** How the VM verifies: on by default, as root. */
-export interface VmVerifyOptions {
-  /** Verify typed programs before they load (default true). `false` runs anything, like uBPF unchecked. */
-  readonly verify?: boolean;
-  /** Who loads the program, as Linux sees it (default `root`). */
-  readonly caps?: Caps;
-  /** `prog_flags` given to the verifier (`BPF_F_ANY_ALIGNMENT`…; default 0). */
-  readonly progFlags?: number;
-  /** Verifier log level kept in {@link VerifierRejectedError.result} (default 0: none). */
-  readonly logLevel?: 0 | 1 | 2;
 }
 
 /** What the verifier knows of one of the VM's maps. */

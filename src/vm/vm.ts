@@ -353,7 +353,8 @@ export class Vm {
 
   /**
    * Load an object's maps and programs ({@link loadVmObject}): bytes of an ELF object or its
-   * parsed {@link ObjectSpec}.
+   * parsed {@link ObjectSpec}. Each program is verified (unless `verify` is false here or in
+   * {@link VmOptions}); the ones the verifier refuses are in {@link VmObject.rejected}, not loaded.
    */
   loadObject(object: Uint8Array | ObjectSpec, options: VmLoadObjectOptions = {}): VmObject {
     return loadVmObject(this, object, {
