@@ -157,7 +157,8 @@ const NOT_MODELLED = new Set([
  * Why a rejection says more about the verifier than about the program: it stopped at the first
  * construct it does not model yet — a helper Linux offers this program type but the verifier has
  * no prototype for, a kfunc or BTF id (they need the kernel's BTF), a context access Linux allows
- * (measured on Linux 6.18) in a type whose context rules it lacks, `may_goto`. Undefined when the
+ * (measured on Linux 6.18) in a type whose context rules it lacks, `may_goto` — or it failed
+ * inside. Undefined when the
  * rejection stands.
  *
  * The walk ends at its first error, so a rejection anywhere else was reached on a path through no
@@ -165,6 +166,8 @@ const NOT_MODELLED = new Set([
  */
 export function verifierGap(input: VerifierInput, error: VerifierRejection): string | undefined {
   if (NOT_MODELLED.has(error.message)) return error.message;
+  // A crash inside the verifier is no verdict on the program.
+  if (error.message.startsWith('internal verifier error')) return error.message;
   const insn = input.insns[error.insn];
   const caps = input.caps ?? 'root';
   if (insn?.kind === 'call' && insn.form.target === 'kfunc') return 'kfunc calls need the kernel BTF';
