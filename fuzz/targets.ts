@@ -331,7 +331,14 @@ export const TARGETS: readonly Target[] = [
     seeds: objects,
     generate: (seeds, rng) => mutateBytes(rng.pick(seeds), rng, seeds),
     run: (input) => {
-      const vm = new Vm({ budget: 2000, random: () => 7, clock: new ManualClock(), trace: () => {} });
+      // Unverified: mutated programs are for the VM to survive (the verifier has its own fuzz test).
+      const vm = new Vm({
+        budget: 2000,
+        random: () => 7,
+        clock: new ManualClock(),
+        trace: () => {},
+        verify: false,
+      });
       const object = vm.loadObject(input);
       let typed: unknown;
       for (const program of object.programs.values()) {

@@ -11,7 +11,7 @@ import { compileJit } from '../jit/runtime.js';
 import type { CompiledProgram } from '../vm/interpreter.js';
 import { Vm } from '../vm/vm.js';
 import type { CliContext } from './io.js';
-import { engineOption, positiveInt } from './options.js';
+import { engineOption, noVerifyOption, positiveInt } from './options.js';
 import { load as loadPacketProgram } from './packets.js';
 import { parseHex, readProgram, type Syntax } from './programs.js';
 
@@ -32,6 +32,8 @@ export interface BenchOptions {
   readonly batchMs?: number;
   readonly budget?: number;
   readonly syntax?: Syntax;
+  /** Verify `FILE.o` programs before timing them (default true): the JIT uses what it proved. */
+  readonly verify?: boolean;
 }
 
 /** One line of `tsbpf bench --json`. */
@@ -57,7 +59,7 @@ const now = () => performance.now();
 /** Time one program file on one engine. */
 export function bench(file: string, options: BenchOptions = {}): BenchResult {
   const engine = options.engine ?? 'jit';
-  const vm = new Vm({ engine, budget: options.budget ?? 1e9 });
+  const vm = new Vm({ engine, budget: options.budget ?? 1e9, verify: options.verify });
   let runBatch: (runs: number) => number;
   let compiled: CompiledProgram;
   let insns: number;
@@ -144,16 +146,30 @@ export function registerBenchCommands(
     .option('--mem <hex>', 'input memory for raw programs')
     .option('--batches <n>', 'timed batches (min and median reported)', positiveInt, 11)
     .option('--json', 'one JSON line per file')
+    .addOption(noVerifyOption())
     .action(
       (
         files: string[],
-        options: { engine: Engine; data?: string; mem?: string; batches: number; json?: boolean },
+        options: {
+          engine: Engine;
+          data?: string;
+          mem?: string;
+          batches: number;
+          json?: boolean;
+          verify: boolean;
+        },
       ) => {
         try {
           const data = options.data === undefined ? undefined : parseHex(options.data, '--data');
           const mem = options.mem === undefined ? undefined : parseHex(options.mem, '--mem');
           for (const file of files) {
-            const result = bench(file, { engine: options.engine, data, mem, batches: options.batches });
+            const result = bench(file, {
+              engine: options.engine,
+              data,
+              mem,
+              batches: options.batches,
+              verify: options.verify,
+            });
             if (options.json) io.stdout.write(`${JSON.stringify(result)}\n`);
             else
               io.stdout.write(

@@ -14,6 +14,13 @@ export const engineOption = () =>
     'interpreter',
   ]);
 
+/**
+ * `--no-verify`: run typed programs (objects, `--type`, test vectors) without the verifier's
+ * load-time check, like uBPF's unchecked mode. Commander turns it into `verify: boolean`.
+ */
+export const noVerifyOption = () =>
+  new Option('--no-verify', "run programs the verifier refuses (skip the VM's load-time verification)");
+
 /** `--syntax`, shared by the commands that read assembly. */
 export const syntaxOption = () =>
   new Option(

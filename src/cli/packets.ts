@@ -18,6 +18,7 @@ import { type Packet, readCapture, writeCapture } from '../pcap/pcap.js';
 import type { ProgTypeName } from '../uapi.js';
 import { ProgType } from '../uapi.js';
 import type { VmObject } from '../vm/object.js';
+import { VerifierRejectedError } from '../vm/verify.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
 import {
   type CliIo,
@@ -80,20 +81,43 @@ export interface PacketRunOptions {
   readonly cpu?: number;
   /** The VM's engine (default: the JIT). */
   readonly engine?: 'jit' | 'interpreter';
+  /** Verify the program before it runs (default true; `--no-verify`). */
+  readonly verify?: boolean;
+}
+
+/**
+ * Say on stderr when the program that runs was not verified though it was to be, and which other
+ * programs of its object the verifier refused.
+ */
+function noteUnverified(program: VmProgram, object: LoadedObject | undefined, io: CliIo): void {
+  if (program.unverified)
+    io.stderr.write(
+      `${pc.yellow('note:')} ${program.name || 'the program'} runs unverified: ${program.unverified}\n`,
+    );
+  for (const [name, error] of object?.vm.rejected ?? [])
+    io.stderr.write(
+      `${pc.yellow('note:')} program '${name}' not loaded: rejected by the verifier at instruction ${error.slot}: ${error.reason}\n`,
+    );
 }
 
 /** Pick the program: `FILE.o:NAME`, or the object's only (first packet) program. */
 function chooseProgram(object: VmObject, file: string, name: string | undefined): VmProgram {
   if (name) {
     const program = object.programs.get(name);
+    const refused = object.rejected.get(name);
+    if (refused) throw refused;
     if (!program)
-      throw new InputError(`${file}: no program '${name}' (has: ${[...object.programs.keys()].join(', ')})`);
+      throw new InputError(
+        `${file}: no program '${name}' (has: ${[...object.programs.keys(), ...object.rejected.keys()].join(', ')})`,
+      );
     return program;
   }
   const packet = [...object.programs.values()].filter(
     (p) => p.type in verdicts || p.type === 'SOCKET_FILTER',
   );
   const program = packet[0] ?? [...object.programs.values()][0];
+  const refused = [...object.rejected.values()][0];
+  if (!program && refused) throw refused;
   if (!program) throw new InputError(`${file}: no loadable programs`);
   return program;
 }
@@ -131,9 +155,10 @@ export function load(
 
 /** Run one packet (`--data`) and print `{"retval","data_out","error"}` or a readable line. */
 export function runOnce(target: string, options: PacketRunOptions, io: CliIo = processIo): number {
-  const vm = new Vm({ engine: options.engine });
+  const vm = new Vm({ engine: options.engine, verify: options.verify });
   try {
     const { program, object } = load(vm, target, options);
+    noteUnverified(program, object, io);
     const ctx = options.ctx
       ? readInputFile(options.ctx, { maxBytes: INPUT_LIMITS.context, what: 'context' })
       : undefined;
@@ -158,8 +183,20 @@ export function runOnce(target: string, options: PacketRunOptions, io: CliIo = p
     return 0;
   } catch (error) {
     if (options.json) {
+      const rejected = error instanceof VerifierRejectedError;
       io.stdout.write(
-        `${JSON.stringify({ retval: null, data_out: null, error: (error as Error).message })}\n`,
+        `${JSON.stringify({
+          retval: null,
+          data_out: null,
+          error: (error as Error).message,
+          ...(rejected
+            ? {
+                insn: error.slot,
+                line: error.source ? `${error.source.file}:${error.source.line}` : null,
+                hint: error.hint ?? null,
+              }
+            : {}),
+        })}\n`,
       );
       return error instanceof InputError ? 2 : 1;
     }
@@ -173,8 +210,9 @@ export function runCapture(
   options: PacketRunOptions & { pcap: string },
   io: CliIo = processIo,
 ): number {
-  const vm = new Vm({ engine: options.engine });
+  const vm = new Vm({ engine: options.engine, verify: options.verify });
   const { program, object } = load(vm, target, options);
+  noteUnverified(program, object, io);
   let capture: ReturnType<typeof readCapture>;
   const bytes = readInputFile(options.pcap, { maxBytes: INPUT_LIMITS.capture, what: 'capture' });
   try {

@@ -4,6 +4,27 @@
  */
 import pc from 'picocolors';
 import { AssemblyError } from '../isa/errors.js';
+import type { VerifierRejectedError } from '../vm/verify.js';
+
+/**
+ * A program the VM's verifier refused: the kernel's line, then where (instruction, C source line
+ * with its text), why in plain words and what to change. Recognised by name, so rendering loads
+ * no VM code.
+ */
+function renderRejection(error: VerifierRejectedError): string {
+  const lines = [
+    `${pc.red('error:')} program${error.program ? ` '${error.program}'` : ''} rejected by the verifier: ${error.reason}`,
+    `  at instruction ${error.slot}${error.insnText ? `: ${error.insnText}` : ''}`,
+  ];
+  if (error.source) {
+    const { file, line, column, text } = error.source;
+    lines.push(`  ${pc.bold(`${file}:${line}:${column}`)}`, `  ${pc.dim(`${line} |`)} ${text.trim()}`);
+  }
+  if (error.summary !== error.reason) lines.push(`  ${error.summary}`);
+  if (error.hint) lines.push(`  ${pc.cyan('hint:')} ${error.hint}`);
+  lines.push(pc.dim('  (--no-verify runs it anyway)'));
+  return lines.join('\n');
+}
 
 /** Render any error the CLI reports as text for stderr. */
 export function renderError(error: unknown): string {
@@ -17,6 +38,8 @@ export function renderError(error: unknown): string {
       `${' '.repeat(gutter)} ${pc.dim('|')} ${caret}`,
     ].join('\n');
   }
+  if (error instanceof Error && error.name === 'VerifierRejectedError')
+    return renderRejection(error as VerifierRejectedError);
   if (error instanceof Error) return `${pc.red('error:')} ${error.message}`;
   return `${pc.red('error:')} ${String(error)}`;
 }

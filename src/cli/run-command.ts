@@ -21,7 +21,7 @@ import {
   readObjectFile,
   readSource,
 } from './io.js';
-import { type Engine, engineOption, positiveInt, syntaxOption } from './options.js';
+import { type Engine, engineOption, noVerifyOption, positiveInt, syntaxOption } from './options.js';
 import { runCapture, runOnce } from './packets.js';
 import { parseHex, readProgram, type Syntax } from './programs.js';
 import { renderError } from './render.js';
@@ -44,6 +44,7 @@ interface RunCommandOptions {
   budget: number;
   syntax?: Syntax;
   engine?: Engine;
+  verify: boolean;
 }
 
 /** Whether a file (`FILE.o` or `FILE.o:PROGRAM`) is an ELF object. */
@@ -84,6 +85,7 @@ export function registerRunCommands(
     .option('--budget <n>', 'executed-instruction budget per run', positiveInt, 1_000_000)
     .addOption(engineOption())
     .addOption(syntaxOption())
+    .addOption(noVerifyOption())
     .action(async (files: string[], options: RunCommandOptions) => {
       if (options.kernel) {
         try {
@@ -184,35 +186,41 @@ export function registerRunCommands(
     .option('--kernel', 'run the cases in the Linux kernel instead of the VM')
     .option('--json', 'one JSON line per case')
     .addOption(engineOption())
-    .action(async (file: string, options: { kernel?: boolean; json?: boolean; engine?: Engine }) => {
-      try {
-        const cases = parseVectors(readSource(file, 'test vectors file'));
-        const backend = options.kernel
-          ? (await import('../kernel/vectors.js')).kernelVectorBackend
-          : vmVectorBackendFor(options.engine);
-        const base = dirname(file);
-        let passed = 0;
-        for (const vector of cases) {
-          const outcome = runVector(backend, vector, (path) =>
-            path.endsWith('.bin')
-              ? readBinary(resolve(base, path), 'raw program')
-              : readObjectFile(resolve(base, path)),
-          );
-          if (outcome.pass) passed++;
-          if (options.json) {
-            io.stdout.write(
-              `${JSON.stringify({ name: outcome.name, pass: outcome.pass, retval: outcome.retval, data_out: outcome.dataOut ? toHex(outcome.dataOut) : null, error: outcome.error })}\n`,
+    .addOption(noVerifyOption())
+    .action(
+      async (
+        file: string,
+        options: { kernel?: boolean; json?: boolean; engine?: Engine; verify: boolean },
+      ) => {
+        try {
+          const cases = parseVectors(readSource(file, 'test vectors file'));
+          const backend = options.kernel
+            ? (await import('../kernel/vectors.js')).kernelVectorBackend
+            : vmVectorBackendFor(options.engine, { verify: options.verify });
+          const base = dirname(file);
+          let passed = 0;
+          for (const vector of cases) {
+            const outcome = runVector(backend, vector, (path) =>
+              path.endsWith('.bin')
+                ? readBinary(resolve(base, path), 'raw program')
+                : readObjectFile(resolve(base, path)),
             );
-          } else {
-            io.stdout.write(
-              `${outcome.pass ? pc.green('PASS') : pc.red('FAIL')} ${outcome.name}${outcome.error ? `: ${outcome.error}` : ''}\n`,
-            );
+            if (outcome.pass) passed++;
+            if (options.json) {
+              io.stdout.write(
+                `${JSON.stringify({ name: outcome.name, pass: outcome.pass, retval: outcome.retval, data_out: outcome.dataOut ? toHex(outcome.dataOut) : null, error: outcome.error })}\n`,
+              );
+            } else {
+              io.stdout.write(
+                `${outcome.pass ? pc.green('PASS') : pc.red('FAIL')} ${outcome.name}${outcome.error ? `: ${outcome.error}` : ''}\n`,
+              );
+            }
           }
+          io.stdout.write(`${passed} passed, ${cases.length - passed} failed\n`);
+          ctx.status = passed === cases.length ? 0 : 1;
+        } catch (error) {
+          fail(error);
         }
-        io.stdout.write(`${passed} passed, ${cases.length - passed} failed\n`);
-        ctx.status = passed === cases.length ? 0 : 1;
-      } catch (error) {
-        fail(error);
-      }
-    });
+      },
+    );
 }

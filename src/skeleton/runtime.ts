@@ -98,9 +98,13 @@ export function vmSkeletonBackend(vm: Vm = new Vm()): SkeletonBackend {
         const section = spec.programs.find((p) => p.name === name)?.section ?? '';
         programs.set(name, { name, section, testRun: (options = {}) => vm.testRun(program, options) });
       }
-      const failed = new Map<string, Error>(
-        object.skipped.map((s) => [s.name, new SkeletonError(`program '${s.name}': ${s.reason}`)]),
-      );
+      const failed = new Map<string, Error>([
+        ...object.skipped.map((s): [string, Error] => [
+          s.name,
+          new SkeletonError(`program '${s.name}': ${s.reason}`),
+        ]),
+        ...object.rejected,
+      ]);
       return {
         maps: object.maps,
         programs,

@@ -647,6 +647,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   ) => {
     const cur = regs(s);
     const reg = cur[regno];
+    lookups.access?.(at, reg.type, write);
     alignCheck(reg, insnOff, size, at, strictOnce);
     const off = insnOff + reg.off;
     const valueReg = write && value !== undefined ? cur[value] : undefined;

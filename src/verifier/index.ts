@@ -8,6 +8,7 @@ import { PseudoSrc } from '../isa/opcodes.js';
 import { checkCfg, toSlots } from './cfg.js';
 import { Reject, runCheck } from './check.js';
 import { type Lookups, tableLookups } from './lookups.js';
+import type { RegType } from './scalar.js';
 import type { VerifierInput, VerifierRejection, VerifierResult } from './types.js';
 
 export type * from './types.js';
@@ -89,6 +90,22 @@ const EXPLAIN: ReadonlyArray<readonly [RegExp, string, string | undefined]> = [
   [/type=\S+ expected=/, 'a helper argument has the wrong type', undefined],
   [/helper|func/, 'a helper call is not allowed here', undefined],
 ];
+
+/**
+ * Pointer types whose accesses the walk bounds-checks against a size it knows: the stack, map
+ * values and keys, the packet, helper memory. Not the context (Linux rewrites those loads into
+ * reads of kernel structures: `convert_ctx_accesses`), not map or BTF pointers (their loads are
+ * rewritten too, or become probe reads that may fault).
+ */
+const SIZED_MEMORY: ReadonlySet<RegType> = new Set<RegType>([
+  'fp',
+  'map_value',
+  'map_key',
+  'pkt',
+  'pkt_meta',
+  'mem',
+  'ringbuf_mem',
+]);
 
 function explain(message: string): { summary: string; hint?: string } {
   for (const [re, summary, hint] of EXPLAIN)
@@ -195,7 +212,15 @@ function verifyInner(input: VerifierInput): VerifierResult {
     return { accepted: false, error: rejection(input, pseudo, undefined), insnsProcessed: 0, log };
   }
   const slots = toSlots(input.insns);
-  const lookups = builtinLookups(input);
+  // Per slot: whether every load/store checked there went through a pointer to memory of a
+  // size the verifier knows (false as soon as one visit did not).
+  const proven = new Map<number, boolean>();
+  const lookups: Lookups = {
+    ...builtinLookups(input),
+    access: (slot, type) => {
+      if (proven.get(slot) !== false) proven.set(slot, SIZED_MEMORY.has(type));
+    },
+  };
   const cfg = checkCfg(slots, caps !== 'unpriv', (id) => {
     const proto = lookups.helper(id);
     return typeof proto === 'string' ? undefined : proto.args.length;
@@ -219,14 +244,16 @@ function verifyInner(input: VerifierInput): VerifierResult {
     };
   }
   const dead = new Set<number>();
+  const safeAccess = new Set<number>();
   input.insns.forEach((insn, k) => {
     if (!result.visited[insn.slot]) dead.add(k);
+    if (proven.get(insn.slot)) safeAccess.add(k);
   });
   return {
     accepted: true,
     insnsProcessed: result.insnsProcessed,
     log,
-    facts: { dead, safeAccess: new Set(), constants: new Map() },
+    facts: { dead, safeAccess, constants: new Map() },
   };
 }
 

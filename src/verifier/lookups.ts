@@ -51,6 +51,8 @@ export interface Lookups {
   ctx(off: number, size: number, write: boolean): CtxRead | string;
   /** The range R0 must be in at the main program's exit; null or undefined: not checked. */
   returnRange(): ReturnRange | null | undefined;
+  /** Told of every load/store checked (slot, pointer type): facts for the JIT when accepted. */
+  access?(slot: number, type: RegType, write: boolean): void;
 }
 
 /** Helpers whose result `do_refine_retval_range` bounds by the size argument. */

@@ -84,7 +84,11 @@ export interface VerifierRejection {
 export interface VerifierFacts {
   /** Instructions never reached on any path. */
   readonly dead: ReadonlySet<number>;
-  /** Loads/stores whose every execution was proven in bounds. */
+  /**
+   * Loads/stores whose every execution was proven in bounds of memory whose size the verifier
+   * knows: the stack, map values and keys, the packet, helper memory (not context accesses,
+   * which Linux rewrites).
+   */
   readonly safeAccess: ReadonlySet<number>;
   /** Registers holding the same constant at an instruction on every path: insn → (reg → value). */
   readonly constants: ReadonlyMap<number, ReadonlyMap<number, bigint>>;

@@ -10,4 +10,5 @@ export * from './memory.js';
 export * from './object.js';
 export * from './printk.js';
 export * from './test-run.js';
+export * from './verify.js';
 export * from './vm.js';

@@ -12,7 +12,10 @@ import { BpfMap } from '../maps/map.js';
 import { UpdateFlags } from '../maps/ops.js';
 import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
 import { ProgType, type ProgTypeName } from '../uapi.js';
+import { verifierInputOf } from '../verifier/object.js';
+import type { Caps } from '../verifier/types.js';
 import type { VmMap } from './maps/base.js';
+import { VerifierRejectedError } from './verify.js';
 import type { Vm, VmProgram } from './vm.js';
 
 /** An object loaded into a VM. */
@@ -29,6 +32,19 @@ export interface VmObject {
     readonly section: string;
     readonly reason: string;
   }>;
+  /**
+   * Programs the verifier refused, by name: they are not in {@link programs}. As with the kernel
+   * backend's `loadObject`, one refused program does not stop the others from loading.
+   */
+  readonly rejected: ReadonlyMap<string, VerifierRejectedError>;
+}
+
+/** Options of {@link loadVmObject}. */
+export interface VmLoadObjectOptions {
+  /** Verify each program before it loads (default: the VM's {@link VmOptions.verify}, true). */
+  readonly verify?: boolean;
+  /** Who loads the object, as the verifier sees it (default `root`). */
+  readonly caps?: Caps;
 }
 
 /** Loading an object into the VM failed; names the map or program. */
@@ -44,7 +60,12 @@ function progTypeName(type: number): ProgTypeName | undefined {
 const u32Key = (index: number): Uint8Array => new Uint8Array(new Uint32Array([index]).buffer);
 
 /** Load `object` (ELF bytes or a parsed spec) into `vm`. */
-export function loadVmObject(vm: Vm, object: Uint8Array | ObjectSpec): VmObject {
+export function loadVmObject(
+  vm: Vm,
+  object: Uint8Array | ObjectSpec,
+  options: VmLoadObjectOptions = {},
+): VmObject {
+  const verify = options.verify ?? true;
   const spec = object instanceof Uint8Array ? loadObjectSpec(object) : object;
   const created: VmMap[] = [];
   const vmMaps = new Map<string, VmMap>();
@@ -88,6 +109,7 @@ export function loadVmObject(vm: Vm, object: Uint8Array | ObjectSpec): VmObject 
 
   const programs = new Map<string, VmProgram>();
   const skipped: Array<{ name: string; section: string; reason: string }> = [];
+  const rejected = new Map<string, VerifierRejectedError>();
   for (const program of spec.programs) {
     const type = program.sectionInfo && progTypeName(program.sectionInfo.progType);
     if (!type) {
@@ -98,16 +120,34 @@ export function loadVmObject(vm: Vm, object: Uint8Array | ObjectSpec): VmObject 
       });
       continue;
     }
-    programs.set(
-      program.name,
-      vm.loadProgram({ type, insns: program.insns, name: program.name, fdArray: created }),
-    );
+    // The object's own view of its maps (frozen .rodata contents, BTF, line info) for the verifier.
+    const verifierInput = verify
+      ? verifierInputOf(spec, program, { caps: options.caps ?? 'root' })
+      : undefined;
+    try {
+      programs.set(
+        program.name,
+        vm.loadProgram({
+          type,
+          insns: program.insns,
+          name: program.name,
+          fdArray: created,
+          verify,
+          ...(verifierInput ? { verifierInput } : {}),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof VerifierRejectedError)) throw error;
+      rejected.set(program.name, error);
+    }
   }
   // PROG_ARRAY `.values` name programs: their ids go in the slots once all are loaded.
   for (const [index, mapSpec] of spec.maps.entries()) {
     for (const slot of mapSpec.initialSlots ?? []) {
       if (slot.kind !== 'program') continue;
       const target = programs.get(slot.name);
+      // A refused program leaves its slot empty: a tail call to it falls through.
+      if (!target && rejected.has(slot.name)) continue;
       if (!target)
         throw new VmObjectError(
           `load object: map '${mapSpec.name}': slot ${slot.index} names unloaded program '${slot.name}'`,
@@ -117,5 +157,5 @@ export function loadVmObject(vm: Vm, object: Uint8Array | ObjectSpec): VmObject 
   }
   const maps = new Map<string, BpfMap>();
   for (const [name, map] of vmMaps) maps.set(name, new BpfMap(map));
-  return { programs, maps, vmMaps, skipped };
+  return { programs, maps, vmMaps, skipped, rejected };
 }

@@ -13,6 +13,7 @@ import { readCapture } from '../pcap/pcap.js';
 import type { TestRunOptions, TestRunResult } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
 import { DEFAULT_DEVICES, type TestRunDevice, TestRunError } from './test-run.js';
+import { VerifierRejectedError } from './verify.js';
 import { ProgramTypeError, Vm } from './vm.js';
 
 /** This host's network devices (the kernel's test runs may name them by ifindex). */
@@ -954,24 +955,31 @@ describe('test-run rules in the VM alone', () => {
     );
   });
 
+  // The verifier refuses these writes at load; unverified, the run itself still refuses them.
   test('a write to a read-only __sk_buff field fails the run', () => {
     const vm = new Vm();
-    const program = vm.loadProgram({
-      type: 'SOCKET_FILTER',
-      insns: assemble('r2 = 5\n*(u32 *)(r1 + 8) = r2\nr0 = 0\nexit'),
-      name: 'p',
-    });
-    assert.throws(() => vm.testRun(program, { data: frame }), /__sk_buff->mark/);
+    const load = (verify: boolean) =>
+      vm.loadProgram({
+        type: 'SOCKET_FILTER',
+        insns: assemble('r2 = 5\n*(u32 *)(r1 + 8) = r2\nr0 = 0\nexit'),
+        name: 'p',
+        verify,
+      });
+    assert.throws(() => load(true), VerifierRejectedError);
+    assert.throws(() => vm.testRun(load(false), { data: frame }), /__sk_buff->mark/);
   });
 
   test('the XDP context is read-only', () => {
     const vm = new Vm();
-    const program = vm.loadProgram({
-      type: 'XDP',
-      insns: assemble('r2 = 5\n*(u32 *)(r1 + 12) = r2\nr0 = 0\nexit'),
-      name: 'p',
-    });
-    assert.throws(() => vm.testRun(program, { data: frame }), /read-only/);
+    const load = (verify: boolean) =>
+      vm.loadProgram({
+        type: 'XDP',
+        insns: assemble('r2 = 5\n*(u32 *)(r1 + 12) = r2\nr0 = 0\nexit'),
+        name: 'p',
+        verify,
+      });
+    assert.throws(() => load(true), VerifierRejectedError);
+    assert.throws(() => vm.testRun(load(false), { data: frame }), /read-only/);
   });
 
   test('redirects are recorded in the result', () => {

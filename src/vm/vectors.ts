@@ -13,14 +13,23 @@ import {
 import type { ProgTypeName } from '../uapi.js';
 import { Vm } from './vm.js';
 
-/** The VM as a backend on one engine (default: the VM's default, the JIT). */
-export function vmVectorBackendFor(engine?: 'jit' | 'interpreter'): VectorBackend {
+/**
+ * The VM as a backend on one engine (default: the VM's default, the JIT); programs are verified
+ * before they run unless `verify` is false.
+ */
+export function vmVectorBackendFor(
+  engine?: 'jit' | 'interpreter',
+  options: { readonly verify?: boolean } = {},
+): VectorBackend {
+  const verify = options.verify ?? true;
   return {
     name: 'vm',
     loadObjectProgram(object: Uint8Array, name: string | undefined): LoadedCase {
-      const vm = new Vm({ engine });
+      const vm = new Vm({ engine, verify });
       const loaded = vm.loadObject(object);
       const program = name ? loaded.programs.get(name) : [...loaded.programs.values()][0];
+      const refused = name ? loaded.rejected.get(name) : [...loaded.rejected.values()][0];
+      if (!program && refused) throw refused;
       if (!program)
         throw new Error(
           `no program ${name ? `'${name}'` : ''} in the object (has: ${[...loaded.programs.keys()].join(', ')})`,
@@ -32,7 +41,7 @@ export function vmVectorBackendFor(engine?: 'jit' | 'interpreter'): VectorBacken
       };
     },
     loadRawProgram(insns: Uint8Array, type: ProgTypeName, maps: readonly VectorMap[]): LoadedCase {
-      const vm = new Vm({ engine });
+      const vm = new Vm({ engine, verify });
       const created = maps.map(({ spec, entries }) => {
         const map = vm.maps.create(spec);
         seedMap(map, entries);

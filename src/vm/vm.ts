@@ -3,10 +3,11 @@
  */
 import { HELPER_NAMES } from '../isa/helper-ids.js';
 import { decode, type Insn, makeInsn } from '../isa/instruction.js';
-import { jitAvailable, jitExecute } from '../jit/runtime.js';
+import { jitAvailable, jitExecute, useVerifierFacts } from '../jit/runtime.js';
 import type { ObjectSpec } from '../object/object.js';
 import type { TestRunOptions } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
+import type { Caps, VerifierInput, VerifierResult } from '../verifier/types.js';
 import type { PacketKind, PacketState } from './context/packet.js';
 import { UnknownHelperError, VmError } from './errors.js';
 import { type FibOptions, fibHelpers } from './helpers/fib.js';
@@ -34,9 +35,10 @@ import { type FdArrayEntry, mapHelpers, mapResolver } from './map-helpers.js';
 import { FdArrayMap } from './maps/fd-maps.js';
 import { VmMapRegistry } from './maps/registry.js';
 import { DEFAULT_MEMORY_LIMIT, type MemoryLimitError, type Region, VmMemory } from './memory.js';
-import { loadVmObject, type VmObject } from './object.js';
+import { loadVmObject, type VmLoadObjectOptions, type VmObject } from './object.js';
 import { unsupportedProgramType } from './support.js';
 import { DEFAULT_DEVICES, type TestRunDevice, testRun, type VmTestRunResult } from './test-run.js';
+import { verifyProgram, vmVerifierInput } from './verify.js';
 
 export interface VmOptions {
   /** Helpers by id; default: the base helpers. */
@@ -78,6 +80,15 @@ export interface VmOptions {
    * allocation throws {@link MemoryLimitError}. Default {@link DEFAULT_MEMORY_LIMIT} (512 MiB).
    */
   readonly memoryLimit?: number;
+  /**
+   * Verify typed programs before they load ({@link Vm.loadProgram}, {@link Vm.loadObject}), as
+   * `BPF_PROG_LOAD` does: a program Linux would refuse throws {@link VerifierRejectedError} and
+   * does not run. Default true; `false` runs anything (uBPF's unchecked mode). Raw programs
+   * ({@link Vm.load}) are never verified.
+   */
+  readonly verify?: boolean;
+  /** Who loads the programs, as the verifier sees it: `root` (default), `bpf` or `unpriv`. */
+  readonly caps?: Caps;
 }
 
 export interface RunInput {
@@ -130,6 +141,14 @@ export interface VmLoadProgramOptions {
   readonly name?: string;
   /** The maps `lddw` MAP_IDX / MAP_IDX_VALUE index ({@link LoadOptions.fdArray}). */
   readonly fdArray?: readonly FdArrayEntry[];
+  /** Verify this program before it loads (default: {@link VmOptions.verify}). */
+  readonly verify?: boolean;
+  /**
+   * The verifier's input when the caller knows more than the instructions and the fd array: an
+   * object's BTF, line info (errors then name the C source line) and frozen `.rodata` contents.
+   * Its instructions must be `insns`.
+   */
+  readonly verifierInput?: VerifierInput;
 }
 
 /** A program loaded for a type: what {@link Vm.testRun} runs and PROG_ARRAYs name by `id`. */
@@ -139,6 +158,13 @@ export interface VmProgram {
   readonly compiled: CompiledProgram;
   /** The program's id in {@link Vm.maps} (the value a PROG_ARRAY slot holds). */
   readonly id: number;
+  /** The verifier's verdict (with what it proved, given to the JIT); absent when not verified. */
+  readonly verified?: VerifierResult;
+  /**
+   * Why a program that was to be verified loaded unverified: the verifier stopped at something
+   * it does not model yet (a helper without a prototype, a kfunc, a context without rules).
+   */
+  readonly unverified?: string;
 }
 
 /** A program calls a helper (or uses an instruction) its program type does not have. */
@@ -258,7 +284,9 @@ export class Vm {
    * Load a program of a type, as `BPF_PROG_LOAD` would: refuses helpers the type does not have
    * ({@link PACKET_HELPER_TYPES}) and legacy packet loads outside socket filters and tc, turns
    * `ld_abs`/`ld_ind` into calls of VM-internal helpers, resolves map references through
-   * `fdArray`, and registers the program so PROG_ARRAYs can hold it.
+   * `fdArray`, verifies it (unless `verify` is false: {@link VmOptions.verify}; a rejection throws
+   * {@link VerifierRejectedError}), gives the JIT what the verifier proved, and registers the
+   * program so PROG_ARRAYs can hold it.
    */
   loadProgram(options: VmLoadProgramOptions): VmProgram {
     const insns = options.insns instanceof Uint8Array ? decode(options.insns) : options.insns;
@@ -288,8 +316,31 @@ export class Vm {
       return makeInsn({ opcode: 0x85, dst: 0, src: 0, off: 0, imm: this.packetLoadHelper(insn) }, insn.slot);
     });
     const compiled = compile(rewritten, mapResolver(this.maps, options.fdArray ?? []));
+    let verified: VerifierResult | undefined;
+    let unverified: string | undefined;
+    if (options.verify ?? this.options.verify ?? true) {
+      const input =
+        options.verifierInput ??
+        vmVerifierInput(
+          { progType: options.type, caps: this.options.caps ?? 'root' },
+          insns,
+          options.fdArray ?? [],
+          this.maps,
+        );
+      const outcome = verifyProgram(options.name ?? '', input);
+      verified = outcome.verified;
+      unverified = outcome.gap;
+      if (verified?.facts) useVerifierFacts(compiled, verified.facts);
+    }
     const id = this.maps.addProgram(compiled);
-    return { name: options.name ?? '', type: options.type, compiled, id };
+    return {
+      name: options.name ?? '',
+      type: options.type,
+      compiled,
+      id,
+      ...(verified ? { verified } : {}),
+      ...(unverified ? { unverified } : {}),
+    };
   }
 
   /**
@@ -302,10 +353,14 @@ export class Vm {
 
   /**
    * Load an object's maps and programs ({@link loadVmObject}): bytes of an ELF object or its
-   * parsed {@link ObjectSpec}.
+   * parsed {@link ObjectSpec}. Each program is verified (unless `verify` is false here or in
+   * {@link VmOptions}); the ones the verifier refuses are in {@link VmObject.rejected}, not loaded.
    */
-  loadObject(object: Uint8Array | ObjectSpec): VmObject {
-    return loadVmObject(this, object);
+  loadObject(object: Uint8Array | ObjectSpec, options: VmLoadObjectOptions = {}): VmObject {
+    return loadVmObject(this, object, {
+      verify: options.verify ?? this.options.verify ?? true,
+      caps: this.options.caps ?? 'root',
+    });
   }
 
   /**

@@ -113,7 +113,8 @@ function run(c: Case, bad: number, target: Target | undefined): unknown {
   const insns = assemble(program(c, bad, target ? address[target] : 0));
   try {
     if (c.type) {
-      const loaded = vm.loadProgram({ type: c.type, insns, fdArray: maps });
+      // Bad pointers on purpose (the verifier refuses them): the helpers must fault, not corrupt.
+      const loaded = vm.loadProgram({ type: c.type, insns, fdArray: maps, verify: false });
       vm.testRun(loaded, { data: new Uint8Array(64) });
     } else vm.run(vm.load(insns, { fdArray: maps }));
   } catch (error) {
