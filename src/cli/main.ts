@@ -50,6 +50,34 @@ const COMMANDS: Record<string, readonly string[]> = {
   verify: ['verify'],
 };
 
+/** bpftool's global output flags, which it takes before the command, and the command options they become. */
+const GLOBAL_FLAGS: Record<string, readonly string[]> = {
+  '-j': ['--json'],
+  '--json': ['--json'],
+  '-p': ['--pretty'],
+  '--pretty': ['--pretty'],
+  '-jp': ['--json', '--pretty'],
+  '-pj': ['--json', '--pretty'],
+};
+
+/**
+ * `tsbpf -jp map dump id 5` as bpftool takes it: output flags written before the command are
+ * handed to the command (every command that prints data has `--json`; the kernel ones `--pretty`
+ * too), placed before a `--` so they never become arguments of the program it runs.
+ */
+export function moveGlobalFlags(argv: readonly string[]): readonly string[] {
+  let i = 0;
+  const flags = new Set<string>();
+  for (; i < argv.length && Object.hasOwn(GLOBAL_FLAGS, argv[i]!); i++) {
+    for (const flag of GLOBAL_FLAGS[argv[i]!]!) flags.add(flag);
+  }
+  if (flags.size === 0) return argv;
+  const rest = argv.slice(i);
+  const end = rest.indexOf('--');
+  const at = end < 0 ? rest.length : end;
+  return [...rest.slice(0, at), ...flags, ...rest.slice(at)];
+}
+
 /** The groups a command line needs: the named command's, else (help, a typo) all. */
 function groupsFor(argv: readonly string[]): readonly string[] {
   const command = argv.find((arg) => !arg.startsWith('-'));
@@ -61,7 +89,8 @@ function groupsFor(argv: readonly string[]): readonly string[] {
  * Run one `tsbpf` command line (`argv` without the node and script paths) and resolve to its exit
  * status. Output goes to `io` (the process's streams by default); nothing calls `process.exit`.
  */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function main(commandLine: readonly string[], io: CliIo = processIo): Promise<number> {
+  const argv = moveGlobalFlags(commandLine);
   // A bare --version needs no parser: answer it before loading one.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     io.stdout.write(`${VERSION}\n`);
