@@ -37,3 +37,9 @@ test('-j before a file command reaches it: btf dump -j of an object file', async
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /btf dump id: expected a positive integer, got 'x'/);
 });
+
+test('a global output flag given to a command without JSON output says so (exit 2)', async () => {
+  const result = await tsbpf('-jp', 'asm', 'no-such.s');
+  assert.equal(result.status, 2);
+  assert.equal(result.stderr, 'error: tsbpf asm has no --json or --pretty output (given as -jp)\n');
+});
