@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type TestContext, test } from 'node:test';
+import { attachCgroup, cgroup2Root } from '../kernel/attach/attach.js';
 import type { KernelMapOps } from '../kernel/load/map.js';
 import { loadObject } from '../kernel/load/object.js';
 import { bpffsUnavailable, bpfUnavailable } from '../kernel/sys/availability.js';
@@ -317,3 +318,49 @@ kernelTest('bad references exit 2 with a message', async () => {
   assert.equal(json.status, 2);
   assert.deepEqual(JSON.parse(json.stdout), { error: 'no map with id 4294967295' });
 });
+
+kernelTest(
+  'link show id N and pinned PATH: a cgroup link, as bpftool shows it',
+  async (t) => {
+    const object = loadObject(readFileSync(`${repoRoot}/examples/cgroup_skb_count.bpf.o`), {
+      name: 'cgroup_skb',
+    });
+    t.after(() => object.close());
+    const program = [...object.programs.values()][0]!.program!;
+    const cgroup = mkdtempSync(`${cgroup2Root()}/tsbpf_link_`);
+    t.after(() => rmSync(cgroup, { recursive: true, force: true }));
+    const link = attachCgroup(program, 'CGROUP_INET_EGRESS', { cgroup });
+    t.after(() => link.close());
+    const dir = mkdtempSync('/sys/fs/bpf/tsbpf_link_');
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    link.pin(`${dir}/link`);
+    const pinned = await tsbpf('link', 'show', 'pinned', `${dir}/link`, '--json');
+    assert.equal(pinned.status, 0, pinned.stderr);
+    const shown = JSON.parse(pinned.stdout) as {
+      id: number;
+      type: string;
+      prog_id: number;
+      attach_type: string;
+    };
+    assert.equal(shown.type, 'cgroup');
+    assert.equal(shown.prog_id, program.info().id);
+    const byId = await tsbpf('link', 'show', 'id', String(shown.id), '--json');
+    assert.deepEqual(JSON.parse(byId.stdout), shown);
+    const theirs = bpftool('-j', 'link', 'show', 'id', String(shown.id));
+    if (theirs === undefined) return;
+    assert.deepEqual(shown, JSON.parse(theirs));
+    assert.equal(shown.attach_type, 'cgroup_inet_egress');
+    const text = await tsbpf('link', 'show', String(shown.id));
+    assert.equal(text.stdout, bpftool('link', 'show', 'id', String(shown.id)));
+  },
+  () => {
+    const reason = bpffsUnavailable();
+    if (reason) return reason;
+    try {
+      cgroup2Root();
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  },
+);

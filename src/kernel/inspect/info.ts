@@ -10,7 +10,7 @@ import { formatInsn } from '../../isa/llvm.js';
 import { type BtfValue, btfCodec } from '../../maps/btf-codec.js';
 import { isPerCpu } from '../../maps/ops.js';
 import type { Btf } from '../../object/btf.js';
-import { enumName, LinkType, MapType, ProgType } from '../../uapi.js';
+import { AttachType, enumName, LinkType, MapType, ProgType } from '../../uapi.js';
 import { btfFromId, type KernelBtf } from '../load/btf.js';
 import { type KernelMapOps, type MapInfo, mapFromId } from '../load/map.js';
 import { type KernelProgram, type ProgramInfo, programFromId } from '../load/program.js';
@@ -68,6 +68,11 @@ export function mapTypeName(type: number): string {
     (k) => MapType[k] === type && !k.endsWith('_DEPRECATED'),
   );
   return names[0]?.toLowerCase() ?? `type ${type}`;
+}
+
+/** bpftool's (libbpf's) name of an attach type: `cgroup_inet_egress`. */
+export function attachTypeName(type: number): string {
+  return enumName(AttachType, type)?.toLowerCase() ?? `type ${type}`;
 }
 
 /** bpftool's name of a link type. */
@@ -474,17 +479,17 @@ export function listLinks(options: { sys?: Sys } = {}): LinkRecord[] {
           break;
         }
         case 'tracing':
-          details.attach_type = raw['tracing.attach_type'];
+          details.attach_type = attachTypeName(raw['tracing.attach_type']);
           details.target_obj_id = raw['tracing.target_obj_id'];
           details.target_btf_id = raw['tracing.target_btf_id'];
           break;
         case 'cgroup':
           details.cgroup_id = Number(raw['cgroup.cgroup_id']);
-          details.attach_type = raw['cgroup.attach_type'];
+          details.attach_type = attachTypeName(raw['cgroup.attach_type']);
           break;
         case 'netns':
           details.netns_ino = raw['netns.netns_ino'];
-          details.attach_type = raw['netns.attach_type'];
+          details.attach_type = attachTypeName(raw['netns.attach_type']);
           break;
         case 'xdp':
           details.ifindex = raw['xdp.ifindex'];
@@ -503,12 +508,12 @@ export function linkJson(link: LinkRecord): Json {
   return { id: link.id, type: linkTypeName(link.type), prog_id: link.progId, ...link.details };
 }
 
-/** bpftool's plain `link show` block. */
+/** bpftool's plain `link show` block (each field followed by two spaces, as bpftool prints them). */
 export function linkText(link: LinkRecord): string {
   const details = Object.entries(link.details)
-    .map(([key, value]) => `${key} ${String(value)}`)
-    .join('  ');
-  return `${link.id}: ${linkTypeName(link.type)}  prog ${link.progId}${details ? `\n\t${details}` : ''}`;
+    .map(([key, value]) => `${key} ${String(value)}  `)
+    .join('');
+  return `${link.id}: ${linkTypeName(link.type)}  prog ${link.progId}  ${details ? `\n\t${details}` : ''}`;
 }
 
 /** One BTF object as `bpftool btf show` reports it. */
