@@ -260,6 +260,10 @@ kernelTest('prog show name / tag, prog dump by name, btf dump id on the object B
       theirs,
     );
 
+  const btfShown = JSON.parse((await tsbpf('btf', 'show', 'id', String(mapInfo.btfId), '-j')).stdout) as {
+    map_ids: number[];
+  };
+  assert.ok(btfShown.map_ids.includes(mapInfo.id));
   const btf = await tsbpf('btf', 'dump', 'id', String(mapInfo.btfId));
   assert.equal(btf.status, 0, btf.stderr);
   assert.match(btf.stdout, /STRUCT 'proto_stat' size=16 vlen=2/);
@@ -304,10 +308,11 @@ kernelTest('bad references exit 2 with a message', async () => {
     [['map', 'dump', 'id', '4294967295'], /no map with id 4294967295/],
     [['prog', 'show', 'name', 'no_such_prog_x'], /no program with name no_such_prog_x/],
     [['prog', 'show', 'tag', 'xyz'], /tag: expected 16 hex digits/],
-    [['prog', 'show', 'label', 'x'], /'label' does not name a program: expected id ID \| name NAME/],
+    [['prog', 'show', 'label', 'x'], /'label' does not name a program: expected id N \| name NAME/],
     [['map', 'dump', 'tag', '0011223344556677'], /'tag' does not name a map/],
     [['btf', 'dump', 'id', '4294967295'], /no BTF object with id 4294967295/],
     [['link', 'show', 'id', '0'], /link id: expected a positive integer, got '0'/],
+    [['btf', 'show', 'name', 'vmlinux'], /'name' does not name a BTF object: expected id N$/m],
   ];
   for (const [args, message] of cases) {
     const result = await tsbpf(...args);

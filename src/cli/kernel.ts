@@ -373,14 +373,28 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
   const btf =
     program.commands.find((c) => c.name() === 'btf') ??
     program.command('btf').description('BTF type information');
-  withOutput(btf.command('list').alias('show').description('list BTF objects loaded in the kernel')).action(
-    (options: Output) => {
-      act(options, () => {
-        const records = listBtf();
+  withOutput(
+    btf
+      .command('list')
+      .alias('show')
+      .description('list BTF objects loaded in the kernel, or show the one an id names')
+      .argument('[ref...]', 'id N (a bare number is an id)'),
+  ).action((words: string[], options: Output) => {
+    act(options, () => {
+      let records = listBtf();
+      if (words.length === 0) {
         emit(options, records.map(btfJson), records.map(btfText).join('\n'));
-      });
-    },
-  );
+        return;
+      }
+      const ids = new Set(resolveObjects('btf', parseObjectRef(words, 'btf', ['id'])));
+      records = records.filter((r) => ids.has(r.id));
+      emit(
+        options,
+        records.length === 1 ? btfJson(records[0]!) : records.map(btfJson),
+        records.map(btfText).join('\n'),
+      );
+    });
+  });
 
   withOutput(
     program

@@ -24,8 +24,8 @@ test('parseObjectRef: the four bpftool forms and a bare id', () => {
 
 test('parseObjectRef: each malformed reference is an ObjectRefError saying what was expected', () => {
   const cases: Array<[string[], readonly ('id' | 'name' | 'tag' | 'pinned')[], RegExp]> = [
-    [[], ALL, /no program given: expected id ID \| name NAME \| tag TAG \| pinned PATH/],
-    [['id'], ALL, /id: missing ID/],
+    [[], ALL, /no program given: expected id N \| name NAME \| tag TAG \| pinned PATH/],
+    [['id'], ALL, /id: missing N/],
     [['pinned'], ALL, /pinned: missing PATH/],
     [['id', '0'], ALL, /program id: expected a positive integer, got '0'/],
     [['id', '-3'], ALL, /expected a positive integer, got '-3'/],
@@ -35,7 +35,7 @@ test('parseObjectRef: each malformed reference is an ObjectRefError saying what 
     [
       ['tag', '00112233445566'],
       ['id', 'name', 'pinned'],
-      /'tag' does not name a program: expected id ID \| name NAME \| pinned PATH/,
+      /'tag' does not name a program: expected id N \| name NAME \| pinned PATH/,
     ],
     [['name', 'a', 'b'], ALL, /unexpected 'b' after name a/],
     [['5', '6'], ALL, /unexpected '6' after program 5/],

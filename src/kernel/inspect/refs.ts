@@ -32,6 +32,9 @@ export class ObjectRefError extends TsbpfError {
 /** What each kind of object is called in messages. */
 const NOUN: Record<ObjectKind, string> = { prog: 'program', map: 'map', link: 'link', btf: 'BTF object' };
 
+/** How the usage text names each form's value. */
+const PLACEHOLDER: Record<RefKind, string> = { id: 'N', name: 'NAME', tag: 'TAG', pinned: 'PATH' };
+
 /** The kernel's object name length, terminating NUL included (`BPF_OBJ_NAME_LEN`). */
 const OBJ_NAME_LEN = 16;
 
@@ -53,7 +56,7 @@ export function parseObjectRef(
   kind: ObjectKind,
   allowed: readonly RefKind[],
 ): ObjectRef {
-  const forms = allowed.map((a) => (a === 'pinned' ? 'pinned PATH' : `${a} ${a.toUpperCase()}`));
+  const forms = allowed.map((a) => `${a} ${PLACEHOLDER[a]}`);
   const expected = `expected ${forms.join(' | ')}`;
   const [word, value, ...rest] = words;
   if (word === undefined) throw new ObjectRefError(`no ${NOUN[kind]} given: ${expected}`);
@@ -64,8 +67,7 @@ export function parseObjectRef(
   }
   if (!(allowed as readonly string[]).includes(word))
     throw new ObjectRefError(`'${word}' does not name a ${NOUN[kind]}: ${expected}`);
-  if (value === undefined)
-    throw new ObjectRefError(`${word}: missing ${word === 'pinned' ? 'PATH' : word.toUpperCase()}`);
+  if (value === undefined) throw new ObjectRefError(`${word}: missing ${PLACEHOLDER[word as RefKind]}`);
   if (rest.length) throw new ObjectRefError(`unexpected '${rest[0]}' after ${word} ${value}`);
   switch (word as RefKind) {
     case 'id':
