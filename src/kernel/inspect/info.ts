@@ -321,18 +321,68 @@ function valueJson(value: BtfValue): Json {
   return value;
 }
 
+/** How deep {@link bpftoolShape} follows nested types (kernel BTF has no cycles; this bounds any). */
+const MAX_SHAPE_DEPTH = 64;
+
+/**
+ * Where bpftool's `formatted` differs from the map codec's values, reshape them to bpftool's:
+ * enums by enumerator name (the number when none matches). Anonymous struct/union members stay
+ * flattened, as the codec (and C code) reads them: bpftool prints each under a `""` key, and
+ * several such keys in one object would lose all but the last in any JSON reader.
+ */
+function bpftoolShape(btf: Btf, typeId: number, value: BtfValue, depth = 0): Json {
+  const type = btf.resolve(typeId);
+  if (depth > MAX_SHAPE_DEPTH) return valueJson(value);
+  if ((type.kind === 'enum' || type.kind === 'enum64') && typeof value !== 'object') {
+    const bits = type.size * 8;
+    const wanted = BigInt.asUintN(bits, BigInt(value as number | bigint));
+    const values: ReadonlyArray<{ readonly name: string; readonly value: number | bigint }> = type.values;
+    const match = values.find((v) => BigInt.asUintN(bits, BigInt(v.value)) === wanted);
+    return match ? match.name : valueJson(value);
+  }
+  if (type.kind === 'array' && Array.isArray(value))
+    return value.map((element) => bpftoolShape(btf, type.typeId, element, depth + 1));
+  if (
+    (type.kind === 'struct' || type.kind === 'union') &&
+    typeof value === 'object' &&
+    !Array.isArray(value)
+  ) {
+    const out: Record<string, Json> = {};
+    type.members.forEach((member, index) => {
+      if (member.name) {
+        const field = value[member.name];
+        if (field !== undefined)
+          out[member.name] = member.bitfieldSize
+            ? valueJson(field)
+            : bpftoolShape(btf, member.typeId, field, depth + 1);
+        return;
+      }
+      // Anonymous struct/union members: the codec flattened their fields into this object.
+      const inner = btf.resolve(member.typeId);
+      if (inner.kind === 'struct' || inner.kind === 'union') {
+        const shaped = bpftoolShape(btf, member.typeId, value, depth + 1);
+        if (typeof shaped === 'object' && shaped !== null && !Array.isArray(shaped))
+          Object.assign(out, shaped);
+      } else if (value[`__anon${index}`] !== undefined)
+        out[`__anon${index}`] = valueJson(value[`__anon${index}`]!);
+    });
+    return out;
+  }
+  return valueJson(value);
+}
+
 /**
  * A decoder from bytes to bpftool's formatted JSON for BTF type `typeId`: the map codec's
- * values, and data sections (global data maps) as bpftool shows them,
+ * values in bpftool's shape, and data sections (global data maps) as bpftool shows them,
  * `{".rodata": [{"var": value}, …]}`. Undefined when the type cannot be decoded.
  */
-function formatter(btf: Btf, typeId: number): ((bytes: Uint8Array) => Json) | undefined {
+export function btfFormatter(btf: Btf, typeId: number): ((bytes: Uint8Array) => Json) | undefined {
   try {
     const type = btf.resolve(typeId);
     if (type.kind === 'datasec') {
       const vars = type.vars.map((v) => {
         const variable = btf.typeById(v.typeId);
-        const decode = variable.kind === 'var' ? formatter(btf, variable.typeId) : undefined;
+        const decode = variable.kind === 'var' ? btfFormatter(btf, variable.typeId) : undefined;
         return { name: variable.name, offset: v.offset, size: v.size, decode };
       });
       return (bytes) => ({
@@ -344,7 +394,7 @@ function formatter(btf: Btf, typeId: number): ((bytes: Uint8Array) => Json) | un
       });
     }
     const codec = btfCodec(btf, typeId);
-    return (bytes) => valueJson(codec.decode(bytes));
+    return (bytes) => bpftoolShape(btf, typeId, codec.decode(bytes));
   } catch {
     return undefined;
   }
@@ -366,8 +416,8 @@ const cpuSlot = (info: MapInfo, value: Uint8Array, cpu: number): Uint8Array => {
 function formattedEntries(dump: MapDump): Json[] | undefined {
   const { info, btf } = dump;
   if (!btf) return undefined;
-  const key = info.btfKeyTypeId ? formatter(btf, info.btfKeyTypeId) : undefined;
-  const value = info.btfValueTypeId ? formatter(btf, info.btfValueTypeId) : undefined;
+  const key = info.btfKeyTypeId ? btfFormatter(btf, info.btfKeyTypeId) : undefined;
+  const value = info.btfValueTypeId ? btfFormatter(btf, info.btfValueTypeId) : undefined;
   if (!key && !value) return undefined;
   return dump.entries.map(([k, v]) => {
     const out: Record<string, Json> = {};
