@@ -34,7 +34,15 @@ import {
   progTypeName,
   showMap,
   showProgram,
+  writeJson,
 } from '../kernel/inspect/info.js';
+import {
+  ObjectRefError,
+  parseObjectRef,
+  type RefKind,
+  resolveObjects,
+  resolveOne,
+} from '../kernel/inspect/refs.js';
 import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/load/object.js';
 import { BPF_FS_MAGIC } from '../kernel/sys/availability.js';
 import { VerifierError } from '../kernel/sys/errors.js';
@@ -55,13 +63,6 @@ function makeBpffsDir(dir: string): void {
       `--pin ${dir}: ${existing} is not on a bpffs (mount one: mount -t bpf bpf /sys/fs/bpf)`,
     );
   mkdirSync(dir, { recursive: true });
-}
-
-function objectId(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new InvalidArgumentError('expected an id (a positive integer)');
-  return n;
 }
 
 /** `name=value` of `--rodata`: a number, `true`/`false`, or `0x…` bytes written `hex:0011…`. */
@@ -136,18 +137,39 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
     );
   };
 
+  /** The `--json`/`--pretty` options every printing command takes (bpftool's `-j`, `-p`). */
+  type Output = { json?: boolean; pretty?: boolean };
+  const withOutput = (command: Command, json = 'JSON output'): Command =>
+    command.option('-j, --json', json).option('-p, --pretty', 'pretty-printed JSON (implies --json)');
+  const jsonOf = (options: Output): boolean => !!(options.json || options.pretty);
+  const emit = (options: Output, value: Json, text: string): void => {
+    if (jsonOf(options)) io.stdout.write(`${writeJson(value, !!options.pretty)}\n`);
+    else print(false, null, text);
+  };
+  /** Run a command body, reporting its errors bpftool's way; a bad reference is bad input (2). */
+  const act = (options: Output, body: () => void): void => {
+    try {
+      body();
+    } catch (error) {
+      fail(
+        error instanceof ObjectRefError ? new InputError(error.message, { cause: error }) : error,
+        jsonOf(options),
+      );
+    }
+  };
   program
     .command('load')
     .description('load every program of an object into the kernel and report the verifier verdicts')
     .argument('<file>', 'BPF object file (.o)')
     .option('-j, --json', 'print [{"program","section","type","accepted","error","insns_processed"}]')
+    .option('-p, --pretty', 'pretty-printed JSON (implies --json)')
     .option('--pin <dir>', 'pin the accepted programs in this bpffs directory (as bpftool prog loadall)')
     .option('--rodata <name=value>', 'set a .rodata variable before load (repeatable)', globalAssignment)
     .option('--log', 'print the full verifier log of rejected programs')
     .action(
       (
         file: string,
-        options: { json?: boolean; pin?: string; rodata?: Record<string, GlobalValue>; log?: boolean },
+        options: Output & { pin?: string; rodata?: Record<string, GlobalValue>; log?: boolean },
       ) => {
         let object: ReturnType<typeof loadObject>;
         let bytes: Uint8Array | undefined;
@@ -167,8 +189,8 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
               error: `not loaded: ${error.message}`,
               insns_processed: null,
             }));
-            print(
-              !!options.json,
+            emit(
+              options,
               rows,
               rows
                 .map((r) => `${pc.bold(r.program)} (${r.section}, ${r.type ?? '?'}): ${pc.red(r.error)}`)
@@ -177,7 +199,7 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
             ctx.status = EXIT_FAULT;
             return;
           }
-          fail(error, options.json);
+          fail(error, jsonOf(options));
         }
         try {
           const entries = [...object.programs];
@@ -185,9 +207,9 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
             makeBpffsDir(options.pin);
             for (const [name, loaded] of entries) loaded.program?.pin(join(options.pin, name));
           }
-          if (options.json) {
-            print(
-              true,
+          if (jsonOf(options)) {
+            emit(
+              options,
               entries.map(([name, loaded]) => loadRow(name, loaded)),
               '',
             );
@@ -204,144 +226,187 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
           }
           if (entries.some(([, loaded]) => !loaded.program)) ctx.status = EXIT_FAULT;
         } catch (error) {
-          fail(error, options.json);
+          fail(error, jsonOf(options));
         } finally {
           object.close();
         }
       },
     );
 
+  const ALL_REFS: readonly RefKind[] = ['id', 'name', 'tag', 'pinned'];
+  const DUMP_REFS: readonly RefKind[] = ['id', 'name', 'tag', 'pinned'];
+  const MAP_REFS: readonly RefKind[] = ['id', 'name', 'pinned'];
+  const LINK_REFS: readonly RefKind[] = ['id', 'pinned'];
+
   const prog = program.command('prog').description('inspect loaded programs (bpftool prog)');
-  prog
-    .command('list')
-    .alias('show')
-    .description('list loaded programs, or show one')
-    .argument('[id]', 'program id', objectId)
-    .option('-j, --json', 'JSON output')
-    .action((id: number | undefined, options: { json?: boolean }) => {
-      try {
-        const records = id === undefined ? listPrograms() : [showProgram(id)];
-        const json = id === undefined ? records.map(progJson) : progJson(records[0]!);
-        print(!!options.json, json, records.map(progText).join('\n'));
-      } catch (error) {
-        fail(error, options.json);
+  withOutput(
+    prog
+      .command('show')
+      .alias('list')
+      .description('list loaded programs, or show those a reference names')
+      .argument('[ref...]', 'id N | name NAME | tag TAG | pinned PATH (a bare number is an id)')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  tsbpf prog show name xdp_count_protocols\n  tsbpf -jp prog show pinned /sys/fs/bpf/prog',
+      ),
+  ).action((words: string[], options: Output) => {
+    act(options, () => {
+      if (words.length === 0) {
+        const records = listPrograms();
+        emit(options, records.map(progJson), records.map(progText).join('\n'));
+        return;
       }
+      const ids = resolveObjects('prog', parseObjectRef(words, 'prog', ALL_REFS));
+      const records = ids.map((id) => showProgram(id));
+      // bpftool: one object for one match, an array for several.
+      emit(
+        options,
+        records.length === 1 ? progJson(records[0]!) : records.map(progJson),
+        records.map(progText).join('\n'),
+      );
     });
+  });
   const dump = prog.command('dump').description('dump the instructions of a loaded program');
-  dump
-    .command('xlated')
-    .description("the verifier's rewritten instructions, disassembled")
-    .argument('<id>', 'program id', objectId)
-    .option('-j, --json', 'JSON output: [{"pc","text"}]')
-    .action((id: number, options: { json?: boolean }) => {
-      try {
-        const lines = disassembleXlated(programCode(id).xlated ?? new Uint8Array(0));
-        print(
-          !!options.json,
-          lines.map((l) => ({ pc: l.slot, text: l.text })),
-          lines.map((l) => `${String(l.slot).padStart(4)}: ${l.text}`).join('\n'),
-        );
-      } catch (error) {
-        fail(error, options.json);
-      }
+  withOutput(
+    dump
+      .command('xlated')
+      .description("the verifier's rewritten instructions, disassembled")
+      .argument('<ref...>', 'id N | name NAME | tag TAG | pinned PATH'),
+    'JSON output: [{"pc","text"}]',
+  ).action((words: string[], options: Output) => {
+    act(options, () => {
+      const id = resolveOne('prog', parseObjectRef(words, 'prog', DUMP_REFS));
+      const lines = disassembleXlated(programCode(id).xlated ?? new Uint8Array(0));
+      emit(
+        options,
+        lines.map((l) => ({ pc: l.slot, text: l.text })),
+        lines.map((l) => `${String(l.slot).padStart(4)}: ${l.text}`).join('\n'),
+      );
     });
-  dump
-    .command('jited')
-    .description('the JIT-compiled machine code, as hex bytes (tsbpf has no native disassembler)')
-    .argument('<id>', 'program id', objectId)
-    .option('-j, --json', 'JSON output: {"bytes":["0x..",…]}')
-    .action((id: number, options: { json?: boolean }) => {
-      try {
-        const jited = programCode(id).jited ?? new Uint8Array(0);
-        const rows: string[] = [];
-        for (let at = 0; at < jited.length; at += 16) {
-          rows.push(`${at.toString(16).padStart(8, '0')}: ${hexBytes(jited.subarray(at, at + 16))}`);
-        }
-        const note = `; ${jited.length} bytes of native code; no disassembler for it in tsbpf (pipe through a native objdump to read it)`;
-        print(
-          !!options.json,
-          { bytes: [...jited].map((b) => `0x${b.toString(16).padStart(2, '0')}`) },
-          [note, ...rows].join('\n'),
-        );
-      } catch (error) {
-        fail(error, options.json);
+  });
+  withOutput(
+    dump
+      .command('jited')
+      .description('the JIT-compiled machine code, as hex bytes (tsbpf has no native disassembler)')
+      .argument('<ref...>', 'id N | name NAME | tag TAG | pinned PATH'),
+    'JSON output: {"bytes":["0x..",…]}',
+  ).action((words: string[], options: Output) => {
+    act(options, () => {
+      const id = resolveOne('prog', parseObjectRef(words, 'prog', DUMP_REFS));
+      const jited = programCode(id).jited ?? new Uint8Array(0);
+      const rows: string[] = [];
+      for (let at = 0; at < jited.length; at += 16) {
+        rows.push(`${at.toString(16).padStart(8, '0')}: ${hexBytes(jited.subarray(at, at + 16))}`);
       }
+      const note = `; ${jited.length} bytes of native code; no disassembler for it in tsbpf (pipe through a native objdump to read it)`;
+      emit(
+        options,
+        { bytes: [...jited].map((b) => `0x${b.toString(16).padStart(2, '0')}`) },
+        [note, ...rows].join('\n'),
+      );
     });
+  });
 
   const map = program.command('map').description('inspect maps (bpftool map)');
-  map
-    .command('list')
-    .alias('show')
-    .description('list maps, or show one')
-    .argument('[id]', 'map id', objectId)
-    .option('-j, --json', 'JSON output')
-    .action((id: number | undefined, options: { json?: boolean }) => {
-      try {
-        const records = id === undefined ? listMaps() : [showMap(id)];
-        const json = id === undefined ? records.map(mapJson) : mapJson(records[0]!);
-        print(!!options.json, json, records.map(mapText).join('\n'));
-      } catch (error) {
-        fail(error, options.json);
+  withOutput(
+    map
+      .command('show')
+      .alias('list')
+      .description('list maps, or show those a reference names')
+      .argument('[ref...]', 'id N | name NAME | pinned PATH (a bare number is an id)'),
+  ).action((words: string[], options: Output) => {
+    act(options, () => {
+      if (words.length === 0) {
+        const records = listMaps();
+        emit(options, records.map(mapJson), records.map(mapText).join('\n'));
+        return;
       }
+      const records = resolveObjects('map', parseObjectRef(words, 'map', MAP_REFS)).map((id) => showMap(id));
+      emit(
+        options,
+        records.length === 1 ? mapJson(records[0]!) : records.map(mapJson),
+        records.map(mapText).join('\n'),
+      );
     });
-  map
-    .command('dump')
-    .description('print every element of a map (key: .. value: .. in hex)')
-    .argument('<id>', 'map id', objectId)
-    .option('-j, --json', 'JSON output')
-    .action((id: number, options: { json?: boolean }) => {
-      try {
-        const contents = dumpMap(id);
-        print(!!options.json, mapDumpJson(contents), mapDumpText(contents));
-      } catch (error) {
-        fail(error, options.json);
-      }
+  });
+  withOutput(
+    map
+      .command('dump')
+      .description(
+        "print every element of a map, decoded through the map's BTF when it has one (hex otherwise)",
+      )
+      .argument('<ref...>', 'id N | name NAME | pinned PATH')
+      .addHelpText('after', '\nExamples:\n  tsbpf map dump name proto_stats\n  tsbpf -jp map dump id 42'),
+    'JSON output: [{"key":[…],"value":[…],"formatted":{"key":…,"value":…}}]',
+  ).action((words: string[], options: Output) => {
+    act(options, () => {
+      const contents = dumpMap(resolveOne('map', parseObjectRef(words, 'map', MAP_REFS)));
+      emit(options, mapDumpJson(contents), mapDumpText(contents));
     });
+  });
 
-  program
-    .command('link')
-    .description('inspect links (bpftool link)')
-    .command('list')
-    .alias('show')
-    .description('list links')
-    .option('-j, --json', 'JSON output')
-    .action((options: { json?: boolean }) => {
-      try {
-        const links = listLinks();
-        print(!!options.json, links.map(linkJson), links.map(linkText).join('\n'));
-      } catch (error) {
-        fail(error, options.json);
+  withOutput(
+    program
+      .command('link')
+      .description('inspect links (bpftool link)')
+      .command('show')
+      .alias('list')
+      .description('list links, or show the one a reference names')
+      .argument('[ref...]', 'id N | pinned PATH (a bare number is an id)'),
+  ).action((words: string[], options: Output) => {
+    act(options, () => {
+      let links = listLinks();
+      if (words.length) {
+        const ids = new Set(resolveObjects('link', parseObjectRef(words, 'link', LINK_REFS)));
+        links = links.filter((l) => ids.has(l.id));
+        emit(
+          options,
+          links.length === 1 ? linkJson(links[0]!) : links.map(linkJson),
+          links.map(linkText).join('\n'),
+        );
+        return;
       }
+      emit(options, links.map(linkJson), links.map(linkText).join('\n'));
     });
+  });
 
   const btf =
     program.commands.find((c) => c.name() === 'btf') ??
     program.command('btf').description('BTF type information');
-  btf
-    .command('list')
-    .alias('show')
-    .description('list BTF objects loaded in the kernel')
-    .option('-j, --json', 'JSON output')
-    .action((options: { json?: boolean }) => {
-      try {
-        const records = listBtf();
-        print(!!options.json, records.map(btfJson), records.map(btfText).join('\n'));
-      } catch (error) {
-        fail(error, options.json);
+  withOutput(
+    btf
+      .command('list')
+      .alias('show')
+      .description('list BTF objects loaded in the kernel, or show the one an id names')
+      .argument('[ref...]', 'id N (a bare number is an id)'),
+  ).action((words: string[], options: Output) => {
+    act(options, () => {
+      let records = listBtf();
+      if (words.length === 0) {
+        emit(options, records.map(btfJson), records.map(btfText).join('\n'));
+        return;
       }
+      const ids = new Set(resolveObjects('btf', parseObjectRef(words, 'btf', ['id'])));
+      records = records.filter((r) => ids.has(r.id));
+      emit(
+        options,
+        records.length === 1 ? btfJson(records[0]!) : records.map(btfJson),
+        records.map(btfText).join('\n'),
+      );
     });
+  });
 
-  program
-    .command('feature')
-    .description('probe which program types, map types, attach types (and helpers) this kernel supports')
-    .option('-j, --json', 'JSON output (bpftool feature probe -j layout)')
+  withOutput(
+    program
+      .command('feature')
+      .description('probe which program types, map types, attach types (and helpers) this kernel supports'),
+    'JSON output (bpftool feature probe -j layout)',
+  )
     .option('--helpers', 'also probe every helper for every program type (slow: thousands of loads)')
-    .action((options: { json?: boolean; helpers?: boolean }) => {
-      try {
+    .action((options: Output & { helpers?: boolean }) => {
+      act(options, () => {
         const report = featureReport({ helpers: !!options.helpers });
-        print(!!options.json, report as unknown as Json, featureText(report));
-      } catch (error) {
-        fail(error, options.json);
-      }
+        emit(options, report as unknown as Json, featureText(report));
+      });
     });
 }

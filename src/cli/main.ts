@@ -50,6 +50,62 @@ const COMMANDS: Record<string, readonly string[]> = {
   verify: ['verify'],
 };
 
+/** bpftool's global output flags, which it takes before the command, and the command options they become. */
+const GLOBAL_FLAGS: Record<string, readonly string[]> = {
+  '-j': ['--json'],
+  '--json': ['--json'],
+  '-p': ['--pretty'],
+  '--pretty': ['--pretty'],
+  '-jp': ['--json', '--pretty'],
+  '-pj': ['--json', '--pretty'],
+};
+
+/**
+ * `tsbpf -jp map dump id 5` as bpftool takes it: output flags written before the command are
+ * handed to the command (every command that prints data has `--json`; the kernel ones `--pretty`
+ * too), placed before a `--` so they never become arguments of the program it runs.
+ */
+export function moveGlobalFlags(argv: readonly string[]): readonly string[] {
+  const { count, flags } = leadingGlobalFlags(argv);
+  if (count === 0) return argv;
+  const rest = argv.slice(count);
+  const end = rest.indexOf('--');
+  const at = end < 0 ? rest.length : end;
+  return [...rest.slice(0, at), ...flags, ...rest.slice(at)];
+}
+
+/** How many words at the start of `argv` are global output flags, and the options they stand for. */
+function leadingGlobalFlags(argv: readonly string[]): { count: number; flags: string[] } {
+  let count = 0;
+  const flags = new Set<string>();
+  for (; count < argv.length && Object.hasOwn(GLOBAL_FLAGS, argv[count]!); count++) {
+    for (const flag of GLOBAL_FLAGS[argv[count]!]!) flags.add(flag);
+  }
+  return { count, flags: [...flags] };
+}
+
+/**
+ * The command a global output flag was given to, when that command does not print JSON: a
+ * message naming it (rather than commander's "unknown option '--json'", which the user never typed).
+ */
+function unsupportedGlobalFlags(program: Command, commandLine: readonly string[]): string | undefined {
+  const { count, flags } = leadingGlobalFlags(commandLine);
+  if (count === 0) return undefined;
+  let command = program;
+  const path: string[] = [];
+  for (const word of commandLine.slice(count)) {
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    command = sub;
+    path.push(sub.name());
+  }
+  // Not a leaf command (help, a typo): commander says what is wrong.
+  if (command === program || command.commands.length > 0) return undefined;
+  const missing = flags.filter((flag) => !command.options.some((o) => o.long === flag));
+  if (missing.length === 0) return undefined;
+  return `error: tsbpf ${path.join(' ')} has no ${missing.join(' or ')} output (given as ${commandLine.slice(0, count).join(' ')})\n`;
+}
+
 /** The groups a command line needs: the named command's, else (help, a typo) all. */
 function groupsFor(argv: readonly string[]): readonly string[] {
   const command = argv.find((arg) => !arg.startsWith('-'));
@@ -61,7 +117,8 @@ function groupsFor(argv: readonly string[]): readonly string[] {
  * Run one `tsbpf` command line (`argv` without the node and script paths) and resolve to its exit
  * status. Output goes to `io` (the process's streams by default); nothing calls `process.exit`.
  */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function main(commandLine: readonly string[], io: CliIo = processIo): Promise<number> {
+  const argv = moveGlobalFlags(commandLine);
   // A bare --version needs no parser: answer it before loading one.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     io.stdout.write(`${VERSION}\n`);
@@ -88,6 +145,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     });
   const registers = await Promise.all(groupsFor(argv).map((name) => GROUPS[name]!()));
   for (const register of registers) register(program, ctx, fail);
+  const unsupported = unsupportedGlobalFlags(program, commandLine);
+  if (unsupported) {
+    io.stderr.write(unsupported);
+    return EXIT_INPUT;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ctx.status;

@@ -2,7 +2,7 @@
 import { type Command, Option } from 'commander';
 import { buildObject } from '../build/clang.js';
 import { type Btf, parseBtf } from '../object/btf.js';
-import { dumpBtfJson, dumpBtfRaw } from '../object/btf-dump.js';
+import { btfTypeJson, dumpBtfJson, dumpBtfRaw } from '../object/btf-dump.js';
 import { type Objdump, objdump } from '../object/objdump.js';
 import { loadObjectSpec } from '../object/object.js';
 import { type CliContext, InputError, isElf, readBinary, readObjectFile, readSource } from './io.js';
@@ -70,39 +70,87 @@ export function registerObjectCommands(
     program.command('btf').description('BTF type information');
   btf
     .command('dump')
-    .description('dump the BTF of an object file, a raw BTF file or /sys/kernel/btf/vmlinux')
-    .argument('<file>', 'BPF object (.o), raw BTF (e.g. /sys/kernel/btf/vmlinux)')
+    .description(
+      'dump BTF: of an object file, a raw BTF file (/sys/kernel/btf/vmlinux) or a BTF object loaded in the kernel',
+    )
+    .argument('<source...>', 'FILE | file FILE | id N (a kernel BTF object, as bpftool btf dump id N)')
     .addOption(
       new Option('--format <format>', 'raw (bpftool-like), json, or c (a header: vmlinux.h)')
         .choices(['raw', 'json', 'c'])
         .default('raw'),
     )
-    .action(async (file: string, options: { format: 'raw' | 'json' | 'c' }) => {
-      try {
-        const bytes = readBinary(file, 'BPF object or raw BTF');
-        let btf: Btf;
-        if (isElf(bytes)) {
-          const spec = loadObjectSpec(bytes);
-          if (!spec.btf) throw new InputError(`${file}: the object has no .BTF section (compile with -g)`);
-          btf = spec.btf;
-        } else {
-          // Neither ELF nor BTF's magic (9f eb, either order): name the file, not just the magic.
-          if (!((bytes[0] === 0x9f && bytes[1] === 0xeb) || (bytes[0] === 0xeb && bytes[1] === 0x9f)))
-            throw new InputError(`${file}: not an ELF object or raw BTF`);
-          btf = parseBtf(bytes);
+    .option('-j, --json', 'the same as --format json')
+    .option('-p, --pretty', 'JSON, indented as bpftool -jp does')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  tsbpf btf dump examples/xdp_count.bpf.o\n  tsbpf btf dump id 1 --format c > vmlinux.h\n  tsbpf -j btf dump file /sys/kernel/btf/vmlinux',
+    )
+    .action(
+      async (
+        words: string[],
+        options: { format: 'raw' | 'json' | 'c'; json?: boolean; pretty?: boolean },
+      ) => {
+        try {
+          const source = btfSource(words);
+          const btf = source.by === 'id' ? await kernelBtfById(source.id) : btfFromFile(source.file);
+          const format = options.json || options.pretty ? 'json' : options.format;
+          let text: string;
+          if (format === 'raw') text = dumpBtfRaw(btf);
+          else if (format === 'c')
+            // The C dumper is large and only this command needs it.
+            text = (await import('../object/btf-c.js')).dumpBtfC(btf);
+          else if (options.pretty) {
+            const { writeJson } = await import('../kernel/inspect/json.js');
+            text = writeJson({ types: btf.types.map(btfTypeJson) }, true);
+          } else text = dumpBtfJson(btf);
+          io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+        } catch (error) {
+          fail(error);
         }
-        const text =
-          options.format === 'raw'
-            ? dumpBtfRaw(btf)
-            : options.format === 'json'
-              ? dumpBtfJson(btf)
-              : // The C dumper is large and only this command needs it.
-                (await import('../object/btf-c.js')).dumpBtfC(btf);
-        io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-      } catch (error) {
-        fail(error);
-      }
-    });
+      },
+    );
+}
+
+/** What `btf dump` reads: `FILE`, `file FILE` or `id N`, as bpftool spells them. */
+function btfSource(words: readonly string[]): { by: 'file'; file: string } | { by: 'id'; id: number } {
+  const [first, second, ...rest] = words;
+  const usage = 'expected FILE, file FILE or id N';
+  if (first === undefined) throw new InputError(`btf dump: ${usage}`);
+  if (words.length === 1) return { by: 'file', file: first };
+  if (rest.length || (first !== 'file' && first !== 'id'))
+    throw new InputError(`btf dump: unexpected '${words.slice(1).join(' ')}': ${usage}`);
+  if (first === 'file') return { by: 'file', file: second! };
+  const id = Number(second);
+  if (!/^\d+$/.test(second!) || !Number.isSafeInteger(id) || id <= 0)
+    throw new InputError(`btf dump id: expected a positive integer, got '${second}'`);
+  return { by: 'id', id };
+}
+
+/**
+ * Kernel BTF object `id`, parsed (a module's on top of vmlinux). The kernel layer, and koffi with
+ * it, is loaded only here. An id that names nothing is bad input.
+ */
+async function kernelBtfById(id: number): Promise<Btf> {
+  const { kernelBtf, ObjectRefError, resolveOne } = await import('../kernel/inspect/refs.js');
+  try {
+    return kernelBtf(resolveOne('btf', { by: 'id', id }));
+  } catch (error) {
+    throw error instanceof ObjectRefError ? new InputError(error.message, { cause: error }) : error;
+  }
+}
+
+/** The BTF of an object file (its .BTF section) or a raw BTF file. */
+function btfFromFile(file: string): Btf {
+  const bytes = readBinary(file, 'BPF object or raw BTF');
+  if (isElf(bytes)) {
+    const spec = loadObjectSpec(bytes);
+    if (!spec.btf) throw new InputError(`${file}: the object has no .BTF section (compile with -g)`);
+    return spec.btf;
+  }
+  // Neither ELF nor BTF's magic (9f eb, either order): name the file, not just the magic.
+  if (!((bytes[0] === 0x9f && bytes[1] === 0xeb) || (bytes[0] === 0xeb && bytes[1] === 0x9f)))
+    throw new InputError(`${file}: not an ELF object or raw BTF`);
+  return parseBtf(bytes);
 }
 
 /** The `--json` shape of objdump: programs with their own instructions, and maps. */

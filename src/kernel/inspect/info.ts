@@ -7,8 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { decode, type Insn } from '../../isa/instruction.js';
 import { formatInsn } from '../../isa/llvm.js';
+import { type BtfValue, btfCodec } from '../../maps/btf-codec.js';
 import { isPerCpu } from '../../maps/ops.js';
-import { enumName, LinkType, MapType, ProgType } from '../../uapi.js';
+import type { Btf } from '../../object/btf.js';
+import { AttachType, enumName, LinkType, MapType, ProgType } from '../../uapi.js';
 import { btfFromId, type KernelBtf } from '../load/btf.js';
 import { type KernelMapOps, type MapInfo, mapFromId } from '../load/map.js';
 import { type KernelProgram, type ProgramInfo, programFromId } from '../load/program.js';
@@ -16,9 +18,10 @@ import { BPF_LINK_INFO } from '../sys/attr.js';
 import { BpfSyscallError } from '../sys/errors.js';
 import { fdFromId, objectIds, objectInfo } from '../sys/objects.js';
 import { getSys, type Sys } from '../sys/syscall.js';
+import { type Json, writeJson } from './json.js';
+import { kernelBtf, programFullName } from './refs.js';
 
-/** A JSON value as bpftool prints it. */
-export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
+export { type Json, writeJson } from './json.js';
 
 /** `key: value` lines of `/proc/self/fdinfo/<fd>` (memlock, frozen, …). */
 export function fdinfo(fd: number): Map<string, string> {
@@ -67,6 +70,11 @@ export function mapTypeName(type: number): string {
   return names[0]?.toLowerCase() ?? `type ${type}`;
 }
 
+/** bpftool's (libbpf's) name of an attach type: `cgroup_inet_egress`. */
+export function attachTypeName(type: number): string {
+  return enumName(AttachType, type)?.toLowerCase() ?? `type ${type}`;
+}
+
 /** bpftool's name of a link type. */
 export function linkTypeName(type: number): string {
   return enumName(LinkType, type)?.toLowerCase() ?? `type ${type}`;
@@ -110,8 +118,10 @@ export interface ProgRecord {
   readonly loadedAt: number;
 }
 
-function progRecord(program: KernelProgram, boot: number): ProgRecord {
-  const info = program.info();
+function progRecord(program: KernelProgram, boot: number, btfCache = new Map<number, Btf>()): ProgRecord {
+  const raw = program.info();
+  // bpftool prints the full name (from BTF) where the kernel kept only 15 bytes of it.
+  const info = { ...raw, name: programFullName(program.fd, { btfCache }) };
   const memlock = Number(fdinfo(program.fd).get('memlock') ?? 0);
   return { info, memlock, loadedAt: Math.floor(boot + Number(info.loadTime) / 1e9) };
 }
@@ -120,10 +130,11 @@ function progRecord(program: KernelProgram, boot: number): ProgRecord {
 export function listPrograms(options: { sys?: Sys } = {}): ProgRecord[] {
   const sys = getSys(options.sys);
   const boot = bootTimeSeconds();
+  const btfCache = new Map<number, Btf>();
   return readEach(
     'prog',
     (id) => programFromId(id, { sys }),
-    (p) => progRecord(p, boot),
+    (p) => progRecord(p, boot, btfCache),
     sys,
   );
 }
@@ -272,9 +283,11 @@ export interface MapDump {
   readonly info: MapInfo;
   readonly possibleCpus: number;
   readonly entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+  /** The map's BTF (`info.btfId`), when it has key or value types to decode with. */
+  readonly btf?: Btf;
 }
 
-/** Read every element of map `id` (get-next-key and lookup, as bpftool does). */
+/** Read every element of map `id` (get-next-key and lookup, as bpftool does), and its BTF. */
 export function dumpMap(id: number, options: { sys?: Sys } = {}): MapDump {
   const map = mapFromId(id, { sys: options.sys });
   try {
@@ -286,18 +299,149 @@ export function dumpMap(id: number, options: { sys?: Sys } = {}): MapDump {
       if (value) entries.push([key, value]);
       if (entries.length > info.maxEntries + 1) break;
     }
-    return { info, possibleCpus: map.possibleCpus, entries };
+    let btf: Btf | undefined;
+    if (info.btfId && (info.btfKeyTypeId || info.btfValueTypeId)) {
+      try {
+        btf = kernelBtf(info.btfId, { sys: options.sys });
+      } catch {
+        // BTF that does not parse (or is gone): the hex dump still says everything.
+      }
+    }
+    return { info, possibleCpus: map.possibleCpus, entries, ...(btf ? { btf } : {}) };
   } finally {
     map.close();
   }
 }
 
-/** bpftool's plain `map dump` (`print_entry_plain`), ending with `Found N elements`. */
+/** A decoded value as JSON: what the codec gives, bigints kept whole. */
+function valueJson(value: BtfValue): Json {
+  if (Array.isArray(value)) return value.map(valueJson);
+  if (typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, valueJson(v)]));
+  return value;
+}
+
+/** How deep {@link bpftoolShape} follows nested types (kernel BTF has no cycles; this bounds any). */
+const MAX_SHAPE_DEPTH = 64;
+
+/**
+ * Where bpftool's `formatted` differs from the map codec's values, reshape them to bpftool's:
+ * enums by enumerator name (the number when none matches). Anonymous struct/union members stay
+ * flattened, as the codec (and C code) reads them: bpftool prints each under a `""` key, and
+ * several such keys in one object would lose all but the last in any JSON reader.
+ */
+function bpftoolShape(btf: Btf, typeId: number, value: BtfValue, depth = 0): Json {
+  const type = btf.resolve(typeId);
+  if (depth > MAX_SHAPE_DEPTH) return valueJson(value);
+  if ((type.kind === 'enum' || type.kind === 'enum64') && typeof value !== 'object') {
+    const bits = type.size * 8;
+    const wanted = BigInt.asUintN(bits, BigInt(value as number | bigint));
+    const values: ReadonlyArray<{ readonly name: string; readonly value: number | bigint }> = type.values;
+    const match = values.find((v) => BigInt.asUintN(bits, BigInt(v.value)) === wanted);
+    return match ? match.name : valueJson(value);
+  }
+  if (type.kind === 'array' && Array.isArray(value))
+    return value.map((element) => bpftoolShape(btf, type.typeId, element, depth + 1));
+  if (
+    (type.kind === 'struct' || type.kind === 'union') &&
+    typeof value === 'object' &&
+    !Array.isArray(value)
+  ) {
+    const out: Record<string, Json> = {};
+    type.members.forEach((member, index) => {
+      if (member.name) {
+        const field = value[member.name];
+        if (field !== undefined)
+          out[member.name] = member.bitfieldSize
+            ? valueJson(field)
+            : bpftoolShape(btf, member.typeId, field, depth + 1);
+        return;
+      }
+      // Anonymous struct/union members: the codec flattened their fields into this object.
+      const inner = btf.resolve(member.typeId);
+      if (inner.kind === 'struct' || inner.kind === 'union') {
+        const shaped = bpftoolShape(btf, member.typeId, value, depth + 1);
+        if (typeof shaped === 'object' && shaped !== null && !Array.isArray(shaped))
+          Object.assign(out, shaped);
+      } else if (value[`__anon${index}`] !== undefined)
+        out[`__anon${index}`] = valueJson(value[`__anon${index}`]!);
+    });
+    return out;
+  }
+  return valueJson(value);
+}
+
+/**
+ * A decoder from bytes to bpftool's formatted JSON for BTF type `typeId`: the map codec's
+ * values in bpftool's shape, and data sections (global data maps) as bpftool shows them,
+ * `{".rodata": [{"var": value}, …]}`. Undefined when the type cannot be decoded.
+ */
+export function btfFormatter(btf: Btf, typeId: number): ((bytes: Uint8Array) => Json) | undefined {
+  try {
+    const type = btf.resolve(typeId);
+    if (type.kind === 'datasec') {
+      const vars = type.vars.map((v) => {
+        const variable = btf.typeById(v.typeId);
+        const decode = variable.kind === 'var' ? btfFormatter(btf, variable.typeId) : undefined;
+        return { name: variable.name, offset: v.offset, size: v.size, decode };
+      });
+      return (bytes) => ({
+        [type.name]: vars.map((v) => ({
+          [v.name]: v.decode
+            ? v.decode(bytes.subarray(v.offset, v.offset + v.size))
+            : jsonBytes(bytes.subarray(v.offset, v.offset + v.size)),
+        })),
+      });
+    }
+    const codec = btfCodec(btf, typeId);
+    return (bytes) => bpftoolShape(btf, typeId, codec.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+const isPerCpuMap = (info: MapInfo): boolean => info.typeName !== undefined && isPerCpu(info.typeName);
+
+/** CPU `cpu`'s slot of a per-CPU value (each slot rounded up to 8 bytes, as the kernel lays them out). */
+const cpuSlot = (info: MapInfo, value: Uint8Array, cpu: number): Uint8Array => {
+  const step = Math.ceil(info.valueSize / 8) * 8;
+  return value.subarray(cpu * step, cpu * step + info.valueSize);
+};
+
+/**
+ * bpftool's `formatted` member of each element: key and value decoded through the map's BTF
+ * (`values` per CPU for per-CPU maps; no key where the map has no key type, as for global data).
+ * Undefined when the map has no BTF.
+ */
+function formattedEntries(dump: MapDump): Json[] | undefined {
+  const { info, btf } = dump;
+  if (!btf) return undefined;
+  const key = info.btfKeyTypeId ? btfFormatter(btf, info.btfKeyTypeId) : undefined;
+  const value = info.btfValueTypeId ? btfFormatter(btf, info.btfValueTypeId) : undefined;
+  if (!key && !value) return undefined;
+  return dump.entries.map(([k, v]) => {
+    const out: Record<string, Json> = {};
+    if (key) out.key = key(k);
+    if (isPerCpuMap(info)) {
+      out.values = Array.from({ length: dump.possibleCpus }, (_, cpu) => ({
+        cpu,
+        value: value ? value(cpuSlot(info, v, cpu)) : jsonBytes(cpuSlot(info, v, cpu)),
+      }));
+    } else out.value = value ? value(v) : jsonBytes(v);
+    return out;
+  });
+}
+
+/**
+ * bpftool's plain `map dump`: with BTF, the decoded elements as pretty JSON (what bpftool prints);
+ * without, `key: .. value: ..` hex lines (`print_entry_plain`) ending with `Found N elements`.
+ */
 export function mapDumpText(dump: MapDump): string {
+  const formatted = formattedEntries(dump);
+  if (formatted) return writeJson(formatted, true);
   const { info } = dump;
   const out: string[] = [];
-  const perCpu = dump.info.typeName !== undefined && isPerCpu(dump.info.typeName);
-  const step = Math.ceil(info.valueSize / 8) * 8;
+  const perCpu = isPerCpuMap(info);
   for (const [key, value] of dump.entries) {
     if (!perCpu) {
       const breakNames = info.keySize > 16 || info.valueSize > 16;
@@ -309,9 +453,8 @@ export function mapDumpText(dump: MapDump): string {
     } else {
       out.push(`key:\n${hexBytes(key)}`);
       for (let cpu = 0; cpu < dump.possibleCpus; cpu++) {
-        const slot = value.subarray(cpu * step, cpu * step + info.valueSize);
         out.push(
-          `value (CPU ${String(cpu).padStart(2, '0')}):${info.valueSize > 16 ? '\n' : ' '}${hexBytes(slot)}`,
+          `value (CPU ${String(cpu).padStart(2, '0')}):${info.valueSize > 16 ? '\n' : ' '}${hexBytes(cpuSlot(info, value, cpu))}`,
         );
       }
     }
@@ -321,21 +464,26 @@ export function mapDumpText(dump: MapDump): string {
   return out.join('\n');
 }
 
-/** bpftool's `-j map dump`: keys and values as `"0x.."` strings; per-CPU values per CPU. */
+/**
+ * bpftool's `-j map dump`: keys and values as `"0x.."` strings (per-CPU values per CPU), and with
+ * BTF a `formatted` member holding them decoded.
+ */
 export function mapDumpJson(dump: MapDump): Json {
-  const perCpu = dump.info.typeName !== undefined && isPerCpu(dump.info.typeName);
-  const step = Math.ceil(dump.info.valueSize / 8) * 8;
+  const formatted = formattedEntries(dump);
+  const { info } = dump;
   return dump.entries.map(
-    ([key, value]): Json =>
-      perCpu
+    ([key, value], i): Json => ({
+      key: jsonBytes(key),
+      ...(isPerCpuMap(info)
         ? {
-            key: jsonBytes(key),
             values: Array.from({ length: dump.possibleCpus }, (_, cpu) => ({
               cpu,
-              value: jsonBytes(value.subarray(cpu * step, cpu * step + dump.info.valueSize)),
+              value: jsonBytes(cpuSlot(info, value, cpu)),
             })),
           }
-        : { key: jsonBytes(key), value: jsonBytes(value) },
+        : { value: jsonBytes(value) }),
+      ...(formatted ? { formatted: formatted[i]! } : {}),
+    }),
   );
 }
 
@@ -381,17 +529,17 @@ export function listLinks(options: { sys?: Sys } = {}): LinkRecord[] {
           break;
         }
         case 'tracing':
-          details.attach_type = raw['tracing.attach_type'];
+          details.attach_type = attachTypeName(raw['tracing.attach_type']);
           details.target_obj_id = raw['tracing.target_obj_id'];
           details.target_btf_id = raw['tracing.target_btf_id'];
           break;
         case 'cgroup':
           details.cgroup_id = Number(raw['cgroup.cgroup_id']);
-          details.attach_type = raw['cgroup.attach_type'];
+          details.attach_type = attachTypeName(raw['cgroup.attach_type']);
           break;
         case 'netns':
           details.netns_ino = raw['netns.netns_ino'];
-          details.attach_type = raw['netns.attach_type'];
+          details.attach_type = attachTypeName(raw['netns.attach_type']);
           break;
         case 'xdp':
           details.ifindex = raw['xdp.ifindex'];
@@ -410,12 +558,12 @@ export function linkJson(link: LinkRecord): Json {
   return { id: link.id, type: linkTypeName(link.type), prog_id: link.progId, ...link.details };
 }
 
-/** bpftool's plain `link show` block. */
+/** bpftool's plain `link show` block (each field followed by two spaces, as bpftool prints them). */
 export function linkText(link: LinkRecord): string {
   const details = Object.entries(link.details)
-    .map(([key, value]) => `${key} ${String(value)}`)
-    .join('  ');
-  return `${link.id}: ${linkTypeName(link.type)}  prog ${link.progId}${details ? `\n\t${details}` : ''}`;
+    .map(([key, value]) => `${key} ${String(value)}  `)
+    .join('');
+  return `${link.id}: ${linkTypeName(link.type)}  prog ${link.progId}  ${details ? `\n\t${details}` : ''}`;
 }
 
 /** One BTF object as `bpftool btf show` reports it. */
