@@ -1,0 +1,384 @@
+/**
+ * `startExporter`: load an object, attach its programs, and serve its maps as Prometheus metrics
+ * on `/metrics` (prom-client writes the text format), reading every map on each scrape — the
+ * ebpf_exporter model. Alongside the configured metrics it serves its own health:
+ *
+ * | metric | type | meaning |
+ * |---|---|---|
+ * | `tsbpf_exporter_up` | gauge | 1 while the programs are attached |
+ * | `tsbpf_exporter_programs_attached` | gauge | programs attached |
+ * | `tsbpf_exporter_scrape_duration_seconds` | gauge | time the last scrape took to read the maps |
+ * | `tsbpf_exporter_scrapes_total` | counter | scrapes served |
+ * | `tsbpf_exporter_map_read_errors_total{map}` | counter | map reads that failed |
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricType,
+  type MetricValueWithName,
+  Registry,
+} from 'prom-client';
+import { TsbpfError } from '../../errors.js';
+import { withBtf } from '../../maps/btf-codec.js';
+import { loadObjectSpec, type ObjectSpec } from '../../object/object.js';
+import { attachBySection } from '../attach/attach.js';
+import type { Link } from '../attach/links.js';
+import { type KernelObject, loadObject } from '../load/object.js';
+import type { Sys } from '../sys/syscall.js';
+import {
+  checkExportConfig,
+  type ExportConfig,
+  ExportConfigError,
+  type Locate,
+  parseExportConfig,
+} from './config.js';
+import { type DecodedEntry, type ExportPlan, type HistogramSample, planExport } from './plan.js';
+
+/** Where `tsbpf export` listens unless told (ebpf_exporter's port). */
+export const DEFAULT_LISTEN = '127.0.0.1:9435';
+
+/** Options of {@link startExporter}. */
+export interface ExporterOptions {
+  /** `HOST:PORT` (`[::1]:9435`, `:9435` for every address; port 0 picks a free one). Default {@link DEFAULT_LISTEN}. */
+  readonly listen?: string;
+  /** Directory a relative `object` path is relative to (the config file's); default the current one. */
+  readonly baseDir?: string;
+  /** Maps a configuration path back to `file:line:col` in error messages. */
+  readonly locate?: Locate;
+  readonly sys?: Sys;
+}
+
+/** A running exporter. */
+export interface Exporter {
+  /** `http://HOST:PORT/metrics`. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Programs attached, by name. */
+  readonly programs: readonly string[];
+  /** Read every map now and render the text a scrape gets. */
+  metrics(): Promise<string>;
+  /** Stop serving, detach every program and close every fd. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The listen address cannot be used. */
+export class ListenError extends TsbpfError {
+  override name = 'ListenError';
+}
+
+/** `HOST:PORT` → host and port (`[::1]:80`, `:80` = every address). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
+  const port = match ? Number(match[3]) : Number.NaN;
+  if (!match || port > 65535)
+    throw new ListenError(
+      `listen address '${listen}': expected HOST:PORT (127.0.0.1:9435, [::1]:9435, :9435)`,
+    );
+  return { host: match[1] ?? (match[2] || '::'), port };
+}
+
+/** Read and parse a configuration file; relative object paths are then relative to its folder. */
+export function readExportConfig(file: string): { config: ExportConfig; locate: Locate; baseDir: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new TsbpfError(`export: ${file}: cannot read (${(error as NodeJS.ErrnoException).code})`, {
+      cause: error,
+    });
+  }
+  return { ...parseExportConfig(text, file), baseDir: dirname(file) };
+}
+
+/** Check a configuration against its object file without loading anything (no root needed). */
+export function checkExport(
+  config: ExportConfig,
+  options: Pick<ExporterOptions, 'baseDir' | 'locate'> = {},
+): { plan: ExportPlan; spec: ObjectSpec; objectPath: string } {
+  const checked = checkExportConfig(config, options.locate);
+  const objectPath = isAbsolute(checked.object)
+    ? checked.object
+    : resolve(options.baseDir ?? '.', checked.object);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(objectPath));
+  } catch (error) {
+    throw new ExportConfigError(
+      ['object'],
+      `cannot read ${objectPath} (${(error as NodeJS.ErrnoException).code})`,
+      options.locate,
+    );
+  }
+  let spec: ObjectSpec;
+  try {
+    spec = loadObjectSpec(bytes);
+  } catch (error) {
+    throw new ExportConfigError(['object'], `${objectPath}: ${(error as Error).message}`, options.locate);
+  }
+  return { plan: planExport(checked, spec, options.locate), spec, objectPath };
+}
+
+type PromValues = MetricObjectWithValues<MetricValueWithName<string>>;
+
+/**
+ * A histogram whose buckets come ready-counted from a map. prom-client's `Histogram` only counts
+ * observations one at a time, so this one keeps prom-client's name checks and text rendering but
+ * hands the registry the buckets of the last read.
+ */
+class MapHistogram extends Histogram<string> {
+  #samples: readonly HistogramSample[] = [];
+  readonly #bounds: readonly number[];
+  readonly #metric: { name: string; help: string };
+
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    bounds: readonly number[],
+    registry: Registry,
+  ) {
+    super({ name, help, labelNames: [...labelNames], buckets: [...bounds], registers: [registry] });
+    this.#bounds = bounds;
+    this.#metric = { name, help };
+  }
+
+  set(samples: readonly HistogramSample[]): void {
+    this.#samples = samples;
+  }
+
+  /** What prom-client's registry renders (it asks for this before `get`). */
+  async getForPromString(): Promise<PromValues> {
+    const { name, help } = this.#metric;
+    const values: MetricValueWithName<string>[] = [];
+    for (const { labels, counts } of this.#samples) {
+      let cumulative = 0;
+      let sum = 0;
+      for (const [i, le] of this.#bounds.entries()) {
+        cumulative += counts[i]!;
+        // log2 maps keep no sum: estimate it from each bucket's midpoint.
+        sum += (counts[i]! * ((this.#bounds[i - 1] ?? 0) + le)) / 2;
+        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
+      }
+      const above = counts[this.#bounds.length]!;
+      cumulative += above;
+      sum += above * (this.#bounds.at(-1) ?? 0);
+      values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: cumulative });
+      values.push({ metricName: `${name}_sum`, labels, value: sum });
+      values.push({ metricName: `${name}_count`, labels, value: cumulative });
+    }
+    // prom-client declares `type` as an enum its JavaScript never defines; at run time it is the
+    // Prometheus type name.
+    const type = 'histogram' as unknown as MetricType;
+    return { name, help, type, aggregator: 'sum', values, collect: () => undefined };
+  }
+
+  override async get(): Promise<PromValues> {
+    return this.getForPromString();
+  }
+}
+
+/**
+ * Load the configuration's object, attach its programs and serve its maps as Prometheus metrics.
+ * Resolves once listening; any failure (configuration, load, attach, listen) rejects after
+ * releasing whatever was set up.
+ */
+export async function startExporter(config: ExportConfig, options: ExporterOptions = {}): Promise<Exporter> {
+  const { plan, spec } = checkExport(config, options);
+  const { host, port } = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const links: Link[] = [];
+  let object: KernelObject | undefined;
+  let server: Server | undefined;
+  try {
+    object = loadObject(spec, { programs: plan.programs, ...(options.sys ? { sys: options.sys } : {}) });
+    const programConfigs = new Map((config.programs ?? []).map((p, i) => [p.name, { p, i }]));
+    for (const name of plan.programs) {
+      const loaded = object.programs.get(name)!;
+      const entry = programConfigs.get(name);
+      const path = entry ? ['programs', entry.i, 'name'] : ['object'];
+      if (!loaded.program)
+        throw new ExportConfigError(
+          path,
+          `program '${name}' was not loaded: ${loaded.error?.message}`,
+          options.locate,
+        );
+      const p = entry?.p;
+      try {
+        links.push(
+          attachBySection(loaded.program, loaded.spec, {
+            ...(p?.iface !== undefined ? { iface: p.iface } : {}),
+            ...(p?.xdp_mode !== undefined ? { xdpMode: p.xdp_mode } : {}),
+            ...(p?.cgroup !== undefined ? { cgroup: p.cgroup } : {}),
+            ...(p?.binary !== undefined ? { binary: p.binary } : {}),
+            ...(p?.pid !== undefined ? { pid: p.pid } : {}),
+            ...(options.sys ? { sys: options.sys } : {}),
+          }),
+        );
+      } catch (error) {
+        throw new ExportConfigError(
+          path,
+          `program '${name}' could not be attached: ${(error as Error).message}`,
+          options.locate,
+        );
+      }
+    }
+
+    const registry = new Registry();
+    const up = new Gauge({
+      name: 'tsbpf_exporter_up',
+      help: '1 while the exporter has its programs attached',
+      registers: [registry],
+    });
+    const attached = new Gauge({
+      name: 'tsbpf_exporter_programs_attached',
+      help: 'Programs attached by the exporter',
+      registers: [registry],
+    });
+    const duration = new Gauge({
+      name: 'tsbpf_exporter_scrape_duration_seconds',
+      help: 'Time the last scrape took to read the maps',
+      registers: [registry],
+    });
+    const scrapes = new Counter({
+      name: 'tsbpf_exporter_scrapes_total',
+      help: 'Scrapes served',
+      registers: [registry],
+    });
+    const readErrors = new Counter({
+      name: 'tsbpf_exporter_map_read_errors_total',
+      help: 'Map reads that failed, by map',
+      labelNames: ['map'],
+      registers: [registry],
+    });
+    up.set(1);
+    attached.set(links.length);
+    const loadedObject = object;
+    const btf = spec.btf!;
+    const collectors = plan.metrics.map((metric) => {
+      const help = metric.help;
+      if (metric.kind === 'histogram') {
+        const histogram = new MapHistogram(metric.name, help, metric.labelNames, metric.bounds, registry);
+        return { metric, update: (entries: DecodedEntry[]) => histogram.set(metric.samples(entries)) };
+      }
+      const labelNames = [...metric.labelNames];
+      if (metric.kind === 'counter') {
+        const counter = new Counter({ name: metric.name, help, labelNames, registers: [registry] });
+        return {
+          metric,
+          update(entries: DecodedEntry[]) {
+            counter.reset();
+            for (const { labels, value } of metric.samples(entries))
+              if (value >= 0) counter.inc(labels, value);
+          },
+        };
+      }
+      const gauge = new Gauge({ name: metric.name, help, labelNames, registers: [registry] });
+      return {
+        metric,
+        update(entries: DecodedEntry[]) {
+          gauge.reset();
+          for (const { labels, value } of metric.samples(entries))
+            if (!Number.isNaN(value)) gauge.set(labels, value);
+        },
+      };
+    });
+    for (const { metric } of collectors) readErrors.inc({ map: metric.map }, 0);
+
+    // Scrapes are served one at a time: two at once would read the maps twice for one answer.
+    let queue: Promise<unknown> = Promise.resolve();
+    const scrape = (): Promise<string> => {
+      const run = queue.then(async () => {
+        const started = process.hrtime.bigint();
+        const read = new Map<string, DecodedEntry[] | undefined>();
+        for (const { metric, update } of collectors) {
+          if (!read.has(metric.map)) {
+            try {
+              read.set(metric.map, [
+                ...withBtf(loadedObject.map(metric.map), btf).entries(),
+              ] as DecodedEntry[]);
+            } catch {
+              read.set(metric.map, undefined);
+              readErrors.inc({ map: metric.map });
+            }
+          }
+          const entries = read.get(metric.map);
+          // A map that could not be read shows no samples rather than stale ones.
+          update(entries ?? []);
+        }
+        duration.set(Number(process.hrtime.bigint() - started) / 1e9);
+        scrapes.inc();
+        return registry.metrics();
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    };
+
+    const httpServer = createServer((request, response) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        response.writeHead(405, { allow: 'GET, HEAD' }).end();
+        return;
+      }
+      if (path === '/metrics') {
+        scrape().then(
+          (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+          (error: unknown) =>
+            response
+              .writeHead(500, { 'content-type': 'text/plain' })
+              .end(`scrape failed: ${(error as Error).message}\n`),
+        );
+        return;
+      }
+      if (path === '/') {
+        response
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+          .end(
+            '<html><head><title>tsbpf exporter</title></head><body><a href="/metrics">Metrics</a></body></html>\n',
+          );
+        return;
+      }
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+    });
+    server = httpServer;
+    await new Promise<void>((resolveListen, rejectListen) => {
+      httpServer.once('error', (error: NodeJS.ErrnoException) =>
+        rejectListen(
+          new ListenError(`listen on ${host}:${port}: ${error.code ?? error.message}`, { cause: error }),
+        ),
+      );
+      httpServer.listen(port, host, () => resolveListen());
+    });
+    const address = httpServer.address();
+    const boundPort = typeof address === 'object' && address ? address.port : port;
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${urlHost}:${boundPort}/metrics`,
+      host,
+      port: boundPort,
+      programs: plan.programs,
+      metrics: scrape,
+      close() {
+        closing ??= (async () => {
+          up.set(0);
+          httpServer.closeAllConnections();
+          await new Promise<void>((done) => httpServer.close(() => done()));
+          await queue;
+          for (const link of links.splice(0)) link.close();
+          loadedObject.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    server?.close();
+    for (const link of links) link.close();
+    object?.close();
+    throw error;
+  }
+}
