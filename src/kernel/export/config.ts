@@ -122,7 +122,7 @@ export class ExportConfigError extends TsbpfError {
   readonly location: string | undefined;
   constructor(path: ConfigPath, detail: string, locate?: Locate) {
     const location = locate?.(path);
-    super(`${location ? `${location}: ` : ''}${formatPath(path)}: ${detail}`);
+    super(`${location ? `${location}: ` : ''}${path.length ? `${formatPath(path)}: ` : ''}${detail}`);
     this.path = formatPath(path);
     this.location = location;
   }
@@ -146,7 +146,7 @@ export function parseExportConfig(text: string, file = 'config'): ParsedExportCo
     return `${file}:${line}:${col}`;
   };
   const [problem] = doc.errors;
-  if (problem) throw new TsbpfError(`${at(problem.pos[0])}: ${problem.message.split('\n')[0]}`);
+  if (problem) throw new ExportConfigError([], problem.message.split('\n')[0]!, () => at(problem.pos[0]));
   const locate: Locate = (path) => {
     // The nearest node that exists: a missing key is reported where its parent is.
     for (let n = path.length; n >= 0; n--) {

@@ -31,9 +31,11 @@ import type { Link } from '../attach/links.js';
 import { type KernelObject, loadObject } from '../load/object.js';
 import type { Sys } from '../sys/syscall.js';
 import {
+  type ConfigPath,
   checkExportConfig,
   type ExportConfig,
   ExportConfigError,
+  formatPath,
   type Locate,
   parseExportConfig,
 } from './config.js';
@@ -83,15 +85,28 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: match[1] ?? (match[2] || '::'), port };
 }
 
+/**
+ * The object's programs could not be loaded or attached as the configuration says: names the
+ * program's place in the configuration. (A kernel refusal, not bad input: exit status 1.)
+ */
+export class ExportLoadError extends TsbpfError {
+  override name = 'ExportLoadError';
+  /** The configuration path of the program (`programs[1].name`, or `object` for an unlisted one). */
+  readonly path: string;
+  constructor(path: ConfigPath, detail: string, locate?: Locate, options?: { cause?: unknown }) {
+    const location = locate?.(path);
+    super(`${location ? `${location}: ` : ''}${formatPath(path)}: ${detail}`, options);
+    this.path = formatPath(path);
+  }
+}
+
 /** Read and parse a configuration file; relative object paths are then relative to its folder. */
 export function readExportConfig(file: string): { config: ExportConfig; locate: Locate; baseDir: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new TsbpfError(`export: ${file}: cannot read (${(error as NodeJS.ErrnoException).code})`, {
-      cause: error,
-    });
+    throw new ExportConfigError([], `${file}: cannot read (${(error as NodeJS.ErrnoException).code})`);
   }
   return { ...parseExportConfig(text, file), baseDir: dirname(file) };
 }
@@ -202,10 +217,11 @@ export async function startExporter(config: ExportConfig, options: ExporterOptio
       const entry = programConfigs.get(name);
       const path = entry ? ['programs', entry.i, 'name'] : ['object'];
       if (!loaded.program)
-        throw new ExportConfigError(
+        throw new ExportLoadError(
           path,
           `program '${name}' was not loaded: ${loaded.error?.message}`,
           options.locate,
+          { cause: loaded.error },
         );
       const p = entry?.p;
       try {
@@ -220,10 +236,11 @@ export async function startExporter(config: ExportConfig, options: ExporterOptio
           }),
         );
       } catch (error) {
-        throw new ExportConfigError(
+        throw new ExportLoadError(
           path,
           `program '${name}' could not be attached: ${(error as Error).message}`,
           options.locate,
+          { cause: error },
         );
       }
     }
