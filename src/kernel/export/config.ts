@@ -23,7 +23,7 @@
  * object's BTF. Both throw {@link ExportConfigError} naming the field by its path in the document
  * (`metrics.counters[0].labels[1].field`) and, for YAML and JSON text, its line and column.
  */
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import { TsbpfError } from '../../errors.js';
 
 /** One label of a metric: a field of the map's key (or the whole key when it is a scalar). */
@@ -148,10 +148,16 @@ export function parseExportConfig(text: string, file = 'config'): ParsedExportCo
   const [problem] = doc.errors;
   if (problem) throw new ExportConfigError([], problem.message.split('\n')[0]!, () => at(problem.pos[0]));
   const locate: Locate = (path) => {
-    // The nearest node that exists: a missing key is reported where its parent is.
+    // A mapping key is reported where the key is written; a missing one where its parent is.
+    const last = path.at(-1);
+    const parent = doc.getIn(path.slice(0, -1), true);
+    if (typeof last === 'string' && isMap(parent)) {
+      const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === last);
+      if (isScalar(pair?.key) && pair.key.range) return at(pair.key.range[0]);
+    }
     for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-      if (node?.range) return at(node.range[0]);
+      const node = doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && node.range) return at(node.range[0]);
     }
     return undefined;
   };
