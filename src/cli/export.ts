@@ -4,6 +4,7 @@
  * `--check` only checks the configuration against its object (no root needed).
  */
 import type { Command } from 'commander';
+import { DEFAULT_EXPORT_LISTEN } from '../kernel/export/index.js';
 import type { CliContext } from './io.js';
 
 interface ExportOptions {
@@ -22,7 +23,7 @@ export function registerExportCommands(
     .command('export')
     .description("serve a BPF object's maps as Prometheus metrics on /metrics (like ebpf_exporter)")
     .argument('<config>', 'YAML or JSON configuration (see examples/export.yaml)')
-    .option('--listen <host:port>', 'address to serve on', '127.0.0.1:9435')
+    .option('--listen <host:port>', 'address to serve on', DEFAULT_EXPORT_LISTEN)
     .option('--check', 'check the configuration against its object and exit (no root needed)')
     .action(async (file: string, options: ExportOptions) => {
       try {
@@ -32,7 +33,7 @@ export function registerExportCommands(
         const { config, locate, baseDir } = readExportConfig(file);
         if (options.check) {
           const { plan, objectPath } = checkExport(config, { baseDir, locate });
-          parseListen(options.listen ?? '127.0.0.1:9435');
+          parseListen(options.listen ?? DEFAULT_EXPORT_LISTEN);
           io.stdout.write(
             `${file}: ok: ${plan.metrics.length} metrics (${plan.metrics.map((m) => `${m.name} ${m.kind}`).join(', ')}) ` +
               `from ${objectPath}, programs ${plan.programs.join(', ')}\n`,

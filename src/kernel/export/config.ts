@@ -24,7 +24,9 @@
  * (`metrics.counters[0].labels[1].field`) and, for YAML and JSON text, its line and column.
  */
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
-import { TsbpfError } from '../../errors.js';
+import { type ConfigPath, ExportConfigError, formatPath, type Locate } from './errors.js';
+
+export { type ConfigPath, ExportConfigError, formatPath, type Locate } from './errors.js';
 
 /** One label of a metric: a field of the map's key (or the whole key when it is a scalar). */
 export interface LabelConfig {
@@ -98,34 +100,6 @@ export interface ExportConfig {
     readonly gauges?: readonly ValueMetricConfig[];
     readonly histograms?: readonly HistogramMetricConfig[];
   };
-}
-
-/** A path in the configuration document: keys and array indexes. */
-export type ConfigPath = readonly (string | number)[];
-
-/** `metrics.counters[0].labels[1].field` */
-export function formatPath(path: ConfigPath): string {
-  let text = '';
-  for (const part of path) text += typeof part === 'number' ? `[${part}]` : text ? `.${part}` : part;
-  return text || '(document)';
-}
-
-/** Where a path is in the source text: `file:line:col`, when known. */
-export type Locate = (path: ConfigPath) => string | undefined;
-
-/** The configuration is wrong: names the field by its path, and its place in the file when known. */
-export class ExportConfigError extends TsbpfError {
-  override name = 'ExportConfigError';
-  /** The field's path in the document. */
-  readonly path: string;
-  /** `file:line:col` of the field, when the configuration came from text. */
-  readonly location: string | undefined;
-  constructor(path: ConfigPath, detail: string, locate?: Locate) {
-    const location = locate?.(path);
-    super(`${location ? `${location}: ` : ''}${path.length ? `${formatPath(path)}: ` : ''}${detail}`);
-    this.path = formatPath(path);
-    this.location = location;
-  }
 }
 
 /** A parsed configuration and a way back from its paths to the source text. */

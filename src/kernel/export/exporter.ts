@@ -23,26 +23,17 @@ import {
   type MetricValueWithName,
   Registry,
 } from 'prom-client';
-import { TsbpfError } from '../../errors.js';
 import { withBtf } from '../../maps/btf-codec.js';
 import { loadObjectSpec, type ObjectSpec } from '../../object/object.js';
 import { attachBySection } from '../attach/attach.js';
 import type { Link } from '../attach/links.js';
 import { type KernelObject, loadObject } from '../load/object.js';
 import type { Sys } from '../sys/syscall.js';
-import {
-  type ConfigPath,
-  checkExportConfig,
-  type ExportConfig,
-  ExportConfigError,
-  formatPath,
-  type Locate,
-  parseExportConfig,
-} from './config.js';
-import { type DecodedEntry, type ExportPlan, type HistogramSample, planExport } from './plan.js';
-
+import { checkExportConfig, type ExportConfig, parseExportConfig } from './config.js';
+import { ExportConfigError, ExportLoadError, ListenError, type Locate } from './errors.js';
 /** Where `tsbpf export` listens unless told (ebpf_exporter's port). */
-export const DEFAULT_LISTEN = '127.0.0.1:9435';
+import { DEFAULT_EXPORT_LISTEN as DEFAULT_LISTEN } from './index.js';
+import { type DecodedEntry, type ExportPlan, type HistogramSample, planExport } from './plan.js';
 
 /** Options of {@link startExporter}. */
 export interface ExporterOptions {
@@ -69,11 +60,6 @@ export interface Exporter {
   close(): Promise<void>;
 }
 
-/** The listen address cannot be used. */
-export class ListenError extends TsbpfError {
-  override name = 'ListenError';
-}
-
 /** `HOST:PORT` → host and port (`[::1]:80`, `:80` = every address). */
 export function parseListen(listen: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
@@ -83,21 +69,6 @@ export function parseListen(listen: string): { host: string; port: number } {
       `listen address '${listen}': expected HOST:PORT (127.0.0.1:9435, [::1]:9435, :9435)`,
     );
   return { host: match[1] ?? (match[2] || '::'), port };
-}
-
-/**
- * The object's programs could not be loaded or attached as the configuration says: names the
- * program's place in the configuration. (A kernel refusal, not bad input: exit status 1.)
- */
-export class ExportLoadError extends TsbpfError {
-  override name = 'ExportLoadError';
-  /** The configuration path of the program (`programs[1].name`, or `object` for an unlisted one). */
-  readonly path: string;
-  constructor(path: ConfigPath, detail: string, locate?: Locate, options?: { cause?: unknown }) {
-    const location = locate?.(path);
-    super(`${location ? `${location}: ` : ''}${formatPath(path)}: ${detail}`, options);
-    this.path = formatPath(path);
-  }
 }
 
 /** Read and parse a configuration file; relative object paths are then relative to its folder. */
@@ -399,3 +370,5 @@ export async function startExporter(config: ExportConfig, options: ExporterOptio
     throw error;
   }
 }
+
+export { ExportLoadError, ListenError } from './errors.js';
