@@ -14,15 +14,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import {
-  Counter,
-  Gauge,
-  Histogram,
-  type MetricObjectWithValues,
-  type MetricType,
-  type MetricValueWithName,
-  Registry,
-} from 'prom-client';
 import { withBtf } from '../../maps/btf-codec.js';
 import { loadObjectSpec, type ObjectSpec } from '../../object/object.js';
 import { attachBySection } from '../attach/attach.js';
@@ -33,7 +24,8 @@ import { checkExportConfig, type ExportConfig, parseExportConfig } from './confi
 import { ExportConfigError, ExportLoadError, ListenError, type Locate } from './errors.js';
 /** Where `tsbpf export` listens unless told (ebpf_exporter's port). */
 import { DEFAULT_EXPORT_LISTEN as DEFAULT_LISTEN } from './index.js';
-import { type DecodedEntry, type ExportPlan, type HistogramSample, planExport } from './plan.js';
+import { type DecodedEntry, type ExportPlan, planExport } from './plan.js';
+import { metricsRegistry } from './registry.js';
 
 /** Options of {@link startExporter}. */
 export interface ExporterOptions {
@@ -110,65 +102,6 @@ export function checkExport(
   return { plan: planExport(checked, spec, options.locate), spec, objectPath };
 }
 
-type PromValues = MetricObjectWithValues<MetricValueWithName<string>>;
-
-/**
- * A histogram whose buckets come ready-counted from a map. prom-client's `Histogram` only counts
- * observations one at a time, so this one keeps prom-client's name checks and text rendering but
- * hands the registry the buckets of the last read.
- */
-class MapHistogram extends Histogram<string> {
-  #samples: readonly HistogramSample[] = [];
-  readonly #bounds: readonly number[];
-  readonly #metric: { name: string; help: string };
-
-  constructor(
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    bounds: readonly number[],
-    registry: Registry,
-  ) {
-    super({ name, help, labelNames: [...labelNames], buckets: [...bounds], registers: [registry] });
-    this.#bounds = bounds;
-    this.#metric = { name, help };
-  }
-
-  set(samples: readonly HistogramSample[]): void {
-    this.#samples = samples;
-  }
-
-  /** What prom-client's registry renders (it asks for this before `get`). */
-  async getForPromString(): Promise<PromValues> {
-    const { name, help } = this.#metric;
-    const values: MetricValueWithName<string>[] = [];
-    for (const { labels, counts } of this.#samples) {
-      let cumulative = 0;
-      let sum = 0;
-      for (const [i, le] of this.#bounds.entries()) {
-        cumulative += counts[i]!;
-        // log2 maps keep no sum: estimate it from each bucket's midpoint.
-        sum += (counts[i]! * ((this.#bounds[i - 1] ?? 0) + le)) / 2;
-        values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: cumulative });
-      }
-      const above = counts[this.#bounds.length]!;
-      cumulative += above;
-      sum += above * (this.#bounds.at(-1) ?? 0);
-      values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: cumulative });
-      values.push({ metricName: `${name}_sum`, labels, value: sum });
-      values.push({ metricName: `${name}_count`, labels, value: cumulative });
-    }
-    // prom-client declares `type` as an enum its JavaScript never defines; at run time it is the
-    // Prometheus type name.
-    const type = 'histogram' as unknown as MetricType;
-    return { name, help, type, aggregator: 'sum', values, collect: () => undefined };
-  }
-
-  override async get(): Promise<PromValues> {
-    return this.getForPromString();
-  }
-}
-
 /**
  * Load the configuration's object, attach its programs and serve its maps as Prometheus metrics.
  * Resolves once listening; any failure (configuration, load, attach, listen) rejects after
@@ -216,95 +149,14 @@ export async function startExporter(config: ExportConfig, options: ExporterOptio
       }
     }
 
-    const registry = new Registry();
-    const up = new Gauge({
-      name: 'tsbpf_exporter_up',
-      help: '1 while the exporter has its programs attached',
-      registers: [registry],
-    });
-    const attached = new Gauge({
-      name: 'tsbpf_exporter_programs_attached',
-      help: 'Programs attached by the exporter',
-      registers: [registry],
-    });
-    const duration = new Gauge({
-      name: 'tsbpf_exporter_scrape_duration_seconds',
-      help: 'Time the last scrape took to read the maps',
-      registers: [registry],
-    });
-    const scrapes = new Counter({
-      name: 'tsbpf_exporter_scrapes_total',
-      help: 'Scrapes served',
-      registers: [registry],
-    });
-    const readErrors = new Counter({
-      name: 'tsbpf_exporter_map_read_errors_total',
-      help: 'Map reads that failed, by map',
-      labelNames: ['map'],
-      registers: [registry],
-    });
-    up.set(1);
-    attached.set(links.length);
     const loadedObject = object;
     const btf = spec.btf!;
-    const collectors = plan.metrics.map((metric) => {
-      const help = metric.help;
-      if (metric.kind === 'histogram') {
-        const histogram = new MapHistogram(metric.name, help, metric.labelNames, metric.bounds, registry);
-        return { metric, update: (entries: DecodedEntry[]) => histogram.set(metric.samples(entries)) };
-      }
-      const labelNames = [...metric.labelNames];
-      if (metric.kind === 'counter') {
-        const counter = new Counter({ name: metric.name, help, labelNames, registers: [registry] });
-        return {
-          metric,
-          update(entries: DecodedEntry[]) {
-            counter.reset();
-            for (const { labels, value } of metric.samples(entries))
-              if (value >= 0) counter.inc(labels, value);
-          },
-        };
-      }
-      const gauge = new Gauge({ name: metric.name, help, labelNames, registers: [registry] });
-      return {
-        metric,
-        update(entries: DecodedEntry[]) {
-          gauge.reset();
-          for (const { labels, value } of metric.samples(entries))
-            if (!Number.isNaN(value)) gauge.set(labels, value);
-        },
-      };
-    });
-    for (const { metric } of collectors) readErrors.inc({ map: metric.map }, 0);
-
-    // Scrapes are served one at a time: two at once would read the maps twice for one answer.
-    let queue: Promise<unknown> = Promise.resolve();
-    const scrape = (): Promise<string> => {
-      const run = queue.then(async () => {
-        const started = process.hrtime.bigint();
-        const read = new Map<string, DecodedEntry[] | undefined>();
-        for (const { metric, update } of collectors) {
-          if (!read.has(metric.map)) {
-            try {
-              read.set(metric.map, [
-                ...withBtf(loadedObject.map(metric.map), btf).entries(),
-              ] as DecodedEntry[]);
-            } catch {
-              read.set(metric.map, undefined);
-              readErrors.inc({ map: metric.map });
-            }
-          }
-          const entries = read.get(metric.map);
-          // A map that could not be read shows no samples rather than stale ones.
-          update(entries ?? []);
-        }
-        duration.set(Number(process.hrtime.bigint() - started) / 1e9);
-        scrapes.inc();
-        return registry.metrics();
-      });
-      queue = run.catch(() => undefined);
-      return run;
-    };
+    const metrics = metricsRegistry(
+      plan,
+      (map) => withBtf(loadedObject.map(map), btf).entries() as Iterable<DecodedEntry>,
+      links.length,
+    );
+    const { scrape } = metrics;
 
     const httpServer = createServer((request, response) => {
       const path = (request.url ?? '/').split('?')[0];
@@ -314,7 +166,7 @@ export async function startExporter(config: ExportConfig, options: ExporterOptio
       }
       if (path === '/metrics') {
         scrape().then(
-          (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+          (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),
           (error: unknown) =>
             response
               .writeHead(500, { 'content-type': 'text/plain' })
@@ -353,10 +205,10 @@ export async function startExporter(config: ExportConfig, options: ExporterOptio
       metrics: scrape,
       close() {
         closing ??= (async () => {
-          up.set(0);
+          metrics.setUp(0);
           httpServer.closeAllConnections();
           await new Promise<void>((done) => httpServer.close(() => done()));
-          await queue;
+          await metrics.idle();
           for (const link of links.splice(0)) link.close();
           loadedObject.close();
         })();
