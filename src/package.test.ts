@@ -64,9 +64,20 @@ before(() => {
   const dependencies = Object.entries(lock.packages)
     .filter(([path, entry]) => path.startsWith('node_modules/') && !entry.dev && existsSync(join(root, path)))
     .map(([path]) => join(root, path));
+  // Installed from folders, dependencies would run their `prepare` scripts (prom-client's runs
+  // husky, a dev tool it does not ship): they are built already, so run no scripts.
   run(
     'npm',
-    ['install', '--offline', '--no-audit', '--no-fund', '--no-save', tarball, ...dependencies],
+    [
+      'install',
+      '--offline',
+      '--no-audit',
+      '--no-fund',
+      '--no-save',
+      '--ignore-scripts',
+      tarball,
+      ...dependencies,
+    ],
     project,
   );
 });

@@ -70,6 +70,8 @@ const INPUT_ERRORS = [
   'VectorError',
   'BtfError',
   'InvalidArgumentError',
+  'ExportConfigError',
+  'ListenError',
 ];
 
 /** Exit status for an error: 2 for bad input and for anything that is not a `TsbpfError`, else 1. */

@@ -29,6 +29,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   gen: async () => (await import('./gen.js')).registerGenCommands,
   bench: async () => (await import('./bench.js')).registerBenchCommands,
   verify: async () => (await import('./verify.js')).registerVerifyCommands,
+  export: async () => (await import('./export.js')).registerExportCommands,
 };
 
 /** Which groups define each top-level command (`btf dump` is an object command, `btf list` a kernel one). */
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, readonly string[]> = {
   gen: ['gen'],
   bench: ['bench'],
   verify: ['verify'],
+  export: ['export'],
 };
 
 /** bpftool's global output flags, which it takes before the command, and the command options they become. */

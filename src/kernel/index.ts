@@ -8,6 +8,7 @@ export * from './bcc.js';
 export * from './events/perfbuf.js';
 export * from './events/ringbuf.js';
 export * from './events/trace-pipe.js';
+export * from './export/index.js';
 export * from './inspect/features.js';
 export * from './inspect/info.js';
 export * from './inspect/probe.js';
