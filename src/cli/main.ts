@@ -29,6 +29,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   gen: async () => (await import('./gen.js')).registerGenCommands,
   bench: async () => (await import('./bench.js')).registerBenchCommands,
   verify: async () => (await import('./verify.js')).registerVerifyCommands,
+  tools: async () => (await import('./tools.js')).registerToolsCommands,
 };
 
 /** Which groups define each top-level command (`btf dump` is an object command, `btf list` a kernel one). */
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, readonly string[]> = {
   gen: ['gen'],
   bench: ['bench'],
   verify: ['verify'],
+  tools: ['tools'],
 };
 
 /** The groups a command line needs: the named command's, else (help, a typo) all. */

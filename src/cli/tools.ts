@@ -1,0 +1,131 @@
+/**
+ * `tsbpf tools NAME [options]`: bcc's tools (execsnoop, opensnoop, exitsnoop, syscount, runqlat,
+ * biolatency, tcpconnect, trace) with bcc's columns and options, over the precompiled objects in
+ * `tools/` and the front ends in `src/kernel/tools/`. Every tool takes `--json` (one record per
+ * line, bcc's field names), runs until Ctrl-C or SIGTERM (or its duration/count) and then
+ * detaches and closes everything.
+ *
+ * Each tool is a row of {@link TOOLS}: its options, and a `run` that loads its front end on demand,
+ * so `tsbpf tools execsnoop` loads execsnoop's module and nothing of the other tools.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import type { ToolOutput, ToolStop } from '../kernel/tools/session.js';
+import { type CliContext, EXIT_INPUT } from './io.js';
+import { positiveInt } from './options.js';
+
+type Options = Record<string, unknown>;
+
+/** One tool of `tsbpf tools`. */
+interface ToolRow {
+  readonly summary: string;
+  /** Positional arguments (bcc's `[interval [count]]`), as commander spells them. */
+  readonly args?: readonly string[];
+  readonly options: (command: Command) => Command;
+  readonly run: (options: Options, args: readonly string[], out: ToolOutput, stop: ToolStop) => Promise<void>;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer');
+  return n;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
+function user(value: string): number {
+  // Resolved lazily: a name needs /etc/passwd, which only the kernel front end reads.
+  if (/^\d+$/.test(value)) return Number(value);
+  throw new InvalidArgumentError(`'${value}' is not a uid`);
+}
+
+/** `[interval [count]]` as numbers. */
+function intervalArgs(args: readonly string[]): { interval?: number; count?: number } {
+  const [interval, count] = args.map((a) => (a === undefined ? undefined : Number(a)));
+  for (const n of [interval, count])
+    if (n !== undefined && !(Number.isFinite(n) && n > 0))
+      throw new InvalidArgumentError('interval and count must be positive numbers');
+  return {
+    ...(interval !== undefined ? { interval } : {}),
+    ...(count !== undefined ? { count } : {}),
+  };
+}
+
+/** The tools, in the order `tsbpf tools --help` lists them. */
+const TOOLS: Readonly<Record<string, ToolRow>> = {
+  execsnoop: {
+    summary: 'trace new processes: execve() with arguments, parent and return value',
+    options: (c) =>
+      c
+        .option('-T, --time', 'include a time column (HH:MM:SS)')
+        .option('-t, --timestamp', 'include a timestamp column (seconds since start)')
+        .option('-x, --fails', 'only failed execs')
+        .option('-n, --name <regex>', 'only commands whose name matches')
+        .option('-l, --line <regex>', 'only commands whose arguments match')
+        .option('-u, --uid <uid>', 'only this user', user)
+        .option('-U, --print-uid', 'include a UID column')
+        .option('-q, --quote', 'quote the arguments')
+        .option('--max-args <n>', 'arguments to capture (at most 20)', positiveInt, 20)
+        .option('-c, --count <n>', 'stop after this many events', positiveInt),
+    run: async (o, _args, out, stop) =>
+      (await import('../kernel/tools/execsnoop.js')).execsnoop(
+        {
+          time: Boolean(o.time),
+          timestamp: Boolean(o.timestamp),
+          failed: Boolean(o.fails),
+          ...(o.name !== undefined ? { name: String(o.name) } : {}),
+          ...(o.line !== undefined ? { line: String(o.line) } : {}),
+          ...(o.uid !== undefined ? { uid: Number(o.uid) } : {}),
+          printUid: Boolean(o.printUid),
+          quote: Boolean(o.quote),
+          maxArgs: Number(o.maxArgs),
+          ...(o.count !== undefined ? { count: Number(o.count) } : {}),
+          json: Boolean(o.json),
+        },
+        out,
+        stop,
+      ),
+  },
+};
+
+/** `tsbpf tools …`. */
+export function registerToolsCommands(program: Command, ctx: CliContext): void {
+  const { io } = ctx;
+  const tools = program
+    .command('tools')
+    .description("bcc's tools on tracepoints: execsnoop, opensnoop, exitsnoop, syscount, runqlat…");
+  for (const [name, row] of Object.entries(TOOLS)) {
+    let command = tools.command(name).description(row.summary);
+    for (const arg of row.args ?? []) command = command.argument(arg);
+    command = row.options(command).option('-j, --json', 'one JSON record per line');
+    command.action(async (...received: unknown[]) => {
+      const options = received[received.length - 2] as Options;
+      const args = received.slice(0, row.args?.length ?? 0).filter((a) => a !== undefined) as string[];
+      const json = Boolean(options.json);
+      const out: ToolOutput = {
+        line: (text) => io.stdout.write(`${text}\n`),
+        record: (value) =>
+          io.stdout.write(`${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))}\n`),
+        note: (text) => (json ? io.stderr : io.stdout).write(`${text}\n`),
+      };
+      try {
+        await row.run(options, args, out, {
+          processSignals: true,
+          ...(typeof options.duration === 'number' ? { duration: options.duration } : {}),
+        });
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) {
+          io.stderr.write(`error: ${error.message}\n`);
+          ctx.status = EXIT_INPUT;
+          return;
+        }
+        throw error;
+      }
+    });
+  }
+}
+
+export { integer, intervalArgs, seconds };
