@@ -42,6 +42,14 @@ function user(value: string): number {
   throw new InvalidArgumentError(`'${value}' is not a uid`);
 }
 
+/** `-P 80,443`. */
+function ports(value: string): number[] {
+  const list = value.split(',').map(Number);
+  if (list.some((p) => !Number.isInteger(p) || p < 0 || p > 65535))
+    throw new InvalidArgumentError('expected ports (0-65535), comma-separated');
+  return list;
+}
+
 /** `[interval [count]]` as numbers. */
 function intervalArgs(args: readonly string[]): { interval?: number; count?: number } {
   const [interval, count] = args.map((a) => (a === undefined ? undefined : Number(a)));
@@ -82,6 +90,91 @@ const TOOLS: Readonly<Record<string, ToolRow>> = {
           printUid: Boolean(o.printUid),
           quote: Boolean(o.quote),
           maxArgs: Number(o.maxArgs),
+          ...(o.count !== undefined ? { count: Number(o.count) } : {}),
+          json: Boolean(o.json),
+        },
+        out,
+        stop,
+      ),
+  },
+  opensnoop: {
+    summary: 'trace open(), openat() and openat2(): path, file descriptor, error',
+    options: (c) =>
+      c
+        .option('-T, --timestamp', 'include a timestamp column (seconds since start)')
+        .option('-U, --print-uid', 'include a UID column')
+        .option('-x, --failed', 'only failed opens')
+        .option('-p, --pid <pid>', 'only this process', positiveInt)
+        .option('-t, --tid <tid>', 'only this thread', positiveInt)
+        .option('-u, --uid <uid>', 'only this user', user)
+        .option('-d, --duration <seconds>', 'trace for this long', seconds)
+        .option('-n, --name <name>', 'only process names containing this')
+        .option('-e, --extended-fields', 'include a FLAGS column')
+        .option('-c, --count <n>', 'stop after this many events', positiveInt),
+    run: async (o, _args, out, stop) =>
+      (await import('../kernel/tools/opensnoop.js')).opensnoop(
+        {
+          timestamp: Boolean(o.timestamp),
+          printUid: Boolean(o.printUid),
+          failed: Boolean(o.failed),
+          ...(o.pid !== undefined ? { pid: Number(o.pid) } : {}),
+          ...(o.tid !== undefined ? { tid: Number(o.tid) } : {}),
+          ...(o.uid !== undefined ? { uid: Number(o.uid) } : {}),
+          ...(o.name !== undefined ? { name: String(o.name) } : {}),
+          extended: Boolean(o.extendedFields),
+          ...(o.count !== undefined ? { count: Number(o.count) } : {}),
+          json: Boolean(o.json),
+        },
+        out,
+        stop,
+      ),
+  },
+  exitsnoop: {
+    summary: 'trace process exits: age, exit code or signal',
+    options: (c) =>
+      c
+        .option('-t, --timestamp', 'include a time column')
+        .option('-x, --failed', 'only non-zero exits')
+        .option('-p, --pid <pid>', 'only this process', positiveInt)
+        .option('--per-thread', 'trace every thread exit, not only processes')
+        .option('-c, --count <n>', 'stop after this many events', positiveInt),
+    run: async (o, _args, out, stop) =>
+      (await import('../kernel/tools/exitsnoop.js')).exitsnoop(
+        {
+          timestamp: Boolean(o.timestamp),
+          failed: Boolean(o.failed),
+          ...(o.pid !== undefined ? { pid: Number(o.pid) } : {}),
+          perThread: Boolean(o.perThread),
+          ...(o.count !== undefined ? { count: Number(o.count) } : {}),
+          json: Boolean(o.json),
+        },
+        out,
+        stop,
+      ),
+  },
+  tcpconnect: {
+    summary: 'trace active TCP connections (connect())',
+    options: (c) =>
+      c
+        .option('-t, --timestamp', 'include a timestamp column (seconds since start)')
+        .option('-p, --pid <pid>', 'only this process', positiveInt)
+        .option('-P, --port <ports>', 'only these destination ports (comma-separated)', ports)
+        .option('-u, --uid <uid>', 'only this user', user)
+        .option('-U, --print-uid', 'include a UID column')
+        .option('-L, --lport', 'include a LPORT column')
+        .option('-4, --ipv4', 'only IPv4')
+        .option('-6, --ipv6', 'only IPv6')
+        .option('-c, --count <n>', 'stop after this many events', positiveInt),
+    run: async (o, _args, out, stop) =>
+      (await import('../kernel/tools/tcpconnect.js')).tcpconnect(
+        {
+          timestamp: Boolean(o.timestamp),
+          ...(o.pid !== undefined ? { pid: Number(o.pid) } : {}),
+          ...(o.port !== undefined ? { ports: o.port as number[] } : {}),
+          ...(o.uid !== undefined ? { uid: Number(o.uid) } : {}),
+          printUid: Boolean(o.printUid),
+          lport: Boolean(o.lport),
+          ...(o.ipv4 ? { family: 4 as const } : o.ipv6 ? { family: 6 as const } : {}),
           ...(o.count !== undefined ? { count: Number(o.count) } : {}),
           json: Boolean(o.json),
         },
