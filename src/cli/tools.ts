@@ -8,6 +8,7 @@
  * Each tool is a row of {@link TOOLS}: its options, and a `run` that loads its front end on demand,
  * so `tsbpf tools execsnoop` loads execsnoop's module and nothing of the other tools.
  */
+import { constants as osConstants } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ToolOutput, ToolStop } from '../kernel/tools/session.js';
 import { type CliContext, EXIT_INPUT } from './io.js';
@@ -24,12 +25,6 @@ interface ToolRow {
   readonly run: (options: Options, args: readonly string[], out: ToolOutput, stop: ToolStop) => Promise<void>;
 }
 
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer');
-  return n;
-}
-
 function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
@@ -40,6 +35,14 @@ function user(value: string): number {
   // Resolved lazily: a name needs /etc/passwd, which only the kernel front end reads.
   if (/^\d+$/.test(value)) return Number(value);
   throw new InvalidArgumentError(`'${value}' is not a uid`);
+}
+
+/** `-e 2` or `-e ENOENT`. */
+function errnoValue(value: string): number {
+  if (/^\d+$/.test(value)) return Number(value);
+  const n = (osConstants.errno as Record<string, number>)[value.toUpperCase()];
+  if (n === undefined) throw new InvalidArgumentError(`'${value}' is not an errno name or number`);
+  return n;
 }
 
 /** `-P 80,443`. */
@@ -182,6 +185,94 @@ const TOOLS: Readonly<Record<string, ToolRow>> = {
         stop,
       ),
   },
+  syscount: {
+    summary: 'count system calls (and their time with -L), top N per interval',
+    options: (c) =>
+      c
+        .option('-p, --pid <pid>', 'only this process', positiveInt)
+        .option('-i, --interval <seconds>', 'print every this many seconds', seconds)
+        .option('-d, --duration <seconds>', 'trace for this long', seconds)
+        .option('-T, --top <n>', 'rows to print', positiveInt, 10)
+        .option('-x, --failures', 'only failed calls')
+        .option('-e, --errno <errno>', 'only calls failing with this errno (a number or ENOENT…)', errnoValue)
+        .option('-L, --latency', 'also total time in each')
+        .option('-m, --milliseconds', 'time in milliseconds (default microseconds)')
+        .option('-P, --process', 'count per process, not per syscall')
+        .option('-l, --list', 'list the system call names this machine knows and exit'),
+    run: async (o, _args, out, stop) => {
+      const tool = await import('../kernel/tools/syscount.js');
+      if (o.list) {
+        for (let nr = 0; nr < 1024; nr++) {
+          const name = tool.syscallName(nr);
+          if (!name.startsWith('[')) out.line(name);
+        }
+        return;
+      }
+      return tool.syscount(
+        {
+          ...(o.pid !== undefined ? { pid: Number(o.pid) } : {}),
+          ...(o.interval !== undefined ? { interval: Number(o.interval) } : {}),
+          top: Number(o.top),
+          failed: Boolean(o.failures),
+          ...(o.errno !== undefined ? { errno: Number(o.errno) } : {}),
+          latency: Boolean(o.latency),
+          millis: Boolean(o.milliseconds),
+          byProcess: Boolean(o.process),
+          json: Boolean(o.json),
+        },
+        out,
+        stop,
+      );
+    },
+  },
+  runqlat: {
+    summary: 'run queue (scheduler) latency as a log2 histogram',
+    args: ['[interval]', '[count]'],
+    options: (c) =>
+      c
+        .option('-T, --timestamp', 'include a time line with each output')
+        .option('-m, --milliseconds', 'histogram in milliseconds (default microseconds)')
+        .option('-P, --pids', 'a histogram per process')
+        .option('-L, --tids', 'a histogram per thread')
+        .option('-p, --pid <pid>', 'only this process', positiveInt),
+    run: async (o, args, out, stop) =>
+      (await import('../kernel/tools/latency.js')).runqlat(
+        {
+          ...intervalArgs(args),
+          timestamp: Boolean(o.timestamp),
+          millis: Boolean(o.milliseconds),
+          pids: Boolean(o.pids),
+          tids: Boolean(o.tids),
+          ...(o.pid !== undefined ? { pid: Number(o.pid) } : {}),
+          json: Boolean(o.json),
+        },
+        out,
+        stop,
+      ),
+  },
+  biolatency: {
+    summary: 'block device I/O latency as a log2 histogram',
+    args: ['[interval]', '[count]'],
+    options: (c) =>
+      c
+        .option('-T, --timestamp', 'include a time line with each output')
+        .option('-m, --milliseconds', 'histogram in milliseconds (default microseconds)')
+        .option('-Q, --queued', 'include the time queued in the OS')
+        .option('-D, --disks', 'a histogram per disk'),
+    run: async (o, args, out, stop) =>
+      (await import('../kernel/tools/latency.js')).biolatency(
+        {
+          ...intervalArgs(args),
+          timestamp: Boolean(o.timestamp),
+          millis: Boolean(o.milliseconds),
+          queued: Boolean(o.queued),
+          disks: Boolean(o.disks),
+          json: Boolean(o.json),
+        },
+        out,
+        stop,
+      ),
+  },
 };
 
 /** `tsbpf tools …`. */
@@ -220,5 +311,3 @@ export function registerToolsCommands(program: Command, ctx: CliContext): void {
     });
   }
 }
-
-export { integer, intervalArgs, seconds };

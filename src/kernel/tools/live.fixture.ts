@@ -1,6 +1,6 @@
 /**
  * For the tools' live tests: run `tsbpf tools …` in-process, wait until it is tracing, make the
- * events happen, stop it with a real SIGINT (or SIGTERM) and return what it wrote, plus what was
+ * events happen, stop it with a real SIGINT (or SIGTERM; or let it end by its count) and return what it wrote, plus what was
  * attached while it ran and what is still there after. Not part of the package.
  */
 
@@ -47,7 +47,8 @@ export async function runTool(
   options: {
     prefix: string;
     trigger: () => Promise<void> | void;
-    signal?: NodeJS.Signals;
+    /** How to stop it; 'none' waits for the tool to end by itself (a count, a duration). */
+    signal?: NodeJS.Signals | 'none';
     ready?: (stdout: string, stderr: string) => boolean;
     /** Wait this long after the trigger for the events to arrive (ms). */
     settle?: number;
@@ -86,8 +87,16 @@ export async function runTool(
   const attached = programsNamed(options.prefix);
   await options.trigger();
   await sleep(options.settle ?? 300);
-  process.kill(process.pid, options.signal ?? 'SIGINT');
+  if (options.signal !== 'none') process.kill(process.pid, options.signal ?? 'SIGINT');
   const status = await running;
+  const openLinks = openLinkCount();
+  // The kernel frees a closed program after an RCU grace period (tracing programs through a
+  // work queue): give it a moment before calling anything left over.
+  let leftover = programsNamed(options.prefix);
+  for (let waited = 0; leftover.length > 0 && waited < 5000; waited += 50) {
+    await sleep(50);
+    leftover = programsNamed(options.prefix);
+  }
   return {
     status,
     stdout,
@@ -97,7 +106,7 @@ export async function runTool(
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>),
     attached,
-    leftover: programsNamed(options.prefix),
-    openLinks: openLinkCount(),
+    leftover,
+    openLinks,
   };
 }

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TsbpfError } from '../../errors.js';
-import { type BtfValue, btfCodec } from '../../maps/btf-codec.js';
+import { type BtfValue, btfCodec, withBtf } from '../../maps/btf-codec.js';
 import type { Codec } from '../../maps/codec.js';
 import type { BpfMap } from '../../maps/map.js';
 import { attachBySection } from '../attach/attach.js';
@@ -65,6 +65,8 @@ export interface ToolSession {
   map(name: string): BpfMap;
   /** A codec for the BTF struct `name` of the object (the record type of its ring buffer). */
   codec(struct: string): Codec<BtfValue>;
+  /** A map of the object with keys and values decoded through its BTF types. */
+  typedMap(name: string): BpfMap<BtfValue | Uint8Array, BtfValue | Uint8Array | BtfValue[]>;
   /** Byte offset of `field` in the BTF struct `struct` (for raw byte areas such as argument lists). */
   offsetOf(struct: string, field: string): number;
   /** Read ring buffer `map` into `onRecord` until {@link close}. */
@@ -145,6 +147,9 @@ export function openTool(name: string, options: OpenToolOptions = {}): ToolSessi
       if (!btf || !type) throw new ToolError(name, `the object has no BTF struct '${struct}'`);
       return btfCodec(btf, type.id);
     },
+    typedMap(map) {
+      return btf ? withBtf(object.map(map), btf) : (object.map(map) as never);
+    },
     offsetOf(struct, field) {
       const type = btf?.types.find((t) => t.kind === 'struct' && t.name === struct);
       const member = type?.kind === 'struct' ? type.members.find((m) => m.name === field) : undefined;
@@ -172,6 +177,9 @@ export function stopWhen(options: ToolStop): { done: Promise<void>; stop: () => 
     finish = resolve;
   });
   const onSignal = () => finish();
+  // Signal listeners do not keep Node's event loop alive, and a tool without a ring buffer
+  // (syscount, runqlat) has nothing else waiting: hold the loop open until the stop.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   if (options.processSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -184,6 +192,7 @@ export function stopWhen(options: ToolStop): { done: Promise<void>; stop: () => 
     done,
     stop: () => finish(),
     dispose: () => {
+      clearInterval(keepAlive);
       if (options.processSignals) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -214,6 +223,43 @@ export async function runTool(
   } finally {
     when.dispose();
     session?.close();
+  }
+}
+
+/**
+ * bcc's `[interval [count]]` loop: call `tick` every `interval` seconds, `count` times at most;
+ * without an interval, once when the tool is stopped. A stop between ticks ticks once more (bcc
+ * prints what it has on Ctrl-C).
+ */
+export async function intervals(
+  control: { done: Promise<void>; stop: () => void },
+  options: { interval?: number; count?: number },
+  tick: () => void,
+): Promise<void> {
+  if (options.interval === undefined) {
+    await control.done;
+    tick();
+    return;
+  }
+  let ended = false;
+  void control.done.then(() => {
+    ended = true;
+  });
+  for (let ticks = 0; !ended; ) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, (options.interval ?? 1) * 1000);
+      }),
+      control.done,
+    ]);
+    clearTimeout(timer);
+    tick();
+    ticks++;
+    if (options.count !== undefined && ticks >= options.count) {
+      control.stop();
+      return;
+    }
   }
 }
 
