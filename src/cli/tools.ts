@@ -273,6 +273,35 @@ const TOOLS: Readonly<Record<string, ToolRow>> = {
         stop,
       ),
   },
+  trace: {
+    summary: 'print events of any tracepoint, filtered (ftrace syntax), with chosen fields',
+    args: ['<tracepoint>'],
+    options: (c) =>
+      c
+        .option('--filter <expr>', 'only events matching, e.g. \'flags & 64 && filename ~ "/tmp/*"\'')
+        .option('-f, --fields <list>', 'fields to print, comma-separated (default all)', (v) => v.split(','))
+        .option('-p, --pid <pid>', 'only this process', positiveInt)
+        .option('-n, --name <name>', 'only process names containing this')
+        .option('-T, --time', 'include a time column')
+        .option('-t, --timestamp', 'include a timestamp column (seconds since start)')
+        .option('-M, --max-events <n>', 'stop after this many events', positiveInt),
+    run: async (o, args, out, stop) =>
+      (await import('../kernel/tools/trace.js')).trace(
+        {
+          tracepoint: args[0] ?? '',
+          ...(o.filter !== undefined ? { filter: String(o.filter) } : {}),
+          ...(o.fields !== undefined ? { fields: o.fields as string[] } : {}),
+          ...(o.pid !== undefined ? { pid: Number(o.pid) } : {}),
+          ...(o.name !== undefined ? { name: String(o.name) } : {}),
+          time: Boolean(o.time),
+          timestamp: Boolean(o.timestamp),
+          ...(o.maxEvents !== undefined ? { maxEvents: Number(o.maxEvents) } : {}),
+          json: Boolean(o.json),
+        },
+        out,
+        stop,
+      ),
+  },
 };
 
 /** `tsbpf tools …`. */
@@ -301,8 +330,13 @@ export function registerToolsCommands(program: Command, ctx: CliContext): void {
           ...(typeof options.duration === 'number' ? { duration: options.duration } : {}),
         });
       } catch (error) {
-        if (error instanceof InvalidArgumentError) {
-          io.stderr.write(`error: ${error.message}\n`);
+        // A bad option value, a tracepoint that does not exist, a malformed filter: bad input.
+        const badInput =
+          error instanceof InvalidArgumentError ||
+          (error instanceof Error && error.name === 'TraceFormatError') ||
+          (error instanceof Error && (error as { badInput?: boolean }).badInput === true);
+        if (badInput) {
+          io.stderr.write(`error: ${(error as Error).message}\n`);
           ctx.status = EXIT_INPUT;
           return;
         }

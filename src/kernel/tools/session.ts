@@ -16,15 +16,19 @@ import type { Link } from '../attach/links.js';
 import { type KernelRingBuffer, openRingBuffer } from '../events/ringbuf.js';
 import type { KernelMapOps } from '../load/map.js';
 import { type GlobalValue, type KernelObject, loadObject } from '../load/object.js';
+import type { KernelProgram } from '../load/program.js';
 
 /** A tool could not start: its object is missing, a program was rejected or could not attach. */
 export class ToolError extends TsbpfError {
   override name = 'ToolError';
   /** The tool (`execsnoop`). */
   readonly tool: string;
-  constructor(tool: string, detail: string, options?: { cause?: unknown }) {
+  /** The user asked for something that cannot be (a tracepoint that does not exist): exit 2. */
+  readonly badInput: boolean;
+  constructor(tool: string, detail: string, options?: { cause?: unknown; badInput?: boolean }) {
     super(`${tool}: ${detail}`, options);
     this.tool = tool;
+    this.badInput = options?.badInput ?? false;
   }
 }
 
@@ -83,6 +87,8 @@ export interface OpenToolOptions {
   readonly attach?: readonly string[];
   /** Programs whose hook may be missing on this kernel (`sys_enter_open` on arm64): skipped then. */
   readonly optional?: readonly string[];
+  /** Attach these programs this way instead of by their section (trace's tracepoint is the user's). */
+  readonly attachWith?: Readonly<Record<string, (program: KernelProgram) => Link>>;
   /** The object file (default {@link toolObjectPath}). */
   readonly objectPath?: string;
 }
@@ -120,7 +126,8 @@ export function openTool(name: string, options: OpenToolOptions = {}): ToolSessi
         });
       }
       try {
-        links.push(attachBySection(loaded.program, loaded.spec));
+        const attach = options.attachWith?.[program];
+        links.push(attach ? attach(loaded.program) : attachBySection(loaded.program, loaded.spec));
         programIds.push(loaded.program.info().id);
       } catch (error) {
         if (optional) continue;
