@@ -118,7 +118,7 @@ export async function trace(options: TraceOptions, out: ToolOutput, stop: ToolSt
     .filter((f) => f.kind === 'string_pointer' && wanted.includes(f.name))
     .slice(0, MAX_STRS);
   const offsets = new Uint8Array(4 * MAX_STRS);
-  stringFields.forEach((f, i) => new DataView(offsets.buffer).setUint32(4 * i, f.offset, true));
+  for (const [i, f] of stringFields.entries()) new DataView(offsets.buffer).setUint32(4 * i, f.offset, true);
   const hasDataLoc = fields.some((f) => f.kind === 'data_loc');
   const size = hasDataLoc ? MAX_DATA : Math.min(MAX_DATA, fixedSize(fields));
   const start = monotonicNs();
