@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { repoRoot } from '../../cli/test-harness.js';
+import { listPrograms } from '../inspect/info.js';
 import { runTool, toolsUnavailable } from './live.fixture.js';
 
 const skip = toolsUnavailable();
@@ -59,4 +61,53 @@ test('execsnoop -x keeps failed execs only; -n filters by name; the table has bc
   });
   assert.ok(named.records.some((r) => r.comm === 'true'));
   assert.ok(named.records.every((r) => r.comm === 'true'));
+});
+
+test('as its own process, Ctrl-C (SIGINT) ends execsnoop with status 0 and nothing left attached', {
+  skip,
+}, async () => {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      "import { main } from './src/cli/main.ts'; process.exitCode = await main(process.argv.slice(1));",
+      'tools',
+      'execsnoop',
+      '--json',
+      '-n',
+      '^true$',
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let waited = 0; !stderr.includes('Hit Ctrl-C'); waited += 50) {
+    assert.ok(waited < 60_000 && child.exitCode === null, `not tracing: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const during = listPrograms().filter((p) => p.info.name.startsWith('execsnoop_'));
+  spawnSync('/bin/true', ['tsbpf-child-run']);
+  for (let waited = 0; !stdout.includes('tsbpf-child-run') && waited < 10_000; waited += 50)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, stderr);
+  assert.match(stdout, /"comm":"true".*"args":\["\/bin\/true","tsbpf-child-run"\]/);
+  assert.equal(during.length, 2);
+  const ids = new Set(during.map((p) => p.info.id));
+  let left = listPrograms().filter((p) => ids.has(p.info.id));
+  for (let waited = 0; left.length > 0 && waited < 5000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = listPrograms().filter((p) => ids.has(p.info.id));
+  }
+  assert.deepEqual(left, []);
 });

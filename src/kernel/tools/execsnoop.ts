@@ -85,6 +85,8 @@ export async function execsnoop(options: ExecsnoopOptions, out: ToolOutput, stop
       const argsAt = session.offsetOf('execsnoop_event', 'args');
       let seen = 0;
       session.readEvents('events', (bytes) => {
+        // A batch may hold more records than the count: the stop takes effect after it.
+        if (options.count !== undefined && seen >= options.count) return;
         const ev = codec.decode(bytes);
         const ret = num(ev, 'retval');
         if (options.failed && ret === 0) return;

@@ -54,6 +54,8 @@ export async function exitsnoop(options: ExitsnoopOptions, out: ToolOutput, stop
         );
       let seen = 0;
       session.readEvents('events', (bytes) => {
+        // A batch may hold more records than the count: the stop takes effect after it.
+        if (options.count !== undefined && seen >= options.count) return;
         const ev = codec.decode(bytes) as Record<string, bigint | number | string>;
         const age = Number((ev.exit_time_ns as bigint) - (ev.start_time_ns as bigint)) / 1e9;
         const code = num(ev, 'exit_code');

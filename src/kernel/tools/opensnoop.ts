@@ -59,6 +59,8 @@ export async function opensnoop(options: OpensnoopOptions, out: ToolOutput, stop
         );
       let seen = 0;
       session.readEvents('events', (bytes) => {
+        // A batch may hold more records than the count: the stop takes effect after it.
+        if (options.count !== undefined && seen >= options.count) return;
         const ev = codec.decode(bytes);
         const comm = str(ev, 'comm');
         if (options.name !== undefined && !comm.includes(options.name)) return;

@@ -57,6 +57,18 @@ test('opensnoop reports our opens (fd, or -1 and the errno) with the path, then 
       },
     });
     assert.match(failed.stdout, /^PID +COMM +FD ERR PATH$/m);
+
+    // -c: exactly that many records, and it ends by itself.
+    const counted = await runTool(['opensnoop', '--json', '-p', String(process.pid), '-c', '2'], {
+      prefix: 'opensnoop_',
+      trigger: () => {
+        for (let i = 0; i < 5; i++) closeSync(openSync(file, 'r'));
+      },
+      signal: 'none',
+    });
+    assert.equal(counted.status, 0);
+    assert.equal(counted.records.length, 2, counted.stdout);
+    assert.deepEqual(counted.leftover, []);
     assert.match(failed.stdout, new RegExp(`^${process.pid} +node +-1 +2 ${join(dir, 'missing')}$`, 'm'));
     assert.ok(!failed.stdout.includes(`${file}\n`));
   } finally {

@@ -84,6 +84,8 @@ export async function tcpconnect(options: TcpconnectOptions, out: ToolOutput, st
         );
       let seen = 0;
       session.readEvents('events', (bytes) => {
+        // A batch may hold more records than the count: the stop takes effect after it.
+        if (options.count !== undefined && seen >= options.count) return;
         const ev = codec.decode(bytes) as Record<string, bigint | number | string>;
         const dport = num(ev, 'dport');
         if (options.ports && !options.ports.includes(dport)) return;

@@ -140,6 +140,8 @@ export async function trace(options: TraceOptions, out: ToolOutput, stop: ToolSt
         );
       let seen = 0;
       session.readEvents('events', (bytes) => {
+        // A batch may hold more records than the count: the stop takes effect after it.
+        if (options.maxEvents !== undefined && seen >= options.maxEvents) return;
         const ev = codec.decode(bytes) as Record<string, bigint | number | string>;
         const comm = str(ev, 'comm');
         if (options.name !== undefined && !comm.includes(options.name)) return;
