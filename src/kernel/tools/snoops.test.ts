@@ -11,6 +11,26 @@ import { addressText } from './tcpconnect.js';
 
 const skip = toolsUnavailable();
 
+test('exit codes and addresses print as bcc prints them', () => {
+  assert.equal(exitCodeText(3 << 8), 'code 3');
+  assert.equal(exitCodeText(9), 'signal 9 (KILL)');
+  assert.equal(exitCodeText(0x80 | 11), 'signal 11 (SEGV), core dumped');
+  assert.equal(exitCodeText(0), '0');
+  assert.equal(addressText(new Uint8Array([127, 0, 0, 1, ...new Array(12).fill(0)]), 2), '127.0.0.1');
+  assert.equal(addressText(new Uint8Array([0xfe, 0x80, ...new Array(13).fill(0), 1]), 10), 'fe80::1');
+  assert.equal(
+    addressText(
+      new Uint8Array(16).map((_, i) => (i === 15 ? 1 : 0)),
+      10,
+    ),
+    '::1',
+  );
+  assert.equal(
+    addressText(new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]), 10),
+    '2001:db8:0:1::1',
+  );
+});
+
 test('opensnoop reports our opens (fd, or -1 and the errno) with the path, then detaches', {
   skip,
 }, async () => {
@@ -95,10 +115,6 @@ test('exitsnoop reports exit codes and signals with bcc text', { skip }, async (
   assert.ok(children.some((r) => r.comm === 'true' && r.exit_code === 0 && r.sig === 0));
   for (const r of children) assert.ok((r.age as number) >= 0 && (r.age as number) < 60);
   assert.deepEqual(run.leftover, []);
-  assert.equal(exitCodeText(3 << 8), 'code 3');
-  assert.equal(exitCodeText(9), 'signal 9 (KILL)');
-  assert.equal(exitCodeText(0x80 | 11), 'signal 11 (SEGV), core dumped');
-  assert.equal(exitCodeText(0), '0');
 });
 
 test('tcpconnect reports a connect() to a local port with addresses and ports', { skip }, async () => {
@@ -129,12 +145,4 @@ test('tcpconnect reports a connect() to a local port with addresses and ports', 
   } finally {
     server.close();
   }
-  assert.equal(addressText(new Uint8Array([0xfe, 0x80, ...new Array(13).fill(0), 1]), 10), 'fe80::1');
-  assert.equal(
-    addressText(
-      new Uint8Array(16).fill(0).map((_, i) => (i === 15 ? 1 : 0)),
-      10,
-    ),
-    '::1',
-  );
 });
