@@ -8,6 +8,7 @@
  * Each tool is a row of {@link TOOLS}: its options, and a `run` that loads its front end on demand,
  * so `tsbpf tools execsnoop` loads execsnoop's module and nothing of the other tools.
  */
+import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ToolOutput, ToolStop } from '../kernel/tools/session.js';
@@ -32,9 +33,19 @@ function seconds(value: string): number {
 }
 
 function user(value: string): number {
-  // Resolved lazily: a name needs /etc/passwd, which only the kernel front end reads.
   if (/^\d+$/.test(value)) return Number(value);
-  throw new InvalidArgumentError(`'${value}' is not a uid`);
+  // A user name, as bcc takes it: its uid from /etc/passwd.
+  let passwd = '';
+  try {
+    passwd = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    // No passwd file: only numeric uids.
+  }
+  for (const line of passwd.split('\n')) {
+    const [name, , uid] = line.split(':');
+    if (name === value && uid !== undefined && /^\d+$/.test(uid)) return Number(uid);
+  }
+  throw new InvalidArgumentError(`'${value}' is neither a uid nor a user in /etc/passwd`);
 }
 
 /** `-e 2` or `-e ENOENT`. */

@@ -3,7 +3,6 @@
  * (`PCOMM PID PPID RET ARGS`). The BPF side (`tools/execsnoop.bpf.c`) uses only the
  * `syscalls:sys_enter_execve` and `sys_exit_execve` tracepoints.
  */
-import { readFileSync } from 'node:fs';
 import { clockTime, monotonicNs, num, runTool, str, type ToolOutput, type ToolStop } from './session.js';
 
 /** bcc's execsnoop options. */
@@ -42,20 +41,6 @@ export interface ExecRecord {
   readonly ret: number;
   readonly args: string[];
   readonly truncated: boolean;
-}
-
-/** A user name or uid → uid (`/etc/passwd`), or undefined when unknown. */
-export function lookupUid(user: string): number | undefined {
-  if (/^\d+$/.test(user)) return Number(user);
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const [name, , uid] = line.split(':');
-      if (name === user && uid !== undefined) return Number(uid);
-    }
-  } catch {
-    // No passwd file: only numeric uids work.
-  }
-  return undefined;
 }
 
 function splitArgs(bytes: string, count: number): string[] {

@@ -3,7 +3,7 @@
  * {@link ToolOutput} and a {@link ToolStop} (an `AbortSignal`, a duration, or process signals) and
  * resolves once it stopped and detached everything.
  */
-export { type ExecRecord, type ExecsnoopOptions, execsnoop, lookupUid } from './execsnoop.js';
+export { type ExecRecord, type ExecsnoopOptions, execsnoop } from './execsnoop.js';
 export { type ExitsnoopOptions, exitCodeText, exitsnoop } from './exitsnoop.js';
 export {
   type BiolatencyOptions,
