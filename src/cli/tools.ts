@@ -175,7 +175,6 @@ const TOOLS: Readonly<Record<string, ToolRow>> = {
         .option('-P, --port <ports>', 'only these destination ports (comma-separated)', ports)
         .option('-u, --uid <uid>', 'only this user', user)
         .option('-U, --print-uid', 'include a UID column')
-        .option('-L, --lport', 'include a LPORT column')
         .option('-4, --ipv4', 'only IPv4')
         .option('-6, --ipv6', 'only IPv6')
         .option('-c, --count <n>', 'stop after this many events', positiveInt),
@@ -187,7 +186,6 @@ const TOOLS: Readonly<Record<string, ToolRow>> = {
           ...(o.port !== undefined ? { ports: o.port as number[] } : {}),
           ...(o.uid !== undefined ? { uid: Number(o.uid) } : {}),
           printUid: Boolean(o.printUid),
-          lport: Boolean(o.lport),
           ...(o.ipv4 ? { family: 4 as const } : o.ipv6 ? { family: 6 as const } : {}),
           ...(o.count !== undefined ? { count: Number(o.count) } : {}),
           json: Boolean(o.json),

@@ -2,6 +2,8 @@
  * tcpconnect: trace active TCP connections (connect()), as bcc's `tcpconnect` prints them
  * (`PID COMM IP SADDR DADDR DPORT`), from the `sock:inet_sock_set_state` tracepoint
  * (`tools/tcpconnect.bpf.c`): bcc's kprobes on `tcp_v4_connect`/`tcp_v6_connect` are not needed.
+ * bcc's `-L` (local port) is left out: the port is assigned after the CLOSE → SYN_SENT transition
+ * this hook sees, so it would always read 0.
  */
 import { monotonicNs, num, runTool, str, type ToolOutput, type ToolStop } from './session.js';
 
@@ -17,8 +19,6 @@ export interface TcpconnectOptions {
   readonly uid?: number;
   /** `-U`: a UID column. */
   readonly printUid?: boolean;
-  /** `-L`: a local port column. */
-  readonly lport?: boolean;
   /** `-4` / `-6`: one address family. */
   readonly family?: 4 | 6;
   readonly count?: number;
@@ -78,7 +78,6 @@ export async function tcpconnect(options: TcpconnectOptions, out: ToolOutput, st
             options.timestamp ? `${'TIME(s)'.padEnd(9)} ` : '',
             options.printUid ? `${'UID'.padEnd(6)} ` : '',
             `${'PID'.padEnd(6)} ${'COMM'.padEnd(12)} ${'IP'.padEnd(2)} ${'SADDR'.padEnd(16)} `,
-            options.lport ? `${'LPORT'.padEnd(6)} ` : '',
             `${'DADDR'.padEnd(16)} DPORT`,
           ].join(''),
         );
@@ -104,7 +103,6 @@ export async function tcpconnect(options: TcpconnectOptions, out: ToolOutput, st
             comm,
             ip,
             saddr,
-            lport: num(ev, 'sport'),
             daddr,
             dport,
           });
@@ -114,7 +112,6 @@ export async function tcpconnect(options: TcpconnectOptions, out: ToolOutput, st
               options.timestamp ? `${ts.toFixed(3).padEnd(9)} ` : '',
               options.printUid ? `${String(ev.uid).padEnd(6)} ` : '',
               `${String(ev.pid).padEnd(6)} ${comm.slice(0, 12).padEnd(12)} ${String(ip).padEnd(2)} ${saddr.padEnd(16)} `,
-              options.lport ? `${String(ev.sport).padEnd(6)} ` : '',
               `${daddr.padEnd(16)} ${dport}`,
             ].join(''),
           );
