@@ -95,6 +95,7 @@ test('the tarball holds the build, the bin, the headers and the licence, not the
     'dist/kernel/index.js',
     'dist/cli/main.js',
     'include/tsbpf/bpf_helpers.h',
+    'tools/execsnoop.bpf.o',
   ])
     assert.ok(files.includes(path), path);
   assert.deepEqual(

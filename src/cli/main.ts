@@ -30,6 +30,7 @@ const GROUPS: Record<string, () => Promise<Register>> = {
   bench: async () => (await import('./bench.js')).registerBenchCommands,
   verify: async () => (await import('./verify.js')).registerVerifyCommands,
   export: async () => (await import('./export.js')).registerExportCommands,
+  tools: async () => (await import('./tools.js')).registerToolsCommands,
 };
 
 /** Which groups define each top-level command (`btf dump` is an object command, `btf list` a kernel one). */
@@ -50,6 +51,7 @@ const COMMANDS: Record<string, readonly string[]> = {
   bench: ['bench'],
   verify: ['verify'],
   export: ['export'],
+  tools: ['tools'],
 };
 
 /** bpftool's global output flags, which it takes before the command, and the command options they become. */

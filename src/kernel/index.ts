@@ -41,3 +41,5 @@ export {
   rawSyscall,
   type Sys,
 } from './sys/syscall.js';
+/** bcc's tools as functions: `tools.execsnoop(options, output, { signal })`. */
+export * as tools from './tools/index.js';
