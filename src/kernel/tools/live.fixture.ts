@@ -33,9 +33,12 @@ export interface ToolRun {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function programsNamed(prefix: string): string[] {
-  return listPrograms()
-    .map((p) => p.info.name)
-    .filter((name) => name.startsWith(prefix));
+  return (
+    listPrograms()
+      // The kernel's own 15-byte names (listings now show the full BTF name): what the tests expect.
+      .map((p) => p.info.name.slice(0, 15))
+      .filter((name) => name.startsWith(prefix))
+  );
 }
 
 /**
