@@ -3,7 +3,8 @@
  * be replayed with VCORPUS_SEED) through the kernel on this machine and through our verifier.
  *
  * Environment: VCORPUS_COUNT (programs per mode, default 150), VCORPUS_SEED, VCORPUS_MODES
- * (default `root,bpf`; `unpriv` flips kernel.unprivileged_bpf_disabled to 0 while it runs).
+ * (default `root`: the bpf and unpriv modes are covered by the recorded corpora, and fresh bpf-mode
+ * programs that reach the 1M-instruction limit take minutes each under tsx; `unpriv` flips kernel.unprivileged_bpf_disabled to 0 while it runs).
  * Skips without bpf() or without our verifier.
  */
 import assert from 'node:assert/strict';
@@ -18,7 +19,7 @@ import { liveRun, writeDisagreements } from './live.js';
 import { loadVerify } from './load-verify.js';
 
 const verify = await loadVerify();
-const modes = (process.env.VCORPUS_MODES ?? 'root,bpf').split(',') as Caps[];
+const modes = (process.env.VCORPUS_MODES ?? 'root').split(',') as Caps[];
 const count = Number(process.env.VCORPUS_COUNT ?? 150);
 // A fixed seed by default, so `npm test` is repeatable; scripts/verifier-diff.ts draws fresh ones.
 const seed = Number(process.env.VCORPUS_SEED ?? 20261203);
