@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import pc from 'picocolors';
 import { decode } from '../isa/instruction.js';
-import { type BtfValue, btfCodec } from '../maps/btf-codec.js';
+import { type BtfValue, btfCodec, sumBtfValues } from '../maps/btf-codec.js';
 import { formatHistogram, log2Histogram } from '../maps/histogram.js';
 import type { BpfMap } from '../maps/map.js';
 import { isPerCpu } from '../maps/ops.js';
@@ -308,25 +308,6 @@ function total(value: Uint8Array | Uint8Array[]): bigint | undefined {
   return list.reduce((sum, v) => sum + unsigned(v), 0n);
 }
 
-/** Add per-CPU decoded values member by member (integers sum; anything else keeps CPU 0's). */
-function sumValues(values: BtfValue[]): BtfValue {
-  return values.reduce((sum, v) => {
-    if (typeof sum === 'number' && typeof v === 'number') return sum + v;
-    if (typeof sum === 'bigint' && typeof v === 'bigint') return sum + v;
-    if (
-      sum &&
-      v &&
-      typeof sum === 'object' &&
-      typeof v === 'object' &&
-      !Array.isArray(sum) &&
-      !Array.isArray(v)
-    ) {
-      return Object.fromEntries(Object.keys(sum).map((k) => [k, sumValues([sum[k], v[k]])]));
-    }
-    return sum;
-  });
-}
-
 const isZero = (bytes: Uint8Array | Uint8Array[]) =>
   (Array.isArray(bytes) ? bytes : [bytes]).every((b) => b.every((x) => x === 0));
 
@@ -382,7 +363,7 @@ export function renderMaps(object: LoadedObject): string {
           : toHex(key);
       const list = Array.isArray(value) ? value : [value];
       const valueText = valueCodec
-        ? show(sumValues(list.map((v) => valueCodec.decode(v))))
+        ? show(sumBtfValues(list.map((v) => valueCodec.decode(v))))
         : (total(value)?.toString() ?? toHex(list[0]));
       parts.push(`  key: ${keyText.padEnd(12)} value: ${valueText}`);
     }

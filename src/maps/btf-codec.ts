@@ -223,3 +223,21 @@ export function withBtf(
     value: value as Codec<BtfValue | Uint8Array | BtfValue[]>,
   });
 }
+
+/** Per-CPU values added member by member (integers sum; anything else keeps CPU 0's). */
+export function sumBtfValues(values: readonly BtfValue[]): BtfValue {
+  return values.reduce((sum, v) => {
+    if (typeof sum === 'number' && typeof v === 'number') return sum + v;
+    if (typeof sum === 'bigint' && typeof v === 'bigint') return sum + v;
+    if (
+      sum &&
+      v &&
+      typeof sum === 'object' &&
+      typeof v === 'object' &&
+      !Array.isArray(sum) &&
+      !Array.isArray(v)
+    )
+      return Object.fromEntries(Object.keys(sum).map((k) => [k, sumBtfValues([sum[k], v[k]])]));
+    return sum;
+  });
+}

@@ -24,6 +24,7 @@ import {
   type ProgTypeName,
   readCapture,
   type SourceLine,
+  sumBtfValues,
   type VerifierInput,
   type VerifierResult,
   Vm,
@@ -398,24 +399,6 @@ function unsigned(bytes: Uint8Array): bigint {
   return value;
 }
 
-/** Per-CPU values added member by member (integers sum; anything else keeps CPU 0's). */
-function sumValues(values: BtfValue[]): BtfValue {
-  return values.reduce((sum, v) => {
-    if (typeof sum === 'number' && typeof v === 'number') return sum + v;
-    if (typeof sum === 'bigint' && typeof v === 'bigint') return sum + v;
-    if (
-      sum &&
-      v &&
-      typeof sum === 'object' &&
-      typeof v === 'object' &&
-      !Array.isArray(sum) &&
-      !Array.isArray(v)
-    )
-      return Object.fromEntries(Object.keys(sum).map((k) => [k, sumValues([sum[k], v[k]])]));
-    return sum;
-  });
-}
-
 /** A decoded value as C-ish text: `{ packets: 3, bytes: 179 }`. */
 export function showValue(value: BtfValue): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -464,7 +447,7 @@ function dumpMap(name: string, map: BpfMap, spec: ObjectSpec): MapDump | undefin
         ? String(unsigned(key))
         : toHex(key);
     let valueText: string | undefined;
-    if (valueCodec) valueText = safeShow(() => sumValues(list.map((v) => valueCodec.decode(v))));
+    if (valueCodec) valueText = safeShow(() => sumBtfValues(list.map((v) => valueCodec.decode(v))));
     else if (list[0].length <= 8) valueText = String(list.reduce((s, v) => s + unsigned(v), 0n));
     else valueText = toHex(list[0]);
     entries.push({ key: keyText ?? toHex(key), value: valueText ?? toHex(list[0]) });
