@@ -28,8 +28,8 @@ import type { RecordCallback, RingBufferReader } from '../../maps/ringbuf.js';
 import { openPerfEvent, PerfSwConfig, PerfType } from '../attach/attach-probes.js';
 import { PERF_EVENT_IOC_DISABLE, PERF_EVENT_IOC_ENABLE } from '../attach/links.js';
 import { type KernelMapOps, mapInfo } from '../load/map.js';
-import { poller, readRecords, type Watch } from '../sys/epoll.js';
 import { close, ioctl, Mmap, mmap, munmap } from '../sys/syscall.js';
+import { PolledReader } from './polled.js';
 import { pageSize } from './ringbuf.js';
 
 const PERF_SAMPLE_RAW = 1 << 10;
@@ -59,8 +59,6 @@ interface CpuRing {
   readonly tail: BigInt64Array;
   readonly dataOffset: number;
   readonly dataSize: number;
-  watch: Watch | undefined;
-  armed: boolean;
 }
 
 function onlineCpus(): number[] {
@@ -78,18 +76,17 @@ function onlineCpus(): number[] {
  * (`consume`, `poll`, `start`, async iteration of copies), with the CPU of each sample passed to
  * callbacks and losses counted in {@link lost}.
  */
-export class KernelPerfBuffer implements RingBufferReader {
+export class KernelPerfBuffer extends PolledReader<SampleCallback> implements RingBufferReader {
+  protected readonly what = 'perf buffer';
   #lost = 0;
   readonly #map: KernelMapOps;
   readonly #rings: CpuRing[] = [];
   readonly #page: number;
   readonly #onLost: PerfBufferOptions['onLost'];
-  #waiters: Array<() => void> = [];
-  #listener: SampleCallback | undefined;
-  #closed = false;
   #scratch = new Uint8Array(0);
 
   constructor(map: KernelMapOps, options: PerfBufferOptions = {}) {
+    super();
     const info = mapInfo(map.fd);
     if (info.type !== MAP_TYPE_PERF_EVENT_ARRAY) {
       throw new TsbpfError(`perf buffer: map '${info.name}' is not a PERF_EVENT_ARRAY`);
@@ -134,8 +131,6 @@ export class KernelPerfBuffer implements RingBufferReader {
           tail: new BigInt64Array(mapping.bytes.buffer, mapping.bytes.byteOffset + 1032, 1),
           dataOffset,
           dataSize,
-          watch: undefined,
-          armed: false,
         });
         const key = new Uint8Array(new Uint32Array([cpu]).buffer);
         map.update(key, new Uint8Array(new Uint32Array([fd]).buffer), 0);
@@ -161,7 +156,7 @@ export class KernelPerfBuffer implements RingBufferReader {
   consume(callback: SampleCallback | RecordCallback, limit = Number.POSITIVE_INFINITY): number {
     let count = 0;
     for (const ring of this.#rings) {
-      if (this.#closed || count >= limit) break;
+      if (this.closed || count >= limit) break;
       count += this.#consumeRing(ring, callback as SampleCallback, limit - count);
     }
     return count;
@@ -213,99 +208,25 @@ export class KernelPerfBuffer implements RingBufferReader {
 
   /** Bytes written and not yet read, over all CPUs (record headers included). */
   get pending(): number {
-    if (this.#closed) return 0;
+    if (this.closed) return 0;
     let bytes = 0;
     for (const ring of this.#rings) bytes += Number(Atomics.load(ring.head, 0) - Atomics.load(ring.tail, 0));
     return bytes;
   }
 
-  /** Resolve when some CPU's ring polls readable, after `timeoutMs`, or on close. */
-  /** Whether {@link close} was called. */
-  get closed(): boolean {
-    return this.#closed;
+  protected watchedFds(): readonly number[] {
+    return this.#rings.map((ring) => ring.fd);
   }
 
-  readable(timeoutMs?: number): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
-    if (this.pending > 0) return Promise.resolve(true);
-    this.#ensureWatches();
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        resolve(this.pending > 0);
-      };
-      this.#waiters.push(done);
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          this.#waiters = this.#waiters.filter((w) => w !== done);
-          resolve(this.pending > 0);
-        }, timeoutMs);
-      }
-      this.#rearm();
-    });
+  /** A wake-up names its CPU: read just that ring. */
+  protected override deliver(listener: SampleCallback, index: number): void {
+    const ring = this.#rings[index];
+    if (ring) this.#consumeRing(ring, listener, Number.POSITIVE_INFINITY);
   }
 
-  async poll(callback: SampleCallback | RecordCallback, timeoutMs?: number): Promise<number> {
-    const now = this.consume(callback);
-    if (now > 0 || this.#closed) return now;
-    await this.readable(timeoutMs);
-    return this.consume(callback);
-  }
-
-  /** Deliver every sample to `callback` as it arrives, until {@link stop} or close. */
-  start(callback: SampleCallback): void {
-    if (this.#listener) throw new TsbpfError('perf buffer: already started');
-    this.#listener = callback;
-    this.#ensureWatches();
-    this.consume(callback);
-    this.#rearm();
-  }
-
-  stop(): void {
-    this.#listener = undefined;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return readRecords(this);
-  }
-
-  #ensureWatches(): void {
+  /** Remove our fds from the map, stop the events, unmap. */
+  protected release(): void {
     for (const ring of this.#rings) {
-      if (ring.watch) continue;
-      ring.armed = true;
-      ring.watch = poller().watch(ring.fd, () => this.#onReady(ring));
-    }
-  }
-
-  #rearm(): void {
-    for (const ring of this.#rings) {
-      if (!ring.armed && ring.watch) {
-        ring.armed = true;
-        ring.watch.arm();
-      }
-    }
-  }
-
-  #onReady(ring: CpuRing): void {
-    ring.armed = false;
-    if (this.#closed) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-    if (this.#listener) {
-      this.#consumeRing(ring, this.#listener, Number.POSITIVE_INFINITY);
-      this.#rearm();
-    }
-  }
-
-  /** Remove our fds from the map, stop the events, unmap. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#listener = undefined;
-    for (const ring of this.#rings) {
-      ring.watch?.close();
       try {
         ioctl(ring.fd, PERF_EVENT_IOC_DISABLE);
         this.#map.delete(new Uint8Array(new Uint32Array([ring.cpu]).buffer));
@@ -316,9 +237,6 @@ export class KernelPerfBuffer implements RingBufferReader {
       close(ring.fd);
     }
     this.#rings.length = 0;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
   }
 }
 

@@ -41,8 +41,8 @@
 import { TsbpfError } from '../../errors.js';
 import type { RecordCallback, RingBufferReader } from '../../maps/ringbuf.js';
 import { mapInfo } from '../load/map.js';
-import { poller, readRecords, type Watch } from '../sys/epoll.js';
 import { Mmap, mmap, munmap, native } from '../sys/syscall.js';
+import { PolledReader } from './polled.js';
 
 const BUSY_BIT = 0x80000000;
 const DISCARD_BIT = 0x40000000;
@@ -84,7 +84,8 @@ function fdOf(source: RingBufferSource): number {
  *
  * Close it when done; the map itself stays open (it belongs to its owner).
  */
-export class KernelRingBuffer implements RingBufferReader {
+export class KernelRingBuffer extends PolledReader<RecordCallback> implements RingBufferReader {
+  protected readonly what = 'ring buffer';
   /** Size of the data area (the map's `max_entries`). */
   readonly size: number;
   readonly lost = 0;
@@ -98,14 +99,10 @@ export class KernelRingBuffer implements RingBufferReader {
   readonly #words: Int32Array;
   readonly #data: Uint8Array;
   #consumed: number;
-  #watch: Watch | undefined;
-  #armed = true;
-  #waiters: Array<() => void> = [];
-  #listener: RecordCallback | undefined;
-  #closed = false;
 
   /** Map the ring buffer of `source` (any map whose fd is a `RINGBUF`). */
   constructor(source: RingBufferSource) {
+    super();
     this.#fd = fdOf(source);
     const info = mapInfo(this.#fd);
     if (info.type !== MAP_TYPE_RINGBUF) {
@@ -140,12 +137,8 @@ export class KernelRingBuffer implements RingBufferReader {
 
   /** Bytes submitted but not yet consumed (including headers and discarded records). */
   get pending(): number {
-    if (this.#closed) return 0;
+    if (this.closed) return 0;
     return Number(Atomics.load(this.#producerPos, 0)) - this.#consumed;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /**
@@ -154,7 +147,7 @@ export class KernelRingBuffer implements RingBufferReader {
    * and when the call returns.
    */
   consume(callback: RecordCallback, limit = Number.POSITIVE_INFINITY): number {
-    if (this.#closed) return 0;
+    if (this.closed) return 0;
     const words = this.#words;
     const data = this.#data;
     const mask = this.#mask;
@@ -200,94 +193,11 @@ export class KernelRingBuffer implements RingBufferReader {
     return count;
   }
 
-  /**
-   * Resolve once records are (probably) available: at once if some are, otherwise when the
-   * map's fd polls readable, on `timeoutMs`, or on close. True when data is available.
-   */
-  readable(timeoutMs?: number): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
-    if (this.pending > 0) return Promise.resolve(true);
-    this.#ensureWatch();
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        resolve(!this.#closed && this.pending > 0);
-      };
-      this.#waiters.push(done);
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          this.#waiters = this.#waiters.filter((w) => w !== done);
-          resolve(!this.#closed && this.pending > 0);
-        }, timeoutMs);
-      }
-      this.#rearm();
-    });
+  protected watchedFds(): readonly number[] {
+    return [this.#fd];
   }
 
-  async poll(callback: RecordCallback, timeoutMs?: number): Promise<number> {
-    const now = this.consume(callback);
-    if (now > 0 || this.#closed) return now;
-    await this.readable(timeoutMs);
-    return this.consume(callback);
-  }
-
-  /**
-   * Deliver every record to `callback` as it arrives, until {@link stop} or {@link close}. The
-   * callback runs on the JavaScript thread, one batch per wake-up.
-   */
-  start(callback: RecordCallback): void {
-    if (this.#listener) throw new TsbpfError('ring buffer: already started');
-    this.#listener = callback;
-    this.#ensureWatch();
-    this.consume(callback);
-    this.#rearm();
-  }
-
-  /** Stop delivering records to the {@link start} callback. */
-  stop(): void {
-    this.#listener = undefined;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return readRecords(this);
-  }
-
-  #ensureWatch(): void {
-    if (this.#watch || this.#closed) return;
-    this.#armed = true;
-    this.#watch = poller().watch(this.#fd, () => this.#onReady());
-  }
-
-  #rearm(): void {
-    if (!this.#armed && this.#watch) {
-      this.#armed = true;
-      this.#watch.arm();
-    }
-  }
-
-  #onReady(): void {
-    this.#armed = false;
-    if (this.#closed) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-    if (this.#listener) {
-      this.consume(this.#listener);
-      this.#rearm();
-    }
-  }
-
-  /** Unmap and stop watching. Pending waits resolve (false); iteration ends. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#listener = undefined;
-    this.#watch?.close();
-    this.#watch = undefined;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
+  protected release(): void {
     munmap(this.#producerMap.address, this.#page + 2 * this.size);
     munmap(this.#consumerMap.address, this.#page);
   }
