@@ -176,6 +176,8 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
     '# one TCP SYN\n00000000000100000000000208004500002800010000400600000a0000010a000002303900500000000000000000500200ff00000000\n';
   await page.fill('#packets', packets);
   await page.click('#share');
+  // The link is written once the state is compressed (asynchronously).
+  await page.waitForFunction("document.querySelector('#share-link')?.value.includes('#s=')");
   const link = await page.inputValue('#share-link');
   assert.match(link, /#s=[\w-]+$/);
   const broken = await editorText(page);
