@@ -4,37 +4,18 @@
 // of 'tsbpf' through its `browser` export condition.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { distIsFresh } from './dist.fixture.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-package-'));
 const project = join(work, 'project');
 after(() => rmSync(work, { recursive: true, force: true }));
-
-/** The newest modification time of the built sources under a folder, in ms. */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    // Tests and their helpers are not built.
-    if (entry.isFile() && !/\.test\.ts$|\.fixture\.ts$|test-harness\.ts$/.test(entry.name))
-      latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return latest;
-}
 
 const run = (command: string, args: string[], cwd: string) =>
   execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,10 +23,7 @@ const run = (command: string, args: string[], cwd: string) =>
 before(() => {
   // `npm pack` runs `prepare` (the build); skip that when dist/ is newer than every source, as
   // after `npm ci`, and build only when a source changed since.
-  const fresh =
-    existsSync(join(root, 'dist/index.js')) &&
-    statSync(join(root, 'dist/index.js')).mtimeMs >= newest(join(root, 'src'));
-  if (!fresh) run('npm', ['run', '--silent', 'build'], root);
+  if (!distIsFresh()) run('npm', ['run', '--silent', 'build'], root);
   const packed = JSON.parse(
     run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], root),
   ) as Array<{

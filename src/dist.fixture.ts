@@ -1,0 +1,29 @@
+/**
+ * For tests: whether dist/ (the build `npm ci` and `npm pack` make) is current with the sources,
+ * so that a test may use the compiled output instead of compiling or type-checking src/ again.
+ * Not part of the package (excluded from the build).
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+/** The newest modification time of the built sources under a folder, in ms. */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    // Tests and their helpers are not built.
+    if (entry.isFile() && !/\.test\.ts$|\.fixture\.ts$|test-harness\.ts$/.test(entry.name))
+      latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return latest;
+}
+
+/** True when dist/index.js and dist/index.d.ts are at least as new as every built source. */
+export function distIsFresh(): boolean {
+  const sources = newest(join(root, 'src'));
+  return ['dist/index.js', 'dist/index.d.ts'].every(
+    (file) => existsSync(join(root, file)) && statSync(join(root, file)).mtimeMs >= sources,
+  );
+}
