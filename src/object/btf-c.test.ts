@@ -27,12 +27,18 @@ function have(tool: string): boolean {
 const haveClang = have(CLANG) && have(OBJCOPY);
 const NO_CLANG = `${CLANG} or ${OBJCOPY} not installed`;
 
-function vmlinuxBytes(): Uint8Array | undefined {
-  try {
-    return new Uint8Array(readFileSync(VMLINUX));
-  } catch {
-    return undefined;
+let vmlinux: Btf | null | undefined;
+/** The running kernel's BTF, parsed once for the tests that use it; undefined when unreadable. */
+function vmlinuxBtf(): Btf | undefined {
+  if (vmlinux === undefined) {
+    try {
+      vmlinux = parseBtf(new Uint8Array(readFileSync(VMLINUX)));
+    } catch (error) {
+      if (!(error as NodeJS.ErrnoException).code) throw error;
+      vmlinux = null;
+    }
   }
+  return vmlinux ?? undefined;
 }
 
 /** A scratch directory for one test, removed afterwards. */
@@ -481,9 +487,8 @@ test('padding: cacheline-aligned members and a misaligned member', () => {
 
 // How fast the dump is: `npm run bench` (vmlinux section) measures it against its target.
 test('vmlinux: dumped, compiles for BPF, and every layout matches', (t) => {
-  const bytes = vmlinuxBytes();
-  if (bytes === undefined) return t.skip(`${VMLINUX} is not readable`);
-  const btf = parseBtf(bytes);
+  const btf = vmlinuxBtf();
+  if (btf === undefined) return t.skip(`${VMLINUX} is not readable`);
   const header = dumpBtfC(btf);
   t.diagnostic(`dumpBtfC(vmlinux): ${header.length} chars`);
   if (!haveClang) return t.skip(NO_CLANG);
@@ -531,14 +536,14 @@ ${asserts.text}
  * back. clang takes ~45 s to write BTF for all ~10k structs of vmlinux; TSBPF_SLOW_TESTS=1 does it.
  */
 test('vmlinux structs with bitfields round-trip through C and clang', (t) => {
-  const bytes = vmlinuxBytes();
-  if (bytes === undefined) return t.skip(`${VMLINUX} is not readable`);
+  const btf = vmlinuxBtf();
+  if (btf === undefined) return t.skip(`${VMLINUX} is not readable`);
   if (!haveClang) return t.skip(NO_CLANG);
   const all = process.env.TSBPF_SLOW_TESTS === '1';
   const hasBitfield = (ty: BtfType): boolean =>
     isComposite(ty) && ty.members.some((m) => m.bitfieldSize !== 0);
   withTempDir((dir) => {
-    const n = roundTrip(dir, parseBtf(bytes), all ? () => true : hasBitfield);
+    const n = roundTrip(dir, btf, all ? () => true : hasBitfield);
     t.diagnostic(`${n} structs, unions and enums compared`);
   });
 });

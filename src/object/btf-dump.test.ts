@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parseBtf } from './btf.js';
+import { type Btf, parseBtf } from './btf.js';
 import { dumpBtfJson, dumpBtfRaw } from './btf-dump.js';
 
 const TESTDATA = new URL('../../testdata/btf/', import.meta.url);
@@ -94,18 +94,22 @@ for (const stem of ['kinds', 'core']) {
   });
 }
 
+let vmlinux: Btf | undefined;
+/** The running kernel's BTF, parsed once for both comparisons. */
+const vmlinuxBtf = (): Btf => (vmlinux ??= parseBtf(new Uint8Array(readFileSync(VMLINUX))));
+
 const vmlinuxRaw = bpftool(['btf', 'dump', 'file', VMLINUX]);
 test("vmlinux: raw dump is bpftool's, line for line", {
   skip: 'skip' in vmlinuxRaw ? vmlinuxRaw.skip : false,
 }, () => {
   if (!('out' in vmlinuxRaw)) return;
-  const btf = parseBtf(new Uint8Array(readFileSync(VMLINUX)));
+  const btf = vmlinuxBtf();
   compareLines(dumpBtfRaw(btf), vmlinuxRaw.out);
 });
 
 const vmlinuxJson = bpftool(['-j', 'btf', 'dump', 'file', VMLINUX]);
 test("vmlinux: JSON dump is bpftool -j's", { skip: 'skip' in vmlinuxJson ? vmlinuxJson.skip : false }, () => {
   if (!('out' in vmlinuxJson)) return;
-  const btf = parseBtf(new Uint8Array(readFileSync(VMLINUX)));
+  const btf = vmlinuxBtf();
   assert.deepEqual(parseDump(dumpBtfJson(btf)), undoEnumSignExtension(parseDump(vmlinuxJson.out)));
 });
