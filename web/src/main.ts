@@ -5,6 +5,7 @@
 import type { EditorView } from '@codemirror/view';
 import { AssemblyError, dumpBtfC, type ProgTypeName, programType, TsbpfError } from '../../src/index.js';
 import { createEditor, markLines, setText } from './editor.js';
+import { type LogStep, parseVerifierLog } from './log-parse.js';
 import {
   assembleSource,
   base64url,
@@ -12,8 +13,6 @@ import {
   decodeState,
   encodeState,
   fromBase64url,
-  type LogStep,
-  logSteps,
   type OpenObject,
   openObject,
   PACKET_TYPES,
@@ -26,8 +25,10 @@ import {
   sourceCommentLine,
   toHex,
   type Verdict,
+  verifierTrace,
   verifySubject,
 } from './playground.js';
+import { StepView } from './step-view.js';
 
 /** The example objects copied next to the page by the build (file names in `examples/`). */
 declare const TSBPF_EXAMPLES: readonly string[];
@@ -60,12 +61,14 @@ interface PageState {
   example?: string;
   program?: string;
   type: ProgTypeName;
-  steps: LogStep[];
+  /** Whose log the step view shows: tsbpf's verdict on the editor's program, or a pasted kernel log. */
+  logOrigin?: 'tsbpf' | 'kernel';
   verdict?: Verdict;
 }
 
-const state: PageState = { type: 'XDP', steps: [] };
+const state: PageState = { type: 'XDP' };
 let editor: EditorView;
+let stepView: StepView;
 
 function subject(): Subject {
   return {
@@ -181,7 +184,7 @@ async function openFile(file: File): Promise<void> {
 
 function clearResults(): void {
   state.verdict = undefined;
-  state.steps = [];
+  state.logOrigin = undefined;
   markLines(editor, 0);
   $('asm-error').hidden = true;
   $('verdict').className = 'muted';
@@ -240,14 +243,8 @@ function doVerify(): Verdict | undefined {
     markLines(editor, verdict.errorLine ?? 0, 0, errorSourceLine());
   }
   $('log').textContent = result.log;
-  state.steps = logSteps(result.log);
-  if (state.steps.length > 0) {
-    $('stepper').hidden = false;
-    const slider = $<HTMLInputElement>('step');
-    slider.max = String(state.steps.length - 1);
-    slider.value = String(error ? state.steps.length - 1 : 0);
-    showStep(Number(slider.value));
-  }
+  state.logOrigin = 'tsbpf';
+  stepView.show(parseVerifierLog(verifierTrace(result)), error ? -1 : 0);
   return verdict;
 }
 
@@ -266,18 +263,37 @@ function showAsmError(error: unknown): void {
   if (error instanceof AssemblyError) markLines(editor, error.location.line);
 }
 
-function showStep(index: number): void {
-  const step = state.steps[index];
-  if (!step) return;
+/** A step selected: mark its instruction in the editor when the log is about the editor's program. */
+function showStep(step: LogStep): void {
+  if (state.logOrigin !== 'tsbpf') return;
   const editorLine = state.verdict?.assembled.editorLines[insnIndexOfSlot(step.insn)] ?? 0;
   markLines(editor, state.verdict?.errorLine ?? 0, editorLine, errorSourceLine());
-  $('step-label').textContent = `step ${index + 1}/${state.steps.length}: insn ${step.insn}`;
-  const lines = [
-    `${step.insn}: ${step.text}`,
-    step.state ? `state: ${step.state.split(' ').join('\n       ')}` : '',
-    ...step.notes,
-  ];
-  $('step-state').textContent = lines.filter(Boolean).join('\n');
+}
+
+/** Step through a kernel verifier log pasted in (level 2 shows the states; level 1 the walk). */
+function stepKernelLog(at = 0): void {
+  const text = $<HTMLTextAreaElement>('kernel-log').value;
+  const log = parseVerifierLog(text);
+  clearResults();
+  state.logOrigin = 'kernel';
+  const box = $('verdict');
+  box.className = '';
+  const rejected = log.error.length > 0;
+  box.replaceChildren(
+    h(
+      'div',
+      { id: 'kernel-log-verdict' },
+      h('span', { class: 'muted' }, 'pasted kernel log: '),
+      h('span', { class: rejected ? 'bad' : 'ok' }, rejected ? 'rejected' : 'no error'),
+      ` — ${log.steps.length} steps on ${log.paths.length} path(s)` +
+        (log.insnsProcessed === undefined ? '' : `, processed ${log.insnsProcessed} insns`),
+    ),
+    ...(rejected ? [h('pre', { class: 'error', id: 'kernel-log-error' }, log.error.join('\n'))] : []),
+  );
+  $('log').textContent = text;
+  stepView.show(log, at);
+  if (log.steps.length === 0)
+    box.append(h('div', { class: 'muted' }, 'no instruction lines found in the log'));
 }
 
 /** The log counts slots; the editor counts instructions (an lddw is two slots). */
@@ -456,6 +472,9 @@ function shareState(): ShareState {
     engine: $<HTMLSelectElement>('engine').value as 'jit' | 'interpreter',
     caps: $<HTMLSelectElement>('caps').value as 'root' | 'bpf' | 'unpriv',
     repeat: Number($<HTMLInputElement>('repeat').value) || 1,
+    // The step in view: the receiver verifies (or re-reads the pasted log) and shows the same one.
+    ...(state.logOrigin ? { step: stepView.selected } : {}),
+    ...(state.logOrigin === 'kernel' ? { kernelLog: $<HTMLTextAreaElement>('kernel-log').value } : {}),
   };
 }
 
@@ -498,6 +517,13 @@ async function applyState(shared: ShareState): Promise<void> {
   $<HTMLInputElement>('repeat').value = String(shared.repeat ?? 1);
   syncInput();
   clearResults();
+  $<HTMLTextAreaElement>('kernel-log').value = shared.kernelLog ?? '';
+  if (shared.kernelLog) {
+    ($('kernel-log-panel') as HTMLDetailsElement).open = true;
+    stepKernelLog(shared.step ?? 0);
+  } else if (shared.step !== undefined && doVerify()) {
+    stepView.select(shared.step);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -509,7 +535,7 @@ async function start(): Promise<void> {
     // A verdict of other text would mislead; the marks go with the edit (editor.ts).
     if (state.verdict) {
       state.verdict = undefined;
-      state.steps = [];
+      state.logOrigin = undefined;
       $('verdict').className = 'muted';
       $('verdict').textContent = 'The program changed: press Verify again.';
       $('stepper').hidden = true;
@@ -550,14 +576,8 @@ async function start(): Promise<void> {
   $('verify').addEventListener('click', () => doVerify());
   $('run').addEventListener('click', () => void doRun());
   $('share').addEventListener('click', () => void doShare());
-  const slider = $<HTMLInputElement>('step');
-  slider.addEventListener('input', () => showStep(Number(slider.value)));
-  const move = (delta: number) => {
-    slider.value = String(Math.min(Math.max(Number(slider.value) + delta, 0), state.steps.length - 1));
-    showStep(Number(slider.value));
-  };
-  $('step-prev').addEventListener('click', () => move(-1));
-  $('step-next').addEventListener('click', () => move(1));
+  stepView = new StepView($('stepper'), (step) => showStep(step));
+  $('kernel-log-step').addEventListener('click', () => stepKernelLog());
   // Drag and drop anywhere on the page.
   let depth = 0;
   document.addEventListener('dragenter', (e) => {

@@ -472,57 +472,14 @@ function safeShow(decode: () => BtfValue): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // The verifier log, step by step.
 
-/** One instruction of the level-2 log: its text and the register state known after it. */
-export interface LogStep {
-  readonly insn: number;
-  readonly text: string;
-  /** Register state as the log last printed it (`R1=ctx() R10=fp0 …`), or ''. */
-  readonly state: string;
-  /** Lines of the log that led here (branch points, `safe`, errors). */
-  readonly notes: readonly string[];
-}
-
-/** Split a kernel-format level-2 log into per-instruction steps. */
-export function logSteps(log: string): LogStep[] {
-  const steps: LogStep[] = [];
-  let state = '';
-  let notes: string[] = [];
-  for (const line of log.split('\n')) {
-    const insn = /^(\d+): \((\w\w)\) (.*?)(?:\s+; (.*))?$/.exec(line);
-    if (insn) {
-      if (insn[4]) state = mergeState(state, insn[4]);
-      steps.push({ insn: Number(insn[1]), text: `(${insn[2]}) ${insn[3]}`, state, notes });
-      notes = [];
-      continue;
-    }
-    const at = /^(\d+): (R\d.*)$/.exec(line);
-    const from = /^from \d+ to \d+: (.*)$/.exec(line);
-    if (at) state = at[2];
-    else if (from) state = from[1];
-    if (line.trim() !== '' && !line.startsWith('processed ')) notes.push(line);
-    if (line.startsWith('processed ')) continue;
-    if (/^\d+: safe$/.test(line) || (!at && !from && steps.length > 0 && line.trim() !== '')) {
-      // A note after an instruction belongs to it (the error text, `safe`).
-      const last = steps.at(-1)!;
-      if (!from && !at) steps[steps.length - 1] = { ...last, notes: [...last.notes, line] };
-      notes = notes.filter((n) => n !== line);
-    }
-  }
-  return steps;
-}
-
-/** `R2_w=255` after an instruction updates R2 in the last full state. */
-function mergeState(state: string, update: string): string {
-  const regs = new Map<string, string>();
-  for (const part of state.split(' ')) {
-    const m = /^(R\d+|fp-\d+)(?:_\w+)?=(.*)$/.exec(part);
-    if (m) regs.set(m[1], m[2]);
-  }
-  for (const part of update.split(' ')) {
-    const m = /^(R\d+|fp-\d+)(?:_\w+)?=(.*)$/.exec(part);
-    if (m) regs.set(m[1], m[2]);
-  }
-  return [...regs].map(([k, v]) => `${k}=${v}`).join(' ');
+/**
+ * The level-2 log the step view walks for a verdict of tsbpf's verifier. Today its log prints
+ * the instructions and the states at branch points; once the verifier writes the kernel's full
+ * level-2 log (registers after every instruction), the same `result.log` carries them: this is
+ * the one place to change if the trace ever comes from elsewhere.
+ */
+export function verifierTrace(result: VerifierResult): string {
+  return result.log;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -542,6 +499,10 @@ export interface ShareState {
   readonly engine: 'jit' | 'interpreter';
   readonly caps?: Caps;
   readonly repeat?: number;
+  /** The selected step of the verifier's walk (the page verifies on opening the link). */
+  readonly step?: number;
+  /** A kernel verifier log pasted in, stepped instead of tsbpf's own. */
+  readonly kernelLog?: string;
 }
 
 function base64url(bytes: Uint8Array): string {
