@@ -123,7 +123,10 @@ export class StepView {
     if (!step) return;
     const paths = this.log.paths;
     for (let p = step.path + delta; p >= 0 && p < paths.length; p += delta) {
-      if (paths[p].endStep > paths[p].firstStep) return this.select(paths[p].firstStep);
+      if (paths[p].endStep > paths[p].firstStep) {
+        this.select(paths[p].firstStep);
+        return;
+      }
     }
   }
 
