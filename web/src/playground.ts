@@ -265,6 +265,8 @@ export interface MapDump {
 
 export interface RunReport {
   readonly program: string;
+  /** The maps as loaded, before the first run (globals hold their initial values). */
+  readonly mapsBefore: readonly MapDump[];
   readonly type: ProgTypeName;
   readonly engine: 'jit' | 'interpreter';
   readonly packets: readonly PacketResult[];
@@ -345,6 +347,7 @@ export function runSubject(
   } else {
     program = vm.loadProgram({ type: subject.type, insns: assembled.insns, name: 'prog' });
   }
+  const mapsBefore = loaded && spec ? dumpMaps(loaded.maps, spec) : [];
   // Compile before the clock starts; undefined when the engine compiles later (asynchronously, when a
   // browser refuses a large synchronous compile) or cannot (the interpreter runs meanwhile).
   let compileMs: number | undefined;
@@ -377,13 +380,14 @@ export function runSubject(
   }
   const elapsedMs = performance.now() - started;
   if (packets.length === 1) firstMs = elapsedMs;
-  const maps = loaded && spec ? [...loaded.maps].map(([name, map]) => dumpMap(name, map, spec)) : [];
+  const maps = loaded && spec ? dumpMaps(loaded.maps, spec) : [];
   return {
     program: program.name,
+    mapsBefore,
     type: subject.type,
     engine: vm.engine,
     packets: results,
-    maps: maps.filter((m): m is MapDump => m !== undefined),
+    maps,
     elapsedMs,
     firstMs,
     compileMs,
@@ -411,6 +415,45 @@ export function showValue(value: BtfValue): string {
 }
 
 const MAX_SHOWN = 64;
+
+function dumpMaps(maps: ReadonlyMap<string, BpfMap>, spec: ObjectSpec): MapDump[] {
+  return [...maps]
+    .map(([name, map]) => dumpMap(name, map, spec))
+    .filter((m): m is MapDump => m !== undefined);
+}
+
+/** An object's maps as loaded: global variables with their initial values, maps empty or as declared. */
+export function objectMaps(spec: ObjectSpec): MapDump[] {
+  const vm = new Vm({ engine: 'interpreter' });
+  return dumpMaps(vm.loadObject(spec).maps, spec);
+}
+
+/** A map's entries before and after the runs, key by key, with those the runs changed marked. */
+export interface MapChange {
+  readonly key: string;
+  readonly before?: string;
+  readonly after?: string;
+  readonly changed: boolean;
+}
+
+/** Pair a map's dump before the runs with its dump after. */
+export function mapChanges(before: MapDump | undefined, after: MapDump): MapChange[] {
+  const was = new Map((before?.entries ?? []).map((e) => [e.key, e.value]));
+  const rows: MapChange[] = [];
+  for (const e of after.entries) {
+    const old = was.get(e.key);
+    rows.push({
+      key: e.key,
+      ...(old === undefined ? {} : { before: old }),
+      after: e.value,
+      changed: old !== e.value,
+    });
+    was.delete(e.key);
+  }
+  // Entries the runs deleted (or zeroed: dumps leave zero values out).
+  for (const [key, value] of was) rows.push({ key, before: value, changed: true });
+  return rows;
+}
 
 function dumpMap(name: string, map: BpfMap, spec: ObjectSpec): MapDump | undefined {
   const type = map.spec.type;
@@ -496,7 +539,7 @@ export interface ShareState {
   readonly program?: string;
   readonly packets: string;
   readonly input: 'hex' | 'sample';
-  readonly engine: 'jit' | 'interpreter';
+  readonly engine: 'jit' | 'interpreter' | 'both';
   readonly caps?: Caps;
   readonly repeat?: number;
   /** The selected step of the verifier's walk (the page verifies on opening the link). */
