@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { parseState, parseVerifierLog } from './log-parse.js';
 
 /** Kernel logs recorded by scripts/record-web-logs.ts (Linux 6.18, log_level 2). */
@@ -130,8 +131,20 @@ describe('parseVerifierLog on kernel logs', () => {
     assert.equal(log.steps[3].before.get('R1'), '0');
   });
 
-  it('never throws on arbitrary text', () => {
+  it('never throws on arbitrary text, nor on kernel logs cut or shuffled', () => {
     for (const text of ['', 'garbage', '1: (zz) x', 'from 1 to', ' R1=(', '0: R1=((((', '\n\n;'])
       assert.doesNotThrow(() => parseVerifierLog(text));
+    const lines = ['branch_spill', 'subprog', 'xdp_count_unchecked'].flatMap((f) => fixture(f).split('\n'));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom(...lines), fc.string())), (picked) => {
+        const log = parseVerifierLog(picked.join('\n'));
+        // Every step belongs to a path that contains it.
+        for (const [i, step] of log.steps.entries()) {
+          const path = log.paths[step.path];
+          assert.ok(path && path.firstStep <= i && i < path.endStep);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

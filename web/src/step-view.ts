@@ -181,7 +181,8 @@ export class StepView {
     if (end < (path?.endStep ?? 0)) rows.push(h('li', { class: 'muted' }, '…'));
     const walk = this.el('step-walk');
     walk.replaceChildren(...rows);
-    walk.querySelector('li.current')?.scrollIntoView({ block: 'nearest' });
+    // After the frame's layout: scrolling now would force a synchronous layout of the whole page.
+    requestAnimationFrame(() => walk.querySelector('li.current')?.scrollIntoView({ block: 'nearest' }));
   }
 
   /** Registers and stack after the step; written or tested ones marked, the value before in the title. */
