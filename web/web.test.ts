@@ -436,6 +436,8 @@ test('a kernel verifier log pasted in, stepped state by state, and shared', { sk
     /^xdp_count\.bpf\.c:55 {2}__u16 proto = eth->h_proto;$/,
   );
   assert.match((await page.textContent('#step-walk li.current'))!, /✗ error$/);
+  // The page opened on xdp_count: the log is about the editor's program, so its step is marked there.
+  assert.match((await page.textContent('.cm-step-line'))!, /r4 = \*\(u8 \*\)\(r7 \+ 0xc\)/);
   await page.click('#step-prev');
   const label = (await page.textContent('#step-label'))!;
 

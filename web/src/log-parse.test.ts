@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { loadObjectSpec } from '../../src/index.js';
 import { parseState, parseVerifierLog } from './log-parse.js';
+import { logMatchesProgram } from './playground.js';
 
 /** Kernel logs recorded by scripts/record-web-logs.ts (Linux 6.18, log_level 2). */
 const fixture = (name: string): string =>
@@ -146,5 +148,16 @@ describe('parseVerifierLog on kernel logs', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('logMatchesProgram', () => {
+  it('recognises the program a kernel log is about, and no other', () => {
+    const spec = (name: string) =>
+      loadObjectSpec(new Uint8Array(readFileSync(new URL(`../../examples/${name}.bpf.o`, import.meta.url))));
+    const steps = parseVerifierLog(fixture('xdp_count')).steps;
+    assert.equal(logMatchesProgram(steps, spec('xdp_count').programs[0].insns), true);
+    assert.equal(logMatchesProgram(steps, spec('subprog').programs[0].insns), false);
+    assert.equal(logMatchesProgram([], spec('xdp_count').programs[0].insns), false);
   });
 });

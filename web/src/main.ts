@@ -8,12 +8,14 @@ import { type BtfTypeDetail, btfTypeDetail, btfTypeRows } from './btf-browser.js
 import { createEditor, markLines, setText } from './editor.js';
 import { type LogStep, parseVerifierLog } from './log-parse.js';
 import {
+  type AssembledSource,
   assembleSource,
   base64url,
   capturePackets,
   decodeState,
   encodeState,
   fromBase64url,
+  logMatchesProgram,
   type MapDump,
   mapChanges,
   type OpenObject,
@@ -67,6 +69,8 @@ interface PageState {
   type: ProgTypeName;
   /** Whose log the step view shows: tsbpf's verdict on the editor's program, or a pasted kernel log. */
   logOrigin?: 'tsbpf' | 'kernel';
+  /** The editor's program, when a pasted kernel log is about it. */
+  pastedOn?: AssembledSource;
   verdict?: Verdict;
 }
 
@@ -283,6 +287,7 @@ async function openFile(file: File): Promise<void> {
 function clearResults(): void {
   state.verdict = undefined;
   state.logOrigin = undefined;
+  state.pastedOn = undefined;
   markLines(editor, 0);
   $('asm-error').hidden = true;
   $('verdict').className = 'muted';
@@ -363,6 +368,11 @@ function showAsmError(error: unknown): void {
 
 /** A step selected: mark its instruction in the editor when the log is about the editor's program. */
 function showStep(step: LogStep): void {
+  if (state.logOrigin === 'kernel' && state.pastedOn) {
+    const index = state.pastedOn.insns.findIndex((i) => i.slot === step.insn);
+    markLines(editor, 0, state.pastedOn.editorLines[index] ?? 0);
+    return;
+  }
   if (state.logOrigin !== 'tsbpf') return;
   const editorLine = state.verdict?.assembled.editorLines[insnIndexOfSlot(step.insn)] ?? 0;
   markLines(editor, state.verdict?.errorLine ?? 0, editorLine, errorSourceLine());
@@ -374,6 +384,13 @@ function stepKernelLog(at = 0): void {
   const log = parseVerifierLog(text);
   clearResults();
   state.logOrigin = 'kernel';
+  // When the log is about the editor's program, its steps are marked in the editor too.
+  try {
+    const assembled = assembleSource(editor.state.doc.toString());
+    if (logMatchesProgram(log.steps, assembled.insns)) state.pastedOn = assembled;
+  } catch {
+    // The editor's text does not assemble: the log stands alone.
+  }
   const box = $('verdict');
   box.className = '';
   const rejected = log.error.length > 0;
@@ -670,10 +687,13 @@ async function applyState(shared: ShareState): Promise<void> {
 async function start(): Promise<void> {
   editor = createEditor($('editor'), DEFAULT_SOURCE, () => {
     $('share-panel').hidden = true;
+    // A pasted log's steps no longer map to the edited lines.
+    state.pastedOn = undefined;
     // A verdict of other text would mislead; the marks go with the edit (editor.ts).
     if (state.verdict) {
       state.verdict = undefined;
       state.logOrigin = undefined;
+      state.pastedOn = undefined;
       $('verdict').className = 'muted';
       $('verdict').textContent = 'The program changed: press Verify again.';
       $('stepper').hidden = true;

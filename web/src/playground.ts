@@ -525,6 +525,27 @@ export function verifierTrace(result: VerifierResult): string {
   return result.log;
 }
 
+/**
+ * Whether a (pasted) log is about these instructions: at least 80% of the distinct instructions it
+ * stepped print as the log prints them (map addresses and edits account for the rest), so the
+ * page can mark the steps' lines in the editor.
+ */
+export function logMatchesProgram(
+  steps: ReadonlyArray<{ insn: number; text: string }>,
+  insns: readonly Insn[],
+): boolean {
+  const bySlot = new Map(insns.map((i) => [i.slot, i]));
+  const seen = new Map<number, string>();
+  for (const step of steps) seen.set(step.insn, step.text);
+  if (seen.size === 0) return false;
+  let same = 0;
+  for (const [slot, text] of seen) {
+    const insn = bySlot.get(slot);
+    if (insn && formatInsn(insn, { flavor: 'verifier' }) === text) same++;
+  }
+  return same >= 0.8 * seen.size;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shareable state: the URL fragment.
 
