@@ -89,6 +89,10 @@ before(async () => {
   console.log(
     `# app.js: ${(built.appBytes / 1024).toFixed(1)} KiB, ${(built.appGzipBytes / 1024).toFixed(1)} KiB gzipped`,
   );
+  // The page runs in a browser alone: nothing of node's in the bundle, and it stays small.
+  const app = readFileSync(join(dist, 'app.js'), 'utf8');
+  assert.doesNotMatch(app, /["'`]node:\w+["'`]/, 'app.js imports a node: module');
+  assert.ok(built.appGzipBytes <= 1024 * 1024, `app.js is ${built.appGzipBytes} bytes gzipped (> 1 MiB)`);
   server = await serve(dist, 0);
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
@@ -136,6 +140,17 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
   assert.match((await page.textContent('#maps-spec'))!, /proto_stats \(percpu_array/);
   await page.screenshot({ path: join(shots, '1-example.png') });
 
+  // 1b. The BTF type browser: find the map's value type, read its members, follow a member's type.
+  await page.click('#btf-panel summary');
+  await page.fill('#btf-filter', 'proto_stat');
+  await page.locator('tr.btf-type', { hasText: 'struct' }).first().click();
+  assert.match((await page.textContent('#btf-heading'))!, /^\[\d+\] struct proto_stat — 16 bytes$/);
+  assert.match((await page.textContent('#btf-detail'))!, /__u64 packets {2}offset 0, 8 bytes/);
+  await page.screenshot({ path: join(shots, '1b-btf-browser.png') });
+  await page.locator('#btf-detail a.btf-ref', { hasText: '__u64' }).first().click();
+  assert.match((await page.textContent('#btf-heading'))!, /^\[\d+\] typedef __u64 — 8 bytes$/);
+  await page.click('#btf-panel summary');
+
   // 2. Verify: accepted.
   await page.click('#verify');
   assert.equal(await page.textContent('#verdict-word'), 'accepted');
@@ -143,9 +158,19 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
   assert.equal(await page.isVisible('#stepper'), true);
   await page.click('#step-next');
   assert.match((await page.textContent('#step-label'))!, /^step 2\//);
+  assert.equal(await page.locator('#step-walk li.current').count(), 1);
+  // The walk marks branches: the first path falls through or jumps at every conditional.
+  assert.ok((await page.locator('#step-walk .flow-fall, #step-walk .flow-jump').count()) > 0);
+  await page.click('#path-next');
+  assert.match((await page.textContent('#step-label'))!, /path 2 \(from \d+ to \d+\)/);
   await page.screenshot({ path: join(shots, '2-verified.png') });
 
   // 3. Break it: delete the first bounds check (data + 14 > data_end) in the editor.
+  // (The step view scrolled the editor to path 2's instruction; the first check is near the top.)
+  await page.evaluate(() => {
+    document.querySelector('.cm-scroller')!.scrollTop = 0;
+  });
+  await page.waitForSelector('.cm-line:has-text("r1 += 0xe")');
   await page
     .locator('.cm-line', { hasText: /^\s*if r1 > r6 goto L27$/ })
     .first()
@@ -169,6 +194,9 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
     (await page.textContent('.cm-source-line'))!,
     /xdp_count\.bpf\.c:55:21 {2}__u16 proto = eth->h_proto;/,
   );
+  // The walk ends at the error, on the failing instruction.
+  assert.match((await page.textContent('#step-walk li.current'))!, /r4 = \*\(u8 \*\)\(r7 \+12\) ✗ error/);
+  assert.match((await page.textContent('#step-notes'))!, /R7 offset is outside of the packet/);
   await page.screenshot({ path: join(shots, '3-rejected.png') });
 
   // 4. Share the broken program with a changed packet list; the link rebuilds the same page.
@@ -185,6 +213,9 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
   assert.equal(await editorText(shared.page), broken);
   assert.equal(await shared.page.inputValue('#packets'), packets);
   assert.equal(await shared.page.inputValue('#example'), 'xdp_count.bpf.o');
+  // The link verified on opening and shows the step the sender had selected (the error's).
+  assert.equal(await shared.page.textContent('#verdict-word'), 'rejected');
+  assert.equal(await shared.page.textContent('#step-label'), await page.textContent('#step-label'));
   await shared.page.click('#verify');
   assert.equal(await shared.page.textContent('#verdict-word'), 'rejected');
   await shared.page.screenshot({ path: join(shots, '4-shared.png') });
@@ -206,6 +237,8 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
     (await page.textContent('#maps-after'))!,
     /proto_stats[\s\S]*key: 6 +value: \{ packets: 1, bytes: 54 \}/,
   );
+  // Before and after, key by key: the run changed slot 6 (TCP), nothing was there before.
+  assert.match((await page.textContent('#maps-after tr.changed'))!, /^6—\{ packets: 1, bytes: 54 \}$/);
   await page.screenshot({ path: join(shots, '5-run.png') });
   await page.check('input[name=input][value=sample]');
   await page.selectOption('#engine', 'interpreter');
@@ -318,20 +351,103 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
   const globals = (await page.textContent('#maps-after'))!;
   assert.match(globals, /program_name = "tsbpf-globals"/);
   assert.match(globals, /packets_seen = 1\b/);
+  // Initial values in the object panel, before any run; the run's change marked.
+  assert.match((await page.textContent('#globals-before'))!, /program_name"tsbpf-globals"/);
+  assert.match(
+    (await page.locator('#maps-after tr.changed', { hasText: 'packets_seen' }).textContent())!,
+    /^packets_seen01$/,
+  );
   await page.locator('#maps-after').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(shots, '11-globals.png') });
 
-  // Not asserted (no test measures time): each example's first program's verify time, for the record.
+  // 12. Both engines on the sample capture: the same answers, each one's time.
+  await page.check('input[name=input][value=sample]');
+  await page.selectOption('#engine', 'both');
+  await page.click('#run');
+  await page.waitForSelector('#engine-verdict');
+  assert.match(
+    (await page.textContent('#engine-verdict'))!,
+    /^same return values, packets, printk lines and maps/,
+  );
+  assert.deepEqual(await page.locator('#engine-compare td:first-child').allTextContents(), [
+    'jit',
+    'interpreter',
+  ]);
+  await page.locator('#engine-compare').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, '12-engines.png') });
+  await page.selectOption('#engine', 'jit');
+
+  // Not asserted (no test measures time): on a fresh page per example, the time from load to ready
+  // and of the first Verify click (verifier, drawing and step view), for the record.
   const times: string[] = [];
   for (const example of await page
     .locator('#example option')
     .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value).filter(Boolean))) {
-    await page.selectOption('#example', example);
-    await page.waitForSelector(`#object-name:has-text("${example}")`);
-    await page.click('#verify');
-    const head = (await page.textContent('#verdict'))!;
-    times.push(`${example.replace('.bpf.o', '')} ${/([\d.]+) ms/.exec(head)?.[1]} ms`);
+    const fresh = await open(base);
+    await fresh.page.selectOption('#example', example);
+    await fresh.page.waitForSelector(`#object-name:has-text("${example}")`);
+    const ms = await fresh.page.evaluate(() => {
+      const started = performance.now();
+      document.getElementById('verify')!.click();
+      return performance.now() - started;
+    });
+    assert.match((await fresh.page.textContent('#verdict-word'))!, /accepted|rejected/);
+    const verifier = /([\d.]+) ms/.exec((await fresh.page.textContent('#verdict'))!)?.[1];
+    times.push(`${example.replace('.bpf.o', '')} ${ms.toFixed(1)} ms (verifier ${verifier} ms)`);
+    await fresh.page.close();
   }
   console.log(`# first verify in chromium: ${times.join(', ')}`);
+  assert.deepEqual(errors, []);
+});
+
+test('a kernel verifier log pasted in, stepped state by state, and shared', { skip }, async () => {
+  const { page, errors } = await open(base);
+  const fixture = (name: string) =>
+    readFileSync(join(root, `testdata/web/verifier-logs/${name}.txt`), 'utf8');
+
+  // A branch and a spill (Linux 6.18, log_level 2): registers and the stack slot, step by step.
+  await page.click('#kernel-log-panel summary');
+  await page.fill('#kernel-log', fixture('branch_spill'));
+  await page.click('#kernel-log-step');
+  assert.match(
+    (await page.textContent('#kernel-log-verdict'))!,
+    /no error — 8 steps on 2 path\(s\), processed 8 insns/,
+  );
+  await page.click('#step-next');
+  assert.match((await page.textContent('#step-label'))!, /^step 2\/8 · insn 1 · path 1 \(entry\)/);
+  // The spill wrote fp-8 (new: marked as changed); R10 was only read.
+  assert.match((await page.textContent('#step-stack tr.changed'))!, /^fp-8scalar\(id=1,/);
+  assert.match((await page.textContent('#step-regs'))!, /R10fp0/);
+  await page.click('#step-next');
+  await page.click('#step-next');
+  assert.match((await page.textContent('#step-walk li.current'))!, /^3: if r2 > 0xa goto pc\+2 ↓ 4$/);
+  await page.screenshot({ path: join(shots, '13-kernel-log.png') });
+  await page.click('#path-next');
+  assert.match((await page.textContent('#step-label'))!, /^step 8\/8 · insn 6 · path 2 \(from 3 to 6\)/);
+  assert.match((await page.textContent('#step-regs'))!, /R2scalar\(id=1,smin=umin=umin32=11,/);
+
+  // A rejection with the C source lines (BTF): the last step is the error, on its source line.
+  await page.fill('#kernel-log', fixture('xdp_count_unchecked'));
+  await page.click('#kernel-log-step');
+  assert.match((await page.textContent('#kernel-log-error'))!, /R7 offset is outside of the packet/);
+  await page.click('#step-last');
+  assert.match(
+    (await page.textContent('#step-source'))!,
+    /^xdp_count\.bpf\.c:55 {2}__u16 proto = eth->h_proto;$/,
+  );
+  assert.match((await page.textContent('#step-walk li.current'))!, /✗ error$/);
+  // The page opened on xdp_count: the log is about the editor's program, so its step is marked there.
+  assert.match((await page.textContent('.cm-step-line'))!, /r4 = \*\(u8 \*\)\(r7 \+ 0xc\)/);
+  await page.click('#step-prev');
+  const label = (await page.textContent('#step-label'))!;
+
+  // The link carries the pasted log and the selected step.
+  await page.click('#share');
+  await page.waitForFunction("document.querySelector('#share-link')?.value.includes('#s=')");
+  const shared = await open(await page.inputValue('#share-link'));
+  assert.equal(await shared.page.textContent('#step-label'), label);
+  assert.match((await shared.page.textContent('#kernel-log-error'))!, /R7 offset is outside of the packet/);
+  await shared.page.screenshot({ path: join(shots, '14-kernel-log-shared.png') });
+  assert.deepEqual(shared.errors, []);
   assert.deepEqual(errors, []);
 });

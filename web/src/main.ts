@@ -4,17 +4,22 @@
  */
 import type { EditorView } from '@codemirror/view';
 import { AssemblyError, dumpBtfC, type ProgTypeName, programType, TsbpfError } from '../../src/index.js';
+import { type BtfTypeDetail, btfTypeDetail, btfTypeRows } from './btf-browser.js';
 import { createEditor, markLines, setText } from './editor.js';
+import { type LogStep, parseVerifierLog } from './log-parse.js';
 import {
+  type AssembledSource,
   assembleSource,
   base64url,
   capturePackets,
   decodeState,
   encodeState,
   fromBase64url,
-  type LogStep,
-  logSteps,
+  logMatchesProgram,
+  type MapDump,
+  mapChanges,
   type OpenObject,
+  objectMaps,
   openObject,
   PACKET_TYPES,
   parsePackets,
@@ -26,8 +31,10 @@ import {
   sourceCommentLine,
   toHex,
   type Verdict,
+  verifierTrace,
   verifySubject,
 } from './playground.js';
+import { StepView } from './step-view.js';
 
 /** The example objects copied next to the page by the build (file names in `examples/`). */
 declare const TSBPF_EXAMPLES: readonly string[];
@@ -60,12 +67,16 @@ interface PageState {
   example?: string;
   program?: string;
   type: ProgTypeName;
-  steps: LogStep[];
+  /** Whose log the step view shows: tsbpf's verdict on the editor's program, or a pasted kernel log. */
+  logOrigin?: 'tsbpf' | 'kernel';
+  /** The editor's program, when a pasted kernel log is about it. */
+  pastedOn?: AssembledSource;
   verdict?: Verdict;
 }
 
-const state: PageState = { type: 'XDP', steps: [] };
+const state: PageState = { type: 'XDP' };
 let editor: EditorView;
+let stepView: StepView;
 
 function subject(): Subject {
   return {
@@ -123,17 +134,111 @@ function showObject(): void {
   $('programs').replaceChildren(...rows);
   const btf = object?.spec.btf;
   $('btf-panel').hidden = !btf;
-  if (btf) {
-    try {
-      $('btf').textContent = dumpBtfC(btf, { guard: '__OBJECT_BTF_H__', preserveAccessIndex: false });
-    } catch (error) {
-      $('btf').textContent = describe(error);
-    }
+  $('btf').textContent = '';
+  $<HTMLInputElement>('btf-as-c').checked = false;
+  $('btf').hidden = true;
+  if (btf) showBtfTypes();
+  let loaded: MapDump[] = [];
+  try {
+    loaded = object ? objectMaps(object.spec) : [];
+  } catch (error) {
+    $('globals-before').replaceChildren(h('div', { class: 'error' }, describe(error)));
   }
+  $('globals-panel').hidden = loaded.length === 0;
+  if (loaded.length) $('globals-before').replaceChildren(...loaded.map((m) => mapTable(m)));
   const maps = object?.spec.maps ?? [];
   $('maps-spec').textContent = maps.length
     ? `maps: ${maps.map((m) => `${m.name} (${m.type.toLowerCase()}, ${m.keySize}→${m.valueSize} B × ${m.maxEntries})`).join(', ')}`
     : '';
+}
+
+/** The BTF type list, filtered, and the selected type's detail. */
+function showBtfTypes(selected?: number): void {
+  const btf = state.object?.spec.btf;
+  if (!btf) return;
+  const rows = btfTypeRows(btf, $<HTMLInputElement>('btf-filter').value);
+  const table = $('btf-types');
+  table.replaceChildren(
+    h('tr', {}, h('th', {}, 'id'), h('th', {}, 'kind'), h('th', {}, 'name'), h('th', {}, 'size')),
+    ...rows.map((r) => {
+      const row = h(
+        'tr',
+        { class: `btf-type${r.id === selected ? ' selected' : ''}`, 'data-type-id': String(r.id) },
+        h('td', {}, String(r.id)),
+        h('td', {}, r.kind),
+        h('td', { class: 'mono' }, r.name),
+        h('td', {}, r.size === undefined ? '' : String(r.size)),
+      );
+      row.addEventListener('click', () => showBtfTypes(r.id));
+      return row;
+    }),
+  );
+  const detail = $('btf-detail');
+  if (selected === undefined) {
+    detail.replaceChildren(h('span', { class: 'muted' }, `${rows.length} types: pick one`));
+    return;
+  }
+  let d: BtfTypeDetail;
+  try {
+    d = btfTypeDetail(btf, selected);
+  } catch (error) {
+    detail.replaceChildren(h('div', { class: 'error' }, describe(error)));
+    return;
+  }
+  const lines = d.lines.map((l) => {
+    const link: Array<HTMLElement | string> = [];
+    if (l.typeId !== undefined) {
+      const a = h('a', { href: '#', class: 'btf-ref', 'data-type-id': String(l.typeId) }, l.typeText ?? '');
+      a.addEventListener('click', (event) => {
+        event.preventDefault();
+        $<HTMLInputElement>('btf-filter').value = '';
+        showBtfTypes(l.typeId);
+      });
+      link.push(a, ' ');
+    }
+    return h(
+      'div',
+      {},
+      ...link,
+      h('b', {}, l.label),
+      ...(l.note ? [h('span', { class: 'muted' }, `  ${l.note}`)] : []),
+    );
+  });
+  detail.replaceChildren(h('div', { id: 'btf-heading' }, d.heading), ...lines);
+  table.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' });
+}
+
+/** A map dump as a table; with `before`, each key's value before and after, changes marked. */
+function mapTable(map: MapDump, before?: MapDump): HTMLElement {
+  const box = h('div', { class: 'map-dump', 'data-map': map.name });
+  box.append(h('div', { class: 'mono' }, h('b', {}, map.name), ` (${map.type})`));
+  const table = h('table', {});
+  const keyHead = map.globals ? 'variable' : 'key';
+  if (before) {
+    table.append(h('tr', {}, h('th', {}, keyHead), h('th', {}, 'before'), h('th', {}, 'after')));
+    for (const c of mapChanges(before, map))
+      table.append(
+        h(
+          'tr',
+          { class: c.changed ? 'changed' : '' },
+          h('td', { class: 'mono' }, c.key),
+          h('td', { class: 'mono' }, c.before ?? '—'),
+          h('td', { class: 'mono' }, c.after ?? '(deleted or zero)'),
+        ),
+      );
+  } else {
+    table.append(h('tr', {}, h('th', {}, keyHead), h('th', {}, 'value')));
+    for (const e of map.entries)
+      table.append(h('tr', {}, h('td', { class: 'mono' }, e.key), h('td', { class: 'mono' }, e.value)));
+  }
+  if (table.childElementCount > 1) box.append(table);
+  // The text a dump tool prints, for copying (and for the tests' text matching).
+  const lines = map.entries.map((e) =>
+    map.globals ? `  ${e.key} = ${e.value}` : `  key: ${e.key.padEnd(12)} value: ${e.value}`,
+  );
+  if (map.hidden) lines.push(`  (${map.hidden} ${map.entries.length ? 'more ' : ''}zero or unshown entries)`);
+  box.append(h('details', {}, h('summary', {}, 'as text'), h('pre', {}, lines.join('\n') || '  (empty)')));
+  return box;
 }
 
 /** Put an object's program in the editor as annotated assembly. */
@@ -181,7 +286,8 @@ async function openFile(file: File): Promise<void> {
 
 function clearResults(): void {
   state.verdict = undefined;
-  state.steps = [];
+  state.logOrigin = undefined;
+  state.pastedOn = undefined;
   markLines(editor, 0);
   $('asm-error').hidden = true;
   $('verdict').className = 'muted';
@@ -240,14 +346,8 @@ function doVerify(): Verdict | undefined {
     markLines(editor, verdict.errorLine ?? 0, 0, errorSourceLine());
   }
   $('log').textContent = result.log;
-  state.steps = logSteps(result.log);
-  if (state.steps.length > 0) {
-    $('stepper').hidden = false;
-    const slider = $<HTMLInputElement>('step');
-    slider.max = String(state.steps.length - 1);
-    slider.value = String(error ? state.steps.length - 1 : 0);
-    showStep(Number(slider.value));
-  }
+  state.logOrigin = 'tsbpf';
+  stepView.show(parseVerifierLog(verifierTrace(result)), error ? -1 : 0);
   return verdict;
 }
 
@@ -266,18 +366,49 @@ function showAsmError(error: unknown): void {
   if (error instanceof AssemblyError) markLines(editor, error.location.line);
 }
 
-function showStep(index: number): void {
-  const step = state.steps[index];
-  if (!step) return;
+/** A step selected: mark its instruction in the editor when the log is about the editor's program. */
+function showStep(step: LogStep): void {
+  if (state.logOrigin === 'kernel' && state.pastedOn) {
+    const index = state.pastedOn.insns.findIndex((i) => i.slot === step.insn);
+    markLines(editor, 0, state.pastedOn.editorLines[index] ?? 0);
+    return;
+  }
+  if (state.logOrigin !== 'tsbpf') return;
   const editorLine = state.verdict?.assembled.editorLines[insnIndexOfSlot(step.insn)] ?? 0;
   markLines(editor, state.verdict?.errorLine ?? 0, editorLine, errorSourceLine());
-  $('step-label').textContent = `step ${index + 1}/${state.steps.length}: insn ${step.insn}`;
-  const lines = [
-    `${step.insn}: ${step.text}`,
-    step.state ? `state: ${step.state.split(' ').join('\n       ')}` : '',
-    ...step.notes,
-  ];
-  $('step-state').textContent = lines.filter(Boolean).join('\n');
+}
+
+/** Step through a kernel verifier log pasted in (level 2 shows the states; level 1 the walk). */
+function stepKernelLog(at = 0): void {
+  const text = $<HTMLTextAreaElement>('kernel-log').value;
+  const log = parseVerifierLog(text);
+  clearResults();
+  state.logOrigin = 'kernel';
+  // When the log is about the editor's program, its steps are marked in the editor too.
+  try {
+    const assembled = assembleSource(editor.state.doc.toString());
+    if (logMatchesProgram(log.steps, assembled.insns)) state.pastedOn = assembled;
+  } catch {
+    // The editor's text does not assemble: the log stands alone.
+  }
+  const box = $('verdict');
+  box.className = '';
+  const rejected = log.error.length > 0;
+  box.replaceChildren(
+    h(
+      'div',
+      { id: 'kernel-log-verdict' },
+      h('span', { class: 'muted' }, 'pasted kernel log: '),
+      h('span', { class: rejected ? 'bad' : 'ok' }, rejected ? 'rejected' : 'no error'),
+      ` — ${log.steps.length} steps on ${log.paths.length} path(s)` +
+        (log.insnsProcessed === undefined ? '' : `, processed ${log.insnsProcessed} insns`),
+    ),
+    ...(rejected ? [h('pre', { class: 'error', id: 'kernel-log-error' }, log.error.join('\n'))] : []),
+  );
+  $('log').textContent = text;
+  stepView.show(log, at);
+  if (log.steps.length === 0)
+    box.append(h('div', { class: 'muted' }, 'no instruction lines found in the log'));
 }
 
 /** The log counts slots; the editor counts instructions (an lddw is two slots). */
@@ -339,16 +470,58 @@ async function doRun(): Promise<void> {
     return;
   }
   let report: RunReport;
+  let other: RunReport | undefined;
   try {
     const packets = await packetsToRun();
-    const engine = $<HTMLSelectElement>('engine').value as 'jit' | 'interpreter';
+    const choice = $<HTMLSelectElement>('engine').value as 'jit' | 'interpreter' | 'both';
     const repeat = Math.max(1, Math.min(Number($<HTMLInputElement>('repeat').value) || 1, 1_000_000));
-    report = runSubject(subject(), packets, engine, repeat);
+    report = runSubject(subject(), packets, choice === 'both' ? 'jit' : choice, repeat);
+    if (choice === 'both') other = runSubject(subject(), packets, 'interpreter', repeat);
   } catch (error) {
     out.replaceChildren(h('div', { class: 'error' }, describe(error)));
     return;
   }
   drawRun(report);
+  if (other) out.insertBefore(engineComparison(report, other), out.children[1] ?? null);
+}
+
+/** JIT against interpreter on the same packets: times, and whether every answer agrees. */
+function engineComparison(jit: RunReport, interpreter: RunReport): HTMLElement {
+  const answer = (p: RunReport['packets'][number]) =>
+    p.error ?? `${p.retval}:${p.dataOut ? toHex(p.dataOut) : ''}:${p.trace.join('|')}`;
+  const disagree = jit.packets
+    .filter((p, i) => answer(p) !== answer(interpreter.packets[i]))
+    .map((p) => p.index + 1);
+  const maps = (r: RunReport) => JSON.stringify(r.maps);
+  const same = disagree.length === 0 && maps(jit) === maps(interpreter);
+  const ratio = jit.elapsedMs > 0 ? interpreter.elapsedMs / jit.elapsedMs : 0;
+  const table = h(
+    'table',
+    { id: 'engine-compare' },
+    h('tr', {}, h('th', {}, 'engine'), h('th', {}, 'compile'), h('th', {}, 'runs'), h('th', {}, 'insns')),
+    ...[jit, interpreter].map((r) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, r.engine),
+        h('td', {}, r.compileMs === undefined ? '—' : `${r.compileMs.toFixed(2)} ms`),
+        h('td', {}, `${r.elapsedMs.toFixed(2)} ms`),
+        h('td', {}, String(r.insnsExecuted)),
+      ),
+    ),
+  );
+  return h(
+    'div',
+    { class: 'engines' },
+    table,
+    h(
+      'div',
+      { id: 'engine-verdict', class: same ? 'ok' : 'bad' },
+      same
+        ? `same return values, packets, printk lines and maps${ratio ? ` — interpreter/JIT time ${ratio.toFixed(1)}×` : ''}`
+        : `the engines disagree${disagree.length ? ` on packet(s) ${disagree.join(', ')}` : ' on the maps'}`,
+    ),
+  );
 }
 
 function drawRun(report: RunReport): void {
@@ -416,16 +589,14 @@ function drawRun(report: RunReport): void {
   const trace = report.packets.flatMap((p) => p.trace.map((line) => `packet ${p.index + 1}: ${line}`));
   if (trace.length) parts.push(h('h2', {}, 'bpf_printk'), h('pre', { id: 'trace' }, trace.join('\n')));
   if (report.maps.length) {
-    const maps = h('div', { id: 'maps-after' }, h('h2', {}, 'Maps after the run'));
-    for (const map of report.maps) {
-      maps.append(h('div', { class: 'mono' }, h('b', {}, map.name), ` (${map.type})`));
-      const lines = map.entries.map((e) =>
-        map.globals ? `  ${e.key} = ${e.value}` : `  key: ${e.key.padEnd(12)} value: ${e.value}`,
+    const maps = h('div', { id: 'maps-after' }, h('h2', {}, 'Maps before and after the runs'));
+    for (const map of report.maps)
+      maps.append(
+        mapTable(
+          map,
+          report.mapsBefore.find((m) => m.name === map.name),
+        ),
       );
-      if (map.hidden)
-        lines.push(`  (${map.hidden} ${map.entries.length ? 'more ' : ''}zero or unshown entries)`);
-      maps.append(h('pre', {}, lines.join('\n') || '  (empty)'));
-    }
     parts.push(maps);
   }
   out.replaceChildren(...parts);
@@ -453,9 +624,12 @@ function shareState(): ShareState {
     ...(state.program ? { program: state.program } : {}),
     packets: $<HTMLTextAreaElement>('packets').value,
     input,
-    engine: $<HTMLSelectElement>('engine').value as 'jit' | 'interpreter',
+    engine: $<HTMLSelectElement>('engine').value as 'jit' | 'interpreter' | 'both',
     caps: $<HTMLSelectElement>('caps').value as 'root' | 'bpf' | 'unpriv',
     repeat: Number($<HTMLInputElement>('repeat').value) || 1,
+    // The step in view: the receiver verifies (or re-reads the pasted log) and shows the same one.
+    ...(state.logOrigin ? { step: stepView.selected } : {}),
+    ...(state.logOrigin === 'kernel' ? { kernelLog: $<HTMLTextAreaElement>('kernel-log').value } : {}),
   };
 }
 
@@ -498,6 +672,13 @@ async function applyState(shared: ShareState): Promise<void> {
   $<HTMLInputElement>('repeat').value = String(shared.repeat ?? 1);
   syncInput();
   clearResults();
+  $<HTMLTextAreaElement>('kernel-log').value = shared.kernelLog ?? '';
+  if (shared.kernelLog) {
+    ($('kernel-log-panel') as HTMLDetailsElement).open = true;
+    stepKernelLog(shared.step ?? 0);
+  } else if (shared.step !== undefined && doVerify()) {
+    stepView.select(shared.step);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,10 +687,13 @@ async function applyState(shared: ShareState): Promise<void> {
 async function start(): Promise<void> {
   editor = createEditor($('editor'), DEFAULT_SOURCE, () => {
     $('share-panel').hidden = true;
+    // A pasted log's steps no longer map to the edited lines.
+    state.pastedOn = undefined;
     // A verdict of other text would mislead; the marks go with the edit (editor.ts).
     if (state.verdict) {
       state.verdict = undefined;
-      state.steps = [];
+      state.logOrigin = undefined;
+      state.pastedOn = undefined;
       $('verdict').className = 'muted';
       $('verdict').textContent = 'The program changed: press Verify again.';
       $('stepper').hidden = true;
@@ -550,14 +734,20 @@ async function start(): Promise<void> {
   $('verify').addEventListener('click', () => doVerify());
   $('run').addEventListener('click', () => void doRun());
   $('share').addEventListener('click', () => void doShare());
-  const slider = $<HTMLInputElement>('step');
-  slider.addEventListener('input', () => showStep(Number(slider.value)));
-  const move = (delta: number) => {
-    slider.value = String(Math.min(Math.max(Number(slider.value) + delta, 0), state.steps.length - 1));
-    showStep(Number(slider.value));
-  };
-  $('step-prev').addEventListener('click', () => move(-1));
-  $('step-next').addEventListener('click', () => move(1));
+  stepView = new StepView($('stepper'), (step) => showStep(step));
+  $('kernel-log-step').addEventListener('click', () => stepKernelLog());
+  $('btf-filter').addEventListener('input', () => showBtfTypes());
+  $<HTMLInputElement>('btf-as-c').addEventListener('change', (event) => {
+    const on = (event.target as HTMLInputElement).checked;
+    const btf = state.object?.spec.btf;
+    $('btf').hidden = !on;
+    if (!on || !btf || $('btf').textContent) return;
+    try {
+      $('btf').textContent = dumpBtfC(btf, { guard: '__OBJECT_BTF_H__', preserveAccessIndex: false });
+    } catch (error) {
+      $('btf').textContent = describe(error);
+    }
+  });
   // Drag and drop anywhere on the page.
   let depth = 0;
   document.addEventListener('dragenter', (e) => {

@@ -265,6 +265,8 @@ export interface MapDump {
 
 export interface RunReport {
   readonly program: string;
+  /** The maps as loaded, before the first run (globals hold their initial values). */
+  readonly mapsBefore: readonly MapDump[];
   readonly type: ProgTypeName;
   readonly engine: 'jit' | 'interpreter';
   readonly packets: readonly PacketResult[];
@@ -345,6 +347,7 @@ export function runSubject(
   } else {
     program = vm.loadProgram({ type: subject.type, insns: assembled.insns, name: 'prog' });
   }
+  const mapsBefore = loaded && spec ? dumpMaps(loaded.maps, spec) : [];
   // Compile before the clock starts; undefined when the engine compiles later (asynchronously, when a
   // browser refuses a large synchronous compile) or cannot (the interpreter runs meanwhile).
   let compileMs: number | undefined;
@@ -377,13 +380,14 @@ export function runSubject(
   }
   const elapsedMs = performance.now() - started;
   if (packets.length === 1) firstMs = elapsedMs;
-  const maps = loaded && spec ? [...loaded.maps].map(([name, map]) => dumpMap(name, map, spec)) : [];
+  const maps = loaded && spec ? dumpMaps(loaded.maps, spec) : [];
   return {
     program: program.name,
+    mapsBefore,
     type: subject.type,
     engine: vm.engine,
     packets: results,
-    maps: maps.filter((m): m is MapDump => m !== undefined),
+    maps,
     elapsedMs,
     firstMs,
     compileMs,
@@ -411,6 +415,45 @@ export function showValue(value: BtfValue): string {
 }
 
 const MAX_SHOWN = 64;
+
+function dumpMaps(maps: ReadonlyMap<string, BpfMap>, spec: ObjectSpec): MapDump[] {
+  return [...maps]
+    .map(([name, map]) => dumpMap(name, map, spec))
+    .filter((m): m is MapDump => m !== undefined);
+}
+
+/** An object's maps as loaded: global variables with their initial values, maps empty or as declared. */
+export function objectMaps(spec: ObjectSpec): MapDump[] {
+  const vm = new Vm({ engine: 'interpreter' });
+  return dumpMaps(vm.loadObject(spec).maps, spec);
+}
+
+/** A map's entries before and after the runs, key by key, with those the runs changed marked. */
+export interface MapChange {
+  readonly key: string;
+  readonly before?: string;
+  readonly after?: string;
+  readonly changed: boolean;
+}
+
+/** Pair a map's dump before the runs with its dump after. */
+export function mapChanges(before: MapDump | undefined, after: MapDump): MapChange[] {
+  const was = new Map((before?.entries ?? []).map((e) => [e.key, e.value]));
+  const rows: MapChange[] = [];
+  for (const e of after.entries) {
+    const old = was.get(e.key);
+    rows.push({
+      key: e.key,
+      ...(old === undefined ? {} : { before: old }),
+      after: e.value,
+      changed: old !== e.value,
+    });
+    was.delete(e.key);
+  }
+  // Entries the runs deleted (or zeroed: dumps leave zero values out).
+  for (const [key, value] of was) rows.push({ key, before: value, changed: true });
+  return rows;
+}
 
 function dumpMap(name: string, map: BpfMap, spec: ObjectSpec): MapDump | undefined {
   const type = map.spec.type;
@@ -472,57 +515,35 @@ function safeShow(decode: () => BtfValue): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // The verifier log, step by step.
 
-/** One instruction of the level-2 log: its text and the register state known after it. */
-export interface LogStep {
-  readonly insn: number;
-  readonly text: string;
-  /** Register state as the log last printed it (`R1=ctx() R10=fp0 …`), or ''. */
-  readonly state: string;
-  /** Lines of the log that led here (branch points, `safe`, errors). */
-  readonly notes: readonly string[];
+/**
+ * The level-2 log the step view walks for a verdict of tsbpf's verifier. Today its log prints
+ * the instructions and the states at branch points; once the verifier writes the kernel's full
+ * level-2 log (registers after every instruction), the same `result.log` carries them: this is
+ * the one place to change if the trace ever comes from elsewhere.
+ */
+export function verifierTrace(result: VerifierResult): string {
+  return result.log;
 }
 
-/** Split a kernel-format level-2 log into per-instruction steps. */
-export function logSteps(log: string): LogStep[] {
-  const steps: LogStep[] = [];
-  let state = '';
-  let notes: string[] = [];
-  for (const line of log.split('\n')) {
-    const insn = /^(\d+): \((\w\w)\) (.*?)(?:\s+; (.*))?$/.exec(line);
-    if (insn) {
-      if (insn[4]) state = mergeState(state, insn[4]);
-      steps.push({ insn: Number(insn[1]), text: `(${insn[2]}) ${insn[3]}`, state, notes });
-      notes = [];
-      continue;
-    }
-    const at = /^(\d+): (R\d.*)$/.exec(line);
-    const from = /^from \d+ to \d+: (.*)$/.exec(line);
-    if (at) state = at[2];
-    else if (from) state = from[1];
-    if (line.trim() !== '' && !line.startsWith('processed ')) notes.push(line);
-    if (line.startsWith('processed ')) continue;
-    if (/^\d+: safe$/.test(line) || (!at && !from && steps.length > 0 && line.trim() !== '')) {
-      // A note after an instruction belongs to it (the error text, `safe`).
-      const last = steps.at(-1)!;
-      if (!from && !at) steps[steps.length - 1] = { ...last, notes: [...last.notes, line] };
-      notes = notes.filter((n) => n !== line);
-    }
+/**
+ * Whether a (pasted) log is about these instructions: at least 80% of the distinct instructions it
+ * stepped print as the log prints them (map addresses and edits account for the rest), so the
+ * page can mark the steps' lines in the editor.
+ */
+export function logMatchesProgram(
+  steps: ReadonlyArray<{ insn: number; text: string }>,
+  insns: readonly Insn[],
+): boolean {
+  const bySlot = new Map(insns.map((i) => [i.slot, i]));
+  const seen = new Map<number, string>();
+  for (const step of steps) seen.set(step.insn, step.text);
+  if (seen.size === 0) return false;
+  let same = 0;
+  for (const [slot, text] of seen) {
+    const insn = bySlot.get(slot);
+    if (insn && formatInsn(insn, { flavor: 'verifier' }) === text) same++;
   }
-  return steps;
-}
-
-/** `R2_w=255` after an instruction updates R2 in the last full state. */
-function mergeState(state: string, update: string): string {
-  const regs = new Map<string, string>();
-  for (const part of state.split(' ')) {
-    const m = /^(R\d+|fp-\d+)(?:_\w+)?=(.*)$/.exec(part);
-    if (m) regs.set(m[1], m[2]);
-  }
-  for (const part of update.split(' ')) {
-    const m = /^(R\d+|fp-\d+)(?:_\w+)?=(.*)$/.exec(part);
-    if (m) regs.set(m[1], m[2]);
-  }
-  return [...regs].map(([k, v]) => `${k}=${v}`).join(' ');
+  return same >= 0.8 * seen.size;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,9 +560,13 @@ export interface ShareState {
   readonly program?: string;
   readonly packets: string;
   readonly input: 'hex' | 'sample';
-  readonly engine: 'jit' | 'interpreter';
+  readonly engine: 'jit' | 'interpreter' | 'both';
   readonly caps?: Caps;
   readonly repeat?: number;
+  /** The selected step of the verifier's walk (the page verifies on opening the link). */
+  readonly step?: number;
+  /** A kernel verifier log pasted in, stepped instead of tsbpf's own. */
+  readonly kernelLog?: string;
 }
 
 function base64url(bytes: Uint8Array): string {
