@@ -9,7 +9,10 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   asm: ['tsbpf asm testdata/asm/sum.s -o sum.bin', 'tsbpf asm prog.s --syntax conformance'],
   disasm: ['tsbpf disasm sum.bin', 'tsbpf disasm sum.bin --flavor verifier'],
   objdump: ['tsbpf objdump examples/xdp_count.bpf.o', 'tsbpf objdump examples/xdp_count.bpf.o --json'],
-  build: ['tsbpf build examples/xdp_count.bpf.c -o xdp_count.bpf.o', 'tsbpf build prog.bpf.c --cpu v4'],
+  build: [
+    'tsbpf build examples/xdp_count.bpf.c -o xdp_count.bpf.o',
+    'tsbpf build prog.bpf.c --cpu v4 -I include -D DEBUG=1 -- -Wextra -Werror',
+  ],
   run: [
     'tsbpf run testdata/asm/sum.s',
     'tsbpf run examples/xdp_count.bpf.o --pcap testdata/pcap/sample.pcap',
