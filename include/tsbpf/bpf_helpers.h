@@ -167,7 +167,73 @@ static __always_inline void bpf_tail_call_static(void *ctx, const void *map, con
 		     : "r0", "r1", "r2", "r3", "r4", "r5");
 }
 
-/* True when the weak __ksym SYM was found in the running kernel (since clang 15, kernel 5.18+). */
-#define bpf_ksym_exists(sym) (!!&(sym))
+/*
+ * True when the weak __ksym SYM (a kernel variable or a kfunc) was found in the running kernel: the
+ * loader leaves a missing weak symbol's address 0. A non-weak SYM would fail the load instead, so it
+ * is refused at compile time.
+ */
+#define bpf_ksym_exists(sym)                                                                       \
+	({                                                                                          \
+		_Static_assert(!__builtin_constant_p(!!&(sym)), #sym " must be declared __weak");      \
+		!!&(sym);                                                                            \
+	})
+
+/* ---- formatted output into buffers and seq files -------------------------------------------------- */
+
+#define ___tsbpf_u64_0()
+/*
+ * BPF_SNPRINTF(out, out_size, fmt, args...): bpf_snprintf (since 5.13) with the arguments packed as
+ * the u64 array it takes; the format goes to .rodata. Returns what bpf_snprintf returns.
+ * BPF_SEQ_PRINTF(seq, fmt, args...): bpf_seq_printf (since 5.7) for bpf_iter programs, the same way.
+ */
+#define BPF_SNPRINTF(out, out_size, fmt, args...)                                                  \
+	({                                                                                          \
+		static const char ___tsbpf_fmt[] = fmt;                                              \
+		unsigned long long ___tsbpf_data[] = { ___tsbpf_u64s(args) };                        \
+		bpf_snprintf(out, out_size, ___tsbpf_fmt, ___tsbpf_data, sizeof(___tsbpf_data));     \
+	})
+
+#define BPF_SEQ_PRINTF(seq, fmt, args...)                                                          \
+	({                                                                                          \
+		static const char ___tsbpf_fmt[] = fmt;                                              \
+		unsigned long long ___tsbpf_data[] = { ___tsbpf_u64s(args) };                        \
+		bpf_seq_printf(seq, ___tsbpf_fmt, sizeof(___tsbpf_fmt), ___tsbpf_data,               \
+			       sizeof(___tsbpf_data));                                               \
+	})
+
+/* ---- open-coded iterators (since 6.4) ----------------------------------------------------------- */
+
+/*
+ * bpf_for_each(type, cur, args...) walks the kernel iterator `struct bpf_iter_<type>` through its
+ * kfuncs bpf_iter_<type>_new(&it, args...), _next(&it) (NULL at the end) and _destroy(&it), which
+ * runs when the loop's scope ends, `break` included. bpf_for(i, start, end) counts i over
+ * [start, end) with the numbers iterator; bpf_repeat(n) runs its body n times. The iterator
+ * structs come from vmlinux.h.
+ */
+struct bpf_iter_num;
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __weak __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __weak __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
+
+#define bpf_for_each(type, cur, args...)                                                           \
+	for (struct bpf_iter_##type ___tsbpf_it                                                      \
+		     __attribute__((aligned(8), cleanup(bpf_iter_##type##_destroy))),                \
+	     *___tsbpf_once __attribute__((unused)) =                                                \
+		     (bpf_iter_##type##_new(&___tsbpf_it, ##args), (void *)0);                       \
+	     ((cur) = bpf_iter_##type##_next(&___tsbpf_it));)
+
+#define bpf_for(i, start, end)                                                                     \
+	for (struct bpf_iter_num ___tsbpf_it __attribute__((aligned(8), cleanup(bpf_iter_num_destroy))), \
+	     *___tsbpf_once __attribute__((unused)) =                                                \
+		     (bpf_iter_num_new(&___tsbpf_it, (start), (end)), (void *)0);                    \
+	     ({                                                                                      \
+		     int *___tsbpf_at = bpf_iter_num_next(&___tsbpf_it);                              \
+		     ___tsbpf_at ? ((i) = *___tsbpf_at, 1) : 0;                                       \
+	     });)
+
+#define bpf_repeat(n)                                                                              \
+	for (struct bpf_iter_num ___tsbpf_it __attribute__((aligned(8), cleanup(bpf_iter_num_destroy))), \
+	     *___tsbpf_once __attribute__((unused)) = (bpf_iter_num_new(&___tsbpf_it, 0, (n)), (void *)0); \
+	     bpf_iter_num_next(&___tsbpf_it);)
 
 #endif /* __TSBPF_BPF_HELPERS_H */

@@ -4,6 +4,7 @@
  * record type can be found), print the maps on Ctrl-C (or after `--duration`), and clean up.
  */
 import pc from 'picocolors';
+import { TsbpfError } from '../errors.js';
 import { attachBySection } from '../kernel/attach/attach.js';
 import type { Link } from '../kernel/attach/links.js';
 import { openRingBuffer } from '../kernel/events/ringbuf.js';
@@ -40,6 +41,11 @@ function recordType(btf: Btf | undefined): number | undefined {
   return candidates[0]?.id;
 }
 
+/** `run --kernel` attached none of the object's programs (each reason was said on stderr). */
+export class NothingAttachedError extends TsbpfError {
+  override name = 'NothingAttachedError';
+}
+
 export async function runInKernel(
   file: string,
   options: KernelRunOptions,
@@ -49,12 +55,13 @@ export async function runInKernel(
   const links: Link[] = [];
   const stops: Array<() => void> = [];
   let status = 0;
-  const emit = (kind: string, payload: Record<string, unknown>, text: string) => {
+  const emit = (kind: string, payload: Record<string, unknown>, text: string, diagnostic = false) => {
     if (options.json)
       io.stdout.write(
         `${JSON.stringify({ kind, ...payload }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`,
       );
-    else io.stdout.write(`${text}\n`);
+    // What happened to the programs is a diagnostic; output (printk, records, maps) is data.
+    else (diagnostic ? io.stderr : io.stdout).write(`${text}\n`);
   };
   try {
     for (const [name, entry] of object.programs) {
@@ -64,6 +71,7 @@ export async function runInKernel(
           'rejected',
           { program: name, error: entry.error?.message ?? null },
           `${pc.red('rejected')} ${name}: ${entry.error?.message}`,
+          true,
         );
         continue;
       }
@@ -75,6 +83,7 @@ export async function runInKernel(
           'attached',
           { program: name, section: entry.spec.section },
           `${pc.green('attached')} ${name} (${entry.spec.section})`,
+          true,
         );
       } catch (error) {
         status = 1;
@@ -82,9 +91,15 @@ export async function runInKernel(
           'attach-error',
           { program: name, error: (error as Error).message },
           `${pc.red('not attached')} ${name}: ${(error as Error).message}`,
+          true,
         );
       }
     }
+    // Streaming with nothing attached would wait for output that cannot come.
+    if (links.length === 0)
+      throw new NothingAttachedError(
+        `${file}: no program attached (${object.programs.size} in the object), nothing to run`,
+      );
     const type = recordType(object.spec.btf);
     const codec = type !== undefined && object.spec.btf ? btfCodec(object.spec.btf, type) : undefined;
     for (const [name, map] of object.maps) {

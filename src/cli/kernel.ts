@@ -6,7 +6,7 @@
  * Exit status: 0 on success; 1 when a program was rejected (or a kernel call failed); 2 on bad
  * input (unreadable or malformed object, bad id).
  */
-import { existsSync, mkdirSync, statfsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statfsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
@@ -43,6 +43,7 @@ import {
   resolveObjects,
   resolveOne,
 } from '../kernel/inspect/refs.js';
+import type { KernelMapOps } from '../kernel/load/map.js';
 import { type GlobalValue, type LoadedProgram, loadObject } from '../kernel/load/object.js';
 import { BPF_FS_MAGIC } from '../kernel/sys/availability.js';
 import { VerifierError } from '../kernel/sys/errors.js';
@@ -52,17 +53,53 @@ import { type CliContext, CliExit, EXIT_FAULT, exitStatusOf, InputError, readObj
 import { renderError } from './render.js';
 
 /**
- * Create a pin directory, after checking that it lies on a bpffs: elsewhere pinning cannot work,
- * and on sysfs (`/sys/fs/bpf` with nothing mounted) Node's recursive mkdir never returns.
+ * Check that a pin directory lies on a bpffs, before anything loads: elsewhere pinning cannot
+ * work, and on sysfs (`/sys/fs/bpf` with nothing mounted) Node's recursive mkdir never returns.
  */
-function makeBpffsDir(dir: string): void {
+function checkBpffsDir(dir: string): void {
   let existing = dir;
   while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
   if (statfsSync(existing).type !== BPF_FS_MAGIC)
     throw new InputError(
       `--pin ${dir}: ${existing} is not on a bpffs (mount one: mount -t bpf bpf /sys/fs/bpf)`,
     );
-  mkdirSync(dir, { recursive: true });
+}
+
+/**
+ * Pin every program at DIR/NAME and every map at DIR/maps/NAME (bpftool's `loadall … pinmaps`),
+ * all or nothing: when one pin fails, the pins made and the folders created are removed again.
+ */
+function pinAll(
+  dir: string,
+  programs: ReadonlyArray<readonly [string, { pin(path: string): void }]>,
+  maps: ReadonlyArray<readonly [string, { pin(path: string): void }]>,
+): string[] {
+  const created = mkdirSync(dir, { recursive: true });
+  const mapDir = join(dir, 'maps');
+  const pinned: string[] = [];
+  let madeMapDir = false;
+  try {
+    for (const [name, program] of programs) {
+      program.pin(join(dir, name));
+      pinned.push(join(dir, name));
+    }
+    if (maps.length > 0 && !existsSync(mapDir)) {
+      mkdirSync(mapDir);
+      madeMapDir = true;
+    }
+    for (const [name, map] of maps) {
+      // bpffs refuses names with a dot (EPERM): `.data.stats` is pinned as `data_stats`.
+      const path = join(mapDir, name.replace(/^\./, '').replace(/\./g, '_'));
+      map.pin(path);
+      pinned.push(path);
+    }
+    return pinned;
+  } catch (error) {
+    for (const path of pinned.reverse()) rmSync(path, { force: true });
+    if (madeMapDir) rmSync(mapDir, { recursive: true, force: true });
+    if (created) rmSync(created, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** `name=value` of `--rodata`: a number, `true`/`false`, or `0x…` bytes written `hex:0011…`. */
@@ -163,7 +200,10 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
     .argument('<file>', 'BPF object file (.o)')
     .option('-j, --json', 'print [{"program","section","type","accepted","error","insns_processed"}]')
     .option('-p, --pretty', 'pretty-printed JSON (implies --json)')
-    .option('--pin <dir>', 'pin the accepted programs in this bpffs directory (as bpftool prog loadall)')
+    .option(
+      '--pin <dir>',
+      'pin the programs at DIR/NAME and the maps at DIR/maps/NAME in a bpffs (bpftool prog loadall … pinmaps); all or nothing',
+    )
     .option('--rodata <name=value>', 'set a .rodata variable before load (repeatable)', globalAssignment)
     .option('--log', 'print the full verifier log of rejected programs')
     .action(
@@ -174,6 +214,7 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
         let object: ReturnType<typeof loadObject>;
         let bytes: Uint8Array | undefined;
         try {
+          if (options.pin) checkBpffsDir(options.pin);
           bytes = readObjectFile(file);
           // The object name (libbpf's: the file name up to its first dot) prefixes the data maps.
           const name = basename(file).split('.')[0] || 'obj';
@@ -204,8 +245,19 @@ export function registerKernelCommands(program: Command, ctx: CliContext): void 
         try {
           const entries = [...object.programs];
           if (options.pin) {
-            makeBpffsDir(options.pin);
-            for (const [name, loaded] of entries) loaded.program?.pin(join(options.pin, name));
+            const refused = entries.filter(([, loaded]) => !loaded.program).map(([name]) => name);
+            if (refused.length > 0)
+              io.stderr.write(
+                `${pc.yellow('note:')} nothing pinned: ${refused.join(', ')} ${refused.length > 1 ? 'were' : 'was'} not loaded\n`,
+              );
+            else
+              pinAll(
+                options.pin,
+                entries.map(
+                  ([name, loaded]) => [name, loaded.program as { pin(path: string): void }] as const,
+                ),
+                [...object.maps].map(([name, map]) => [name, map.ops as KernelMapOps] as const),
+              );
           }
           if (jsonOf(options)) {
             emit(

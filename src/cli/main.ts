@@ -128,9 +128,10 @@ export async function main(commandLine: readonly string[], io: CliIo = processIo
     io.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const [{ Command, CommanderError }, { renderError }] = await Promise.all([
+  const [{ Command, CommanderError }, { renderError }, { finishHelp }] = await Promise.all([
     import('commander'),
     import('./render.js'),
+    import('./examples.js'),
   ]);
   const ctx: CliContext = { io, status: 0 };
   const fail = (error: unknown): never => {
@@ -141,7 +142,6 @@ export async function main(commandLine: readonly string[], io: CliIo = processIo
   const program = new Command('tsbpf')
     .description('eBPF for TypeScript: assemble, disassemble and run eBPF programs')
     .version(VERSION)
-    .showHelpAfterError()
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -149,6 +149,7 @@ export async function main(commandLine: readonly string[], io: CliIo = processIo
     });
   const registers = await Promise.all(groupsFor(argv).map((name) => GROUPS[name]!()));
   for (const register of registers) register(program, ctx, fail);
+  finishHelp(program);
   const unsupported = unsupportedGlobalFlags(program, commandLine);
   if (unsupported) {
     io.stderr.write(unsupported);

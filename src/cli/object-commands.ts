@@ -8,6 +8,9 @@ import { loadObjectSpec } from '../object/object.js';
 import { type CliContext, InputError, isElf, readBinary, readObjectFile, readSource } from './io.js';
 import { renderObjdump } from './objdump.js';
 
+/** Commander's collector for a repeatable option. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 /** Add `objdump`, `build` and `btf dump` to the program. */
 export function registerObjectCommands(
   program: Command,
@@ -37,7 +40,10 @@ export function registerObjectCommands(
     .command('build')
     .description("compile a BPF C source with clang, our headers and a vmlinux.h from this machine's BTF")
     .argument('<file>', 'BPF C source (FILE.bpf.c)')
+    .argument('[cflags...]', 'more clang flags, after -- (e.g. -- -Wno-unused -O1)')
     .option('-o, --output <out>', 'object file (default: the source with .o)')
+    .option('-I <dir>', 'add a folder to the include path (repeatable)', collect, [])
+    .option('-D <name[=value]>', 'define a preprocessor macro (repeatable)', collect, [])
     .addOption(
       new Option('--cpu <version>', 'BPF ISA version (-mcpu)')
         .choices(['v1', 'v2', 'v3', 'v4'])
@@ -48,13 +54,26 @@ export function registerObjectCommands(
     .action(
       (
         file: string,
-        options: { output?: string; cpu: 'v1' | 'v2' | 'v3' | 'v4'; btf: string; bigEndian?: boolean },
+        cflags: string[],
+        options: {
+          output?: string;
+          cpu: 'v1' | 'v2' | 'v3' | 'v4';
+          btf: string;
+          bigEndian?: boolean;
+          I: string[];
+          D: string[];
+        },
       ) => {
         try {
           // Checked here, before clang and the vmlinux.h generator read them without a limit.
           const source = readSource(file, 'C source');
           if (/#\s*include\s*[<"]vmlinux\.h[>"]/.test(source)) readBinary(options.btf, 'BTF');
-          const result = buildObject(file, options);
+          const extraArgs = [
+            ...options.I.flatMap((dir) => ['-I', dir]),
+            ...options.D.map((d) => `-D${d}`),
+            ...cflags,
+          ];
+          const result = buildObject(file, { ...options, extraArgs });
           const spec = loadObjectSpec(readObjectFile(result.output));
           io.stdout.write(
             `${result.output}: ${spec.programs.length} program${spec.programs.length === 1 ? '' : 's'} (${spec.programs.map((p) => `${p.name} in ${p.section}`).join(', ')}), ${spec.maps.length} map${spec.maps.length === 1 ? '' : 's'}\n`,

@@ -18,6 +18,8 @@ import { type Packet, readCapture, writeCapture } from '../pcap/pcap.js';
 import type { ProgTypeName } from '../uapi.js';
 import { ProgType } from '../uapi.js';
 import type { VmObject } from '../vm/object.js';
+import { PROGRAM_TYPES } from '../vm/support.js';
+import { runOnRecord } from '../vm/test-run.js';
 import { VerifierRejectedError } from '../vm/verify.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
 import {
@@ -100,26 +102,80 @@ function noteUnverified(program: VmProgram, object: LoadedObject | undefined, io
     );
 }
 
-/** Pick the program: `FILE.o:NAME`, or the object's only (first packet) program. */
-function chooseProgram(object: VmObject, file: string, name: string | undefined): VmProgram {
+/** The program types whose test run takes a packet (`--data`, `--pcap`). */
+const PACKET_TYPES: ReadonlySet<ProgTypeName> = new Set([
+  'XDP',
+  'SOCKET_FILTER',
+  'SCHED_CLS',
+  'SCHED_ACT',
+  'CGROUP_SKB',
+]);
+
+/** How a `run` call feeds its program: packets of a capture, one test run, or a context record. */
+type RunMode = 'pcap' | 'once';
+
+/**
+ * Why the VM cannot run a program of `type` the way this call asks, with the alternative; undefined
+ * when it can. Asked before anything runs, so a capture is not failed once per packet.
+ */
+export function whyNotRunnable(type: ProgTypeName, mode: RunMode, ctx: boolean): string | undefined {
+  if (type === 'UNSPEC') return 'program type UNSPEC is not a program type';
+  const support = PROGRAM_TYPES[type];
+  if (support.run === 'none')
+    return `the VM cannot run ${type} programs: ${support.why}; run it with --kernel`;
+  if (support.run === 'context') {
+    const alternative = `load and attach it with --kernel, or give the context it reads with --ctx FILE (${support.how.replace(/^`\w+` with (caller-built )?/, '').replace(/`/g, '')})`;
+    if (mode === 'pcap') return `${type} programs do not take packets; ${alternative}`;
+    if (!ctx) return `${type} programs have no test run (BPF_PROG_TEST_RUN refuses them); ${alternative}`;
+    return undefined;
+  }
+  if (mode === 'pcap' && !PACKET_TYPES.has(type))
+    return `${type} programs do not take packets (their test run takes --ctx); run it without --pcap`;
+  return undefined;
+}
+
+/**
+ * Pick the program: `FILE.o:NAME`; else the object's only program, or the only one that can run
+ * as asked (said on stderr); several candidates are refused with the choices listed.
+ */
+function chooseProgram(
+  object: VmObject,
+  file: string,
+  name: string | undefined,
+  mode: RunMode,
+  ctx: boolean,
+  io: CliIo,
+): VmProgram {
+  const names = [...object.programs.keys(), ...object.rejected.keys()];
   if (name) {
     const program = object.programs.get(name);
     const refused = object.rejected.get(name);
     if (refused) throw refused;
-    if (!program)
-      throw new InputError(
-        `${file}: no program '${name}' (has: ${[...object.programs.keys(), ...object.rejected.keys()].join(', ')})`,
-      );
+    if (!program) throw new InputError(`${file}: no program '${name}' (has: ${names.join(', ')})`);
     return program;
   }
-  const packet = [...object.programs.values()].filter(
-    (p) => p.type in verdicts || p.type === 'SOCKET_FILTER',
-  );
-  const program = packet[0] ?? [...object.programs.values()][0];
+  const programs = [...object.programs.values()];
   const refused = [...object.rejected.values()][0];
-  if (!program && refused) throw refused;
-  if (!program) throw new InputError(`${file}: no loadable programs`);
-  return program;
+  if (programs.length === 0 && refused) throw refused;
+  if (programs.length === 0) throw new InputError(`${file}: no loadable programs`);
+  if (names.length === 1) return programs[0] as VmProgram;
+  const listed = (list: readonly VmProgram[]) => list.map((p) => `${p.name} (${p.type})`).join(', ');
+  const candidates = programs.filter((p) => whyNotRunnable(p.type, mode, ctx) === undefined);
+  if (candidates.length === 1) {
+    const chosen = candidates[0] as VmProgram;
+    const others = names.filter((n) => n !== chosen.name);
+    io.stderr.write(
+      `${pc.yellow('note:')} running '${chosen.name}' (${chosen.type}), the one program of ${file} that runs ${mode === 'pcap' ? 'over packets' : 'here'}; not run: ${others.join(', ')} (choose with ${file}:PROGRAM)\n`,
+    );
+    return chosen;
+  }
+  if (candidates.length > 1)
+    throw new InputError(
+      `${file} has ${candidates.length} programs that could run: ${listed(candidates)}; choose one as ${file}:${candidates[0]?.name}`,
+    );
+  throw new InputError(
+    `${file}: none of its programs runs on the VM ${mode === 'pcap' ? 'over packets' : 'this way'}: ${listed(programs)}; ${whyNotRunnable(programs[0]?.type ?? 'UNSPEC', mode, ctx)}`,
+  );
 }
 
 /** Parse `--type` of a raw program. */
@@ -136,7 +192,10 @@ export function load(
   vm: Vm,
   target: string,
   options: PacketRunOptions,
+  io: CliIo = processIo,
 ): { program: VmProgram; object?: LoadedObject } {
+  const mode: RunMode = options.pcap ? 'pcap' : 'once';
+  const ctx = options.ctx !== undefined;
   const colon = target.lastIndexOf(':');
   const [file, name] =
     colon > 0 && !target.slice(colon).includes('/')
@@ -148,36 +207,53 @@ export function load(
   if (isElf(bytes)) {
     const spec = loadObjectSpec(bytes);
     const object = vm.loadObject(spec);
-    return { program: chooseProgram(object, file, name), object: { vm: object, btf: spec.btf } };
+    const program = chooseProgram(object, file, name, mode, ctx, io);
+    const why = whyNotRunnable(program.type, mode, ctx);
+    if (why) throw new InputError(`${target}: ${why}`);
+    return { program, object: { vm: object, btf: spec.btf } };
   }
-  return { program: vm.loadProgram({ type: programType(options.type), insns: decode(bytes), name: file }) };
+  const type = programType(options.type);
+  const why = whyNotRunnable(type, mode, ctx);
+  if (why) throw new InputError(`${target}: ${why}`);
+  return { program: vm.loadProgram({ type, insns: decode(bytes), name: file }) };
 }
 
 /** Run one packet (`--data`) and print `{"retval","data_out","error"}` or a readable line. */
 export function runOnce(target: string, options: PacketRunOptions, io: CliIo = processIo): number {
   const vm = new Vm({ engine: options.engine, verify: options.verify });
   try {
-    const { program, object } = load(vm, target, options);
+    const { program, object } = load(vm, target, options, io);
     noteUnverified(program, object, io);
     const ctx = options.ctx
       ? readInputFile(options.ctx, { maxBytes: INPUT_LIMITS.context, what: 'context' })
       : undefined;
-    const result = vm.testRun(program, {
-      data: options.data,
-      ...(ctx ? { ctx } : {}),
-      ...(options.repeat ? { repeat: options.repeat } : {}),
-      ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
-    });
+    if (
+      options.data !== undefined &&
+      PROGRAM_TYPES[program.type as Exclude<ProgTypeName, 'UNSPEC'>]?.run === 'context'
+    )
+      throw new InputError(
+        `${target}: ${program.type} programs take no packet (--data); their context comes from --ctx`,
+      );
+    const contextRun =
+      ctx && PROGRAM_TYPES[program.type as Exclude<ProgTypeName, 'UNSPEC'>]?.run === 'context';
+    const result = contextRun
+      ? runOnRecord(vm, program, ctx)
+      : vm.testRun(program, {
+          data: options.data,
+          ...(ctx ? { ctx } : {}),
+          ...(options.repeat ? { repeat: options.repeat } : {}),
+          ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
+        });
     for (const line of result.trace) io.stderr.write(`${pc.dim('trace:')} ${line}\n`);
     if (options.json) {
       io.stdout.write(
-        `${JSON.stringify({ retval: result.retval, data_out: toHex(result.dataOut), ...(result.ctxOut ? { ctx_out: toHex(result.ctxOut) } : {}), error: null })}\n`,
+        `${JSON.stringify({ retval: result.retval, data_out: contextRun ? null : toHex(result.dataOut), ...(result.ctxOut ? { ctx_out: toHex(result.ctxOut) } : {}), error: null })}\n`,
       );
     } else {
       io.stdout.write(
         `${program.name}: retval ${result.retval} (${verdictName(program.type, result.retval)})\n`,
       );
-      io.stdout.write(`data_out: ${toHex(result.dataOut)}\n`);
+      if (!contextRun) io.stdout.write(`data_out: ${toHex(result.dataOut)}\n`);
       if (object) io.stdout.write(renderMaps(object));
     }
     return 0;
@@ -211,7 +287,7 @@ export function runCapture(
   io: CliIo = processIo,
 ): number {
   const vm = new Vm({ engine: options.engine, verify: options.verify });
-  const { program, object } = load(vm, target, options);
+  const { program, object } = load(vm, target, options, io);
   noteUnverified(program, object, io);
   let capture: ReturnType<typeof readCapture>;
   const bytes = readInputFile(options.pcap, { maxBytes: INPUT_LIMITS.capture, what: 'capture' });
@@ -277,7 +353,7 @@ export function runCapture(
     for (const [verdict, count] of [...counts].sort((a, b) => b[1] - a[1])) {
       io.stdout.write(`  ${verdict.padEnd(width)}  ${String(count).padStart(8)}\n`);
     }
-    for (const error of errors) io.stdout.write(`  ${pc.red(error)}\n`);
+    for (const error of errors) io.stderr.write(`  ${pc.red(error)}\n`);
     if (options.write) io.stdout.write(`\nwrote ${passed.length} packets to ${options.write}\n`);
     if (object) io.stdout.write(renderMaps(object));
   }

@@ -74,7 +74,10 @@ export function registerRunCommands(
     .option('--data <hex>', 'packet for a test run of FILE.o[:PROGRAM] (or a raw program with --type)')
     .option('--pcap <file>', 'run FILE.o[:PROGRAM] over every packet of a pcap/pcapng capture')
     .option('--write <file>', 'with --pcap: write the packets the program passes (with its changes)')
-    .option('--ctx <file>', 'context bytes for the test run (struct xdp_md, __sk_buff…)')
+    .option(
+      '--ctx <file>',
+      'context bytes for the test run (struct xdp_md, __sk_buff…), or the record a tracepoint, kprobe or perf-event program reads',
+    )
     .option('--type <type>', 'program type of a raw program in a test run (xdp, socket_filter, sched_cls)')
     .option('--repeat <n>', 'test-run repetitions', positiveInt)
     .option('--cpu <n>', 'simulated CPU to run on', (v) => Number(v))
@@ -90,6 +93,14 @@ export function registerRunCommands(
       if (options.kernel) {
         try {
           if (files.length !== 1) throw new InputError('--kernel takes exactly one object file');
+          // The kernel's programs are attached and see real events: test-run input has no place.
+          const vmOnly = (['data', 'pcap', 'write', 'ctx', 'mem', 'type', 'repeat', 'cpu'] as const).filter(
+            (name) => options[name] !== undefined,
+          );
+          if (vmOnly.length > 0)
+            throw new InputError(
+              `--${vmOnly.join(', --')} ${vmOnly.length > 1 ? 'are' : 'is'} for test runs on the VM; with --kernel the programs are attached and see real traffic and events (drop --kernel to test-run it)`,
+            );
           const { runInKernel } = await import('./kernel-run.js');
           ctx.status = await runInKernel(files[0]!, options, io);
         } catch (error) {

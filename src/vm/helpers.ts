@@ -5,46 +5,11 @@
  * Helpers are rare next to ALU work, so clarity wins over speed here.
  */
 import { HELPER_NAMES } from '../isa/helper-ids.js';
+import type { CompiledProgram, Helper, HelperEnv } from './helper-types.js';
 import { checkedArgument, HelperArgumentError } from './helpers/common.js';
-import type { CompiledProgram } from './interpreter.js';
-import type { VmMemory } from './memory.js';
 import { formatPrintk } from './printk.js';
 
-/** What a helper may use of the VM that runs it. */
-export interface HelperEnv {
-  readonly memory: VmMemory;
-  /** Emit one `bpf_trace_printk` line (without trailing newline). */
-  trace(line: string): void;
-  /** Monotonic clock in nanoseconds. */
-  now(): bigint;
-  /** A 32-bit pseudo-random number. */
-  random(): number;
-  /**
-   * Read a NUL-terminated string of at most `max` bytes at `address` from mapped memory, or
-   * undefined if the address is not mapped (the kernel's "nofault" reads).
-   */
-  readString(address: bigint, max: number): string | undefined;
-  /**
-   * Run the subprogram at `slot` of the running program as a new call frame with r1–r5 =
-   * `args` and return its r0 (for callback helpers: `bpf_loop`, `bpf_for_each_map_elem`).
-   */
-  callFunction(slot: number, ...args: bigint[]): bigint;
-  /**
-   * Ask to continue in `program` once the helper returns (`bpf_tail_call`); false when the
-   * tail-call limit is reached or the call cannot be made from where the program is.
-   */
-  tailCall(program: CompiledProgram): boolean;
-}
-
-export type HelperFn = (env: HelperEnv, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint;
-
-export interface Helper {
-  /** The kernel's helper id. */
-  readonly id: number;
-  /** The kernel's name, without the `bpf_` prefix. */
-  readonly name: string;
-  readonly call: HelperFn;
-}
+export type { Helper, HelperEnv, HelperFn } from './helper-types.js';
 
 /** Helper ids as the kernel numbers them, by name. */
 function idOf(name: string): number {

@@ -20,7 +20,8 @@ import {
   UnknownHelperError,
   VmError,
 } from './errors.js';
-import type { HelperEnv, HelperRegistry } from './helpers.js';
+import type { CompiledProgram, HelperEnv } from './helper-types.js';
+import type { HelperRegistry } from './helpers.js';
 import type { VmMemory } from './memory.js';
 
 /** Stack bytes per call frame (MAX_BPF_STACK). */
@@ -265,17 +266,7 @@ function opOf(insn: Insn): Op {
   }
 }
 
-/** A program compiled for the interpreter: one entry per slot, flat typed arrays. */
-export interface CompiledProgram {
-  readonly insns: readonly Insn[];
-  readonly slots: number;
-  /** Per slot: internal opcode | dst << 8 | src << 12. One extra sentinel slot at the end. */
-  readonly code: Int32Array;
-  readonly off: Int32Array;
-  readonly imm: Int32Array;
-  /** For lddw: the high half of the value. */
-  readonly imm2: Int32Array;
-}
+export type { CompiledProgram } from './helper-types.js';
 
 /**
  * Compile decoded instructions. `lddwValue` resolves lddw pseudo sources (map fds, map values,

@@ -14,9 +14,9 @@ import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
 import { ProgType, type ProgTypeName } from '../uapi.js';
 import { verifierInputOf } from '../verifier/object.js';
 import type { Caps } from '../verifier/types.js';
+import type { VmHost, VmProgram } from './host.js';
 import type { VmMap } from './maps/base.js';
 import { VerifierRejectedError } from './verify.js';
-import type { Vm, VmProgram } from './vm.js';
 
 /** An object loaded into a VM. */
 export interface VmObject {
@@ -61,7 +61,7 @@ const u32Key = (index: number): Uint8Array => new Uint8Array(new Uint32Array([in
 
 /** Load `object` (ELF bytes or a parsed spec) into `vm`. */
 export function loadVmObject(
-  vm: Vm,
+  vm: VmHost,
   object: Uint8Array | ObjectSpec,
   options: VmLoadObjectOptions = {},
 ): VmObject {

@@ -69,8 +69,8 @@ import {
   xdpMetalenInvalid,
 } from './context/xdp.js';
 import { VmError } from './errors.js';
+import type { TestRunDevice, VmHost, VmProgram } from './host.js';
 import type { Region } from './memory.js';
-import type { Vm, VmProgram } from './vm.js';
 
 /** A test run the kernel would refuse, with the errno it would return. */
 export class TestRunError extends TsbpfError {
@@ -107,13 +107,7 @@ export interface VmTestRunResult extends TestRunResult {
   readonly trace: readonly string[];
 }
 
-/** A network device the test run may name (`ingress_ifindex`, `__sk_buff.ifindex`). */
-export interface TestRunDevice {
-  readonly ifindex: number;
-  readonly name: string;
-  /** Receive queues with XDP registered; 0 when XDP cannot name the device. */
-  readonly xdpRxQueues: number;
-}
+export type { TestRunDevice } from './host.js';
 
 /** The devices of a fresh network namespace: loopback only. */
 export const DEFAULT_DEVICES: readonly TestRunDevice[] = [{ ifindex: 1, name: 'lo', xdpRxQueues: 1 }];
@@ -169,7 +163,7 @@ function packetKindOf(type: ProgTypeName): PacketKind | undefined {
 
 /** Run `program` as `BPF_PROG_TEST_RUN` would. Throws {@link TestRunError} where the kernel fails. */
 export function testRun(
-  vm: Vm,
+  vm: VmHost,
   program: VmProgram,
   options: TestRunOptions,
   devices: readonly TestRunDevice[] = DEFAULT_DEVICES,
@@ -188,7 +182,7 @@ export function testRun(
 
 /** Run the program `repeat` times with r1 = `ctx`; the last r0 and the mean duration. */
 function repeatRuns(
-  vm: Vm,
+  vm: VmHost,
   program: VmProgram,
   ctx: number,
   repeat: number | undefined,
@@ -209,7 +203,7 @@ function repeatRuns(
 }
 
 function xdpTestRun(
-  vm: Vm,
+  vm: VmHost,
   program: VmProgram,
   options: TestRunOptions,
   devices: readonly TestRunDevice[],
@@ -340,7 +334,7 @@ function checkSkbContextIn(name: string, ctx: Uint8Array, frameLength: number): 
 }
 
 function skbTestRun(
-  vm: Vm,
+  vm: VmHost,
   program: VmProgram,
   options: TestRunOptions,
   kind: 'socket' | 'tc' | 'cgroup',
@@ -508,7 +502,7 @@ function standInSocket(view: DataView, base: number, frame: Uint8Array, protocol
  * repeat, no flags (all EINVAL). Like the kernel, the VM changes `options.ctx` in place; the
  * result's `ctxOut` holds the same bytes.
  */
-function syscallTestRun(vm: Vm, program: VmProgram, options: TestRunOptions): VmTestRunResult {
+function syscallTestRun(vm: VmHost, program: VmProgram, options: TestRunOptions): VmTestRunResult {
   const fail = (reason: string) => new TestRunError(program.name, Errno.EINVAL, reason);
   if (options.data?.length || (options.dataSizeOut ?? 0) > 0) throw fail('syscall programs take no data');
   if ((options.ctxSizeOut ?? 0) > 0)
@@ -538,7 +532,7 @@ function syscallTestRun(vm: Vm, program: VmProgram, options: TestRunOptions): Vm
   }
 }
 
-function rawTracepointTestRun(vm: Vm, program: VmProgram, options: TestRunOptions): VmTestRunResult {
+function rawTracepointTestRun(vm: VmHost, program: VmProgram, options: TestRunOptions): VmTestRunResult {
   const name = program.name;
   const fail = (errno: number, reason: string) => new TestRunError(name, errno, reason);
   if (
@@ -587,7 +581,7 @@ function rawTracepointTestRun(vm: Vm, program: VmProgram, options: TestRunOption
  * kernel has no test run for (tracepoint test runs are ENOTSUPP), e.g. a `sys_enter_execve` record
  * from `buildTracepointRecord` (`context/tracepoint.ts`). The record is read-only, as the verifier makes it.
  */
-export function runOnRecord(vm: Vm, program: VmProgram, record: Uint8Array): VmTestRunResult {
+export function runOnRecord(vm: VmHost, program: VmProgram, record: Uint8Array): VmTestRunResult {
   const region = vm.memory.alloc(record.length, {
     name: `${program.type.toLowerCase()} record`,
     writable: false,

@@ -7,7 +7,7 @@ import { jitAvailable, jitExecute, useVerifierFacts } from '../jit/runtime.js';
 import type { ObjectSpec } from '../object/object.js';
 import type { TestRunOptions } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
-import type { Caps, VerifierInput, VerifierResult } from '../verifier/types.js';
+import type { Caps, VerifierResult } from '../verifier/types.js';
 import type { PacketKind, PacketState } from './context/packet.js';
 import { UnknownHelperError, VmError } from './errors.js';
 import { type FibOptions, fibHelpers } from './helpers/fib.js';
@@ -21,6 +21,7 @@ import { lockHelpers } from './helpers/sync.js';
 import { type Task, taskHelpers } from './helpers/task.js';
 import { type Clock, systemClock, timeHelpers } from './helpers/time.js';
 import { baseHelpers, controlHelpers, type HelperEnv, HelperRegistry } from './helpers.js';
+import type { RunResult, VmHost, VmLoadProgramOptions, VmProgram } from './host.js';
 import {
   type CompiledProgram,
   compile,
@@ -39,6 +40,8 @@ import { loadVmObject, type VmLoadObjectOptions, type VmObject } from './object.
 import { unsupportedProgramType } from './support.js';
 import { DEFAULT_DEVICES, type TestRunDevice, testRun, type VmTestRunResult } from './test-run.js';
 import { verifyProgram, vmVerifierInput } from './verify.js';
+
+export type { RunResult, VmLoadProgramOptions, VmProgram } from './host.js';
 
 export interface VmOptions {
   /** Helpers by id; default: the base helpers. */
@@ -108,16 +111,6 @@ export interface RunInput {
   readonly readMem?: boolean;
 }
 
-export interface RunResult {
-  /** r0 at exit, unsigned 64-bit. */
-  readonly r0: bigint;
-  readonly insnsExecuted: number;
-  /** The input memory as the program left it (unless `readMem` was false). */
-  readonly mem: Uint8Array | undefined;
-  /** `bpf_trace_printk` lines of this run (when no `trace` callback was given). */
-  readonly trace: readonly string[];
-}
-
 const startTime = typeof performance !== 'undefined' ? performance.timeOrigin : Date.now();
 function monotonicNs(): bigint {
   return BigInt(Math.round((startTime + performance.now()) * 1e6));
@@ -130,41 +123,6 @@ export interface LoadOptions {
    * MAP_FD/MAP_VALUE take a map id of {@link Vm.maps}.
    */
   readonly fdArray?: readonly FdArrayEntry[];
-}
-
-/** What {@link Vm.loadProgram} takes. */
-export interface VmLoadProgramOptions {
-  /** The program type (`XDP`, `SOCKET_FILTER`, `SCHED_CLS`, `RAW_TRACEPOINT`…). */
-  readonly type: ProgTypeName;
-  /** Decoded instructions or their bytes. */
-  readonly insns: Uint8Array | readonly Insn[];
-  readonly name?: string;
-  /** The maps `lddw` MAP_IDX / MAP_IDX_VALUE index ({@link LoadOptions.fdArray}). */
-  readonly fdArray?: readonly FdArrayEntry[];
-  /** Verify this program before it loads (default: {@link VmOptions.verify}). */
-  readonly verify?: boolean;
-  /**
-   * The verifier's input when the caller knows more than the instructions and the fd array: an
-   * object's BTF, line info (errors then name the C source line) and frozen `.rodata` contents.
-   * Its instructions must be `insns`.
-   */
-  readonly verifierInput?: VerifierInput;
-}
-
-/** A program loaded for a type: what {@link Vm.testRun} runs and PROG_ARRAYs name by `id`. */
-export interface VmProgram {
-  readonly name: string;
-  readonly type: ProgTypeName;
-  readonly compiled: CompiledProgram;
-  /** The program's id in {@link Vm.maps} (the value a PROG_ARRAY slot holds). */
-  readonly id: number;
-  /** The verifier's verdict (with what it proved, given to the JIT); absent when not verified. */
-  readonly verified?: VerifierResult;
-  /**
-   * Why a program that was to be verified loaded unverified: the verifier stopped at something
-   * it does not model yet (a helper without a prototype, a kfunc, a context without rules).
-   */
-  readonly unverified?: string;
 }
 
 /** A program calls a helper (or uses an instruction) its program type does not have. */
@@ -187,7 +145,7 @@ class PacketLoadAbort extends VmError {
 const LD_PACKET_HELPER_BASE = 0x4000_0000;
 
 /** A userspace eBPF virtual machine. Runs anywhere JavaScript runs. */
-export class Vm {
+export class Vm implements VmHost {
   readonly memory: VmMemory;
   readonly helpers: HelperRegistry;
   /** The VM's maps (and the programs PROG_ARRAYs name). */

@@ -8,6 +8,7 @@ import { TsbpfError } from '../../errors.js';
 import { AttachType, type AttachTypeName, enumName, LinkType } from '../../uapi.js';
 import type { KernelProgram } from '../load/program.js';
 import { BPF_LINK_INFO, cString, encodeStruct, PERF_EVENT_ATTR } from '../sys/attr.js';
+import { onProcessEnd } from '../sys/cleanup.js';
 import { SyscallError } from '../sys/errors.js';
 import { bpfCall, FdOwner, fdFromId, getPinnedObject, objectInfo, pinObject } from '../sys/objects.js';
 import { getSys, ioctl, perfEventOpen, type Sys } from '../sys/syscall.js';
@@ -32,46 +33,21 @@ export interface LinkInfo {
   readonly progId: number;
 }
 
-/** Links still open, closed on exit/SIGINT/SIGTERM. */
+/** Links still open, closed at exit and on SIGINT/SIGTERM/SIGHUP (`sys/cleanup.ts`). */
 const openLinks = new Set<Link>();
-let cleanupInstalled = false;
+let unregister: (() => void) | undefined;
 
 function closeAllLinks(): void {
   for (const link of [...openLinks]) link.close();
 }
 
-function onSignal(signal: NodeJS.Signals): void {
-  // Count before closing: closing the last link removes our own listener.
-  const alone = process.listenerCount(signal) === 1;
-  closeAllLinks();
-  // If we were the only listener, Node would otherwise swallow the signal: restore the default
-  // action and re-raise it so the process still dies the way the user asked.
-  if (alone) {
-    uninstallCleanup();
-    process.kill(process.pid, signal);
-  }
-}
-
-const signalHandlers = {
-  SIGINT: () => onSignal('SIGINT'),
-  SIGTERM: () => onSignal('SIGTERM'),
-} as const;
-
 function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  process.on('exit', closeAllLinks);
-  process.on('SIGINT', signalHandlers.SIGINT);
-  process.on('SIGTERM', signalHandlers.SIGTERM);
+  unregister ??= onProcessEnd(closeAllLinks);
 }
 
-/** Listening for SIGINT changes its default action, so listen only while links are open. */
 function uninstallCleanup(): void {
-  if (!cleanupInstalled) return;
-  cleanupInstalled = false;
-  process.removeListener('exit', closeAllLinks);
-  process.removeListener('SIGINT', signalHandlers.SIGINT);
-  process.removeListener('SIGTERM', signalHandlers.SIGTERM);
+  unregister?.();
+  unregister = undefined;
 }
 
 /** How many links are open (for leak checks in tests). */

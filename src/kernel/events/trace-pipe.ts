@@ -18,7 +18,8 @@
  * (`instances/tsbpf-<pid>-<n>`), enable that one event in it, and read the instance's own
  * `trace_pipe`: every `bpf_printk` line lands in the top-level buffer *and* ours, and nobody else
  * reads ours. That is the default; `instance: false` reads the shared top-level pipe as bcc does.
- * The instance is removed on close (and at exit).
+ * The instance is removed on close, at exit and on SIGINT/SIGTERM/SIGHUP (`sys/cleanup.ts`);
+ * instances left by processes that died otherwise (SIGKILL) are removed by the next open.
  *
  * ## Waiting
  *
@@ -32,12 +33,14 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   rmdirSync,
   writeFileSync,
 } from 'node:fs';
 import { TsbpfError } from '../../errors.js';
+import { onProcessEnd } from '../sys/cleanup.js';
 import { poller, type Watch } from '../sys/epoll.js';
 
 /** One line of `trace_pipe`. */
@@ -111,7 +114,37 @@ export interface TracePipeOptions {
 
 let instanceCount = 0;
 const openPipes = new Set<TracePipe>();
-let exitHook = false;
+let unregister: (() => void) | undefined;
+
+/**
+ * Remove the `tsbpf-<pid>-<n>` instances under `root` whose process is gone (killed before it
+ * could clean up); the names of those removed. Another live process's instances are kept.
+ */
+export function removeStaleInstances(root: string, alive: (pid: number) => boolean = processAlive): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(`${root}/instances`);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(/^tsbpf-(\d+)-\d+$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    if (removeInstance(`${root}/instances/${name}`)) removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
  * A reader of `bpf_printk` lines. Iterate it (`for await (const line of pipe)`), or call
@@ -147,6 +180,7 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     const wantInstance = options.instance ?? existsSync(`${root}/${event}`);
     let instanceDir: string | undefined;
     if (wantInstance) {
+      if (typeof options.instance !== 'string') removeStaleInstances(root);
       const name =
         typeof options.instance === 'string' ? options.instance : `tsbpf-${process.pid}-${instanceCount++}`;
       instanceDir = `${root}/instances/${name}`;
@@ -167,12 +201,9 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     try {
       const pipe = new TracePipe(`${instanceDir ?? root}/trace_pipe`, instanceDir, keep);
       openPipes.add(pipe);
-      if (!exitHook) {
-        exitHook = true;
-        process.on('exit', () => {
-          for (const open of [...openPipes]) open.close();
-        });
-      }
+      unregister ??= onProcessEnd(() => {
+        for (const open of [...openPipes]) open.close();
+      });
       return pipe;
     } catch (error) {
       if (instanceDir) removeInstance(instanceDir);
@@ -261,6 +292,10 @@ export class TracePipe implements AsyncIterable<TraceLine> {
     if (this.#closed) return;
     this.#closed = true;
     openPipes.delete(this);
+    if (openPipes.size === 0) {
+      unregister?.();
+      unregister = undefined;
+    }
     this.#watch?.close();
     closeSync(this.#fd);
     const waiters = this.#waiters;
@@ -270,11 +305,14 @@ export class TracePipe implements AsyncIterable<TraceLine> {
   }
 }
 
-function removeInstance(dir: string): void {
+/** Remove a tracefs instance; whether it is gone now. */
+function removeInstance(dir: string): boolean {
   try {
     rmdirSync(dir);
-  } catch {
+    return true;
+  } catch (error) {
     // EBUSY while another reader still has its pipe open; ENOENT if already gone.
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 

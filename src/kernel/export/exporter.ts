@@ -21,9 +21,9 @@ import type { Link } from '../attach/links.js';
 import { type KernelObject, loadObject } from '../load/object.js';
 import type { Sys } from '../sys/syscall.js';
 import { checkExportConfig, type ExportConfig, parseExportConfig } from './config.js';
-import { ExportConfigError, ExportLoadError, ListenError, type Locate } from './errors.js';
 /** Where `tsbpf export` listens unless told (ebpf_exporter's port). */
-import { DEFAULT_EXPORT_LISTEN as DEFAULT_LISTEN } from './index.js';
+import { DEFAULT_EXPORT_LISTEN as DEFAULT_LISTEN } from './defaults.js';
+import { ExportConfigError, ExportLoadError, ListenError, type Locate } from './errors.js';
 import { type DecodedEntry, type ExportPlan, planExport } from './plan.js';
 import { metricsRegistry } from './registry.js';
 

@@ -14,12 +14,10 @@ export type {
   ProgramConfig,
   ValueMetricConfig,
 } from './config.js';
+export { DEFAULT_EXPORT_LISTEN } from './defaults.js';
 export * from './errors.js';
 export type { Exporter, ExporterOptions } from './exporter.js';
 export type { ExportPlan, HistogramSample, MetricPlan, ValueSample } from './plan.js';
-
-/** Where `tsbpf export` listens unless told (ebpf_exporter's port). */
-export const DEFAULT_EXPORT_LISTEN = '127.0.0.1:9435';
 
 /**
  * Load the configuration's object, attach its programs and serve its maps as Prometheus metrics

@@ -11,7 +11,7 @@
 import { TsbpfError } from '../../errors.js';
 import { helperId } from '../../isa/helper-ids.js';
 import { HelperMemoryError } from '../errors.js';
-import type { Helper, HelperFn } from '../helpers.js';
+import type { Helper, HelperFn } from '../helper-types.js';
 import type { VmMemory } from '../memory.js';
 
 /** A helper got an argument the kernel's verifier would have rejected at load time. */

@@ -18,7 +18,7 @@
  */
 import { Errno } from '../../errno.js';
 import type { Helper } from '../helpers.js';
-import type { TestRunDevice } from '../test-run.js';
+import type { TestRunDevice } from '../host.js';
 import { defineHelper, negErrno, writableArgument } from './common.js';
 
 /** `BPF_FIB_LKUP_RET_*`. */
