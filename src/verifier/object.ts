@@ -69,6 +69,9 @@ export function verifierInputOf(
     progType,
     ...(expectedAttachType ? { expectedAttachType } : {}),
     ...(kernelBtf ? { kernelBtf } : {}),
+    ...(program.sectionInfo?.def.btfTarget && program.sectionInfo.target
+      ? { attachTarget: program.sectionInfo.target }
+      : {}),
     maps: spec.maps.map(verifierMap),
     ...(spec.btf ? { btf: spec.btf } : {}),
     funcInfo: program.funcInfo,
