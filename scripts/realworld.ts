@@ -22,6 +22,7 @@ import { verify } from '../src/verifier/index.js';
 import { programType, verifierInputOf } from '../src/verifier/object.js';
 import { loadVmObject, type VmObject } from '../src/vm/object.js';
 import { testRun } from '../src/vm/test-run.js';
+import { verifierGap } from '../src/vm/verify.js';
 import { Vm } from '../src/vm/vm.js';
 
 const { values, positionals } = parseArgs({
@@ -42,6 +43,8 @@ interface Verdict {
   readonly insnsProcessed?: number;
   /** True when the program was refused before verification (relocation, object, syscall). */
   readonly beforeVerifier?: boolean;
+  /** Ours: the refusal is a gap of our verifier (no verdict; the VM loads such programs unverified). */
+  readonly gap?: string;
 }
 
 /** Test runs of one packet program: how many packets gave the kernel's retval and bytes. */
@@ -205,8 +208,10 @@ function ourVerdict(spec: ObjectSpec, program: ObjectSpec['programs'][number]): 
     if (!input)
       return { accepted: false, error: program.sectionError ?? 'unknown section', beforeVerifier: true };
     const result = verify(input);
+    const gap = result.error ? verifierGap(input, result.error) : undefined;
     return {
       accepted: result.accepted,
+      ...(gap ? { gap } : {}),
       ...(result.error ? { error: result.error.message } : {}),
       insnsProcessed: result.insnsProcessed,
     };
@@ -247,6 +252,7 @@ const shape = (text: string | undefined): string => (text ?? '').replace(/\d+/g,
 
 /** The class of a miss: which side refused, and the error's shape with numbers masked. */
 function missClass(row: Row): string {
+  if (row.ours.gap) return `no verdict from us (gap): ${row.ours.gap}`;
   if (row.ours.accepted) return `we accept, kernel: ${shape(row.kernel.error).slice(0, 70)}`;
   return `we reject: ${shape(row.ours.error).slice(0, 70)}`;
 }

@@ -180,6 +180,9 @@ export function verifierGap(input: VerifierInput, error: VerifierRejection): str
   const ctx = /^invalid bpf_context access off=(-?\d+) size=(\d+)$/.exec(error.message);
   if (ctx && insn) {
     const kind = insn.kind === 'ldx' ? 'read' : 'write';
+    // tp_btf/fentry/lsm contexts are typed by the attach target's prototype in the kernel's BTF.
+    if (kind === 'read' && !input.kernelBtf && (input.progType === 'TRACING' || input.progType === 'LSM'))
+      return `${input.progType} contexts need the kernel's BTF`;
     const measured = ctxAccess(
       input.progType,
       Number(ctx[1]),
