@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadObject, vmlinuxBtf } from '../src/kernel/load/object.js';
+import { loadObject, vmlinuxBtf, withKernelKconfig } from '../src/kernel/load/object.js';
 import type { KernelProgram } from '../src/kernel/load/program.js';
 import { errorLineOf } from '../src/kernel/load/verifier-oracle.js';
 import { VerifierError } from '../src/kernel/sys/errors.js';
@@ -234,14 +234,21 @@ for (const path of objectFiles(dir)) {
   }
   const runs = new Map<string, Runs>();
   const kernel = kernelVerdicts(bytes, file, spec, runs);
-  for (const program of spec.programs) {
+  // As libbpf: `.kconfig` externs (LINUX_KERNEL_VERSION…) hold this kernel's values.
+  let ourSpec = spec;
+  try {
+    ourSpec = withKernelKconfig(spec);
+  } catch {
+    ourSpec = spec;
+  }
+  for (const program of ourSpec.programs) {
     const run = runs.get(program.name);
     rows.push({
       ...(run ? { runs: run } : {}),
       file,
       program: program.name,
       type: programType(program) ?? '?',
-      ours: ourVerdict(spec, program),
+      ours: ourVerdict(ourSpec, program),
       kernel: kernel.get(program.name) ?? { accepted: false, error: 'not loaded', beforeVerifier: true },
     });
   }
@@ -277,7 +284,7 @@ const bothAccept = compared.filter((r) => r.ours.accepted && r.kernel.accepted);
 const sameInsns = bothAccept.filter((r) => r.ours.insnsProcessed === r.kernel.insnsProcessed);
 const pct = (n: number, d: number): string => (d === 0 ? '-' : `${((100 * n) / d).toFixed(1)}%`);
 const classes = new Map<string, number>();
-for (const r of rows)
+for (const r of compared)
   if (r.ours.accepted !== r.kernel.accepted) classes.set(missClass(r), (classes.get(missClass(r)) ?? 0) + 1);
 
 if (values.json) {

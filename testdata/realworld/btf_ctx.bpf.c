@@ -52,3 +52,19 @@ int fentry_no_ret(unsigned long long *ctx)
 	seen += ctx[2];
 	return 0;
 }
+
+// As biolatency does for block_rq_insert: the argument list changed in 5.11, and the tool picks
+// the slot by the kernel version libbpf writes into .kconfig. On older kernels the dead branch
+// would read a slot this kernel's prototype lacks.
+extern unsigned int LINUX_KERNEL_VERSION __kconfig;
+
+SEC("tp_btf/sched_wakeup")
+int tp_btf_by_version(unsigned long long *ctx)
+{
+	void *task = LINUX_KERNEL_VERSION < ((5 << 16) + (11 << 8)) ? (void *)ctx[1] : (void *)ctx[0];
+	int pid = 0;
+
+	bpf_probe_read_kernel(&pid, sizeof(pid), (char *)task + 8);
+	seen += pid;
+	return 0;
+}
