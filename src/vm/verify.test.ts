@@ -152,6 +152,10 @@ describe('Vm: objects', () => {
       object.programs.get('tp_btf_args')?.unverified ?? '',
       /TRACING contexts need the kernel's BTF/,
     );
+    assert.match(
+      object.programs.get('tp_btf_deref')?.unverified ?? '',
+      /TRACING contexts need the kernel's BTF/,
+    );
     // A write into the context is refused whatever the prototype says.
     assert.equal(object.rejected.get('tp_btf_write')?.reason, 'invalid bpf_context access off=0 size=8');
   });

@@ -177,6 +177,9 @@ export function verifierGap(input: VerifierInput, error: VerifierRejection): str
       return `no prototype for helper #${insn.imm} in the verifier yet`;
     return undefined;
   }
+  // btf_struct_access: reads through PTR_TO_BTF_ID follow the kernel's struct layouts.
+  if (/^R\d+ invalid mem access 'ptr_'$/.test(error.message))
+    return 'reads through BTF-typed pointers are not modelled by the verifier yet';
   const ctx = /^invalid bpf_context access off=(-?\d+) size=(\d+)$/.exec(error.message);
   if (ctx && insn) {
     const kind = insn.kind === 'ldx' ? 'read' : 'write';

@@ -68,3 +68,12 @@ int tp_btf_by_version(unsigned long long *ctx)
 	seen += pid;
 	return 0;
 }
+
+// As runqlat's sched_wakeup and xdp-tools' cpumap tracepoints do: a direct read through a
+// BTF-typed pointer argument (the kernel checks it against struct task_struct's layout).
+SEC("tp_btf/sched_wakeup")
+int tp_btf_deref(unsigned long long *ctx)
+{
+	seen += *(int *)((char *)ctx[0] + 8);
+	return 0;
+}
