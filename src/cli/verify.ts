@@ -7,10 +7,12 @@
  *
  * Exit status: 0 all accepted, 1 any rejected (or, with --kernel, any disagreement), 2 bad input.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { decode, type Insn } from '../isa/instruction.js';
+import { type Btf, parseBtf } from '../object/btf.js';
 import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
 import { parseVectors } from '../testvec/vectors.js';
 import { verify } from '../verifier/index.js';
@@ -66,6 +68,16 @@ interface Row {
   readonly result: VerifierResult;
 }
 
+const VMLINUX = '/sys/kernel/btf/vmlinux';
+let vmlinux: Btf | null | undefined;
+
+/** The running kernel's BTF when readable: CO-RE is applied against it, as libbpf does, and it types BTF contexts. */
+function kernelBtf(): Btf | undefined {
+  if (vmlinux === undefined)
+    vmlinux = existsSync(VMLINUX) ? parseBtf(new Uint8Array(readFileSync(VMLINUX))) : null;
+  return vmlinux ?? undefined;
+}
+
 function objectRows(file: string, options: Options, only?: string): Row[] {
   const bytes = readObjectFile(file);
   const spec: ObjectSpec = loadObjectSpec(bytes);
@@ -100,6 +112,9 @@ function objectRows(file: string, options: Options, only?: string): Row[] {
       caps: options.caps,
       progFlags: options.flags,
       logLevel: options.logLevel,
+      ...(program.coreRelos.length > 0 || program.sectionInfo?.def.btfTarget
+        ? { kernelBtf: kernelBtf() }
+        : {}),
     });
     if (!input)
       throw new InputError(

@@ -5,6 +5,7 @@
  */
 import { HELPER_NAMES } from '../isa/helper-ids.js';
 import type { ProgTypeName } from '../uapi.js';
+import { btfCtxAccess, btfCtxOf } from './btf-ctx.js';
 import type { RegType } from './scalar.js';
 import {
   ctxAccess,
@@ -137,11 +138,19 @@ export function tableLookups(input: VerifierInput): Lookups {
   // BPF_F_SLEEPABLE
   const sleepable = ((input.progFlags ?? 0) & (1 << 4)) !== 0;
   const ctxCache = new Map<number, CtxRead | string>();
+  const btfCtx =
+    (progType === 'TRACING' || progType === 'LSM') && input.kernelBtf && input.attachTarget
+      ? btfCtxOf(input.kernelBtf, attach, input.attachTarget)
+      : undefined;
   return {
     helper: (id) => callProto(id, progType, caps, attach, sleepable),
     ctx: (off, size, write) => {
       const key = (off * 16 + size) * 2 + (write ? 1 : 0);
       let hit = ctxCache.get(key);
+      if (hit === undefined && btfCtx) {
+        hit = btfCtxAccess(btfCtx, off, size, write);
+        ctxCache.set(key, hit);
+      }
       if (hit === undefined) {
         const acc = ctxAccess(progType, off, size, write ? 'write' : 'read', attach, caps);
         if (!acc) hit = `invalid bpf_context access off=${off} size=${size}`;

@@ -2,8 +2,10 @@
  * From an object file's specs to {@link VerifierInput}s: one per program, with the object's maps
  * (the `MAP_IDX` indexes of the linked instructions), func and line info.
  */
+import type { Btf } from '../object/btf.js';
+import { applyCoreRelocations } from '../object/core.js';
 import type { ObjectMap, ObjectSpec, ProgramSpec } from '../object/object.js';
-import { enumName, ProgType, type ProgTypeName } from '../uapi.js';
+import { AttachType, enumName, ProgType, type ProgTypeName } from '../uapi.js';
 import type { Caps, VerifierInput, VerifierMap } from './types.js';
 
 /** `BPF_F_RDONLY_PROG`: programs may only read the values. */
@@ -41,17 +43,35 @@ export function programType(program: ProgramSpec): ProgTypeName | undefined {
   return program.sectionInfo ? enumName(ProgType, program.sectionInfo.progType) : undefined;
 }
 
-/** The verifier input for one program of an object. */
+/**
+ * The verifier input for one program of an object, as the kernel would see it: the section's
+ * expected attach type and, given the kernel's BTF, the CO-RE relocations applied against it (as
+ * libbpf does before loading) and that BTF for BTF-typed pointers. Without `kernelBtf`, CO-RE
+ * offsets stay as compiled (the object's own layout). Throws a `CoreError` when a relocation
+ * cannot be resolved against `kernelBtf`.
+ */
 export function verifierInputOf(
   spec: ObjectSpec,
   program: ProgramSpec,
-  options: { caps?: Caps; progFlags?: number; logLevel?: 0 | 1 | 2 } = {},
+  options: { caps?: Caps; progFlags?: number; logLevel?: 0 | 1 | 2; kernelBtf?: Btf } = {},
 ): VerifierInput | undefined {
   const progType = programType(program);
   if (!progType) return undefined;
+  const attachType = program.sectionInfo?.attachType;
+  const expectedAttachType = attachType === undefined ? undefined : enumName(AttachType, attachType);
+  const kernelBtf = options.kernelBtf;
+  const insns =
+    kernelBtf && spec.btf && program.coreRelos.length > 0
+      ? applyCoreRelocations(program, spec.btf, kernelBtf).insns
+      : program.insns;
   return {
-    insns: program.insns,
+    insns,
     progType,
+    ...(expectedAttachType ? { expectedAttachType } : {}),
+    ...(kernelBtf ? { kernelBtf } : {}),
+    ...(program.sectionInfo?.def.btfTarget && program.sectionInfo.target
+      ? { attachTarget: program.sectionInfo.target }
+      : {}),
     maps: spec.maps.map(verifierMap),
     ...(spec.btf ? { btf: spec.btf } : {}),
     funcInfo: program.funcInfo,

@@ -45,6 +45,11 @@ export interface VerifierInput {
   readonly insns: readonly Insn[];
   readonly progType: ProgTypeName;
   readonly expectedAttachType?: AttachTypeName;
+  /**
+   * BTF-typed programs (`tp_btf/`, `fentry/`, `fexit/`, `lsm/`…): the attach target the section
+   * names (`sched_switch`, `vfs_read`); with {@link kernelBtf}, its prototype types the context.
+   */
+  readonly attachTarget?: string;
   /** `lddw` MAP_IDX / MAP_IDX_VALUE `imm` index this list; MAP_FD / MAP_VALUE too (imm = index). */
   readonly maps?: readonly VerifierMap[];
   /** The object's BTF (func_info types, map value types). */

@@ -144,6 +144,21 @@ describe('Vm: objects', () => {
     assert.equal(object.rejected.size, 0);
     assert.equal(object.programs.size, 2);
   });
+
+  test('tp_btf contexts without the kernel BTF are a gap, not a refusal (testdata/realworld)', () => {
+    const object = new Vm().loadObject(read('testdata/realworld/btf_ctx.bpf.o'));
+    // Reads of the argument slots: unverified, since the prototype is in the kernel's BTF.
+    assert.match(
+      object.programs.get('tp_btf_args')?.unverified ?? '',
+      /TRACING contexts need the kernel's BTF/,
+    );
+    assert.match(
+      object.programs.get('tp_btf_deref')?.unverified ?? '',
+      /TRACING contexts need the kernel's BTF/,
+    );
+    // A write into the context is refused whatever the prototype says.
+    assert.equal(object.rejected.get('tp_btf_write')?.reason, 'invalid bpf_context access off=0 size=8');
+  });
 });
 
 const examples = readdirSync(new URL('examples/', root))

@@ -177,9 +177,15 @@ export function verifierGap(input: VerifierInput, error: VerifierRejection): str
       return `no prototype for helper #${insn.imm} in the verifier yet`;
     return undefined;
   }
+  // btf_struct_access: reads through PTR_TO_BTF_ID follow the kernel's struct layouts.
+  if (/^R\d+ invalid mem access 'ptr_'$/.test(error.message))
+    return 'reads through BTF-typed pointers are not modelled by the verifier yet';
   const ctx = /^invalid bpf_context access off=(-?\d+) size=(\d+)$/.exec(error.message);
   if (ctx && insn) {
     const kind = insn.kind === 'ldx' ? 'read' : 'write';
+    // tp_btf/fentry/lsm contexts are typed by the attach target's prototype in the kernel's BTF.
+    if (kind === 'read' && !input.kernelBtf && (input.progType === 'TRACING' || input.progType === 'LSM'))
+      return `${input.progType} contexts need the kernel's BTF`;
     const measured = ctxAccess(
       input.progType,
       Number(ctx[1]),

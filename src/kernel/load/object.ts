@@ -325,6 +325,25 @@ function kconfigExterns(spec: ObjectSpec): KconfigExtern[] {
     }));
 }
 
+/**
+ * The spec with its `.kconfig` map holding what libbpf would write there for this kernel
+ * (`LINUX_KERNEL_VERSION`, `CONFIG_*`), frozen: a verifier sees the values programs branch on.
+ */
+export function withKernelKconfig(
+  spec: ObjectSpec,
+  options: Pick<LoadObjectOptions, 'kconfig'> = {},
+): ObjectSpec {
+  const index = spec.maps.findIndex((m) => m.origin === 'kconfig');
+  if (index < 0) return spec;
+  const value = kconfigValue(kconfigExterns(spec), spec.maps[index]!.valueSize, {
+    ...(options.kconfig ? { overrides: new Map(Object.entries(options.kconfig)) } : {}),
+  });
+  return {
+    ...spec,
+    maps: spec.maps.map((m, i) => (i === index ? { ...m, initialValue: value, freeze: true } : m)),
+  };
+}
+
 /** `struct bpf_func_info` records of a program. */
 function funcInfoBytes(program: ProgramSpec): Uint8Array {
   const out = new Uint8Array(new ArrayBuffer(program.funcInfo.length * FUNC_INFO_SIZE));
