@@ -1640,8 +1640,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   };
 
-  const stacksafe = (old: Frame, cur: Frame, idmap: Map<number, number>): boolean => {
+  /** Whether stack slot `spi` of the running frame may be read at or after `at` (cfg.liveStack). */
+  const slotLive = (at: number, spi: number): boolean =>
+    ((cfg.liveStack[2 * at + (spi >> 5)] >>> (spi & 31)) & 1) !== 0;
+
+  /** `at`: the checkpoint's slot when `old` is its running frame (dead slots are skipped), else -1. */
+  const stacksafe = (old: Frame, cur: Frame, idmap: Map<number, number>, at: number): boolean => {
     for (let spi = 0; spi < old.stack.length; spi++) {
+      if (at >= 0 && !slotLive(at, spi)) continue;
       const o = old.stack[spi];
       const c = cur.stack[spi];
       for (let j = 0; j < 8; j++) {
@@ -1683,7 +1689,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (!(live & (1 << r))) continue;
         if (!regsafe(of.regs[r], cf.regs[r], idmap)) return false;
       }
-      if (!stacksafe(of, cf, idmap)) return false;
+      if (!stacksafe(of, cf, idmap, k === old.frames.length - 1 ? at : -1)) return false;
     }
     for (let k = 0; k < old.refs.length; k++) {
       const m = idmap.get(old.refs[k].id);
@@ -1843,6 +1849,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         }
       });
       f.stack.forEach((slot, spi) => {
+        if (fr === frame && !slotLive(at, spi)) return;
         if (slot.types[7] === Stype.SPILL && slot.spilled.type === 'scalar' && slot.spilled.precise)
           stackSlots.push(fr * 64 + spi);
       });
