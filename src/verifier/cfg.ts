@@ -38,6 +38,11 @@ export interface Cfg {
   readonly jmpPoints: ReadonlySet<number>;
   /** Per slot: bit mask of registers live before it. */
   readonly liveBefore: Uint16Array;
+  /**
+   * Per slot: stack slots of the running frame that may be read after it, two 32-bit words per
+   * slot (`spi` 0–31, 32–63); see {@link computeLiveStack}.
+   */
+  readonly liveStack: Uint32Array;
 }
 
 const isCondJmp = (i: Insn): boolean => i.kind === 'jmp' && i.form.op !== 'ja';
@@ -176,6 +181,7 @@ export function checkCfg(
     subprogs,
     prunePoints,
     jmpPoints,
+    liveStack: computeLiveStack(slots),
     liveBefore: computeLiveRegs(slots, (i) => {
       // a helper reads only its arguments (compute_live_registers uses the prototype)
       if (i.kind === 'call' && i.form.target === 'helper') {
@@ -264,6 +270,93 @@ export function computeLiveRegs(
       const v = (use | (out & ~def)) & 0x7ff;
       if (v !== live[t]) {
         live[t] = v;
+        changed = true;
+      }
+    }
+  }
+  return live;
+}
+
+/**
+ * Stack slots of the running frame that may still be read before each slot: Linux 6.18 drops the
+ * others from checkpoints (`bpf_stack_slot_alive`, `kernel/bpf/liveness.c`), so they do not stop
+ * pruning. Linux learns which slots helpers and pointers reach while it verifies; this static
+ * version only follows `r10`-based accesses and counts every slot live before any instruction
+ * whose reach it cannot see (a call, an access through another register), so it never calls a
+ * slot dead that Linux keeps. An aligned 8-byte store through `r10` overwrites its slot; `exit`
+ * ends the frame.
+ */
+export function computeLiveStack(slots: Slots): Uint32Array {
+  const n = slots.length;
+  const live = new Uint32Array(2 * n);
+  const ALL = 0xffffffff;
+  const succs = (t: number, i: Insn): number[] => {
+    if (i.kind === 'exit') return [];
+    if (i.kind === 'lddw') return [t + 2];
+    if (i.kind === 'jmp') return i.form.op === 'ja' ? [jumpDest(i)] : [t + 1, jumpDest(i)];
+    return [t + 1];
+  };
+  // bit of the slots an r10-based access [off, off + size) touches, as [lo, hi] words
+  const touched = (off: number, size: number): [number, number] | null => {
+    if (off >= 0 || off < -512 || off + size > 0) return null;
+    let lo = 0;
+    let hi = 0;
+    for (let b = off; b < off + size; b++) {
+      const spi = (-b - 1) >> 3;
+      if (spi < 32) lo |= 1 << spi;
+      else hi |= 1 << (spi - 32);
+    }
+    return [lo >>> 0, hi >>> 0];
+  };
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let t = n - 1; t >= 0; t--) {
+      const i = slots[t];
+      if (!i) continue;
+      let lo = 0;
+      let hi = 0;
+      for (const s of succs(t, i)) {
+        if (s < 0 || s >= n) continue;
+        lo |= live[2 * s];
+        hi |= live[2 * s + 1];
+      }
+      switch (i.kind) {
+        case 'ldx':
+        case 'atomic':
+        case 'st':
+        case 'stx': {
+          const size = i.form.size;
+          const readsSrc = i.kind === 'ldx' || (i.kind === 'atomic' && i.form.op === 'load_acquire');
+          const base = readsSrc ? i.src : i.dst;
+          const reach = base === 10 ? touched(i.off, size) : null;
+          if (!reach) {
+            lo = ALL;
+            hi = ALL;
+          } else if (i.kind === 'ldx' || i.kind === 'atomic') {
+            lo |= reach[0];
+            hi |= reach[1];
+          } else if (size === 8 && i.off % 8 === 0) {
+            lo &= ~reach[0];
+            hi &= ~reach[1];
+          }
+          break;
+        }
+        case 'call':
+        case 'callx':
+          lo = ALL;
+          hi = ALL;
+          break;
+        case 'exit':
+          lo = 0;
+          hi = 0;
+          break;
+        default:
+          break;
+      }
+      if (lo >>> 0 !== live[2 * t] || hi >>> 0 !== live[2 * t + 1]) {
+        live[2 * t] = lo;
+        live[2 * t + 1] = hi;
         changed = true;
       }
     }

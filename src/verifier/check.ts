@@ -1640,8 +1640,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   };
 
-  const stacksafe = (old: Frame, cur: Frame, idmap: Map<number, number>): boolean => {
+  /** Whether stack slot `spi` of the running frame may be read at or after `at` (cfg.liveStack). */
+  const slotLive = (at: number, spi: number): boolean =>
+    ((cfg.liveStack[2 * at + (spi >> 5)] >>> (spi & 31)) & 1) !== 0;
+
+  /** `at`: the checkpoint's slot when `old` is its running frame (dead slots are skipped), else -1. */
+  const stacksafe = (old: Frame, cur: Frame, idmap: Map<number, number>, at: number): boolean => {
     for (let spi = 0; spi < old.stack.length; spi++) {
+      if (at >= 0 && !slotLive(at, spi)) continue;
       const o = old.stack[spi];
       const c = cur.stack[spi];
       for (let j = 0; j < 8; j++) {
@@ -1661,6 +1667,15 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return true;
   };
 
+  /**
+   * Registers live in frame `k` of a state checkpointed at `at`: before `at` for the current frame,
+   * before the call instruction for a caller's (`frame_insn_idx`). Linux clears the others in a
+   * checkpoint once its paths are done (`clean_func_state`), so they neither count in comparisons
+   * nor pass precision on.
+   */
+  const frameLive = (s: VState, k: number, at: number): number =>
+    k === s.frames.length - 1 ? cfg.liveBefore[at] : cfg.liveBefore[s.frames[k + 1].callsite];
+
   const statesEqual = (old: VState, cur: VState, at: number): boolean => {
     if (old.frames.length !== cur.frames.length) return false;
     if (old.refs.length !== cur.refs.length) return false;
@@ -1669,12 +1684,12 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       const of = old.frames[k];
       const cf = cur.frames[k];
       if (of.callsite !== cf.callsite) return false;
-      const live = k === old.frames.length - 1 ? cfg.liveBefore[at] : 0x7ff;
+      const live = frameLive(old, k, at);
       for (let r = 0; r < 10; r++) {
         if (!(live & (1 << r))) continue;
         if (!regsafe(of.regs[r], cf.regs[r], idmap)) return false;
       }
-      if (!stacksafe(of, cf, idmap)) return false;
+      if (!stacksafe(of, cf, idmap, k === old.frames.length - 1 ? at : -1)) return false;
     }
     for (let k = 0; k < old.refs.length; k++) {
       const m = idmap.get(old.refs[k].id);
@@ -1821,18 +1836,20 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   };
 
   /** propagate_precision: what was precise in the state that covered us matters on our path too. */
-  const propagatePrecision = (old: VState, s: VState) => {
+  const propagatePrecision = (old: VState, s: VState, at: number) => {
     const frame = old.frames.length - 1;
     let mask = 0;
     const stackSlots: number[] = [];
     old.frames.forEach((f, fr) => {
+      const live = frameLive(old, fr, at);
       f.regs.forEach((r, i) => {
-        if (r.type === 'scalar' && r.precise) {
+        if (r.type === 'scalar' && r.precise && live & (1 << i)) {
           if (fr === frame) mask |= 1 << i;
           else markAllPrecise(s);
         }
       });
       f.stack.forEach((slot, spi) => {
+        if (fr === frame && !slotLive(at, spi)) return;
         if (slot.types[7] === Stype.SPILL && slot.spilled.type === 'scalar' && slot.spilled.precise)
           stackSlots.push(fr * 64 + spi);
       });
@@ -1856,7 +1873,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       } else if (statesEqual(old, s, at)) {
         sl.hit++;
         hit = true;
-        propagatePrecision(old, s);
+        propagatePrecision(old, s, at);
       }
       if (hit) return true;
       if (addNew) sl.miss++;
