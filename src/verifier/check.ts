@@ -406,6 +406,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     size: number,
     kind: 'read' | 'write' | 'helper',
     at: number,
+    allocated = MAX_BPF_STACK,
   ) => {
     let minOff: number;
     let maxOff: number;
@@ -420,7 +421,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       minOff = Number(reg.smin) + off;
       maxOff = Number(reg.smax) + off + size;
     }
-    let bad = minOff >= 0 || minOff < -MAX_BPF_STACK;
+    // without CAP_PERFMON a read stops at the stack the frame has written so far
+    const floor = kind === 'read' && !allowUninitStack ? -allocated : -MAX_BPF_STACK;
+    let bad = minOff >= 0 || minOff < floor;
     if (!bad && maxOff > 0) bad = true;
     if (!bad && size < 0) bad = true;
     if (bad) {
@@ -462,7 +465,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
     stackBounds(reg, regno, off, size, 'write', at);
     noteStack(f, addr);
-    const { slot, j } = slotAt(f, addr + size - 1);
+    // stack accesses are always aligned to their size, so a write stays in one slot; byte k of a
+    // slot is the one at address -(8 * spi + k + 1), the kernel's `slot_type[(slot - i) % 8]`
+    const { slot, j } = slotAt(f, addr);
+    if (!allowPtrLeaks && size !== 8 && slot.types[7] === Stype.SPILL && slot.spilled.type !== 'scalar')
+      throw new Reject('attempt to corrupt spilled pointer on stack', at);
     const aligned = addr % 8 === 0;
     const capable = caps !== 'unpriv';
     if (value && aligned && value.type === 'scalar' && capable) {
@@ -481,13 +488,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         for (let k = 0; k < 8; k++) if (slot.types[k] === Stype.SPILL) slot.types[k] = Stype.MISC;
       }
       for (let i = 0; i < size; i++) slot.types[j - i] = zero ? Stype.ZERO : Stype.MISC;
-      // bytes of a write that straddles slots (only with unaligned stores)
-      if (j - size + 1 < 0) {
-        for (let a = addr; a < addr + size; a++) {
-          const p = slotAt(f, a);
-          p.slot.types[p.j] = zero ? Stype.ZERO : Stype.MISC;
-        }
-      }
     }
   };
 
@@ -519,7 +519,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   ) => {
     const f = frameOf(s, reg);
     if (!tnumIsConst(reg.varOff)) {
-      const { minOff, maxOff } = stackBounds(reg, regno, off, size, 'read', at);
+      const { minOff, maxOff } = stackBounds(reg, regno, off, size, 'read', at, 8 * f.stack.length);
       let zeros = 0;
       for (let a = minOff; a < maxOff; a++) {
         const { slot, j } = slotAt(f, a);
@@ -539,7 +539,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       return;
     }
     const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
-    stackBounds(reg, regno, off, size, 'read', at);
+    stackBounds(reg, regno, off, size, 'read', at, 8 * f.stack.length);
     const { slot, j } = slotAt(f, addr + size - 1);
     const k0 = -addr - 1;
     if (slot.types[7] === Stype.SPILL) {
@@ -1274,8 +1274,16 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         return memRegion(reg, regno, reg.off, size, reg.memSize, zeroOk, at);
       case 'fp': {
         if (size === 0 && zeroOk) return;
-        const { minOff } = stackBounds(reg, regno, reg.off, size, write ? 'write' : 'read', at);
         const f = frameOf(s, reg);
+        const { minOff } = stackBounds(
+          reg,
+          regno,
+          reg.off,
+          size,
+          write ? 'write' : 'read',
+          at,
+          8 * f.stack.length,
+        );
         const maxOff = tnumIsConst(reg.varOff) ? minOff : Number(reg.smax) + reg.off;
         noteStack(f, minOff);
         if (raw && tnumIsConst(reg.varOff)) {
