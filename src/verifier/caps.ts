@@ -87,3 +87,68 @@ export function callsRefusal(insns: readonly Insn[], caps: Caps): string | undef
   }
   return undefined;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Spectre v1 sanitising of pointer arithmetic (`sanitize_ptr_alu`), without CAP_PERFMON
+
+/** Why pointer arithmetic cannot be masked (`enum { REASON_BOUNDS, … }`). */
+export type SanitizeReason = 'bounds' | 'type' | 'paths' | 'limit';
+
+/** `BPF_ALU_*` bits of an instruction's sanitising state (`insn_aux_data.alu_state`). */
+export const ALU_SANITIZE_SRC = 1;
+export const ALU_SANITIZE_DST = 2;
+export const ALU_NEG_VALUE = 4;
+export const ALU_IMMEDIATE = 8;
+
+/** The pointer a masking limit is taken from: its kind and the fields `retrieve_ptr_limit` reads. */
+export interface LimitPointer {
+  readonly type: string;
+  readonly off: number;
+  readonly varOffValue: bigint;
+  readonly smin: bigint;
+  readonly umax: bigint;
+  /** Value size of the map, for map value pointers. */
+  readonly valueSize: number;
+}
+
+/**
+ * `retrieve_ptr_limit`: how far the pointer may move (toward lower addresses when `maskToLeft`)
+ * and stay in its object, or the reason it cannot be masked. Stack and map value pointers only.
+ */
+export function ptrLimit(p: LimitPointer, maskToLeft: boolean): number | SanitizeReason {
+  let max: number;
+  let limit: bigint;
+  if (p.type === 'fp') {
+    max = 512 + (maskToLeft ? 1 : 0);
+    limit = -(p.varOffValue + BigInt(p.off));
+  } else if (p.type === 'map_value') {
+    max = p.valueSize;
+    limit = (maskToLeft ? p.smin : p.umax) + BigInt(p.off);
+  } else {
+    return 'type';
+  }
+  const u32 = Number(BigInt.asUintN(32, limit));
+  return u32 >= max ? 'limit' : u32;
+}
+
+const NOT_ROOT = 'pointer arithmetic with it prohibited for !root';
+
+/** `sanitize_err`: the kernel's line for a refused masking, `dst`/`off` being register numbers. */
+export function sanitizeError(
+  reason: SanitizeReason,
+  op: 'add' | 'sub',
+  dstno: number,
+  offno: number,
+  ptrno: number,
+): string {
+  switch (reason) {
+    case 'bounds':
+      return `R${offno} has unknown scalar with mixed signed bounds, ${NOT_ROOT}`;
+    case 'type':
+      return `R${ptrno} has pointer with unsupported alu operation, ${NOT_ROOT}`;
+    case 'paths':
+      return `R${dstno} tried to ${op} from different maps, paths or scalars, ${NOT_ROOT}`;
+    case 'limit':
+      return `R${dstno} tried to ${op} beyond pointer bounds, ${NOT_ROOT}`;
+  }
+}

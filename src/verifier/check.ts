@@ -10,6 +10,16 @@ import { formatInsn } from '../isa/llvm-print.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
 import { MapType, type MapTypeName } from '../uapi.js';
+import {
+  ALU_IMMEDIATE,
+  ALU_NEG_VALUE,
+  ALU_SANITIZE_DST,
+  ALU_SANITIZE_SRC,
+  capsSwitches,
+  type LimitPointer,
+  ptrLimit,
+  sanitizeError,
+} from './caps.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
 import { type Lookups, sockAccessOk } from './lookups.js';
 import {
@@ -281,9 +291,12 @@ function checkIdMap(idmap: Map<number, number>, a: number, b: number): boolean {
 export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
   const maps = input.maps ?? [];
   const caps = input.caps ?? 'root';
-  const _privileged = caps !== 'unpriv';
-  const allowPtrLeaks = caps === 'root';
-  const allowUninitStack = caps === 'root';
+  const { allowPtrLeaks, allowUninitStack, bypassSpecV1, bypassSpecV4 } = capsSwitches(caps);
+  // Spectre sanitising (caps.ts): per slot, the masking state of pointer arithmetic; slots a
+  // speculative path must not pass (nospec) or ends after (nospec_result: sanitised stack stores)
+  const aluAux = new Map<number, { state: number; limit: number }>();
+  const nospec = new Set<number>();
+  const nospecResult = new Set<number>();
   const logLevel = input.logLevel ?? 0;
   const log: string[] = [];
   const visited = new Uint8Array(slots.length);
@@ -468,6 +481,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     // stack accesses are always aligned to their size, so a write stays in one slot; byte k of a
     // slot is the one at address -(8 * spi + k + 1), the kernel's `slot_type[(slot - i) % 8]`
     const { slot, j } = slotAt(f, addr);
+    if (!bypassSpecV4) {
+      // check_stack_write_fixed_off reads slot_type[0..size) here, whatever bytes the store hits
+      let sanitize = value !== undefined && isPointer(value);
+      for (let i = 0; i < size && !sanitize; i++)
+        sanitize = slot.types[i] !== Stype.MISC && slot.types[i] !== Stype.ZERO;
+      if (sanitize) nospecResult.add(at);
+    }
     if (!allowPtrLeaks && size !== 8 && slot.types[7] === Stype.SPILL && slot.spilled.type !== 'scalar')
       throw new Reject('attempt to corrupt spilled pointer on stack', at);
     const aligned = addr % 8 === 0;
@@ -761,7 +781,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   // ALU
 
   const ptrAlu = (
-    _s: VState,
+    s: VState,
     insn: Insn,
     dst: Reg,
     ptr: Reg,
@@ -836,6 +856,31 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`R${dstno} subtraction from stack pointer prohibited`, at);
     saneOff(offReg);
     saneOff(ptr);
+    // sanitize_ptr_alu, first half: can the arithmetic be masked? (reg operands, add/sub only)
+    const sanitize = !bypassSpecV1 && f.source === 'reg' && (op === 'add' || op === 'sub');
+    const ptrno = dst === ptr ? dstno : insn.src;
+    const offno = dst === offReg ? dstno : insn.src;
+    const aluOp = op === 'add' ? 'add' : 'sub';
+    let masking: { state: number; limit: number; left: boolean } | undefined;
+    if (sanitize && !s.speculative) {
+      const neg = offReg.smin < 0n;
+      if (!known && neg !== offReg.smax < 0n)
+        throw new Reject(sanitizeError('bounds', aluOp, dstno, offno, ptrno), at);
+      const left = (op === 'add' && neg) || (op === 'sub' && !neg);
+      const limit = ptrLimit(limitPointer(ptr), left);
+      if (typeof limit === 'string') throw new Reject(sanitizeError(limit, aluOp, dstno, offno, ptrno), at);
+      const state =
+        (neg ? ALU_NEG_VALUE : 0) |
+        (known ? ALU_IMMEDIATE : 0) |
+        (dst === ptr ? ALU_SANITIZE_SRC : ALU_SANITIZE_DST);
+      masking = { state, limit, left };
+    }
+    if (sanitize && !known) {
+      // the masked offset may be 0 under misprediction: walk on with the pointer unmoved
+      const spec = push(s, at + 1, at, at);
+      spec.speculative = true;
+      if (dst !== ptr) curFrame(spec).regs[dstno] = copyReg(ptr);
+    }
     const p = copyReg(ptr);
     const out = copyReg(ptr);
     out.s32min = -0x80000000n;
@@ -901,7 +946,53 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     saneOff(out);
     boundsSync(out);
+    if (!bypassSpecV1) sanitizeBounds(out, dstno, at);
+    if (masking) {
+      // second half (commit): the limit is the distance the arithmetic moved the pointer
+      const after = ptrLimit(limitPointer(out), masking.left);
+      if (typeof after === 'string') throw new Reject(sanitizeError(after, aluOp, dstno, offno, ptrno), at);
+      const limit = Math.abs(masking.limit - after);
+      const was = aluAux.get(at);
+      if (was && (was.state !== masking.state || was.limit !== limit))
+        throw new Reject(sanitizeError('paths', aluOp, dstno, offno, ptrno), at);
+      aluAux.set(at, { state: masking.state, limit });
+    }
     Object.assign(dst, out);
+  };
+
+  const limitPointer = (r: Reg): LimitPointer => ({
+    type: r.type,
+    off: r.off,
+    varOffValue: BigInt.asIntN(64, r.varOff.value),
+    smin: r.smin,
+    umax: r.umax,
+    valueSize: r.type === 'map_value' ? (maps[r.map]?.valueSize ?? 0) : 0,
+  });
+
+  /** sanitize_check_bounds: without CAP_PERFMON the result must stay inside its object. */
+  const sanitizeBounds = (r: Reg, regno: number, at: number) => {
+    if (r.type === 'fp') {
+      if (!tnumIsConst(r.varOff))
+        throw new Reject(
+          `R${regno} variable stack access prohibited for !root, var_off=(0x${r.varOff.value.toString(16)}; 0x${r.varOff.mask.toString(16)}) off=${r.off}`,
+          at,
+        );
+      const off = r.off + Number(BigInt.asIntN(64, r.varOff.value));
+      if (off >= 0 || off < -MAX_BPF_STACK)
+        throw new Reject(
+          `R${regno} stack pointer arithmetic goes out of range, prohibited for !root; off=${off}`,
+          at,
+        );
+    } else if (r.type === 'map_value') {
+      const size = maps[r.map]?.valueSize ?? 0;
+      const lo = r.smin + BigInt(r.off);
+      const hi = r.umax + BigInt(r.off) + 1n;
+      if (lo < 0n || hi > BigInt(size) || r.umax >= BigInt(BPF_MAX_VAR_OFF))
+        throw new Reject(
+          `R${regno} pointer arithmetic of map value goes out of range, prohibited for !root`,
+          at,
+        );
+    }
   };
 
   const subTnum = (a: Reg, b: Reg) => {
@@ -1192,6 +1283,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (dst.type === 'scalar') m |= 1 << insn.dst;
       if (f.source === 'reg' && src.type === 'scalar') m |= 1 << insn.src;
       if (m) markPrecise(s, m);
+    }
+    if (pred >= 0 && !bypassSpecV1) {
+      // sanitize_speculative_path: the branch not taken is walked too, its operands unknown
+      const spec = push(s, pred === 1 ? at + 1 : target, at, at);
+      spec.speculative = true;
+      const sregs = curFrame(spec).regs;
+      markUnknown(sregs[insn.dst]);
+      if (f.source === 'reg') markUnknown(sregs[insn.src]);
     }
     if (pred === 1) return target;
     if (pred === 0) return at + 1;
@@ -1670,6 +1769,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   };
 
   const statesEqual = (old: VState, cur: VState, at: number): boolean => {
+    if (old.speculative && !cur.speculative) return false;
     if (old.frames.length !== cur.frames.length) return false;
     if (old.refs.length !== cur.refs.length) return false;
     const idmap = new Map<number, number>();
@@ -1910,6 +2010,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return true;
   };
 
+  /** Errors a speculative path may end with (EPERM, EACCES, EINVAL: not the complexity limits). */
+  const recoverable = (e: Reject) =>
+    !e.message.startsWith('BPF program is too large') && !e.message.startsWith('The sequence of');
+
   const endPath = (s: VState) => {
     let p = s.parent;
     while (p) {
@@ -2001,155 +2105,167 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (pruned) {
         if (logLevel > 0) say(`${pc}: safe`);
         next = undefined;
+      } else if (s.speculative && nospec.has(pc)) {
+        next = undefined;
       } else {
-        if (logLevel > 0) say(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
-        const cur = regs(s);
-        s.hist.push(pc * 1024 + stackAccessCode(s, insn));
-        switch (insn.kind) {
-          case 'alu':
-            checkAlu(s, insn, pc);
-            break;
-          case 'end': {
-            readReg(s, insn.dst, pc);
-            writeCheck(insn.dst, pc);
-            if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
-              throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, pc);
-            byteSwap(cur[insn.dst], insn.form.order, insn.form.bits);
-            break;
-          }
-          case 'lddw': {
-            writeCheck(insn.dst, pc);
-            const d = cur[insn.dst];
-            switch (insn.src) {
-              case PseudoSrc.IMM:
-                markKnown(d, insn.value);
-                break;
-              case PseudoSrc.MAP_FD:
-              case PseudoSrc.MAP_IDX:
-                markPointer(d, 'map_ptr');
-                d.map = insn.imm;
-                break;
-              case PseudoSrc.MAP_VALUE:
-              case PseudoSrc.MAP_IDX_VALUE:
-                markPointer(d, 'map_value');
-                d.map = insn.imm;
-                d.off = insn.imm2;
-                break;
-              case PseudoSrc.FUNC:
-                if (!hasFuncInfo) throw new Reject('missing btf func_info', pc);
-                markPointer(d, 'func');
-                d.subprog = pc + insn.imm + 1;
-                break;
-              default:
-                throw new Reject('invalid bpf_ld_imm64 insn', pc);
-            }
-            break;
-          }
-          case 'ldx': {
-            readReg(s, insn.src, pc);
-            writeCheck(insn.dst, pc);
-            memAccess(
-              s,
-              insn.src,
-              insn.off,
-              insn.form.size,
-              false,
-              insn.dst,
-              undefined,
-              pc,
-              insn.form.signed,
-            );
-            break;
-          }
-          case 'stx': {
-            readReg(s, insn.src, pc);
-            readReg(s, insn.dst, pc);
-            memAccess(s, insn.dst, insn.off, insn.form.size, true, insn.src, undefined, pc);
-            break;
-          }
-          case 'st': {
-            readReg(s, insn.dst, pc);
-            memAccess(s, insn.dst, insn.off, insn.form.size, true, undefined, insn.imm, pc);
-            break;
-          }
-          case 'atomic': {
-            const f = insn.form;
-            readReg(s, insn.src, pc);
-            readReg(s, insn.dst, pc);
-            if (f.op === 'cmpxchg') readReg(s, 0, pc);
-            if (isPointer(cur[insn.src]) && f.op !== 'store_release' && !allowPtrLeaks)
-              throw new Reject(`R${insn.src} leaks addr into mem`, pc);
-            if (f.op === 'load_acquire') {
-              memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc, false, true);
+        try {
+          if (logLevel > 0) say(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
+          const cur = regs(s);
+          s.hist.push(pc * 1024 + stackAccessCode(s, insn));
+          switch (insn.kind) {
+            case 'alu':
+              checkAlu(s, insn, pc);
+              break;
+            case 'end': {
+              readReg(s, insn.dst, pc);
+              writeCheck(insn.dst, pc);
+              if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
+                throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, pc);
+              byteSwap(cur[insn.dst], insn.form.order, insn.form.bits);
               break;
             }
-            if (f.op === 'store_release') {
-              memAccess(s, insn.dst, insn.off, f.size, true, insn.src, undefined, pc, false, true);
-              break;
-            }
-            const target = cur[insn.dst];
-            if (target.type === 'ctx' || isPkt(target))
-              throw new Reject(
-                `BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(target)} is not allowed`,
-                pc,
-              );
-            if (f.size !== 4 && f.size !== 8) throw new Reject('invalid atomic operand size', pc);
-            const loadReg = f.op === 'cmpxchg' ? 0 : f.fetch ? insn.src : undefined;
-            memAccess(s, insn.dst, insn.off, f.size, false, undefined, undefined, pc, false, true);
-            memAccess(s, insn.dst, insn.off, f.size, true, undefined, undefined, pc, false, true);
-            if (loadReg !== undefined) {
-              markUnknown(cur[loadReg]);
-              if (f.size === 4) coerceToSize(cur[loadReg], 4);
-            }
-            break;
-          }
-          case 'ldabs':
-          case 'ldind': {
-            if (!['SOCKET_FILTER', 'SCHED_CLS', 'SCHED_ACT'].includes(input.progType))
-              throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', pc);
-            const r6 = readReg(s, 6, pc);
-            if (insn.kind === 'ldind') readReg(s, insn.src, pc);
-            if (r6.type !== 'ctx') throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
-            for (let r = 0; r <= 5; r++) cur[r] = newReg();
-            markUnknown(cur[0]);
-            coerceToSize(cur[0], insn.form.size);
-            break;
-          }
-          case 'jmp': {
-            jmpsProcessed++;
-            if (insn.form.op === 'ja') next = jumpDest(insn);
-            else {
-              const r = checkCond(s, insn, pc);
-              next = r === -2 ? undefined : r;
-            }
-            break;
-          }
-          case 'call': {
-            jmpsProcessed++;
-            if (insn.form.target === 'local') {
-              const target = pc + insn.imm + 1;
-              enterFrame(s, pc, target, pc, false);
-              next = target;
-            } else if (insn.form.target === 'helper') {
-              const cb = checkHelper(s, insn, pc);
-              if (cb !== undefined) {
-                // verify the callback once with unknown index, then continue after the call
-                enterFrame(s, pc, cb, pc, true);
-                next = cb;
+            case 'lddw': {
+              writeCheck(insn.dst, pc);
+              const d = cur[insn.dst];
+              switch (insn.src) {
+                case PseudoSrc.IMM:
+                  markKnown(d, insn.value);
+                  break;
+                case PseudoSrc.MAP_FD:
+                case PseudoSrc.MAP_IDX:
+                  markPointer(d, 'map_ptr');
+                  d.map = insn.imm;
+                  break;
+                case PseudoSrc.MAP_VALUE:
+                case PseudoSrc.MAP_IDX_VALUE:
+                  markPointer(d, 'map_value');
+                  d.map = insn.imm;
+                  d.off = insn.imm2;
+                  break;
+                case PseudoSrc.FUNC:
+                  if (!hasFuncInfo) throw new Reject('missing btf func_info', pc);
+                  markPointer(d, 'func');
+                  d.subprog = pc + insn.imm + 1;
+                  break;
+                default:
+                  throw new Reject('invalid bpf_ld_imm64 insn', pc);
               }
-            } else {
-              throw new Reject('calling kernel function is not supported without kernel BTF', pc);
+              break;
             }
-            break;
+            case 'ldx': {
+              readReg(s, insn.src, pc);
+              writeCheck(insn.dst, pc);
+              memAccess(
+                s,
+                insn.src,
+                insn.off,
+                insn.form.size,
+                false,
+                insn.dst,
+                undefined,
+                pc,
+                insn.form.signed,
+              );
+              break;
+            }
+            case 'stx': {
+              readReg(s, insn.src, pc);
+              readReg(s, insn.dst, pc);
+              memAccess(s, insn.dst, insn.off, insn.form.size, true, insn.src, undefined, pc);
+              break;
+            }
+            case 'st': {
+              readReg(s, insn.dst, pc);
+              memAccess(s, insn.dst, insn.off, insn.form.size, true, undefined, insn.imm, pc);
+              break;
+            }
+            case 'atomic': {
+              const f = insn.form;
+              readReg(s, insn.src, pc);
+              readReg(s, insn.dst, pc);
+              if (f.op === 'cmpxchg') readReg(s, 0, pc);
+              if (isPointer(cur[insn.src]) && f.op !== 'store_release' && !allowPtrLeaks)
+                throw new Reject(`R${insn.src} leaks addr into mem`, pc);
+              if (f.op === 'load_acquire') {
+                memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc, false, true);
+                break;
+              }
+              if (f.op === 'store_release') {
+                memAccess(s, insn.dst, insn.off, f.size, true, insn.src, undefined, pc, false, true);
+                break;
+              }
+              const target = cur[insn.dst];
+              if (target.type === 'ctx' || isPkt(target))
+                throw new Reject(
+                  `BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(target)} is not allowed`,
+                  pc,
+                );
+              if (f.size !== 4 && f.size !== 8) throw new Reject('invalid atomic operand size', pc);
+              const loadReg = f.op === 'cmpxchg' ? 0 : f.fetch ? insn.src : undefined;
+              memAccess(s, insn.dst, insn.off, f.size, false, undefined, undefined, pc, false, true);
+              memAccess(s, insn.dst, insn.off, f.size, true, undefined, undefined, pc, false, true);
+              if (loadReg !== undefined) {
+                markUnknown(cur[loadReg]);
+                if (f.size === 4) coerceToSize(cur[loadReg], 4);
+              }
+              break;
+            }
+            case 'ldabs':
+            case 'ldind': {
+              if (!['SOCKET_FILTER', 'SCHED_CLS', 'SCHED_ACT'].includes(input.progType))
+                throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', pc);
+              const r6 = readReg(s, 6, pc);
+              if (insn.kind === 'ldind') readReg(s, insn.src, pc);
+              if (r6.type !== 'ctx')
+                throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
+              for (let r = 0; r <= 5; r++) cur[r] = newReg();
+              markUnknown(cur[0]);
+              coerceToSize(cur[0], insn.form.size);
+              break;
+            }
+            case 'jmp': {
+              jmpsProcessed++;
+              if (insn.form.op === 'ja') next = jumpDest(insn);
+              else {
+                const r = checkCond(s, insn, pc);
+                next = r === -2 ? undefined : r;
+              }
+              break;
+            }
+            case 'call': {
+              jmpsProcessed++;
+              if (insn.form.target === 'local') {
+                const target = pc + insn.imm + 1;
+                enterFrame(s, pc, target, pc, false);
+                next = target;
+              } else if (insn.form.target === 'helper') {
+                const cb = checkHelper(s, insn, pc);
+                if (cb !== undefined) {
+                  // verify the callback once with unknown index, then continue after the call
+                  enterFrame(s, pc, cb, pc, true);
+                  next = cb;
+                }
+              } else {
+                throw new Reject('calling kernel function is not supported without kernel BTF', pc);
+              }
+              break;
+            }
+            case 'callx':
+              throw new Reject(`unknown opcode ${insn.opcode.toString(16).padStart(2, '0')}`, pc);
+            case 'exit': {
+              jmpsProcessed++;
+              next = checkExit(s, pc);
+              break;
+            }
           }
-          case 'callx':
-            throw new Reject(`unknown opcode ${insn.opcode.toString(16).padStart(2, '0')}`, pc);
-          case 'exit': {
-            jmpsProcessed++;
-            next = checkExit(s, pc);
-            break;
-          }
+        } catch (e) {
+          // error_recoverable_with_nospec: a speculative path that would fault stops here
+          if (!(e instanceof Reject) || !s.speculative || !recoverable(e)) throw e;
+          nospec.add(pc);
+          aluAux.delete(pc);
+          next = undefined;
         }
+        if (s.speculative && nospecResult.has(pc)) next = undefined;
       }
       if (next === undefined) {
         endPath(s);
