@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assemble } from '../isa/index.js';
 import { ProgType, type ProgTypeName } from '../uapi.js';
-import { CALLS_NEED_BPF_CAP, callsRefusal, capsSwitches, progTypeRefusal } from './caps.js';
+import {
+  CALLS_NEED_BPF_CAP,
+  callsRefusal,
+  capsSwitches,
+  progTypeRefusal,
+  ptrLimit,
+  sanitizeError,
+} from './caps.js';
 import { verify } from './index.js';
 import { HELPER_AVAILABILITY } from './tables/helper-availability.js';
 import type { Caps, VerifierMap } from './types.js';
@@ -89,5 +96,52 @@ describe('mode rules, as Linux 6.18 words them', () => {
     const asm = '*(u64 *)(r10 - 8) = r1\n*(u32 *)(r10 - 8) = 0\nr0 = 0\nexit';
     assert.equal(run(asm, 'bpf').error?.message, 'attempt to corrupt spilled pointer on stack');
     assert.equal(run(asm, 'root').accepted, true);
+  });
+});
+
+describe('pointer masking limits (retrieve_ptr_limit)', () => {
+  const fp = { type: 'fp', off: -16, varOffValue: 0n, smin: 0n, umax: 0n, valueSize: 0 };
+  const value = { type: 'map_value', off: 4, varOffValue: 0n, smin: 0n, umax: 8n, valueSize: 16 };
+
+  it('stack: the distance to the frame pointer, one more to the left', () => {
+    assert.equal(ptrLimit(fp, false), 16);
+    assert.equal(ptrLimit({ ...fp, off: -512 }, false), 'limit');
+    assert.equal(ptrLimit({ ...fp, off: -512 }, true), 512);
+  });
+
+  it('map value: umax (right) or smin (left) plus the offset, below the value size', () => {
+    assert.equal(ptrLimit(value, false), 12);
+    assert.equal(ptrLimit(value, true), 4);
+    assert.equal(ptrLimit({ ...value, umax: 12n }, false), 'limit');
+    assert.equal(ptrLimit({ ...value, smin: -8n }, true), 'limit');
+  });
+
+  it('other pointers cannot be masked, in the kernel words', () => {
+    assert.equal(ptrLimit({ ...fp, type: 'pkt' }, false), 'type');
+    assert.equal(
+      sanitizeError('type', 'add', 2, 3, 2),
+      'R2 has pointer with unsupported alu operation, pointer arithmetic with it prohibited for !root',
+    );
+    assert.equal(
+      sanitizeError('paths', 'sub', 1, 4, 1),
+      'R1 tried to sub from different maps, paths or scalars, pointer arithmetic with it prohibited for !root',
+    );
+  });
+});
+
+describe('speculative paths (bpf and unpriv)', () => {
+  it('a decided branch still walks the other side: more instructions than root', () => {
+    const asm = 'r1 = 1\nif r1 == 1 goto +2\nr0 = 1\nexit\nr0 = 0\nexit';
+    const root = verify({ insns: assemble(asm), progType: 'SOCKET_FILTER', caps: 'root' });
+    const bpf = verify({ insns: assemble(asm), progType: 'SOCKET_FILTER', caps: 'bpf' });
+    assert.equal(root.accepted && bpf.accepted, true);
+    assert.equal(root.insnsProcessed, 4);
+    assert.equal(bpf.insnsProcessed, 6);
+  });
+
+  it('a fault only the speculative side would hit does not reject', () => {
+    const asm = 'r1 = 1\nif r1 == 1 goto +2\nr0 = *(u64 *)(r10 - 8)\nexit\nr0 = 0\nexit';
+    const r = verify({ insns: assemble(asm), progType: 'SOCKET_FILTER', caps: 'unpriv' });
+    assert.equal(r.accepted, true, r.error?.message);
   });
 });
