@@ -10,6 +10,16 @@ import { formatInsn } from '../isa/llvm-print.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
 import { MapType, type MapTypeName } from '../uapi.js';
+import {
+  ALU_IMMEDIATE,
+  ALU_NEG_VALUE,
+  ALU_SANITIZE_DST,
+  ALU_SANITIZE_SRC,
+  capsSwitches,
+  type LimitPointer,
+  ptrLimit,
+  sanitizeError,
+} from './caps.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
 import { type Lookups, sockAccessOk } from './lookups.js';
 import {
@@ -281,9 +291,12 @@ function checkIdMap(idmap: Map<number, number>, a: number, b: number): boolean {
 export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
   const maps = input.maps ?? [];
   const caps = input.caps ?? 'root';
-  const _privileged = caps !== 'unpriv';
-  const allowPtrLeaks = caps === 'root';
-  const allowUninitStack = caps === 'root';
+  const { allowPtrLeaks, allowUninitStack, bypassSpecV1, bypassSpecV4 } = capsSwitches(caps);
+  // Spectre sanitising (caps.ts): per slot, the masking state of pointer arithmetic; slots a
+  // speculative path must not pass (nospec) or ends after (nospec_result: sanitised stack stores)
+  const aluAux = new Map<number, { state: number; limit: number }>();
+  const nospec = new Set<number>();
+  const nospecResult = new Set<number>();
   const logLevel = input.logLevel ?? 0;
   const log: string[] = [];
   const visited = new Uint8Array(slots.length);
@@ -406,6 +419,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     size: number,
     kind: 'read' | 'write' | 'helper',
     at: number,
+    allocated = MAX_BPF_STACK,
   ) => {
     let minOff: number;
     let maxOff: number;
@@ -420,7 +434,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       minOff = Number(reg.smin) + off;
       maxOff = Number(reg.smax) + off + size;
     }
-    let bad = minOff >= 0 || minOff < -MAX_BPF_STACK;
+    // without CAP_PERFMON a read stops at the stack the frame has written so far
+    const floor = kind === 'read' && !allowUninitStack ? -allocated : -MAX_BPF_STACK;
+    let bad = minOff >= 0 || minOff < floor;
     if (!bad && maxOff > 0) bad = true;
     if (!bad && size < 0) bad = true;
     if (bad) {
@@ -462,7 +478,18 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
     stackBounds(reg, regno, off, size, 'write', at);
     noteStack(f, addr);
-    const { slot, j } = slotAt(f, addr + size - 1);
+    // stack accesses are always aligned to their size, so a write stays in one slot; byte k of a
+    // slot is the one at address -(8 * spi + k + 1), the kernel's `slot_type[(slot - i) % 8]`
+    const { slot, j } = slotAt(f, addr);
+    if (!bypassSpecV4) {
+      // check_stack_write_fixed_off reads slot_type[0..size) here, whatever bytes the store hits
+      let sanitize = value !== undefined && isPointer(value);
+      for (let i = 0; i < size && !sanitize; i++)
+        sanitize = slot.types[i] !== Stype.MISC && slot.types[i] !== Stype.ZERO;
+      if (sanitize) nospecResult.add(at);
+    }
+    if (!allowPtrLeaks && size !== 8 && slot.types[7] === Stype.SPILL && slot.spilled.type !== 'scalar')
+      throw new Reject('attempt to corrupt spilled pointer on stack', at);
     const aligned = addr % 8 === 0;
     const capable = caps !== 'unpriv';
     if (value && aligned && value.type === 'scalar' && capable) {
@@ -481,13 +508,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         for (let k = 0; k < 8; k++) if (slot.types[k] === Stype.SPILL) slot.types[k] = Stype.MISC;
       }
       for (let i = 0; i < size; i++) slot.types[j - i] = zero ? Stype.ZERO : Stype.MISC;
-      // bytes of a write that straddles slots (only with unaligned stores)
-      if (j - size + 1 < 0) {
-        for (let a = addr; a < addr + size; a++) {
-          const p = slotAt(f, a);
-          p.slot.types[p.j] = zero ? Stype.ZERO : Stype.MISC;
-        }
-      }
     }
   };
 
@@ -519,7 +539,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   ) => {
     const f = frameOf(s, reg);
     if (!tnumIsConst(reg.varOff)) {
-      const { minOff, maxOff } = stackBounds(reg, regno, off, size, 'read', at);
+      const { minOff, maxOff } = stackBounds(reg, regno, off, size, 'read', at, 8 * f.stack.length);
       let zeros = 0;
       for (let a = minOff; a < maxOff; a++) {
         const { slot, j } = slotAt(f, a);
@@ -539,7 +559,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       return;
     }
     const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
-    stackBounds(reg, regno, off, size, 'read', at);
+    stackBounds(reg, regno, off, size, 'read', at, 8 * f.stack.length);
     const { slot, j } = slotAt(f, addr + size - 1);
     const k0 = -addr - 1;
     if (slot.types[7] === Stype.SPILL) {
@@ -761,7 +781,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   // ALU
 
   const ptrAlu = (
-    _s: VState,
+    s: VState,
     insn: Insn,
     dst: Reg,
     ptr: Reg,
@@ -836,6 +856,31 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`R${dstno} subtraction from stack pointer prohibited`, at);
     saneOff(offReg);
     saneOff(ptr);
+    // sanitize_ptr_alu, first half: can the arithmetic be masked? (reg operands, add/sub only)
+    const sanitize = !bypassSpecV1 && f.source === 'reg' && (op === 'add' || op === 'sub');
+    const ptrno = dst === ptr ? dstno : insn.src;
+    const offno = dst === offReg ? dstno : insn.src;
+    const aluOp = op === 'add' ? 'add' : 'sub';
+    let masking: { state: number; limit: number; left: boolean } | undefined;
+    if (sanitize && !s.speculative) {
+      const neg = offReg.smin < 0n;
+      if (!known && neg !== offReg.smax < 0n)
+        throw new Reject(sanitizeError('bounds', aluOp, dstno, offno, ptrno), at);
+      const left = (op === 'add' && neg) || (op === 'sub' && !neg);
+      const limit = ptrLimit(limitPointer(ptr), left);
+      if (typeof limit === 'string') throw new Reject(sanitizeError(limit, aluOp, dstno, offno, ptrno), at);
+      const state =
+        (neg ? ALU_NEG_VALUE : 0) |
+        (known ? ALU_IMMEDIATE : 0) |
+        (dst === ptr ? ALU_SANITIZE_SRC : ALU_SANITIZE_DST);
+      masking = { state, limit, left };
+    }
+    if (sanitize && !known) {
+      // the masked offset may be 0 under misprediction: walk on with the pointer unmoved
+      const spec = push(s, at + 1, at, at);
+      spec.speculative = true;
+      if (dst !== ptr) curFrame(spec).regs[dstno] = copyReg(ptr);
+    }
     const p = copyReg(ptr);
     const out = copyReg(ptr);
     out.s32min = -0x80000000n;
@@ -901,7 +946,53 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     saneOff(out);
     boundsSync(out);
+    if (!bypassSpecV1) sanitizeBounds(out, dstno, at);
+    if (masking) {
+      // second half (commit): the limit is the distance the arithmetic moved the pointer
+      const after = ptrLimit(limitPointer(out), masking.left);
+      if (typeof after === 'string') throw new Reject(sanitizeError(after, aluOp, dstno, offno, ptrno), at);
+      const limit = Math.abs(masking.limit - after);
+      const was = aluAux.get(at);
+      if (was && (was.state !== masking.state || was.limit !== limit))
+        throw new Reject(sanitizeError('paths', aluOp, dstno, offno, ptrno), at);
+      aluAux.set(at, { state: masking.state, limit });
+    }
     Object.assign(dst, out);
+  };
+
+  const limitPointer = (r: Reg): LimitPointer => ({
+    type: r.type,
+    off: r.off,
+    varOffValue: BigInt.asIntN(64, r.varOff.value),
+    smin: r.smin,
+    umax: r.umax,
+    valueSize: r.type === 'map_value' ? (maps[r.map]?.valueSize ?? 0) : 0,
+  });
+
+  /** sanitize_check_bounds: without CAP_PERFMON the result must stay inside its object. */
+  const sanitizeBounds = (r: Reg, regno: number, at: number) => {
+    if (r.type === 'fp') {
+      if (!tnumIsConst(r.varOff))
+        throw new Reject(
+          `R${regno} variable stack access prohibited for !root, var_off=(0x${r.varOff.value.toString(16)}; 0x${r.varOff.mask.toString(16)}) off=${r.off}`,
+          at,
+        );
+      const off = r.off + Number(BigInt.asIntN(64, r.varOff.value));
+      if (off >= 0 || off < -MAX_BPF_STACK)
+        throw new Reject(
+          `R${regno} stack pointer arithmetic goes out of range, prohibited for !root; off=${off}`,
+          at,
+        );
+    } else if (r.type === 'map_value') {
+      const size = maps[r.map]?.valueSize ?? 0;
+      const lo = r.smin + BigInt(r.off);
+      const hi = r.umax + BigInt(r.off) + 1n;
+      if (lo < 0n || hi > BigInt(size) || r.umax >= BigInt(BPF_MAX_VAR_OFF))
+        throw new Reject(
+          `R${regno} pointer arithmetic of map value goes out of range, prohibited for !root`,
+          at,
+        );
+    }
   };
 
   const subTnum = (a: Reg, b: Reg) => {
@@ -1193,6 +1284,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (f.source === 'reg' && src.type === 'scalar') m |= 1 << insn.src;
       if (m) markPrecise(s, m);
     }
+    if (pred >= 0 && !bypassSpecV1) {
+      // sanitize_speculative_path: the branch not taken is walked too, its operands unknown
+      const spec = push(s, pred === 1 ? at + 1 : target, at, at);
+      spec.speculative = true;
+      const sregs = curFrame(spec).regs;
+      markUnknown(sregs[insn.dst]);
+      if (f.source === 'reg') markUnknown(sregs[insn.src]);
+    }
     if (pred === 1) return target;
     if (pred === 0) return at + 1;
     const other = push(s, target, at, at);
@@ -1274,8 +1373,16 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         return memRegion(reg, regno, reg.off, size, reg.memSize, zeroOk, at);
       case 'fp': {
         if (size === 0 && zeroOk) return;
-        const { minOff } = stackBounds(reg, regno, reg.off, size, write ? 'write' : 'read', at);
         const f = frameOf(s, reg);
+        const { minOff } = stackBounds(
+          reg,
+          regno,
+          reg.off,
+          size,
+          write ? 'write' : 'read',
+          at,
+          8 * f.stack.length,
+        );
         const maxOff = tnumIsConst(reg.varOff) ? minOff : Number(reg.smax) + reg.off;
         noteStack(f, minOff);
         if (raw && tnumIsConst(reg.varOff)) {
@@ -1677,6 +1784,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     k === s.frames.length - 1 ? cfg.liveBefore[at] : cfg.liveBefore[s.frames[k + 1].callsite];
 
   const statesEqual = (old: VState, cur: VState, at: number): boolean => {
+    if (old.speculative && !cur.speculative) return false;
     if (old.frames.length !== cur.frames.length) return false;
     if (old.refs.length !== cur.refs.length) return false;
     const idmap = new Map<number, number>();
@@ -1919,6 +2027,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return true;
   };
 
+  /** Errors a speculative path may end with (EPERM, EACCES, EINVAL: not the complexity limits). */
+  const recoverable = (e: Reject) =>
+    !e.message.startsWith('BPF program is too large') && !e.message.startsWith('The sequence of');
+
   const endPath = (s: VState) => {
     let p = s.parent;
     while (p) {
@@ -2010,7 +2122,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (pruned) {
         if (logLevel > 0) say(`${pc}: safe`);
         next = undefined;
+      } else if (s.speculative && nospec.has(pc)) {
+        next = undefined;
       } else {
+        try {
         if (logLevel > 0) say(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
         const cur = regs(s);
         s.hist.push(pc * 1024 + stackAccessCode(s, insn));
@@ -2118,7 +2233,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', pc);
             const r6 = readReg(s, 6, pc);
             if (insn.kind === 'ldind') readReg(s, insn.src, pc);
-            if (r6.type !== 'ctx') throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
+              if (r6.type !== 'ctx')
+                throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
             for (let r = 0; r <= 5; r++) cur[r] = newReg();
             markUnknown(cur[0]);
             coerceToSize(cur[0], insn.form.size);
@@ -2159,6 +2275,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             break;
           }
         }
+        } catch (e) {
+          // error_recoverable_with_nospec: a speculative path that would fault stops here
+          if (!(e instanceof Reject) || !s.speculative || !recoverable(e)) throw e;
+          nospec.add(pc);
+          aluAux.delete(pc);
+          next = undefined;
+        }
+        if (s.speculative && nospecResult.has(pc)) next = undefined;
       }
       if (next === undefined) {
         endPath(s);

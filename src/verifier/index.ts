@@ -5,6 +5,7 @@
  * program → CFG ({@link checkCfg}) → abstract states ({@link runCheck}) → {@link VerifierResult}.
  */
 import { PseudoSrc } from '../isa/opcodes.js';
+import { callsRefusal, progTypeRefusal } from './caps.js';
 import { checkCfg, toSlots } from './cfg.js';
 import { Reject, runCheck } from './check.js';
 import { type Lookups, tableLookups } from './lookups.js';
@@ -201,7 +202,8 @@ function verifyInner(input: VerifierInput): VerifierResult {
       log: '',
     };
   }
-  const refused = loadFlagsError(input);
+  const refused =
+    progTypeRefusal(input.progType, caps) ?? loadFlagsError(input) ?? callsRefusal(input.insns, caps);
   if (refused) {
     const log = logLevel > 0 && !refused.startsWith('(') ? `${refused}\n` : '';
     return { accepted: false, error: rejection(input, refused, undefined), insnsProcessed: 0, log };

@@ -62,6 +62,8 @@ export interface VState {
    * subset of those has nothing left to mark. Dropped when `hist` or `parent` change.
    */
   precisionMemo?: PrecisionMemo;
+  /** A path only a mispredicted branch or masked arithmetic takes (Spectre v1, not `root`). */
+  speculative?: boolean;
 }
 
 export interface PrecisionMemo {
@@ -97,6 +99,7 @@ export function copyState(s: VState): VState {
     insn: s.insn,
     hist: s.hist.slice(),
     precisionMemo: undefined,
+    speculative: s.speculative,
   };
 }
 
