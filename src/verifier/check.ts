@@ -6,11 +6,11 @@
  * kernel's message.
  */
 import type { Insn } from '../isa/instruction.js';
-import { formatInsn } from '../isa/llvm-print.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
 import { MapType, type MapTypeName } from '../uapi.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
+import { VerifierLog } from './log.js';
 import { type Lookups, sockAccessOk } from './lookups.js';
 import {
   boundsSync,
@@ -49,7 +49,7 @@ import {
 import type { ArgBaseType, HelperArg } from './tables/index.js';
 import { mapFuncCompatible } from './tables/index.js';
 import { S64_MAX, S64_MIN, tnumAdd, tnumConst, tnumIn, tnumIsConst, u64 } from './tnum.js';
-import type { VerifierInput, VerifierMap } from './types.js';
+import type { VerifierInput } from './types.js';
 
 /** BPF_COMPLEXITY_LIMIT_INSNS */
 export const COMPLEXITY_LIMIT_INSNS = 1_000_000;
@@ -77,12 +77,14 @@ interface Pending {
   state: VState;
   insn: number;
   prev: number;
+  /** Log position when queued (a level-1 log is cut back there on resume). */
+  logPos: number;
 }
 
 export interface CheckResult {
   readonly error?: Reject;
   readonly insnsProcessed: number;
-  readonly log: string[];
+  readonly log: VerifierLog;
   readonly visited: Uint8Array;
   readonly maxStack: number;
 }
@@ -152,53 +154,6 @@ const ALU_STR: Record<string, string> = {
   movsx: '=',
   arsh: 's>>=',
 };
-
-function fmtNum(v: bigint): string {
-  return v >= -0x7fffffffn && v <= 0xffffffffn ? v.toString() : `0x${u64(v).toString(16)}`;
-}
-
-/** Print a register as the kernel's `print_verifier_state` does (abridged). */
-export function regText(r: Reg, maps: readonly VerifierMap[]): string {
-  if (r.type === 'scalar') {
-    if (tnumIsConst(r.varOff)) return `${r.precise ? 'P' : ''}${fmtNum(BigInt.asIntN(64, r.varOff.value))}`;
-    const parts: string[] = [];
-    if (r.id) parts.push(`id=${r.id}`);
-    if (r.smin !== S64_MIN) parts.push(`smin=${r.smin}`);
-    if (r.smax !== S64_MAX) parts.push(`smax=${r.smax}`);
-    if (r.umin !== 0n) parts.push(`umin=${r.umin}`);
-    if (r.umax !== (1n << 64n) - 1n) parts.push(`umax=${r.umax}`);
-    if (!(r.varOff.mask === (1n << 64n) - 1n))
-      parts.push(`var_off=(0x${r.varOff.value.toString(16)}; 0x${r.varOff.mask.toString(16)})`);
-    return `${r.precise ? 'P' : ''}scalar(${parts.join(',')})`;
-  }
-  if (r.type === 'fp') return `fp${r.off}`;
-  const parts: string[] = [];
-  if (r.id) parts.push(`id=${r.id}`);
-  if (r.refObjId) parts.push(`ref_obj_id=${r.refObjId}`);
-  if (r.type === 'map_ptr' || r.type === 'map_value' || r.type === 'map_key') {
-    const m = maps[r.map];
-    if (m) parts.push(`map=${(m.name ?? `m${r.map}`).slice(0, 15)},ks=${m.keySize},vs=${m.valueSize}`);
-  }
-  if (r.off) parts.push(`off=${r.off}`);
-  if (isPkt(r)) parts.push(`r=${r.range}`);
-  if (r.type === 'mem' || r.type === 'ringbuf_mem') parts.push(`sz=${r.memSize}`);
-  return `${regTypeStr(r)}(${parts.join(',')})`;
-}
-
-function stateText(s: VState, maps: readonly VerifierMap[]): string {
-  const f = curFrame(s);
-  const out: string[] = [];
-  f.regs.forEach((r, i) => {
-    if (r.type !== 'not_init') out.push(`R${i}=${regText(r, maps)}`);
-  });
-  f.stack.forEach((slot, spi) => {
-    if (slot.types[7] === Stype.SPILL) out.push(`fp${-(spi + 1) * 8}=${regText(slot.spilled, maps)}`);
-    else if (slot.types.some((t) => t !== Stype.INVALID)) {
-      out.push(`fp${-(spi + 1) * 8}=${slot.types.map((t) => '?rm0'[t]).join('')}`);
-    }
-  });
-  return out.join(' ');
-}
 
 /**
  * BPF_END on a little-endian host: `le` truncates to its width, `be` and `swap` reverse the bytes;
@@ -285,7 +240,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const allowPtrLeaks = caps === 'root';
   const allowUninitStack = caps === 'root';
   const logLevel = input.logLevel ?? 0;
-  const log: string[] = [];
   const visited = new Uint8Array(slots.length);
   let idGen = 0;
   let insnsProcessed = 0;
@@ -298,8 +252,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const stackDepth = new Map<number, number>();
   const hasFuncInfo = (input.funcInfo?.length ?? 0) > 0;
 
+  const vlog = new VerifierLog(logLevel, maps, input.insns, input.lines);
   const say = (line: string) => {
-    if (logLevel > 0) log.push(line);
+    if (logLevel > 0) vlog.say(line);
   };
 
   // -------------------------------------------------------------------------------------------
@@ -1164,7 +1119,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const push = (s: VState, insn: number, prev: number, at: number): VState => {
     const c = copyState(s);
     if (c.parent) c.parent.branches++;
-    pending.push({ state: c, insn, prev });
+    pending.push({ state: c, insn, prev, logPos: vlog.mark() });
     if (pending.length > COMPLEXITY_LIMIT_JMP_SEQ)
       throw new Reject(`The sequence of ${pending.length} jumps is too complex.`, at);
     return c;
@@ -1976,6 +1931,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   let s: VState | undefined = init;
   let pc = 0;
   let prev = -1;
+  let resumed = false;
   try {
     while (s) {
       insnsProcessed++;
@@ -1991,10 +1947,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         pruned = visitState(s, pc);
       }
       if (pruned) {
-        if (logLevel > 0) say(`${pc}: safe`);
+        if (logLevel > 0) vlog.safe(s, pc, prev, resumed);
         next = undefined;
       } else {
-        if (logLevel > 0) say(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
+        if (logLevel > 0) vlog.insn(s, pc, insn);
         const cur = regs(s);
         s.hist.push(pc * 1024 + stackAccessCode(s, insn));
         switch (insn.kind) {
@@ -2143,6 +2099,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           }
         }
       }
+      if (logLevel > 0 && !pruned) vlog.after(s, insn, pc, next);
+      resumed = false;
       if (next === undefined) {
         endPath(s);
         const p = pending.pop();
@@ -2150,7 +2108,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         s = p.state;
         prev = p.prev;
         pc = p.insn;
-        if (logLevel > 0) say(`from ${prev} to ${pc}: ${stateText(s, maps)}`);
+        if (logLevel > 0) vlog.resume(s, pc, prev, p.logPos);
+        resumed = true;
       } else {
         if (next < 0 || next >= slots.length)
           throw new Reject(`jump out of range from insn ${pc} to ${next}`, pc);
@@ -2159,10 +2118,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   } catch (e) {
     if (e instanceof Reject) {
-      for (const line of e.before) say(line);
-      say(e.message);
+      if (logLevel > 0) vlog.error(e.before, e.message);
       for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
-      return { error: e, insnsProcessed, log, visited, maxStack };
+      return { error: e, insnsProcessed, log: vlog, visited, maxStack };
     }
     throw e;
   }
@@ -2175,9 +2133,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const deep = maxStackDepthError(slots, cfg.subprogs, stackDepth, privStack);
   if (deep) {
     say(deep);
-    return { error: new Reject(deep, 0), insnsProcessed, log, visited, maxStack };
+    return { error: new Reject(deep, 0), insnsProcessed, log: vlog, visited, maxStack };
   }
-  return { insnsProcessed, log, visited, maxStack };
+  return { insnsProcessed, log: vlog, visited, maxStack };
 }
 
 /**
