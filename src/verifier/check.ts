@@ -1928,6 +1928,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   markPointer(init.frames[0].regs[1], 'ctx');
   markPointer(init.frames[0].regs[10], 'fp');
 
+  vlog.preamble(cfg.subprogs, slots, (id) => {
+    const proto = lookups.helper(id);
+    return typeof proto === 'string' ? 5 : proto.args.length;
+  });
   let s: VState | undefined = init;
   let pc = 0;
   let prev = -1;

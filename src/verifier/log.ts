@@ -216,6 +216,81 @@ function operandRegs(insn: Insn): number[] {
   }
 }
 
+/** Registers an instruction reads and writes, as bit masks (`compute_live_registers`). */
+function useDef(insn: Insn, helperArgs: (id: number) => number): { use: number; def: number } {
+  const bit = (r: number) => (r < 10 ? 1 << r : 0);
+  const CALLER_SAVED = 0b111111;
+  switch (insn.kind) {
+    case 'alu':
+      if (insn.form.op === 'mov' || insn.form.op === 'movsx')
+        return { use: insn.form.source === 'reg' ? bit(insn.src) : 0, def: bit(insn.dst) };
+      return { use: bit(insn.dst) | (insn.form.source === 'reg' ? bit(insn.src) : 0), def: bit(insn.dst) };
+    case 'end':
+      return { use: bit(insn.dst), def: bit(insn.dst) };
+    case 'lddw':
+      return { use: 0, def: bit(insn.dst) };
+    case 'ldx':
+      return { use: bit(insn.src), def: bit(insn.dst) };
+    case 'stx':
+      return { use: bit(insn.dst) | bit(insn.src), def: 0 };
+    case 'st':
+      return { use: bit(insn.dst), def: 0 };
+    case 'atomic': {
+      const cmpxchg = insn.imm === 0xf1;
+      const fetch = (insn.imm & 1) !== 0;
+      return {
+        use: bit(insn.dst) | bit(insn.src) | (cmpxchg ? 1 : 0),
+        def: cmpxchg ? 1 : fetch ? bit(insn.src) : 0,
+      };
+    }
+    case 'jmp':
+      if (insn.form.op === 'ja' || insn.form.op === 'may_goto') return { use: 0, def: 0 };
+      return { use: bit(insn.dst) | (insn.form.source === 'reg' ? bit(insn.src) : 0), def: 0 };
+    case 'call': {
+      const n = insn.form.target === 'helper' ? helperArgs(insn.imm) : 5;
+      return { use: ((1 << (n + 1)) - 1) & ~1, def: CALLER_SAVED };
+    }
+    case 'exit':
+      return { use: 1, def: 0 };
+    case 'ldabs':
+    case 'ldind':
+      return { use: bit(6) | (insn.kind === 'ldind' ? bit(insn.src) : 0), def: CALLER_SAVED };
+    default:
+      return { use: 0, def: 0 };
+  }
+}
+
+/** Registers live before each slot (backward data flow to a fixed point). */
+function liveRegs(slots: readonly (Insn | undefined)[], helperArgs: (id: number) => number): number[] {
+  const n = slots.length;
+  const live = new Array<number>(n).fill(0);
+  const ud = slots.map((i) => (i ? useDef(i, helperArgs) : { use: 0, def: 0 }));
+  const succ = slots.map((i, slot): number[] => {
+    if (!i || i.kind === 'exit') return [];
+    const next = slot + (i.kind === 'lddw' ? 2 : 1);
+    if (i.kind === 'jmp') {
+      const off = i.form.op === 'ja' && i.form.bits === 32 ? i.imm : i.off;
+      const target = slot + off + 1;
+      return i.form.op === 'ja' ? [target] : [next, target];
+    }
+    return [next];
+  });
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let slot = n - 1; slot >= 0; slot--) {
+      if (!slots[slot]) continue;
+      let out = 0;
+      for (const t of succ[slot]) if (t >= 0 && t < n) out |= live[t];
+      const v = ud[slot].use | (out & ~ud[slot].def);
+      if (v !== live[slot]) {
+        live[slot] = v;
+        changed = true;
+      }
+    }
+  }
+  return live;
+}
+
 /** Snapshot of a frame's stack slots as text, to tell which ones an instruction changed. */
 const slotTexts = (f: Frame, maps: readonly VerifierMap[]): (string | undefined)[] =>
   f.stack.map((_, spi) => slotText(f, spi, maps));
@@ -238,6 +313,16 @@ export class VerifierLog {
   private prevSource: SourceLine | undefined;
   private step: TraceStep | undefined;
   private resumedFrom: number | undefined;
+  /** Lines that got a state appended: their length before (a level-1 cut lands inside them). */
+  private readonly baseLength = new Map<number, number>();
+  /** The next line continues the last one (what a level-1 cut leaves: no newline). */
+  private joinNext = false;
+
+  private push(line: string): void {
+    if (this.joinNext && this.lines.length) this.lines[this.lines.length - 1] += line;
+    else this.lines.push(line);
+    this.joinNext = false;
+  }
 
   constructor(
     level: 0 | 1 | 2,
@@ -261,21 +346,29 @@ export class VerifierLog {
     return this.level > 0;
   }
 
-  /** Level-2 preamble: subprogram starts and the live-registers table. */
+  /**
+   * Level-2 preamble: subprogram starts and the live-registers table (`helperArgs`: the number of
+   * arguments of a helper, which its call reads).
+   */
   preamble(
     subprogs: readonly number[],
-    live: ReadonlyArray<{ slot: number; mask: number; text: string }>,
+    slots: readonly (Insn | undefined)[],
+    helperArgs: (id: number) => number,
   ): void {
     if (this.level < 2) return;
     subprogs.forEach((start, i) => {
       this.lines.push(`func#${i} @${start}`);
     });
     this.lines.push('Live regs before insn:');
-    for (const l of live) {
+    const live = liveRegs(slots, helperArgs);
+    slots.forEach((insn, slot) => {
+      if (!insn) return;
       let m = '';
-      for (let r = 0; r < 10; r++) m += l.mask & (1 << r) ? String(r) : '.';
-      this.lines.push(`${String(l.slot).padStart(6)}: ${m} ${l.text}`);
-    }
+      for (let r = 0; r < 10; r++) m += live[slot] & (1 << r) ? String(r) : '.';
+      this.lines.push(
+        `${String(slot).padStart(7)}: ${m} ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`,
+      );
+    });
   }
 
   /** Position to cut back to when the branch queued now is resumed (level 1). */
@@ -309,9 +402,10 @@ export class VerifierLog {
       const line = this.lines[last];
       const pos = line.length + 1;
       const pad = Math.max(1, Math.ceil(Math.max(pos, 8) / 40) * 40 - pos - 1);
+      this.baseLength.set(last, line.length);
       this.lines[last] = `${line}${' '.repeat(pad)};${text}`;
     } else {
-      this.lines.push(`${pc}:${text}`);
+      this.push(`${pc}:${text}`);
     }
     this.insnLine = -1;
   }
@@ -333,8 +427,11 @@ export class VerifierLog {
 
   /** A path was pruned at `pc` (`resumed`: it is the first instruction after a pop). */
   safe(s: VState, pc: number, prev: number, resumed: boolean): void {
-    this.lines.push(resumed ? `from ${prev} to ${pc}: safe` : `${pc}: safe`);
-    if (resumed && this.level >= 2) this.lines.splice(this.lines.length - 1, 0, '');
+    if (resumed) {
+      this.joinNext = false;
+      if (this.level >= 2) this.lines.push('');
+      this.lines.push(`from ${prev} to ${pc}: safe`);
+    } else this.push(`${pc}: safe`);
     this.insnLine = -1;
     this.step = undefined;
     this.resumedFrom = undefined;
@@ -343,9 +440,20 @@ export class VerifierLog {
 
   /** Resuming a queued branch: cut the log back (level 1) and print the state it starts from. */
   resume(s: VState, pc: number, prev: number, pos: number): void {
-    if (this.level === 1) this.lines.length = Math.min(this.lines.length, pos);
-    if (this.level >= 2) this.lines.push('');
-    this.lines.push(`from ${prev} to ${pc}: ${stateText(s, this.maps)}`);
+    if (this.level === 1) {
+      // The kernel cuts its buffer back to the byte after the queued jump's newline; when the
+      // jump's state was appended to its line since, one padding space stays and no newline.
+      this.lines.length = Math.min(this.lines.length, pos);
+      for (const k of [...this.baseLength.keys()]) if (k >= pos) this.baseLength.delete(k);
+      const base = this.baseLength.get(pos - 1);
+      if (base !== undefined) {
+        this.lines[pos - 1] = `${this.lines[pos - 1].slice(0, base)} `;
+        this.baseLength.delete(pos - 1);
+        this.joinNext = true;
+      }
+    } else {
+      this.lines.push('', `from ${prev} to ${pc}: ${stateText(s, this.maps)}`);
+    }
     this.insnLine = -1;
     this.allScratched = true;
     this.prevSource = undefined;
@@ -359,10 +467,10 @@ export class VerifierLog {
     this.flushState(s, pc);
     const src = this.sources.get(pc);
     if (src && src !== this.prevSource) {
-      this.lines.push(`; ${src.text.trimStart()} @ ${src.file.split('/').pop()}:${src.line}`);
+      this.push(`; ${src.text.trimStart()} @ ${src.file.split('/').pop()}:${src.line}`);
       this.prevSource = src;
     }
-    this.lines.push(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
+    this.push(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
     this.insnLine = this.lines.length - 1;
     for (const r of operandRegs(insn)) this.scratchRegs.add(r);
     const f = s.frames[s.frames.length - 1];
@@ -404,12 +512,12 @@ export class VerifierLog {
   /** The walk stopped with `message` (plus lines the kernel prints before it). */
   error(before: readonly string[], message: string): void {
     if (this.step) this.step.error = message;
-    this.lines.push(...before, message);
+    for (const l of [...before, message]) this.push(l);
   }
 
   /** A line printed outside the instruction walk (stack depth errors…). */
   say(line: string): void {
-    this.lines.push(line);
+    this.push(line);
     this.insnLine = -1;
   }
 
