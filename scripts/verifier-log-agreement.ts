@@ -168,6 +168,7 @@ for (const level of levels) {
   let same = 0;
   let programs = 0;
   let identical = 0;
+  let shareSum = 0;
   const worst: { name: string; share: number; k: string[]; o: string[] }[] = [];
   for (const file of files) {
     const pairs = file.endsWith('.jsonl') ? casePairs(file, level) : objectPairs(file, level);
@@ -179,13 +180,16 @@ for (const level of levels) {
       kernelLines += k.length;
       same += m;
       programs++;
+      shareSum += k.length ? m / k.length : 1;
       if (m === k.length && k.length === o.length) identical++;
       else worst.push({ name: p.name, share: k.length ? m / k.length : 1, k, o });
     }
   }
   const pct = kernelLines ? ((100 * same) / kernelLines).toFixed(1) : '–';
   console.log(
-    `level ${level}: ${same}/${kernelLines} kernel lines reproduced exactly (${pct} %); ${identical}/${programs} logs identical`,
+    `level ${level}: ${same}/${kernelLines} kernel lines reproduced exactly (${pct} %); ` +
+      `per program ${((100 * shareSum) / Math.max(1, programs)).toFixed(1)} % on average; ` +
+      `${identical}/${programs} logs identical`,
   );
   worst.sort((a, b) => a.share - b.share);
   for (const w of worst.slice(0, show)) {
