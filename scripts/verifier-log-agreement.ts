@@ -49,7 +49,12 @@ interface Pair {
 
 const ADDR = /0x[0-9a-f]{16}\b/g;
 const OUR_MAP = /map\[(idx|fd|id):\d+\](\+\d+)?/g;
-const normalize = (line: string): string => line.replace(ADDR, '<addr>').replace(OUR_MAP, '<addr>').trimEnd();
+const normalize = (line: string): string =>
+  line
+    .replace(ADDR, '<addr>')
+    .replace(OUR_MAP, '<addr>')
+    .replace(/<addr> +;/, '<addr> ;')
+    .trimEnd();
 const counted = (line: string): boolean =>
   line !== '' && !line.startsWith('mark_precise:') && !line.startsWith('verification time');
 const linesOf = (log: string): string[] => log.split('\n').map(normalize).filter(counted);

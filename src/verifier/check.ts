@@ -87,6 +87,7 @@ export interface CheckResult {
   readonly log: VerifierLog;
   readonly visited: Uint8Array;
   readonly maxStack: number;
+  readonly states: { readonly total: number; readonly peak: number; readonly maxPerInsn: number };
 }
 
 const TYPE_STR: Record<RegType, string> = {
@@ -249,6 +250,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   let maxStack = 0;
   const explored = new Map<number, { state: VState; hit: number; miss: number }[]>();
   const pending: Pending[] = [];
+  /** For the log's statistics line: checkpoints made, alive at most, most at one insn. */
+  const stats = { total: 0, cur: 0, peak: 0, maxPerInsn: 0 };
   const stackDepth = new Map<number, number>();
   const hasFuncInfo = (input.funcInfo?.length ?? 0) > 0;
 
@@ -1818,8 +1821,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (sl.miss > sl.hit * 3 + 3) {
         list.splice(k, 1);
         k--;
+        stats.cur--;
       }
     }
+    stats.maxPerInsn = Math.max(stats.maxPerInsn, list.length);
     if (!addNew) return false;
     prevInsns = insnsProcessed;
     prevJmps = jmpsProcessed;
@@ -1828,6 +1833,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     cp.insn = at;
     list.push({ state: cp, hit: 0, miss: 0 });
     explored.set(at, list);
+    stats.total++;
+    stats.peak = Math.max(stats.peak, ++stats.cur);
     s.parent = cp;
     s.hist = [];
     s.precisionMemo = undefined;
@@ -2124,7 +2131,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (e instanceof Reject) {
       if (logLevel > 0) vlog.error(e.before, e.message);
       for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
-      return { error: e, insnsProcessed, log: vlog, visited, maxStack };
+      return { error: e, insnsProcessed, log: vlog, visited, maxStack, states: stats };
     }
     throw e;
   }
@@ -2137,9 +2144,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const deep = maxStackDepthError(slots, cfg.subprogs, stackDepth, privStack);
   if (deep) {
     say(deep);
-    return { error: new Reject(deep, 0), insnsProcessed, log: vlog, visited, maxStack };
+    return { error: new Reject(deep, 0), insnsProcessed, log: vlog, visited, maxStack, states: stats };
   }
-  return { insnsProcessed, log: vlog, visited, maxStack };
+  return { insnsProcessed, log: vlog, visited, maxStack, states: stats };
 }
 
 /**

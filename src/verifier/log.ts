@@ -77,10 +77,10 @@ export function regTypeStr(r: Reg): string {
 const hex = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16)}`;
 /** `verbose_snum`: decimal within the 16-bit signed range, else 64-bit hex. */
 const snum = (v: bigint): string => (v >= -32768n && v <= 32767n ? v.toString() : hex(v));
-/** `verbose_unum`: decimal up to 65535, else 64-bit hex. */
+/** `verbose_unum`: decimal up to 32767, else 64-bit hex (6.18 prints 256 and 255 in decimal, 0xff00 in hex). */
 const unum = (v: bigint): string => {
   const u = BigInt.asUintN(64, v);
-  return u <= 65535n ? u.toString() : hex(u);
+  return u <= 32767n ? u.toString() : hex(u);
 };
 
 /** `print_scalar_ranges`: equal bounds of the same kind share one value (`smin=smin32=0`). */
@@ -203,7 +203,7 @@ function operandRegs(insn: Insn): number[] {
     case 'alu':
       return insn.form.source === 'reg' ? [insn.dst, insn.src] : [insn.dst];
     case 'atomic':
-      return [insn.dst, insn.src, 0];
+      return insn.imm === 0xf1 ? [insn.dst, insn.src, 0] : [insn.dst, insn.src];
     case 'ldx':
     case 'stx':
       return [insn.dst, insn.src];
