@@ -6,7 +6,6 @@
  * kernel's message.
  */
 import type { Insn } from '../isa/instruction.js';
-import { formatInsn } from '../isa/llvm-print.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
 import { MapType, type MapTypeName } from '../uapi.js';
@@ -21,6 +20,7 @@ import {
   sanitizeError,
 } from './caps.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
+import { VerifierLog } from './log.js';
 import { type Lookups, sockAccessOk } from './lookups.js';
 import {
   boundsSync,
@@ -59,7 +59,7 @@ import {
 import type { ArgBaseType, HelperArg } from './tables/index.js';
 import { mapFuncCompatible } from './tables/index.js';
 import { S64_MAX, S64_MIN, tnumAdd, tnumConst, tnumIn, tnumIsConst, u64 } from './tnum.js';
-import type { VerifierInput, VerifierMap } from './types.js';
+import type { VerifierInput } from './types.js';
 
 /** BPF_COMPLEXITY_LIMIT_INSNS */
 export const COMPLEXITY_LIMIT_INSNS = 1_000_000;
@@ -87,14 +87,17 @@ interface Pending {
   state: VState;
   insn: number;
   prev: number;
+  /** Log position when queued (a level-1 log is cut back there on resume). */
+  logPos: number;
 }
 
 export interface CheckResult {
   readonly error?: Reject;
   readonly insnsProcessed: number;
-  readonly log: string[];
+  readonly log: VerifierLog;
   readonly visited: Uint8Array;
   readonly maxStack: number;
+  readonly states: { readonly total: number; readonly peak: number; readonly maxPerInsn: number };
 }
 
 const TYPE_STR: Record<RegType, string> = {
@@ -162,53 +165,6 @@ const ALU_STR: Record<string, string> = {
   movsx: '=',
   arsh: 's>>=',
 };
-
-function fmtNum(v: bigint): string {
-  return v >= -0x7fffffffn && v <= 0xffffffffn ? v.toString() : `0x${u64(v).toString(16)}`;
-}
-
-/** Print a register as the kernel's `print_verifier_state` does (abridged). */
-export function regText(r: Reg, maps: readonly VerifierMap[]): string {
-  if (r.type === 'scalar') {
-    if (tnumIsConst(r.varOff)) return `${r.precise ? 'P' : ''}${fmtNum(BigInt.asIntN(64, r.varOff.value))}`;
-    const parts: string[] = [];
-    if (r.id) parts.push(`id=${r.id}`);
-    if (r.smin !== S64_MIN) parts.push(`smin=${r.smin}`);
-    if (r.smax !== S64_MAX) parts.push(`smax=${r.smax}`);
-    if (r.umin !== 0n) parts.push(`umin=${r.umin}`);
-    if (r.umax !== (1n << 64n) - 1n) parts.push(`umax=${r.umax}`);
-    if (!(r.varOff.mask === (1n << 64n) - 1n))
-      parts.push(`var_off=(0x${r.varOff.value.toString(16)}; 0x${r.varOff.mask.toString(16)})`);
-    return `${r.precise ? 'P' : ''}scalar(${parts.join(',')})`;
-  }
-  if (r.type === 'fp') return `fp${r.off}`;
-  const parts: string[] = [];
-  if (r.id) parts.push(`id=${r.id}`);
-  if (r.refObjId) parts.push(`ref_obj_id=${r.refObjId}`);
-  if (r.type === 'map_ptr' || r.type === 'map_value' || r.type === 'map_key') {
-    const m = maps[r.map];
-    if (m) parts.push(`map=${(m.name ?? `m${r.map}`).slice(0, 15)},ks=${m.keySize},vs=${m.valueSize}`);
-  }
-  if (r.off) parts.push(`off=${r.off}`);
-  if (isPkt(r)) parts.push(`r=${r.range}`);
-  if (r.type === 'mem' || r.type === 'ringbuf_mem') parts.push(`sz=${r.memSize}`);
-  return `${regTypeStr(r)}(${parts.join(',')})`;
-}
-
-function stateText(s: VState, maps: readonly VerifierMap[]): string {
-  const f = curFrame(s);
-  const out: string[] = [];
-  f.regs.forEach((r, i) => {
-    if (r.type !== 'not_init') out.push(`R${i}=${regText(r, maps)}`);
-  });
-  f.stack.forEach((slot, spi) => {
-    if (slot.types[7] === Stype.SPILL) out.push(`fp${-(spi + 1) * 8}=${regText(slot.spilled, maps)}`);
-    else if (slot.types.some((t) => t !== Stype.INVALID)) {
-      out.push(`fp${-(spi + 1) * 8}=${slot.types.map((t) => '?rm0'[t]).join('')}`);
-    }
-  });
-  return out.join(' ');
-}
 
 /**
  * BPF_END on a little-endian host: `le` truncates to its width, `be` and `swap` reverse the bytes;
@@ -298,7 +254,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const nospec = new Set<number>();
   const nospecResult = new Set<number>();
   const logLevel = input.logLevel ?? 0;
-  const log: string[] = [];
   const visited = new Uint8Array(slots.length);
   let idGen = 0;
   let insnsProcessed = 0;
@@ -308,11 +263,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   let maxStack = 0;
   const explored = new Map<number, { state: VState; hit: number; miss: number }[]>();
   const pending: Pending[] = [];
+  /** For the log's statistics line: checkpoints made, alive at most, most at one insn. */
+  const stats = { total: 0, cur: 0, peak: 0, maxPerInsn: 0 };
   const stackDepth = new Map<number, number>();
   const hasFuncInfo = (input.funcInfo?.length ?? 0) > 0;
 
+  const vlog = new VerifierLog(logLevel, maps, input.insns, input.lines);
   const say = (line: string) => {
-    if (logLevel > 0) log.push(line);
+    if (logLevel > 0) vlog.say(line);
   };
 
   // -------------------------------------------------------------------------------------------
@@ -1255,7 +1213,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const push = (s: VState, insn: number, prev: number, at: number): VState => {
     const c = copyState(s);
     if (c.parent) c.parent.branches++;
-    pending.push({ state: c, insn, prev });
+    pending.push({ state: c, insn, prev, logPos: vlog.mark() });
     if (pending.length > COMPLEXITY_LIMIT_JMP_SEQ)
       throw new Reject(`The sequence of ${pending.length} jumps is too complex.`, at);
     return c;
@@ -1988,8 +1946,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (sl.miss > sl.hit * 3 + 3) {
         list.splice(k, 1);
         k--;
+        stats.cur--;
       }
     }
+    stats.maxPerInsn = Math.max(stats.maxPerInsn, list.length);
     if (!addNew) return false;
     prevInsns = insnsProcessed;
     prevJmps = jmpsProcessed;
@@ -1998,6 +1958,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     cp.insn = at;
     list.push({ state: cp, hit: 0, miss: 0 });
     explored.set(at, list);
+    stats.total++;
+    stats.peak = Math.max(stats.peak, ++stats.cur);
     s.parent = cp;
     s.hist = [];
     s.precisionMemo = undefined;
@@ -2102,9 +2064,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   markPointer(init.frames[0].regs[1], 'ctx');
   markPointer(init.frames[0].regs[10], 'fp');
 
+  vlog.preamble(cfg.subprogs, slots, (id) => {
+    const proto = lookups.helper(id);
+    return typeof proto === 'string' ? 5 : proto.args.length;
+  });
   let s: VState | undefined = init;
   let pc = 0;
   let prev = -1;
+  let resumed = false;
   try {
     while (s) {
       insnsProcessed++;
@@ -2120,161 +2087,161 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         pruned = visitState(s, pc);
       }
       if (pruned) {
-        if (logLevel > 0) say(`${pc}: safe`);
+        if (logLevel > 0) vlog.safe(s, pc, prev, resumed);
         next = undefined;
       } else if (s.speculative && nospec.has(pc)) {
         next = undefined;
       } else {
         try {
-        if (logLevel > 0) say(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
-        const cur = regs(s);
-        s.hist.push(pc * 1024 + stackAccessCode(s, insn));
-        switch (insn.kind) {
-          case 'alu':
-            checkAlu(s, insn, pc);
-            break;
-          case 'end': {
-            readReg(s, insn.dst, pc);
-            writeCheck(insn.dst, pc);
-            if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
-              throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, pc);
-            byteSwap(cur[insn.dst], insn.form.order, insn.form.bits);
-            break;
-          }
-          case 'lddw': {
-            writeCheck(insn.dst, pc);
-            const d = cur[insn.dst];
-            switch (insn.src) {
-              case PseudoSrc.IMM:
-                markKnown(d, insn.value);
-                break;
-              case PseudoSrc.MAP_FD:
-              case PseudoSrc.MAP_IDX:
-                markPointer(d, 'map_ptr');
-                d.map = insn.imm;
-                break;
-              case PseudoSrc.MAP_VALUE:
-              case PseudoSrc.MAP_IDX_VALUE:
-                markPointer(d, 'map_value');
-                d.map = insn.imm;
-                d.off = insn.imm2;
-                break;
-              case PseudoSrc.FUNC:
-                if (!hasFuncInfo) throw new Reject('missing btf func_info', pc);
-                markPointer(d, 'func');
-                d.subprog = pc + insn.imm + 1;
-                break;
-              default:
-                throw new Reject('invalid bpf_ld_imm64 insn', pc);
-            }
-            break;
-          }
-          case 'ldx': {
-            readReg(s, insn.src, pc);
-            writeCheck(insn.dst, pc);
-            memAccess(
-              s,
-              insn.src,
-              insn.off,
-              insn.form.size,
-              false,
-              insn.dst,
-              undefined,
-              pc,
-              insn.form.signed,
-            );
-            break;
-          }
-          case 'stx': {
-            readReg(s, insn.src, pc);
-            readReg(s, insn.dst, pc);
-            memAccess(s, insn.dst, insn.off, insn.form.size, true, insn.src, undefined, pc);
-            break;
-          }
-          case 'st': {
-            readReg(s, insn.dst, pc);
-            memAccess(s, insn.dst, insn.off, insn.form.size, true, undefined, insn.imm, pc);
-            break;
-          }
-          case 'atomic': {
-            const f = insn.form;
-            readReg(s, insn.src, pc);
-            readReg(s, insn.dst, pc);
-            if (f.op === 'cmpxchg') readReg(s, 0, pc);
-            if (isPointer(cur[insn.src]) && f.op !== 'store_release' && !allowPtrLeaks)
-              throw new Reject(`R${insn.src} leaks addr into mem`, pc);
-            if (f.op === 'load_acquire') {
-              memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc, false, true);
+          if (logLevel > 0) vlog.insn(s, pc, insn);
+          const cur = regs(s);
+          s.hist.push(pc * 1024 + stackAccessCode(s, insn));
+          switch (insn.kind) {
+            case 'alu':
+              checkAlu(s, insn, pc);
+              break;
+            case 'end': {
+              readReg(s, insn.dst, pc);
+              writeCheck(insn.dst, pc);
+              if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
+                throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, pc);
+              byteSwap(cur[insn.dst], insn.form.order, insn.form.bits);
               break;
             }
-            if (f.op === 'store_release') {
-              memAccess(s, insn.dst, insn.off, f.size, true, insn.src, undefined, pc, false, true);
+            case 'lddw': {
+              writeCheck(insn.dst, pc);
+              const d = cur[insn.dst];
+              switch (insn.src) {
+                case PseudoSrc.IMM:
+                  markKnown(d, insn.value);
+                  break;
+                case PseudoSrc.MAP_FD:
+                case PseudoSrc.MAP_IDX:
+                  markPointer(d, 'map_ptr');
+                  d.map = insn.imm;
+                  break;
+                case PseudoSrc.MAP_VALUE:
+                case PseudoSrc.MAP_IDX_VALUE:
+                  markPointer(d, 'map_value');
+                  d.map = insn.imm;
+                  d.off = insn.imm2;
+                  break;
+                case PseudoSrc.FUNC:
+                  if (!hasFuncInfo) throw new Reject('missing btf func_info', pc);
+                  markPointer(d, 'func');
+                  d.subprog = pc + insn.imm + 1;
+                  break;
+                default:
+                  throw new Reject('invalid bpf_ld_imm64 insn', pc);
+              }
               break;
             }
-            const target = cur[insn.dst];
-            if (target.type === 'ctx' || isPkt(target))
-              throw new Reject(
-                `BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(target)} is not allowed`,
+            case 'ldx': {
+              readReg(s, insn.src, pc);
+              writeCheck(insn.dst, pc);
+              memAccess(
+                s,
+                insn.src,
+                insn.off,
+                insn.form.size,
+                false,
+                insn.dst,
+                undefined,
                 pc,
+                insn.form.signed,
               );
-            if (f.size !== 4 && f.size !== 8) throw new Reject('invalid atomic operand size', pc);
-            const loadReg = f.op === 'cmpxchg' ? 0 : f.fetch ? insn.src : undefined;
-            memAccess(s, insn.dst, insn.off, f.size, false, undefined, undefined, pc, false, true);
-            memAccess(s, insn.dst, insn.off, f.size, true, undefined, undefined, pc, false, true);
-            if (loadReg !== undefined) {
-              markUnknown(cur[loadReg]);
-              if (f.size === 4) coerceToSize(cur[loadReg], 4);
+              break;
             }
-            break;
-          }
-          case 'ldabs':
-          case 'ldind': {
-            if (!['SOCKET_FILTER', 'SCHED_CLS', 'SCHED_ACT'].includes(input.progType))
-              throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', pc);
-            const r6 = readReg(s, 6, pc);
-            if (insn.kind === 'ldind') readReg(s, insn.src, pc);
+            case 'stx': {
+              readReg(s, insn.src, pc);
+              readReg(s, insn.dst, pc);
+              memAccess(s, insn.dst, insn.off, insn.form.size, true, insn.src, undefined, pc);
+              break;
+            }
+            case 'st': {
+              readReg(s, insn.dst, pc);
+              memAccess(s, insn.dst, insn.off, insn.form.size, true, undefined, insn.imm, pc);
+              break;
+            }
+            case 'atomic': {
+              const f = insn.form;
+              readReg(s, insn.src, pc);
+              readReg(s, insn.dst, pc);
+              if (f.op === 'cmpxchg') readReg(s, 0, pc);
+              if (isPointer(cur[insn.src]) && f.op !== 'store_release' && !allowPtrLeaks)
+                throw new Reject(`R${insn.src} leaks addr into mem`, pc);
+              if (f.op === 'load_acquire') {
+                memAccess(s, insn.src, insn.off, f.size, false, insn.dst, undefined, pc, false, true);
+                break;
+              }
+              if (f.op === 'store_release') {
+                memAccess(s, insn.dst, insn.off, f.size, true, insn.src, undefined, pc, false, true);
+                break;
+              }
+              const target = cur[insn.dst];
+              if (target.type === 'ctx' || isPkt(target))
+                throw new Reject(
+                  `BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(target)} is not allowed`,
+                  pc,
+                );
+              if (f.size !== 4 && f.size !== 8) throw new Reject('invalid atomic operand size', pc);
+              const loadReg = f.op === 'cmpxchg' ? 0 : f.fetch ? insn.src : undefined;
+              memAccess(s, insn.dst, insn.off, f.size, false, undefined, undefined, pc, false, true);
+              memAccess(s, insn.dst, insn.off, f.size, true, undefined, undefined, pc, false, true);
+              if (loadReg !== undefined) {
+                markUnknown(cur[loadReg]);
+                if (f.size === 4) coerceToSize(cur[loadReg], 4);
+              }
+              break;
+            }
+            case 'ldabs':
+            case 'ldind': {
+              if (!['SOCKET_FILTER', 'SCHED_CLS', 'SCHED_ACT'].includes(input.progType))
+                throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', pc);
+              const r6 = readReg(s, 6, pc);
+              if (insn.kind === 'ldind') readReg(s, insn.src, pc);
               if (r6.type !== 'ctx')
                 throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
-            for (let r = 0; r <= 5; r++) cur[r] = newReg();
-            markUnknown(cur[0]);
-            coerceToSize(cur[0], insn.form.size);
-            break;
-          }
-          case 'jmp': {
-            jmpsProcessed++;
-            if (insn.form.op === 'ja') next = jumpDest(insn);
-            else {
-              const r = checkCond(s, insn, pc);
-              next = r === -2 ? undefined : r;
+              for (let r = 0; r <= 5; r++) cur[r] = newReg();
+              markUnknown(cur[0]);
+              coerceToSize(cur[0], insn.form.size);
+              break;
             }
-            break;
-          }
-          case 'call': {
-            jmpsProcessed++;
-            if (insn.form.target === 'local') {
-              const target = pc + insn.imm + 1;
-              enterFrame(s, pc, target, pc, false);
-              next = target;
-            } else if (insn.form.target === 'helper') {
-              const cb = checkHelper(s, insn, pc);
-              if (cb !== undefined) {
-                // verify the callback once with unknown index, then continue after the call
-                enterFrame(s, pc, cb, pc, true);
-                next = cb;
+            case 'jmp': {
+              jmpsProcessed++;
+              if (insn.form.op === 'ja') next = jumpDest(insn);
+              else {
+                const r = checkCond(s, insn, pc);
+                next = r === -2 ? undefined : r;
               }
-            } else {
-              throw new Reject('calling kernel function is not supported without kernel BTF', pc);
+              break;
             }
-            break;
+            case 'call': {
+              jmpsProcessed++;
+              if (insn.form.target === 'local') {
+                const target = pc + insn.imm + 1;
+                enterFrame(s, pc, target, pc, false);
+                next = target;
+              } else if (insn.form.target === 'helper') {
+                const cb = checkHelper(s, insn, pc);
+                if (cb !== undefined) {
+                  // verify the callback once with unknown index, then continue after the call
+                  enterFrame(s, pc, cb, pc, true);
+                  next = cb;
+                }
+              } else {
+                throw new Reject('calling kernel function is not supported without kernel BTF', pc);
+              }
+              break;
+            }
+            case 'callx':
+              throw new Reject(`unknown opcode ${insn.opcode.toString(16).padStart(2, '0')}`, pc);
+            case 'exit': {
+              jmpsProcessed++;
+              next = checkExit(s, pc);
+              break;
+            }
           }
-          case 'callx':
-            throw new Reject(`unknown opcode ${insn.opcode.toString(16).padStart(2, '0')}`, pc);
-          case 'exit': {
-            jmpsProcessed++;
-            next = checkExit(s, pc);
-            break;
-          }
-        }
         } catch (e) {
           // error_recoverable_with_nospec: a speculative path that would fault stops here
           if (!(e instanceof Reject) || !s.speculative || !recoverable(e)) throw e;
@@ -2284,6 +2251,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         }
         if (s.speculative && nospecResult.has(pc)) next = undefined;
       }
+      if (logLevel > 0 && !pruned) vlog.after(s, insn, pc, next);
+      resumed = false;
       if (next === undefined) {
         endPath(s);
         const p = pending.pop();
@@ -2291,7 +2260,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         s = p.state;
         prev = p.prev;
         pc = p.insn;
-        if (logLevel > 0) say(`from ${prev} to ${pc}: ${stateText(s, maps)}`);
+        if (logLevel > 0) vlog.resume(s, pc, prev, p.logPos);
+        resumed = true;
       } else {
         if (next < 0 || next >= slots.length)
           throw new Reject(`jump out of range from insn ${pc} to ${next}`, pc);
@@ -2300,10 +2270,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   } catch (e) {
     if (e instanceof Reject) {
-      for (const line of e.before) say(line);
-      say(e.message);
+      if (logLevel > 0) vlog.error(e.before, e.message);
       for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
-      return { error: e, insnsProcessed, log, visited, maxStack };
+      return { error: e, insnsProcessed, log: vlog, visited, maxStack, states: stats };
     }
     throw e;
   }
@@ -2316,9 +2285,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const deep = maxStackDepthError(slots, cfg.subprogs, stackDepth, privStack);
   if (deep) {
     say(deep);
-    return { error: new Reject(deep, 0), insnsProcessed, log, visited, maxStack };
+    return { error: new Reject(deep, 0), insnsProcessed, log: vlog, visited, maxStack, states: stats };
   }
-  return { insnsProcessed, log, visited, maxStack };
+  return { insnsProcessed, log: vlog, visited, maxStack, states: stats };
 }
 
 /**

@@ -235,14 +235,16 @@ function verifyInner(input: VerifierInput): VerifierResult {
     return { accepted: false, error: rejection(input, cfg.message, cfg.insn), insnsProcessed: 0, log };
   }
   const result = runCheck(input, slots, cfg, lookups);
-  const stats = `processed ${result.insnsProcessed} insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0`;
-  const log = logLevel > 0 ? `${[...result.log, stats].join('\n')}\n` : '';
+  const stats = `processed ${result.insnsProcessed} insns (limit 1000000) max_states_per_insn ${result.states.maxPerInsn} total_states ${result.states.total} peak_states ${result.states.peak} mark_read 0`;
+  const log = result.log.text(stats, !result.error);
+  const trace = logLevel > 0 ? { trace: result.log.trace } : {};
   if (result.error) {
     return {
       accepted: false,
       error: rejection(input, result.error.message, result.error.insn),
       insnsProcessed: result.insnsProcessed,
       log,
+      ...trace,
     };
   }
   const dead = new Set<number>();
@@ -255,6 +257,7 @@ function verifyInner(input: VerifierInput): VerifierResult {
     accepted: true,
     insnsProcessed: result.insnsProcessed,
     log,
+    ...trace,
     facts: { dead, safeAccess, constants: new Map() },
   };
 }

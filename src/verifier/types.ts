@@ -9,6 +9,7 @@ import type { Insn } from '../isa/instruction.js';
 import type { Btf } from '../object/btf.js';
 import type { SourceLine } from '../object/object.js';
 import type { AttachTypeName, MapTypeName, ProgTypeName } from '../uapi.js';
+import type { TraceStep } from './log.js';
 
 /**
  * Who loads the program, as Linux sees it:
@@ -107,6 +108,8 @@ export interface VerifierResult {
   readonly insnsProcessed: number;
   /** The log in the kernel's format at the requested level ('' at level 0). */
   readonly log: string;
+  /** With a log level: every processed instruction with the state after it (for UIs). */
+  readonly trace?: readonly TraceStep[];
   /** Present when accepted. */
   readonly facts?: VerifierFacts;
 }

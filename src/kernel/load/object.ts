@@ -90,6 +90,8 @@ export interface LoadObjectOptions {
   readonly logLevel?: number;
   /** BTF features to assume instead of probing the kernel (tests of the sanitiser). */
   readonly btfFeatures?: BtfFeatures;
+  /** Load every program with this verifier log level (1 or 2), accepted or not (log comparisons). */
+  readonly verifierLogLevel?: 1 | 2;
 }
 
 /** What happened to one program of the object. */
@@ -794,7 +796,9 @@ function loadOne(program: ProgramSpec, spec: ObjectSpec, ctx: LoadContext): Load
     };
     const stats = options.stats ?? true;
     const attempt = (load: LoadProgramOptions): KernelProgram =>
-      loadProgram(stats ? { alwaysLog: true, logLevel: LogLevel.STATS, ...load } : load);
+      options.verifierLogLevel
+        ? loadProgram({ ...load, alwaysLog: true, logLevel: options.verifierLogLevel, logSize: 1 << 24 })
+        : loadProgram(stats ? { alwaysLog: true, logLevel: LogLevel.STATS, ...load } : load);
     let loaded: KernelProgram;
     try {
       loaded = attempt(base);

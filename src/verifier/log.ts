@@ -1,0 +1,530 @@
+/**
+ * The verifier log in Linux 6.18's format (`kernel/bpf/log.c`, `do_check`), at log level 1 and 2,
+ * and a structured trace of the same walk for UIs. The checker calls the hooks below; this module
+ * decides what the kernel would print.
+ *
+ * How the kernel writes it (measured on 6.18):
+ * - Level 2 starts with `func#N @slot` per subprogram and a `Live regs before insn:` table.
+ * - Before each instruction it prints the registers (and stack slots) the previous instruction
+ *   touched ("scratched"): appended to the previous instruction's line after padding to a column
+ *   multiple of 40 (`; R0=0`), or on a line of its own (`N: R0=0`) when something was printed in
+ *   between. Then the source line (`; text @ file:line`), then `N: (op) insn`.
+ * - After a path ends, the next pending branch starts with `from P to N: <full state>`; at level 1
+ *   the log is first cut back to where that branch was queued, so only the path to an error stays,
+ *   and a level-1 log of an accepted program is only its statistics line.
+ * - Pruned paths print `N: safe` (or `from P to N: safe` right after a pop).
+ */
+import type { Insn } from '../isa/instruction.js';
+import { formatInsn } from '../isa/llvm-print.js';
+import type { SourceLine } from '../object/object.js';
+import type { Reg, RegType } from './scalar.js';
+import { type Frame, Stype, type VState } from './state.js';
+import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, tnumIsConst, U32_MAX, U64_MAX } from './tnum.js';
+import type { VerifierMap } from './types.js';
+
+/** One processed instruction, for a UI stepping through the verifier's walk. */
+export interface TraceStep {
+  /** Slot (8-byte unit) of the instruction, as the kernel's log counts. */
+  readonly insn: number;
+  /** Call frame depth (0: the main program). */
+  readonly frame: number;
+  /** Registers after the instruction, in the kernel's notation (`undefined`: not initialised). */
+  readonly regs: ReadonlyArray<string | undefined>;
+  /** Stack slots in use after the instruction: offset from the frame pointer and contents. */
+  readonly stack: ReadonlyArray<{ readonly off: number; readonly value: string }>;
+  /**
+   * For a conditional jump: which way this path went (`taken` or `fallthrough`; the other way,
+   * when feasible, is explored later and starts with a step whose `from` is this instruction).
+   */
+  branch?: 'taken' | 'fallthrough';
+  /** Set on the first step of a path resumed from a queued branch: the jump it came from. */
+  readonly from?: number;
+  /** The path was pruned here: an equivalent state was already proved safe. */
+  readonly safe?: boolean;
+  /** The instruction was rejected (the error message). */
+  error?: string;
+}
+
+const TYPE_STR: Record<RegType, string> = {
+  not_init: '?',
+  scalar: 'scalar',
+  ctx: 'ctx',
+  map_ptr: 'map_ptr',
+  map_value: 'map_value',
+  map_key: 'map_key',
+  fp: 'fp',
+  pkt: 'pkt',
+  pkt_meta: 'pkt_meta',
+  pkt_end: 'pkt_end',
+  mem: 'mem',
+  ringbuf_mem: 'ringbuf_mem',
+  func: 'func',
+  flow_keys: 'flow_keys',
+  sock: 'sock',
+  sock_common: 'sock_common',
+  tcp_sock: 'tcp_sock',
+  btf_id: 'ptr_',
+};
+
+/** The kernel's `reg_type_str`. */
+export function regTypeStr(r: Reg): string {
+  let s = TYPE_STR[r.type];
+  if (r.rdonly && (r.type === 'mem' || r.type === 'ringbuf_mem')) s = `rdonly_${s}`;
+  if (r.maybeNull) s += '_or_null';
+  return s;
+}
+
+const hex = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16)}`;
+/** `verbose_snum`: decimal within the 16-bit signed range, else 64-bit hex. */
+const snum = (v: bigint): string => (v >= -32768n && v <= 32767n ? v.toString() : hex(v));
+/** `verbose_unum`: decimal up to 32767, else 64-bit hex (6.18 prints 256 and 255 in decimal, 0xff00 in hex). */
+const unum = (v: bigint): string => {
+  const u = BigInt.asUintN(64, v);
+  return u <= 32767n ? u.toString() : hex(u);
+};
+
+/** `print_scalar_ranges`: equal bounds of the same kind share one value (`smin=smin32=0`). */
+function scalarRanges(r: Reg): string[] {
+  const m: { name: string; val: bigint; omit: boolean }[] = [
+    { name: 'smin', val: r.smin, omit: r.smin === S64_MIN },
+    { name: 'smax', val: r.smax, omit: r.smax === S64_MAX },
+    { name: 'umin', val: r.umin, omit: r.umin === 0n },
+    { name: 'umax', val: r.umax, omit: r.umax === U64_MAX },
+    { name: 'smin32', val: r.s32min, omit: r.s32min === S32_MIN },
+    { name: 'smax32', val: r.s32max, omit: r.s32max === S32_MAX },
+    { name: 'umin32', val: r.u32min, omit: r.u32min === 0n },
+    { name: 'umax32', val: r.u32max, omit: r.u32max === U32_MAX },
+  ];
+  const out: string[] = [];
+  for (let i = 0; i < m.length; i++) {
+    const a = m[i];
+    if (a.omit) continue;
+    const neg1 = a.name[0] === 's' && a.val < 0n;
+    let text = `${a.name}=`;
+    for (let j = i + 2; j < m.length; j += 2) {
+      const b = m[j];
+      if (b.omit) continue;
+      const neg2 = b.name[0] === 's' && b.val < 0n;
+      if (neg1 === neg2 && BigInt.asUintN(64, a.val) === BigInt.asUintN(64, b.val)) {
+        text += `${b.name}=`;
+        b.omit = true;
+      }
+    }
+    out.push(text + (neg1 ? snum(a.val) : unum(a.val)));
+  }
+  return out;
+}
+
+/** A register as `print_reg_state` prints it (`frameno`: the frame being printed). */
+export function regText(r: Reg, maps: readonly VerifierMap[], frameno = 0): string {
+  const p = r.type === 'scalar' && r.precise ? 'P' : '';
+  if (r.type === 'scalar' && tnumIsConst(r.varOff)) return p + snum(BigInt.asIntN(64, r.varOff.value));
+  let s = p + regTypeStr(r);
+  if (r.type === 'fp') {
+    if (r.frameno !== frameno) s += `[${r.frameno}]`;
+    if (tnumIsConst(r.varOff)) return s + snum(BigInt.asIntN(64, r.varOff.value) + BigInt(r.off));
+  }
+  const parts: string[] = [];
+  if (r.id) parts.push(`id=${r.id}`);
+  if (r.refObjId) parts.push(`ref_obj_id=${r.refObjId}`);
+  if (r.type === 'map_ptr' || r.type === 'map_value' || r.type === 'map_key') {
+    const m = maps[r.map];
+    if (m) {
+      if (m.name) parts.push(`map=${m.name.slice(0, 15)}`);
+      parts.push(`ks=${m.keySize},vs=${m.valueSize}`);
+    }
+  }
+  if (r.type !== 'scalar' && r.off) parts.push(`off=${snum(BigInt(r.off))}`);
+  if (r.type === 'pkt' || r.type === 'pkt_meta') parts.push(`r=${unum(BigInt(r.range))}`);
+  if (r.type === 'mem' || r.type === 'ringbuf_mem') parts.push(`sz=${unum(BigInt(r.memSize))}`);
+  if (tnumIsConst(r.varOff)) {
+    if (r.varOff.value) parts.push(`imm=${snum(BigInt.asIntN(64, r.varOff.value))}`);
+  } else {
+    parts.push(...scalarRanges(r));
+    if (r.varOff.mask !== U64_MAX) parts.push(`var_off=(${hex(r.varOff.value)}; ${hex(r.varOff.mask)})`);
+  }
+  return `${s}(${parts.join(',')})`;
+}
+
+const SLOT_CHAR = '?rm0';
+
+/** A stack slot as `print_verifier_state` prints it, or undefined when all its bytes are invalid. */
+function slotText(f: Frame, spi: number, maps: readonly VerifierMap[]): string | undefined {
+  const slot = f.stack[spi];
+  if (!slot || slot.types.every((t) => t === Stype.INVALID)) return undefined;
+  const chars = slot.types.map((t) => SLOT_CHAR[t] ?? '?');
+  if (slot.types[7] === Stype.SPILL) {
+    const first = slot.types.indexOf(Stype.SPILL);
+    return chars.slice(0, first).join('') + regText(slot.spilled, maps, f.frameno);
+  }
+  return chars.join('');
+}
+
+/** The registers and stack of frame `f`, all of them or only the scratched ones. */
+function frameText(
+  s: VState,
+  f: Frame,
+  maps: readonly VerifierMap[],
+  regs: ReadonlySet<number> | undefined,
+  slots: ReadonlySet<number> | undefined,
+): string {
+  let out = f.frameno ? ` frame${f.frameno}:` : '';
+  f.regs.forEach((r, i) => {
+    if (r.type === 'not_init' || (regs && !regs.has(i))) return;
+    out += ` R${i}=${regText(r, maps, f.frameno)}`;
+  });
+  for (let spi = 0; spi < f.stack.length; spi++) {
+    if (slots && !slots.has(spi)) continue;
+    const t = slotText(f, spi, maps);
+    if (t !== undefined) out += ` fp${-(spi + 1) * 8}=${t}`;
+  }
+  if (s.refs.length) out += ` refs=${s.refs.map((r) => r.id).join(',')}`;
+  if (f.inCallback) out += ' cb';
+  return out;
+}
+
+/** The full state of the current frame (`from 4 to 6: R1=…`). */
+export function stateText(s: VState, maps: readonly VerifierMap[]): string {
+  return frameText(s, s.frames[s.frames.length - 1], maps, undefined, undefined).slice(1);
+}
+
+/** Registers an instruction names (`check_reg_arg` marks them scratched). */
+function operandRegs(insn: Insn): number[] {
+  switch (insn.kind) {
+    case 'call':
+      return [0, 1, 2, 3, 4, 5];
+    case 'exit':
+      return [0];
+    case 'lddw':
+      return [insn.dst];
+    case 'jmp':
+      if (insn.form.op === 'ja') return [];
+      return insn.form.source === 'reg' ? [insn.dst, insn.src] : [insn.dst];
+    case 'alu':
+      return insn.form.source === 'reg' ? [insn.dst, insn.src] : [insn.dst];
+    case 'atomic':
+      return insn.imm === 0xf1 ? [insn.dst, insn.src, 0] : [insn.dst, insn.src];
+    case 'ldx':
+    case 'stx':
+      return [insn.dst, insn.src];
+    case 'ldabs':
+      return [0, 1, 2, 3, 4, 5, 6];
+    case 'ldind':
+      return [0, 1, 2, 3, 4, 5, 6, insn.src];
+    default:
+      return [insn.dst];
+  }
+}
+
+/** Registers an instruction reads and writes, as bit masks (`compute_live_registers`). */
+function useDef(insn: Insn, helperArgs: (id: number) => number): { use: number; def: number } {
+  const bit = (r: number) => (r < 10 ? 1 << r : 0);
+  const CALLER_SAVED = 0b111111;
+  switch (insn.kind) {
+    case 'alu':
+      if (insn.form.op === 'mov' || insn.form.op === 'movsx')
+        return { use: insn.form.source === 'reg' ? bit(insn.src) : 0, def: bit(insn.dst) };
+      return { use: bit(insn.dst) | (insn.form.source === 'reg' ? bit(insn.src) : 0), def: bit(insn.dst) };
+    case 'end':
+      return { use: bit(insn.dst), def: bit(insn.dst) };
+    case 'lddw':
+      return { use: 0, def: bit(insn.dst) };
+    case 'ldx':
+      return { use: bit(insn.src), def: bit(insn.dst) };
+    case 'stx':
+      return { use: bit(insn.dst) | bit(insn.src), def: 0 };
+    case 'st':
+      return { use: bit(insn.dst), def: 0 };
+    case 'atomic': {
+      const cmpxchg = insn.imm === 0xf1;
+      const fetch = (insn.imm & 1) !== 0;
+      return {
+        use: bit(insn.dst) | bit(insn.src) | (cmpxchg ? 1 : 0),
+        def: cmpxchg ? 1 : fetch ? bit(insn.src) : 0,
+      };
+    }
+    case 'jmp':
+      if (insn.form.op === 'ja' || insn.form.op === 'may_goto') return { use: 0, def: 0 };
+      return { use: bit(insn.dst) | (insn.form.source === 'reg' ? bit(insn.src) : 0), def: 0 };
+    case 'call': {
+      const n = insn.form.target === 'helper' ? helperArgs(insn.imm) : 5;
+      return { use: ((1 << (n + 1)) - 1) & ~1, def: CALLER_SAVED };
+    }
+    case 'exit':
+      return { use: 1, def: 0 };
+    case 'ldabs':
+    case 'ldind':
+      return { use: bit(6) | (insn.kind === 'ldind' ? bit(insn.src) : 0), def: CALLER_SAVED };
+    default:
+      return { use: 0, def: 0 };
+  }
+}
+
+/** Registers live before each slot (backward data flow to a fixed point). */
+function liveRegs(slots: readonly (Insn | undefined)[], helperArgs: (id: number) => number): number[] {
+  const n = slots.length;
+  const live = new Array<number>(n).fill(0);
+  const ud = slots.map((i) => (i ? useDef(i, helperArgs) : { use: 0, def: 0 }));
+  const succ = slots.map((i, slot): number[] => {
+    if (!i || i.kind === 'exit') return [];
+    const next = slot + (i.kind === 'lddw' ? 2 : 1);
+    if (i.kind === 'jmp') {
+      const off = i.form.op === 'ja' && i.form.bits === 32 ? i.imm : i.off;
+      const target = slot + off + 1;
+      return i.form.op === 'ja' ? [target] : [next, target];
+    }
+    return [next];
+  });
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let slot = n - 1; slot >= 0; slot--) {
+      if (!slots[slot]) continue;
+      let out = 0;
+      for (const t of succ[slot]) if (t >= 0 && t < n) out |= live[t];
+      const v = ud[slot].use | (out & ~ud[slot].def);
+      if (v !== live[slot]) {
+        live[slot] = v;
+        changed = true;
+      }
+    }
+  }
+  return live;
+}
+
+/** Snapshot of a frame's stack slots as text, to tell which ones an instruction changed. */
+const slotTexts = (f: Frame, maps: readonly VerifierMap[]): (string | undefined)[] =>
+  f.stack.map((_, spi) => slotText(f, spi, maps));
+
+/** The log writer the checker drives (one per verification). */
+export class VerifierLog {
+  readonly level: 0 | 1 | 2;
+  /** Lines written so far (the kernel's ring buffer, as lines). */
+  readonly lines: string[] = [];
+  readonly trace: TraceStep[] = [];
+  private readonly maps: readonly VerifierMap[];
+  private readonly sources: ReadonlyMap<number, SourceLine>;
+  /** Index of the line holding the last instruction, while nothing was printed after it. */
+  private insnLine = -1;
+  private scratchRegs = new Set<number>();
+  private scratchSlots = new Set<number>();
+  private allScratched = true;
+  private beforeSlots: (string | undefined)[] = [];
+  private beforeFrame = 0;
+  private prevSource: SourceLine | undefined;
+  private step: TraceStep | undefined;
+  private resumedFrom: number | undefined;
+  /** Lines that got a state appended: their length before (a level-1 cut lands inside them). */
+  private readonly baseLength = new Map<number, number>();
+  /** The next line continues the last one (what a level-1 cut leaves: no newline). */
+  private joinNext = false;
+
+  private push(line: string): void {
+    if (this.joinNext && this.lines.length) this.lines[this.lines.length - 1] += line;
+    else this.lines.push(line);
+    this.joinNext = false;
+  }
+
+  constructor(
+    level: 0 | 1 | 2,
+    maps: readonly VerifierMap[],
+    insns: readonly Insn[],
+    lines: ReadonlyArray<SourceLine | undefined> | undefined,
+  ) {
+    this.level = level;
+    this.maps = maps;
+    const sources = new Map<number, SourceLine>();
+    if (level > 0 && lines) {
+      insns.forEach((insn, k) => {
+        const l = lines[k];
+        if (l) sources.set(insn.slot, l);
+      });
+    }
+    this.sources = sources;
+  }
+
+  get on(): boolean {
+    return this.level > 0;
+  }
+
+  /**
+   * Level-2 preamble: subprogram starts and the live-registers table (`helperArgs`: the number of
+   * arguments of a helper, which its call reads).
+   */
+  preamble(
+    subprogs: readonly number[],
+    slots: readonly (Insn | undefined)[],
+    helperArgs: (id: number) => number,
+  ): void {
+    if (this.level < 2) return;
+    subprogs.forEach((start, i) => {
+      this.lines.push(`func#${i} @${start}`);
+    });
+    this.lines.push('Live regs before insn:');
+    const live = liveRegs(slots, helperArgs);
+    slots.forEach((insn, slot) => {
+      if (!insn) return;
+      let m = '';
+      for (let r = 0; r < 10; r++) m += live[slot] & (1 << r) ? String(r) : '.';
+      this.lines.push(
+        `${String(slot).padStart(7)}: ${m} ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`,
+      );
+    });
+  }
+
+  /** Position to cut back to when the branch queued now is resumed (level 1). */
+  mark(): number {
+    return this.lines.length;
+  }
+
+  /** The scratched state of the last instruction, before the next line is printed. */
+  private flushState(s: VState, pc: number): void {
+    const f = s.frames[s.frames.length - 1];
+    let regs: Set<number> | undefined = this.scratchRegs;
+    let slots: Set<number> | undefined = this.scratchSlots;
+    if (this.allScratched) {
+      regs = undefined;
+      slots = undefined;
+    } else if (f.frameno === this.beforeFrame) {
+      const now = slotTexts(f, this.maps);
+      now.forEach((t, spi) => {
+        if (t !== this.beforeSlots[spi]) this.scratchSlots.add(spi);
+      });
+    }
+    const nothing = !this.allScratched && this.scratchRegs.size === 0 && this.scratchSlots.size === 0;
+    this.allScratched = false;
+    this.scratchRegs = new Set();
+    this.scratchSlots = new Set();
+    if (nothing) return;
+    const text = frameText(s, f, this.maps, regs, slots);
+    if (text === '' || text === ` frame${f.frameno}:`) return;
+    const last = this.lines.length - 1;
+    if (this.insnLine >= 0 && this.insnLine === last) {
+      const line = this.lines[last];
+      const pos = line.length + 1;
+      const pad = Math.max(1, Math.ceil(Math.max(pos, 8) / 40) * 40 - pos - 1);
+      this.baseLength.set(last, line.length);
+      this.lines[last] = `${line}${' '.repeat(pad)};${text}`;
+    } else {
+      this.push(`${pc}:${text}`);
+    }
+    this.insnLine = -1;
+  }
+
+  private record(s: VState, step: Omit<TraceStep, 'frame' | 'regs' | 'stack'>): void {
+    const f = s.frames[s.frames.length - 1];
+    const t: TraceStep = {
+      ...step,
+      frame: f.frameno,
+      regs: f.regs.map((r) => (r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno))),
+      stack: f.stack.flatMap((_, spi) => {
+        const value = slotText(f, spi, this.maps);
+        return value === undefined ? [] : [{ off: -(spi + 1) * 8, value }];
+      }),
+    };
+    this.trace.push(t);
+    this.step = t;
+  }
+
+  /** A path was pruned at `pc` (`resumed`: it is the first instruction after a pop). */
+  safe(s: VState, pc: number, prev: number, resumed: boolean): void {
+    if (resumed) {
+      this.joinNext = false;
+      if (this.level >= 2) this.lines.push('');
+      this.lines.push(`from ${prev} to ${pc}: safe`);
+    } else this.push(`${pc}: safe`);
+    this.insnLine = -1;
+    this.step = undefined;
+    this.resumedFrom = undefined;
+    this.record(s, { insn: pc, safe: true, ...(resumed ? { from: prev } : {}) });
+  }
+
+  /** Resuming a queued branch: cut the log back (level 1) and print the state it starts from. */
+  resume(s: VState, pc: number, prev: number, pos: number): void {
+    if (this.level === 1) {
+      // The kernel cuts its buffer back to the byte after the queued jump's newline; when the
+      // jump's state was appended to its line since, one padding space stays and no newline.
+      this.lines.length = Math.min(this.lines.length, pos);
+      for (const k of [...this.baseLength.keys()]) if (k >= pos) this.baseLength.delete(k);
+      const base = this.baseLength.get(pos - 1);
+      if (base !== undefined) {
+        this.lines[pos - 1] = `${this.lines[pos - 1].slice(0, base)} `;
+        this.baseLength.delete(pos - 1);
+        this.joinNext = true;
+      }
+    } else {
+      this.lines.push('', `from ${prev} to ${pc}: ${stateText(s, this.maps)}`);
+    }
+    this.insnLine = -1;
+    this.allScratched = true;
+    this.prevSource = undefined;
+    this.resumedFrom = prev;
+  }
+
+  /** About to check the instruction at `pc`: print the last one's state, the source, the insn. */
+  insn(s: VState, pc: number, insn: Insn): void {
+    const from = this.resumedFrom;
+    this.resumedFrom = undefined;
+    this.flushState(s, pc);
+    const src = this.sources.get(pc);
+    if (src && src !== this.prevSource) {
+      this.push(`; ${src.text.trimStart()} @ ${src.file.split('/').pop()}:${src.line}`);
+      this.prevSource = src;
+    }
+    this.push(`${pc}: ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`);
+    this.insnLine = this.lines.length - 1;
+    for (const r of operandRegs(insn)) this.scratchRegs.add(r);
+    const f = s.frames[s.frames.length - 1];
+    // A fixed-offset stack access scratches its slot even when the contents stay the same.
+    if (insn.kind === 'ldx' || insn.kind === 'stx' || insn.kind === 'st' || insn.kind === 'atomic') {
+      const base = insn.kind === 'ldx' ? f.regs[insn.src] : f.regs[insn.dst];
+      if (base?.type === 'fp' && base.frameno === f.frameno && tnumIsConst(base.varOff)) {
+        const off = base.off + Number(BigInt.asIntN(64, base.varOff.value)) + insn.off;
+        if (off < 0) this.scratchSlots.add(Math.floor((-off - 1) / 8));
+      }
+    }
+    this.beforeFrame = f.frameno;
+    this.beforeSlots = slotTexts(f, this.maps);
+    this.record(s, { insn: pc, ...(from !== undefined ? { from } : {}) });
+  }
+
+  /** After checking the instruction at `pc`: the state it leaves and where it goes (trace). */
+  after(s: VState, insn: Insn, pc: number, next: number | undefined): void {
+    const last = this.step;
+    if (!last) return;
+    let branch: 'taken' | 'fallthrough' | undefined;
+    if (insn.kind === 'jmp' && insn.form.op !== 'ja' && next !== undefined)
+      branch = next === pc + 1 ? 'fallthrough' : 'taken';
+    const f = s.frames[s.frames.length - 1];
+    const t: TraceStep = {
+      ...last,
+      frame: f.frameno,
+      regs: f.regs.map((r) => (r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno))),
+      stack: f.stack.flatMap((_, spi) => {
+        const value = slotText(f, spi, this.maps);
+        return value === undefined ? [] : [{ off: -(spi + 1) * 8, value }];
+      }),
+      ...(branch ? { branch } : {}),
+    };
+    this.trace[this.trace.length - 1] = t;
+    this.step = t;
+  }
+
+  /** The walk stopped with `message` (plus lines the kernel prints before it). */
+  error(before: readonly string[], message: string): void {
+    if (this.step) this.step.error = message;
+    for (const l of [...before, message]) this.push(l);
+  }
+
+  /** A line printed outside the instruction walk (stack depth errors…). */
+  say(line: string): void {
+    this.push(line);
+    this.insnLine = -1;
+  }
+
+  /** The whole log, with the statistics line; a level-1 log of an accepted program is cut to it. */
+  text(stats: string, accepted: boolean): string {
+    if (this.level === 0) return '';
+    const body = this.level === 1 && accepted ? [] : this.lines;
+    return `${[...body, stats].join('\n')}\n`;
+  }
+}
