@@ -49,7 +49,7 @@ describe('BPF_PROG, BPF_KPROBE, BPF_KRETPROBE, BPF_UPROBE, BPF_URETPROBE, BPF_KS
     const sections = Object.fromEntries(spec.programs.map((p) => [p.name, p.section]));
     assert.deepEqual(sections, {
       prog_sum: 'fentry/do_nothing',
-      prog_noargs: 'fentry/no_args',
+      prog_noargs: 'tp_btf/sched_process_exit',
       kprobe_args: 'kprobe/do_unlinkat',
       kretprobe_rc: 'kretprobe/do_unlinkat',
       uprobe_args: 'uprobe//bin/true:main',

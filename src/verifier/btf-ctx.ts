@@ -8,7 +8,13 @@
  *   fentry/NAME  → FUNC NAME                  lsm/NAME → FUNC bpf_lsm_NAME
  */
 import type { Btf } from '../object/btf.js';
-import type { CtxRead } from './lookups.js';
+import type { RegType } from './scalar.js';
+
+/** What a context read gives: a register type (and whether it may be NULL). */
+export interface CtxRead {
+  readonly type: RegType;
+  readonly maybeNull: boolean;
+}
 
 /** The argument slots a BTF-typed program's context holds. */
 export interface BtfCtx {

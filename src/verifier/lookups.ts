@@ -5,7 +5,7 @@
  */
 import { HELPER_NAMES } from '../isa/helper-ids.js';
 import type { ProgTypeName } from '../uapi.js';
-import { btfCtxAccess, btfCtxOf } from './btf-ctx.js';
+import { btfCtxAccess, btfCtxOf, type CtxRead } from './btf-ctx.js';
 import type { RegType } from './scalar.js';
 import {
   ctxAccess,
@@ -19,6 +19,8 @@ import {
   returnRange,
 } from './tables/index.js';
 import type { Caps, VerifierInput } from './types.js';
+
+export type { CtxRead };
 
 /** A helper as a call site sees it: the prototype its program type gets plus the helper's traits. */
 export interface CallProto {
@@ -36,12 +38,6 @@ export interface CallProto {
   readonly changesPktData: boolean;
   /** `do_refine_retval_range`: the result is in `[-MAX_ERRNO, size argument]`. */
   readonly retMaxFromSize: boolean;
-}
-
-/** What a context read gives: a register type (and whether it may be NULL). */
-export interface CtxRead {
-  readonly type: RegType;
-  readonly maybeNull: boolean;
 }
 
 /** The lookups the verifier core uses (the tables by default; tests may substitute their own). */

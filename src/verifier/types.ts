@@ -9,7 +9,6 @@ import type { Insn } from '../isa/instruction.js';
 import type { Btf } from '../object/btf.js';
 import type { SourceLine } from '../object/object.js';
 import type { AttachTypeName, MapTypeName, ProgTypeName } from '../uapi.js';
-import type { TraceStep } from './log.js';
 
 /**
  * Who loads the program, as Linux sees it:
@@ -112,4 +111,27 @@ export interface VerifierResult {
   readonly trace?: readonly TraceStep[];
   /** Present when accepted. */
   readonly facts?: VerifierFacts;
+}
+
+/** One processed instruction, for a UI stepping through the verifier's walk. */
+export interface TraceStep {
+  /** Slot (8-byte unit) of the instruction, as the kernel's log counts. */
+  readonly insn: number;
+  /** Call frame depth (0: the main program). */
+  readonly frame: number;
+  /** Registers after the instruction, in the kernel's notation (`undefined`: not initialised). */
+  readonly regs: ReadonlyArray<string | undefined>;
+  /** Stack slots in use after the instruction: offset from the frame pointer and contents. */
+  readonly stack: ReadonlyArray<{ readonly off: number; readonly value: string }>;
+  /**
+   * For a conditional jump: which way this path went (`taken` or `fallthrough`; the other way,
+   * when feasible, is explored later and starts with a step whose `from` is this instruction).
+   */
+  branch?: 'taken' | 'fallthrough';
+  /** Set on the first step of a path resumed from a queued branch: the jump it came from. */
+  readonly from?: number;
+  /** The path was pruned here: an equivalent state was already proved safe. */
+  readonly safe?: boolean;
+  /** The instruction was rejected (the error message). */
+  error?: string;
 }

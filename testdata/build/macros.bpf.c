@@ -32,7 +32,8 @@ int BPF_PROG(prog_sum, int a, long b)
 	return a + b * 10;
 }
 
-SEC("fentry/no_args")
+/* tp_btf, not fentry: Linux holds fentry programs to a return value of 0. */
+SEC("tp_btf/sched_process_exit")
 int BPF_PROG(prog_noargs)
 {
 	return ctx ? 7 : 0;
