@@ -197,15 +197,18 @@ export interface Verdict {
   readonly elapsedMs: number;
 }
 
-/** Verify the subject with tsbpf's verifier (Linux 6.18's rules), log level 2. */
-export function verifySubject(subject: Subject): Verdict {
+/**
+ * Verify the subject with tsbpf's verifier (Linux 6.18's rules). Log level 2 (the default) also
+ * writes the kernel-format log the step view reads; level 0 gives the verdict alone, faster.
+ */
+export function verifySubject(subject: Subject, logLevel: 0 | 2 = 2): Verdict {
   const started = performance.now();
   const assembled = assembleSource(subject.source);
   const base = programOf(subject);
   const fromObject =
     base && subject.object
       ? verifierInputOf(subject.object.spec, editedProgram(base, assembled), {
-          logLevel: 2,
+          logLevel,
           caps: subject.caps,
         })
       : undefined;
@@ -218,7 +221,7 @@ export function verifySubject(subject: Subject): Verdict {
         insns: assembled.insns,
         progType: subject.type,
         lines: assembled.lines,
-        logLevel: 2,
+        logLevel,
         caps: subject.caps,
       };
   const result = verify(input);
