@@ -16,6 +16,7 @@ const SECTIONS: Record<string, () => Promise<{ bench: Bench }>> = {
   vmlinux: () => import('./vmlinux.js'),
   ringbuf: () => import('./ringbuf.js'),
   verifier: () => import('./verifier.js'),
+  web: () => import('./web.js'),
 };
 
 const DEFAULT_SUITE = fileURLToPath(new URL('../../shared/bench/', import.meta.url));
