@@ -5,30 +5,19 @@
  * a source is newer than it.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { distIsFresh } from '../src/dist.fixture.js';
 import type { Bench } from './bench.js';
 
 const TARGET_RATIO = 1.5;
 const root = fileURLToPath(new URL('../', import.meta.url));
 
-/** The newest modification time of the built sources under a folder, in ms. */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    // Tests and their helpers are not built.
-    if (entry.isFile() && !/\.test\.ts$|\.fixture\.ts$|test-harness\.ts$/.test(entry.name))
-      latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return latest;
-}
-
 /** Build dist/ when it is missing or older than src/. */
 function ensureBuilt(): void {
-  const entry = join(root, 'dist/cli/main.js');
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newest(join(root, 'src'))) return;
+  if (distIsFresh(['dist/cli/main.js'])) return;
   console.log('building dist/ (npm run build)…');
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 }

@@ -1,5 +1,5 @@
 /**
- * For tests: whether dist/ (the build `npm ci` and `npm pack` make) is current with the sources,
+ * For tests and benchmarks: whether dist/ (the build `npm ci` and `npm pack` make) is current with the sources,
  * so that a test may use the compiled output instead of compiling or type-checking src/ again.
  * Not part of the package (excluded from the build).
  */
@@ -20,10 +20,8 @@ function newest(dir: string): number {
   return latest;
 }
 
-/** True when dist/index.js and dist/index.d.ts are at least as new as every built source. */
-export function distIsFresh(): boolean {
+/** True when these built files (default dist/index.js and .d.ts) are as new as every built source. */
+export function distIsFresh(files: readonly string[] = ['dist/index.js', 'dist/index.d.ts']): boolean {
   const sources = newest(join(root, 'src'));
-  return ['dist/index.js', 'dist/index.d.ts'].every(
-    (file) => existsSync(join(root, file)) && statSync(join(root, file)).mtimeMs >= sources,
-  );
+  return files.every((file) => existsSync(join(root, file)) && statSync(join(root, file)).mtimeMs >= sources);
 }

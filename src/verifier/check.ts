@@ -20,7 +20,8 @@ import {
   sanitizeError,
 } from './caps.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
-import { VerifierLog } from './log.js';
+import { regTypeStr, VerifierLog } from './log.js';
+
 import { type Lookups, sockAccessOk } from './lookups.js';
 import {
   boundsSync,
@@ -98,35 +99,6 @@ export interface CheckResult {
   readonly visited: Uint8Array;
   readonly maxStack: number;
   readonly states: { readonly total: number; readonly peak: number; readonly maxPerInsn: number };
-}
-
-const TYPE_STR: Record<RegType, string> = {
-  not_init: '?',
-  scalar: 'scalar',
-  ctx: 'ctx',
-  map_ptr: 'map_ptr',
-  map_value: 'map_value',
-  map_key: 'map_key',
-  fp: 'fp',
-  pkt: 'pkt',
-  pkt_meta: 'pkt_meta',
-  pkt_end: 'pkt_end',
-  mem: 'mem',
-  ringbuf_mem: 'ringbuf_mem',
-  func: 'func',
-  flow_keys: 'flow_keys',
-  sock: 'sock',
-  sock_common: 'sock_common',
-  tcp_sock: 'tcp_sock',
-  btf_id: 'ptr_',
-};
-
-/** The kernel's `reg_type_str`. */
-export function regTypeStr(r: Reg): string {
-  let s = TYPE_STR[r.type];
-  if (r.rdonly && (r.type === 'mem' || r.type === 'ringbuf_mem')) s = `rdonly_${s}`;
-  if (r.maybeNull) s += '_or_null';
-  return s;
 }
 
 /** check_ptr_alignment's `pointer_desc` per register type. */
