@@ -20,6 +20,9 @@ const TRACING_COMMANDS = new Set<string>([
 export function hintFor(command: string, errno: number): string | undefined {
   switch (errnoName(errno)) {
     case 'EPERM':
+      // bpffs answers EPERM for a path outside it and for a name with a dot, whoever pins.
+      if (command === 'OBJ_PIN')
+        return "the path must be inside a bpffs (mount -t bpf bpf /sys/fs/bpf) and its last component may not contain '.'; pinning also needs root or CAP_BPF";
       return (
         'needs root, or CAP_BPF (plus CAP_PERFMON for tracing, CAP_NET_ADMIN for networking) or ' +
         'CAP_SYS_ADMIN; check kernel.unprivileged_bpf_disabled' +

@@ -319,6 +319,8 @@ test('parseVerifierLog finds the complaint and the instruction before it', () =>
 test('hints name the usual cause', () => {
   assert.match(hintFor('PROG_LOAD', Errno.EPERM) ?? '', /CAP_SYS_ADMIN.*lockdown/);
   assert.doesNotMatch(hintFor('MAP_LOOKUP_ELEM', Errno.EPERM) ?? '', /lockdown/);
+  // bpffs refuses a path outside it, and a dotted name, with EPERM even for root.
+  assert.match(hintFor('OBJ_PIN', Errno.EPERM) ?? '', /inside a bpffs.*'\.'/);
   assert.match(hintFor('PROG_LOAD', Errno.ENOSPC) ?? '', /log buffer/);
   assert.match(hintFor('MAP_UPDATE_ELEM', Errno.E2BIG) ?? '', /full/);
   assert.equal(new BpfSyscallError(BpfCmd.OBJ_GET, Errno.ENOENT).command, 'OBJ_GET');
