@@ -119,34 +119,13 @@ test('tsbpf build takes -I, -D and clang flags after --', { skip: clang }, async
     '#include <linux/types.h>\n#include <tsbpf/bpf_helpers.h>\n#include "answer.h"\nSEC("xdp") int answer(void *ctx) { return ANSWER; }\n',
   );
   const output = join(dir, 'flags.bpf.o');
-  const r = await tsbpf(
-    'build',
-    source,
-    '-o',
-    output,
-    '-I',
-    include,
-    '-D',
-    'BASE=40',
-    '--',
-    '-Wno-unused-parameter',
-  );
+  const build = (...cflags: string[]) =>
+    tsbpf('build', source, '-o', output, '-I', include, '-D', 'BASE=40', '--', ...cflags);
+  const r = await build('-Wno-unused-parameter');
   assert.equal(r.status, 0, r.stderr);
   const run = await tsbpf('run', output, '--data', '00'.repeat(64), '--json');
   assert.equal(JSON.parse(run.stdout).retval, 42);
-  const strict = await tsbpf(
-    'build',
-    source,
-    '-o',
-    output,
-    '-I',
-    include,
-    '-D',
-    'BASE=40',
-    '--',
-    '-Wextra',
-    '-Werror',
-  );
+  const strict = await build('-Wextra', '-Werror');
   assert.equal(strict.status, 2);
   assert.match(strict.stderr, /unused parameter 'ctx'/);
 });

@@ -243,6 +243,14 @@ export function useDef(i: Insn): { use: number; def: number } {
   }
 }
 
+/** Where control goes after the instruction at slot `t` within its frame (calls return to t + 1). */
+function frameSuccessors(t: number, i: Insn): number[] {
+  if (i.kind === 'exit') return [];
+  if (i.kind === 'lddw') return [t + 2];
+  if (i.kind === 'jmp') return i.form.op === 'ja' ? [jumpDest(i)] : [t + 1, jumpDest(i)];
+  return [t + 1];
+}
+
 /** Backward dataflow: registers live before each slot (r10 always). */
 export function computeLiveRegs(
   slots: Slots,
@@ -250,14 +258,6 @@ export function computeLiveRegs(
 ): Uint16Array {
   const n = slots.length;
   const live = new Uint16Array(n);
-  const succs = (t: number): number[] => {
-    const i = slots[t];
-    if (!i) return [];
-    if (i.kind === 'exit') return [];
-    if (i.kind === 'lddw') return [t + 2];
-    if (i.kind === 'jmp') return i.form.op === 'ja' ? [jumpDest(i)] : [t + 1, jumpDest(i)];
-    return [t + 1];
-  };
   let changed = true;
   while (changed) {
     changed = false;
@@ -265,7 +265,7 @@ export function computeLiveRegs(
       const i = slots[t];
       if (!i) continue;
       let out = 0;
-      for (const s of succs(t)) if (s >= 0 && s < n) out |= live[s];
+      for (const s of frameSuccessors(t, i)) if (s >= 0 && s < n) out |= live[s];
       const { use, def } = useDefOf(i);
       const v = (use | (out & ~def)) & 0x7ff;
       if (v !== live[t]) {
@@ -290,12 +290,6 @@ export function computeLiveStack(slots: Slots): Uint32Array {
   const n = slots.length;
   const live = new Uint32Array(2 * n);
   const ALL = 0xffffffff;
-  const succs = (t: number, i: Insn): number[] => {
-    if (i.kind === 'exit') return [];
-    if (i.kind === 'lddw') return [t + 2];
-    if (i.kind === 'jmp') return i.form.op === 'ja' ? [jumpDest(i)] : [t + 1, jumpDest(i)];
-    return [t + 1];
-  };
   // bit of the slots an r10-based access [off, off + size) touches, as [lo, hi] words
   const touched = (off: number, size: number): [number, number] | null => {
     if (off >= 0 || off < -512 || off + size > 0) return null;
@@ -316,7 +310,7 @@ export function computeLiveStack(slots: Slots): Uint32Array {
       if (!i) continue;
       let lo = 0;
       let hi = 0;
-      for (const s of succs(t, i)) {
+      for (const s of frameSuccessors(t, i)) {
         if (s < 0 || s >= n) continue;
         lo |= live[2 * s];
         hi |= live[2 * s + 1];

@@ -389,16 +389,23 @@ export class VerifierLog {
     this.insnLine = -1;
   }
 
-  private record(s: VState, step: Omit<TraceStep, 'frame' | 'regs' | 'stack'>): void {
+  /** The running frame's registers and stack in the kernel's notation, for a trace step. */
+  private snapshot(s: VState): Pick<TraceStep, 'frame' | 'regs' | 'stack'> {
     const f = s.frames[s.frames.length - 1];
-    const t: TraceStep = {
-      ...step,
+    return {
       frame: f.frameno,
       regs: f.regs.map((r) => (r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno))),
       stack: f.stack.flatMap((_, spi) => {
         const value = slotText(f, spi, this.maps);
         return value === undefined ? [] : [{ off: -(spi + 1) * 8, value }];
       }),
+    };
+  }
+
+  private record(s: VState, step: Omit<TraceStep, 'frame' | 'regs' | 'stack'>): void {
+    const t: TraceStep = {
+      ...step,
+      ...this.snapshot(s),
     };
     this.trace.push(t);
     this.step = t;
@@ -473,15 +480,9 @@ export class VerifierLog {
     let branch: 'taken' | 'fallthrough' | undefined;
     if (insn.kind === 'jmp' && insn.form.op !== 'ja' && next !== undefined)
       branch = next === pc + 1 ? 'fallthrough' : 'taken';
-    const f = s.frames[s.frames.length - 1];
     const t: TraceStep = {
       ...last,
-      frame: f.frameno,
-      regs: f.regs.map((r) => (r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno))),
-      stack: f.stack.flatMap((_, spi) => {
-        const value = slotText(f, spi, this.maps);
-        return value === undefined ? [] : [{ off: -(spi + 1) * 8, value }];
-      }),
+      ...this.snapshot(s),
       ...(branch ? { branch } : {}),
     };
     this.trace[this.trace.length - 1] = t;
