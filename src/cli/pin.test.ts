@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { bpfUnavailable } from '../kernel/sys/availability.js';
+import { bpffsUnavailable } from '../kernel/sys/availability.js';
 import { tsbpf } from './test-harness.js';
 
 test('--pin outside a bpffs is refused up front and creates nothing', async () => {
@@ -17,7 +17,7 @@ test('--pin outside a bpffs is refused up front and creates nothing', async () =
   assert.ok(!existsSync(join(tmpdir(), `tsbpf-pin-${process.pid}`)));
 });
 
-const unavailable = bpfUnavailable() ?? (existsSync('/sys/fs/bpf') ? undefined : '/sys/fs/bpf is missing');
+const unavailable = bpffsUnavailable();
 
 test('--pin pins the programs and the maps', { skip: unavailable ?? false }, async (t) => {
   const dir = `/sys/fs/bpf/tsbpf_pin_${process.pid}`;

@@ -2,7 +2,7 @@
 // bpf() is not permitted here (not root, no CAP_BPF, no koffi) — never a silent pass.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { type TestContext, test } from 'node:test';
 import type { Errno } from '../errno.js';
 import { type Insn, makeInsn, type RawInsn } from '../isa/instruction.js';
@@ -14,7 +14,7 @@ import { probeHelper, probeMapType, probeProgType, storageProbeBtf } from './ins
 import { loadBtf } from './load/btf.js';
 import { createMap, type KernelMapOps, mapFromId, openPinnedMap, possibleCpus } from './load/map.js';
 import { type KernelProgram, loadProgram, openPinnedProgram } from './load/program.js';
-import { bpfUnavailable } from './sys/availability.js';
+import { bpffsUnavailable, bpfUnavailable } from './sys/availability.js';
 import { BpfSyscallError, SyscallError, VerifierError } from './sys/errors.js';
 import { objectIds } from './sys/objects.js';
 import { rawSyscall } from './sys/syscall.js';
@@ -325,8 +325,9 @@ kernelTest('a rejected program throws VerifierError with the instruction index a
 });
 
 kernelTest('pin and open a map and a program under /sys/fs/bpf', (t) => {
-  if (!existsSync('/sys/fs/bpf')) {
-    t.skip('no bpffs at /sys/fs/bpf');
+  const noBpffs = bpffsUnavailable();
+  if (noBpffs) {
+    t.skip(noBpffs);
     return;
   }
   const mapPath = `/sys/fs/bpf/tsbpf_test_${process.pid}_map`;

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { Errno } from '../../errno.js';
+import { bpffsUnavailable } from '../../kernel/sys/availability.js';
 import { MapError, MapFlags, type MapSpec, UpdateFlags } from '../../maps/ops.js';
 import { VmMemory } from '../memory.js';
 import type { VmMap } from './base.js';
@@ -49,7 +50,9 @@ function bpftool(args: string[]): { stdout: string; status: number | null; error
 /** Why kernel tests cannot run here, or undefined when they can. */
 function unavailable(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
-  if (!existsSync('/sys/fs/bpf')) return 'no bpffs at /sys/fs/bpf';
+  // bpffsUnavailable, not a bare existence check: bpftool would mount a bpffs there itself.
+  const noBpffs = bpffsUnavailable();
+  if (noBpffs) return noBpffs;
   const probe = `/sys/fs/bpf/tsbpf_probe_${process.pid}`;
   const created = bpftool([
     'map',
