@@ -168,7 +168,16 @@ function programs(noKernel: string | undefined): Program[] {
         large: false,
         kernel: () => {
           if (noKernel) return noKernel;
-          times ??= kernelTimesOfObject(bytes, file.split('.')[0]!);
+          if (!times) {
+            // the fastest of five loads per program, as bestOf does for single programs
+            times = kernelTimesOfObject(bytes, file.split('.')[0]!);
+            for (let i = 1; i < 5; i++)
+              for (const [n, next] of kernelTimesOfObject(bytes, file.split('.')[0]!)) {
+                const best = times.get(n);
+                if (typeof next !== 'string' && (typeof best === 'string' || !best || next.usec < best.usec))
+                  times.set(n, next);
+              }
+          }
           return times.get(program.name) ?? times.get('*') ?? 'not loaded';
         },
       });
@@ -205,6 +214,16 @@ function programs(noKernel: string | undefined): Program[] {
   return out;
 }
 
+/** The fastest of `n` kernel loads (its time swings with the machine's load as ours does). */
+function bestOf(load: () => KernelStats, n: number): KernelStats {
+  let best = load();
+  for (let i = 1; i < n && typeof best !== 'string'; i++) {
+    const next = load();
+    if (typeof next !== 'string' && next.usec < best.usec) best = next;
+  }
+  return best;
+}
+
 interface Measured {
   readonly wall: number;
   readonly cpu: number;
@@ -213,8 +232,11 @@ interface Measured {
   readonly rss?: number;
 }
 
-/** Median wall and CPU time (ms) of `runs` verifications. */
-function timeVerify(input: VerifierInput, runs: number): Measured {
+/**
+ * Wall and CPU time (ms) of `runs` verifications: the minimum (what the code costs once V8 has
+ * compiled it; the machine's noise only ever adds) and the first (`cold`).
+ */
+function timeVerify(input: VerifierInput, runs: number): Measured & { readonly cold: number } {
   const walls: number[] = [];
   const cpus: number[] = [];
   let processed = 0;
@@ -226,8 +248,7 @@ function timeVerify(input: VerifierInput, runs: number): Measured {
     const used = process.cpuUsage(cpu);
     cpus.push((used.user + used.system) / 1000);
   }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { wall: median(walls), cpu: median(cpus), processed };
+  return { wall: Math.min(...walls), cpu: Math.min(...cpus), processed, cold: walls[0]! };
 }
 
 const SELF = fileURLToPath(import.meta.url);
@@ -262,10 +283,17 @@ export const bench: Bench = {
     let worstRatio = 0;
     let worstLarge = 0;
     let worstRss = 0;
-    for (const [index, p] of programs(noKernel).entries()) {
-      const runs = p.large ? Math.max(1, Math.round(seconds)) : Math.max(3, Math.round(5 * seconds));
+    const all = programs(noKernel);
+    // The first verification of each small program, in a process that has verified nothing yet
+    // (what one `tsbpf verify` pays, V8 compiling the verifier as it goes), then every program
+    // once more so that the measured runs below time compiled code, as the kernel's are.
+    const cold = new Map<number, number>();
+    for (const [index, p] of all.entries()) if (!p.large) cold.set(index, timeVerify(p.input, 1).wall);
+    for (const p of all) if (!p.large) timeVerify(p.input, 10);
+    for (const [index, p] of all.entries()) {
+      const runs = p.large ? Math.max(1, Math.round(seconds)) : Math.max(10, Math.round(20 * seconds));
       const ours = p.large ? timeInChild(index, runs) : timeVerify(p.input, runs);
-      const kernel = p.kernel();
+      const kernel = bestOf(p.kernel, p.large ? 1 : 5);
       const kernelMs = typeof kernel === 'string' ? undefined : kernel.usec / 1000;
       const ratio = kernelMs ? ours.wall / kernelMs : undefined;
       if (ratio !== undefined) worstRatio = Math.max(worstRatio, ratio);
@@ -278,6 +306,7 @@ export const bench: Bench = {
         'kernel processed': typeof kernel === 'string' ? 'n/a' : (kernel.processed ?? '?'),
         'ours ms': fmt(ours.wall),
         'ours cpu ms': fmt(ours.cpu),
+        'first ms': cold.has(index) ? fmt(cold.get(index)!) : '',
         'kernel ms': kernelMs === undefined ? 'n/a' : fmt(kernelMs),
         'vs kernel': ratio === undefined ? 'n/a' : `${ratio.toFixed(1)}x`,
         'vs 2 s': p.large ? `${(ours.wall / TARGET_MS).toFixed(2)}x` : '',
