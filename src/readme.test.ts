@@ -1,21 +1,24 @@
 // Every README snippet runs: the `$ tsbpf …` command lines (in-process, output checked line by
 // line against what the README shows) and the TypeScript examples (with `tsbpf` mapped to src/
-// and `// value` comments checked). Kernel snippets run only where bpf() is available; the ones
-// that need another step's state (a pinned program, a live session) say so when skipped.
+// and `// value` comments checked). Kernel snippets run only where bpf() is available; live
+// sessions (`tools`, `run --kernel`) run in their own process until Ctrl-C, checked for their
+// header and a clean exit; the ones that need another step's state (a pinned program) say so.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { repoRoot, tsbpf } from './cli/test-harness.js';
-import { bpfUnavailable } from './kernel/sys/availability.js';
+import { distIsFresh } from './dist.fixture.js';
+import { bpfUnavailable, tracefsUnavailable } from './kernel/sys/availability.js';
 
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 const tmp = mkdtempSync(join(tmpdir(), 'tsbpf-readme-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const noKernel = bpfUnavailable();
+const noTracefs = noKernel ?? tracefsUnavailable();
 const noClang = spawnSync('clang-19', ['--version']).status === 0 ? undefined : 'clang-19 is not installed';
 
 interface Block {
@@ -76,8 +79,7 @@ function whySkip(line: string, args: readonly string[]): string | undefined {
     (command === 'export' && !args.includes('--check')) ||
     args.some((a) => a.startsWith('/sys/'));
   if (kernel && noKernel) return `needs the kernel: ${noKernel}`;
-  if (command === 'tools' || (command === 'run' && args.includes('--kernel')))
-    return 'a live session: runs until stopped, printing what the system does';
+  if (isLive(args) && noTracefs) return `a live session needs tracefs: ${noTracefs}`;
   if (['prog', 'map', 'link'].includes(command) || (command === 'export' && !args.includes('--check')))
     return 'needs a program loaded and pinned by another step';
   for (const arg of args) {
@@ -92,6 +94,55 @@ function whySkip(line: string, args: readonly string[]): string | undefined {
       return `${arg} is made in the text around the snippet`;
   }
   return undefined;
+}
+
+/** A command that runs until stopped, printing what the system does. */
+const isLive = (args: readonly string[]) =>
+  args[0] === 'tools' || (args[0] === 'run' && args.includes('--kernel'));
+
+/**
+ * Run a live session as the user would: its own process, stopped with Ctrl-C (SIGINT) once it
+ * has printed something (it is set up) and run `ms` more, unless it has a count to end by;
+ * meanwhile a few processes start and exit so that the tracing tools have something to show.
+ */
+async function runLive(
+  args: readonly string[],
+  ms: number,
+): Promise<{ status: number | null; output: string }> {
+  const argv = distIsFresh(['dist/cli/main.js'])
+    ? ['bin/tsbpf.js', ...args]
+    : [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(${JSON.stringify(args)});`,
+      ];
+  const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `runqlat 1 1`: an interval and a count, so it stops by itself
+  const endsItself = args.filter((a) => /^\d+$/.test(a)).length >= 2;
+  let output = '';
+  let stop: NodeJS.Timeout | undefined;
+  const collect = (d: Buffer) => {
+    output += d.toString();
+    if (!endsItself) stop ??= setTimeout(() => child.kill('SIGINT'), ms);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const busy = setInterval(
+    () => spawn('/bin/sh', ['-c', 'cat /etc/hostname >/dev/null; exit 3'], { stdio: 'ignore' }),
+    200,
+  );
+  // a session that never prints is stopped all the same (and fails on what it did not print)
+  const silent = setTimeout(() => child.kill('SIGINT'), 30_000);
+  const kill = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  const status = await exited;
+  clearInterval(busy);
+  clearTimeout(stop);
+  clearTimeout(silent);
+  clearTimeout(kill);
+  return { status, output };
 }
 
 /** Run one `tsbpf …` line (pipes to head/tail emulated); stdout and stderr as one text. */
@@ -126,6 +177,9 @@ async function runLine(line: string): Promise<{ status: number; output: string }
   return { status: r.status, output: `${out}\n${r.stderr}`.replaceAll(`${tmp}/`, '') };
 }
 
+/** The live sessions, registered by the loop below and run side by side after it. */
+const live: Array<() => void> = [];
+
 describe('README command lines', () => {
   for (const block of blocks(readme).filter(
     (b) => b.lang === '' || b.lang === 'sh' || b.lang === 'console',
@@ -142,6 +196,31 @@ describe('README command lines', () => {
         const args = words(part.replace(/^sudo /, ''));
         if (args[0] !== 'tsbpf') continue;
         const skip = whySkip(part, args.slice(1));
+        if (isLive(args.slice(1))) {
+          // What a live session prints depends on the system; its first line (the column
+          // header) and the programs it attached do not. It must end cleanly on Ctrl-C.
+          const stable = expected.filter((l, n) => l.trim() && (n === 0 || l.includes('"kind":"attached"')));
+          live.push(() =>
+            test(`README.md:${block.line + 1 + i}: ${part} (then Ctrl-C)`, {
+              skip: skip ?? false,
+            }, async () => {
+              const { status, output } = await runLive(words(part.replace(/^sudo /, '')).slice(1), 1500);
+              assert.equal(status, 0, `exit status ${status}\n--- got:\n${output}`);
+              for (const want of stable.map((l) => l.trim())) {
+                if (want.startsWith('{') && !want.includes('"kind":"attached"')) {
+                  // a JSON event: some line of the output has the same members
+                  const keys = (line: string) => Object.keys(JSON.parse(line) as object).join(',');
+                  const lines = output.split('\n').filter((l) => l.startsWith('{'));
+                  assert.ok(
+                    lines.some((l) => keys(l) === keys(want)),
+                    `no event like ${want}\n--- got:\n${output}`,
+                  );
+                } else assert.ok(output.includes(want), `missing: ${want}\n--- got:\n${output}`);
+              }
+            }),
+          );
+          continue;
+        }
         test(`README.md:${block.line + 1 + i}: ${part}`, { skip: skip ?? false }, async () => {
           const { output } = await runLine(part);
           const flat = output.replace(/\s+/g, ' ');
@@ -152,6 +231,10 @@ describe('README command lines', () => {
       }
     }
   }
+});
+
+describe('README live sessions', { concurrency: 3 }, () => {
+  for (const register of live) register();
 });
 
 /** A TypeScript snippet as a module: `tsbpf` imports point at src/, `// 42n` comments become checks. */
