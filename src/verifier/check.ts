@@ -1146,9 +1146,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return -1;
   };
 
+  /** reg_not_null: trusted BTF pointers count (is_trusted_reg), untrusted memory does not. */
   const notNull = (r: Reg) =>
     !r.maybeNull &&
-    ['map_value', 'map_key', 'sock', 'tcp_sock', 'sock_common', 'mem', 'ringbuf_mem'].includes(r.type);
+    (r.type === 'btf_id'
+      ? r.refObjId !== 0 || r.btfFlags === BtfFlag.TRUSTED
+      : ['map_value', 'map_key', 'sock', 'tcp_sock', 'sock_common', 'mem', 'ringbuf_mem'].includes(r.type) &&
+        !(r.btfFlags & BtfFlag.UNTRUSTED));
 
   const branchTaken = (a: Reg, b: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 => {
     if (isPktAny(a) && isPktAny(b) && !is32) return pktBranchTaken(a, b, op);
@@ -1813,11 +1817,27 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     ((cfg.liveStack[2 * at + (spi >> 5)] >>> (spi & 31)) & 1) !== 0;
 
   /** `at`: the checkpoint's slot when `old` is its running frame (dead slots are skipped), else -1. */
+  const unboundScalar = newRegUnknown();
+  /** scalar_reg_for_stack: the scalar a slot holds when it is a 64-bit spill or all MISC. */
+  const scalarForStack = (slot: Frame['stack'][number]): Reg | undefined => {
+    if (slot.types.every((t) => t === Stype.SPILL) && slot.spilled.type === 'scalar') return slot.spilled;
+    if (slot.types.every((t) => t === Stype.MISC || (t === Stype.INVALID && allowUninitStack)))
+      return unboundScalar;
+    return undefined;
+  };
+
   const stacksafe = (old: Frame, cur: Frame, idmap: Map<number, number>, at: number): boolean => {
     for (let spi = 0; spi < old.stack.length; spi++) {
       if (at >= 0 && !slotLive(at, spi)) continue;
       const o = old.stack[spi];
       const c = cur.stack[spi];
+      // a 64-bit scalar spill against 8 MISC bytes (or the reverse) compares as scalars
+      const oldScalar = o && scalarForStack(o);
+      const curScalar = c && scalarForStack(c);
+      if (oldScalar && curScalar) {
+        if (!regsafe(oldScalar, curScalar, idmap)) return false;
+        continue;
+      }
       for (let j = 0; j < 8; j++) {
         const ot = o.types[j];
         if (ot === Stype.INVALID) continue;

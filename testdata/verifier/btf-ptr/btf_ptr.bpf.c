@@ -12,6 +12,10 @@ struct mm_struct {
 	unsigned long total_vm;
 } __attribute__((preserve_access_index));
 
+struct css_set {
+	int nr_tasks;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -20,6 +24,8 @@ struct task_struct {
 	struct mm_struct *mm;
 	char comm[16];
 	void *stack;
+	unsigned int in_iowait:1;
+	struct css_set *cgroups;
 } __attribute__((preserve_access_index));
 
 struct sock {
@@ -123,6 +129,42 @@ int task_btf_stack(void *ctx)
 
 SEC("kprobe/do_nanosleep")
 int task_btf_stack_wrong_struct(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 buf[8];
+
+	// cgroups is in task_struct__safe_rcu: an rcu_ptr_css_set, of the wrong struct
+	seen += bpf_get_task_stack((struct task_struct *)task->cgroups, buf, sizeof(buf), 0);
+	return 0;
+}
+
+// A trusted pointer is never NULL (reg_not_null): the check is decided, one path is walked.
+SEC("kprobe/do_nanosleep")
+int task_btf_null_check(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mm_struct *mm;
+
+	if (!task)
+		return 1;
+	mm = task->mm;
+	if (!mm)
+		return 2;
+	seen += mm->total_vm;
+	return 0;
+}
+
+SEC("kprobe/do_nanosleep")
+int task_btf_bitfield(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	seen += task->in_iowait;
+	return 0;
+}
+
+SEC("kprobe/do_nanosleep")
+int task_btf_stack_untrusted(void *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 buf[8];

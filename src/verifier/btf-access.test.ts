@@ -1,0 +1,112 @@
+// Reads through BTF-typed pointers (btf_struct_access): testdata/verifier/btf-ptr/btf_ptr.bpf.c,
+// verified against this kernel's struct layouts. The pure part uses the committed cut of the
+// kernel's BTF (vmlinux-subset.btf) and the verdicts the kernel gave (verdicts.json, Linux 6.18;
+// `sudo npx tsx scripts/btf-ptr-golden.ts` measures both again); the kernel part puts our verdicts
+// beside the running kernel's, with its full BTF.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadObject, vmlinuxBtf } from '../kernel/load/object.js';
+import { errorLineOf } from '../kernel/load/verifier-oracle.js';
+import { bpfUnavailable } from '../kernel/sys/availability.js';
+import { VerifierError } from '../kernel/sys/errors.js';
+import { type Btf, parseBtf } from '../object/btf.js';
+import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
+import { btfPtrReadFlags, btfStructAccess, btfStructIdsMatch, kernelStructId } from './btf-access.js';
+import { verify } from './index.js';
+import { verifierInputOf } from './object.js';
+import { BtfFlag } from './scalar.js';
+
+const dir = fileURLToPath(new URL('../../testdata/verifier/btf-ptr/', import.meta.url));
+const spec = loadObjectSpec(new Uint8Array(readFileSync(`${dir}btf_ptr.bpf.o`)));
+const subset = parseBtf(new Uint8Array(readFileSync(`${dir}vmlinux-subset.btf`)));
+const golden = JSON.parse(readFileSync(`${dir}verdicts.json`, 'utf8')) as Record<string, string>;
+
+/** Our verdict for every program, `ok N` or the first error line. */
+function ours(s: ObjectSpec, kernelBtf: Btf): Record<string, string> {
+  return Object.fromEntries(
+    s.programs.map((p) => {
+      const r = verify(verifierInputOf(s, p, { kernelBtf })!);
+      return [p.name, r.accepted ? `ok ${r.insnsProcessed}` : (r.error?.message ?? '')];
+    }),
+  );
+}
+
+describe('reads through BTF-typed pointers', () => {
+  test('every program: the verdict and first error the kernel gave', () => {
+    assert.deepEqual(ours(spec, subset), golden);
+  });
+
+  test('without the kernel BTF the reads stay refused for lack of layouts (a gap, not a verdict)', () => {
+    const p = spec.programs.find((q) => q.name === 'task_btf_pid')!;
+    assert.equal(verify(verifierInputOf(spec, p)!).error?.message, "R0 invalid mem access 'trusted_ptr_'");
+  });
+
+  test('the walk: members, nested structs, pointers and their trust', () => {
+    const task = kernelStructId(subset, 'task_struct');
+    const member = (name: string) => {
+      const t = subset.typeById(task);
+      assert.ok(t.kind === 'struct');
+      return t.members.find((m) => m.name === name)!.bitsOffset / 8;
+    };
+    assert.deepEqual(btfStructAccess(subset, task, member('pid'), 4), { kind: 'scalar' });
+    const parent = btfStructAccess(subset, task, member('real_parent'), 8);
+    assert.ok(typeof parent === 'object' && parent.kind === 'ptr');
+    assert.equal(parent.btfId, task);
+    // real_parent is in task_struct__safe_rcu; mm is in no list
+    assert.deepEqual(btfPtrReadFlags(subset, task, BtfFlag.TRUSTED, false, true, parent), {
+      btfId: task,
+      flags: BtfFlag.RCU,
+      maybeNull: false,
+    });
+    const mm = btfStructAccess(subset, task, member('mm'), 8);
+    assert.ok(typeof mm === 'object' && mm.kind === 'ptr');
+    assert.equal(btfPtrReadFlags(subset, task, BtfFlag.TRUSTED, false, true, mm).flags, BtfFlag.UNTRUSTED);
+    // fentry arguments are plain ptr_: what they lead to stays plain (the old compat rule)
+    assert.equal(btfPtrReadFlags(subset, task, 0, false, true, mm).flags, 0);
+    // a sleepable program is outside an RCU read section: everything walked is untrusted
+    assert.equal(
+      btfPtrReadFlags(subset, task, BtfFlag.TRUSTED, false, false, parent).flags,
+      BtfFlag.UNTRUSTED,
+    );
+    assert.deepEqual(btfStructAccess(subset, task, member('stack'), 8), { kind: 'untrusted_mem' });
+    assert.match(
+      String(btfStructAccess(subset, task, member('pid'), 8)),
+      /^access beyond the end of member pid /,
+    );
+    // struct sock starts with struct sock_common: a sock is a sock_common, not the reverse
+    const sock = kernelStructId(subset, 'sock');
+    const common = kernelStructId(subset, 'sock_common');
+    assert.equal(btfStructIdsMatch(subset, sock, 0, common, false), true);
+    assert.equal(btfStructIdsMatch(subset, sock, 0, common, true), false);
+    assert.equal(btfStructIdsMatch(subset, common, 0, sock, false), false);
+  });
+});
+
+const vmlinux = '/sys/kernel/btf/vmlinux';
+const why = existsSync(vmlinux) ? bpfUnavailable() : `needs ${vmlinux}`;
+
+describe('reads through BTF-typed pointers: the kernel agrees', {
+  skip: why ? `kernel: ${why}` : false,
+}, () => {
+  test("our verdicts with the kernel's full BTF equal the running kernel's", () => {
+    const kernel = loadObject(spec);
+    try {
+      const theirs = Object.fromEntries(
+        spec.programs.map((p) => {
+          const k = kernel.programs.get(p.name)!;
+          const verdict = k.program
+            ? `ok ${k.insnsProcessed}`
+            : k.error instanceof VerifierError
+              ? errorLineOf(k.error.log)
+              : `not loaded: ${k.error?.message}`;
+          return [p.name, verdict];
+        }),
+      );
+      assert.deepEqual(ours(spec, vmlinuxBtf()), theirs);
+    } finally {
+      kernel.close();
+    }
+  });
+});
