@@ -90,7 +90,7 @@ function subset(btf: Btf): Btf {
   }
   const ids = [...kept.keys()].sort((a, b) => a - b);
   const newId = new Map<number, number>([[0, 0]]);
-  ids.forEach((id, i) => newId.set(id, i + 1));
+  for (const [i, id] of ids.entries()) newId.set(id, i + 1);
   const ref = (id: number) => newId.get(id) ?? 0;
   const strings: number[] = [0];
   const offsets = new Map<string, number>([['', 0]]);
