@@ -43,6 +43,20 @@ describe('reads through BTF-typed pointers', () => {
     assert.equal(verify(verifierInputOf(spec, p)!).error?.message, "R0 invalid mem access 'trusted_ptr_'");
   });
 
+  test('the log names the struct and the trust, as the kernel prints them', () => {
+    const p = spec.programs.find((q) => q.name === 'tp_btf_parent_tgid')!;
+    const { log } = verify({ ...verifierInputOf(spec, p, { kernelBtf: subset })!, logLevel: 2 });
+    const task = kernelStructId(subset, 'task_struct');
+    // lines measured on 6.18 (the id is this BTF's: the kernel's own is 114)
+    assert.ok(
+      log.includes(
+        `func 'sched_switch' arg2 has btf_id ${task} type STRUCT 'task_struct'\n1: R1=trusted_ptr_task_struct()\n`,
+      ),
+    );
+    assert.ok(log.includes('; R1=trusted_ptr_task_struct() R2=untrusted_ptr_task_struct()\n'));
+    assert.ok(log.includes('; R1=rcu_ptr_task_struct()\n'));
+  });
+
   test('the walk: members, nested structs, pointers and their trust', () => {
     const task = kernelStructId(subset, 'task_struct');
     const member = (name: string) => {

@@ -20,6 +20,8 @@ export interface CtxRead {
   readonly btfStruct?: string;
   /** `btf_id`: {@link BtfFlag} bits (PTR_TRUSTED for tp_btf and most LSM hooks). */
   readonly btfFlags?: number;
+  /** A line the kernel logs when the read happens (`func 'sched_switch' arg2 has btf_id …`). */
+  readonly note?: string;
 }
 
 /** The argument slots a BTF-typed program's context holds. */
@@ -48,14 +50,22 @@ const UNTRUSTED_LSM_HOOKS = new Set([
   'task_free',
 ]);
 
-/** How a u64 slot holding a value of `typeId` reads (`trusted`: `prog_args_trusted`). */
-function slotOf(btf: Btf, typeId: number, trusted: boolean): CtxRead {
+/**
+ * How a u64 slot holding a value of `typeId` reads (`trusted`: `prog_args_trusted`; `func`,
+ * `arg`: what the kernel's log line names).
+ */
+function slotOf(btf: Btf, typeId: number, trusted: boolean, func: string, arg: number): CtxRead {
   const t = btf.resolve(typeId);
   if (t.kind !== 'ptr') return SCALAR;
   const pointee = btf.resolve(t.typeId);
-  return pointee.kind === 'struct' || pointee.kind === 'union'
-    ? { type: 'btf_id', maybeNull: false, btfId: pointee.id, btfFlags: trusted ? BtfFlag.TRUSTED : 0 }
-    : SCALAR;
+  if (pointee.kind !== 'struct' && pointee.kind !== 'union') return SCALAR;
+  return {
+    type: 'btf_id',
+    maybeNull: false,
+    btfId: pointee.id,
+    btfFlags: trusted ? BtfFlag.TRUSTED : 0,
+    note: `func '${func}' arg${arg} has btf_id ${pointee.id} type ${pointee.kind.toUpperCase()} '${pointee.name}'`,
+  };
 }
 
 /**
@@ -74,12 +84,19 @@ export function btfCtxOf(kernelBtf: Btf, attachType: string | undefined, target:
   // prog_args_trusted: tp_btf and iterator arguments, and those of most LSM hooks
   const trusted =
     rawTp || attachType === 'TRACE_ITER' || (attachType === 'LSM_MAC' && !UNTRUSTED_LSM_HOOKS.has(target));
-  const args = (rawTp ? params.slice(1) : params).map((p) => slotOf(kernelBtf, p.typeId, trusted));
+  const args = (rawTp ? params.slice(1) : params).map((p, i) =>
+    slotOf(kernelBtf, p.typeId, trusted, rawTp ? target : name, i),
+  );
   const withRet = attachType === 'TRACE_FEXIT' || attachType === 'MODIFY_RETURN';
   return {
     args,
     ...(withRet
-      ? { ret: proto.returnTypeId === 0 ? SCALAR : slotOf(kernelBtf, proto.returnTypeId, trusted) }
+      ? {
+          ret:
+            proto.returnTypeId === 0
+              ? SCALAR
+              : slotOf(kernelBtf, proto.returnTypeId, trusted, rawTp ? target : name, params.length),
+        }
       : {}),
   };
 }

@@ -727,6 +727,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           else {
             // packet pointers from the context start with id 0 (they all share it)
             markPointer(cur[value], acc.type);
+            if (acc.note) say(acc.note);
             if (acc.type === 'btf_id') {
               const kbtf = input.kernelBtf;
               cur[value].btfId =
