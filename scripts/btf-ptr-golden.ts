@@ -8,8 +8,8 @@
  *   programs walk (their structs in full, the structs embedded in them, the `__safe_*` lists, the
  *   tracepoint prototypes), other structs pointed to kept hollow (name and size only), so the
  *   pure tests verify with this kernel's layouts on any machine;
- * - testdata/verifier/btf-ptr/verdicts.json: the kernel's verdict for every program of
- *   btf_ptr.bpf.o (`ok N` or its first error line).
+ * - testdata/verifier/btf-ptr/verdicts.json: the kernel's verdict for every program of the
+ *   test objects (`ok N` or its first error line).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,11 @@ import { loadObjectSpec } from '../src/object/object.js';
 
 const dir = fileURLToPath(new URL('../testdata/verifier/btf-ptr/', import.meta.url));
 
+/** The test objects (built by build.sh from their .c). */
+const OBJECTS = ['btf_ptr.bpf.o', 'btf_ptr_nongpl.bpf.o'];
+
 /** Structs the test programs read members of: kept whole wherever they are reached. */
-const FULL = ['task_struct', 'mm_struct', 'css_set', 'sk_buff', 'sock', 'sock_common'];
+const FULL = ['task_struct', 'mm_struct', 'css_set', 'sk_buff', 'sock', 'sock_common', 'net_device'];
 /** Tracepoint prototypes the tp_btf programs attach to. */
 const ROOTS = ['btf_trace_sched_switch', 'btf_trace_kfree_skb'];
 
@@ -150,20 +153,24 @@ const small = subset(kernelBtf);
 writeFileSync(`${dir}vmlinux-subset.btf`, writeBtf(small));
 process.stdout.write(`vmlinux-subset.btf: ${small.types.length} of ${kernelBtf.types.length} types\n`);
 
-const spec = loadObjectSpec(new Uint8Array(readFileSync(`${dir}btf_ptr.bpf.o`)));
-const kernel = loadObject(spec);
-const verdicts: Record<string, string> = {};
-try {
-  for (const p of spec.programs) {
-    const k = kernel.programs.get(p.name)!;
-    verdicts[p.name] = k.program
-      ? `ok ${k.insnsProcessed}`
-      : k.error instanceof VerifierError
-        ? errorLineOf(k.error.log)
-        : `not loaded: ${k.error?.message}`;
+const verdicts: Record<string, Record<string, string>> = {};
+for (const object of OBJECTS) {
+  const spec = loadObjectSpec(new Uint8Array(readFileSync(`${dir}${object}`)));
+  const kernel = loadObject(spec);
+  const own: Record<string, string> = {};
+  try {
+    for (const p of spec.programs) {
+      const k = kernel.programs.get(p.name)!;
+      own[p.name] = k.program
+        ? `ok ${k.insnsProcessed}`
+        : k.error instanceof VerifierError
+          ? errorLineOf(k.error.log)
+          : `not loaded: ${k.error?.message}`;
+    }
+  } finally {
+    kernel.close();
   }
-} finally {
-  kernel.close();
+  verdicts[object] = own;
+  process.stdout.write(`${object}: ${Object.keys(own).length} programs\n`);
 }
 writeFileSync(`${dir}verdicts.json`, `${JSON.stringify(verdicts, null, 2)}\n`);
-process.stdout.write(`verdicts.json: ${Object.keys(verdicts).length} programs\n`);

@@ -19,9 +19,15 @@ import { verifierInputOf } from './object.js';
 import { BtfFlag } from './scalar.js';
 
 const dir = fileURLToPath(new URL('../../testdata/verifier/btf-ptr/', import.meta.url));
-const spec = loadObjectSpec(new Uint8Array(readFileSync(`${dir}btf_ptr.bpf.o`)));
+const golden = JSON.parse(readFileSync(`${dir}verdicts.json`, 'utf8')) as Record<
+  string,
+  Record<string, string>
+>;
+const specs = new Map(
+  Object.keys(golden).map((o) => [o, loadObjectSpec(new Uint8Array(readFileSync(`${dir}${o}`)))]),
+);
+const spec = specs.get('btf_ptr.bpf.o')!;
 const subset = parseBtf(new Uint8Array(readFileSync(`${dir}vmlinux-subset.btf`)));
-const golden = JSON.parse(readFileSync(`${dir}verdicts.json`, 'utf8')) as Record<string, string>;
 
 /** Our verdict for every program, `ok N` or the first error line. */
 function ours(s: ObjectSpec, kernelBtf: Btf): Record<string, string> {
@@ -35,7 +41,7 @@ function ours(s: ObjectSpec, kernelBtf: Btf): Record<string, string> {
 
 describe('reads through BTF-typed pointers', () => {
   test('every program: the verdict and first error the kernel gave', () => {
-    assert.deepEqual(ours(spec, subset), golden);
+    for (const [object, s] of specs) assert.deepEqual(ours(s, subset), golden[object], object);
   });
 
   test('without the kernel BTF the reads stay refused for lack of layouts (a gap, not a verdict)', () => {
@@ -105,22 +111,24 @@ describe('reads through BTF-typed pointers: the kernel agrees', {
   skip: why ? `kernel: ${why}` : false,
 }, () => {
   test("our verdicts with the kernel's full BTF equal the running kernel's", () => {
-    const kernel = loadObject(spec);
-    try {
-      const theirs = Object.fromEntries(
-        spec.programs.map((p) => {
-          const k = kernel.programs.get(p.name)!;
-          const verdict = k.program
-            ? `ok ${k.insnsProcessed}`
-            : k.error instanceof VerifierError
-              ? errorLineOf(k.error.log)
-              : `not loaded: ${k.error?.message}`;
-          return [p.name, verdict];
-        }),
-      );
-      assert.deepEqual(ours(spec, vmlinuxBtf()), theirs);
-    } finally {
-      kernel.close();
+    for (const [object, s] of specs) {
+      const kernel = loadObject(s);
+      try {
+        const theirs = Object.fromEntries(
+          s.programs.map((p) => {
+            const k = kernel.programs.get(p.name)!;
+            const verdict = k.program
+              ? `ok ${k.insnsProcessed}`
+              : k.error instanceof VerifierError
+                ? errorLineOf(k.error.log)
+                : `not loaded: ${k.error?.message}`;
+            return [p.name, verdict];
+          }),
+        );
+        assert.deepEqual(ours(s, vmlinuxBtf()), theirs, object);
+      } finally {
+        kernel.close();
+      }
     }
   });
 });

@@ -32,8 +32,13 @@ struct sock {
 	unsigned int sk_mark;
 } __attribute__((preserve_access_index));
 
+struct net_device {
+	int ifindex;
+} __attribute__((preserve_access_index));
+
 struct sk_buff {
 	struct sock *sk;
+	struct net_device *dev;
 	unsigned int len;
 } __attribute__((preserve_access_index));
 
@@ -173,6 +178,28 @@ int task_btf_stack_untrusted(void *ctx)
 	return 0;
 }
 
+// A fixed offset is fine for a helper argument, if a struct of the right type sits there.
+SEC("kprobe/do_nanosleep")
+int task_btf_stack_offset(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 buf[8];
+
+	seen += bpf_get_task_stack((struct task_struct *)((char *)task + 8), buf, sizeof(buf), 0);
+	return 0;
+}
+
+SEC("kprobe/do_nanosleep")
+int task_btf_stack_var_off(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 buf[8];
+
+	task = (struct task_struct *)((char *)task + (bpf_get_prandom_u32() & 8));
+	seen += bpf_get_task_stack(task, buf, sizeof(buf), 0);
+	return 0;
+}
+
 SEC("kprobe/do_nanosleep")
 int task_btf_write(void *ctx)
 {
@@ -247,6 +274,16 @@ int tp_btf_skb_sk_unchecked(unsigned long long *ctx)
 	struct sk_buff *skb = (struct sk_buff *)ctx[0];
 
 	seen += skb->sk->sk_mark;
+	return 0;
+}
+
+// skb->dev sits in a union of two members: what is read from it is untrusted, and still readable.
+SEC("tp_btf/kfree_skb")
+int tp_btf_skb_union(unsigned long long *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+
+	seen += skb->dev->ifindex;
 	return 0;
 }
 
