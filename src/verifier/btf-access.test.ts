@@ -14,8 +14,10 @@ import { VerifierError } from '../kernel/sys/errors.js';
 import { type Btf, parseBtf } from '../object/btf.js';
 import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
 import { btfPtrReadFlags, btfStructAccess, btfStructIdsMatch, kernelStructId } from './btf-access.js';
+import { btfCtxOf } from './btf-ctx.js';
 import { verify } from './index.js';
 import { verifierInputOf } from './object.js';
+import { rawTpArgNullness } from './raw-tp-null.js';
 import { BtfFlag } from './scalar.js';
 
 const dir = fileURLToPath(new URL('../../testdata/verifier/btf-ptr/', import.meta.url));
@@ -61,6 +63,18 @@ describe('reads through BTF-typed pointers', () => {
     );
     assert.ok(log.includes('; R1=trusted_ptr_task_struct() R2=untrusted_ptr_task_struct()\n'));
     assert.ok(log.includes('; R1=rcu_ptr_task_struct()\n'));
+  });
+
+  test('tracepoint arguments the kernel marks nullable or ERR_PTR (measured on 6.18)', () => {
+    assert.deepEqual(rawTpArgNullness('kfree_skb', 3), { maybeNull: true, maybeErr: false });
+    assert.deepEqual(rawTpArgNullness('kfree_skb', 0), { maybeNull: false, maybeErr: false });
+    assert.deepEqual(rawTpArgNullness('signal_deliver', 1), { maybeNull: false, maybeErr: true });
+    assert.deepEqual(rawTpArgNullness('tcp_send_reset', 1), { maybeNull: true, maybeErr: false });
+    const ctx = btfCtxOf(subset, 'TRACE_RAW_TP', 'kfree_skb');
+    assert.deepEqual(
+      ctx?.args.map((a) => (a.type === 'btf_id' ? `${a.maybeNull ? 'nullable ' : ''}${a.btfFlags}` : a.type)),
+      ['2', 'scalar', 'scalar', 'nullable 2'],
+    );
   });
 
   test('the walk: members, nested structs, pointers and their trust', () => {

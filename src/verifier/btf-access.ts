@@ -102,6 +102,9 @@ function resolveSize(
   return undefined;
 }
 
+/** `__btf_name_by_offset`: the name the walk's messages print, `(anon)` for anonymous types. */
+const anon = (name: string): string => name || '(anon)';
+
 type Walk =
   | { readonly walk: 'scalar' }
   | { readonly walk: 'untrusted_mem' }
@@ -122,7 +125,7 @@ function walkStruct(
   let t = start;
   for (let guard = 0; guard < 1024; guard++) {
     if (isModifier(t)) t = skipModifiers(btf, (t as { typeId: number }).typeId).t;
-    const tname = t.kind === 'void' ? '' : t.name;
+    const tname = anon(t.kind === 'void' ? '' : t.name);
     if (t.kind !== 'struct' && t.kind !== 'union') return `Type '${tname}' is not a struct`;
     const members = t.members;
     // walking unions yields untrusted pointers, except unions of one member (__bpf_md_ptr)
@@ -154,7 +157,7 @@ function walkStruct(
       }
       if (off < moff) break;
       const r = resolveSize(btf, m.typeId);
-      if (!r) return `field ${m.name} doesn't have size`;
+      if (!r) return `field ${anon(m.name)} doesn't have size`;
       let mtype = r.t;
       let mid = r.id;
       let msize = r.size;
@@ -176,7 +179,7 @@ function walkStruct(
       }
       if (mtype.kind === 'ptr') {
         if (msize !== size || off !== moff)
-          return `cannot access ptr member ${m.name} with moff ${moff} in struct ${tname} with off ${off} size ${size}`;
+          return `cannot access ptr member ${anon(m.name)} with moff ${moff} in struct ${tname} with off ${off} size ${size}`;
         const tag = btf.typeById(mtype.typeId);
         if (tag.kind === 'type_tag' && !tag.attribute) {
           const flag = { user: BtfFlag.USER, percpu: BtfFlag.PERCPU, rcu: BtfFlag.RCU }[tag.name];
@@ -187,13 +190,13 @@ function walkStruct(
         return { walk: 'untrusted_mem' };
       }
       if (off + size > trueEnd && !(state.flags & BtfFlag.UNTRUSTED))
-        return `access beyond the end of member ${m.name} (mend:${trueEnd}) in struct ${tname} with off ${off} size ${size}`;
+        return `access beyond the end of member ${anon(m.name)} (mend:${trueEnd}) in struct ${tname} with off ${off} size ${size}`;
       return { walk: 'scalar' };
     }
     if (again) continue;
     return `struct ${tname} doesn't have field at offset ${off}`;
   }
-  return `struct ${t.kind === 'void' ? '' : t.name} doesn't have field at offset ${off}`;
+  return `struct ${anon(t.kind === 'void' ? '' : t.name)} doesn't have field at offset ${off}`;
 }
 
 /** `btf_struct_access`: a read of `size` bytes at `off` of the struct `btfId`, or the kernel's refusal. */

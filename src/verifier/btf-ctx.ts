@@ -8,6 +8,7 @@
  *   fentry/NAME  → FUNC NAME                  lsm/NAME → FUNC bpf_lsm_NAME
  */
 import type { Btf } from '../object/btf.js';
+import { rawTpArgNullness } from './raw-tp-null.js';
 import { BtfFlag, type RegType } from './scalar.js';
 
 /** What a context read gives: a register type (and whether it may be NULL). */
@@ -35,6 +36,7 @@ export interface BtfCtx {
 const MAX_BPF_FUNC_ARGS = 12;
 
 const SCALAR: CtxRead = { type: 'scalar', maybeNull: false };
+const NOT_NULL = { maybeNull: false, maybeErr: false } as const;
 
 /**
  * LSM hooks whose arguments are not trusted (`untrusted_lsm_hooks`): objects being freed or not
@@ -54,14 +56,23 @@ const UNTRUSTED_LSM_HOOKS = new Set([
  * How a u64 slot holding a value of `typeId` reads (`trusted`: `prog_args_trusted`; `func`,
  * `arg`: what the kernel's log line names).
  */
-function slotOf(btf: Btf, typeId: number, trusted: boolean, func: string, arg: number): CtxRead {
+function slotOf(
+  btf: Btf,
+  typeId: number,
+  trusted: boolean,
+  func: string,
+  arg: number,
+  nullness: { readonly maybeNull: boolean; readonly maybeErr: boolean },
+): CtxRead {
   const t = btf.resolve(typeId);
   if (t.kind !== 'ptr') return SCALAR;
   const pointee = btf.resolve(t.typeId);
   if (pointee.kind !== 'struct' && pointee.kind !== 'union') return SCALAR;
+  // an argument that may hold an ERR_PTR is only a number to the program
+  if (nullness.maybeErr) return SCALAR;
   return {
     type: 'btf_id',
-    maybeNull: false,
+    maybeNull: nullness.maybeNull,
     btfId: pointee.id,
     btfFlags: trusted ? BtfFlag.TRUSTED : 0,
     note: `func '${func}' arg${arg} has btf_id ${pointee.id} type ${pointee.kind.toUpperCase()} '${pointee.name}'`,
@@ -84,8 +95,13 @@ export function btfCtxOf(kernelBtf: Btf, attachType: string | undefined, target:
   // prog_args_trusted: tp_btf and iterator arguments, and those of most LSM hooks
   const trusted =
     rawTp || attachType === 'TRACE_ITER' || (attachType === 'LSM_MAC' && !UNTRUSTED_LSM_HOOKS.has(target));
+  const func = rawTp ? target : name;
   const args = (rawTp ? params.slice(1) : params).map((p, i) =>
-    slotOf(kernelBtf, p.typeId, trusted, rawTp ? target : name, i),
+    slotOf(kernelBtf, p.typeId, trusted, func, i, {
+      ...(rawTp ? rawTpArgNullness(target, i) : NOT_NULL),
+      // `__nullable` parameter names (btf_param_match_suffix)
+      ...(p.name.endsWith('__nullable') ? { maybeNull: true } : {}),
+    }),
   );
   const withRet = attachType === 'TRACE_FEXIT' || attachType === 'MODIFY_RETURN';
   return {
@@ -95,7 +111,7 @@ export function btfCtxOf(kernelBtf: Btf, attachType: string | undefined, target:
           ret:
             proto.returnTypeId === 0
               ? SCALAR
-              : slotOf(kernelBtf, proto.returnTypeId, trusted, rawTp ? target : name, params.length),
+              : slotOf(kernelBtf, proto.returnTypeId, trusted, func, params.length, NOT_NULL),
         }
       : {}),
   };

@@ -277,6 +277,16 @@ int tp_btf_skb_sk_unchecked(unsigned long long *ctx)
 	return 0;
 }
 
+// rx_sk is one of the tracepoint arguments the kernel lists as nullable (raw_tp_null_args).
+SEC("tp_btf/kfree_skb")
+int tp_btf_rx_sk_unchecked(unsigned long long *ctx)
+{
+	struct sock *rx_sk = (struct sock *)ctx[3];
+
+	seen += rx_sk->sk_mark;
+	return 0;
+}
+
 // skb->dev sits in a union of two members: what is read from it is untrusted, and still readable.
 SEC("tp_btf/kfree_skb")
 int tp_btf_skb_union(unsigned long long *ctx)
