@@ -1,19 +1,28 @@
 /**
  * The context of BTF-typed programs (`tp_btf/`, `fentry/`, `fexit/`, `fmod_ret/`, `lsm/`): an
  * array of u64, one slot per argument of the attach target's prototype in the kernel's BTF
- * (`btf_ctx_access`). Pointer-to-struct arguments read as `PTR_TO_BTF_ID`, everything else as a
- * scalar; `fexit`/`fmod_ret` also see the return value in the slot after the last argument.
+ * (`btf_ctx_access`). Pointer-to-struct arguments read as `PTR_TO_BTF_ID` to that struct (trusted
+ * for tp_btf and LSM hooks, plain `ptr_` for fentry/fexit), everything else as a scalar; `fexit`/`fmod_ret` also see the return value in the slot after the last argument.
  *
  *   tp_btf/NAME  → typedef btf_trace_NAME = void (*)(void *__data, ARGS…): the first is skipped
  *   fentry/NAME  → FUNC NAME                  lsm/NAME → FUNC bpf_lsm_NAME
  */
 import type { Btf } from '../object/btf.js';
-import type { RegType } from './scalar.js';
+import { rawTpArgNullness } from './raw-tp-null.js';
+import { BtfFlag, type RegType } from './scalar.js';
 
 /** What a context read gives: a register type (and whether it may be NULL). */
 export interface CtxRead {
   readonly type: RegType;
   readonly maybeNull: boolean;
+  /** `btf_id`: the struct pointed to, a type id in the kernel's BTF. */
+  readonly btfId?: number;
+  /** `btf_id`: the kernel struct by name, when the id is looked up later (context tables). */
+  readonly btfStruct?: string;
+  /** `btf_id`: {@link BtfFlag} bits (PTR_TRUSTED for tp_btf and most LSM hooks). */
+  readonly btfFlags?: number;
+  /** A line the kernel logs when the read happens (`func 'sched_switch' arg2 has btf_id …`). */
+  readonly note?: string;
 }
 
 /** The argument slots a BTF-typed program's context holds. */
@@ -27,15 +36,47 @@ export interface BtfCtx {
 const MAX_BPF_FUNC_ARGS = 12;
 
 const SCALAR: CtxRead = { type: 'scalar', maybeNull: false };
+const NOT_NULL = { maybeNull: false, maybeErr: false } as const;
 
-/** How a u64 slot holding a value of `typeId` reads. */
-function slotOf(btf: Btf, typeId: number): CtxRead {
+/**
+ * LSM hooks whose arguments are not trusted (`untrusted_lsm_hooks`): objects being freed or not
+ * yet set up.
+ */
+const UNTRUSTED_LSM_HOOKS = new Set([
+  'bpf_map_free',
+  'bpf_prog_free',
+  'file_alloc_security',
+  'file_free_security',
+  'sk_alloc_security',
+  'sk_free_security',
+  'task_free',
+]);
+
+/**
+ * How a u64 slot holding a value of `typeId` reads (`trusted`: `prog_args_trusted`; `func`,
+ * `arg`: what the kernel's log line names).
+ */
+function slotOf(
+  btf: Btf,
+  typeId: number,
+  trusted: boolean,
+  func: string,
+  arg: number,
+  nullness: { readonly maybeNull: boolean; readonly maybeErr: boolean },
+): CtxRead {
   const t = btf.resolve(typeId);
   if (t.kind !== 'ptr') return SCALAR;
   const pointee = btf.resolve(t.typeId);
-  return pointee.kind === 'struct' || pointee.kind === 'union'
-    ? { type: 'btf_id', maybeNull: false }
-    : SCALAR;
+  if (pointee.kind !== 'struct' && pointee.kind !== 'union') return SCALAR;
+  // an argument that may hold an ERR_PTR is only a number to the program
+  if (nullness.maybeErr) return SCALAR;
+  return {
+    type: 'btf_id',
+    maybeNull: nullness.maybeNull,
+    btfId: pointee.id,
+    btfFlags: trusted ? BtfFlag.TRUSTED : 0,
+    note: `func '${func}' arg${arg} has btf_id ${pointee.id} type ${pointee.kind.toUpperCase()} '${pointee.name}'`,
+  };
 }
 
 /**
@@ -51,11 +92,28 @@ export function btfCtxOf(kernelBtf: Btf, attachType: string | undefined, target:
   if (rawTp && proto.kind === 'ptr') proto = kernelBtf.resolve(proto.typeId);
   if (proto.kind !== 'func_proto') return undefined;
   const params = proto.params.filter((p) => p.typeId !== 0);
-  const args = (rawTp ? params.slice(1) : params).map((p) => slotOf(kernelBtf, p.typeId));
+  // prog_args_trusted: tp_btf and iterator arguments, and those of most LSM hooks
+  const trusted =
+    rawTp || attachType === 'TRACE_ITER' || (attachType === 'LSM_MAC' && !UNTRUSTED_LSM_HOOKS.has(target));
+  const func = rawTp ? target : name;
+  const args = (rawTp ? params.slice(1) : params).map((p, i) =>
+    slotOf(kernelBtf, p.typeId, trusted, func, i, {
+      ...(rawTp ? rawTpArgNullness(target, i) : NOT_NULL),
+      // `__nullable` parameter names (btf_param_match_suffix)
+      ...(p.name.endsWith('__nullable') ? { maybeNull: true } : {}),
+    }),
+  );
   const withRet = attachType === 'TRACE_FEXIT' || attachType === 'MODIFY_RETURN';
   return {
     args,
-    ...(withRet ? { ret: proto.returnTypeId === 0 ? SCALAR : slotOf(kernelBtf, proto.returnTypeId) } : {}),
+    ...(withRet
+      ? {
+          ret:
+            proto.returnTypeId === 0
+              ? SCALAR
+              : slotOf(kernelBtf, proto.returnTypeId, trusted, func, params.length, NOT_NULL),
+        }
+      : {}),
   };
 }
 

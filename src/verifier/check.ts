@@ -10,6 +10,13 @@ import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
 import { MapType, type MapTypeName } from '../uapi.js';
 import {
+  btfPtrReadFlags,
+  btfStructAccess,
+  btfStructIdsMatch,
+  btfTypeName,
+  kernelStructId,
+} from './btf-access.js';
+import {
   ALU_IMMEDIATE,
   ALU_NEG_VALUE,
   ALU_SANITIZE_DST,
@@ -24,6 +31,7 @@ import { regTypeStr, VerifierLog } from './log.js';
 
 import { type Lookups, sockAccessOk } from './lookups.js';
 import {
+  BtfFlag,
   boundsSync,
   boundsValid,
   type CondOp,
@@ -240,7 +248,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const stackDepth = new Map<number, number>();
   const hasFuncInfo = (input.funcInfo?.length ?? 0) > 0;
 
-  const vlog = new VerifierLog(logLevel, maps, input.insns, input.lines);
+  const kernelBtf = input.kernelBtf;
+  const vlog = new VerifierLog(
+    logLevel,
+    maps,
+    input.insns,
+    input.lines,
+    kernelBtf ? (id) => btfTypeName(kernelBtf, id) : undefined,
+  );
   const say = (line: string) => {
     if (logLevel > 0) vlog.say(line);
   };
@@ -582,6 +597,63 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     );
   };
 
+  // non-sleepable programs run inside an RCU read section from start to end (in_rcu_cs)
+  const inRcu = ((input.progFlags ?? 0) & (1 << 4)) === 0;
+
+  /** check_ptr_to_btf_access: a load through a pointer to a kernel struct follows its BTF layout. */
+  const btfAccess = (
+    reg: Reg,
+    regno: number,
+    off: number,
+    size: number,
+    write: boolean,
+    value: number | undefined,
+    cur: Reg[],
+    at: number,
+  ) => {
+    const btf = input.kernelBtf;
+    // without the kernel's BTF (or for BTF pointers we cannot name) there is no layout to follow
+    if (!btf || !reg.btfId) throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
+    const tname = btfTypeName(btf, reg.btfId);
+    if (!allowPtrLeaks)
+      throw new Reject(`'struct ${tname}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN`, at);
+    if (input.gpl === false)
+      throw new Reject(`Cannot access kernel 'struct ${tname}' from non-GPL compatible program`, at);
+    if (off < 0) throw new Reject(`R${regno} is ptr_${tname} invalid negative access: off=${off}`, at);
+    if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n)
+      throw new Reject(
+        `R${regno} is ptr_${tname} invalid variable offset: off=${off}, var_off=(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`,
+        at,
+      );
+    if (reg.btfFlags & BtfFlag.USER)
+      throw new Reject(`R${regno} is ptr_${tname} access user memory: off=${off}`, at);
+    if (reg.btfFlags & BtfFlag.PERCPU)
+      throw new Reject(`R${regno} is ptr_${tname} access percpu memory: off=${off}`, at);
+    if (write) throw new Reject('only read is supported', at);
+    const read = btfStructAccess(btf, reg.btfId, off, size);
+    if (typeof read === 'string') throw new Reject(read, at);
+    if (value === undefined) return;
+    if (read.kind === 'scalar') {
+      markUnknown(cur[value]);
+      return;
+    }
+    if (read.kind === 'untrusted_mem') {
+      markPointer(cur[value], 'mem');
+      cur[value].rdonly = true;
+      cur[value].btfFlags = BtfFlag.UNTRUSTED;
+      return;
+    }
+    const next = btfPtrReadFlags(btf, reg.btfId, reg.btfFlags, reg.refObjId !== 0, inRcu, read);
+    const dst = cur[value];
+    markPointer(dst, 'btf_id');
+    dst.btfId = next.btfId;
+    dst.btfFlags = next.flags;
+    if (next.maybeNull) {
+      dst.maybeNull = true;
+      dst.id = ++idGen;
+    }
+  };
+
   /** check_mem_access */
   const memAccess = (
     s: VState,
@@ -639,7 +711,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (write && reg.rdonly) throw new Reject(`R${regno} cannot write into ${regTypeStr(reg)}`, at);
         if (write && valueReg && isPointer(valueReg) && !allowPtrLeaks)
           throw new Reject(`R${value} leaks addr into mem`, at);
-        memRegion(reg, regno, off, size, reg.memSize, false, at);
+        // rdonly_untrusted_mem: loads through it are probe loads, with no bounds to check
+        if (!(reg.rdonly && reg.btfFlags & BtfFlag.UNTRUSTED))
+          memRegion(reg, regno, off, size, reg.memSize, false, at);
         if (!write && value !== undefined) markUnknown(cur[value]);
         break;
       }
@@ -653,6 +727,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           else {
             // packet pointers from the context start with id 0 (they all share it)
             markPointer(cur[value], acc.type);
+            if (acc.note) say(acc.note);
+            if (acc.type === 'btf_id') {
+              const kbtf = input.kernelBtf;
+              cur[value].btfId =
+                acc.btfId ?? (kbtf && acc.btfStruct ? kernelStructId(kbtf, acc.btfStruct) : 0);
+              cur[value].btfFlags = acc.btfFlags ?? 0;
+            }
             if (acc.maybeNull) {
               cur[value].maybeNull = true;
               cur[value].id = ++idGen;
@@ -689,6 +770,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (value !== undefined) markUnknown(cur[value]);
         break;
       }
+      case 'btf_id':
+        btfAccess(reg, regno, off, size, write, value, cur, at);
+        break;
       case 'map_ptr':
         if (!write && allowPtrLeaks) {
           if (value !== undefined) markUnknown(cur[value]);
@@ -1063,9 +1147,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return -1;
   };
 
+  /** reg_not_null: trusted BTF pointers count (is_trusted_reg), untrusted memory does not. */
   const notNull = (r: Reg) =>
     !r.maybeNull &&
-    ['map_value', 'map_key', 'sock', 'tcp_sock', 'sock_common', 'mem', 'ringbuf_mem'].includes(r.type);
+    (r.type === 'btf_id'
+      ? r.refObjId !== 0 || r.btfFlags === BtfFlag.TRUSTED
+      : ['map_value', 'map_key', 'sock', 'tcp_sock', 'sock_common', 'mem', 'ringbuf_mem'].includes(r.type) &&
+        !(r.btfFlags & BtfFlag.UNTRUSTED));
 
   const branchTaken = (a: Reg, b: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 => {
     if (isPktAny(a) && isPktAny(b) && !is32) return pktBranchTaken(a, b, op);
@@ -1399,6 +1487,44 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     ARG_PTR_TO_CONST_STR: [['map_value'], 'map_value'],
   };
 
+  /** The trust flags each argument type takes a `PTR_TO_BTF_ID` with (`compatible_reg_types`). */
+  const ARG_BTF_FLAGS: Partial<Record<ArgBaseType, readonly number[]>> = {
+    ARG_PTR_TO_BTF_ID: [0, BtfFlag.TRUSTED, BtfFlag.RCU],
+    ARG_PTR_TO_BTF_ID_SOCK_COMMON: [0, BtfFlag.TRUSTED],
+    ARG_PTR_TO_SPIN_LOCK: [],
+  };
+
+  /**
+   * check_reg_type for a `PTR_TO_BTF_ID` argument: its trust, the struct it points to (or one
+   * nested at its offset: `btf_struct_ids_match`), then check_func_arg_reg_off.
+   */
+  const btfArg = (reg: Reg, regno: number, arg: HelperArg, at: number) => {
+    const flagsOk = ARG_BTF_FLAGS[arg.base];
+    if (!flagsOk) return;
+    if (!flagsOk.includes(reg.btfFlags)) {
+      const text = ARG_REG_TYPES[arg.base]?.[1] ?? '';
+      throw new Reject(`R${regno} type=${regTypeStr(reg)} expected=${text}`, at);
+    }
+    const btf = input.kernelBtf;
+    const need = arg.base === 'ARG_PTR_TO_BTF_ID_SOCK_COMMON' ? 'sock_common' : arg.btfStruct;
+    if (btf && reg.btfId && need) {
+      const needId = kernelStructId(btf, need);
+      const release = arg.flags.includes('OBJ_RELEASE');
+      if (reg.maybeNull && release)
+        throw new Reject(`Possibly NULL pointer passed to helper arg${regno}`, at);
+      if (needId && !btfStructIdsMatch(btf, reg.btfId, reg.off, needId, release && need !== 'sock_common'))
+        throw new Reject(`R${regno} is of type ${btfTypeName(btf, reg.btfId)} but ${need} is expected`, at);
+    }
+    // __check_ptr_off_reg with a fixed offset allowed
+    if (reg.off < 0)
+      throw new Reject(`negative offset ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`, at);
+    if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n)
+      throw new Reject(
+        `variable ${regTypeStr(reg)} access var_off=(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)}) disallowed`,
+        at,
+      );
+  };
+
   /** check_helper_call: the prototype's argument checks, then R0 and the side effects. */
   const checkHelper = (s: VState, insn: Insn, at: number): number | undefined => {
     const id = insn.imm;
@@ -1441,6 +1567,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             at,
           );
         if (base === 'ARG_PTR_TO_CTX') ptrOffCheck(reg, regno, at);
+        if (reg.type === 'btf_id') btfArg(reg, regno, arg, at);
       }
       if (reg.refObjId) refObjId = reg.refObjId;
       if (arg.flags.includes('OBJ_RELEASE')) {
@@ -1553,6 +1680,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       case 'RET_PTR_TO_BTF_ID':
         markPointer(r0, 'btf_id');
         r0.maybeNull = maybeNull;
+        if (input.kernelBtf && ret.btfStruct) r0.btfId = kernelStructId(input.kernelBtf, ret.btfStruct);
+        r0.btfFlags = ret.flags.includes('PTR_TRUSTED') ? BtfFlag.TRUSTED : 0;
         break;
     }
     if (r0.maybeNull) r0.id = ++idGen;
@@ -1634,7 +1763,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (!old.precise) return true;
       return rangeWithin(old, cur) && tnumIn(old.varOff, cur.varOff) && checkIdMap(idmap, old.id, cur.id);
     }
-    if (old.type !== cur.type || old.maybeNull !== cur.maybeNull || old.rdonly !== cur.rdonly) return false;
+    if (
+      old.type !== cur.type ||
+      old.maybeNull !== cur.maybeNull ||
+      old.rdonly !== cur.rdonly ||
+      old.btfFlags !== cur.btfFlags ||
+      old.btfId !== cur.btfId
+    )
+      return false;
     switch (old.type) {
       case 'map_value':
       case 'map_key':
@@ -1682,11 +1818,27 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     ((cfg.liveStack[2 * at + (spi >> 5)] >>> (spi & 31)) & 1) !== 0;
 
   /** `at`: the checkpoint's slot when `old` is its running frame (dead slots are skipped), else -1. */
+  const unboundScalar = newRegUnknown();
+  /** scalar_reg_for_stack: the scalar a slot holds when it is a 64-bit spill or all MISC. */
+  const scalarForStack = (slot: Frame['stack'][number]): Reg | undefined => {
+    if (slot.types.every((t) => t === Stype.SPILL) && slot.spilled.type === 'scalar') return slot.spilled;
+    if (slot.types.every((t) => t === Stype.MISC || (t === Stype.INVALID && allowUninitStack)))
+      return unboundScalar;
+    return undefined;
+  };
+
   const stacksafe = (old: Frame, cur: Frame, idmap: Map<number, number>, at: number): boolean => {
     for (let spi = 0; spi < old.stack.length; spi++) {
       if (at >= 0 && !slotLive(at, spi)) continue;
       const o = old.stack[spi];
       const c = cur.stack[spi];
+      // a 64-bit scalar spill against 8 MISC bytes (or the reverse) compares as scalars
+      const oldScalar = o && scalarForStack(o);
+      const curScalar = c && scalarForStack(c);
+      if (oldScalar && curScalar) {
+        if (!regsafe(oldScalar, curScalar, idmap)) return false;
+        continue;
+      }
       for (let j = 0; j < 8; j++) {
         const ot = o.types[j];
         if (ot === Stype.INVALID) continue;

@@ -17,7 +17,7 @@
 import type { Insn } from '../isa/instruction.js';
 import { formatInsn } from '../isa/llvm-print.js';
 import type { SourceLine } from '../object/object.js';
-import type { Reg, RegType } from './scalar.js';
+import { BtfFlag, type Reg, type RegType } from './scalar.js';
 import { type Frame, Stype, type VState } from './state.js';
 import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, tnumIsConst, U32_MAX, U64_MAX } from './tnum.js';
 import type { TraceStep, VerifierMap } from './types.js';
@@ -45,12 +45,24 @@ const TYPE_STR: Record<RegType, string> = {
   btf_id: 'ptr_',
 };
 
-/** The kernel's `reg_type_str`. */
+/** The name of a struct in the kernel's BTF, for `btf_id` registers. */
+export type BtfName = (btfId: number) => string;
+
+/** Type flag prefixes in the order `reg_type_str` writes them (after `rdonly_`). */
+const FLAG_PREFIXES: readonly (readonly [number, string])[] = [
+  [BtfFlag.USER, 'user_'],
+  [BtfFlag.PERCPU, 'percpu_'],
+  [BtfFlag.RCU, 'rcu_'],
+  [BtfFlag.UNTRUSTED, 'untrusted_'],
+  [BtfFlag.TRUSTED, 'trusted_'],
+];
+
+/** The kernel's `reg_type_str` (`trusted_ptr_`, `rdonly_untrusted_mem`, `ptr_or_null_`…). */
 export function regTypeStr(r: Reg): string {
-  let s = TYPE_STR[r.type];
-  if (r.rdonly && (r.type === 'mem' || r.type === 'ringbuf_mem')) s = `rdonly_${s}`;
-  if (r.maybeNull) s += '_or_null';
-  return s;
+  let prefix = r.rdonly && (r.type === 'mem' || r.type === 'ringbuf_mem') ? 'rdonly_' : '';
+  if (r.btfFlags) for (const [flag, text] of FLAG_PREFIXES) if (r.btfFlags & flag) prefix += text;
+  const postfix = r.maybeNull ? (r.type === 'btf_id' ? 'or_null_' : '_or_null') : '';
+  return prefix + TYPE_STR[r.type] + postfix;
 }
 
 const hex = (v: bigint): string => `0x${BigInt.asUintN(64, v).toString(16)}`;
@@ -95,10 +107,12 @@ function scalarRanges(r: Reg): string[] {
 }
 
 /** A register as `print_reg_state` prints it (`frameno`: the frame being printed). */
-export function regText(r: Reg, maps: readonly VerifierMap[], frameno = 0): string {
+export function regText(r: Reg, maps: readonly VerifierMap[], frameno = 0, btfName?: BtfName): string {
   const p = r.type === 'scalar' && r.precise ? 'P' : '';
   if (r.type === 'scalar' && tnumIsConst(r.varOff)) return p + snum(BigInt.asIntN(64, r.varOff.value));
   let s = p + regTypeStr(r);
+  // print_reg_state: a BTF pointer's struct follows its type (`trusted_ptr_task_struct()`)
+  if (r.type === 'btf_id' && r.btfId && btfName) s += btfName(r.btfId);
   if (r.type === 'fp') {
     if (r.frameno !== frameno) s += `[${r.frameno}]`;
     if (tnumIsConst(r.varOff)) return s + snum(BigInt.asIntN(64, r.varOff.value) + BigInt(r.off));
@@ -128,13 +142,18 @@ export function regText(r: Reg, maps: readonly VerifierMap[], frameno = 0): stri
 const SLOT_CHAR = '?rm0';
 
 /** A stack slot as `print_verifier_state` prints it, or undefined when all its bytes are invalid. */
-function slotText(f: Frame, spi: number, maps: readonly VerifierMap[]): string | undefined {
+function slotText(
+  f: Frame,
+  spi: number,
+  maps: readonly VerifierMap[],
+  btfName?: BtfName,
+): string | undefined {
   const slot = f.stack[spi];
   if (!slot || slot.types.every((t) => t === Stype.INVALID)) return undefined;
   const chars = slot.types.map((t) => SLOT_CHAR[t] ?? '?');
   if (slot.types[7] === Stype.SPILL) {
     const first = slot.types.indexOf(Stype.SPILL);
-    return chars.slice(0, first).join('') + regText(slot.spilled, maps, f.frameno);
+    return chars.slice(0, first).join('') + regText(slot.spilled, maps, f.frameno, btfName);
   }
   return chars.join('');
 }
@@ -146,15 +165,16 @@ function frameText(
   maps: readonly VerifierMap[],
   regs: ReadonlySet<number> | undefined,
   slots: ReadonlySet<number> | undefined,
+  btfName?: BtfName,
 ): string {
   let out = f.frameno ? ` frame${f.frameno}:` : '';
   f.regs.forEach((r, i) => {
     if (r.type === 'not_init' || (regs && !regs.has(i))) return;
-    out += ` R${i}=${regText(r, maps, f.frameno)}`;
+    out += ` R${i}=${regText(r, maps, f.frameno, btfName)}`;
   });
   for (let spi = 0; spi < f.stack.length; spi++) {
     if (slots && !slots.has(spi)) continue;
-    const t = slotText(f, spi, maps);
+    const t = slotText(f, spi, maps, btfName);
     if (t !== undefined) out += ` fp${-(spi + 1) * 8}=${t}`;
   }
   if (s.refs.length) out += ` refs=${s.refs.map((r) => r.id).join(',')}`;
@@ -163,8 +183,8 @@ function frameText(
 }
 
 /** The full state of the current frame (`from 4 to 6: R1=…`). */
-export function stateText(s: VState, maps: readonly VerifierMap[]): string {
-  return frameText(s, s.frames[s.frames.length - 1], maps, undefined, undefined).slice(1);
+export function stateText(s: VState, maps: readonly VerifierMap[], btfName?: BtfName): string {
+  return frameText(s, s.frames[s.frames.length - 1], maps, undefined, undefined, btfName).slice(1);
 }
 
 /** Registers an instruction names (`check_reg_arg` marks them scratched). */
@@ -271,8 +291,8 @@ function liveRegs(slots: readonly (Insn | undefined)[], helperArgs: (id: number)
 }
 
 /** Snapshot of a frame's stack slots as text, to tell which ones an instruction changed. */
-const slotTexts = (f: Frame, maps: readonly VerifierMap[]): (string | undefined)[] =>
-  f.stack.map((_, spi) => slotText(f, spi, maps));
+const slotTexts = (f: Frame, maps: readonly VerifierMap[], btfName?: BtfName): (string | undefined)[] =>
+  f.stack.map((_, spi) => slotText(f, spi, maps, btfName));
 
 /** The log writer the checker drives (one per verification). */
 export class VerifierLog {
@@ -281,6 +301,7 @@ export class VerifierLog {
   readonly lines: string[] = [];
   readonly trace: TraceStep[] = [];
   private readonly maps: readonly VerifierMap[];
+  private readonly btfName: BtfName | undefined;
   private readonly sources: ReadonlyMap<number, SourceLine>;
   /** Index of the line holding the last instruction, while nothing was printed after it. */
   private insnLine = -1;
@@ -308,9 +329,11 @@ export class VerifierLog {
     maps: readonly VerifierMap[],
     insns: readonly Insn[],
     lines: ReadonlyArray<SourceLine | undefined> | undefined,
+    btfName?: BtfName,
   ) {
     this.level = level;
     this.maps = maps;
+    this.btfName = btfName;
     const sources = new Map<number, SourceLine>();
     if (level > 0 && lines) {
       insns.forEach((insn, k) => {
@@ -364,7 +387,7 @@ export class VerifierLog {
       regs = undefined;
       slots = undefined;
     } else if (f.frameno === this.beforeFrame) {
-      const now = slotTexts(f, this.maps);
+      const now = slotTexts(f, this.maps, this.btfName);
       now.forEach((t, spi) => {
         if (t !== this.beforeSlots[spi]) this.scratchSlots.add(spi);
       });
@@ -374,7 +397,7 @@ export class VerifierLog {
     this.scratchRegs = new Set();
     this.scratchSlots = new Set();
     if (nothing) return;
-    const text = frameText(s, f, this.maps, regs, slots);
+    const text = frameText(s, f, this.maps, regs, slots, this.btfName);
     if (text === '' || text === ` frame${f.frameno}:`) return;
     const last = this.lines.length - 1;
     if (this.insnLine >= 0 && this.insnLine === last) {
@@ -394,9 +417,11 @@ export class VerifierLog {
     const f = s.frames[s.frames.length - 1];
     return {
       frame: f.frameno,
-      regs: f.regs.map((r) => (r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno))),
+      regs: f.regs.map((r) =>
+        r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno, this.btfName),
+      ),
       stack: f.stack.flatMap((_, spi) => {
-        const value = slotText(f, spi, this.maps);
+        const value = slotText(f, spi, this.maps, this.btfName);
         return value === undefined ? [] : [{ off: -(spi + 1) * 8, value }];
       }),
     };
@@ -438,7 +463,7 @@ export class VerifierLog {
         this.joinNext = true;
       }
     } else {
-      this.lines.push('', `from ${prev} to ${pc}: ${stateText(s, this.maps)}`);
+      this.lines.push('', `from ${prev} to ${pc}: ${stateText(s, this.maps, this.btfName)}`);
     }
     this.insnLine = -1;
     this.allScratched = true;
@@ -469,7 +494,7 @@ export class VerifierLog {
       }
     }
     this.beforeFrame = f.frameno;
-    this.beforeSlots = slotTexts(f, this.maps);
+    this.beforeSlots = slotTexts(f, this.maps, this.btfName);
     this.record(s, { insn: pc, ...(from !== undefined ? { from } : {}) });
   }
 

@@ -6,7 +6,7 @@
 import { HELPER_NAMES } from '../isa/helper-ids.js';
 import type { ProgTypeName } from '../uapi.js';
 import { btfCtxAccess, btfCtxOf, type CtxRead } from './btf-ctx.js';
-import type { RegType } from './scalar.js';
+import { BtfFlag, type RegType } from './scalar.js';
 import {
   ctxAccess,
   type HelperArg,
@@ -75,7 +75,13 @@ function ctxRegType(logName: string): CtxRead {
     tcp_sock: 'tcp_sock',
     flow_keys: 'flow_keys',
   };
-  return { type: known[base] ?? 'btf_id', maybeNull };
+  const type = known[base];
+  if (type) return { type, maybeNull };
+  // trusted_ptr_sk_buff: a pointer to a kernel struct, found by name in the kernel's BTF
+  const trusted = /^trusted_ptr_(\w+)$/.exec(base);
+  return trusted
+    ? { type: 'btf_id', maybeNull, btfStruct: trusted[1]!, btfFlags: BtfFlag.TRUSTED }
+    : { type: 'btf_id', maybeNull };
 }
 
 const protoCache = new Map<string, CallProto | string>();

@@ -77,7 +77,11 @@ export function verifierInputOf(
     funcInfo: program.funcInfo,
     lines: program.lines,
     caps: options.caps ?? 'root',
-    progFlags: options.progFlags ?? 0,
+    // BPF_F_SLEEPABLE (`.s` sections), BPF_F_XDP_HAS_FRAGS (`.frags`), as the loader sets them
+    progFlags:
+      (options.progFlags ?? 0) |
+      (program.sectionInfo?.def.sleepable ? 1 << 4 : 0) |
+      (program.sectionInfo?.def.xdpFrags ? 1 << 5 : 0),
     logLevel: options.logLevel ?? 0,
     gpl: /^(GPL|GPL v2|GPL and additional rights|Dual BSD\/GPL|Dual MIT\/GPL|Dual MPL\/GPL)$/.test(
       program.license,

@@ -91,7 +91,28 @@ export interface Reg {
   subprog: number;
   /** Whether this scalar's exact value mattered for a decision (precision tracking). */
   precise: boolean;
+  /** `btf_id`: the struct it points to, a type id in the kernel's BTF (0: unknown). */
+  btfId: number;
+  /** `btf_id`: trust flags ({@link BtfFlag}: PTR_TRUSTED, MEM_RCU, PTR_UNTRUSTED…). */
+  btfFlags: number;
 }
+
+/**
+ * The kernel's type flags a `PTR_TO_BTF_ID` carries besides PTR_MAYBE_NULL, as bits of
+ * {@link Reg.btfFlags} (`enum bpf_type_flag`; the values here are ours).
+ */
+export const BtfFlag = {
+  /** PTR_UNTRUSTED: read-only, walked from a pointer nobody vouches for. */
+  UNTRUSTED: 1,
+  /** PTR_TRUSTED: valid for the whole program (tp_btf arguments, bpf_get_current_task_btf). */
+  TRUSTED: 2,
+  /** MEM_RCU: valid inside the RCU read section (the whole of a non-sleepable program). */
+  RCU: 4,
+  /** MEM_USER: an `__user` pointer (never dereferenced by a load). */
+  USER: 8,
+  /** MEM_PERCPU: an `__percpu` pointer (never dereferenced by a load). */
+  PERCPU: 16,
+} as const;
 
 export function newReg(type: RegType = 'not_init'): Reg {
   return {
@@ -116,6 +137,8 @@ export function newReg(type: RegType = 'not_init'): Reg {
     frameno: 0,
     subprog: -1,
     precise: false,
+    btfId: 0,
+    btfFlags: 0,
   };
 }
 
@@ -142,6 +165,8 @@ export const copyReg = (r: Reg): Reg => ({
   frameno: r.frameno,
   subprog: r.subprog,
   precise: r.precise,
+  btfId: r.btfId,
+  btfFlags: r.btfFlags,
 });
 
 /** Overwrite every field of `d` with `s`'s (`Object.assign(d, s)` without its cost). */
@@ -167,6 +192,8 @@ export function assignReg(d: Reg, s: Reg): void {
   d.frameno = s.frameno;
   d.subprog = s.subprog;
   d.precise = s.precise;
+  d.btfId = s.btfId;
+  d.btfFlags = s.btfFlags;
 }
 
 /** Reset to `newReg(type)` in place (what `Object.assign(r, newReg(type))` did). */
@@ -192,6 +219,8 @@ export function resetReg(r: Reg, type: RegType): void {
   r.frameno = 0;
   r.subprog = -1;
   r.precise = false;
+  r.btfId = 0;
+  r.btfFlags = 0;
 }
 
 /** An unknown scalar (`__mark_reg_unknown`). */

@@ -177,9 +177,11 @@ export function verifierGap(input: VerifierInput, error: VerifierRejection): str
       return `no prototype for helper #${insn.imm} in the verifier yet`;
     return undefined;
   }
-  // btf_struct_access: reads through PTR_TO_BTF_ID follow the kernel's struct layouts.
-  if (/^R\d+ invalid mem access 'ptr_'$/.test(error.message))
-    return 'reads through BTF-typed pointers are not modelled by the verifier yet';
+  // btf_struct_access: reads through PTR_TO_BTF_ID follow the kernel's struct layouts, which
+  // only the kernel's BTF has (the verifier refuses such reads without it, or for a pointer whose
+  // struct it cannot name); `…ptr_or_null_` refusals are real verdicts.
+  if (/^R\d+ invalid mem access '(?:rcu_|untrusted_|trusted_)*ptr_'$/.test(error.message))
+    return "reads through BTF-typed pointers need the kernel's BTF";
   const ctx = /^invalid bpf_context access off=(-?\d+) size=(\d+)$/.exec(error.message);
   if (ctx && insn) {
     const kind = insn.kind === 'ldx' ? 'read' : 'write';
