@@ -1259,10 +1259,25 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       const ref = dst.refObjId;
       markPtrOrNull(s, id, ref, op === 'jne');
       markPtrOrNull(other, id, ref, op === 'jeq');
-    } else if (!tryPkt(insn, op, dst, src, s, other) && isPointer(dst) && !allowPtrLeaks) {
-      throw new Reject(`R${insn.dst} pointer comparison prohibited`, at);
+    } else {
+      // ptr == ptr where only one side may be NULL: where they are equal, that side is not NULL
+      // either (only that register: its id's other copies stay _or_null, as in the kernel)
+      if (
+        !is32 &&
+        f.source === 'reg' &&
+        (op === 'jeq' || op === 'jne') &&
+        isPointer(dst) &&
+        isPointer(src) &&
+        dst.maybeNull !== src.maybeNull &&
+        dst.type !== 'btf_id' &&
+        src.type !== 'btf_id'
+      ) {
+        const eq = op === 'jeq' ? oregs : cur;
+        eq[src.maybeNull ? insn.src : insn.dst].maybeNull = false;
+      }
+      if (!tryPkt(insn, op, dst, src, s, other) && isPointer(dst) && !allowPtrLeaks)
+        throw new Reject(`R${insn.dst} pointer comparison prohibited`, at);
     }
-    void cur;
     return at + 1;
   };
 
