@@ -116,6 +116,7 @@ const ALIGN_DESC: Partial<Record<RegType, string>> = {
 const isPointer = (r: Reg): boolean => r.type !== 'scalar' && r.type !== 'not_init';
 const isPkt = (r: Reg): boolean => r.type === 'pkt' || r.type === 'pkt_meta';
 const isPktAny = (r: Reg): boolean => isPkt(r) || r.type === 'pkt_end';
+const isSockMap = (type: string | undefined): boolean => type === 'SOCKMAP' || type === 'SOCKHASH';
 const isNullConst = (r: Reg): boolean =>
   r.type === 'scalar' && tnumIsConst(r.varOff) && r.varOff.value === 0n;
 
@@ -547,6 +548,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   };
 
   const ptrOffCheck = (reg: Reg, regno: number, at: number) => {
+    if (reg.off < 0)
+      throw new Reject(`negative offset ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`, at);
     if (reg.off)
       throw new Reject(
         `dereference of modified ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`,
@@ -1167,6 +1170,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         } else {
           r.maybeNull = false;
           r.id = 0;
+          // mark_ptr_or_null_reg: a non-NULL SOCKMAP/SOCKHASH value is the socket itself
+          if (r.type === 'map_value' && isSockMap(maps[r.map]?.type)) r.type = 'sock';
         }
       }
     }
@@ -1572,7 +1577,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     if (r0.maybeNull) r0.id = ++idGen;
     if (proto.ptrCast) r0.refObjId = refObjId;
-    else if (proto.acquire) {
+    else if (proto.acquire || (id === 1 && m && isSockMap(m.type))) {
+      // is_acquire_function: a SOCKMAP/SOCKHASH lookup hands out a referenced socket
       const refId = ++idGen;
       s.refs.push({ id: refId, insn: at });
       r0.id = refId;

@@ -49,7 +49,8 @@ const TYPE_STR: Record<RegType, string> = {
 export function regTypeStr(r: Reg): string {
   let s = TYPE_STR[r.type];
   if (r.rdonly && (r.type === 'mem' || r.type === 'ringbuf_mem')) s = `rdonly_${s}`;
-  if (r.maybeNull) s += '_or_null';
+  // BTF-typed pointers put the suffix after the prefix: 'ptr_or_null_', not 'ptr__or_null'
+  if (r.maybeNull) s = r.type === 'btf_id' ? 'ptr_or_null_' : `${s}_or_null`;
   return s;
 }
 
