@@ -877,6 +877,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         }
       }
     }
+    // AT_PKT_END / BEYOND_PKT_END describe the pointer before the arithmetic, not after
+    if (isPkt(out) && out.range < 0) out.range = 0;
     saneOff(out);
     boundsSync(out);
     if (!bypassSpecV1) sanitizeBounds(out, dstno, at);
