@@ -116,6 +116,21 @@ const ALIGN_DESC: Partial<Record<RegType, string>> = {
 const isPointer = (r: Reg): boolean => r.type !== 'scalar' && r.type !== 'not_init';
 const isPkt = (r: Reg): boolean => r.type === 'pkt' || r.type === 'pkt_meta';
 const isPktAny = (r: Reg): boolean => isPkt(r) || r.type === 'pkt_end';
+/** The kernel struct behind each map type (`map_btf_id`), as check_ptr_to_map_access names it. */
+const MAP_STRUCT: Readonly<Record<string, string>> = {
+  ARRAY: 'bpf_array',
+  PERCPU_ARRAY: 'bpf_array',
+  PROG_ARRAY: 'bpf_array',
+  PERF_EVENT_ARRAY: 'bpf_array',
+  CGROUP_ARRAY: 'bpf_array',
+  ARRAY_OF_MAPS: 'bpf_array',
+  HASH: 'bpf_htab',
+  PERCPU_HASH: 'bpf_htab',
+  LRU_HASH: 'bpf_htab',
+  LRU_PERCPU_HASH: 'bpf_htab',
+  HASH_OF_MAPS: 'bpf_htab',
+  RINGBUF: 'bpf_ringbuf_map',
+};
 const isSockMap = (type: string | undefined): boolean => type === 'SOCKMAP' || type === 'SOCKHASH';
 const isNullConst = (r: Reg): boolean =>
   r.type === 'scalar' && tnumIsConst(r.varOff) && r.varOff.value === 0n;
@@ -647,7 +662,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         break;
       }
       case 'ctx': {
-        if (write && valueReg && isPointer(valueReg)) throw new Reject(`R${value} leaks addr into ctx`, at);
+        if (write && valueReg && isPointer(valueReg) && !allowPtrLeaks)
+          throw new Reject(`R${value} leaks addr into ctx`, at);
         ptrOffCheck(reg, regno, at);
         const acc = lookups.ctx(off, size, write);
         if (typeof acc === 'string') throw new Reject(acc, at);
@@ -692,12 +708,17 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (value !== undefined) markUnknown(cur[value]);
         break;
       }
-      case 'map_ptr':
-        if (!write && allowPtrLeaks) {
-          if (value !== undefined) markUnknown(cur[value]);
-          break;
-        }
-        throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
+      case 'map_ptr': {
+        // check_ptr_to_map_access: reads of the kernel's map struct, in this order of refusals
+        const tname = MAP_STRUCT[maps[reg.map]?.type ?? ''];
+        if (tname === undefined) throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
+        if (!allowPtrLeaks)
+          throw new Reject(`'struct ${tname}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN`, at);
+        if (off < 0) throw new Reject(`R${regno} is ${tname} invalid negative access: off=${off}`, at);
+        if (write) throw new Reject(`only read from ${tname} is supported`, at);
+        if (value !== undefined) markUnknown(cur[value]);
+        break;
+      }
       default:
         throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
     }
@@ -1317,6 +1338,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             `write into map forbidden, value_size=${m.valueSize} off=${reg.off} size=${size}`,
             at,
           );
+        if (!write && m && m.flags & 0x100)
+          throw new Reject(
+            `read from map forbidden, value_size=${m.valueSize} off=${reg.off} size=${size}`,
+            at,
+          );
         return memRegion(reg, regno, reg.off, size, m?.valueSize ?? 0, zeroOk, at);
       }
       case 'mem':
@@ -1324,8 +1350,12 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (reg.rdonly && write) throw new Reject(`R${regno} cannot write into ${regTypeStr(reg)}`, at);
         return memRegion(reg, regno, reg.off, size, reg.memSize, zeroOk, at);
       case 'fp': {
-        if (size === 0 && zeroOk) return;
         const f = frameOf(s, reg);
+        // a zero-sized access still has to lie within the stack (check_stack_access_within_bounds)
+        if (size === 0 && zeroOk) {
+          stackBounds(reg, regno, reg.off, 0, write ? 'write' : 'read', at, 8 * f.stack.length);
+          return;
+        }
         const { minOff } = stackBounds(
           reg,
           regno,
