@@ -2027,6 +2027,29 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   };
 
+  /**
+   * A failed LD_ABS/LD_IND leaves the function with r0 = 0 (the exit bpf_gen_ld_abs hides): in a
+   * subprogram that is a return to the caller, walked as its own path; the subprogram's BTF type
+   * must return an int for it.
+   */
+  const ldAbsHiddenExit = (s: VState, at: number) => {
+    const callee = curFrame(s);
+    const slot = cfg.subprogs[callee.subprog];
+    const typeId = input.funcInfo?.find((f) => f.slot === slot)?.typeId;
+    if (input.btf && typeId !== undefined) {
+      const fn = input.btf.typeById(typeId);
+      const proto = fn.kind === 'func' ? input.btf.typeById(fn.typeId) : undefined;
+      const ret = proto?.kind === 'func_proto' ? input.btf.resolve(proto.returnTypeId) : undefined;
+      if (ret?.kind !== 'int') throw new Reject("LD_ABS is only allowed in functions that return 'int'.", at);
+    }
+    const c = push(s, callee.callsite + 1, at, at);
+    c.frames.pop();
+    const caller = curFrame(c);
+    for (let r = 1; r <= 5; r++) caller.regs[r] = newReg();
+    caller.regs[0] = newReg('scalar');
+    markKnown(caller.regs[0], 0n);
+  };
+
   // -------------------------------------------------------------------------------------------
   // exit
 
@@ -2227,6 +2250,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               if (insn.kind === 'ldind') readReg(s, insn.src, pc);
               if (r6.type !== 'ctx')
                 throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
+              if (s.frames.length > 1 && !curFrame(s).inCallback) ldAbsHiddenExit(s, pc);
               for (let r = 0; r <= 5; r++) cur[r] = newReg();
               markUnknown(cur[0]);
               coerceToSize(cur[0], insn.form.size);
