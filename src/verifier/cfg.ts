@@ -64,6 +64,20 @@ export function subprogOf(subprogs: readonly number[], slot: number): number {
 }
 
 /** Run the kernel's CFG checks; `allowBackEdges` is CAP_BPF. */
+/**
+ * check_abnormal_return: without BTF func_info, a subprogram (other than the main one) may hold
+ * neither LD_ABS/LD_IND (its hidden exit needs the function's return type) nor a tail call.
+ */
+export function abnormalReturn(slots: Slots, subprogs: readonly number[]): string | undefined {
+  for (const i of slots) {
+    if (!i || subprogOf(subprogs, i.slot) === 0) continue;
+    if (i.kind === 'ldabs' || i.kind === 'ldind') return 'LD_ABS is not allowed in subprogs without BTF';
+    if (i.kind === 'call' && i.form.target === 'helper' && i.imm === 12)
+      return 'tail_call is not allowed in subprogs without BTF';
+  }
+  return undefined;
+}
+
 export function checkCfg(
   slots: Slots,
   allowBackEdges: boolean,

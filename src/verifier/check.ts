@@ -124,6 +124,22 @@ const ALIGN_DESC: Partial<Record<RegType, string>> = {
 const isPointer = (r: Reg): boolean => r.type !== 'scalar' && r.type !== 'not_init';
 const isPkt = (r: Reg): boolean => r.type === 'pkt' || r.type === 'pkt_meta';
 const isPktAny = (r: Reg): boolean => isPkt(r) || r.type === 'pkt_end';
+/** The kernel struct behind each map type (`map_btf_id`), as check_ptr_to_map_access names it. */
+const MAP_STRUCT: Readonly<Record<string, string>> = {
+  ARRAY: 'bpf_array',
+  PERCPU_ARRAY: 'bpf_array',
+  PROG_ARRAY: 'bpf_array',
+  PERF_EVENT_ARRAY: 'bpf_array',
+  CGROUP_ARRAY: 'bpf_array',
+  ARRAY_OF_MAPS: 'bpf_array',
+  HASH: 'bpf_htab',
+  PERCPU_HASH: 'bpf_htab',
+  LRU_HASH: 'bpf_htab',
+  LRU_PERCPU_HASH: 'bpf_htab',
+  HASH_OF_MAPS: 'bpf_htab',
+  RINGBUF: 'bpf_ringbuf_map',
+};
+const isSockMap = (type: string | undefined): boolean => type === 'SOCKMAP' || type === 'SOCKHASH';
 const isNullConst = (r: Reg): boolean =>
   r.type === 'scalar' && tnumIsConst(r.varOff) && r.varOff.value === 0n;
 
@@ -562,6 +578,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   };
 
   const ptrOffCheck = (reg: Reg, regno: number, at: number) => {
+    if (reg.off < 0)
+      throw new Reject(`negative offset ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`, at);
     if (reg.off)
       throw new Reject(
         `dereference of modified ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`,
@@ -718,7 +736,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         break;
       }
       case 'ctx': {
-        if (write && valueReg && isPointer(valueReg)) throw new Reject(`R${value} leaks addr into ctx`, at);
+        if (write && valueReg && isPointer(valueReg) && !allowPtrLeaks)
+          throw new Reject(`R${value} leaks addr into ctx`, at);
         ptrOffCheck(reg, regno, at);
         const acc = lookups.ctx(off, size, write);
         if (typeof acc === 'string') throw new Reject(acc, at);
@@ -773,12 +792,17 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       case 'btf_id':
         btfAccess(reg, regno, off, size, write, value, cur, at);
         break;
-      case 'map_ptr':
-        if (!write && allowPtrLeaks) {
-          if (value !== undefined) markUnknown(cur[value]);
-          break;
-        }
-        throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
+      case 'map_ptr': {
+        // check_ptr_to_map_access: reads of the kernel's map struct, in this order of refusals
+        const tname = MAP_STRUCT[maps[reg.map]?.type ?? ''];
+        if (tname === undefined) throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
+        if (!allowPtrLeaks)
+          throw new Reject(`'struct ${tname}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN`, at);
+        if (off < 0) throw new Reject(`R${regno} is ${tname} invalid negative access: off=${off}`, at);
+        if (write) throw new Reject(`only read from ${tname} is supported`, at);
+        if (value !== undefined) markUnknown(cur[value]);
+        break;
+      }
       default:
         throw new Reject(`R${regno} invalid mem access '${regTypeStr(reg)}'`, at);
     }
@@ -958,6 +982,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         }
       }
     }
+    // AT_PKT_END / BEYOND_PKT_END describe the pointer before the arithmetic, not after
+    if (isPkt(out) && out.range < 0) out.range = 0;
     saneOff(out);
     boundsSync(out);
     if (!bypassSpecV1) sanitizeBounds(out, dstno, at);
@@ -1255,6 +1281,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         } else {
           r.maybeNull = false;
           r.id = 0;
+          // mark_ptr_or_null_reg: a non-NULL SOCKMAP/SOCKHASH value is the socket itself
+          if (r.type === 'map_value' && isSockMap(maps[r.map]?.type)) r.type = 'sock';
         }
       }
     }
@@ -1347,10 +1375,25 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       const ref = dst.refObjId;
       markPtrOrNull(s, id, ref, op === 'jne');
       markPtrOrNull(other, id, ref, op === 'jeq');
-    } else if (!tryPkt(insn, op, dst, src, s, other) && isPointer(dst) && !allowPtrLeaks) {
-      throw new Reject(`R${insn.dst} pointer comparison prohibited`, at);
+    } else {
+      // ptr == ptr where only one side may be NULL: where they are equal, that side is not NULL
+      // either (only that register: its id's other copies stay _or_null, as in the kernel)
+      if (
+        !is32 &&
+        f.source === 'reg' &&
+        (op === 'jeq' || op === 'jne') &&
+        isPointer(dst) &&
+        isPointer(src) &&
+        dst.maybeNull !== src.maybeNull &&
+        dst.type !== 'btf_id' &&
+        src.type !== 'btf_id'
+      ) {
+        const eq = op === 'jeq' ? oregs : cur;
+        eq[src.maybeNull ? insn.src : insn.dst].maybeNull = false;
+      }
+      if (!tryPkt(insn, op, dst, src, s, other) && isPointer(dst) && !allowPtrLeaks)
+        throw new Reject(`R${insn.dst} pointer comparison prohibited`, at);
     }
-    void cur;
     return at + 1;
   };
 
@@ -1383,6 +1426,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             `write into map forbidden, value_size=${m.valueSize} off=${reg.off} size=${size}`,
             at,
           );
+        if (!write && m && m.flags & 0x100)
+          throw new Reject(
+            `read from map forbidden, value_size=${m.valueSize} off=${reg.off} size=${size}`,
+            at,
+          );
         return memRegion(reg, regno, reg.off, size, m?.valueSize ?? 0, zeroOk, at);
       }
       case 'mem':
@@ -1390,8 +1438,12 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (reg.rdonly && write) throw new Reject(`R${regno} cannot write into ${regTypeStr(reg)}`, at);
         return memRegion(reg, regno, reg.off, size, reg.memSize, zeroOk, at);
       case 'fp': {
-        if (size === 0 && zeroOk) return;
         const f = frameOf(s, reg);
+        // a zero-sized access still has to lie within the stack (check_stack_access_within_bounds)
+        if (size === 0 && zeroOk) {
+          stackBounds(reg, regno, reg.off, 0, write ? 'write' : 'read', at, 8 * f.stack.length);
+          return;
+        }
         const { minOff } = stackBounds(
           reg,
           regno,
@@ -1686,7 +1738,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     if (r0.maybeNull) r0.id = ++idGen;
     if (proto.ptrCast) r0.refObjId = refObjId;
-    else if (proto.acquire) {
+    else if (proto.acquire || (id === 1 && m && isSockMap(m.type))) {
+      // is_acquire_function: a SOCKMAP/SOCKHASH lookup hands out a referenced socket
       const refId = ++idGen;
       s.refs.push({ id: refId, insn: at });
       r0.id = refId;
@@ -2126,6 +2179,29 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   };
 
+  /**
+   * A failed LD_ABS/LD_IND leaves the function with r0 = 0 (the exit bpf_gen_ld_abs hides): in a
+   * subprogram that is a return to the caller, walked as its own path; the subprogram's BTF type
+   * must return an int for it.
+   */
+  const ldAbsHiddenExit = (s: VState, at: number) => {
+    const callee = curFrame(s);
+    const slot = cfg.subprogs[callee.subprog];
+    const typeId = input.funcInfo?.find((f) => f.slot === slot)?.typeId;
+    if (input.btf && typeId !== undefined) {
+      const fn = input.btf.typeById(typeId);
+      const proto = fn.kind === 'func' ? input.btf.typeById(fn.typeId) : undefined;
+      const ret = proto?.kind === 'func_proto' ? input.btf.resolve(proto.returnTypeId) : undefined;
+      if (ret?.kind !== 'int') throw new Reject("LD_ABS is only allowed in functions that return 'int'.", at);
+    }
+    const c = push(s, callee.callsite + 1, at, at);
+    c.frames.pop();
+    const caller = curFrame(c);
+    for (let r = 1; r <= 5; r++) caller.regs[r] = newReg();
+    caller.regs[0] = newReg('scalar');
+    markKnown(caller.regs[0], 0n);
+  };
+
   // -------------------------------------------------------------------------------------------
   // exit
 
@@ -2326,6 +2402,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               if (insn.kind === 'ldind') readReg(s, insn.src, pc);
               if (r6.type !== 'ctx')
                 throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
+              if (s.frames.length > 1 && !curFrame(s).inCallback) ldAbsHiddenExit(s, pc);
               for (let r = 0; r <= 5; r++) cur[r] = newReg();
               markUnknown(cur[0]);
               coerceToSize(cur[0], insn.form.size);

@@ -6,7 +6,7 @@
  */
 import { PseudoSrc } from '../isa/opcodes.js';
 import { callsRefusal, progTypeRefusal } from './caps.js';
-import { checkCfg, toSlots } from './cfg.js';
+import { abnormalReturn, checkCfg, toSlots } from './cfg.js';
 import { Reject, runCheck } from './check.js';
 import { type Lookups, tableLookups } from './lookups.js';
 import type { RegType } from './scalar.js';
@@ -233,6 +233,11 @@ function verifyInner(input: VerifierInput): VerifierResult {
         ? `${cfg.message}\nprocessed 0 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`
         : '';
     return { accepted: false, error: rejection(input, cfg.message, cfg.insn), insnsProcessed: 0, log };
+  }
+  const abnormal = (input.funcInfo?.length ?? 0) > 0 ? undefined : abnormalReturn(slots, cfg.subprogs);
+  if (abnormal) {
+    const log = logLevel > 0 ? `${abnormal}\n` : '';
+    return { accepted: false, error: rejection(input, abnormal, undefined), insnsProcessed: 0, log };
   }
   const result = runCheck(input, slots, cfg, lookups);
   const stats = `processed ${result.insnsProcessed} insns (limit 1000000) max_states_per_insn ${result.states.maxPerInsn} total_states ${result.states.total} peak_states ${result.states.peak} mark_read 0`;
