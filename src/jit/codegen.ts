@@ -85,6 +85,11 @@ const INTERNAL_HELPER_BASE = 0x4000_0000;
 export interface GenerateOptions {
   /** Instruction indices whose memory accesses the verifier proved in bounds. */
   readonly safeAccess?: ReadonlySet<number>;
+  /**
+   * The verifier accepted the program: no pointer into a frame exists but through that frame's
+   * r10, so a function that never names r10 skips zeroing its frame (nothing can read it).
+   */
+  readonly verified?: boolean;
 }
 
 /** A generated module and what the runtime needs to know about it. */
@@ -124,8 +129,16 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   const funcIndex = new Map<number, number>();
   for (const g of graphs) funcIndex.set(g.entry, mb.defineFunction(PARAMS, RESULTS));
   const wrappers = graphs.map(() => mb.defineFunction([I32, F64, I32, I32], []));
+  const fresh = mb.defineFunction([I32, I32, I32, F64, I32, I32], [I32]);
   const spillAt = new Set<number>();
-  const shared: Shared = { program, cfg, funcIndex, safe: options.safeAccess ?? new Set(), spillAt };
+  const shared: Shared = {
+    program,
+    cfg,
+    funcIndex,
+    safe: options.safeAccess ?? new Set(),
+    spillAt,
+    verified: options.verified ?? false,
+  };
   let structured = 0;
   graphs.forEach((g, k) => {
     const emitter = new FunctionEmitter(shared, g);
@@ -136,6 +149,8 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
     mb.setBody(wrappers[k], [I64, I64], wrapper(funcIndex.get(g.entry)!));
     mb.exportFunction(name, wrappers[k]);
   });
+  mb.setBody(fresh, [I64, I64], freshWrapper(funcIndex.get(graphs[0].entry)!));
+  mb.exportFunction(FRESH_RUN, fresh);
   const entries = new Map<number, string>();
   for (const g of graphs) {
     const slot = insnSlot(program, cfg.blocks[g.entry].start);
@@ -173,12 +188,45 @@ function wrapper(func: number): Code {
   return c;
 }
 
+/** Export name of {@link freshWrapper}. */
+export const FRESH_RUN = 'run';
+
+/**
+ * The exported entry of a fresh run of the main function `(r1, r2, fp, fuel, stackBase, fresh)`
+ * → r0's low 32 bits: r1 and r2 (zero-extended) and r10 = `fp` from parameters, every other
+ * register zero, so a prepared run (`vm/runner.ts`) passes no registers through memory. As
+ * {@link wrapper}, r0 goes to address 0 and the fuel left to {@link FUEL_OUT}.
+ */
+function freshWrapper(func: number): Code {
+  const c = new Code();
+  c.get(4).gset(G.stackBase);
+  c.get(5).if();
+  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  c.end();
+  c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
+  c.i64(0n);
+  c.get(0).op(Op.i64_extend_i32_u);
+  c.get(1).op(Op.i64_extend_i32_u);
+  for (let r = 3; r < 10; r++) c.i64(0n);
+  c.get(2).op(Op.i64_extend_i32_u);
+  c.get(3).op(Op.i64_trunc_f64_s);
+  c.call(func);
+  c.set(6);
+  for (let r = 5; r >= 1; r--) c.op(Op.drop);
+  c.set(7);
+  c.i32(0).get(7).mem(Op.i64_store);
+  c.i32(FUEL_OUT).get(6).op(Op.f64_convert_i64_s).mem(Op.f64_store);
+  c.get(7).op(Op.i32_wrap_i64);
+  return c;
+}
+
 interface Shared {
   readonly program: CompiledProgram;
   readonly cfg: Cfg;
   readonly funcIndex: ReadonlyMap<number, number>;
   readonly safe: ReadonlySet<number>;
   readonly spillAt: Set<number>;
+  readonly verified: boolean;
 }
 
 type InsnOf<K extends Insn['kind']> = Extract<Insn, { kind: K }>;
@@ -265,8 +313,10 @@ class FunctionEmitter {
 
   emit(): Code {
     const { c, g } = this;
-    // Every frame starts with a zeroed stack, as in the interpreter.
-    c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
+    // Every frame starts with a zeroed stack, as in the interpreter; unobservable (and skipped)
+    // in a verified function that never names r10.
+    if (!(this.s.verified && !this.namesFramePointer()))
+      c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
     this.loadCache();
     if (g.reducible) {
       c.block();
@@ -290,6 +340,19 @@ class FunctionEmitter {
     c.end();
     c.op(Op.unreachable);
     return c;
+  }
+
+  /** Whether any instruction of the function has r10 as a register operand. */
+  private namesFramePointer(): boolean {
+    const blocks = this.s.cfg.blocks;
+    for (const b of this.g.order) {
+      const block = blocks[b];
+      for (let i = block.start; i < block.end && i < this.insns.length; i++) {
+        const insn = this.insns[i];
+        if (insn.dst === FP || insn.src === FP) return true;
+      }
+    }
+    return false;
   }
 
   // ---- structured code (Ramsey, "Beyond Relooper", 2022) ----

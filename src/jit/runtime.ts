@@ -30,9 +30,18 @@ import {
   toBigInt,
 } from '../vm/interpreter.js';
 import type { Region, VmMemory } from '../vm/memory.js';
-import { FaultKind, FUEL_OUT, type GeneratedModule, GLOBALS, generate } from './codegen.js';
+import { FaultKind, FRESH_RUN, FUEL_OUT, type GeneratedModule, GLOBALS, generate } from './codegen.js';
 
 type Entry = (fp: number, fuel: number, stackBase: number, fresh: number) => void;
+/** {@link FRESH_RUN}: `(r1, r2, fp, fuel, stackBase, fresh)` → r0's low 32 bits. */
+type FreshEntry = (
+  r1: number,
+  r2: number,
+  fp: number,
+  fuel: number,
+  stackBase: number,
+  fresh: number,
+) => number;
 
 /** What one execution in progress gives the imports. */
 interface Run {
@@ -58,6 +67,8 @@ export interface JitProgram {
   cachedAt: [number, number];
   /** The entry at slot 0. */
   main: Entry | undefined;
+  /** The entry at slot 0 for a fresh run (registers from parameters). */
+  readonly fresh: FreshEntry;
 }
 
 const factsByProgram = new WeakMap<CompiledProgram, VerifierFacts>();
@@ -84,7 +95,7 @@ export function compileJit(program: CompiledProgram, memory: VmMemory): JitProgr
   // Instructions the code generator does not know yet run on the interpreter.
   if (program.insns.some((insn) => !jitSupports(insn))) return undefined;
   const facts = factsByProgram.get(program);
-  const generated = generate(program, { safeAccess: facts?.safeAccess });
+  const generated = generate(program, { safeAccess: facts?.safeAccess, verified: facts !== undefined });
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(generated.bytes as Uint8Array<ArrayBuffer>);
@@ -267,6 +278,7 @@ function instantiate(
     cached: [undefined, undefined],
     cachedAt: [-1, -1],
     main: entries.get(0),
+    fresh: exports[FRESH_RUN] as FreshEntry,
   };
   return jit;
 }
@@ -278,17 +290,22 @@ function instantiate(
  */
 export const JIT_REGISTER_FILE_END = FUEL_OUT + 8;
 
-/** Typed views of the spill area, renewed when the memory grows (its buffer is replaced). */
-const views = new WeakMap<VmMemory, { buffer: ArrayBuffer; i32: Int32Array; f64: Float64Array }>();
+/**
+ * Typed views of the spill area, renewed when the memory grows (its buffer is replaced, and with
+ * it {@link VmMemory.bytes}: the views are keyed by that array, since reading `.buffer` costs more
+ * than a short program's run).
+ */
+const views = new WeakMap<VmMemory, { bytes: Uint8Array; i32: Int32Array; f64: Float64Array }>();
 
-let lastView: { buffer: ArrayBuffer; i32: Int32Array; f64: Float64Array } | undefined;
+let lastView: { bytes: Uint8Array; i32: Int32Array; f64: Float64Array } | undefined;
 
 function spillArea(memory: VmMemory): { i32: Int32Array; f64: Float64Array } {
-  const buffer = memory.bytes.buffer as ArrayBuffer;
-  if (lastView?.buffer === buffer) return lastView;
+  const bytes = memory.bytes;
+  if (lastView?.bytes === bytes) return lastView;
   let view = views.get(memory);
-  if (!view || view.buffer !== buffer) {
-    view = { buffer, i32: new Int32Array(buffer, 0, 32), f64: new Float64Array(buffer, 0, 16) };
+  if (!view || view.bytes !== bytes) {
+    const buffer = bytes.buffer;
+    view = { bytes, i32: new Int32Array(buffer, 0, 32), f64: new Float64Array(buffer, 0, 16) };
     views.set(memory, view);
   }
   lastView = view;
@@ -355,4 +372,70 @@ export function jitExecute(
     return { r0: rest.r0, insnsExecuted: count + rest.insnsExecuted };
   }
   return { r0: toBigInt(out.i32[0], out.i32[1]), insnsExecuted: count };
+}
+
+/**
+ * One execution's context for {@link jitRunFresh}, built once by a prepared runner
+ * (`vm/runner.ts`) and reused for all its runs.
+ */
+export interface JitRunContext {
+  readonly options: ExecuteOptions;
+  readonly machine: Machine;
+  readonly stackTop: number;
+  /** Filled by each run: r0 at exit as two 32-bit halves. */
+  r0lo: number;
+  r0hi: number;
+}
+
+/** A run context over `options` (its budget is each run's) and `machine` (used by helpers and tail calls). */
+export function jitRunContext(options: ExecuteOptions, machine: Machine): JitRunContext {
+  return { options, machine, stackTop: options.stackBase + MAX_CALL_FRAMES * STACK_SIZE, r0lo: 0, r0hi: 0 };
+}
+
+/**
+ * A fresh run of `program` from slot 0 with r1 and r2 (32-bit values) and every other register
+ * zero, as `execute` from a zeroed machine would run it, without allocating: r0 lands in
+ * `context.r0lo`/`r0hi`, the executed instructions are returned. Returns -1 when the JIT cannot
+ * run the program (the caller then takes the general path).
+ */
+export function jitRunFresh(
+  program: CompiledProgram,
+  context: JitRunContext,
+  r1: number,
+  r2: number,
+): number {
+  const options = context.options;
+  const memory = options.memory;
+  const jit = jitFor(program, memory);
+  if (!jit) return -1;
+  const stackTop = context.stackTop;
+  const saved = jit.run;
+  jit.run = context;
+  const cached = jit.cached;
+  const regions = memory.regions;
+  const stale =
+    (cached[0] !== undefined && regions[jit.cachedAt[0]] !== cached[0]) ||
+    (cached[1] !== undefined && regions[jit.cachedAt[1]] !== cached[1]);
+  if (stale) cached[0] = cached[1] = undefined;
+  const budget = options.budget;
+  jit.fresh(r1, r2, stackTop, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
+  jit.run = saved;
+  const out = spillArea(memory);
+  const count = budget - out.f64[FUEL_OUT / 8];
+  const state = options.state;
+  if (state.tailCall) {
+    const target = state.tailCall;
+    state.tailCall = undefined;
+    state.program = target;
+    const m = context.machine;
+    readRegisters(memory, m);
+    const rest = jitExecute(target, m, { ...options, budget: budget - count }, { pc: 0, depth: 0 });
+    const r0 = BigInt.asUintN(64, rest.r0);
+    context.r0lo = Number(r0 & 0xffffffffn) | 0;
+    context.r0hi = Number(r0 >> 32n) | 0;
+    return count + rest.insnsExecuted;
+  }
+  context.r0lo = out.i32[0];
+  context.r0hi = out.i32[1];
+  return count;
 }

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { assembleConformance } from '../isa/conformance-asm.js';
+import { parseDataFile } from '../isa/data-file.js';
+import { Vm } from './vm.js';
+
+const conformance = fileURLToPath(new URL('../../../shared/conformance/tests/', import.meta.url));
+const skipConformance = existsSync(conformance) ? false : `${conformance} not found`;
+const engines = ['interpreter', 'jit'] as const;
+
+/** What a run gave: r0 and instructions, or the fault's class, slot and message. */
+function outcome(run: () => { r0: bigint; insns: number }): unknown {
+  try {
+    return run();
+  } catch (error) {
+    const e = error as Error & { slot?: number };
+    return { error: e.name, slot: e.slot, message: e.message };
+  }
+}
+
+describe('Runner (vm.prepare)', () => {
+  test('gives vm.run’s r0, instruction count and faults on every conformance vector, on both engines', {
+    skip: skipConformance,
+  }, () => {
+    const names = readdirSync(conformance).filter((name) => name.endsWith('.data'));
+    const mismatches: string[] = [];
+    for (const engine of engines) {
+      const vm = new Vm({ engine });
+      for (const name of names.sort()) {
+        const parsed = parseDataFile(readFileSync(conformance + name, 'utf8'), name);
+        if (parsed.kind !== 'test') continue;
+        let program: ReturnType<Vm['load']>;
+        try {
+          program = vm.load(parsed.program);
+        } catch {
+          continue;
+        }
+        const mem = parsed.mem;
+        const expected = outcome(() => {
+          const result = vm.run(program, { mem, readMem: false });
+          return { r0: result.r0, insns: result.insnsExecuted };
+        });
+        const runner = vm.prepare(program);
+        // Twice: the second run reuses everything the first one set up.
+        for (let i = 0; i < 2; i++) {
+          const got = outcome(() => {
+            const low = runner.run(mem ?? undefined);
+            assert.equal(low, Number(runner.r0 & 0xffffffffn));
+            return { r0: runner.r0, insns: runner.insnsExecuted };
+          });
+          if (
+            JSON.stringify(got, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)) !==
+            JSON.stringify(expected, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))
+          )
+            mismatches.push(`${engine} ${name} run ${i + 1}`);
+        }
+        runner.close();
+      }
+    }
+    assert.deepEqual(mismatches, []);
+  });
+
+  test('a budget fault and memory faults match vm.run’s on both engines', () => {
+    const cases = [
+      { asm: 'mov %r0, 0\nloop:\nadd %r0, 1\nja loop\nexit', budget: 1000 },
+      { asm: 'ldxdw %r0, [%r1+70]\nexit', budget: 100 },
+      { asm: 'ldxb %r0, [%r1+3]\nexit', budget: 100 },
+    ];
+    for (const engine of engines) {
+      for (const { asm, budget } of cases) {
+        // Two fresh VMs: the input lands at the same address, so fault messages match too.
+        const [a, b] = [new Vm({ engine, budget }), new Vm({ engine, budget })];
+        const mem = new Uint8Array(74).fill(9);
+        const expected = outcome(() => {
+          const r = a.run(a.load(assembleConformance(asm)), { mem });
+          return { r0: r.r0, insns: r.insnsExecuted };
+        });
+        const runner = b.prepare(b.load(assembleConformance(asm)));
+        const got = outcome(() => {
+          runner.run(mem);
+          return { r0: runner.r0, insns: runner.insnsExecuted };
+        });
+        assert.deepEqual(got, expected, `${engine}: ${asm}`);
+      }
+    }
+  });
+
+  test('without new input a run sees the input as the last run left it (the kernel’s repeat)', () => {
+    for (const engine of engines) {
+      const vm = new Vm({ engine });
+      // Adds 1 to the input's first byte and returns it.
+      const program = vm.load(assembleConformance('ldxb %r0, [%r1]\nadd %r0, 1\nstxb [%r1], %r0\nexit'));
+      const runner = vm.prepare(program);
+      assert.equal(runner.run(new Uint8Array([5, 0])), 6);
+      assert.equal(runner.run(), 7);
+      assert.deepEqual(runner.readInput(), new Uint8Array([7, 0]));
+      assert.equal(runner.run(new Uint8Array([1])), 2, 'new input, new length');
+      assert.equal(runner.insnsExecuted, 4);
+    }
+  });
+
+  test('a program without input runs with r1 = r2 = 0, and the budget of prepare wins', () => {
+    for (const engine of engines) {
+      const vm = new Vm({ engine });
+      const program = vm.load(assembleConformance('mov %r0, %r1\nadd %r0, %r2\nexit'));
+      assert.equal(vm.prepare(program).run(), 0);
+      assert.throws(() => vm.prepare(program, { budget: 2 }).run(), { name: 'InstructionBudgetError' });
+    }
+  });
+});
