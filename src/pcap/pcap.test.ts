@@ -166,12 +166,7 @@ test('a streamed read gives the packets of a whole-file read (pcap and pcapng, a
       originalLength: 14 + (i % 300) + (i % 3),
       linkType: 1,
     });
-  const captures = [
-    sample,
-    sampleNg,
-    writeCapture(many),
-    writeCapture(many, { format: 'pcapng' }),
-  ];
+  const captures = [sample, sampleNg, writeCapture(many), writeCapture(many, { format: 'pcapng' })];
   for (const bytes of captures) {
     const whole = readCapture(bytes).packets;
     // Buffers smaller than a packet (they grow), odd chunk sizes, a file read in one go.

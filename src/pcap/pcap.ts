@@ -129,8 +129,7 @@ export class CaptureReader {
       this.source = input;
     }
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-    if (!this.fill(4))
-      throw new PcapError(0, `${this.limit - this.pos} bytes is too short for a capture`);
+    if (!this.fill(4)) throw new PcapError(0, `${this.limit - this.pos} bytes is too short for a capture`);
     if (this.view.getUint32(0, true) === NG_SHB) {
       this.format = 'pcapng';
       return;

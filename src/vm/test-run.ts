@@ -636,8 +636,10 @@ export class XdpTestRunner {
     this.program = program;
     this.verified = program.verified !== undefined && !program.unverified;
     const memory = vm.memory;
-    const frame = (this.frame = memory.alloc(XDP_FRAME_SIZE, { name: 'xdp frame', align: 16 }));
-    const ctx = (this.ctx = memory.alloc(XDP_MD_SIZE, { name: 'xdp_md', writable: false }));
+    const frame = memory.alloc(XDP_FRAME_SIZE, { name: 'xdp frame', align: 16 });
+    const ctx = memory.alloc(XDP_MD_SIZE, { name: 'xdp_md', writable: false });
+    this.frame = frame;
+    this.ctx = ctx;
     const data = frame.start + XDP_PACKET_HEADROOM;
     this.dirtyEnd = data;
     const self = this;
