@@ -19,7 +19,7 @@ import type { ProgTypeName } from '../uapi.js';
 import { ProgType } from '../uapi.js';
 import type { VmObject } from '../vm/object.js';
 import { PROGRAM_TYPES } from '../vm/support.js';
-import { runOnRecord, XdpTestRunner } from '../vm/test-run.js';
+import { runOnRecord, type VmTestRunResult, XdpTestRunner } from '../vm/test-run.js';
 import { VerifierRejectedError } from '../vm/verify.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
 import { type InputStream, openInputStream } from './files.js';
@@ -346,14 +346,11 @@ function runStream(
     const index = reader.count;
     try {
       let retval: number;
-      let dataOut: (() => Uint8Array) | undefined;
-      if (xdp) {
-        retval = xdp.run(reader.bytes, reader.start, reader.end);
-        dataOut = () => xdp.dataOut();
-      } else {
-        const result = vm.testRun(program, { data: reader.bytes.subarray(reader.start, reader.end) });
+      let result: VmTestRunResult | undefined;
+      if (xdp) retval = xdp.run(reader.bytes, reader.start, reader.end);
+      else {
+        result = vm.testRun(program, { data: reader.bytes.subarray(reader.start, reader.end) });
         retval = result.retval;
-        dataOut = () => result.dataOut;
       }
       byRetval.set(retval, (byRetval.get(retval) ?? 0) + 1);
       if (options.write && passes(program.type, retval)) {
@@ -362,7 +359,7 @@ function runStream(
         const data =
           program.type === 'SOCKET_FILTER'
             ? reader.bytes.slice(reader.start, Math.min(reader.end, reader.start + (retval >>> 0) + 14))
-            : dataOut();
+            : (result?.dataOut ?? xdp!.dataOut());
         passed.push({
           timestampNs: reader.timestampNs(),
           data,

@@ -289,6 +289,8 @@ function instantiate(
  * faults), and no region is ever placed there.
  */
 export const JIT_REGISTER_FILE_END = FUEL_OUT + 8;
+/** {@link FUEL_OUT} as an index of a `Float64Array` of the spill area. */
+const FUEL_SLOT = FUEL_OUT / 8;
 
 /**
  * Typed views of the spill area, renewed when the memory grows (its buffer is replaced, and with
@@ -421,7 +423,7 @@ export function jitRunFresh(
   jit.fresh(r1, r2, stackTop, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
   jit.run = saved;
   const out = spillArea(memory);
-  const count = budget - out.f64[FUEL_OUT / 8];
+  const count = budget - out.f64[FUEL_SLOT];
   const state = options.state;
   if (state.tailCall) {
     const target = state.tailCall;

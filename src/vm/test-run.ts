@@ -624,6 +624,9 @@ export class XdpTestRunner {
   private readonly ctx: Region;
   private readonly state: PacketState & { frags: Uint8Array };
   private readonly verified: boolean;
+  /** Where each packet starts in the frame, and the most of it that is linear. */
+  private readonly dataStart: number;
+  private readonly maxLinear = XDP_FRAME_SIZE - XDP_PACKET_HEADROOM - XDP_TAILROOM;
   /** Bounds changes by helpers during the last run. */
   private moved = 0;
   /** End of the bytes the last packet may have left non-zero. */
@@ -641,8 +644,15 @@ export class XdpTestRunner {
     this.frame = frame;
     this.ctx = ctx;
     const data = frame.start + XDP_PACKET_HEADROOM;
+    this.dataStart = data;
     this.dirtyEnd = data;
     const self = this;
+    // The field addresses once: a packet's set-up is a handful of stores.
+    const fields = {
+      data: ctx.start + XdpMd.data,
+      dataEnd: ctx.start + XdpMd.data_end,
+      dataMeta: ctx.start + XdpMd.data_meta,
+    };
     this.state = {
       kind: 'xdp',
       memory,
@@ -660,9 +670,9 @@ export class XdpTestRunner {
       redirect: undefined,
       syncContext() {
         const view = memory.view;
-        view.setUint32(ctx.start + XdpMd.data, this.data, true);
-        view.setUint32(ctx.start + XdpMd.data_end, this.dataEnd, true);
-        view.setUint32(ctx.start + XdpMd.data_meta, this.dataMeta, true);
+        view.setUint32(fields.data, this.data, true);
+        view.setUint32(fields.dataEnd, this.dataEnd, true);
+        view.setUint32(fields.dataMeta, this.dataMeta, true);
         self.moved++;
       },
     };
@@ -702,8 +712,8 @@ export class XdpTestRunner {
     const state = this.state;
     const memory = this.vm.memory;
     const frame = this.frame;
-    const data = frame.start + XDP_PACKET_HEADROOM;
-    const linear = Math.min(length, XDP_FRAME_SIZE - XDP_PACKET_HEADROOM - XDP_TAILROOM);
+    const data = this.dataStart;
+    const linear = Math.min(length, this.maxLinear);
     const target = memory.bytes;
     if (this.moved > 0 || !this.verified) target.fill(0, frame.start, frame.end);
     else if (this.dirtyEnd > data + linear) target.fill(0, data + linear, this.dirtyEnd);
