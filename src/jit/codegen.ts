@@ -151,6 +151,9 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   });
   mb.setBody(fresh, [I64, I64], freshWrapper(funcIndex.get(graphs[0].entry)!));
   mb.exportFunction(FRESH_RUN, fresh);
+  const repeat = mb.defineFunction([I32, I32, I32, I32, F64, I32, I32], [I32]);
+  mb.setBody(repeat, [I64, I64, I64, I64, I32], repeatWrapper(funcIndex.get(graphs[0].entry)!));
+  mb.exportFunction(REPEAT_RUN, repeat);
   const entries = new Map<number, string>();
   for (const g of graphs) {
     const slot = insnSlot(program, cfg.blocks[g.entry].start);
@@ -217,6 +220,50 @@ function freshWrapper(func: number): Code {
   c.i32(0).get(7).mem(Op.i64_store);
   c.i32(FUEL_OUT).get(6).op(Op.f64_convert_i64_s).mem(Op.f64_store);
   c.get(7).op(Op.i32_wrap_i64);
+  return c;
+}
+
+/** Export name of {@link repeatWrapper}. */
+export const REPEAT_RUN = 'repeat';
+/** Where {@link repeatWrapper} leaves the instructions its runs executed (a double). */
+export const COUNT_OUT = FUEL_OUT + 8;
+
+/**
+ * The exported entry of `n` fresh runs back to back `(n, r1, r2, fp, fuel, stackBase, fresh)` →
+ * the last r0's low 32 bits, as `n` calls of {@link freshWrapper} would run them (each with the
+ * whole budget and zeroed registers) but without leaving WebAssembly between runs: the kernel's
+ * test-run `repeat`. The last r0 goes to address 0, the instructions of all runs (a double) to
+ * {@link COUNT_OUT}. Programs that may tail call are not run this way (the runtime continues a
+ * tail call between runs).
+ */
+function repeatWrapper(func: number): Code {
+  // Locals: 7 fuel per run, 8 r0, 9 total executed, 10 fuel left, 11 runs done.
+  const c = new Code();
+  c.get(5).gset(G.stackBase);
+  c.get(6).if();
+  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  c.end();
+  c.get(4).op(Op.i64_trunc_f64_s).set(7);
+  c.block().loop();
+  c.get(11).get(0).op(Op.i32_ge_u).brIf(1);
+  c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
+  c.i64(0n);
+  c.get(1).op(Op.i64_extend_i32_u);
+  c.get(2).op(Op.i64_extend_i32_u);
+  for (let r = 3; r < 10; r++) c.i64(0n);
+  c.get(3).op(Op.i64_extend_i32_u);
+  c.get(7);
+  c.call(func);
+  c.set(10);
+  for (let r = 5; r >= 1; r--) c.op(Op.drop);
+  c.set(8);
+  c.get(9).get(7).get(10).op(Op.i64_sub).op(Op.i64_add).set(9);
+  c.get(11).i32(1).op(Op.i32_add).set(11);
+  c.br(0);
+  c.end().end();
+  c.i32(0).get(8).mem(Op.i64_store);
+  c.i32(COUNT_OUT).get(9).op(Op.f64_convert_i64_s).mem(Op.f64_store);
+  c.get(8).op(Op.i32_wrap_i64);
   return c;
 }
 

@@ -30,11 +30,30 @@ import {
   toBigInt,
 } from '../vm/interpreter.js';
 import type { Region, VmMemory } from '../vm/memory.js';
-import { FaultKind, FRESH_RUN, FUEL_OUT, type GeneratedModule, GLOBALS, generate } from './codegen.js';
+import {
+  COUNT_OUT,
+  FaultKind,
+  FRESH_RUN,
+  FUEL_OUT,
+  type GeneratedModule,
+  GLOBALS,
+  generate,
+  REPEAT_RUN,
+} from './codegen.js';
 
 type Entry = (fp: number, fuel: number, stackBase: number, fresh: number) => void;
 /** {@link FRESH_RUN}: `(r1, r2, fp, fuel, stackBase, fresh)` → r0's low 32 bits. */
 type FreshEntry = (
+  r1: number,
+  r2: number,
+  fp: number,
+  fuel: number,
+  stackBase: number,
+  fresh: number,
+) => number;
+/** {@link REPEAT_RUN}: `(n, r1, r2, fp, fuel, stackBase, fresh)` → the last r0's low 32 bits. */
+type RepeatEntry = (
+  n: number,
   r1: number,
   r2: number,
   fp: number,
@@ -69,6 +88,8 @@ export interface JitProgram {
   main: Entry | undefined;
   /** The entry at slot 0 for a fresh run (registers from parameters). */
   readonly fresh: FreshEntry;
+  /** The entry at slot 0 for repeated fresh runs, or undefined when the program may tail call. */
+  readonly repeat: RepeatEntry | undefined;
 }
 
 const factsByProgram = new WeakMap<CompiledProgram, VerifierFacts>();
@@ -279,6 +300,7 @@ function instantiate(
     cachedAt: [-1, -1],
     main: entries.get(0),
     fresh: exports[FRESH_RUN] as FreshEntry,
+    repeat: !repeatable(insns) ? undefined : (exports[REPEAT_RUN] as RepeatEntry),
   };
   return jit;
 }
@@ -288,9 +310,23 @@ function instantiate(
  * [0, JIT_REGISTER_FILE_END): no program access can reach them (every address below 0x1000
  * faults), and no region is ever placed there.
  */
-export const JIT_REGISTER_FILE_END = FUEL_OUT + 8;
+export const JIT_REGISTER_FILE_END = COUNT_OUT + 8;
 /** {@link FUEL_OUT} as an index of a `Float64Array` of the spill area. */
 const FUEL_SLOT = FUEL_OUT / 8;
+const COUNT_SLOT = COUNT_OUT / 8;
+
+/**
+ * Whether a program's runs can repeat inside WebAssembly: no `bpf_tail_call` or `callx` (the
+ * runtime continues a tail call) and no legacy packet load (a load past the packet ends one run
+ * with r0 = 0, caught by the VM).
+ */
+function repeatable(insns: readonly Insn[]): boolean {
+  return !insns.some(
+    (insn) =>
+      insn.kind === 'callx' ||
+      (insn.kind === 'call' && insn.src === 0 && (insn.imm === 12 || insn.imm >= 0x4000_0000)),
+  );
+}
 
 /**
  * Typed views of the spill area, renewed when the memory grows (its buffer is replaced, and with
@@ -440,4 +476,37 @@ export function jitRunFresh(
   context.r0lo = out.i32[0];
   context.r0hi = out.i32[1];
   return count;
+}
+
+/**
+ * `n` fresh runs as {@link jitRunFresh} runs them, back to back inside WebAssembly (the kernel's
+ * test-run `repeat`): returns the instructions all runs executed, with the last r0 in `context`;
+ * -1 when the JIT cannot run the program or it may tail call (the caller then runs them one by one).
+ */
+export function jitRepeatFresh(
+  program: CompiledProgram,
+  context: JitRunContext,
+  n: number,
+  r1: number,
+  r2: number,
+): number {
+  const options = context.options;
+  const memory = options.memory;
+  const jit = jitFor(program, memory);
+  const repeat = jit?.repeat;
+  if (!jit || !repeat) return -1;
+  const saved = jit.run;
+  jit.run = context;
+  const cached = jit.cached;
+  const regions = memory.regions;
+  const stale =
+    (cached[0] !== undefined && regions[jit.cachedAt[0]] !== cached[0]) ||
+    (cached[1] !== undefined && regions[jit.cachedAt[1]] !== cached[1]);
+  if (stale) cached[0] = cached[1] = undefined;
+  repeat(n, r1, r2, context.stackTop, Math.min(options.budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
+  jit.run = saved;
+  const out = spillArea(memory);
+  context.r0lo = out.i32[0];
+  context.r0hi = out.i32[1];
+  return out.f64[COUNT_SLOT];
 }

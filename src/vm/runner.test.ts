@@ -103,6 +103,28 @@ describe('Runner (vm.prepare)', () => {
     }
   });
 
+  test('repeat runs n times as n runs would (changes accumulate, instructions add up, faults stop it)', () => {
+    for (const engine of engines) {
+      const vm = new Vm({ engine });
+      const program = vm.load(assembleConformance('ldxb %r0, [%r1]\nadd %r0, 1\nstxb [%r1], %r0\nexit'));
+      const runner = vm.prepare(program);
+      runner.run(new Uint8Array([5]));
+      assert.equal(runner.repeat(10), 16, engine);
+      assert.equal(runner.insnsExecuted, 40);
+      assert.deepEqual(runner.readInput(), new Uint8Array([16]));
+      assert.equal(runner.r0, 16n);
+      const loop = vm.load(assembleConformance('mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 5, loop\nexit'));
+      const looping = vm.prepare(loop, { budget: 12 });
+      assert.equal(looping.repeat(3), 5);
+      assert.equal(looping.insnsExecuted, 3 * 12);
+      // The first run exhausts its budget at the exit: repeat throws the run's error.
+      assert.throws(() => vm.prepare(loop, { budget: 11 }).repeat(3), {
+        name: 'InstructionBudgetError',
+        message: 'run: instruction 3: instruction budget of 11 exhausted (runaway loop?)',
+      });
+    }
+  });
+
   test('a program without input runs with r1 = r2 = 0, and the budget of prepare wins', () => {
     for (const engine of engines) {
       const vm = new Vm({ engine });

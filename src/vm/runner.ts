@@ -6,7 +6,7 @@
  * so a run allocates nothing. Results are `Vm.run`'s: r0, executed instructions, faults (class,
  * slot, message), maps and trace lines, on both engines.
  */
-import { type JitRunContext, jitRunContext, jitRunFresh } from '../jit/runtime.js';
+import { type JitRunContext, jitRepeatFresh, jitRunContext, jitRunFresh } from '../jit/runtime.js';
 import type { HelperEnv, HelperRegistry } from './helpers.js';
 import {
   type CompiledProgram,
@@ -104,6 +104,15 @@ export class Runner {
   }
 
   /**
+   * Run `n` times on the input region as the last run left it ({@link run} without `mem`, `n`
+   * times; see {@link repeatWith}). Returns the last r0's low 32 bits.
+   */
+  repeat(n: number): number {
+    const input = this.input;
+    return input ? this.repeatWith(n, input.start, input.end - input.start) : this.repeatWith(n, 0, 0);
+  }
+
+  /**
    * Run once with r1 and r2 (32-bit values: a context address, an address and a length), every
    * other register zero. Returns r0's low 32 bits, unsigned.
    */
@@ -151,6 +160,47 @@ export class Runner {
     this.r0lo = Number(r0 & 0xffffffffn) | 0;
     this.r0hi = Number(r0 >> 32n) | 0;
     return this.r0lo >>> 0;
+  }
+
+  /**
+   * Run `n` times (at least once) with r1 and r2, as `n` calls of {@link runWith} would — the
+   * kernel's test-run `repeat` — but, on the JIT, without leaving WebAssembly between runs.
+   * {@link insnsExecuted} is then the sum over the runs, {@link trace} holds the lines of all
+   * runs; returns the last r0's low 32 bits. A fault ends the repetition, as it would the loop.
+   */
+  repeatWith(n: number, r1: number, r2: number): number {
+    const context = this.context;
+    if (context && n > 1) {
+      const { host, options } = this;
+      const trace = this.trace;
+      if (trace.length !== 0) trace.length = 0;
+      host.enter(trace, options.stackBase);
+      if (this.cpu !== undefined) host.maps.cpu = this.cpu;
+      const state = host.state;
+      state.program = this.program;
+      state.tailCalls = 0;
+      state.tailCall = undefined;
+      state.budget = options.budget;
+      const count = jitRepeatFresh(this.program, context, n, r1, r2);
+      if (count >= 0) {
+        this.insnsExecuted = count;
+        this.r0lo = context.r0lo;
+        this.r0hi = context.r0hi;
+        return context.r0lo >>> 0;
+      }
+    }
+    const lines: string[] = [];
+    let total = 0;
+    let retval = 0;
+    for (let i = 0; i < Math.max(1, n); i++) {
+      retval = this.runWith(r1, r2);
+      total += this.insnsExecuted;
+      if (this.trace.length > 0) lines.push(...this.trace);
+    }
+    this.insnsExecuted = total;
+    this.trace.length = 0;
+    this.trace.push(...lines);
+    return retval;
   }
 
   /** A copy of the input region as the last run left it (undefined before any input). */
