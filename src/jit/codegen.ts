@@ -31,7 +31,10 @@ import { Code, F64, I32, I64, ModuleBuilder, Op, type ValType } from './wasm.js'
 
 /** Imported function indices. */
 export enum Import {
-  /** helper(index, id, fp, r1…r5) → r0 */
+  /**
+   * helper(index, id, fp, r1 low, r1 high, … r5 low, r5 high): r0 comes back at address 0 (no
+   * i64 crosses the boundary, so no BigInt is built for a helper that takes numbers).
+   */
   Helper = 0,
   /** access(index, base register) → address, or throws the interpreter's MemoryAccessError */
   Access = 1,
@@ -113,7 +116,7 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   const cfg = buildCfg(insns, program.slots);
   const mb = new ModuleBuilder();
   mb.importMemory('vm', 'memory');
-  mb.importFunction('vm', 'helper', [I32, I32, I32, I64, I64, I64, I64, I64], [I64]);
+  mb.importFunction('vm', 'helper', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
   mb.importFunction('vm', 'access', [I32, I64], [I32]);
   mb.importFunction('vm', 'budget', [I32], []);
   mb.importFunction('vm', 'fault', [I32, I32], []);
@@ -726,8 +729,12 @@ class FunctionEmitter {
     if (id === undefined) c.get(insn.dst).op(Op.i32_wrap_i64);
     else c.i32(id);
     c.get(FP).op(Op.i32_wrap_i64);
-    for (let r = 1; r <= 5; r++) c.get(r);
-    c.call(Import.Helper).set(0);
+    for (let r = 1; r <= 5; r++) {
+      c.get(r).op(Op.i32_wrap_i64);
+      c.get(r).i64(32n).op(Op.i64_shr_u).op(Op.i32_wrap_i64);
+    }
+    c.call(Import.Helper);
+    c.i32(0).mem(Op.i64_load).set(0);
     this.loadCache();
     // Instructions run by callbacks during the helper count against this run's budget.
     c.gget(G.nested).op(Op.i64_eqz).op(Op.i32_eqz).if();

@@ -212,7 +212,21 @@ function instantiate(
   const imports = {
     vm: {
       memory: memory.memory,
-      helper(index: number, id: number, fp: number, ...args: bigint[]): bigint {
+      helper(
+        index: number,
+        id: number,
+        fp: number,
+        a: number,
+        ah: number,
+        b: number,
+        bh: number,
+        c: number,
+        ch: number,
+        d: number,
+        dh: number,
+        e: number,
+        eh: number,
+      ): void {
         const run = current();
         const { options, machine } = run;
         const slot = insns[index].slot;
@@ -224,22 +238,37 @@ function instantiate(
         state.nested = 0;
         // What the run has left at this call, as the interpreter counts it (callbacks draw on it).
         state.remaining = jit.globals.remaining.value as number;
-        let r0: bigint;
+        let lo: number;
+        let hi: number;
         try {
-          r0 = helper.call(
-            options.env,
-            BigInt.asUintN(64, args[0]),
-            BigInt.asUintN(64, args[1]),
-            BigInt.asUintN(64, args[2]),
-            BigInt.asUintN(64, args[3]),
-            BigInt.asUintN(64, args[4]),
-          );
+          const call32 = helper.call32;
+          if (call32 !== undefined && (ah | bh | ch | dh | eh) === 0) {
+            lo = call32(options.env, a >>> 0, b >>> 0, c >>> 0, d >>> 0, e >>> 0) | 0;
+            hi = 0;
+          } else {
+            const r0 = BigInt.asUintN(
+              64,
+              helper.call(
+                options.env,
+                toBigInt(a, ah),
+                toBigInt(b, bh),
+                toBigInt(c, ch),
+                toBigInt(d, dh),
+                toBigInt(e, eh),
+              ),
+            );
+            lo = Number(r0 & 0xffffffffn) | 0;
+            hi = Number(r0 >> 32n) | 0;
+          }
         } catch (error) {
           throw helperFailure(slot, helper.name, id, error);
         }
         if (state.nested !== 0) jit.globals.nested.value = BigInt(state.nested);
         if (state.tailCall) jit.globals.tail.value = 1;
-        return r0;
+        // r0 back through the spill area (the helper may have grown the memory: fresh views).
+        const out = spillArea(memory).i32;
+        out[0] = lo;
+        out[1] = hi;
       },
       access(index: number, reg: bigint): number {
         const insn = insns[index];

@@ -711,7 +711,7 @@ export class XdpTestRunner {
     const target = memory.bytes;
     if (this.moved > 0 || !this.verified) target.fill(0, frame.start, frame.end);
     else if (this.dirtyEnd > data + linear) target.fill(0, data + linear, this.dirtyEnd);
-    copy(bytes, start, target, data, linear);
+    target.set(start === 0 && linear === bytes.length ? bytes : bytes.subarray(start, start + linear), data);
     state.data = state.dataMeta = data;
     state.dataEnd = data + linear;
     state.frags = linear < length ? bytes.slice(start + linear, end) : NO_FRAGMENTS;
@@ -744,13 +744,4 @@ export class XdpTestRunner {
     this.vm.memory.free(this.frame);
     this.vm.memory.free(this.ctx);
   }
-}
-
-/** Copy `length` bytes; a loop for packet-sized copies, which costs less than a `subarray` view. */
-function copy(from: Uint8Array, start: number, to: Uint8Array, at: number, length: number): void {
-  if (length > 512) {
-    to.set(from.subarray(start, start + length), at);
-    return;
-  }
-  for (let i = 0; i < length; i++) to[at + i] = from[start + i];
 }

@@ -92,7 +92,9 @@ export class ArrayMap extends VmMap {
   }
 
   lookupAddress(keyAddress: number, cpu: number): number {
-    const index = indexOf(this.readProgram(keyAddress, INDEX_SIZE, 'key'));
+    // The key read in place (no copy): a lookup per packet is the common case.
+    this.checkProgramPointer(keyAddress, INDEX_SIZE, 'key', false);
+    const index = this.memory.view.getUint32(keyAddress, true);
     return index < this.spec.maxEntries ? this.valueAddress(index, cpu) : 0;
   }
 
