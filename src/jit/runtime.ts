@@ -236,16 +236,18 @@ function instantiate(
         const state = options.state;
         state.depth = (run.stackTop - (fp >>> 0)) / STACK_SIZE;
         state.nested = 0;
-        // What the run has left at this call, as the interpreter counts it (callbacks draw on it).
-        state.remaining = jit.globals.remaining.value as number;
         let lo: number;
         let hi: number;
         try {
           const call32 = helper.call32;
+          // A call32 helper runs no program code: it needs no budget left (reading a
+          // WebAssembly global from JavaScript costs more than the lookup itself).
           if (call32 !== undefined && (ah | bh | ch | dh | eh) === 0) {
             lo = call32(options.env, a >>> 0, b >>> 0, c >>> 0, d >>> 0, e >>> 0) | 0;
             hi = 0;
           } else {
+            // What the run has left at this call, as the interpreter counts it (callbacks draw on it).
+            state.remaining = jit.globals.remaining.value as number;
             const r0 = BigInt.asUintN(
               64,
               helper.call(
