@@ -26,6 +26,7 @@
 import { helperId } from '../isa/helper-ids.js';
 import type { Insn } from '../isa/instruction.js';
 import { type CompiledProgram, STACK_SIZE } from '../vm/interpreter.js';
+import { CPU_ADDRESS } from '../vm/memory.js';
 import { analyseFunction, buildCfg, type Cfg, type FunctionGraph } from './cfg.js';
 import { Code, F64, I32, I64, ModuleBuilder, Op, type ValType } from './wasm.js';
 
@@ -82,6 +83,7 @@ const REGISTER_HELPERS = new Set(
   ),
 );
 const TAIL_CALL = helperId('tail_call') ?? 12;
+const MAP_LOOKUP = helperId('map_lookup_elem') ?? 1;
 /** VM-internal helpers (ld_abs/ld_ind stand-ins) read the index register: spill for them too. */
 const INTERNAL_HELPER_BASE = 0x4000_0000;
 
@@ -93,6 +95,19 @@ export interface GenerateOptions {
    * r10, so a function that never names r10 skips zeroing its frame (nothing can read it).
    */
   readonly verified?: boolean;
+  /**
+   * Where the values of the array map behind a map handle lie, when `bpf_map_lookup_elem` on it
+   * may be compiled inline (the VM's own helper, an ARRAY or PERCPU_ARRAY map); undefined otherwise.
+   */
+  readonly arrayLookup?: (handle: bigint) => ArrayLookup | undefined;
+}
+
+/** An array map's values: element `i` of CPU `c` at `base + i * stride + c * cpuSlot`. */
+export interface ArrayLookup {
+  readonly base: number;
+  readonly maxEntries: number;
+  readonly stride: number;
+  readonly cpuSlot: number;
 }
 
 /** A generated module and what the runtime needs to know about it. */
@@ -141,6 +156,7 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
     safe: options.safeAccess ?? new Set(),
     spillAt,
     verified: options.verified ?? false,
+    arrayLookup: options.arrayLookup,
   };
   let structured = 0;
   graphs.forEach((g, k) => {
@@ -277,6 +293,7 @@ interface Shared {
   readonly safe: ReadonlySet<number>;
   readonly spillAt: Set<number>;
   readonly verified: boolean;
+  readonly arrayLookup: ((handle: bigint) => ArrayLookup | undefined) | undefined;
 }
 
 type InsnOf<K extends Insn['kind']> = Extract<Insn, { kind: K }>;
@@ -714,8 +731,66 @@ class FunctionEmitter {
     }
   }
 
+  /**
+   * The map handle r1 holds at instruction `i`: set by an `lddw` of a map earlier in the same
+   * block and not written since (calls end the search: a bpf-to-bpf call returns r1–r5).
+   */
+  private mapHandleInR1(i: number): bigint | undefined {
+    const block = this.s.cfg.blocks[this.s.cfg.blockAt[i]];
+    for (let j = i - 1; j >= block.start; j--) {
+      const insn = this.insns[j];
+      if (insn.kind === 'call' || insn.kind === 'callx') return undefined;
+      if (insn.kind === 'atomic' && (insn.src === 1 || insn.dst === 1)) return undefined;
+      if (insn.kind === 'lddw' && insn.dst === 1) {
+        const pseudo = insn.src;
+        // BPF_PSEUDO_MAP_FD (1) and BPF_PSEUDO_MAP_IDX (5): r1 is the map itself.
+        if (pseudo !== 1 && pseudo !== 5) return undefined;
+        return (
+          (BigInt(this.s.program.imm2[insn.slot] >>> 0) << 32n) | BigInt(this.s.program.imm[insn.slot] >>> 0)
+        );
+      }
+      if (
+        (insn.kind === 'alu' || insn.kind === 'end' || insn.kind === 'ldx' || insn.kind === 'lddw') &&
+        insn.dst === 1
+      )
+        return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * `bpf_map_lookup_elem` on an array map, inline: r0 = the element's address for the current
+   * CPU, or 0 past the end, as the helper gives it. Only in verified programs: the verifier proved
+   * r2 points to the 4-byte key.
+   */
+  private inlineArrayLookup(i: number): boolean {
+    const { c, s } = this;
+    if (!s.verified || !s.arrayLookup) return false;
+    const handle = this.mapHandleInR1(i);
+    const layout = handle === undefined ? undefined : s.arrayLookup(handle);
+    if (!layout) return false;
+    c.get(2).op(Op.i32_wrap_i64).mem(Op.i32_load).set(T);
+    c.get(T).i32(layout.maxEntries).op(Op.i32_lt_u).if(I64);
+    c.get(T)
+      .op(Op.i64_extend_i32_u)
+      .i64(BigInt(layout.stride))
+      .op(Op.i64_mul)
+      .i64(BigInt(layout.base))
+      .op(Op.i64_add);
+    if (layout.cpuSlot !== 0)
+      c.i32(CPU_ADDRESS)
+        .mem(Op.i32_load)
+        .op(Op.i64_extend_i32_u)
+        .i64(BigInt(layout.cpuSlot))
+        .op(Op.i64_mul)
+        .op(Op.i64_add);
+    c.else().i64(0n).end().set(0);
+    return true;
+  }
+
   private helper(insn: Insn, i: number, id: number | undefined): void {
     const { c } = this;
+    if (id === MAP_LOOKUP && this.inlineArrayLookup(i)) return;
     const spill = id === undefined || id >= INTERNAL_HELPER_BASE || REGISTER_HELPERS.has(id);
     if (spill) {
       this.spill();

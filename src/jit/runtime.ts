@@ -29,8 +29,9 @@ import {
   STACK_SIZE,
   toBigInt,
 } from '../vm/interpreter.js';
-import type { Region, VmMemory } from '../vm/memory.js';
+import { CPU_ADDRESS, type Region, type VmMemory } from '../vm/memory.js';
 import {
+  type ArrayLookup,
   COUNT_OUT,
   FaultKind,
   FRESH_RUN,
@@ -93,6 +94,18 @@ export interface JitProgram {
 }
 
 const factsByProgram = new WeakMap<CompiledProgram, VerifierFacts>();
+const lookupsByProgram = new WeakMap<CompiledProgram, (handle: bigint) => ArrayLookup | undefined>();
+
+/**
+ * Let the JIT compile `bpf_map_lookup_elem` on the array maps `resolve` describes inline (before
+ * the program's first run; used with verifier facts only). The VM gives it for its own map helpers.
+ */
+export function useArrayLookups(
+  program: CompiledProgram,
+  resolve: (handle: bigint) => ArrayLookup | undefined,
+): void {
+  lookupsByProgram.set(program, resolve);
+}
 const cache = new WeakMap<VmMemory, WeakMap<CompiledProgram, JitProgram | null>>();
 
 /**
@@ -116,7 +129,11 @@ export function compileJit(program: CompiledProgram, memory: VmMemory): JitProgr
   // Instructions the code generator does not know yet run on the interpreter.
   if (program.insns.some((insn) => !jitSupports(insn))) return undefined;
   const facts = factsByProgram.get(program);
-  const generated = generate(program, { safeAccess: facts?.safeAccess, verified: facts !== undefined });
+  const generated = generate(program, {
+    safeAccess: facts?.safeAccess,
+    verified: facts !== undefined,
+    arrayLookup: lookupsByProgram.get(program),
+  });
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(generated.bytes as Uint8Array<ArrayBuffer>);
@@ -341,7 +358,7 @@ function instantiate(
  * [0, JIT_REGISTER_FILE_END): no program access can reach them (every address below 0x1000
  * faults), and no region is ever placed there.
  */
-export const JIT_REGISTER_FILE_END = COUNT_OUT + 8;
+export const JIT_REGISTER_FILE_END = CPU_ADDRESS + 4;
 /** {@link FUEL_OUT} as an index of a `Float64Array` of the spill area. */
 const FUEL_SLOT = FUEL_OUT / 8;
 const COUNT_SLOT = COUNT_OUT / 8;

@@ -3,7 +3,7 @@
  */
 import { HELPER_NAMES } from '../isa/helper-ids.js';
 import { decode, type Insn, makeInsn } from '../isa/instruction.js';
-import { jitAvailable, jitExecute, useVerifierFacts } from '../jit/runtime.js';
+import { jitAvailable, jitExecute, useArrayLookups, useVerifierFacts } from '../jit/runtime.js';
 import type { ObjectSpec } from '../object/object.js';
 import type { TestRunOptions } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
@@ -33,6 +33,7 @@ import {
   STACK_SIZE,
 } from './interpreter.js';
 import { type FdArrayEntry, mapHelpers, mapResolver } from './map-helpers.js';
+import { ArrayMap } from './maps/array.js';
 import { FdArrayMap } from './maps/fd-maps.js';
 import { VmMapRegistry } from './maps/registry.js';
 import { DEFAULT_MEMORY_LIMIT, type MemoryLimitError, type Region, VmMemory } from './memory.js';
@@ -289,7 +290,15 @@ export class Vm implements VmHost {
       const outcome = verifyProgram(options.name ?? '', input);
       verified = outcome.verified;
       unverified = outcome.gap;
-      if (verified?.facts) useVerifierFacts(compiled, verified.facts);
+      if (verified?.facts) {
+        useVerifierFacts(compiled, verified.facts);
+        // With the VM's own map helpers, array lookups may compile inline.
+        if (!this.options.helpers)
+          useArrayLookups(compiled, (handle) => {
+            const map = this.maps.mapByHandle(handle);
+            return map instanceof ArrayMap ? map.inlineLayout() : undefined;
+          });
+      }
     }
     const id = this.maps.addProgram(compiled);
     return {

@@ -24,6 +24,14 @@ import { checkStorage, type ForEachCallback, round8, VmMap, type VmMapOptions } 
 const INDEX_SIZE = 4;
 
 /** ARRAY and PERCPU_ARRAY. */
+/** See {@link ArrayMap.inlineLayout}. */
+export interface InlineArrayLayout {
+  readonly base: number;
+  readonly maxEntries: number;
+  readonly stride: number;
+  readonly cpuSlot: number;
+}
+
 export class ArrayMap extends VmMap {
   private readonly perCpu: boolean;
   /** Bytes from one element (all its CPU slots) to the next. */
@@ -57,6 +65,19 @@ export class ArrayMap extends VmMap {
     if (this.perCpu || this.spec.maxEntries !== 1 || offset < 0 || offset >= this.spec.valueSize)
       return undefined;
     return this.values.start + offset;
+  }
+
+  /**
+   * Where the values lie, for lookups compiled inline by the JIT: element `index` (below
+   * `maxEntries`) of CPU `cpu` is at `base + index * stride + cpu * cpuSlot`.
+   */
+  inlineLayout(): InlineArrayLayout {
+    return {
+      base: this.values.start,
+      maxEntries: this.spec.maxEntries,
+      stride: this.stride,
+      cpuSlot: this.perCpu ? this.slot : 0,
+    };
   }
 
   /** The address of element `index` as CPU `cpu` sees it. */
