@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { assembleConformance } from '../isa/conformance-asm.js';
 import { parseDataFile } from '../isa/data-file.js';
+import { assemble } from '../isa/llvm.js';
 import { readCapture } from '../pcap/pcap.js';
 import { XdpTestRunner } from './test-run.js';
 import { Vm } from './vm.js';
@@ -194,6 +195,60 @@ describe('XdpTestRunner', () => {
         name: 'TestRunError',
         message: /less than an Ethernet header/,
       });
+    }
+  });
+});
+
+describe('map_lookup_elem compiled inline', () => {
+  // counts[key] += 1 for the packet's first word as the key; 1 when the lookup misses.
+  const source = [
+    'r6 = r1',
+    'r2 = *(u32 *)(r6 + 0)',
+    'r3 = *(u32 *)(r6 + 4)',
+    'r4 = r2',
+    'r4 += 4',
+    'if r4 > r3 goto out',
+    'r5 = *(u32 *)(r2 + 0)',
+    '*(u32 *)(r10 - 4) = r5',
+    'r2 = r10',
+    'r2 += -4',
+    'r1 = map[idx:0]',
+    'call 1',
+    'if r0 == 0 goto miss',
+    'r1 = *(u64 *)(r0 + 0)',
+    'r1 += 1',
+    '*(u64 *)(r0 + 0) = r1',
+    'r0 = 2',
+    'exit',
+    'miss:',
+    'r0 = 1',
+    'exit',
+    'out:',
+    'r0 = 0',
+    'exit',
+  ].join('\n');
+
+  test('gives the helper’s results (keys past the end, per-CPU slots) on ARRAY and PERCPU_ARRAY', () => {
+    for (const type of ['ARRAY', 'PERCPU_ARRAY'] as const) {
+      const results = engines.map((engine) => {
+        const vm = new Vm({ engine });
+        const counts = vm.maps.create({ name: 'counts', type, keySize: 4, valueSize: 8, maxEntries: 4 });
+        const program = vm.loadProgram({ type: 'XDP', insns: assemble(source), fdArray: [counts] });
+        assert.ok(program.verified, `${type}: verified`);
+        const runner = new XdpTestRunner(vm, program);
+        const retvals: number[] = [];
+        for (const cpu of [0, 1, 0])
+          for (const key of [0, 3, 4, 5, 0xffffffff, 2, 3]) {
+            vm.maps.cpu = cpu;
+            const data = new Uint8Array(14);
+            new DataView(data.buffer).setUint32(0, key, true);
+            retvals.push(runner.run(data));
+          }
+        const key = (k: number) => new Uint8Array(new Uint32Array([k]).buffer);
+        return { retvals, counts: [0, 1, 2, 3].map((k) => counts.lookup(key(k))) };
+      });
+      assert.deepEqual(results[1], results[0], type);
+      assert.deepEqual(results[0]!.retvals.slice(0, 7), [2, 2, 1, 1, 1, 2, 2]);
     }
   });
 });
