@@ -17,6 +17,7 @@ const SECTIONS: Record<string, () => Promise<{ bench: Bench }>> = {
   ringbuf: () => import('./ringbuf.js'),
   verifier: () => import('./verifier.js'),
   web: () => import('./web.js'),
+  pcap: () => import('./pcap.js'),
 };
 
 const DEFAULT_SUITE = fileURLToPath(new URL('../../shared/bench/', import.meta.url));

@@ -164,3 +164,64 @@ function describeStart(bytes: Uint8Array): string {
 }
 
 const article = (what: string) => (/^[aeiou]/i.test(what) ? `an ${what}` : `a ${what}`);
+
+/** An input file opened for streaming ({@link openInputStream}). */
+export interface InputStream {
+  /** Fill `buffer[offset, offset + length)`; bytes read, 0 at the end. */
+  read(buffer: Uint8Array, offset: number, length: number): number;
+  /** Bytes read so far. */
+  position(): number;
+  /** The file's size, when it is a regular file. */
+  readonly size: number | undefined;
+  close(): void;
+}
+
+/**
+ * Open `path` to read it in pieces (a capture of any size in bounded memory), with
+ * {@link readInputFile}'s refusals: a missing file, a directory, a named FIFO. Read errors are
+ * {@link InputError}s naming the file.
+ */
+export function openInputStream(path: string, what: string): InputStream {
+  let fd: number;
+  try {
+    fd = openSync(path, isInheritedPipe(path) ? 'r' : fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (error) {
+    throw new InputError(
+      `${path}: cannot read ${article(what)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+      { cause: error },
+    );
+  }
+  let size: number | undefined;
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new InputError(`${path}: is a directory, not ${article(what)}`);
+    if ((stat.isFIFO() || stat.isSocket()) && !isInheritedPipe(path))
+      throw new InputError(
+        `${path}: is a ${stat.isFIFO() ? 'FIFO' : 'socket'}, not a regular file (to read a stream, redirect it: ${'<'} ${path} and /dev/stdin)`,
+      );
+    if (stat.isFile()) size = stat.size;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  let position = 0;
+  return {
+    size,
+    position: () => position,
+    read(buffer, offset, length) {
+      try {
+        const n = readSync(fd, buffer, offset, length, null);
+        position += n;
+        return n;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN')
+          throw new InputError(`${path}: nothing to read (a terminal or a device that waits for input)`);
+        throw new InputError(`${path}: cannot read ${what}: ${code ?? error}`, { cause: error });
+      }
+    },
+    close() {
+      closeSync(fd);
+    },
+  };
+}

@@ -14,14 +14,15 @@ import type { BpfMap } from '../maps/map.js';
 import { isPerCpu } from '../maps/ops.js';
 import type { Btf } from '../object/btf.js';
 import { loadObjectSpec } from '../object/object.js';
-import { type Packet, readCapture, writeCapture } from '../pcap/pcap.js';
+import { CaptureReader, type Packet, PcapError, writeCapture } from '../pcap/pcap.js';
 import type { ProgTypeName } from '../uapi.js';
 import { ProgType } from '../uapi.js';
 import type { VmObject } from '../vm/object.js';
 import { PROGRAM_TYPES } from '../vm/support.js';
-import { runOnRecord } from '../vm/test-run.js';
+import { runOnRecord, type VmTestRunResult, XdpTestRunner } from '../vm/test-run.js';
 import { VerifierRejectedError } from '../vm/verify.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
+import { type InputStream, openInputStream } from './files.js';
 import {
   type CliIo,
   INPUT_LIMITS,
@@ -280,7 +281,12 @@ export function runOnce(target: string, options: PacketRunOptions, io: CliIo = p
   }
 }
 
-/** Run over every packet of a capture: verdict counts, maps, and optionally the passed packets. */
+/**
+ * Run over every packet of a capture: verdict counts, maps, and optionally the passed packets.
+ * The capture is streamed ({@link CaptureReader}: bounded memory for any size) and XDP programs
+ * run through an {@link XdpTestRunner} (no per-packet set-up or allocation); other types take
+ * one `vm.testRun` per packet.
+ */
 export function runCapture(
   target: string,
   options: PacketRunOptions & { pcap: string },
@@ -289,48 +295,94 @@ export function runCapture(
   const vm = new Vm({ engine: options.engine, verify: options.verify });
   const { program, object } = load(vm, target, options, io);
   noteUnverified(program, object, io);
-  let capture: ReturnType<typeof readCapture>;
-  const bytes = readInputFile(options.pcap, { maxBytes: INPUT_LIMITS.capture, what: 'capture' });
+  const input = openInputStream(options.pcap, 'capture');
   try {
-    capture = readCapture(bytes);
-  } catch (error) {
-    throw new InputError(`${options.pcap}: ${(error as Error).message}`, { cause: error });
+    return runStream(vm, program, object, input, options, io);
+  } finally {
+    input.close();
   }
-  const counts = new Map<string, number>();
+}
+
+function runStream(
+  vm: Vm,
+  program: VmProgram,
+  object: LoadedObject | undefined,
+  input: InputStream,
+  options: PacketRunOptions & { pcap: string },
+  io: CliIo,
+): number {
+  const badCapture = (error: unknown) =>
+    error instanceof PcapError
+      ? new InputError(`${options.pcap}: ${error.message}`, { cause: error })
+      : error;
+  let reader: CaptureReader;
+  try {
+    reader = new CaptureReader((buffer, offset, length) => input.read(buffer, offset, length));
+  } catch (error) {
+    throw badCapture(error);
+  }
+  /** Packets by retval: names are given once, at the end. */
+  const byRetval = new Map<number, number>();
+  let failed = 0;
   const passed: Packet[] = [];
   const errors: string[] = [];
-  const total = capture.packets.length;
+  const xdp = program.type === 'XDP' ? new XdpTestRunner(vm, program) : undefined;
   const bar =
-    io.stderr.isTTY && total >= 5000
+    io.stderr.isTTY && input.size !== undefined && input.size >= 1 << 20
       ? new SingleBar({
-          format: 'packets [{bar}] {value}/{total} {eta}s',
+          format: 'capture [{bar}] {percentage}% {eta}s',
           // A terminal is a real stream (the process's stderr): the bar moves its cursor.
           stream: io.stderr as unknown as NodeJS.WritableStream,
         })
       : undefined;
-  bar?.start(total, 0);
-  for (const [index, packet] of capture.packets.entries()) {
+  bar?.start(input.size ?? 0, 0);
+  for (;;) {
     try {
-      const result = vm.testRun(program, { data: packet.data });
-      const verdict = verdictName(program.type, result.retval);
-      counts.set(verdict, (counts.get(verdict) ?? 0) + 1);
-      if (passes(program.type, result.retval)) {
+      if (!reader.next()) break;
+    } catch (error) {
+      bar?.stop();
+      throw badCapture(error);
+    }
+    const index = reader.count;
+    try {
+      let retval: number;
+      let result: VmTestRunResult | undefined;
+      if (xdp) retval = xdp.run(reader.bytes, reader.start, reader.end);
+      else {
+        result = vm.testRun(program, { data: reader.bytes.subarray(reader.start, reader.end) });
+        retval = result.retval;
+      }
+      byRetval.set(retval, (byRetval.get(retval) ?? 0) + 1);
+      if (options.write && passes(program.type, retval)) {
         // A socket filter cannot change the packet; it keeps `retval` bytes of it, counted (in
         // the kernel's test run) from the network header, so the Ethernet header comes on top.
         const data =
           program.type === 'SOCKET_FILTER'
-            ? packet.data.subarray(0, Math.min(packet.data.length, (result.retval >>> 0) + 14))
-            : result.dataOut;
-        passed.push({ ...packet, data, originalLength: Math.max(packet.originalLength, data.length) });
+            ? reader.bytes.slice(reader.start, Math.min(reader.end, reader.start + (retval >>> 0) + 14))
+            : (result?.dataOut ?? xdp!.dataOut());
+        passed.push({
+          timestampNs: reader.timestampNs(),
+          data,
+          linkType: reader.linkType,
+          originalLength: Math.max(reader.originalLength, data.length),
+        });
       }
     } catch (error) {
-      counts.set('error', (counts.get('error') ?? 0) + 1);
-      if (errors.length < 5) errors.push(`packet ${index + 1}: ${(error as Error).message}`);
+      failed++;
+      if (errors.length < 5) errors.push(`packet ${index}: ${(error as Error).message}`);
     }
-    if (bar && index % 256 === 0) bar.update(index);
+    if (bar && index % 4096 === 0) bar.update(input.position());
   }
-  bar?.update(total);
+  bar?.update(input.size ?? 0);
   bar?.stop();
+  xdp?.close();
+  const total = reader.count;
+  const counts = new Map<string, number>();
+  for (const [retval, count] of byRetval) {
+    const verdict = verdictName(program.type, retval);
+    counts.set(verdict, (counts.get(verdict) ?? 0) + count);
+  }
+  if (failed > 0) counts.set('error', failed);
   if (options.write)
     writeFileSync(
       options.write,

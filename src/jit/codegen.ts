@@ -26,12 +26,16 @@
 import { helperId } from '../isa/helper-ids.js';
 import type { Insn } from '../isa/instruction.js';
 import { type CompiledProgram, STACK_SIZE } from '../vm/interpreter.js';
+import { CPU_ADDRESS } from '../vm/memory.js';
 import { analyseFunction, buildCfg, type Cfg, type FunctionGraph } from './cfg.js';
 import { Code, F64, I32, I64, ModuleBuilder, Op, type ValType } from './wasm.js';
 
 /** Imported function indices. */
 export enum Import {
-  /** helper(index, id, fp, r1…r5) → r0 */
+  /**
+   * helper(index, id, fp, r1 low, r1 high, … r5 low, r5 high): r0 comes back at address 0 (no
+   * i64 crosses the boundary, so no BigInt is built for a helper that takes numbers).
+   */
   Helper = 0,
   /** access(index, base register) → address, or throws the interpreter's MemoryAccessError */
   Access = 1,
@@ -79,12 +83,31 @@ const REGISTER_HELPERS = new Set(
   ),
 );
 const TAIL_CALL = helperId('tail_call') ?? 12;
+const MAP_LOOKUP = helperId('map_lookup_elem') ?? 1;
 /** VM-internal helpers (ld_abs/ld_ind stand-ins) read the index register: spill for them too. */
 const INTERNAL_HELPER_BASE = 0x4000_0000;
 
 export interface GenerateOptions {
   /** Instruction indices whose memory accesses the verifier proved in bounds. */
   readonly safeAccess?: ReadonlySet<number>;
+  /**
+   * The verifier accepted the program: no pointer into a frame exists but through that frame's
+   * r10, so a function that never names r10 skips zeroing its frame (nothing can read it).
+   */
+  readonly verified?: boolean;
+  /**
+   * Where the values of the array map behind a map handle lie, when `bpf_map_lookup_elem` on it
+   * may be compiled inline (the VM's own helper, an ARRAY or PERCPU_ARRAY map); undefined otherwise.
+   */
+  readonly arrayLookup?: (handle: bigint) => ArrayLookup | undefined;
+}
+
+/** An array map's values: element `i` of CPU `c` at `base + i * stride + c * cpuSlot`. */
+export interface ArrayLookup {
+  readonly base: number;
+  readonly maxEntries: number;
+  readonly stride: number;
+  readonly cpuSlot: number;
 }
 
 /** A generated module and what the runtime needs to know about it. */
@@ -108,7 +131,7 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   const cfg = buildCfg(insns, program.slots);
   const mb = new ModuleBuilder();
   mb.importMemory('vm', 'memory');
-  mb.importFunction('vm', 'helper', [I32, I32, I32, I64, I64, I64, I64, I64], [I64]);
+  mb.importFunction('vm', 'helper', [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
   mb.importFunction('vm', 'access', [I32, I64], [I32]);
   mb.importFunction('vm', 'budget', [I32], []);
   mb.importFunction('vm', 'fault', [I32, I32], []);
@@ -124,8 +147,17 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   const funcIndex = new Map<number, number>();
   for (const g of graphs) funcIndex.set(g.entry, mb.defineFunction(PARAMS, RESULTS));
   const wrappers = graphs.map(() => mb.defineFunction([I32, F64, I32, I32], []));
+  const fresh = mb.defineFunction([I32, I32, I32, F64, I32, I32], [I32]);
   const spillAt = new Set<number>();
-  const shared: Shared = { program, cfg, funcIndex, safe: options.safeAccess ?? new Set(), spillAt };
+  const shared: Shared = {
+    program,
+    cfg,
+    funcIndex,
+    safe: options.safeAccess ?? new Set(),
+    spillAt,
+    verified: options.verified ?? false,
+    arrayLookup: options.arrayLookup,
+  };
   let structured = 0;
   graphs.forEach((g, k) => {
     const emitter = new FunctionEmitter(shared, g);
@@ -136,6 +168,11 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
     mb.setBody(wrappers[k], [I64, I64], wrapper(funcIndex.get(g.entry)!));
     mb.exportFunction(name, wrappers[k]);
   });
+  mb.setBody(fresh, [I64, I64], freshWrapper(funcIndex.get(graphs[0].entry)!));
+  mb.exportFunction(FRESH_RUN, fresh);
+  const repeat = mb.defineFunction([I32, I32, I32, I32, F64, I32, I32], [I32]);
+  mb.setBody(repeat, [I64, I64, I64, I64, I32], repeatWrapper(funcIndex.get(graphs[0].entry)!));
+  mb.exportFunction(REPEAT_RUN, repeat);
   const entries = new Map<number, string>();
   for (const g of graphs) {
     const slot = insnSlot(program, cfg.blocks[g.entry].start);
@@ -173,12 +210,90 @@ function wrapper(func: number): Code {
   return c;
 }
 
+/** Export name of {@link freshWrapper}. */
+export const FRESH_RUN = 'run';
+
+/**
+ * The exported entry of a fresh run of the main function `(r1, r2, fp, fuel, stackBase, fresh)`
+ * → r0's low 32 bits: r1 and r2 (zero-extended) and r10 = `fp` from parameters, every other
+ * register zero, so a prepared run (`vm/runner.ts`) passes no registers through memory. As
+ * {@link wrapper}, r0 goes to address 0 and the fuel left to {@link FUEL_OUT}.
+ */
+function freshWrapper(func: number): Code {
+  const c = new Code();
+  c.get(4).gset(G.stackBase);
+  c.get(5).if();
+  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  c.end();
+  c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
+  c.i64(0n);
+  c.get(0).op(Op.i64_extend_i32_u);
+  c.get(1).op(Op.i64_extend_i32_u);
+  for (let r = 3; r < 10; r++) c.i64(0n);
+  c.get(2).op(Op.i64_extend_i32_u);
+  c.get(3).op(Op.i64_trunc_f64_s);
+  c.call(func);
+  c.set(6);
+  for (let r = 5; r >= 1; r--) c.op(Op.drop);
+  c.set(7);
+  c.i32(0).get(7).mem(Op.i64_store);
+  c.i32(FUEL_OUT).get(6).op(Op.f64_convert_i64_s).mem(Op.f64_store);
+  c.get(7).op(Op.i32_wrap_i64);
+  return c;
+}
+
+/** Export name of {@link repeatWrapper}. */
+export const REPEAT_RUN = 'repeat';
+/** Where {@link repeatWrapper} leaves the instructions its runs executed (a double). */
+export const COUNT_OUT = FUEL_OUT + 8;
+
+/**
+ * The exported entry of `n` fresh runs back to back `(n, r1, r2, fp, fuel, stackBase, fresh)` →
+ * the last r0's low 32 bits, as `n` calls of {@link freshWrapper} would run them (each with the
+ * whole budget and zeroed registers) but without leaving WebAssembly between runs: the kernel's
+ * test-run `repeat`. The last r0 goes to address 0, the instructions of all runs (a double) to
+ * {@link COUNT_OUT}. Programs that may tail call are not run this way (the runtime continues a
+ * tail call between runs).
+ */
+function repeatWrapper(func: number): Code {
+  // Locals: 7 fuel per run, 8 r0, 9 total executed, 10 fuel left, 11 runs done.
+  const c = new Code();
+  c.get(5).gset(G.stackBase);
+  c.get(6).if();
+  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  c.end();
+  c.get(4).op(Op.i64_trunc_f64_s).set(7);
+  c.block().loop();
+  c.get(11).get(0).op(Op.i32_ge_u).brIf(1);
+  c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
+  c.i64(0n);
+  c.get(1).op(Op.i64_extend_i32_u);
+  c.get(2).op(Op.i64_extend_i32_u);
+  for (let r = 3; r < 10; r++) c.i64(0n);
+  c.get(3).op(Op.i64_extend_i32_u);
+  c.get(7);
+  c.call(func);
+  c.set(10);
+  for (let r = 5; r >= 1; r--) c.op(Op.drop);
+  c.set(8);
+  c.get(9).get(7).get(10).op(Op.i64_sub).op(Op.i64_add).set(9);
+  c.get(11).i32(1).op(Op.i32_add).set(11);
+  c.br(0);
+  c.end().end();
+  c.i32(0).get(8).mem(Op.i64_store);
+  c.i32(COUNT_OUT).get(9).op(Op.f64_convert_i64_s).mem(Op.f64_store);
+  c.get(8).op(Op.i32_wrap_i64);
+  return c;
+}
+
 interface Shared {
   readonly program: CompiledProgram;
   readonly cfg: Cfg;
   readonly funcIndex: ReadonlyMap<number, number>;
   readonly safe: ReadonlySet<number>;
   readonly spillAt: Set<number>;
+  readonly verified: boolean;
+  readonly arrayLookup: ((handle: bigint) => ArrayLookup | undefined) | undefined;
 }
 
 type InsnOf<K extends Insn['kind']> = Extract<Insn, { kind: K }>;
@@ -265,8 +380,10 @@ class FunctionEmitter {
 
   emit(): Code {
     const { c, g } = this;
-    // Every frame starts with a zeroed stack, as in the interpreter.
-    c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
+    // Every frame starts with a zeroed stack, as in the interpreter; unobservable (and skipped)
+    // in a verified function that never names r10.
+    if (!(this.s.verified && !this.namesFramePointer()))
+      c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
     this.loadCache();
     if (g.reducible) {
       c.block();
@@ -290,6 +407,19 @@ class FunctionEmitter {
     c.end();
     c.op(Op.unreachable);
     return c;
+  }
+
+  /** Whether any instruction of the function has r10 as a register operand. */
+  private namesFramePointer(): boolean {
+    const blocks = this.s.cfg.blocks;
+    for (const b of this.g.order) {
+      const block = blocks[b];
+      for (let i = block.start; i < block.end && i < this.insns.length; i++) {
+        const insn = this.insns[i];
+        if (insn.dst === FP || insn.src === FP) return true;
+      }
+    }
+    return false;
   }
 
   // ---- structured code (Ramsey, "Beyond Relooper", 2022) ----
@@ -601,8 +731,66 @@ class FunctionEmitter {
     }
   }
 
+  /**
+   * The map handle r1 holds at instruction `i`: set by an `lddw` of a map earlier in the same
+   * block and not written since (calls end the search: a bpf-to-bpf call returns r1–r5).
+   */
+  private mapHandleInR1(i: number): bigint | undefined {
+    const block = this.s.cfg.blocks[this.s.cfg.blockAt[i]];
+    for (let j = i - 1; j >= block.start; j--) {
+      const insn = this.insns[j];
+      if (insn.kind === 'call' || insn.kind === 'callx') return undefined;
+      if (insn.kind === 'atomic' && (insn.src === 1 || insn.dst === 1)) return undefined;
+      if (insn.kind === 'lddw' && insn.dst === 1) {
+        const pseudo = insn.src;
+        // BPF_PSEUDO_MAP_FD (1) and BPF_PSEUDO_MAP_IDX (5): r1 is the map itself.
+        if (pseudo !== 1 && pseudo !== 5) return undefined;
+        return (
+          (BigInt(this.s.program.imm2[insn.slot] >>> 0) << 32n) | BigInt(this.s.program.imm[insn.slot] >>> 0)
+        );
+      }
+      if (
+        (insn.kind === 'alu' || insn.kind === 'end' || insn.kind === 'ldx' || insn.kind === 'lddw') &&
+        insn.dst === 1
+      )
+        return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * `bpf_map_lookup_elem` on an array map, inline: r0 = the element's address for the current
+   * CPU, or 0 past the end, as the helper gives it. Only in verified programs: the verifier proved
+   * r2 points to the 4-byte key.
+   */
+  private inlineArrayLookup(i: number): boolean {
+    const { c, s } = this;
+    if (!s.verified || !s.arrayLookup) return false;
+    const handle = this.mapHandleInR1(i);
+    const layout = handle === undefined ? undefined : s.arrayLookup(handle);
+    if (!layout) return false;
+    c.get(2).op(Op.i32_wrap_i64).mem(Op.i32_load).set(T);
+    c.get(T).i32(layout.maxEntries).op(Op.i32_lt_u).if(I64);
+    c.get(T)
+      .op(Op.i64_extend_i32_u)
+      .i64(BigInt(layout.stride))
+      .op(Op.i64_mul)
+      .i64(BigInt(layout.base))
+      .op(Op.i64_add);
+    if (layout.cpuSlot !== 0)
+      c.i32(CPU_ADDRESS)
+        .mem(Op.i32_load)
+        .op(Op.i64_extend_i32_u)
+        .i64(BigInt(layout.cpuSlot))
+        .op(Op.i64_mul)
+        .op(Op.i64_add);
+    c.else().i64(0n).end().set(0);
+    return true;
+  }
+
   private helper(insn: Insn, i: number, id: number | undefined): void {
     const { c } = this;
+    if (id === MAP_LOOKUP && this.inlineArrayLookup(i)) return;
     const spill = id === undefined || id >= INTERNAL_HELPER_BASE || REGISTER_HELPERS.has(id);
     if (spill) {
       this.spill();
@@ -616,8 +804,12 @@ class FunctionEmitter {
     if (id === undefined) c.get(insn.dst).op(Op.i32_wrap_i64);
     else c.i32(id);
     c.get(FP).op(Op.i32_wrap_i64);
-    for (let r = 1; r <= 5; r++) c.get(r);
-    c.call(Import.Helper).set(0);
+    for (let r = 1; r <= 5; r++) {
+      c.get(r).op(Op.i32_wrap_i64);
+      c.get(r).i64(32n).op(Op.i64_shr_u).op(Op.i32_wrap_i64);
+    }
+    c.call(Import.Helper);
+    c.i32(0).mem(Op.i64_load).set(0);
     this.loadCache();
     // Instructions run by callbacks during the helper count against this run's budget.
     c.gget(G.nested).op(Op.i64_eqz).op(Op.i32_eqz).if();

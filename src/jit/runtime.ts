@@ -29,10 +29,39 @@ import {
   STACK_SIZE,
   toBigInt,
 } from '../vm/interpreter.js';
-import type { Region, VmMemory } from '../vm/memory.js';
-import { FaultKind, FUEL_OUT, type GeneratedModule, GLOBALS, generate } from './codegen.js';
+import { CPU_ADDRESS, type Region, type VmMemory } from '../vm/memory.js';
+import {
+  type ArrayLookup,
+  COUNT_OUT,
+  FaultKind,
+  FRESH_RUN,
+  FUEL_OUT,
+  type GeneratedModule,
+  GLOBALS,
+  generate,
+  REPEAT_RUN,
+} from './codegen.js';
 
 type Entry = (fp: number, fuel: number, stackBase: number, fresh: number) => void;
+/** {@link FRESH_RUN}: `(r1, r2, fp, fuel, stackBase, fresh)` → r0's low 32 bits. */
+type FreshEntry = (
+  r1: number,
+  r2: number,
+  fp: number,
+  fuel: number,
+  stackBase: number,
+  fresh: number,
+) => number;
+/** {@link REPEAT_RUN}: `(n, r1, r2, fp, fuel, stackBase, fresh)` → the last r0's low 32 bits. */
+type RepeatEntry = (
+  n: number,
+  r1: number,
+  r2: number,
+  fp: number,
+  fuel: number,
+  stackBase: number,
+  fresh: number,
+) => number;
 
 /** What one execution in progress gives the imports. */
 interface Run {
@@ -58,9 +87,25 @@ export interface JitProgram {
   cachedAt: [number, number];
   /** The entry at slot 0. */
   main: Entry | undefined;
+  /** The entry at slot 0 for a fresh run (registers from parameters). */
+  readonly fresh: FreshEntry;
+  /** The entry at slot 0 for repeated fresh runs, or undefined when the program may tail call. */
+  readonly repeat: RepeatEntry | undefined;
 }
 
 const factsByProgram = new WeakMap<CompiledProgram, VerifierFacts>();
+const lookupsByProgram = new WeakMap<CompiledProgram, (handle: bigint) => ArrayLookup | undefined>();
+
+/**
+ * Let the JIT compile `bpf_map_lookup_elem` on the array maps `resolve` describes inline (before
+ * the program's first run; used with verifier facts only). The VM gives it for its own map helpers.
+ */
+export function useArrayLookups(
+  program: CompiledProgram,
+  resolve: (handle: bigint) => ArrayLookup | undefined,
+): void {
+  lookupsByProgram.set(program, resolve);
+}
 const cache = new WeakMap<VmMemory, WeakMap<CompiledProgram, JitProgram | null>>();
 
 /**
@@ -84,7 +129,11 @@ export function compileJit(program: CompiledProgram, memory: VmMemory): JitProgr
   // Instructions the code generator does not know yet run on the interpreter.
   if (program.insns.some((insn) => !jitSupports(insn))) return undefined;
   const facts = factsByProgram.get(program);
-  const generated = generate(program, { safeAccess: facts?.safeAccess });
+  const generated = generate(program, {
+    safeAccess: facts?.safeAccess,
+    verified: facts !== undefined,
+    arrayLookup: lookupsByProgram.get(program),
+  });
   let module: WebAssembly.Module;
   try {
     module = new WebAssembly.Module(generated.bytes as Uint8Array<ArrayBuffer>);
@@ -180,7 +229,21 @@ function instantiate(
   const imports = {
     vm: {
       memory: memory.memory,
-      helper(index: number, id: number, fp: number, ...args: bigint[]): bigint {
+      helper(
+        index: number,
+        id: number,
+        fp: number,
+        a: number,
+        ah: number,
+        b: number,
+        bh: number,
+        c: number,
+        ch: number,
+        d: number,
+        dh: number,
+        e: number,
+        eh: number,
+      ): void {
         const run = current();
         const { options, machine } = run;
         const slot = insns[index].slot;
@@ -190,24 +253,41 @@ function instantiate(
         const state = options.state;
         state.depth = (run.stackTop - (fp >>> 0)) / STACK_SIZE;
         state.nested = 0;
-        // What the run has left at this call, as the interpreter counts it (callbacks draw on it).
-        state.remaining = jit.globals.remaining.value as number;
-        let r0: bigint;
+        let lo: number;
+        let hi: number;
         try {
-          r0 = helper.call(
-            options.env,
-            BigInt.asUintN(64, args[0]),
-            BigInt.asUintN(64, args[1]),
-            BigInt.asUintN(64, args[2]),
-            BigInt.asUintN(64, args[3]),
-            BigInt.asUintN(64, args[4]),
-          );
+          const call32 = helper.call32;
+          // A call32 helper runs no program code: it needs no budget left (reading a
+          // WebAssembly global from JavaScript costs more than the lookup itself).
+          if (call32 !== undefined && (ah | bh | ch | dh | eh) === 0) {
+            lo = call32(options.env, a >>> 0, b >>> 0, c >>> 0, d >>> 0, e >>> 0) | 0;
+            hi = 0;
+          } else {
+            // What the run has left at this call, as the interpreter counts it (callbacks draw on it).
+            state.remaining = jit.globals.remaining.value as number;
+            const r0 = BigInt.asUintN(
+              64,
+              helper.call(
+                options.env,
+                toBigInt(a, ah),
+                toBigInt(b, bh),
+                toBigInt(c, ch),
+                toBigInt(d, dh),
+                toBigInt(e, eh),
+              ),
+            );
+            lo = Number(r0 & 0xffffffffn) | 0;
+            hi = Number(r0 >> 32n) | 0;
+          }
         } catch (error) {
           throw helperFailure(slot, helper.name, id, error);
         }
         if (state.nested !== 0) jit.globals.nested.value = BigInt(state.nested);
         if (state.tailCall) jit.globals.tail.value = 1;
-        return r0;
+        // r0 back through the spill area (the helper may have grown the memory: fresh views).
+        const out = spillArea(memory).i32;
+        out[0] = lo;
+        out[1] = hi;
       },
       access(index: number, reg: bigint): number {
         const insn = insns[index];
@@ -267,6 +347,8 @@ function instantiate(
     cached: [undefined, undefined],
     cachedAt: [-1, -1],
     main: entries.get(0),
+    fresh: exports[FRESH_RUN] as FreshEntry,
+    repeat: !repeatable(insns) ? undefined : (exports[REPEAT_RUN] as RepeatEntry),
   };
   return jit;
 }
@@ -276,19 +358,40 @@ function instantiate(
  * [0, JIT_REGISTER_FILE_END): no program access can reach them (every address below 0x1000
  * faults), and no region is ever placed there.
  */
-export const JIT_REGISTER_FILE_END = FUEL_OUT + 8;
+export const JIT_REGISTER_FILE_END = CPU_ADDRESS + 4;
+/** {@link FUEL_OUT} as an index of a `Float64Array` of the spill area. */
+const FUEL_SLOT = FUEL_OUT / 8;
+const COUNT_SLOT = COUNT_OUT / 8;
 
-/** Typed views of the spill area, renewed when the memory grows (its buffer is replaced). */
-const views = new WeakMap<VmMemory, { buffer: ArrayBuffer; i32: Int32Array; f64: Float64Array }>();
+/**
+ * Whether a program's runs can repeat inside WebAssembly: no `bpf_tail_call` or `callx` (the
+ * runtime continues a tail call) and no legacy packet load (a load past the packet ends one run
+ * with r0 = 0, caught by the VM).
+ */
+function repeatable(insns: readonly Insn[]): boolean {
+  return !insns.some(
+    (insn) =>
+      insn.kind === 'callx' ||
+      (insn.kind === 'call' && insn.src === 0 && (insn.imm === 12 || insn.imm >= 0x4000_0000)),
+  );
+}
 
-let lastView: { buffer: ArrayBuffer; i32: Int32Array; f64: Float64Array } | undefined;
+/**
+ * Typed views of the spill area, renewed when the memory grows (its buffer is replaced, and with
+ * it {@link VmMemory.bytes}: the views are keyed by that array, since reading `.buffer` costs more
+ * than a short program's run).
+ */
+const views = new WeakMap<VmMemory, { bytes: Uint8Array; i32: Int32Array; f64: Float64Array }>();
+
+let lastView: { bytes: Uint8Array; i32: Int32Array; f64: Float64Array } | undefined;
 
 function spillArea(memory: VmMemory): { i32: Int32Array; f64: Float64Array } {
-  const buffer = memory.bytes.buffer as ArrayBuffer;
-  if (lastView?.buffer === buffer) return lastView;
+  const bytes = memory.bytes;
+  if (lastView?.bytes === bytes) return lastView;
   let view = views.get(memory);
-  if (!view || view.buffer !== buffer) {
-    view = { buffer, i32: new Int32Array(buffer, 0, 32), f64: new Float64Array(buffer, 0, 16) };
+  if (!view || view.bytes !== bytes) {
+    const buffer = bytes.buffer;
+    view = { bytes, i32: new Int32Array(buffer, 0, 32), f64: new Float64Array(buffer, 0, 16) };
     views.set(memory, view);
   }
   lastView = view;
@@ -355,4 +458,103 @@ export function jitExecute(
     return { r0: rest.r0, insnsExecuted: count + rest.insnsExecuted };
   }
   return { r0: toBigInt(out.i32[0], out.i32[1]), insnsExecuted: count };
+}
+
+/**
+ * One execution's context for {@link jitRunFresh}, built once by a prepared runner
+ * (`vm/runner.ts`) and reused for all its runs.
+ */
+export interface JitRunContext {
+  readonly options: ExecuteOptions;
+  readonly machine: Machine;
+  readonly stackTop: number;
+  /** Filled by each run: r0 at exit as two 32-bit halves. */
+  r0lo: number;
+  r0hi: number;
+}
+
+/** A run context over `options` (its budget is each run's) and `machine` (used by helpers and tail calls). */
+export function jitRunContext(options: ExecuteOptions, machine: Machine): JitRunContext {
+  return { options, machine, stackTop: options.stackBase + MAX_CALL_FRAMES * STACK_SIZE, r0lo: 0, r0hi: 0 };
+}
+
+/**
+ * A fresh run of `program` from slot 0 with r1 and r2 (32-bit values) and every other register
+ * zero, as `execute` from a zeroed machine would run it, without allocating: r0 lands in
+ * `context.r0lo`/`r0hi`, the executed instructions are returned. Returns -1 when the JIT cannot
+ * run the program (the caller then takes the general path).
+ */
+export function jitRunFresh(
+  program: CompiledProgram,
+  context: JitRunContext,
+  r1: number,
+  r2: number,
+): number {
+  const options = context.options;
+  const memory = options.memory;
+  const jit = jitFor(program, memory);
+  if (!jit) return -1;
+  const stackTop = context.stackTop;
+  const saved = jit.run;
+  jit.run = context;
+  const cached = jit.cached;
+  const regions = memory.regions;
+  const stale =
+    (cached[0] !== undefined && regions[jit.cachedAt[0]] !== cached[0]) ||
+    (cached[1] !== undefined && regions[jit.cachedAt[1]] !== cached[1]);
+  if (stale) cached[0] = cached[1] = undefined;
+  const budget = options.budget;
+  jit.fresh(r1, r2, stackTop, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
+  jit.run = saved;
+  const out = spillArea(memory);
+  const count = budget - out.f64[FUEL_SLOT];
+  const state = options.state;
+  if (state.tailCall) {
+    const target = state.tailCall;
+    state.tailCall = undefined;
+    state.program = target;
+    const m = context.machine;
+    readRegisters(memory, m);
+    const rest = jitExecute(target, m, { ...options, budget: budget - count }, { pc: 0, depth: 0 });
+    const r0 = BigInt.asUintN(64, rest.r0);
+    context.r0lo = Number(r0 & 0xffffffffn) | 0;
+    context.r0hi = Number(r0 >> 32n) | 0;
+    return count + rest.insnsExecuted;
+  }
+  context.r0lo = out.i32[0];
+  context.r0hi = out.i32[1];
+  return count;
+}
+
+/**
+ * `n` fresh runs as {@link jitRunFresh} runs them, back to back inside WebAssembly (the kernel's
+ * test-run `repeat`): returns the instructions all runs executed, with the last r0 in `context`;
+ * -1 when the JIT cannot run the program or it may tail call (the caller then runs them one by one).
+ */
+export function jitRepeatFresh(
+  program: CompiledProgram,
+  context: JitRunContext,
+  n: number,
+  r1: number,
+  r2: number,
+): number {
+  const options = context.options;
+  const memory = options.memory;
+  const jit = jitFor(program, memory);
+  const repeat = jit?.repeat;
+  if (!jit || !repeat) return -1;
+  const saved = jit.run;
+  jit.run = context;
+  const cached = jit.cached;
+  const regions = memory.regions;
+  const stale =
+    (cached[0] !== undefined && regions[jit.cachedAt[0]] !== cached[0]) ||
+    (cached[1] !== undefined && regions[jit.cachedAt[1]] !== cached[1]);
+  if (stale) cached[0] = cached[1] = undefined;
+  repeat(n, r1, r2, context.stackTop, Math.min(options.budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
+  jit.run = saved;
+  const out = spillArea(memory);
+  context.r0lo = out.i32[0];
+  context.r0hi = out.i32[1];
+  return out.f64[COUNT_SLOT];
 }

@@ -3,7 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { type Packet, PcapError, PcapLinkType, readCapture, writeCapture } from './pcap.js';
+import {
+  CaptureReader,
+  type Packet,
+  PcapError,
+  PcapLinkType,
+  type ReadInto,
+  readCapture,
+  writeCapture,
+} from './pcap.js';
 
 const testdata = new URL('../../testdata/pcap/', import.meta.url);
 const sample = new Uint8Array(readFileSync(new URL('sample.pcap', testdata)));
@@ -116,4 +124,83 @@ test('packets written without an original length get their captured length', () 
   const [back] = readCapture(writeCapture([packet])).packets;
   assert.equal(back.originalLength, 3);
   assert.equal(back.timestampNs, packet.timestampNs);
+});
+
+/** A source handing out `bytes` in chunks of the given sizes (cycled), as a file read would. */
+function chunked(bytes: Uint8Array, sizes: readonly number[]): ReadInto {
+  let at = 0;
+  let turn = 0;
+  return (buffer, offset, length) => {
+    const n = Math.min(length, sizes[turn++ % sizes.length], bytes.length - at);
+    buffer.set(bytes.subarray(at, at + n), offset);
+    at += n;
+    return n;
+  };
+}
+
+/** Every packet of a streamed read, copied. */
+function streamed(bytes: Uint8Array, sizes: readonly number[], buffer: number): Packet[] {
+  const reader = new CaptureReader(chunked(bytes, sizes), buffer);
+  const packets: Packet[] = [];
+  while (reader.next()) packets.push(reader.packet());
+  return packets;
+}
+
+/** The PcapError a read throws (offset and message), or undefined. */
+function failure(read: () => unknown): { offset: number; message: string } | undefined {
+  try {
+    read();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof PcapError)) throw error;
+    return { offset: error.offset, message: error.message };
+  }
+}
+
+test('a streamed read gives the packets of a whole-file read (pcap and pcapng, any chunking)', () => {
+  const many: Packet[] = [];
+  for (let i = 0; i < 3000; i++)
+    many.push({
+      timestampNs: 1_700_000_000_000_000_000n + BigInt(i) * 1001n,
+      data: new Uint8Array(14 + (i % 300)).fill(i & 0xff),
+      originalLength: 14 + (i % 300) + (i % 3),
+      linkType: 1,
+    });
+  const captures = [sample, sampleNg, writeCapture(many), writeCapture(many, { format: 'pcapng' })];
+  for (const bytes of captures) {
+    const whole = readCapture(bytes).packets;
+    // Buffers smaller than a packet (they grow), odd chunk sizes, a file read in one go.
+    for (const [sizes, buffer] of [
+      [[1, 7, 100], 64],
+      [[4096], 256],
+      [[1 << 20], 1 << 20],
+    ] as const)
+      assert.deepEqual(streamed(bytes, sizes, buffer), whole);
+  }
+});
+
+test('a truncated or corrupt capture streams to the whole-file read’s PcapError (same offset)', () => {
+  const cases: Uint8Array[] = [];
+  for (const base of [sample, sampleNg])
+    for (let cut = 0; cut < base.length; cut += 7) cases.push(base.subarray(0, cut));
+  const ng = sampleNg.slice();
+  ng[4] = 13; // a block length that is not a multiple of 4
+  cases.push(ng);
+  for (const bytes of cases) {
+    const expected = failure(() => readCapture(bytes));
+    const got = failure(() => streamed(bytes, [5, 64], 64));
+    assert.deepEqual(got, expected, `${bytes.length} bytes`);
+  }
+});
+
+test('the streamed reader keeps one buffer: the current packet is a range of it', () => {
+  const reader = new CaptureReader(chunked(sample, [1 << 16]), 1 << 16);
+  const buffer = reader.bytes;
+  let packets = 0;
+  while (reader.next()) {
+    assert.equal(reader.bytes, buffer);
+    assert.equal(reader.end - reader.start, readCapture(sample).packets[packets].data.length);
+    packets++;
+  }
+  assert.equal(packets, reader.count);
 });

@@ -52,55 +52,17 @@ const NG_BYTE_ORDER = 0x1a2b3c4d;
 
 /** Read a pcap or pcapng capture, detected from its first bytes. */
 export function readCapture(bytes: Uint8Array): Capture {
-  if (bytes.length < 4) throw new PcapError(0, `${bytes.length} bytes is too short for a capture`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0, true);
-  if (magic === NG_SHB) return { format: 'pcapng', packets: readPcapng(bytes, view) };
-  return { format: 'pcap', packets: readPcap(bytes, view) };
+  const reader = new CaptureReader(bytes);
+  const packets: Packet[] = [];
+  while (reader.next()) packets.push(reader.packet());
+  return { format: reader.format, packets };
 }
 
-function readPcap(bytes: Uint8Array, view: DataView): Packet[] {
-  if (bytes.length < 24) throw new PcapError(0, 'truncated pcap file header (24 bytes needed)');
-  let le: boolean;
-  let nanos: boolean;
-  const magicLe = view.getUint32(0, true);
-  const magicBe = view.getUint32(0, false);
-  if (magicLe === PCAP_US || magicLe === PCAP_NS) {
-    le = true;
-    nanos = magicLe === PCAP_NS;
-  } else if (magicBe === PCAP_US || magicBe === PCAP_NS) {
-    le = false;
-    nanos = magicBe === PCAP_NS;
-  } else {
-    throw new PcapError(0, `not a pcap or pcapng file (magic 0x${magicLe.toString(16).padStart(8, '0')})`);
-  }
-  const linkType = view.getUint32(20, le) & 0x0fffffff;
-  const packets: Packet[] = [];
-  let offset = 24;
-  while (offset < bytes.length) {
-    if (offset + 16 > bytes.length)
-      throw new PcapError(offset, `truncated record header (packet ${packets.length + 1})`);
-    const seconds = view.getUint32(offset, le);
-    const fraction = view.getUint32(offset + 4, le);
-    const captured = view.getUint32(offset + 8, le);
-    const original = view.getUint32(offset + 12, le);
-    const start = offset + 16;
-    if (start + captured > bytes.length) {
-      throw new PcapError(
-        offset,
-        `packet ${packets.length + 1} claims ${captured} bytes, ${bytes.length - start} remain`,
-      );
-    }
-    packets.push({
-      timestampNs: BigInt(seconds) * 1_000_000_000n + BigInt(fraction) * (nanos ? 1n : 1000n),
-      data: bytes.slice(start, start + captured),
-      originalLength: original,
-      linkType,
-    });
-    offset = start + captured;
-  }
-  return packets;
-}
+/**
+ * Fills `buffer[offset, offset + length)` from a source and returns how many bytes it read, 0 at
+ * the end (Node: `(b, o, n) => readSync(fd, b, o, n, null)`).
+ */
+export type ReadInto = (buffer: Uint8Array, offset: number, length: number) => number;
 
 interface Interface {
   readonly linkType: number;
@@ -109,96 +71,285 @@ interface Interface {
   readonly unitDen: bigint;
 }
 
-function readPcapng(bytes: Uint8Array, view: DataView): Packet[] {
-  const packets: Packet[] = [];
-  let interfaces: Interface[] = [];
-  let le = true;
-  let offset = 0;
-  while (offset < bytes.length) {
-    if (offset + 12 > bytes.length) throw new PcapError(offset, 'truncated pcapng block header');
-    const type = view.getUint32(offset, le);
-    if (type === NG_SHB || view.getUint32(offset, !le) === NG_SHB) {
-      if (offset + 12 > bytes.length) throw new PcapError(offset, 'truncated section header block');
-      const order = view.getUint32(offset + 8, true);
-      if (order === NG_BYTE_ORDER) le = true;
-      else if (order === 0x4d3c2b1a) le = false;
-      else throw new PcapError(offset + 8, `bad pcapng byte-order magic 0x${order.toString(16)}`);
-      interfaces = [];
+/** Default size of a {@link CaptureReader}'s buffer when it streams. */
+const STREAM_BUFFER = 1 << 20;
+
+/**
+ * Reads a capture one packet at a time, from bytes in memory or streamed from a source
+ * ({@link ReadInto}) through one buffer that grows only to the largest block: a capture of any
+ * size in bounded memory, with no allocation per packet. The current packet is
+ * `bytes[start, end)`, valid until the next {@link next}; {@link packet} copies it.
+ * Errors are {@link readCapture}'s, with the same byte offsets from the start of the capture.
+ */
+export class CaptureReader {
+  readonly format: 'pcap' | 'pcapng';
+  /** The buffer holding the current packet. */
+  bytes: Uint8Array;
+  /** The current packet's bytes in {@link bytes}. */
+  start = 0;
+  end = 0;
+  /** The current packet's length on the wire. */
+  originalLength = 0;
+  /** Link type of the interface the current packet was captured on. */
+  linkType = 0;
+  /** Packets read so far. */
+  count = 0;
+  private readonly source: ReadInto | undefined;
+  private view: DataView;
+  /** Next unread byte in {@link bytes}, end of the bytes held, and the capture offset of `bytes[0]`. */
+  private pos = 0;
+  private limit: number;
+  private base = 0;
+  private eof: boolean;
+  /** Bytes of the current record still to skip on the next call. */
+  private pending = 0;
+  private le = true;
+  // Classic pcap.
+  private nanos = false;
+  private pcapLinkType = 0;
+  // pcapng.
+  private interfaces: Interface[] = [];
+  /** Timestamp of the current packet: pcap seconds and fraction, or pcapng's high and low words. */
+  private tsHigh = 0;
+  private tsLow = 0;
+  private unitNum = 1000n;
+  private unitDen = 1n;
+
+  /** Read `input`: the whole capture's bytes, or a source to stream it from. */
+  constructor(input: Uint8Array | ReadInto, bufferSize = STREAM_BUFFER) {
+    if (input instanceof Uint8Array) {
+      this.bytes = input;
+      this.limit = input.length;
+      this.eof = true;
+      this.source = undefined;
+    } else {
+      this.bytes = new Uint8Array(Math.max(bufferSize, 64));
+      this.limit = 0;
+      this.eof = false;
+      this.source = input;
     }
-    const length = view.getUint32(offset + 4, le);
-    if (length < 12 || length % 4 !== 0 || offset + length > bytes.length) {
-      throw new PcapError(
-        offset + 4,
-        `pcapng block length ${length} is invalid (${bytes.length - offset} bytes remain)`,
-      );
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    if (!this.fill(4)) throw new PcapError(0, `${this.limit - this.pos} bytes is too short for a capture`);
+    if (this.view.getUint32(0, true) === NG_SHB) {
+      this.format = 'pcapng';
+      return;
     }
-    if (view.getUint32(offset + length - 4, le) !== length) {
-      throw new PcapError(
-        offset + length - 4,
-        'pcapng block trailing length does not match its leading length',
-      );
-    }
-    const body = offset + 8;
-    const bodyEnd = offset + length - 4;
-    const blockType = view.getUint32(offset, le);
-    if (blockType === 1) {
-      if (body + 8 > bodyEnd) throw new PcapError(body, 'truncated interface description block');
-      let unitNum = 1000n;
-      let unitDen = 1n;
-      for (const [code, valueOffset, valueLength] of options(view, body + 8, bodyEnd, le)) {
-        if (code === 9 && valueLength >= 1) {
-          const resolution = bytes[valueOffset];
-          const exponent = BigInt(resolution & 0x7f);
-          // Units of 10^-n or 2^-n seconds, expressed in nanoseconds as num/den.
-          if (resolution & 0x80) [unitNum, unitDen] = [1_000_000_000n, 1n << exponent];
-          else if (exponent <= 9n) [unitNum, unitDen] = [10n ** (9n - exponent), 1n];
-          else [unitNum, unitDen] = [1n, 10n ** (exponent - 9n)];
-        }
-      }
-      interfaces.push({ linkType: view.getUint16(body, le), unitNum, unitDen });
-    } else if (blockType === 6) {
-      if (body + 20 > bodyEnd) throw new PcapError(body, 'truncated enhanced packet block');
-      const id = view.getUint32(body, le);
-      const iface = interfaces[id];
-      if (!iface)
-        throw new PcapError(
-          body,
-          `enhanced packet block names interface ${id}, ${interfaces.length} described`,
-        );
-      const ts = (BigInt(view.getUint32(body + 4, le)) << 32n) | BigInt(view.getUint32(body + 8, le));
-      const captured = view.getUint32(body + 12, le);
-      const original = view.getUint32(body + 16, le);
-      if (body + 20 + captured > bodyEnd)
-        throw new PcapError(body + 12, `packet of ${captured} bytes overruns its block`);
-      packets.push({
-        timestampNs: (ts * iface.unitNum) / iface.unitDen,
-        data: bytes.slice(body + 20, body + 20 + captured),
-        originalLength: original,
-        linkType: iface.linkType,
-      });
-    } else if (blockType === 3) {
-      const iface = interfaces[0];
-      if (!iface) throw new PcapError(body, 'simple packet block before any interface description');
-      const original = view.getUint32(body, le);
-      const captured = Math.min(original, bodyEnd - body - 4);
-      packets.push({
-        timestampNs: 0n,
-        data: bytes.slice(body + 4, body + 4 + captured),
-        originalLength: original,
-        linkType: iface.linkType,
-      });
-    }
-    offset += length;
+    this.format = 'pcap';
+    this.readPcapHeader();
   }
-  return packets;
+
+  /** Advance to the next packet; false at the end of the capture. */
+  next(): boolean {
+    this.pos += this.pending;
+    this.pending = 0;
+    return this.format === 'pcap' ? this.nextPcap() : this.nextPcapng();
+  }
+
+  /** The current packet's capture time in nanoseconds since the epoch. */
+  timestampNs(): bigint {
+    if (this.format === 'pcap')
+      return BigInt(this.tsHigh) * 1_000_000_000n + BigInt(this.tsLow) * (this.nanos ? 1n : 1000n);
+    const ts = (BigInt(this.tsHigh) << 32n) | BigInt(this.tsLow);
+    return (ts * this.unitNum) / this.unitDen;
+  }
+
+  /** A copy of the current packet. */
+  packet(): Packet {
+    return {
+      timestampNs: this.timestampNs(),
+      data: this.bytes.slice(this.start, this.end),
+      originalLength: this.originalLength,
+      linkType: this.linkType,
+    };
+  }
+
+  /** Capture offset of `bytes[pos + at]`. */
+  private offset(at = 0): number {
+    return this.base + this.pos + at;
+  }
+
+  /**
+   * Whether `n` bytes from {@link pos} are held, reading (and moving the unread bytes to the
+   * front, or growing the buffer) as needed.
+   */
+  private fill(n: number): boolean {
+    while (this.limit - this.pos < n) {
+      const source = this.source;
+      if (this.eof || !source) return false;
+      let bytes = this.bytes;
+      if (this.pos > 0) {
+        bytes.copyWithin(0, this.pos, this.limit);
+        this.base += this.pos;
+        this.limit -= this.pos;
+        this.pos = 0;
+      }
+      if (this.limit === bytes.length) {
+        // A block larger than the buffer: grow step by step, so a corrupt length cannot make
+        // the reader allocate more than the capture holds.
+        const grown = new Uint8Array(bytes.length * 2);
+        grown.set(bytes.subarray(0, this.limit));
+        bytes = this.bytes = grown;
+        this.view = new DataView(grown.buffer);
+      }
+      const got = source(bytes, this.limit, bytes.length - this.limit);
+      if (got <= 0) this.eof = true;
+      else this.limit += got;
+    }
+    return true;
+  }
+
+  /** Bytes left in the capture from {@link pos} (reads to its end: for error messages). */
+  private remaining(): number {
+    this.fill(Number.MAX_SAFE_INTEGER);
+    return this.limit - this.pos;
+  }
+
+  private readPcapHeader(): void {
+    if (!this.fill(24)) throw new PcapError(0, 'truncated pcap file header (24 bytes needed)');
+    const view = this.view;
+    const magicLe = view.getUint32(0, true);
+    const magicBe = view.getUint32(0, false);
+    if (magicLe === PCAP_US || magicLe === PCAP_NS) {
+      this.le = true;
+      this.nanos = magicLe === PCAP_NS;
+    } else if (magicBe === PCAP_US || magicBe === PCAP_NS) {
+      this.le = false;
+      this.nanos = magicBe === PCAP_NS;
+    } else {
+      throw new PcapError(0, `not a pcap or pcapng file (magic 0x${magicLe.toString(16).padStart(8, '0')})`);
+    }
+    this.pcapLinkType = view.getUint32(20, this.le) & 0x0fffffff;
+    this.pos = 24;
+  }
+
+  private nextPcap(): boolean {
+    if (!this.fill(1)) return false;
+    if (!this.fill(16))
+      throw new PcapError(this.offset(), `truncated record header (packet ${this.count + 1})`);
+    const { le, pos } = this;
+    const captured = this.view.getUint32(pos + 8, le);
+    if (!this.fill(16 + captured)) {
+      throw new PcapError(
+        this.offset(),
+        `packet ${this.count + 1} claims ${captured} bytes, ${this.limit - this.pos - 16} remain`,
+      );
+    }
+    // fill may have moved the bytes: read the header where they are now.
+    const view = this.view;
+    const at = this.pos;
+    this.tsHigh = view.getUint32(at, le);
+    this.tsLow = view.getUint32(at + 4, le);
+    this.originalLength = view.getUint32(at + 12, le);
+    this.linkType = this.pcapLinkType;
+    this.start = at + 16;
+    this.end = at + 16 + captured;
+    this.pending = 16 + captured;
+    this.count++;
+    return true;
+  }
+
+  private nextPcapng(): boolean {
+    for (;;) {
+      if (!this.fill(1)) return false;
+      if (!this.fill(12)) throw new PcapError(this.offset(), 'truncated pcapng block header');
+      let view = this.view;
+      let at = this.pos;
+      const type = view.getUint32(at, this.le);
+      if (type === NG_SHB || view.getUint32(at, !this.le) === NG_SHB) {
+        const order = view.getUint32(at + 8, true);
+        if (order === NG_BYTE_ORDER) this.le = true;
+        else if (order === 0x4d3c2b1a) this.le = false;
+        else throw new PcapError(this.offset(8), `bad pcapng byte-order magic 0x${order.toString(16)}`);
+        this.interfaces = [];
+      }
+      const le = this.le;
+      const length = view.getUint32(at + 4, le);
+      if (length < 12 || length % 4 !== 0 || !this.fill(length)) {
+        throw new PcapError(
+          this.offset(4),
+          `pcapng block length ${length} is invalid (${this.remaining()} bytes remain)`,
+        );
+      }
+      view = this.view;
+      at = this.pos;
+      if (view.getUint32(at + length - 4, le) !== length) {
+        throw new PcapError(
+          this.offset(length - 4),
+          'pcapng block trailing length does not match its leading length',
+        );
+      }
+      const body = at + 8;
+      const bodyEnd = at + length - 4;
+      const blockType = view.getUint32(at, le);
+      const fileOffset = (index: number) => this.base + index;
+      this.pending = length;
+      if (blockType === 1) {
+        if (body + 8 > bodyEnd)
+          throw new PcapError(fileOffset(body), 'truncated interface description block');
+        let unitNum = 1000n;
+        let unitDen = 1n;
+        for (const [code, valueOffset, valueLength] of options(view, body + 8, bodyEnd, le, this.base)) {
+          if (code === 9 && valueLength >= 1) {
+            const resolution = this.bytes[valueOffset];
+            const exponent = BigInt(resolution & 0x7f);
+            // Units of 10^-n or 2^-n seconds, expressed in nanoseconds as num/den.
+            if (resolution & 0x80) [unitNum, unitDen] = [1_000_000_000n, 1n << exponent];
+            else if (exponent <= 9n) [unitNum, unitDen] = [10n ** (9n - exponent), 1n];
+            else [unitNum, unitDen] = [1n, 10n ** (exponent - 9n)];
+          }
+        }
+        this.interfaces.push({ linkType: view.getUint16(body, le), unitNum, unitDen });
+      } else if (blockType === 6) {
+        if (body + 20 > bodyEnd) throw new PcapError(fileOffset(body), 'truncated enhanced packet block');
+        const id = view.getUint32(body, le);
+        const iface = this.interfaces[id];
+        if (!iface)
+          throw new PcapError(
+            fileOffset(body),
+            `enhanced packet block names interface ${id}, ${this.interfaces.length} described`,
+          );
+        const captured = view.getUint32(body + 12, le);
+        if (body + 20 + captured > bodyEnd)
+          throw new PcapError(fileOffset(body + 12), `packet of ${captured} bytes overruns its block`);
+        this.tsHigh = view.getUint32(body + 4, le);
+        this.tsLow = view.getUint32(body + 8, le);
+        this.unitNum = iface.unitNum;
+        this.unitDen = iface.unitDen;
+        this.originalLength = view.getUint32(body + 16, le);
+        this.linkType = iface.linkType;
+        this.start = body + 20;
+        this.end = body + 20 + captured;
+        this.count++;
+        return true;
+      } else if (blockType === 3) {
+        const iface = this.interfaces[0];
+        if (!iface)
+          throw new PcapError(fileOffset(body), 'simple packet block before any interface description');
+        const original = view.getUint32(body, le);
+        const captured = Math.min(original, bodyEnd - body - 4);
+        this.tsHigh = this.tsLow = 0;
+        this.unitNum = iface.unitNum;
+        this.unitDen = iface.unitDen;
+        this.originalLength = original;
+        this.linkType = iface.linkType;
+        this.start = body + 4;
+        this.end = body + 4 + captured;
+        this.count++;
+        return true;
+      }
+      this.pos += length;
+      this.pending = 0;
+    }
+  }
 }
 
-/** The options of a pcapng block body: [code, value offset, value length]. */
+/** The options of a pcapng block body: [code, value offset, value length]; `base` turns offsets into capture offsets for errors. */
 function* options(
   view: DataView,
   start: number,
   end: number,
   le: boolean,
+  base: number,
 ): Generator<[number, number, number]> {
   let offset = start;
   while (offset + 4 <= end) {
@@ -206,7 +357,7 @@ function* options(
     const length = view.getUint16(offset + 2, le);
     if (code === 0) return;
     if (offset + 4 + length > end)
-      throw new PcapError(offset, `option ${code} of ${length} bytes overruns its block`);
+      throw new PcapError(base + offset, `option ${code} of ${length} bytes overruns its block`);
     yield [code, offset + 4, length];
     offset += 4 + Math.ceil(length / 4) * 4;
   }

@@ -52,4 +52,10 @@ export interface Helper {
   /** The kernel's name, without the `bpf_` prefix. */
   readonly name: string;
   readonly call: HelperFn;
+  /**
+   * The same helper for arguments that all fit 32 bits, as numbers, returning r0 as a number in
+   * [0, 2³²): what the JIT calls without building BigInts (a map lookup per packet). Optional;
+   * it must behave exactly as {@link call}, and run no program code (no callbacks).
+   */
+  readonly call32?: (env: HelperEnv, r1: number, r2: number, r3: number, r4: number, r5: number) => number;
 }

@@ -11,6 +11,7 @@ import type { CompiledProgram } from './helper-types.js';
 import type { FdArrayEntry } from './map-helpers.js';
 import type { VmMapRegistry } from './maps/registry.js';
 import type { VmMemory } from './memory.js';
+import type { PrepareOptions, Runner } from './runner.js';
 
 export interface RunResult {
   /** r0 at exit, unsigned 64-bit. */
@@ -77,4 +78,6 @@ export interface VmHost {
     ctx: number,
     options?: { readonly budget?: number },
   ): RunResult;
+  /** A program prepared for many runs (test runs' `repeat`, captures). */
+  prepare(program: VmProgram | CompiledProgram, options?: PrepareOptions): Runner;
 }

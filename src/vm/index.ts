@@ -9,6 +9,7 @@ export * from './maps/index.js';
 export * from './memory.js';
 export * from './object.js';
 export * from './printk.js';
+export * from './runner.js';
 export * from './test-run.js';
 export * from './verify.js';
 export * from './vm.js';

@@ -62,16 +62,19 @@ function address(value: bigint): number {
  * does not cover the key or value, stops the program (the kernel's verifier would have refused it).
  */
 export function mapHelpers(registry: VmMapRegistry): Helper[] {
-  const mapOf = (handle: bigint, helper: string): VmMap => {
+  const mapOf = (handle: bigint | number, helper: string): VmMap => {
     const map = registry.mapByHandle(handle);
     if (!map) throw new MapArgumentError(`bpf_${helper}: 0x${handle.toString(16)} is not a map`);
     return map;
   };
   const helper = (name: string, call: Helper['call']): Helper => ({ id: id(name), name, call });
   return [
-    helper('map_lookup_elem', (_env, map, key) =>
-      u64(mapOf(map, 'map_lookup_elem').lookupAddress(address(key), registry.cpu)),
-    ),
+    {
+      ...helper('map_lookup_elem', (_env, map, key) =>
+        u64(mapOf(map, 'map_lookup_elem').lookupAddress(address(key), registry.cpu)),
+      ),
+      call32: (_env, map, key) => mapOf(map, 'map_lookup_elem').lookupAddress(key, registry.cpu),
+    },
     helper('map_update_elem', (_env, map, key, value, flags) =>
       u64(
         mapOf(map, 'map_update_elem').updateFromProgram(

@@ -20,6 +20,11 @@ import { TsbpfError } from '../errors.js';
 const PAGE = 65536;
 /** First mapped address: everything below is a guard so that NULL never maps. */
 export const FIRST_ADDRESS = 0x1000;
+/**
+ * Where in the never-mapped NULL page the current simulated CPU is kept (a u32, written by the map
+ * registry), for JIT-compiled per-CPU array lookups. Bytes below it are the JIT's spill area.
+ */
+export const CPU_ADDRESS = 112;
 
 /** A mapped range `[start, end)` of the address space. */
 export interface Region {

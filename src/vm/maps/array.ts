@@ -24,6 +24,14 @@ import { checkStorage, type ForEachCallback, round8, VmMap, type VmMapOptions } 
 const INDEX_SIZE = 4;
 
 /** ARRAY and PERCPU_ARRAY. */
+/** See {@link ArrayMap.inlineLayout}. */
+export interface InlineArrayLayout {
+  readonly base: number;
+  readonly maxEntries: number;
+  readonly stride: number;
+  readonly cpuSlot: number;
+}
+
 export class ArrayMap extends VmMap {
   private readonly perCpu: boolean;
   /** Bytes from one element (all its CPU slots) to the next. */
@@ -59,6 +67,19 @@ export class ArrayMap extends VmMap {
     return this.values.start + offset;
   }
 
+  /**
+   * Where the values lie, for lookups compiled inline by the JIT: element `index` (below
+   * `maxEntries`) of CPU `cpu` is at `base + index * stride + cpu * cpuSlot`.
+   */
+  inlineLayout(): InlineArrayLayout {
+    return {
+      base: this.values.start,
+      maxEntries: this.spec.maxEntries,
+      stride: this.stride,
+      cpuSlot: this.perCpu ? this.slot : 0,
+    };
+  }
+
   /** The address of element `index` as CPU `cpu` sees it. */
   valueAddress(index: number, cpu = 0): number {
     return this.values.start + index * this.stride + (this.perCpu ? cpu * this.slot : 0);
@@ -92,7 +113,9 @@ export class ArrayMap extends VmMap {
   }
 
   lookupAddress(keyAddress: number, cpu: number): number {
-    const index = indexOf(this.readProgram(keyAddress, INDEX_SIZE, 'key'));
+    // The key read in place (no copy): a lookup per packet is the common case.
+    this.checkProgramPointer(keyAddress, INDEX_SIZE, 'key', false);
+    const index = this.memory.view.getUint32(keyAddress, true);
     return index < this.spec.maxEntries ? this.valueAddress(index, cpu) : 0;
   }
 

@@ -16,7 +16,7 @@ import { Errno } from '../../errno.js';
 import { MapError, type MapSpec } from '../../maps/ops.js';
 import { MapType } from '../../uapi.js';
 import type { CompiledProgram } from '../interpreter.js';
-import type { Region, VmMemory } from '../memory.js';
+import { CPU_ADDRESS, type Region, type VmMemory } from '../memory.js';
 import type { VmMap, VmObjects } from './base.js';
 import { createVmMap, DEFAULT_CPUS } from './create.js';
 
@@ -60,6 +60,8 @@ export class VmMapRegistry implements VmObjects {
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.cpus)
       throw new RangeError(`CPU ${cpu} does not exist (the VM has ${this.cpus})`);
     this.currentCpu = cpu;
+    // For JIT-compiled per-CPU lookups, which read it from the NULL page.
+    this.memory.view.setUint32(CPU_ADDRESS, cpu, true);
   }
 
   /** Create a map (see {@link createVmMap}) and register it. */

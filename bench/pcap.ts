@@ -1,0 +1,117 @@
+/**
+ * `npm run bench -- pcap`: `tsbpf run examples/xdp_count.bpf.o --pcap FILE` over a generated
+ * capture of 1,000,000 packets (`BENCH_PCAP_PACKETS`), the sample capture's packets repeated.
+ * Measures packets per second in-process, through the function the CLI calls (`runCapture`: the
+ * capture streamed, XDP through a prepared test runner), and once as a child `node bin/tsbpf.js`
+ * under `/usr/bin/time` for its peak RSS. Target: at least 5 M packets/s.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCapture } from '../src/cli/packets.js';
+import { distIsFresh } from '../src/dist.fixture.js';
+import { readCapture, writeCapture } from '../src/pcap/pcap.js';
+import type { Bench } from './bench.js';
+
+const TARGET_PPS = 5e6;
+const root = fileURLToPath(new URL('../', import.meta.url));
+const PROGRAM = 'examples/xdp_count.bpf.o';
+
+/** Write `count` packets (the sample's, repeated) as one pcap file, in batches. */
+function generate(path: string, count: number): number {
+  const sample = readCapture(readFileSync(join(root, 'testdata/pcap/sample.pcap'))).packets;
+  const fd = openSync(path, 'w');
+  let bytes = 0;
+  try {
+    const batch = 10_000;
+    for (let done = 0; done < count; done += batch) {
+      const n = Math.min(batch, count - done);
+      const packets = Array.from({ length: n }, (_, i) => sample[(done + i) % sample.length]!);
+      const chunk = writeCapture(packets);
+      // The file header once; later batches add their records only.
+      const part = done === 0 ? chunk : chunk.subarray(24);
+      writeSync(fd, part);
+      bytes += part.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return bytes;
+}
+
+/** Run the CLI's capture path in this process; seconds and the packet count it reported. */
+function inProcess(file: string): { seconds: number; packets: number } {
+  let out = '';
+  const sink = { write: (text: string) => ((out += text), true), isTTY: false };
+  const start = performance.now();
+  const status = runCapture(PROGRAM, { pcap: file, json: true }, { stdout: sink, stderr: sink });
+  const seconds = (performance.now() - start) / 1000;
+  if (status !== 0) throw new Error(`run --pcap failed: ${out}`);
+  return { seconds, packets: JSON.parse(out).packets as number };
+}
+
+/** The CLI as a child under /usr/bin/time: wall seconds and peak RSS in MiB. */
+function child(file: string): { seconds: number; rssMiB: number } | string {
+  if (!existsSync('/usr/bin/time')) return 'no /usr/bin/time';
+  if (!distIsFresh(['dist/cli/main.js'])) {
+    console.log('building dist/ (npm run build)…');
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  }
+  const result = spawnSync(
+    '/usr/bin/time',
+    ['-v', process.execPath, 'bin/tsbpf.js', 'run', PROGRAM, '--pcap', file, '--json'],
+    { cwd: root, encoding: 'utf8' },
+  );
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)?.[1];
+  const wall = /Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)/.exec(result.stderr);
+  if (result.status !== 0 || !rss || !wall) return `child failed: ${result.stderr.slice(0, 200)}`;
+  const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
+  return { seconds, rssMiB: Number(rss) / 1024 };
+}
+
+export const bench: Bench = {
+  description: `tsbpf run ${PROGRAM} --pcap over a generated 1M-packet capture (target >= ${TARGET_PPS / 1e6} M packets/s)`,
+  async run() {
+    const count = Number(process.env.BENCH_PCAP_PACKETS ?? 1_000_000);
+    const work = mkdtempSync(join(tmpdir(), 'tsbpf-bench-pcap-'));
+    try {
+      const file = join(work, 'capture.pcap');
+      const bytes = generate(file, count);
+      const runs = [inProcess(file), inProcess(file), inProcess(file)];
+      const rates = runs.map((r) => r.packets / r.seconds).sort((a, b) => b - a);
+      if (runs.some((r) => r.packets !== count))
+        throw new Error(`read ${runs[0]!.packets} of ${count} packets`);
+      const spawned = child(file);
+      const rows: Array<Record<string, string | number>> = [
+        {
+          measurement: 'in-process (runCapture), best of 3',
+          packets: count,
+          'capture MiB': Math.round(bytes / 2 ** 20),
+          'M packets/s': (rates[0]! / 1e6).toFixed(2),
+          'median M packets/s': (rates[1]! / 1e6).toFixed(2),
+          'peak RSS MiB': '-',
+        },
+        typeof spawned === 'string'
+          ? { measurement: 'node bin/tsbpf.js', packets: count, 'M packets/s': spawned }
+          : {
+              measurement: 'node bin/tsbpf.js (start-up included)',
+              packets: count,
+              'capture MiB': Math.round(bytes / 2 ** 20),
+              'M packets/s': (count / spawned.seconds / 1e6).toFixed(2),
+              'median M packets/s': '-',
+              'peak RSS MiB': spawned.rssMiB.toFixed(1),
+            },
+      ];
+      const best = rates[0]!;
+      return {
+        rows,
+        met: best >= TARGET_PPS,
+        summary: `${(best / 1e6).toFixed(2)} M packets/s in-process (target >= ${TARGET_PPS / 1e6} M)${typeof spawned === 'string' ? '' : `, peak RSS ${spawned.rssMiB.toFixed(0)} MiB for a ${Math.round(bytes / 2 ** 20)} MiB capture`}`,
+      };
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+};
