@@ -3,9 +3,10 @@
  * object file given to `disasm` loads the object reader when it is seen).
  */
 import { writeFileSync } from 'node:fs';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { decode, encode } from '../isa/instruction.js';
 import { assemble, formatInsn } from '../isa/llvm.js';
+import { Option } from './commonjs.js';
 import { type CliContext, isElf, readBinary, readSource } from './io.js';
 import { syntaxOption } from './options.js';
 
