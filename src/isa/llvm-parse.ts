@@ -163,29 +163,36 @@ function bucketOf(first: Part | Token | undefined, second: Part | Token | undefi
 }
 
 /**
- * The syntaxes of one bucket, in table order, and their patterns once a line has needed them.
- * Compiling a template costs more than sorting it into its bucket by its first two tokens, and a
- * small source meets only a few buckets: `tsbpf asm` starts faster for it.
+ * A syntax of the table, sorted into its bucket by its first tokens; its pattern is compiled when
+ * a line first needs it. Compiling every template costs more than sorting them, and a small
+ * source needs few: `tsbpf asm` starts faster for it.
  */
-interface Bucket {
-  readonly syntaxes: Array<{ readonly form: InsnForm; readonly syntax: Syntax }>;
-  patterns?: readonly Pattern[];
+interface Entry {
+  readonly form: InsnForm;
+  readonly syntax: Syntax;
+  /**
+   * The template's third part, when its first two take one token each (literals, registers): a
+   * line can match only if its third token is that literal (or the part is a hole).
+   */
+  readonly third: Part | undefined;
+  pattern?: Pattern;
 }
 
-let bucketIndex: ReadonlyMap<string, Bucket> | undefined;
+let bucketIndex: ReadonlyMap<string, readonly Entry[]> | undefined;
 
-function buckets(): ReadonlyMap<string, Bucket> {
+function buckets(): ReadonlyMap<string, readonly Entry[]> {
   if (bucketIndex) return bucketIndex;
-  const index = new Map<string, Bucket>();
+  const index = new Map<string, Entry[]>();
   for (const form of FORMS) {
     const seen = new Set<string>();
     for (const syntax of syntaxesOf(form)) {
       if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) continue;
       seen.add(`${syntax.template}|${syntax.dialect}`);
-      const [first, second] = tokenize(syntax.template, true, 2).map(partOf);
+      const [first, second, third] = tokenize(syntax.template, true, 3).map(partOf);
+      const single = (part: Part | undefined) => part && ('lit' in part || part.hole.kind === 'reg');
       const key = bucketOf(first, second);
-      const bucket = index.get(key) ?? { syntaxes: [] };
-      bucket.syntaxes.push({ form, syntax });
+      const bucket = index.get(key) ?? [];
+      bucket.push({ form, syntax, third: single(first) && single(second) ? third : undefined });
       index.set(key, bucket);
     }
   }
@@ -193,12 +200,21 @@ function buckets(): ReadonlyMap<string, Bucket> {
   return index;
 }
 
-/** The patterns a line starting with these tokens may match. */
-function patternsFor(first: Token | undefined, second: Token | undefined): readonly Pattern[] {
-  const bucket = buckets().get(bucketOf(first, second));
-  if (!bucket) return [];
-  bucket.patterns ??= bucket.syntaxes.map(({ form, syntax }) => compile(form, syntax));
-  return bucket.patterns;
+/**
+ * The patterns of the flavour that a line starting with `tokens` may match: its bucket's, or with
+ * `narrow` only those whose third part the line's third token fits (enough to find a match; the
+ * whole bucket names what was expected when none matches).
+ */
+function patternsFor(tokens: readonly Token[], flavor: Flavor, narrow: boolean): Pattern[] {
+  const patterns: Pattern[] = [];
+  for (const entry of buckets().get(bucketOf(tokens[0], tokens[1])) ?? []) {
+    const { syntax, third } = entry;
+    if (syntax.dialect !== undefined && syntax.dialect !== flavor) continue;
+    if (narrow && third && 'lit' in third && third.lit !== tokens[2]?.text) continue;
+    entry.pattern ??= compile(entry.form, syntax);
+    patterns.push(entry.pattern);
+  }
+  return patterns;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,14 +467,28 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
 
 type Fail = (reason: string, column: number) => never;
 
+/** The most specific of the patterns that `tokens` match (the first among equals). */
+function bestMatch(
+  patterns: readonly Pattern[],
+  tokens: readonly Token[],
+): { pattern: Pattern; bindings: readonly Binding[] } | undefined {
+  let best: { pattern: Pattern; bindings: readonly Binding[] } | undefined;
+  for (const pattern of patterns) {
+    const result = match(pattern, tokens, false);
+    if (result.ok && (!best || pattern.score > best.pattern.score))
+      best = { pattern, bindings: result.bindings };
+  }
+  return best;
+}
+
 function parseInstruction(
   tokens: readonly Token[],
   flavor: Flavor,
   fail: Fail,
 ): Pick<Pending, 'form' | 'raw' | 'imm2' | 'references'> {
-  const candidates = patternsFor(tokens[0], tokens[1]).filter(
-    (p) => p.syntax.dialect === undefined || p.syntax.dialect === flavor,
-  );
+  const narrowed = bestMatch(patternsFor(tokens, flavor, true), tokens);
+  if (narrowed) return bind(narrowed.pattern, narrowed.bindings, fail);
+  const candidates = patternsFor(tokens, flavor, false);
   if (candidates.length === 0) {
     const [first, second] = tokens;
     if (first.kind === 'ident') return fail(`unknown instruction '${first.text}'`, first.column);
@@ -467,60 +497,54 @@ function parseInstruction(
       ? fail(`syntax error: unexpected '${second.text}' after a register`, second.column)
       : fail('syntax error: unexpected end of line after a register', first.column + first.text.length);
   }
-  let best: { pattern: Pattern; bindings: readonly Binding[] } | undefined;
   let furthest = -1;
   let expected = new Set<Part | undefined>();
   for (const pattern of candidates) {
     const result = match(pattern, tokens, false);
-    if (result.ok) {
-      if (!best || pattern.score > best.pattern.score) best = { pattern, bindings: result.bindings };
-    } else if (result.at > furthest) {
+    if (result.ok) continue;
+    if (result.at > furthest) {
       furthest = result.at;
       expected = new Set([result.expected]);
     } else if (result.at === furthest) {
       expected.add(result.expected);
     }
   }
-  if (!best) {
-    // Would it match with other register widths? Then say so rather than "syntax error". The
-    // reading with the fewest mismatches wins, and among those the one whose first mismatch comes
-    // last: in `w0 += r1` the destination sets the width and `r1` is the odd one out.
-    let blame: { count: number; token: Token; width: 'r' | 'w' } | undefined;
-    for (const pattern of candidates) {
-      const result = match(pattern, tokens, true);
-      if (!result.ok) continue;
-      const wrong = result.bindings.flatMap(({ hole, tokens: taken }) =>
-        hole.kind === 'reg' && taken[0].text[0] !== hole.width
-          ? [{ token: taken[0], width: hole.width }]
-          : [],
-      );
-      const first = wrong[0];
-      if (!first) continue;
-      if (
-        !blame ||
-        wrong.length < blame.count ||
-        (wrong.length === blame.count && first.token.column > blame.token.column)
-      ) {
-        blame = { count: wrong.length, ...first };
-      }
+  // No match: say why.
+  // Would it match with other register widths? Then say so rather than "syntax error". The
+  // reading with the fewest mismatches wins, and among those the one whose first mismatch comes
+  // last: in `w0 += r1` the destination sets the width and `r1` is the odd one out.
+  let blame: { count: number; token: Token; width: 'r' | 'w' } | undefined;
+  for (const pattern of candidates) {
+    const result = match(pattern, tokens, true);
+    if (!result.ok) continue;
+    const wrong = result.bindings.flatMap(({ hole, tokens: taken }) =>
+      hole.kind === 'reg' && taken[0].text[0] !== hole.width ? [{ token: taken[0], width: hole.width }] : [],
+    );
+    const first = wrong[0];
+    if (!first) continue;
+    if (
+      !blame ||
+      wrong.length < blame.count ||
+      (wrong.length === blame.count && first.token.column > blame.token.column)
+    ) {
+      blame = { count: wrong.length, ...first };
     }
-    if (blame) {
-      const { token, width } = blame;
-      fail(
-        `register width mismatch: '${token.text}' where the ${width === 'w' ? '32' : '64'}-bit ${width}${token.text.slice(1)} is expected`,
-        token.column,
-      );
-    }
-    const token = tokens[furthest];
-    const list = [...new Set([...expected].map(describe))].slice(0, 4).join(' or ');
-    return token
-      ? fail(`syntax error: unexpected '${token.text}' (expected ${list})`, token.column)
-      : fail(
-          `syntax error: unexpected end of line (expected ${list})`,
-          tokens[tokens.length - 1].column + tokens[tokens.length - 1].text.length,
-        );
   }
-  return bind(best.pattern, best.bindings, fail);
+  if (blame) {
+    const { token, width } = blame;
+    fail(
+      `register width mismatch: '${token.text}' where the ${width === 'w' ? '32' : '64'}-bit ${width}${token.text.slice(1)} is expected`,
+      token.column,
+    );
+  }
+  const token = tokens[furthest];
+  const list = [...new Set([...expected].map(describe))].slice(0, 4).join(' or ');
+  return token
+    ? fail(`syntax error: unexpected '${token.text}' (expected ${list})`, token.column)
+    : fail(
+        `syntax error: unexpected end of line (expected ${list})`,
+        tokens[tokens.length - 1].column + tokens[tokens.length - 1].text.length,
+      );
 }
 
 function inRange(
