@@ -1,11 +1,13 @@
 /**
- * `tsbpf asm` and `tsbpf disasm`: the instruction set only, so these commands start fast (an
- * object file given to `disasm` loads the object reader when it is seen).
+ * `tsbpf asm` and `tsbpf disasm`: the instruction set only, so these commands start fast. Each
+ * loads only its half of the syntax: `asm` the parser, `disasm` the printer (and the object reader
+ * when it is given an object file).
  */
 import { writeFileSync } from 'node:fs';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { decode, encode } from '../isa/instruction.js';
-import { assemble, formatInsn } from '../isa/llvm.js';
+import { formatInsn } from '../isa/llvm-print.js';
+import { Option } from './commonjs.js';
 import { type CliContext, isElf, readBinary, readSource } from './io.js';
 import { syntaxOption } from './options.js';
 
@@ -33,11 +35,11 @@ export function registerIsaCommands(
     .action(async (file: string, options: { output?: string; syntax?: Syntax }) => {
       try {
         const source = readSource(file, 'assembly source');
-        // The conformance assembler is loaded only for that dialect: `asm` should start fast.
+        // Only the assembler of the source's dialect is loaded: `asm` should start fast.
         const insns =
           (options.syntax ?? detectSyntax(source)) === 'conformance'
             ? (await import('../isa/conformance-asm.js')).assembleConformance(source, { file })
-            : assemble(source, { file });
+            : (await import('../isa/llvm-parse.js')).assemble(source, { file });
         const bytes = encode(insns);
         const out = options.output ?? file.replace(/\.[^./]*$/, '') + '.bin';
         writeFileSync(out, bytes);

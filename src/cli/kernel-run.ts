@@ -3,7 +3,6 @@
  * its section, stream `bpf_printk` lines and ring-buffer records (decoded through BTF when the
  * record type can be found), print the maps on Ctrl-C (or after `--duration`), and clean up.
  */
-import pc from 'picocolors';
 import { TsbpfError } from '../errors.js';
 import { attachBySection } from '../kernel/attach/attach.js';
 import type { Link } from '../kernel/attach/links.js';
@@ -13,6 +12,7 @@ import type { KernelMapOps } from '../kernel/load/map.js';
 import { loadObject } from '../kernel/load/object.js';
 import { type BtfValue, btfCodec } from '../maps/btf-codec.js';
 import type { Btf } from '../object/btf.js';
+import { pc } from './commonjs.js';
 import { type CliIo, processIo } from './io.js';
 
 export interface KernelRunOptions {

@@ -8,8 +8,7 @@
  */
 import { existsSync, mkdirSync, rmSync, statfsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
-import pc from 'picocolors';
+import type { Command } from 'commander';
 import { featureReport, featureText } from '../kernel/inspect/features.js';
 import {
   btfJson,
@@ -49,6 +48,7 @@ import { BPF_FS_MAGIC } from '../kernel/sys/availability.js';
 import { VerifierError } from '../kernel/sys/errors.js';
 import { MapError } from '../maps/ops.js';
 import { loadObjectSpec } from '../object/object.js';
+import { InvalidArgumentError, pc } from './commonjs.js';
 import { type CliContext, CliExit, EXIT_FAULT, exitStatusOf, InputError, readObjectFile } from './io.js';
 import { renderError } from './render.js';
 

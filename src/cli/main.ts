@@ -129,7 +129,7 @@ export async function main(commandLine: readonly string[], io: CliIo = processIo
     return 0;
   }
   const [{ Command, CommanderError }, { renderError }, { finishHelp }] = await Promise.all([
-    import('commander'),
+    import('./commonjs.js'),
     import('./render.js'),
     import('./examples.js'),
   ]);

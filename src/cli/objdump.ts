@@ -4,8 +4,8 @@
  * (`; <source text> @ file.c:12`), instruction text as llvm-objdump-19 prints it.
  */
 import Table from 'cli-table3';
-import pc from 'picocolors';
 import type { Objdump, ObjdumpInsn } from '../object/objdump.js';
+import { pc } from './commonjs.js';
 
 /** A borderless, left-aligned table (bpftool-like columns). */
 function table(head: string[], rows: Array<Array<string | number>>): string {

@@ -1,10 +1,11 @@
 /** `tsbpf objdump`, `tsbpf btf dump` and `tsbpf build`: object files and BTF, no kernel needed. */
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { buildObject } from '../build/clang.js';
 import { type Btf, parseBtf } from '../object/btf.js';
 import { btfTypeJson, dumpBtfJson, dumpBtfRaw } from '../object/btf-dump.js';
 import { type Objdump, objdump } from '../object/objdump.js';
 import { loadObjectSpec } from '../object/object.js';
+import { Option } from './commonjs.js';
 import { type CliContext, InputError, isElf, readBinary, readObjectFile, readSource } from './io.js';
 import { renderObjdump } from './objdump.js';
 

@@ -2,7 +2,7 @@
  * Options and argument parsers more than one command group shares. Only commander is imported, so
  * any group can use them without loading another group.
  */
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option } from './commonjs.js';
 
 /** The VM's engines, as `--engine` names them. */
 export type Engine = 'jit' | 'interpreter';

@@ -6,7 +6,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
-import pc from 'picocolors';
 import { decode } from '../isa/instruction.js';
 import { type BtfValue, btfCodec, sumBtfValues } from '../maps/btf-codec.js';
 import { formatHistogram, log2Histogram } from '../maps/histogram.js';
@@ -22,6 +21,7 @@ import { PROGRAM_TYPES } from '../vm/support.js';
 import { runOnRecord, type VmTestRunResult, XdpTestRunner } from '../vm/test-run.js';
 import { VerifierRejectedError } from '../vm/verify.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
+import { pc } from './commonjs.js';
 import { type InputStream, openInputStream } from './files.js';
 import {
   type CliIo,

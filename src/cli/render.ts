@@ -2,9 +2,9 @@
  * Error rendering for the terminal: `file:line:col: error: reason`, the source line and a caret
  * (colour only on a TTY and without NO_COLOR — picocolors decides).
  */
-import pc from 'picocolors';
 import { AssemblyError } from '../isa/errors.js';
 import type { VerifierRejectedError } from '../vm/verify.js';
+import { pc } from './commonjs.js';
 
 /**
  * A program the VM's verifier refused: the kernel's line, then where (instruction, C source line

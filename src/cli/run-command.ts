@@ -4,11 +4,11 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import pc from 'picocolors';
 import { parseVectors, runVector, toHex } from '../testvec/vectors.js';
 import { VmError } from '../vm/errors.js';
 import { vmVectorBackendFor } from '../vm/vectors.js';
 import { Vm } from '../vm/vm.js';
+import { pc } from './commonjs.js';
 import {
   type CliContext,
   EXIT_FAULT,

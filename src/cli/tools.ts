@@ -10,8 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { ToolOutput, ToolStop } from '../kernel/tools/session.js';
+import { InvalidArgumentError } from './commonjs.js';
 import { type CliContext, EXIT_INPUT } from './io.js';
 import { positiveInt } from './options.js';
 

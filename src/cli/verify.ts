@@ -9,8 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import pc from 'picocolors';
+import type { Command } from 'commander';
 import { decode, type Insn } from '../isa/instruction.js';
 import { type Btf, parseBtf } from '../object/btf.js';
 import { loadObjectSpec, type ObjectSpec } from '../object/object.js';
@@ -18,6 +17,7 @@ import { parseVectors } from '../testvec/vectors.js';
 import { verify } from '../verifier/index.js';
 import { verifierInputOf } from '../verifier/object.js';
 import type { Caps, VerifierInput, VerifierMap, VerifierResult } from '../verifier/types.js';
+import { InvalidArgumentError, Option, pc } from './commonjs.js';
 import { type CliContext, EXIT_FAULT, InputError, readBinary, readObjectFile, readSource } from './io.js';
 
 /** The kernel backend, loaded (with koffi) only for `--kernel`. */

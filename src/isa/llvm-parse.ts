@@ -60,9 +60,18 @@ const PUNCTUATION: readonly string[] = (() => {
 })();
 
 // `kernel-function` (the kernel's name for an unnamed kfunc) is one identifier.
-const IDENT = /[A-Za-z_.$][\w.$]*(?:-[A-Za-z_][\w.$]*)*/y;
-const NUMBER = /0[xX][0-9a-fA-F]+|\d+/y;
+const IDENT = /[A-Za-z_.$][\w.$]*(?:-[A-Za-z_][\w.$]*)*/;
+const NUMBER = /0[xX][0-9a-fA-F]+|\d+/;
 const REGISTER = /^[rw]\d+$/;
+
+/**
+ * The token at the `lastIndex` of the text: a number, an identifier or a punctuation mark (longest
+ * first), told apart by the group that matched. One regex search per token, not one per kind.
+ */
+const TOKEN = new RegExp(
+  `(${NUMBER.source})|(${IDENT.source})|(${PUNCTUATION.map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|')})`,
+  'y',
+);
 
 class LexError extends Error {
   constructor(
@@ -73,41 +82,31 @@ class LexError extends Error {
   }
 }
 
-function tokenize(text: string, holes: boolean): Token[] {
+/** The tokens of `text` (`{…}` holes too when `holes`), or only its first `limit`. */
+function tokenize(text: string, holes: boolean, limit = Number.POSITIVE_INFINITY): Token[] {
   const tokens: Token[] = [];
   let i = 0;
-  while (i < text.length) {
-    const c = text[i];
-    if (c === ' ' || c === '\t') {
-      i++;
-      continue;
-    }
+  while (tokens.length < limit) {
+    while (text[i] === ' ' || text[i] === '\t') i++;
+    if (i >= text.length) break;
     const column = i + 1;
-    if (holes && c === '{') {
+    if (holes && text[i] === '{') {
       const end = text.indexOf('}', i);
       tokens.push({ kind: 'hole', text: text.slice(i + 1, end), column });
       i = end + 1;
       continue;
     }
-    NUMBER.lastIndex = i;
-    IDENT.lastIndex = i;
-    const number = /\d/.test(c) ? NUMBER.exec(text) : null;
-    const ident = number ? null : IDENT.exec(text);
-    const word = number ?? ident;
-    if (word) {
-      const end = i + word[0].length;
-      if (end < text.length && /[\w.$]/.test(text[end])) {
-        throw new LexError(`invalid token '${text.slice(i).match(/^[\w.$]+/)![0]}'`, column);
-      }
-      const kind = number ? 'num' : REGISTER.test(word[0]) ? 'reg' : 'ident';
-      tokens.push({ kind, text: word[0], column });
-      i = end;
-      continue;
+    TOKEN.lastIndex = i;
+    const match = TOKEN.exec(text);
+    if (!match) throw new LexError(`unexpected character '${text[i]}'`, column);
+    const [word, number, ident] = match;
+    const end = i + word.length;
+    if ((number ?? ident) && end < text.length && /[\w.$]/.test(text[end])) {
+      throw new LexError(`invalid token '${text.slice(i).match(/^[\w.$]+/)![0]}'`, column);
     }
-    const punct = PUNCTUATION.find((p) => text.startsWith(p, i));
-    if (!punct) throw new LexError(`unexpected character '${c}'`, column);
-    tokens.push({ kind: 'punct', text: punct, column });
-    i += punct.length;
+    const kind = number ? 'num' : ident ? (REGISTER.test(ident) ? 'reg' : 'ident') : 'punct';
+    tokens.push({ kind, text: word, column });
+    i = end;
   }
   return tokens;
 }
@@ -125,17 +124,20 @@ interface Pattern {
   readonly score: number;
 }
 
+/** A template token as a pattern part: a literal, or a hole parsed from its `{…}` text. */
+function partOf(token: Token): Part {
+  return token.kind === 'hole' ? { hole: parseHole(token.text) } : { lit: token.text };
+}
+
 function compile(form: InsnForm, syntax: Syntax): Pattern {
-  const parts: Part[] = [];
+  const parts = tokenize(syntax.template, true).map(partOf);
   let score = 0;
-  for (const token of tokenize(syntax.template, true)) {
-    if (token.kind !== 'hole') {
-      parts.push({ lit: token.text });
+  for (const part of parts) {
+    if (!('hole' in part)) {
       score++;
       continue;
     }
-    const hole = parseHole(token.text);
-    parts.push({ hole });
+    const { hole } = part;
     if (
       hole.kind === 'name' ? hole.target === 'kfunc' : hole.kind === 'num' && /^(uhex|const)/.test(hole.style)
     ) {
@@ -160,25 +162,59 @@ function bucketOf(first: Part | Token | undefined, second: Part | Token | undefi
   return head === '<reg>' ? `${head} ${word(second)}` : head;
 }
 
-let patternIndex: ReadonlyMap<string, readonly Pattern[]> | undefined;
+/**
+ * A syntax of the table, sorted into its bucket by its first tokens; its pattern is compiled when
+ * a line first needs it. Compiling every template costs more than sorting them, and a small
+ * source needs few: `tsbpf asm` starts faster for it.
+ */
+interface Entry {
+  readonly form: InsnForm;
+  readonly syntax: Syntax;
+  /**
+   * The template's third part, when its first two take one token each (literals, registers): a
+   * line can match only if its third token is that literal (or the part is a hole).
+   */
+  readonly third: Part | undefined;
+  pattern?: Pattern;
+}
 
-function patterns(): ReadonlyMap<string, readonly Pattern[]> {
-  if (patternIndex) return patternIndex;
-  const index = new Map<string, Pattern[]>();
+let bucketIndex: ReadonlyMap<string, readonly Entry[]> | undefined;
+
+function buckets(): ReadonlyMap<string, readonly Entry[]> {
+  if (bucketIndex) return bucketIndex;
+  const index = new Map<string, Entry[]>();
   for (const form of FORMS) {
     const seen = new Set<string>();
     for (const syntax of syntaxesOf(form)) {
       if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) continue;
       seen.add(`${syntax.template}|${syntax.dialect}`);
-      const pattern = compile(form, syntax);
-      const key = bucketOf(pattern.parts[0], pattern.parts[1]);
-      const list = index.get(key) ?? [];
-      list.push(pattern);
-      index.set(key, list);
+      const [first, second, third] = tokenize(syntax.template, true, 3).map(partOf);
+      const single = (part: Part | undefined) => part && ('lit' in part || part.hole.kind === 'reg');
+      const key = bucketOf(first, second);
+      const bucket = index.get(key) ?? [];
+      bucket.push({ form, syntax, third: single(first) && single(second) ? third : undefined });
+      index.set(key, bucket);
     }
   }
-  patternIndex = index;
+  bucketIndex = index;
   return index;
+}
+
+/**
+ * The patterns of the flavour that a line starting with `tokens` may match: its bucket's, or with
+ * `narrow` only those whose third part the line's third token fits (enough to find a match; the
+ * whole bucket names what was expected when none matches).
+ */
+function patternsFor(tokens: readonly Token[], flavor: Flavor, narrow: boolean): Pattern[] {
+  const patterns: Pattern[] = [];
+  for (const entry of buckets().get(bucketOf(tokens[0], tokens[1])) ?? []) {
+    const { syntax, third } = entry;
+    if (syntax.dialect !== undefined && syntax.dialect !== flavor) continue;
+    if (narrow && third && 'lit' in third && third.lit !== tokens[2]?.text) continue;
+    entry.pattern ??= compile(entry.form, syntax);
+    patterns.push(entry.pattern);
+  }
+  return patterns;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,7 +228,8 @@ interface Binding {
 
 type MatchResult =
   | { readonly ok: true; readonly bindings: readonly Binding[] }
-  | { readonly ok: false; readonly at: number; readonly expected: string };
+  /** `expected`: the part that did not match, or undefined for the end of the line. */
+  | { readonly ok: false; readonly at: number; readonly expected: Part | undefined };
 
 function numberValue(tokens: readonly Token[]): bigint {
   const digits = BigInt(tokens[tokens.length - 1].text);
@@ -230,7 +267,8 @@ function holeLength(
   }
 }
 
-function describe(part: Part): string {
+function describe(part: Part | undefined): string {
+  if (part === undefined) return 'end of line';
   if ('lit' in part) return `'${part.lit}'`;
   const { hole } = part;
   if (hole.kind === 'reg') return `a register (${hole.width}0-${hole.width}10)`;
@@ -244,16 +282,16 @@ function match(pattern: Pattern, tokens: readonly Token[], anyWidth: boolean): M
   let at = 0;
   for (const part of pattern.parts) {
     if ('lit' in part) {
-      if (tokens[at]?.text !== part.lit) return { ok: false, at, expected: describe(part) };
+      if (tokens[at]?.text !== part.lit) return { ok: false, at, expected: part };
       at++;
       continue;
     }
     const length = holeLength(part.hole, tokens, at, pattern.form, anyWidth);
-    if (length === 0) return { ok: false, at, expected: describe(part) };
+    if (length === 0) return { ok: false, at, expected: part };
     bindings.push({ hole: part.hole, tokens: tokens.slice(at, at + length) });
     at += length;
   }
-  if (at < tokens.length) return { ok: false, at, expected: 'end of line' };
+  if (at < tokens.length) return { ok: false, at, expected: undefined };
   return { ok: true, bindings };
 }
 
@@ -429,14 +467,28 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
 
 type Fail = (reason: string, column: number) => never;
 
+/** The most specific of the patterns that `tokens` match (the first among equals). */
+function bestMatch(
+  patterns: readonly Pattern[],
+  tokens: readonly Token[],
+): { pattern: Pattern; bindings: readonly Binding[] } | undefined {
+  let best: { pattern: Pattern; bindings: readonly Binding[] } | undefined;
+  for (const pattern of patterns) {
+    const result = match(pattern, tokens, false);
+    if (result.ok && (!best || pattern.score > best.pattern.score))
+      best = { pattern, bindings: result.bindings };
+  }
+  return best;
+}
+
 function parseInstruction(
   tokens: readonly Token[],
   flavor: Flavor,
   fail: Fail,
 ): Pick<Pending, 'form' | 'raw' | 'imm2' | 'references'> {
-  const candidates = (patterns().get(bucketOf(tokens[0], tokens[1])) ?? []).filter(
-    (p) => p.syntax.dialect === undefined || p.syntax.dialect === flavor,
-  );
+  const narrowed = bestMatch(patternsFor(tokens, flavor, true), tokens);
+  if (narrowed) return bind(narrowed.pattern, narrowed.bindings, fail);
+  const candidates = patternsFor(tokens, flavor, false);
   if (candidates.length === 0) {
     const [first, second] = tokens;
     if (first.kind === 'ident') return fail(`unknown instruction '${first.text}'`, first.column);
@@ -445,60 +497,54 @@ function parseInstruction(
       ? fail(`syntax error: unexpected '${second.text}' after a register`, second.column)
       : fail('syntax error: unexpected end of line after a register', first.column + first.text.length);
   }
-  let best: { pattern: Pattern; bindings: readonly Binding[] } | undefined;
   let furthest = -1;
-  let expected = new Set<string>();
+  let expected = new Set<Part | undefined>();
   for (const pattern of candidates) {
     const result = match(pattern, tokens, false);
-    if (result.ok) {
-      if (!best || pattern.score > best.pattern.score) best = { pattern, bindings: result.bindings };
-    } else if (result.at > furthest) {
+    if (result.ok) continue;
+    if (result.at > furthest) {
       furthest = result.at;
       expected = new Set([result.expected]);
     } else if (result.at === furthest) {
       expected.add(result.expected);
     }
   }
-  if (!best) {
-    // Would it match with other register widths? Then say so rather than "syntax error". The
-    // reading with the fewest mismatches wins, and among those the one whose first mismatch comes
-    // last: in `w0 += r1` the destination sets the width and `r1` is the odd one out.
-    let blame: { count: number; token: Token; width: 'r' | 'w' } | undefined;
-    for (const pattern of candidates) {
-      const result = match(pattern, tokens, true);
-      if (!result.ok) continue;
-      const wrong = result.bindings.flatMap(({ hole, tokens: taken }) =>
-        hole.kind === 'reg' && taken[0].text[0] !== hole.width
-          ? [{ token: taken[0], width: hole.width }]
-          : [],
-      );
-      const first = wrong[0];
-      if (!first) continue;
-      if (
-        !blame ||
-        wrong.length < blame.count ||
-        (wrong.length === blame.count && first.token.column > blame.token.column)
-      ) {
-        blame = { count: wrong.length, ...first };
-      }
+  // No match: say why.
+  // Would it match with other register widths? Then say so rather than "syntax error". The
+  // reading with the fewest mismatches wins, and among those the one whose first mismatch comes
+  // last: in `w0 += r1` the destination sets the width and `r1` is the odd one out.
+  let blame: { count: number; token: Token; width: 'r' | 'w' } | undefined;
+  for (const pattern of candidates) {
+    const result = match(pattern, tokens, true);
+    if (!result.ok) continue;
+    const wrong = result.bindings.flatMap(({ hole, tokens: taken }) =>
+      hole.kind === 'reg' && taken[0].text[0] !== hole.width ? [{ token: taken[0], width: hole.width }] : [],
+    );
+    const first = wrong[0];
+    if (!first) continue;
+    if (
+      !blame ||
+      wrong.length < blame.count ||
+      (wrong.length === blame.count && first.token.column > blame.token.column)
+    ) {
+      blame = { count: wrong.length, ...first };
     }
-    if (blame) {
-      const { token, width } = blame;
-      fail(
-        `register width mismatch: '${token.text}' where the ${width === 'w' ? '32' : '64'}-bit ${width}${token.text.slice(1)} is expected`,
-        token.column,
-      );
-    }
-    const token = tokens[furthest];
-    const list = [...expected].slice(0, 4).join(' or ');
-    return token
-      ? fail(`syntax error: unexpected '${token.text}' (expected ${list})`, token.column)
-      : fail(
-          `syntax error: unexpected end of line (expected ${list})`,
-          tokens[tokens.length - 1].column + tokens[tokens.length - 1].text.length,
-        );
   }
-  return bind(best.pattern, best.bindings, fail);
+  if (blame) {
+    const { token, width } = blame;
+    fail(
+      `register width mismatch: '${token.text}' where the ${width === 'w' ? '32' : '64'}-bit ${width}${token.text.slice(1)} is expected`,
+      token.column,
+    );
+  }
+  const token = tokens[furthest];
+  const list = [...new Set([...expected].map(describe))].slice(0, 4).join(' or ');
+  return token
+    ? fail(`syntax error: unexpected '${token.text}' (expected ${list})`, token.column)
+    : fail(
+        `syntax error: unexpected end of line (expected ${list})`,
+        tokens[tokens.length - 1].column + tokens[tokens.length - 1].text.length,
+      );
 }
 
 function inRange(
