@@ -44,7 +44,13 @@ function generate(path: string, count: number): number {
 /** Run the CLI's capture path in this process; seconds and the packet count it reported. */
 function inProcess(file: string): { seconds: number; packets: number } {
   let out = '';
-  const sink = { write: (text: string) => ((out += text), true), isTTY: false };
+  const sink = {
+    write: (text: string) => {
+      out += text;
+      return true;
+    },
+    isTTY: false,
+  };
   const start = performance.now();
   const status = runCapture(PROGRAM, { pcap: file, json: true }, { stdout: sink, stderr: sink });
   const seconds = (performance.now() - start) / 1000;
