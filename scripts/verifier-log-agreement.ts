@@ -32,7 +32,8 @@ const opt = (name: string): string | undefined => {
   return v;
 };
 const show = Number(opt('--show') ?? 0);
-const levels = (opt('--level') ? [Number(opt('--level'))] : [1, 2]) as (1 | 2)[];
+const level = opt('--level');
+const levels = (level ? [Number(level)] : [1, 2]) as (1 | 2)[];
 
 const unavailable = bpfUnavailable();
 if (unavailable) {

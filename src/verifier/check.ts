@@ -1993,6 +1993,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         throw new Reject('cannot return stack pointer to the caller', at);
       caller.regs[0] = copyReg(r0);
       for (let r = 1; r <= 5; r++) caller.regs[r] = newReg();
+      if (logLevel > 0) vlog.ret(s, callee, at, callee.callsite + 1);
       return callee.callsite + 1;
     }
     if (s.refs.length) {
@@ -2193,6 +2194,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               if (insn.form.target === 'local') {
                 const target = pc + insn.imm + 1;
                 enterFrame(s, pc, target, pc, false);
+                if (logLevel > 0) vlog.call(s);
                 next = target;
               } else if (insn.form.target === 'helper') {
                 const cb = checkHelper(s, insn, pc);

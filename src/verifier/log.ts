@@ -127,6 +127,9 @@ export function regText(r: Reg, maps: readonly VerifierMap[], frameno = 0): stri
 
 const SLOT_CHAR = '?rm0';
 
+/** The registers a bpf-to-bpf call leaves the caller (R6-R10; R0-R5 are clobbered). */
+const CALLEE_SAVED: ReadonlySet<number> = new Set([6, 7, 8, 9, 10]);
+
 /** A stack slot as `print_verifier_state` prints it, or undefined when all its bytes are invalid. */
 function slotText(f: Frame, spi: number, maps: readonly VerifierMap[]): string | undefined {
   const slot = f.stack[spi];
@@ -292,6 +295,8 @@ export class VerifierLog {
   private prevSource: SourceLine | undefined;
   private step: TraceStep | undefined;
   private resumedFrom: number | undefined;
+  /** Level 2: the `from P to N: state` line of a resumed branch, until it is known not pruned. */
+  private fromLine: string | undefined;
   /** Lines that got a state appended: their length before (a level-1 cut lands inside them). */
   private readonly baseLength = new Map<number, number>();
   /** The next line continues the last one (what a level-1 cut leaves: no newline). */
@@ -411,8 +416,39 @@ export class VerifierLog {
     this.step = t;
   }
 
+  /**
+   * A bpf-to-bpf call entered its callee (`__check_func_call`): both frames in full, the caller
+   * without R0-R5 (the call clobbers them); the callee's first instruction prints its whole state.
+   */
+  call(s: VState): void {
+    const n = s.frames.length;
+    this.push('caller:');
+    this.lines.push(frameText(s, s.frames[n - 2], this.maps, CALLEE_SAVED, undefined));
+    this.lines.push('callee:', frameText(s, s.frames[n - 1], this.maps, undefined, undefined));
+    this.insnLine = -1;
+    this.allScratched = true;
+  }
+
+  /**
+   * An exit returned from `callee` to the caller now on top of `s` at `to` (`prepare_func_exit`);
+   * at level 2 the caller's state follows as after a pop. Nothing is left scratched.
+   */
+  ret(s: VState, callee: Frame, exitPc: number, to: number): void {
+    const caller = s.frames[s.frames.length - 1];
+    this.push('returning from callee:');
+    this.lines.push(frameText(s, callee, this.maps, undefined, undefined), `to caller at ${to}:`);
+    this.lines.push(frameText(s, caller, this.maps, undefined, undefined));
+    if (this.level >= 2) this.lines.push('', `from ${exitPc} to ${to}: ${stateText(s, this.maps)}`);
+    this.insnLine = -1;
+    this.allScratched = false;
+    this.scratchRegs = new Set();
+    this.scratchSlots = new Set();
+    this.beforeFrame = -1;
+  }
+
   /** A path was pruned at `pc` (`resumed`: it is the first instruction after a pop). */
   safe(s: VState, pc: number, prev: number, resumed: boolean): void {
+    this.fromLine = undefined;
     if (resumed) {
       this.joinNext = false;
       if (this.level >= 2) this.lines.push('');
@@ -438,7 +474,8 @@ export class VerifierLog {
         this.joinNext = true;
       }
     } else {
-      this.lines.push('', `from ${prev} to ${pc}: ${stateText(s, this.maps)}`);
+      // printed once the instruction is not pruned (`is_state_visited` runs first)
+      this.fromLine = `from ${prev} to ${pc}: ${stateText(s, this.maps)}`;
     }
     this.insnLine = -1;
     this.allScratched = true;
@@ -450,6 +487,8 @@ export class VerifierLog {
   insn(s: VState, pc: number, insn: Insn): void {
     const from = this.resumedFrom;
     this.resumedFrom = undefined;
+    if (this.fromLine !== undefined) this.lines.push('', this.fromLine);
+    this.fromLine = undefined;
     this.flushState(s, pc);
     const src = this.sources.get(pc);
     if (src && src !== this.prevSource) {
