@@ -1790,6 +1790,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     slotSet.clear();
     for (const k of slotsIn) slotSet.add(k);
     let mask = markIn(s, s, frame, regMask, slotSet);
+    // the kernel logs its backtracking here (level 2), so the instruction's state takes a line
+    if (logLevel > 1 && (mask || slotSet.size)) vlog.interrupt();
     // The walk is monotone in (mask, slots) and only ever sets flags, so a walk reaching the
     // entry where an earlier complete one started, with a subset of its marks, is done.
     const memo = s.precisionMemo;

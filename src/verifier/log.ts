@@ -446,6 +446,14 @@ export class VerifierLog {
     this.beforeFrame = -1;
   }
 
+  /**
+   * The kernel printed lines here that we do not (`mark_precise:` backtracking): the state of the
+   * instruction in progress goes on a line of its own.
+   */
+  interrupt(): void {
+    this.insnLine = -1;
+  }
+
   /** A path was pruned at `pc` (`resumed`: it is the first instruction after a pop). */
   safe(s: VState, pc: number, prev: number, resumed: boolean): void {
     this.fromLine = undefined;
