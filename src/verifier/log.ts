@@ -273,6 +273,67 @@ function liveRegs(slots: readonly (Insn | undefined)[], helperArgs: (id: number)
   return live;
 }
 
+/** Helpers that call a callback (`is_callback_calling_function`): for_each_map_elem, find_vma, loop, user_ringbuf_drain. */
+const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 180, 181, 209]);
+
+/**
+ * `compute_scc` (since 6.17): the loops' strongly connected components, numbered from 1 in the
+ * order Tarjan's walk completes them (roots tried in slot order, successors fallthrough first);
+ * 0 outside a loop. A callback-calling helper call counts as a loop of its own.
+ */
+function sccs(slots: readonly (Insn | undefined)[]): number[] {
+  const n = slots.length;
+  const succ = (w: number): number[] => {
+    const i = slots[w];
+    if (!i) return w + 1 < n ? [w + 1] : [];
+    if (i.kind === 'exit') return [];
+    const next = w + (i.kind === 'lddw' ? 2 : 1);
+    if (i.kind !== 'jmp') return next < n ? [next] : [];
+    const target = w + (i.form.op === 'ja' && i.form.bits === 32 ? i.imm : i.off) + 1;
+    return (i.form.op === 'ja' ? [target] : [next, target]).filter((t) => t >= 0 && t < n);
+  };
+  const scc = new Array<number>(n).fill(0);
+  const pre = new Array<number>(n).fill(0);
+  const low = new Array<number>(n).fill(0);
+  const onStack = new Array<boolean>(n).fill(false);
+  let order = 1;
+  let nextId = 1;
+  for (let root = 0; root < n; root++) {
+    if (pre[root]) continue;
+    const stack: number[] = [];
+    const dfs: number[] = [root];
+    while (dfs.length) {
+      const w = dfs[dfs.length - 1];
+      if (!pre[w]) {
+        pre[w] = low[w] = order++;
+        stack.push(w);
+        onStack[w] = true;
+      }
+      const ss = succ(w);
+      const fresh = ss.find((t) => !pre[t]);
+      if (fresh !== undefined) {
+        dfs.push(fresh);
+        continue;
+      }
+      for (const t of ss) if (onStack[t]) low[w] = Math.min(low[w], low[t]);
+      dfs.pop();
+      if (low[w] < pre[w]) continue;
+      const insn = slots[w];
+      const assign =
+        stack[stack.length - 1] !== w ||
+        ss.includes(w) ||
+        (insn?.kind === 'call' && insn.form.target === 'helper' && CALLBACK_HELPERS.has(insn.imm));
+      for (let t = -1; t !== w; ) {
+        t = stack.pop() as number;
+        onStack[t] = false;
+        if (assign) scc[t] = nextId;
+      }
+      if (assign) nextId++;
+    }
+  }
+  return scc;
+}
+
 /** Snapshot of a frame's stack slots as text, to tell which ones an instruction changed. */
 const slotTexts = (f: Frame, maps: readonly VerifierMap[]): (string | undefined)[] =>
   f.stack.map((_, spi) => slotText(f, spi, maps));
@@ -345,12 +406,14 @@ export class VerifierLog {
     });
     this.lines.push('Live regs before insn:');
     const live = liveRegs(slots, helperArgs);
+    const scc = sccs(slots);
     slots.forEach((insn, slot) => {
       if (!insn) return;
       let m = '';
       for (let r = 0; r < 10; r++) m += live[slot] & (1 << r) ? String(r) : '.';
+      const loop = scc[slot] ? `${String(scc[slot]).padStart(3)} ` : '    ';
       this.lines.push(
-        `${String(slot).padStart(7)}: ${m} ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`,
+        `${loop}${String(slot).padStart(3)}: ${m} ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`,
       );
     });
   }
@@ -384,8 +447,9 @@ export class VerifierLog {
     const last = this.lines.length - 1;
     if (this.insnLine >= 0 && this.insnLine === last) {
       const line = this.lines[last];
+      // vlog_alignment: `pos` counts the newline the kernel backs over
       const pos = line.length + 1;
-      const pad = Math.max(1, Math.ceil(Math.max(pos, 8) / 40) * 40 - pos - 1);
+      const pad = Math.ceil(Math.max(pos + 4, 40) / 8) * 8 - pos - 1;
       this.baseLength.set(last, line.length);
       this.lines[last] = `${line}${' '.repeat(pad)};${text}`;
     } else {
@@ -499,7 +563,9 @@ export class VerifierLog {
     this.fromLine = undefined;
     this.flushState(s, pc);
     const src = this.sources.get(pc);
-    if (src && src !== this.prevSource) {
+    // a new line-info record on the same source line prints nothing (measured on 6.18)
+    const prev = this.prevSource;
+    if (src && !(prev && src.text === prev.text && src.line === prev.line && src.file === prev.file)) {
       this.push(`; ${src.text.trimStart()} @ ${src.file.split('/').pop()}:${src.line}`);
       this.prevSource = src;
     }
