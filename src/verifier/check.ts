@@ -1907,6 +1907,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       let hit = false;
       if (old.branches > 0) {
         if (looping(old, s) && statesEqual(old, s, at) && exactEqual(old, s)) {
+          if (logLevel > 0) vlog.infiniteLoop(s, old);
           throw new Reject(`infinite loop detected at insn ${at}`, at);
         }
         if (jmpsProcessed - prevJmps < 20 && insnsProcessed - prevInsns < 100) addNew = false;

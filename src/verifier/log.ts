@@ -94,9 +94,13 @@ function scalarRanges(r: Reg): string[] {
   return out;
 }
 
-/** A register as `print_reg_state` prints it (`frameno`: the frame being printed). */
-export function regText(r: Reg, maps: readonly VerifierMap[], frameno = 0): string {
-  const p = r.type === 'scalar' && r.precise ? 'P' : '';
+/**
+ * A register as `print_reg_state` prints it (`frameno`: the frame being printed; `precise`: show
+ * the `P` of a precise scalar, which only checkpoints carry in the kernel: it never marks the
+ * current state, so its live prints have none).
+ */
+export function regText(r: Reg, maps: readonly VerifierMap[], frameno = 0, precise = true): string {
+  const p = precise && r.type === 'scalar' && r.precise ? 'P' : '';
   if (r.type === 'scalar' && tnumIsConst(r.varOff)) return p + snum(BigInt.asIntN(64, r.varOff.value));
   let s = p + regTypeStr(r);
   if (r.type === 'fp') {
@@ -131,13 +135,13 @@ const SLOT_CHAR = '?rm0';
 const CALLEE_SAVED: ReadonlySet<number> = new Set([6, 7, 8, 9, 10]);
 
 /** A stack slot as `print_verifier_state` prints it, or undefined when all its bytes are invalid. */
-function slotText(f: Frame, spi: number, maps: readonly VerifierMap[]): string | undefined {
+function slotText(f: Frame, spi: number, maps: readonly VerifierMap[], precise = false): string | undefined {
   const slot = f.stack[spi];
   if (!slot || slot.types.every((t) => t === Stype.INVALID)) return undefined;
   const chars = slot.types.map((t) => SLOT_CHAR[t] ?? '?');
   if (slot.types[7] === Stype.SPILL) {
     const first = slot.types.indexOf(Stype.SPILL);
-    return chars.slice(0, first).join('') + regText(slot.spilled, maps, f.frameno);
+    return chars.slice(0, first).join('') + regText(slot.spilled, maps, f.frameno, precise);
   }
   return chars.join('');
 }
@@ -149,15 +153,16 @@ function frameText(
   maps: readonly VerifierMap[],
   regs: ReadonlySet<number> | undefined,
   slots: ReadonlySet<number> | undefined,
+  precise = false,
 ): string {
   let out = f.frameno ? ` frame${f.frameno}:` : '';
   f.regs.forEach((r, i) => {
     if (r.type === 'not_init' || (regs && !regs.has(i))) return;
-    out += ` R${i}=${regText(r, maps, f.frameno)}`;
+    out += ` R${i}=${regText(r, maps, f.frameno, precise)}`;
   });
   for (let spi = 0; spi < f.stack.length; spi++) {
     if (slots && !slots.has(spi)) continue;
-    const t = slotText(f, spi, maps);
+    const t = slotText(f, spi, maps, precise);
     if (t !== undefined) out += ` fp${-(spi + 1) * 8}=${t}`;
   }
   if (s.refs.length) out += ` refs=${s.refs.map((r) => r.id).join(',')}`;
@@ -358,6 +363,8 @@ export class VerifierLog {
   private resumedFrom: number | undefined;
   /** Level 2: the `from P to N: state` line of a resumed branch, until it is known not pruned. */
   private fromLine: string | undefined;
+  /** Lines the kernel prints after the error message. */
+  private afterError: readonly string[] = [];
   /** Lines that got a state appended: their length before (a level-1 cut lands inside them). */
   private readonly baseLength = new Map<number, number>();
   /** The next line continues the last one (what a level-1 cut leaves: no newline). */
@@ -463,7 +470,7 @@ export class VerifierLog {
     const f = s.frames[s.frames.length - 1];
     return {
       frame: f.frameno,
-      regs: f.regs.map((r) => (r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno))),
+      regs: f.regs.map((r) => (r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno, false))),
       stack: f.stack.flatMap((_, spi) => {
         const value = slotText(f, spi, this.maps);
         return value === undefined ? [] : [{ off: -(spi + 1) * 8, value }];
@@ -602,10 +609,22 @@ export class VerifierLog {
     this.step = t;
   }
 
+  /**
+   * An infinite loop was found: after its error the kernel prints the current state and the
+   * checkpoint it repeats (with that checkpoint's precision marks).
+   */
+  infiniteLoop(cur: VState, old: VState): void {
+    const top = (v: VState) => v.frames[v.frames.length - 1];
+    this.afterError = [
+      `cur state:${frameText(cur, top(cur), this.maps, undefined, undefined)}`,
+      `old state:${frameText(old, top(old), this.maps, undefined, undefined, true)}`,
+    ];
+  }
+
   /** The walk stopped with `message` (plus lines the kernel prints before it). */
   error(before: readonly string[], message: string): void {
     if (this.step) this.step.error = message;
-    for (const l of [...before, message]) this.push(l);
+    for (const l of [...before, message, ...this.afterError]) this.push(l);
   }
 
   /** A line printed outside the instruction walk (stack depth errors…). */
