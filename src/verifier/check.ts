@@ -1985,7 +1985,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       const callee = s.frames.pop() as Frame;
       const caller = curFrame(s);
       const r0 = callee.regs[0];
-      if (r0.type === 'not_init') throw new Reject('R0 !read_ok', at);
+      // a subprogram's R0 is checked where the caller reads it (prepare_func_exit copies it as is)
+      if (r0.type === 'not_init' && callee.inCallback) throw new Reject('R0 !read_ok', at);
       if (callee.inCallback) {
         // the helper's own return value; callback results are checked as [0, 1]
         for (let r = 0; r <= 5; r++) caller.regs[r] = newReg();

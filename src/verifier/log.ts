@@ -450,7 +450,7 @@ export class VerifierLog {
     this.scratchSlots = new Set();
     if (nothing) return;
     const text = frameText(s, f, this.maps, regs, slots);
-    if (text === '' || text === ` frame${f.frameno}:`) return;
+    // scratched registers that are all uninitialised still print the separator (`call …   ;`)
     const last = this.lines.length - 1;
     if (this.insnLine >= 0 && this.insnLine === last) {
       const line = this.lines[last];
@@ -595,6 +595,8 @@ export class VerifierLog {
 
   /** After checking the instruction at `pc`: the state it leaves and where it goes (trace). */
   after(s: VState, insn: Insn, pc: number, next: number | undefined): void {
+    // check_cond_jmp_op prints the jump's state itself, before the next instruction is pruned
+    if (insn.kind === 'jmp' && insn.form.op !== 'ja' && insn.form.op !== 'may_goto') this.flushState(s, pc);
     const last = this.step;
     if (!last) return;
     let branch: 'taken' | 'fallthrough' | undefined;
