@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { decode } from '../src/isa/instruction.js';
-import { loadObject } from '../src/kernel/load/object.js';
+import { kernelMapName, loadObject } from '../src/kernel/load/object.js';
 import { kernelVerdict } from '../src/kernel/load/verifier-oracle.js';
 import { bpfUnavailable } from '../src/kernel/sys/availability.js';
 import { VerifierError } from '../src/kernel/sys/errors.js';
@@ -40,6 +40,9 @@ if (unavailable) {
   console.error(`verifier-log-agreement: needs the kernel (${unavailable})`);
   process.exit(2);
 }
+
+/** The name objects are loaded under (and their internal maps named after). */
+const OBJECT_NAME = 'vlog';
 
 /** One program at one level: the kernel's log and ours. */
 interface Pair {
@@ -129,15 +132,20 @@ function objectPairs(file: string, level: 1 | 2): Pair[] {
   const pairs: Pair[] = [];
   let object: ReturnType<typeof loadObject>;
   try {
-    object = loadObject(bytes, { name: 'vlog', verifierLogLevel: level });
+    object = loadObject(bytes, { name: OBJECT_NAME, verifierLogLevel: level });
   } catch {
     return [];
   }
   try {
     for (const program of spec.programs) {
-      const input = verifierInputOf(spec, program, { logLevel: level });
+      const spec0 = verifierInputOf(spec, program, { logLevel: level });
       const loaded = object.programs.get(program.name);
-      if (!input || !loaded) continue;
+      if (!spec0 || !loaded) continue;
+      // the kernel's names of internal maps carry the object's name (`vlog.data`)
+      const input = {
+        ...spec0,
+        maps: (spec0.maps ?? []).map((m, i) => ({ ...m, name: kernelMapName(spec.maps[i], OBJECT_NAME) })),
+      };
       const kernelLog =
         loaded.error instanceof VerifierError
           ? loaded.error.log

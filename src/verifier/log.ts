@@ -16,6 +16,7 @@
  */
 import type { Insn } from '../isa/instruction.js';
 import { formatInsn } from '../isa/llvm-print.js';
+import { PseudoSrc } from '../isa/opcodes.js';
 import type { SourceLine } from '../object/object.js';
 import type { Reg, RegType } from './scalar.js';
 import { type Frame, Stype, type VState } from './state.js';
@@ -173,6 +174,19 @@ function frameText(
 /** The full state of the current frame (`from 4 to 6: R1=…`). */
 export function stateText(s: VState, maps: readonly VerifierMap[]): string {
   return frameText(s, s.frames[s.frames.length - 1], maps, undefined, undefined).slice(1);
+}
+
+/**
+ * Level 2's `func#N @start` lines (`check_subprogs`), for a log that stops before the walk: the
+ * main program and every target of a bpf-to-bpf call or a function-pointer `lddw`, in order.
+ */
+export function subprogLines(insns: readonly Insn[]): string[] {
+  const starts = new Set([0]);
+  for (const i of insns) {
+    if ((i.kind === 'call' && i.form.target === 'local') || (i.kind === 'lddw' && i.src === PseudoSrc.FUNC))
+      starts.add(i.slot + i.imm + 1);
+  }
+  return [...starts].sort((a, b) => a - b).map((start, k) => `func#${k} @${start}`);
 }
 
 /** Registers an instruction names (`check_reg_arg` marks them scratched). */
