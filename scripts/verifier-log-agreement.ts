@@ -5,12 +5,16 @@
  * (longest common subsequence). Needs root and bpf().
  *
  *   npx tsx scripts/verifier-log-agreement.ts [--show N] [--level 1|2] [FILE.o|CASES.jsonl …]
+ *   npx tsx scripts/verifier-log-agreement.ts --golden all|'CASE NAME' [--golden …]
+ *
+ * `--golden` (re)records the kernel's logs of kernel-style.jsonl cases at both levels as the golden
+ * files of `testdata/verifier/logs/` that log.test.ts compares ours with (`all`: the ones there).
  *
  * Not counted: precision-tracking lines (`mark_precise: …`, which we do not print), blank lines,
  * and the timing line of BPF_LOG_STATS. Kernel addresses in `lddw` map loads
  * (`r1 = 0xffff8882db57fc00`) are masked on both sides (`r1 = map[idx:0]` in ours).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { decode } from '../src/isa/instruction.js';
 import { kernelMapName, loadObject } from '../src/kernel/load/object.js';
@@ -31,6 +35,8 @@ const opt = (name: string): string | undefined => {
   args.splice(i, 2);
   return v;
 };
+const goldens: string[] = [];
+for (let g = opt('--golden'); g !== undefined; g = opt('--golden')) goldens.push(g);
 const show = Number(opt('--show') ?? 0);
 const level = opt('--level');
 const levels = (level ? [Number(level)] : [1, 2]) as (1 | 2)[];
@@ -88,10 +94,10 @@ function matched(k: readonly string[], o: readonly string[]): number {
   return prev[o.length];
 }
 
-function casePairs(file: string, level: 1 | 2): Pair[] {
+function casePairs(file: string, level: 1 | 2, only?: ReadonlySet<string>): Pair[] {
   const pairs: Pair[] = [];
   for (const c of parseCorpus(readFileSync(file, 'utf8'))) {
-    if ((c.caps ?? 'root') !== 'root' || !c.insns_hex) continue;
+    if ((c.caps ?? 'root') !== 'root' || !c.insns_hex || (only && !only.has(c.name))) continue;
     const d0 = decodeCase(c);
     const d = { ...d0, maps: d0.maps.map((m, i) => ({ ...m, name: m.name ?? `m${i}` })) };
     let insns: ReturnType<typeof decode>;
@@ -175,6 +181,45 @@ const defaults = (): string[] => {
     ...dir('testdata/verifier/unit', '.jsonl'),
   ];
 };
+
+const goldenDir = join(root, 'testdata/verifier/logs');
+const GOLDEN_SOURCE = 'kernel-style.jsonl';
+/** A golden file's name: the case name in lower case, runs of other characters as one `-`. */
+const goldenSlug = (name: string): string =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+
+/** The kernel's logs of the named kernel-style cases, written as golden files. */
+function recordGoldens(names: readonly string[]): void {
+  const wanted = new Set(names);
+
+  if (wanted.delete('all')) {
+    for (const f of readdirSync(goldenDir).filter((x) => x.endsWith('.txt')))
+      wanted.add(readFileSync(join(goldenDir, f), 'utf8').split('\n')[0].replace(`# ${GOLDEN_SOURCE}: `, ''));
+  }
+  const file = join(root, 'testdata/verifier', GOLDEN_SOURCE);
+  for (const level of [1, 2] as const) {
+    for (const p of casePairs(file, level, wanted)) {
+      const name = p.name.replace(`${GOLDEN_SOURCE}: `, '');
+      const body = p.kernel
+        .split('\n')
+        .map((l) => l.replace(ADDR, '<addr>').replace(/<addr> +;/, '<addr> ;'))
+        .filter((l) => !l.startsWith('mark_precise:'))
+        .join('\n')
+        .trimEnd();
+      const out = join(goldenDir, `${goldenSlug(name)}.level${level}.txt`);
+      writeFileSync(out, `# ${GOLDEN_SOURCE}: ${name}\n${body}\n`);
+      console.log(`wrote ${out}`);
+    }
+  }
+}
+
+if (goldens.length) {
+  recordGoldens(goldens);
+  process.exit(0);
+}
 
 const files = args.length ? args : defaults();
 for (const level of levels) {
