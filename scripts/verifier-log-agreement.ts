@@ -5,15 +5,19 @@
  * (longest common subsequence). Needs root and bpf().
  *
  *   npx tsx scripts/verifier-log-agreement.ts [--show N] [--level 1|2] [FILE.o|CASES.jsonl …]
+ *   npx tsx scripts/verifier-log-agreement.ts --golden all|'CASE NAME' [--golden …]
+ *
+ * `--golden` (re)records the kernel's logs of kernel-style.jsonl cases at both levels as the golden
+ * files of `testdata/verifier/logs/` that log.test.ts compares ours with (`all`: the ones there).
  *
  * Not counted: precision-tracking lines (`mark_precise: …`, which we do not print), blank lines,
  * and the timing line of BPF_LOG_STATS. Kernel addresses in `lddw` map loads
  * (`r1 = 0xffff8882db57fc00`) are masked on both sides (`r1 = map[idx:0]` in ours).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { decode } from '../src/isa/instruction.js';
-import { loadObject } from '../src/kernel/load/object.js';
+import { kernelMapName, loadObject } from '../src/kernel/load/object.js';
 import { kernelVerdict } from '../src/kernel/load/verifier-oracle.js';
 import { bpfUnavailable } from '../src/kernel/sys/availability.js';
 import { VerifierError } from '../src/kernel/sys/errors.js';
@@ -31,14 +35,20 @@ const opt = (name: string): string | undefined => {
   args.splice(i, 2);
   return v;
 };
+const goldens: string[] = [];
+for (let g = opt('--golden'); g !== undefined; g = opt('--golden')) goldens.push(g);
 const show = Number(opt('--show') ?? 0);
-const levels = (opt('--level') ? [Number(opt('--level'))] : [1, 2]) as (1 | 2)[];
+const level = opt('--level');
+const levels = (level ? [Number(level)] : [1, 2]) as (1 | 2)[];
 
 const unavailable = bpfUnavailable();
 if (unavailable) {
   console.error(`verifier-log-agreement: needs the kernel (${unavailable})`);
   process.exit(2);
 }
+
+/** The name objects are loaded under (and their internal maps named after). */
+const OBJECT_NAME = 'vlog';
 
 /** One program at one level: the kernel's log and ours. */
 interface Pair {
@@ -84,10 +94,10 @@ function matched(k: readonly string[], o: readonly string[]): number {
   return prev[o.length];
 }
 
-function casePairs(file: string, level: 1 | 2): Pair[] {
+function casePairs(file: string, level: 1 | 2, only?: ReadonlySet<string>): Pair[] {
   const pairs: Pair[] = [];
   for (const c of parseCorpus(readFileSync(file, 'utf8'))) {
-    if ((c.caps ?? 'root') !== 'root' || !c.insns_hex) continue;
+    if ((c.caps ?? 'root') !== 'root' || !c.insns_hex || (only && !only.has(c.name))) continue;
     const d0 = decodeCase(c);
     const d = { ...d0, maps: d0.maps.map((m, i) => ({ ...m, name: m.name ?? `m${i}` })) };
     let insns: ReturnType<typeof decode>;
@@ -128,15 +138,20 @@ function objectPairs(file: string, level: 1 | 2): Pair[] {
   const pairs: Pair[] = [];
   let object: ReturnType<typeof loadObject>;
   try {
-    object = loadObject(bytes, { name: 'vlog', verifierLogLevel: level });
+    object = loadObject(bytes, { name: OBJECT_NAME, verifierLogLevel: level });
   } catch {
     return [];
   }
   try {
     for (const program of spec.programs) {
-      const input = verifierInputOf(spec, program, { logLevel: level });
+      const spec0 = verifierInputOf(spec, program, { logLevel: level });
       const loaded = object.programs.get(program.name);
-      if (!input || !loaded) continue;
+      if (!spec0 || !loaded) continue;
+      // the kernel's names of internal maps carry the object's name (`vlog.data`)
+      const input = {
+        ...spec0,
+        maps: (spec0.maps ?? []).map((m, i) => ({ ...m, name: kernelMapName(spec.maps[i], OBJECT_NAME) })),
+      };
       const kernelLog =
         loaded.error instanceof VerifierError
           ? loaded.error.log
@@ -166,6 +181,45 @@ const defaults = (): string[] => {
     ...dir('testdata/verifier/unit', '.jsonl'),
   ];
 };
+
+const goldenDir = join(root, 'testdata/verifier/logs');
+const GOLDEN_SOURCE = 'kernel-style.jsonl';
+/** A golden file's name: the case name in lower case, runs of other characters as one `-`. */
+const goldenSlug = (name: string): string =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+
+/** The kernel's logs of the named kernel-style cases, written as golden files. */
+function recordGoldens(names: readonly string[]): void {
+  const wanted = new Set(names);
+
+  if (wanted.delete('all')) {
+    for (const f of readdirSync(goldenDir).filter((x) => x.endsWith('.txt')))
+      wanted.add(readFileSync(join(goldenDir, f), 'utf8').split('\n')[0].replace(`# ${GOLDEN_SOURCE}: `, ''));
+  }
+  const file = join(root, 'testdata/verifier', GOLDEN_SOURCE);
+  for (const level of [1, 2] as const) {
+    for (const p of casePairs(file, level, wanted)) {
+      const name = p.name.replace(`${GOLDEN_SOURCE}: `, '');
+      const body = p.kernel
+        .split('\n')
+        .map((l) => l.replace(ADDR, '<addr>').replace(/<addr> +;/, '<addr> ;'))
+        .filter((l) => !l.startsWith('mark_precise:'))
+        .join('\n')
+        .trimEnd();
+      const out = join(goldenDir, `${goldenSlug(name)}.level${level}.txt`);
+      writeFileSync(out, `# ${GOLDEN_SOURCE}: ${name}\n${body}\n`);
+      console.log(`wrote ${out}`);
+    }
+  }
+}
+
+if (goldens.length) {
+  recordGoldens(goldens);
+  process.exit(0);
+}
 
 const files = args.length ? args : defaults();
 for (const level of levels) {

@@ -1995,6 +1995,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     slotSet.clear();
     for (const k of slotsIn) slotSet.add(k);
     let mask = markIn(s, s, frame, regMask, slotSet);
+    // the kernel logs its backtracking here (level 2), so the instruction's state takes a line
+    if (logLevel > 1 && (mask || slotSet.size)) vlog.interrupt();
     // The walk is monotone in (mask, slots) and only ever sets flags, so a walk reaching the
     // entry where an earlier complete one started, with a subset of its marks, is done.
     const memo = s.precisionMemo;
@@ -2110,6 +2112,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       let hit = false;
       if (old.branches > 0) {
         if (looping(old, s) && statesEqual(old, s, at) && exactEqual(old, s)) {
+          if (logLevel > 0) vlog.infiniteLoop(s, old);
           throw new Reject(`infinite loop detected at insn ${at}`, at);
         }
         if (jmpsProcessed - prevJmps < 20 && insnsProcessed - prevInsns < 100) addNew = false;
@@ -2210,7 +2213,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       const callee = s.frames.pop() as Frame;
       const caller = curFrame(s);
       const r0 = callee.regs[0];
-      if (r0.type === 'not_init') throw new Reject('R0 !read_ok', at);
+      // a subprogram's R0 is checked where the caller reads it (prepare_func_exit copies it as is)
+      if (r0.type === 'not_init' && callee.inCallback) throw new Reject('R0 !read_ok', at);
       if (callee.inCallback) {
         // the helper's own return value; callback results are checked as [0, 1]
         for (let r = 0; r <= 5; r++) caller.regs[r] = newReg();
@@ -2221,6 +2225,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         throw new Reject('cannot return stack pointer to the caller', at);
       caller.regs[0] = copyReg(r0);
       for (let r = 1; r <= 5; r++) caller.regs[r] = newReg();
+      if (logLevel > 0) vlog.ret(s, callee, at, callee.callsite + 1);
       return callee.callsite + 1;
     }
     if (s.refs.length) {
@@ -2422,6 +2427,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               if (insn.form.target === 'local') {
                 const target = pc + insn.imm + 1;
                 enterFrame(s, pc, target, pc, false);
+                if (logLevel > 0) vlog.call(s);
                 next = target;
               } else if (insn.form.target === 'helper') {
                 const cb = checkHelper(s, insn, pc);

@@ -8,6 +8,7 @@ import { PseudoSrc } from '../isa/opcodes.js';
 import { callsRefusal, progTypeRefusal } from './caps.js';
 import { abnormalReturn, checkCfg, toSlots } from './cfg.js';
 import { Reject, runCheck } from './check.js';
+import { subprogLines } from './log.js';
 import { type Lookups, tableLookups } from './lookups.js';
 import type { RegType } from './scalar.js';
 import type { VerifierInput, VerifierRejection, VerifierResult } from './types.js';
@@ -168,10 +169,15 @@ const SLEEPABLE_TYPES: ReadonlySet<string> = new Set([
 function loadFlagsError(input: VerifierInput): string | undefined {
   const flags = input.progFlags ?? 0;
   if (flags & ~KNOWN_PROG_FLAGS) return `(EINVAL: unsupported prog_flags 0x${flags.toString(16)})`;
-  if (flags & BPF_F_SLEEPABLE && !SLEEPABLE_TYPES.has(input.progType))
-    return 'Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable';
+  if (flags & BPF_F_SLEEPABLE && !SLEEPABLE_TYPES.has(input.progType)) return SLEEPABLE_REFUSAL;
   return undefined;
 }
+
+const SLEEPABLE_REFUSAL =
+  'Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable';
+/** The statistics line of a log that stopped before the walk. */
+const NO_STATS =
+  'processed 0 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0';
 
 /** resolve_pseudo_ldimm64: the maps `lddw` names must exist and allow the access asked for. */
 function resolvePseudo(input: VerifierInput): string | undefined {
@@ -204,14 +210,32 @@ function verifyInner(input: VerifierInput): VerifierResult {
   }
   const refused =
     progTypeRefusal(input.progType, caps) ?? loadFlagsError(input) ?? callsRefusal(input.insns, caps);
+  // Errors found before the walk: level 2 has listed the subprograms, and those found after
+  // check_subprogs end with the statistics line (measured on 6.18).
+  const early = (message: string, stats: boolean): string => {
+    if (logLevel === 0) return '';
+    const lines = [...(logLevel > 1 ? subprogLines(input.insns) : []), message, ...(stats ? [NO_STATS] : [])];
+    return `${lines.join('\n')}\n`;
+  };
   if (refused) {
-    const log = logLevel > 0 && !refused.startsWith('(') ? `${refused}\n` : '';
+    // the sleepable check runs after check_subprogs, the others before anything is logged
+    const log = refused.startsWith('(')
+      ? ''
+      : refused === SLEEPABLE_REFUSAL
+        ? early(refused, true)
+        : logLevel > 0
+          ? `${refused}\n`
+          : '';
     return { accepted: false, error: rejection(input, refused, undefined), insnsProcessed: 0, log };
   }
   const pseudo = resolvePseudo(input);
   if (pseudo) {
-    const log = logLevel > 0 ? `${pseudo}\n` : '';
-    return { accepted: false, error: rejection(input, pseudo, undefined), insnsProcessed: 0, log };
+    return {
+      accepted: false,
+      error: rejection(input, pseudo, undefined),
+      insnsProcessed: 0,
+      log: early(pseudo, true),
+    };
   }
   const slots = toSlots(input.insns);
   // Per slot: whether every load/store checked there went through a pointer to memory of a
@@ -228,10 +252,7 @@ function verifyInner(input: VerifierInput): VerifierResult {
     return typeof proto === 'string' ? undefined : proto.args.length;
   });
   if ('message' in cfg) {
-    const log =
-      logLevel > 0
-        ? `${cfg.message}\nprocessed 0 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n`
-        : '';
+    const log = early(cfg.message, true);
     return { accepted: false, error: rejection(input, cfg.message, cfg.insn), insnsProcessed: 0, log };
   }
   const abnormal = (input.funcInfo?.length ?? 0) > 0 ? undefined : abnormalReturn(slots, cfg.subprogs);

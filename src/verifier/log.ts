@@ -16,6 +16,7 @@
  */
 import type { Insn } from '../isa/instruction.js';
 import { formatInsn } from '../isa/llvm-print.js';
+import { PseudoSrc } from '../isa/opcodes.js';
 import type { SourceLine } from '../object/object.js';
 import { BtfFlag, type Reg, type RegType } from './scalar.js';
 import { type Frame, Stype, type VState } from './state.js';
@@ -106,9 +107,19 @@ function scalarRanges(r: Reg): string[] {
   return out;
 }
 
-/** A register as `print_reg_state` prints it (`frameno`: the frame being printed). */
-export function regText(r: Reg, maps: readonly VerifierMap[], frameno = 0, btfName?: BtfName): string {
-  const p = r.type === 'scalar' && r.precise ? 'P' : '';
+/**
+ * A register as `print_reg_state` prints it (`frameno`: the frame being printed; `precise`: show
+ * the `P` of a precise scalar, which only checkpoints carry in the kernel: it never marks the
+ * current state, so its live prints have none).
+ */
+export function regText(
+  r: Reg,
+  maps: readonly VerifierMap[],
+  frameno = 0,
+  precise = true,
+  btfName?: BtfName,
+): string {
+  const p = precise && r.type === 'scalar' && r.precise ? 'P' : '';
   if (r.type === 'scalar' && tnumIsConst(r.varOff)) return p + snum(BigInt.asIntN(64, r.varOff.value));
   let s = p + regTypeStr(r);
   // print_reg_state: a BTF pointer's struct follows its type (`trusted_ptr_task_struct()`)
@@ -141,11 +152,15 @@ export function regText(r: Reg, maps: readonly VerifierMap[], frameno = 0, btfNa
 
 const SLOT_CHAR = '?rm0';
 
+/** The registers a bpf-to-bpf call leaves the caller (R6-R10; R0-R5 are clobbered). */
+const CALLEE_SAVED: ReadonlySet<number> = new Set([6, 7, 8, 9, 10]);
+
 /** A stack slot as `print_verifier_state` prints it, or undefined when all its bytes are invalid. */
 function slotText(
   f: Frame,
   spi: number,
   maps: readonly VerifierMap[],
+  precise = false,
   btfName?: BtfName,
 ): string | undefined {
   const slot = f.stack[spi];
@@ -153,7 +168,7 @@ function slotText(
   const chars = slot.types.map((t) => SLOT_CHAR[t] ?? '?');
   if (slot.types[7] === Stype.SPILL) {
     const first = slot.types.indexOf(Stype.SPILL);
-    return chars.slice(0, first).join('') + regText(slot.spilled, maps, f.frameno, btfName);
+    return chars.slice(0, first).join('') + regText(slot.spilled, maps, f.frameno, precise, btfName);
   }
   return chars.join('');
 }
@@ -165,16 +180,17 @@ function frameText(
   maps: readonly VerifierMap[],
   regs: ReadonlySet<number> | undefined,
   slots: ReadonlySet<number> | undefined,
+  precise = false,
   btfName?: BtfName,
 ): string {
   let out = f.frameno ? ` frame${f.frameno}:` : '';
   f.regs.forEach((r, i) => {
     if (r.type === 'not_init' || (regs && !regs.has(i))) return;
-    out += ` R${i}=${regText(r, maps, f.frameno, btfName)}`;
+    out += ` R${i}=${regText(r, maps, f.frameno, precise, btfName)}`;
   });
   for (let spi = 0; spi < f.stack.length; spi++) {
     if (slots && !slots.has(spi)) continue;
-    const t = slotText(f, spi, maps, btfName);
+    const t = slotText(f, spi, maps, precise, btfName);
     if (t !== undefined) out += ` fp${-(spi + 1) * 8}=${t}`;
   }
   if (s.refs.length) out += ` refs=${s.refs.map((r) => r.id).join(',')}`;
@@ -184,7 +200,20 @@ function frameText(
 
 /** The full state of the current frame (`from 4 to 6: R1=…`). */
 export function stateText(s: VState, maps: readonly VerifierMap[], btfName?: BtfName): string {
-  return frameText(s, s.frames[s.frames.length - 1], maps, undefined, undefined, btfName).slice(1);
+  return frameText(s, s.frames[s.frames.length - 1], maps, undefined, undefined, false, btfName).slice(1);
+}
+
+/**
+ * Level 2's `func#N @start` lines (`check_subprogs`), for a log that stops before the walk: the
+ * main program and every target of a bpf-to-bpf call or a function-pointer `lddw`, in order.
+ */
+export function subprogLines(insns: readonly Insn[]): string[] {
+  const starts = new Set([0]);
+  for (const i of insns) {
+    if ((i.kind === 'call' && i.form.target === 'local') || (i.kind === 'lddw' && i.src === PseudoSrc.FUNC))
+      starts.add(i.slot + i.imm + 1);
+  }
+  return [...starts].sort((a, b) => a - b).map((start, k) => `func#${k} @${start}`);
 }
 
 /** Registers an instruction names (`check_reg_arg` marks them scratched). */
@@ -290,9 +319,70 @@ function liveRegs(slots: readonly (Insn | undefined)[], helperArgs: (id: number)
   return live;
 }
 
+/** Helpers that call a callback (`is_callback_calling_function`): for_each_map_elem, find_vma, loop, user_ringbuf_drain. */
+const CALLBACK_HELPERS: ReadonlySet<number> = new Set([164, 180, 181, 209]);
+
+/**
+ * `compute_scc` (since 6.17): the loops' strongly connected components, numbered from 1 in the
+ * order Tarjan's walk completes them (roots tried in slot order, successors fallthrough first);
+ * 0 outside a loop. A callback-calling helper call counts as a loop of its own.
+ */
+function sccs(slots: readonly (Insn | undefined)[]): number[] {
+  const n = slots.length;
+  const succ = (w: number): number[] => {
+    const i = slots[w];
+    if (!i) return w + 1 < n ? [w + 1] : [];
+    if (i.kind === 'exit') return [];
+    const next = w + (i.kind === 'lddw' ? 2 : 1);
+    if (i.kind !== 'jmp') return next < n ? [next] : [];
+    const target = w + (i.form.op === 'ja' && i.form.bits === 32 ? i.imm : i.off) + 1;
+    return (i.form.op === 'ja' ? [target] : [next, target]).filter((t) => t >= 0 && t < n);
+  };
+  const scc = new Array<number>(n).fill(0);
+  const pre = new Array<number>(n).fill(0);
+  const low = new Array<number>(n).fill(0);
+  const onStack = new Array<boolean>(n).fill(false);
+  let order = 1;
+  let nextId = 1;
+  for (let root = 0; root < n; root++) {
+    if (pre[root]) continue;
+    const stack: number[] = [];
+    const dfs: number[] = [root];
+    while (dfs.length) {
+      const w = dfs[dfs.length - 1];
+      if (!pre[w]) {
+        pre[w] = low[w] = order++;
+        stack.push(w);
+        onStack[w] = true;
+      }
+      const ss = succ(w);
+      const fresh = ss.find((t) => !pre[t]);
+      if (fresh !== undefined) {
+        dfs.push(fresh);
+        continue;
+      }
+      for (const t of ss) if (onStack[t]) low[w] = Math.min(low[w], low[t]);
+      dfs.pop();
+      if (low[w] < pre[w]) continue;
+      const insn = slots[w];
+      const assign =
+        stack[stack.length - 1] !== w ||
+        ss.includes(w) ||
+        (insn?.kind === 'call' && insn.form.target === 'helper' && CALLBACK_HELPERS.has(insn.imm));
+      for (let t = -1; t !== w; ) {
+        t = stack.pop() as number;
+        onStack[t] = false;
+        if (assign) scc[t] = nextId;
+      }
+      if (assign) nextId++;
+    }
+  }
+  return scc;
+}
+
 /** Snapshot of a frame's stack slots as text, to tell which ones an instruction changed. */
 const slotTexts = (f: Frame, maps: readonly VerifierMap[], btfName?: BtfName): (string | undefined)[] =>
-  f.stack.map((_, spi) => slotText(f, spi, maps, btfName));
+  f.stack.map((_, spi) => slotText(f, spi, maps, false, btfName));
 
 /** The log writer the checker drives (one per verification). */
 export class VerifierLog {
@@ -313,6 +403,10 @@ export class VerifierLog {
   private prevSource: SourceLine | undefined;
   private step: TraceStep | undefined;
   private resumedFrom: number | undefined;
+  /** Level 2: the `from P to N: state` line of a resumed branch, until it is known not pruned. */
+  private fromLine: string | undefined;
+  /** Lines the kernel prints after the error message. */
+  private afterError: readonly string[] = [];
   /** Lines that got a state appended: their length before (a level-1 cut lands inside them). */
   private readonly baseLength = new Map<number, number>();
   /** The next line continues the last one (what a level-1 cut leaves: no newline). */
@@ -363,12 +457,14 @@ export class VerifierLog {
     });
     this.lines.push('Live regs before insn:');
     const live = liveRegs(slots, helperArgs);
+    const scc = sccs(slots);
     slots.forEach((insn, slot) => {
       if (!insn) return;
       let m = '';
       for (let r = 0; r < 10; r++) m += live[slot] & (1 << r) ? String(r) : '.';
+      const loop = scc[slot] ? `${String(scc[slot]).padStart(3)} ` : '    ';
       this.lines.push(
-        `${String(slot).padStart(7)}: ${m} ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`,
+        `${loop}${String(slot).padStart(3)}: ${m} ${formatInsn(insn, { flavor: 'verifier', opcode: true })}`,
       );
     });
   }
@@ -397,13 +493,14 @@ export class VerifierLog {
     this.scratchRegs = new Set();
     this.scratchSlots = new Set();
     if (nothing) return;
-    const text = frameText(s, f, this.maps, regs, slots, this.btfName);
-    if (text === '' || text === ` frame${f.frameno}:`) return;
+    const text = frameText(s, f, this.maps, regs, slots, false, this.btfName);
+    // scratched registers that are all uninitialised still print the separator (`call …   ;`)
     const last = this.lines.length - 1;
     if (this.insnLine >= 0 && this.insnLine === last) {
       const line = this.lines[last];
+      // vlog_alignment: `pos` counts the newline the kernel backs over
       const pos = line.length + 1;
-      const pad = Math.max(1, Math.ceil(Math.max(pos, 8) / 40) * 40 - pos - 1);
+      const pad = Math.ceil(Math.max(pos + 4, 40) / 8) * 8 - pos - 1;
       this.baseLength.set(last, line.length);
       this.lines[last] = `${line}${' '.repeat(pad)};${text}`;
     } else {
@@ -418,10 +515,10 @@ export class VerifierLog {
     return {
       frame: f.frameno,
       regs: f.regs.map((r) =>
-        r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno, this.btfName),
+        r.type === 'not_init' ? undefined : regText(r, this.maps, f.frameno, false, this.btfName),
       ),
       stack: f.stack.flatMap((_, spi) => {
-        const value = slotText(f, spi, this.maps, this.btfName);
+        const value = slotText(f, spi, this.maps, false, this.btfName);
         return value === undefined ? [] : [{ off: -(spi + 1) * 8, value }];
       }),
     };
@@ -436,8 +533,54 @@ export class VerifierLog {
     this.step = t;
   }
 
+  /**
+   * A bpf-to-bpf call entered its callee (`__check_func_call`): both frames in full, the caller
+   * without R0-R5 (the call clobbers them); the callee's first instruction prints its whole state.
+   */
+  call(s: VState): void {
+    const n = s.frames.length;
+    this.push('caller:');
+    this.lines.push(frameText(s, s.frames[n - 2], this.maps, CALLEE_SAVED, undefined, false, this.btfName));
+    this.lines.push(
+      'callee:',
+      frameText(s, s.frames[n - 1], this.maps, undefined, undefined, false, this.btfName),
+    );
+    this.insnLine = -1;
+    this.allScratched = true;
+  }
+
+  /**
+   * An exit returned from `callee` to the caller now on top of `s` at `to` (`prepare_func_exit`);
+   * at level 2 the caller's state follows as after a pop. Nothing is left scratched.
+   */
+  ret(s: VState, callee: Frame, exitPc: number, to: number): void {
+    const caller = s.frames[s.frames.length - 1];
+    this.push('returning from callee:');
+    this.lines.push(
+      frameText(s, callee, this.maps, undefined, undefined, false, this.btfName),
+      `to caller at ${to}:`,
+    );
+    this.lines.push(frameText(s, caller, this.maps, undefined, undefined, false, this.btfName));
+    if (this.level >= 2)
+      this.lines.push('', `from ${exitPc} to ${to}: ${stateText(s, this.maps, this.btfName)}`);
+    this.insnLine = -1;
+    this.allScratched = false;
+    this.scratchRegs = new Set();
+    this.scratchSlots = new Set();
+    this.beforeFrame = -1;
+  }
+
+  /**
+   * The kernel printed lines here that we do not (`mark_precise:` backtracking): the state of the
+   * instruction in progress goes on a line of its own.
+   */
+  interrupt(): void {
+    this.insnLine = -1;
+  }
+
   /** A path was pruned at `pc` (`resumed`: it is the first instruction after a pop). */
   safe(s: VState, pc: number, prev: number, resumed: boolean): void {
+    this.fromLine = undefined;
     if (resumed) {
       this.joinNext = false;
       if (this.level >= 2) this.lines.push('');
@@ -463,7 +606,8 @@ export class VerifierLog {
         this.joinNext = true;
       }
     } else {
-      this.lines.push('', `from ${prev} to ${pc}: ${stateText(s, this.maps, this.btfName)}`);
+      // printed once the instruction is not pruned (`is_state_visited` runs first)
+      this.fromLine = `from ${prev} to ${pc}: ${stateText(s, this.maps, this.btfName)}`;
     }
     this.insnLine = -1;
     this.allScratched = true;
@@ -475,9 +619,13 @@ export class VerifierLog {
   insn(s: VState, pc: number, insn: Insn): void {
     const from = this.resumedFrom;
     this.resumedFrom = undefined;
+    if (this.fromLine !== undefined) this.lines.push('', this.fromLine);
+    this.fromLine = undefined;
     this.flushState(s, pc);
     const src = this.sources.get(pc);
-    if (src && src !== this.prevSource) {
+    // a new line-info record on the same source line prints nothing (measured on 6.18)
+    const prev = this.prevSource;
+    if (src && !(prev && src.text === prev.text && src.line === prev.line && src.file === prev.file)) {
       this.push(`; ${src.text.trimStart()} @ ${src.file.split('/').pop()}:${src.line}`);
       this.prevSource = src;
     }
@@ -500,6 +648,8 @@ export class VerifierLog {
 
   /** After checking the instruction at `pc`: the state it leaves and where it goes (trace). */
   after(s: VState, insn: Insn, pc: number, next: number | undefined): void {
+    // check_cond_jmp_op prints the jump's state itself, before the next instruction is pruned
+    if (insn.kind === 'jmp' && insn.form.op !== 'ja' && insn.form.op !== 'may_goto') this.flushState(s, pc);
     const last = this.step;
     if (!last) return;
     let branch: 'taken' | 'fallthrough' | undefined;
@@ -514,10 +664,22 @@ export class VerifierLog {
     this.step = t;
   }
 
+  /**
+   * An infinite loop was found: after its error the kernel prints the current state and the
+   * checkpoint it repeats (with that checkpoint's precision marks).
+   */
+  infiniteLoop(cur: VState, old: VState): void {
+    const top = (v: VState) => v.frames[v.frames.length - 1];
+    this.afterError = [
+      `cur state:${frameText(cur, top(cur), this.maps, undefined, undefined, false, this.btfName)}`,
+      `old state:${frameText(old, top(old), this.maps, undefined, undefined, true, this.btfName)}`,
+    ];
+  }
+
   /** The walk stopped with `message` (plus lines the kernel prints before it). */
   error(before: readonly string[], message: string): void {
     if (this.step) this.step.error = message;
-    for (const l of [...before, message]) this.push(l);
+    for (const l of [...before, message, ...this.afterError]) this.push(l);
   }
 
   /** A line printed outside the instruction walk (stack depth errors…). */
