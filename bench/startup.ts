@@ -2,7 +2,8 @@
  * Start-up: the CPU time (user + system) of `tsbpf` commands that do little work, against a bare
  * `node -e 0` measured in the same run. Target: `tsbpf --version` and `tsbpf asm` of a small file
  * within 1.5× of `node -e 0`. Runs the compiled CLI (`bin/tsbpf.js` → dist/), rebuilt first when
- * a source is newer than it.
+ * a source is newer than it. Every command runs without `NODE_EXTRA_CA_CERTS`: a certificate
+ * bundle there costs each Node start ~40 ms of parsing, which would flatter the ratio.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,13 +26,18 @@ function ensureBuilt(): void {
 /** CPU seconds (user + system) that `runs` runs of a command cost, from bash's `times`. */
 function cpuSeconds(command: readonly string[], runs: number): number {
   const script = `for ((i = 0; i < ${runs}; i++)); do "$@" >/dev/null 2>&1; done; times`;
-  const out = execFileSync('bash', ['-c', script, 'bash', ...command], { cwd: root, encoding: 'utf8' });
+  const out = execFileSync('bash', ['-c', script, 'bash', ...command], { cwd: root, encoding: 'utf8', env });
   // `times` prints the shell's user/system time, then its children's: "0m1.234s 0m0.120s".
   const children = out.trim().split('\n').at(-1) ?? '';
   const seconds = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
   if (seconds.length !== 2) throw new Error(`cannot read CPU times from: ${out}`);
   return seconds[0]! + seconds[1]!;
 }
+
+/** The environment the commands run in: this one, less what every Node start would pay for. */
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => name !== 'NODE_EXTRA_CA_CERTS'),
+);
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
