@@ -20,7 +20,7 @@ import { decode, type Insn, InvalidInstructionError, makeInsn } from '../isa/ins
 import { PseudoSrc } from '../isa/opcodes.js';
 import { isPerCpu, MapFlags, type MapSpec } from '../maps/ops.js';
 import { MapType, type MapTypeName } from '../uapi.js';
-import { Btf, type BtfType, parseBtf } from './btf.js';
+import { Btf, BtfError, type BtfType, parseBtf } from './btf.js';
 import { type BtfExt, type BtfExtCoreRelo, parseBtfExt } from './btf-ext.js';
 import {
   type ElfFile,
@@ -420,8 +420,17 @@ class ObjectReader {
     const typeNumber = fields.type ?? 0;
     const type = (Object.keys(MapType) as MapTypeName[]).find((key) => MapType[key] === typeNumber);
     if (!type) throw new ObjectError(`map '${name}': unknown map type ${typeNumber}`, { section });
-    const keySize = keyTypeId !== undefined ? btf.sizeof(keyTypeId) : (fields.key_size ?? 0);
-    let valueSize = valueTypeId !== undefined ? btf.sizeof(valueTypeId) : (fields.value_size ?? 0);
+    // A key or value type without a size (void, a function) is the object's fault, named as such.
+    const sizeOf = (typeId: number, what: string): number => {
+      try {
+        return btf.sizeof(typeId);
+      } catch (error) {
+        if (!(error instanceof BtfError)) throw error;
+        throw new ObjectError(`map '${name}': ${what} type: ${error.message}`, { section });
+      }
+    };
+    const keySize = keyTypeId !== undefined ? sizeOf(keyTypeId, 'key') : (fields.key_size ?? 0);
+    let valueSize = valueTypeId !== undefined ? sizeOf(valueTypeId, 'value') : (fields.value_size ?? 0);
     // Map-in-map and prog array values are ids/fds in user space: 4 bytes.
     if (innerMap || type === 'PROG_ARRAY') valueSize = fields.value_size ?? 4;
     const isInnerOuter = type === 'ARRAY_OF_MAPS' || type === 'HASH_OF_MAPS';
