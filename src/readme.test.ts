@@ -204,7 +204,7 @@ describe('README command lines', () => {
             test(`README.md:${block.line + 1 + i}: ${part} (then Ctrl-C)`, {
               skip: skip ?? false,
             }, async () => {
-              const { status, output } = await runLive(words(part.replace(/^sudo /, '')).slice(1), 1500);
+              const { status, output } = await runLive(words(part.replace(/^sudo /, '')).slice(1), 1000);
               assert.equal(status, 0, `exit status ${status}\n--- got:\n${output}`);
               for (const want of stable.map((l) => l.trim())) {
                 if (want.startsWith('{') && !want.includes('"kind":"attached"')) {
@@ -233,7 +233,7 @@ describe('README command lines', () => {
   }
 });
 
-describe('README live sessions', { concurrency: 3 }, () => {
+describe('README live sessions', { concurrency: 4 }, () => {
   for (const register of live) register();
 });
 

@@ -7,7 +7,7 @@
  * verifier proved into plain loads and stores. A fault on either engine, or engines that disagree,
  * means the verifier accepted something it should not have (or proved an access it did not).
  *
- * Environment: SOUNDNESS_RUNS (programs, default 300), SOUNDNESS_SEED.
+ * Environment: SOUNDNESS_RUNS (programs, default 150), SOUNDNESS_SEED.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -22,7 +22,7 @@ import { verify } from '../index.js';
 import type { VerifierResult } from '../types.js';
 import { type GeneratedProgram, programArbitrary } from './generate.js';
 
-const RUNS = Number(process.env.SOUNDNESS_RUNS ?? 300);
+const RUNS = Number(process.env.SOUNDNESS_RUNS ?? 150);
 const SEED = Number(process.env.SOUNDNESS_SEED ?? 20261204);
 
 /** Program types `Vm.testRun` runs from packet bytes or a context (see src/vm/support.ts). */
