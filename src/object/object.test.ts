@@ -202,11 +202,14 @@ describe('object loader', () => {
     // BTF of subprog.bpf.o: the map's value member now points at type 0 (void)
     bytes[768] = 0;
     bytes[1240] = 0;
-    assert.throws(() => loadObjectSpec(bytes), (error: unknown) => {
-      assert.ok(error instanceof ObjectError);
-      assert.match(error.message, /map 'proto_packets': value type: .*void has no size/);
-      return true;
-    });
+    assert.throws(
+      () => loadObjectSpec(bytes),
+      (error: unknown) => {
+        assert.ok(error instanceof ObjectError);
+        assert.match(error.message, /map 'proto_packets': value type: .*void has no size/);
+        return true;
+      },
+    );
   });
 
   test('property: mutated objects load or throw ObjectError', () => {
