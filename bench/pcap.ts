@@ -61,7 +61,7 @@ function inProcess(file: string): { seconds: number; packets: number } {
 /** The CLI as a child under /usr/bin/time: wall seconds and peak RSS in MiB. */
 function child(file: string): { seconds: number; rssMiB: number } | string {
   if (!existsSync('/usr/bin/time')) return 'no /usr/bin/time';
-  if (!distIsFresh(['dist/cli/main.js'])) {
+  if (!distIsFresh(['dist/bundle/main.js'])) {
     console.log('building dist/ (npm run build)…');
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   }

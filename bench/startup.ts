@@ -18,7 +18,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 
 /** Build dist/ when it is missing or older than src/. */
 function ensureBuilt(): void {
-  if (distIsFresh(['dist/cli/main.js'])) return;
+  if (distIsFresh(['dist/bundle/main.js'])) return;
   console.log('building dist/ (npm run build)…');
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 }

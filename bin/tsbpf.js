@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The `tsbpf` command: runs the compiled CLI in dist/ (`npm run build`; `npm ci` and `npm pack` build it).
+// The `tsbpf` command: runs the compiled CLI, bundled in dist/bundle/ (`npm run build`; `npm ci`
+// and `npm pack` build it).
 let main;
 try {
-  ({ main } = await import('../dist/cli/main.js'));
+  ({ main } = await import('../dist/bundle/main.js'));
 } catch (error) {
-  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/cli/main.js'))
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/bundle/main.js'))
     throw error;
   process.stderr.write('tsbpf: dist/ is missing: run `npm run build` in the tsbpf checkout first\n');
   process.exit(2);

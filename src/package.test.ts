@@ -72,6 +72,7 @@ test('the tarball holds the build, the bin, the headers and the licence, not the
     'dist/index.d.ts',
     'dist/kernel/index.js',
     'dist/cli/main.js',
+    'dist/bundle/main.js',
     'include/tsbpf/bpf_helpers.h',
     'tools/execsnoop.bpf.o',
   ])

@@ -109,7 +109,7 @@ async function runLive(
   args: readonly string[],
   ms: number,
 ): Promise<{ status: number | null; output: string }> {
-  const argv = distIsFresh(['dist/cli/main.js'])
+  const argv = distIsFresh(['dist/bundle/main.js'])
     ? ['bin/tsbpf.js', ...args]
     : [
         '--import',

@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { TsbpfError } from '../errors.js';
 import { parseBtf } from '../object/btf.js';
 import { dumpBtfC } from '../object/btf-c.js';
+import { packageRoot } from '../package-root.js';
 
 /** clang is missing, or compiling failed (its diagnostics are in the message). */
 export class BuildError extends TsbpfError {
@@ -25,7 +25,7 @@ export class BuildError extends TsbpfError {
 }
 
 /** The repository's `include/` folder, holding `tsbpf/bpf_helpers.h` and friends. */
-export const INCLUDE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../include');
+export const INCLUDE_DIR = join(packageRoot(), 'include');
 
 export interface BuildOptions {
   /** Output object; default: the source with `.o` for `.c`. */

@@ -21,10 +21,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { TsbpfError } from '../errors.js';
 import type { BpfMap } from '../maps/map.js';
 import { dumpBtfC } from '../object/btf-c.js';
+import { packageRoot } from '../package-root.js';
 import {
   type AttachBySectionOptions,
   attachBySection,
@@ -41,9 +41,6 @@ import { openTracePipe, type TraceLine, type TracePipe, type TracePipeOptions } 
 import type { KernelMapOps } from './load/map.js';
 import { type KernelObject, type LoadObjectOptions, loadObject, vmlinuxBtf } from './load/object.js';
 import type { KernelProgram } from './load/program.js';
-
-/** The repository (or installed package) root: `src/kernel/` and `dist/kernel/` are two below. */
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A C compilation that failed: clang's diagnostics. */
 export class CompileError extends TsbpfError {
@@ -85,7 +82,7 @@ function findClang(preferred?: string): string {
  * `<dir>/vmlinux.h` for the running kernel, generated with our own `dumpBtfC` from
  * `/sys/kernel/btf/vmlinux` when missing or older than the kernel's BTF. Returns its path.
  */
-export function ensureVmlinuxH(dir: string = join(PACKAGE_ROOT, 'build')): string {
+export function ensureVmlinuxH(dir: string = join(packageRoot(), 'build')): string {
   const path = join(dir, 'vmlinux.h');
   const btfPath = '/sys/kernel/btf/vmlinux';
   const stale =
@@ -128,7 +125,7 @@ export function compileBpf(source: string, options: CompileOptions = {}): { path
     '-Wall',
     '-Wno-unused-variable',
     '-I',
-    join(PACKAGE_ROOT, 'include'),
+    join(packageRoot(), 'include'),
     '-I',
     dirname(vmlinuxH),
     `-D__TARGET_ARCH_${targetArch()}`,

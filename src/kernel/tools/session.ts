@@ -6,11 +6,12 @@
  * link, reader, map and program closed.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { TsbpfError } from '../../errors.js';
 import { type BtfValue, btfCodec, withBtf } from '../../maps/btf-codec.js';
 import type { Codec } from '../../maps/codec.js';
 import type { BpfMap } from '../../maps/map.js';
+import { packageRoot } from '../../package-root.js';
 import { attachBySection } from '../attach/attach.js';
 import type { Link } from '../attach/links.js';
 import { type KernelRingBuffer, openRingBuffer } from '../events/ringbuf.js';
@@ -54,8 +55,7 @@ export interface ToolStop {
 
 /** The path of a tool's precompiled object: `tools/NAME.bpf.o` at the package root. */
 export function toolObjectPath(name: string): string {
-  // src/kernel/tools/ and dist/kernel/tools/ are both three levels below the root.
-  return fileURLToPath(new URL(`../../../tools/${name}.bpf.o`, import.meta.url));
+  return join(packageRoot(), 'tools', `${name}.bpf.o`);
 }
 
 /** An opened tool: its loaded object and the links of its attached programs. */
