@@ -435,12 +435,7 @@ export function jitExecute(
     i32[2 * r] = lo[r];
     i32[2 * r + 1] = hi[r];
   }
-  const cached = jit.cached;
-  const regions = memory.regions;
-  const stale =
-    (cached[0] !== undefined && regions[jit.cachedAt[0]] !== cached[0]) ||
-    (cached[1] !== undefined && regions[jit.cachedAt[1]] !== cached[1]);
-  if (stale) cached[0] = cached[1] = undefined;
+  const stale = dropStaleAccessCache(jit, memory);
   const budget = options.budget;
   entry(stackTop - depth * STACK_SIZE, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
   jit.run = saved;
@@ -458,6 +453,23 @@ export function jitExecute(
     return { r0: rest.r0, insnsExecuted: count + rest.insnsExecuted };
   }
   return { r0: toBigInt(out.i32[0], out.i32[1]), insnsExecuted: count };
+}
+
+/**
+ * Forget the access cache (the last read and written regions) when a region it names was freed or
+ * replaced since the last run; true when it did, so the module re-reads its cached bounds.
+ */
+function dropStaleAccessCache(jit: JitProgram, memory: VmMemory): boolean {
+  const { cached, cachedAt } = jit;
+  const regions = memory.regions;
+  const stale =
+    (cached[0] !== undefined && regions[cachedAt[0]] !== cached[0]) ||
+    (cached[1] !== undefined && regions[cachedAt[1]] !== cached[1]);
+  if (stale) {
+    cached[0] = undefined;
+    cached[1] = undefined;
+  }
+  return stale;
 }
 
 /**
@@ -497,12 +509,7 @@ export function jitRunFresh(
   const stackTop = context.stackTop;
   const saved = jit.run;
   jit.run = context;
-  const cached = jit.cached;
-  const regions = memory.regions;
-  const stale =
-    (cached[0] !== undefined && regions[jit.cachedAt[0]] !== cached[0]) ||
-    (cached[1] !== undefined && regions[jit.cachedAt[1]] !== cached[1]);
-  if (stale) cached[0] = cached[1] = undefined;
+  const stale = dropStaleAccessCache(jit, memory);
   const budget = options.budget;
   jit.fresh(r1, r2, stackTop, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
   jit.run = saved;
@@ -545,12 +552,7 @@ export function jitRepeatFresh(
   if (!jit || !repeat) return -1;
   const saved = jit.run;
   jit.run = context;
-  const cached = jit.cached;
-  const regions = memory.regions;
-  const stale =
-    (cached[0] !== undefined && regions[jit.cachedAt[0]] !== cached[0]) ||
-    (cached[1] !== undefined && regions[jit.cachedAt[1]] !== cached[1]);
-  if (stale) cached[0] = cached[1] = undefined;
+  const stale = dropStaleAccessCache(jit, memory);
   repeat(n, r1, r2, context.stackTop, Math.min(options.budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
   jit.run = saved;
   const out = spillArea(memory);

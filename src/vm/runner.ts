@@ -127,7 +127,8 @@ export class Runner {
     }
   }
 
-  private runOnce(r1: number, r2: number): number {
+  /** Set the host up for a fresh run of this program (trace, stack, CPU, tail-call state). */
+  private begin(): void {
     const { host, options } = this;
     const trace = this.trace;
     // Setting `length` costs more than a short run: only when a line was printed.
@@ -139,6 +140,11 @@ export class Runner {
     state.tailCalls = 0;
     state.tailCall = undefined;
     state.budget = options.budget;
+  }
+
+  private runOnce(r1: number, r2: number): number {
+    this.begin();
+    const { host, options } = this;
     const context = this.context;
     if (context) {
       const count = jitRunFresh(this.program, context, r1, r2);
@@ -171,16 +177,7 @@ export class Runner {
   repeatWith(n: number, r1: number, r2: number): number {
     const context = this.context;
     if (context && n > 1) {
-      const { host, options } = this;
-      const trace = this.trace;
-      if (trace.length !== 0) trace.length = 0;
-      host.enter(trace, options.stackBase);
-      if (this.cpu !== undefined) host.maps.cpu = this.cpu;
-      const state = host.state;
-      state.program = this.program;
-      state.tailCalls = 0;
-      state.tailCall = undefined;
-      state.budget = options.budget;
+      this.begin();
       const count = jitRepeatFresh(this.program, context, n, r1, r2);
       if (count >= 0) {
         this.insnsExecuted = count;
