@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { repoRoot, tsbpf } from './cli/test-harness.js';
 import { distIsFresh } from './dist.fixture.js';
@@ -102,8 +102,7 @@ const isLive = (args: readonly string[]) =>
 
 /**
  * Run a live session as the user would: its own process, stopped with Ctrl-C (SIGINT) once it
- * has printed something (it is set up) and run `ms` more, unless it has a count to end by;
- * meanwhile a few processes start and exit so that the tracing tools have something to show.
+ * has printed something (it is set up) and run `ms` more, unless it has a count to end by.
  */
 async function runLive(
   args: readonly string[],
@@ -119,8 +118,8 @@ async function runLive(
         `const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(${JSON.stringify(args)});`,
       ];
   const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  // `runqlat 1 1`: an interval and a count, so it stops by itself
-  const endsItself = args.filter((a) => /^\d+$/.test(a)).length >= 2;
+  // `runqlat 1 1`: an interval and a count (positional, not option values), so it stops by itself
+  const endsItself = args.filter((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('-')).length >= 2;
   let output = '';
   let stop: NodeJS.Timeout | undefined;
   const collect = (d: Buffer) => {
@@ -130,15 +129,10 @@ async function runLive(
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const busy = setInterval(
-    () => spawn('/bin/sh', ['-c', 'cat /etc/hostname >/dev/null; exit 3'], { stdio: 'ignore' }),
-    200,
-  );
   // a session that never prints is stopped all the same (and fails on what it did not print)
   const silent = setTimeout(() => child.kill('SIGINT'), 30_000);
   const kill = setTimeout(() => child.kill('SIGKILL'), 45_000);
   const status = await exited;
-  clearInterval(busy);
   clearTimeout(stop);
   clearTimeout(silent);
   clearTimeout(kill);
@@ -233,7 +227,16 @@ describe('README command lines', () => {
   }
 });
 
-describe('README live sessions', { concurrency: 4 }, () => {
+describe('README live sessions', { concurrency: true }, () => {
+  // Processes start and exit all along, so that the tracing tools have something to show.
+  let busy: NodeJS.Timeout | undefined;
+  before(() => {
+    busy = setInterval(
+      () => spawn('/bin/sh', ['-c', 'cat /etc/hostname >/dev/null; exit 3'], { stdio: 'ignore' }),
+      100,
+    );
+  });
+  after(() => clearInterval(busy));
   for (const register of live) register();
 });
 
