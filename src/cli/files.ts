@@ -7,7 +7,7 @@
  * `<(…)` pipe) are read until end of file or one byte past the limit. A named FIFO is refused:
  * opened for reading it blocks until some writer comes, which a mistyped path never will.
  */
-import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { TsbpfError } from '../errors.js';
 
 /** A usage or input problem the CLI reports with exit status 2. */
@@ -42,12 +42,11 @@ const MiB = (n: number) => (n >= 1 << 20 ? `${Math.round(n / (1 << 20))} MiB` : 
 const isInheritedPipe = (path: string) => /^\/(dev|proc\/self)\/(fd\/\d+|stdin)$/.test(path);
 
 /**
- * The bytes of `path`, at most `maxBytes` of them. Throws {@link InputError} (exit status 2)
- * naming the file when it cannot be read, is a directory or a named FIFO, is larger than the
- * limit, or is empty (unless `allowEmpty`).
+ * Open `path` to read `what` from it, refusing what no reader should wait on or take for a file: a
+ * missing file, a directory, a named FIFO or socket (the shell's own pipes excepted). The caller
+ * closes the descriptor.
  */
-export function readInputFile(path: string, options: ReadInputOptions): Uint8Array {
-  const { maxBytes, what } = options;
+function openChecked(path: string, what: string): { fd: number; stat: Stats } {
   let fd: number;
   try {
     // Non-blocking open: a FIFO without a writer must not hang the open itself.
@@ -55,9 +54,7 @@ export function readInputFile(path: string, options: ReadInputOptions): Uint8Arr
   } catch (error) {
     throw new InputError(
       `${path}: cannot read ${article(what)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   try {
@@ -67,6 +64,41 @@ export function readInputFile(path: string, options: ReadInputOptions): Uint8Arr
       throw new InputError(
         `${path}: is a ${stat.isFIFO() ? 'FIFO' : 'socket'}, not a regular file (to read a stream, redirect it: ${'<'} ${path} and /dev/stdin)`,
       );
+    return { fd, stat };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/** `readSync` with its failures as {@link InputError}s naming the file. */
+function readChecked(
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  length: number,
+  path: string,
+  what: string,
+): number {
+  try {
+    return readSync(fd, buffer, offset, length, null);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN')
+      throw new InputError(`${path}: nothing to read (a terminal or a device that waits for input)`);
+    throw new InputError(`${path}: cannot read ${what}: ${code ?? error}`, { cause: error });
+  }
+}
+
+/**
+ * The bytes of `path`, at most `maxBytes` of them. Throws {@link InputError} (exit status 2)
+ * naming the file when it cannot be read, is a directory or a named FIFO, is larger than the
+ * limit, or is empty (unless `allowEmpty`).
+ */
+export function readInputFile(path: string, options: ReadInputOptions): Uint8Array {
+  const { maxBytes, what } = options;
+  const { fd, stat } = openChecked(path, what);
+  try {
     if (stat.isFile() && stat.size > maxBytes)
       throw new InputError(
         `${path}: ${MiB(stat.size)} is larger than the ${MiB(maxBytes)} limit for ${article(what)}`,
@@ -76,15 +108,7 @@ export function readInputFile(path: string, options: ReadInputOptions): Uint8Arr
     let total = 0;
     for (;;) {
       const chunk = new Uint8Array(Math.min(1 << 20, maxBytes + 1 - total));
-      let n: number;
-      try {
-        n = readSync(fd, chunk, 0, chunk.length, null);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN')
-          throw new InputError(`${path}: nothing to read (a terminal or a device that waits for input)`);
-        throw new InputError(`${path}: cannot read ${what}: ${code ?? error}`, { cause: error });
-      }
+      const n = readChecked(fd, chunk, 0, chunk.length, path, what);
       if (n === 0) break;
       chunks.push(chunk.subarray(0, n));
       total += n;
@@ -182,43 +206,16 @@ export interface InputStream {
  * {@link InputError}s naming the file.
  */
 export function openInputStream(path: string, what: string): InputStream {
-  let fd: number;
-  try {
-    fd = openSync(path, isInheritedPipe(path) ? 'r' : fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
-  } catch (error) {
-    throw new InputError(
-      `${path}: cannot read ${article(what)}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-      { cause: error },
-    );
-  }
-  let size: number | undefined;
-  try {
-    const stat = fstatSync(fd);
-    if (stat.isDirectory()) throw new InputError(`${path}: is a directory, not ${article(what)}`);
-    if ((stat.isFIFO() || stat.isSocket()) && !isInheritedPipe(path))
-      throw new InputError(
-        `${path}: is a ${stat.isFIFO() ? 'FIFO' : 'socket'}, not a regular file (to read a stream, redirect it: ${'<'} ${path} and /dev/stdin)`,
-      );
-    if (stat.isFile()) size = stat.size;
-  } catch (error) {
-    closeSync(fd);
-    throw error;
-  }
+  const { fd, stat } = openChecked(path, what);
+  const size = stat.isFile() ? stat.size : undefined;
   let position = 0;
   return {
     size,
     position: () => position,
     read(buffer, offset, length) {
-      try {
-        const n = readSync(fd, buffer, offset, length, null);
-        position += n;
-        return n;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN')
-          throw new InputError(`${path}: nothing to read (a terminal or a device that waits for input)`);
-        throw new InputError(`${path}: cannot read ${what}: ${code ?? error}`, { cause: error });
-      }
+      const n = readChecked(fd, buffer, offset, length, path, what);
+      position += n;
+      return n;
     },
     close() {
       closeSync(fd);
