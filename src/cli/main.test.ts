@@ -38,6 +38,19 @@ test('-j before a file command reaches it: btf dump -j of an object file', async
   assert.match(bad.stderr, /btf dump id: expected a positive integer, got 'x'/);
 });
 
+test("bpftool's trailing `format c|raw` on btf dump equals --format", async () => {
+  const spelled = await tsbpf('btf', 'dump', 'file', 'examples/xdp_count.bpf.o', 'format', 'c');
+  const option = await tsbpf('btf', 'dump', 'examples/xdp_count.bpf.o', '--format', 'c');
+  assert.equal(spelled.status, 0, spelled.stderr);
+  assert.match(spelled.stdout, /struct /);
+  assert.equal(spelled.stdout, option.stdout);
+  const raw = await tsbpf('btf', 'dump', 'examples/xdp_count.bpf.o', 'format', 'raw');
+  assert.equal(raw.stdout, (await tsbpf('btf', 'dump', 'examples/xdp_count.bpf.o')).stdout);
+  const bad = await tsbpf('btf', 'dump', 'file', 'examples/xdp_count.bpf.o', 'format', 'yaml');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /format 'yaml': expected raw or c/);
+});
+
 test('a global output flag given to a command without JSON output says so (exit 2)', async () => {
   const result = await tsbpf('-jp', 'asm', 'no-such.s');
   assert.equal(result.status, 2);

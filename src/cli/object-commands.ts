@@ -103,7 +103,7 @@ export function registerObjectCommands(
     .option('-p, --pretty', 'JSON, indented as bpftool -jp does')
     .addHelpText(
       'after',
-      '\nExamples:\n  tsbpf btf dump examples/xdp_count.bpf.o\n  tsbpf btf dump id 1 --format c > vmlinux.h\n  tsbpf -j btf dump file /sys/kernel/btf/vmlinux',
+      "\nExamples:\n  tsbpf btf dump examples/xdp_count.bpf.o\n  tsbpf btf dump id 1 --format c > vmlinux.h\n  tsbpf btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h   # bpftool's spelling\n  tsbpf -j btf dump file /sys/kernel/btf/vmlinux",
     )
     .action(
       async (
@@ -111,9 +111,10 @@ export function registerObjectCommands(
         options: { format: 'raw' | 'json' | 'c'; json?: boolean; pretty?: boolean },
       ) => {
         try {
-          const source = btfSource(words);
+          const { rest, format: spelled } = trailingFormat(words);
+          const source = btfSource(rest);
           const btf = source.by === 'id' ? await kernelBtfById(source.id) : btfFromFile(source.file);
-          const format = options.json || options.pretty ? 'json' : options.format;
+          const format = options.json || options.pretty ? 'json' : (spelled ?? options.format);
           let text: string;
           if (format === 'raw') text = dumpBtfRaw(btf);
           else if (format === 'c')
@@ -129,6 +130,15 @@ export function registerObjectCommands(
         }
       },
     );
+}
+
+/** bpftool's trailing `format raw|c` (`bpftool btf dump file F format c`), taken off the words. */
+function trailingFormat(words: readonly string[]): { rest: readonly string[]; format?: 'raw' | 'c' } {
+  if (words.length < 3 || words.at(-2) !== 'format') return { rest: words };
+  const format = words.at(-1);
+  if (format !== 'raw' && format !== 'c')
+    throw new InputError(`btf dump: format '${format}': expected raw or c (or --json)`);
+  return { rest: words.slice(0, -2), format };
 }
 
 /** What `btf dump` reads: `FILE`, `file FILE` or `id N`, as bpftool spells them. */
