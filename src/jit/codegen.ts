@@ -25,8 +25,8 @@
 
 import { helperId } from '../isa/helper-ids.js';
 import type { Insn } from '../isa/instruction.js';
-import { type CompiledProgram, STACK_SIZE } from '../vm/interpreter.js';
-import { CPU_ADDRESS } from '../vm/memory.js';
+import { type CompiledProgram, MAX_CALL_FRAMES, STACK_SIZE } from '../vm/interpreter.js';
+import { CPU_ADDRESS, FIRST_ADDRESS } from '../vm/memory.js';
 import { analyseFunction, buildCfg, type Cfg, type FunctionGraph } from './cfg.js';
 import { Code, F64, I32, I64, ModuleBuilder, Op, type ValType } from './wasm.js';
 
@@ -54,8 +54,19 @@ export enum FaultKind {
 }
 
 /** Global indices (all exported under these names). */
-export const GLOBALS = ['rs', 're', 'ws', 'we', 'stackBase', 'nested', 'tail', 'remaining'] as const;
-const G = { rs: 0, re: 1, ws: 2, we: 3, stackBase: 4, nested: 5, tail: 6, remaining: 7 } as const;
+export const GLOBALS = ['rs', 'rl', 'ws', 'wl', 'stackBase', 'nested', 'tail', 'remaining'] as const;
+const G = { rs: 0, rl: 1, ws: 2, wl: 3, stackBase: 4, nested: 5, tail: 6, remaining: 7 } as const;
+
+/**
+ * The access caches hold a region's start and its length less 8 (`rl`, `wl`): an access of `size`
+ * bytes at `a` hits when `a - start <= limit + 8 - size`, one unsigned compare. Cached regions are
+ * at least 8 bytes long and end below this address, so that an address within one cannot be
+ * reached from a base register of 2^32 or more with an offset in [-32768, {@link FIRST_ADDRESS}]
+ * (the interpreter faults on such a base); larger offsets also compare the base register.
+ */
+export const CACHE_END = 0x1_0000_0000 - 0x8000;
+/** The access caches' shortest region: shorter ones are not cached (their accesses take the slow path). */
+export const CACHE_MIN = 8;
 
 /**
  * Registers r0–r9 live at addresses 0, 8, … 72 of the never-mapped NULL page when spilled (on
@@ -70,7 +81,7 @@ const NEXT = 12;
 const A = 13;
 const B = 14;
 const T = 15;
-/** The access cache's bounds as i64 locals: read start, read end, write start, write end. */
+/** The access caches as i64 locals: read start, read limit, write start, write limit. */
 const RS = 16;
 const SCRATCH: readonly ValType[] = [I32, I64, I64, I32, I64, I64, I64, I64];
 const PARAMS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64];
@@ -135,14 +146,9 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   mb.importFunction('vm', 'access', [I32, I64], [I32]);
   mb.importFunction('vm', 'budget', [I32], []);
   mb.importFunction('vm', 'fault', [I32, I32], []);
-  for (const name of GLOBALS) {
-    const type = name === 'nested' ? I64 : name === 'remaining' ? F64 : I32;
-    const index = mb.global(
-      type,
-      name === 'rs' || name === 'ws' ? -1 : name === 're' || name === 'we' ? 0x1000 : 0,
-    );
-    mb.exportGlobal(name, index);
-  }
+  // The access caches start out unset: a program's first run resets them (resetCache).
+  for (const name of GLOBALS)
+    mb.exportGlobal(name, mb.global(name === 'nested' ? I64 : name === 'remaining' ? F64 : I32));
   const graphs = cfg.entries.map((e) => analyseFunction(cfg, cfg.blockAt[e]));
   const funcIndex = new Map<number, number>();
   for (const g of graphs) funcIndex.set(g.entry, mb.defineFunction(PARAMS, RESULTS));
@@ -195,7 +201,7 @@ function wrapper(func: number): Code {
   const c = new Code();
   c.get(2).gset(G.stackBase);
   c.get(3).if();
-  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  resetCache(c, 2);
   c.end();
   c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
   for (let r = 0; r < 10; r++) c.i32(r * 8).mem(Op.i64_load);
@@ -208,6 +214,15 @@ function wrapper(func: number): Code {
   c.i32(0).get(5).mem(Op.i64_store);
   c.i32(FUEL_OUT).get(4).op(Op.f64_convert_i64_s).mem(Op.f64_store);
   return c;
+}
+
+/**
+ * Point both access caches at the run's stack (local `stackBase`): mapped for the whole run, and
+ * an empty cache cannot be written as one compare that always misses.
+ */
+function resetCache(c: Code, stackBase: number): void {
+  const limit = MAX_CALL_FRAMES * STACK_SIZE - CACHE_MIN;
+  c.get(stackBase).gset(G.rs).i32(limit).gset(G.rl).get(stackBase).gset(G.ws).i32(limit).gset(G.wl);
 }
 
 /** Export name of {@link freshWrapper}. */
@@ -223,7 +238,7 @@ function freshWrapper(func: number): Code {
   const c = new Code();
   c.get(4).gset(G.stackBase);
   c.get(5).if();
-  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  resetCache(c, 4);
   c.end();
   c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
   c.i64(0n);
@@ -260,7 +275,7 @@ function repeatWrapper(func: number): Code {
   const c = new Code();
   c.get(5).gset(G.stackBase);
   c.get(6).if();
-  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  resetCache(c, 5);
   c.end();
   c.get(4).op(Op.i64_trunc_f64_s).set(7);
   c.block().loop();
@@ -635,22 +650,23 @@ class FunctionEmitter {
       if (off !== 0) c.i32(off).op(Op.i32_add);
       return;
     }
-    c.get(reg).i64(off).op(Op.i64_add).tee(A);
     const start = write ? RS + 2 : RS;
-    c.get(start).op(Op.i64_ge_u);
-    c.get(A)
-      .get(start + 1)
-      .i64(size)
+    // a - start <= limit + 8 - size, unsigned (see CACHE_END).
+    c.get(reg);
+    if (off !== 0) c.i64(off).op(Op.i64_add);
+    c.tee(A)
+      .get(start)
       .op(Op.i64_sub)
-      .op(Op.i64_le_u);
-    c.op(Op.i32_and);
+      .get(start + 1);
+    if (size !== CACHE_MIN) c.i64(CACHE_MIN - size).op(Op.i64_add);
+    c.op(Op.i64_le_u);
     // The interpreter requires the base register itself to be a 32-bit address.
-    c.get(reg).i64(0x1_0000_0000n).op(Op.i64_lt_u).op(Op.i32_and);
+    if (off > FIRST_ADDRESS) c.get(reg).i64(0x1_0000_0000).op(Op.i64_lt_u).op(Op.i32_and);
     c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access);
     c.gget(write ? G.ws : G.rs)
       .op(Op.i64_extend_i32_u)
       .set(start);
-    c.gget(write ? G.we : G.re)
+    c.gget(write ? G.wl : G.rl)
       .op(Op.i64_extend_i32_u)
       .set(start + 1);
     c.end();

@@ -175,6 +175,17 @@ export class Bytes {
     }
   }
 
+  /** Signed LEB128 of a safe integer beyond 32 bits, without BigInt. */
+  sSafe(value: number): this {
+    let v = value;
+    for (;;) {
+      const b = ((v % 128) + 128) % 128;
+      v = Math.floor(v / 128);
+      if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) return this.byte(b);
+      this.byte(b | 0x80);
+    }
+  }
+
   name(text: string): this {
     const encoded = new TextEncoder().encode(text);
     return this.u32(encoded.length).bytes(encoded);
@@ -199,11 +210,12 @@ export class Code extends Bytes {
   i32(value: number): this {
     return this.byte(Op.i32_const).s32(value);
   }
-  /** An i64 constant; small values (most offsets and immediates) skip BigInt arithmetic. */
+  /** An i64 constant; numbers (safe integers: most offsets and immediates) skip BigInt arithmetic. */
   i64(value: bigint | number): this {
-    if (typeof value === 'number') return this.byte(Op.i64_const).s32(value);
-    if (value >= -0x8000_0000n && value < 0x8000_0000n) return this.byte(Op.i64_const).s32(Number(value));
-    return this.byte(Op.i64_const).s64(value);
+    this.byte(Op.i64_const);
+    if (typeof value === 'number') return value === (value | 0) ? this.s32(value) : this.sSafe(value);
+    if (value >= -0x8000_0000n && value < 0x8000_0000n) return this.s32(Number(value));
+    return this.s64(value);
   }
   get(local: number): this {
     return this.byte(Op.local_get).u32(local);
