@@ -1,19 +1,20 @@
 /**
- * eBPF → WebAssembly code generation: one module per program, one WebAssembly function per eBPF
- * function (entry), each compiled twice into the same body:
+ * eBPF → WebAssembly code generation: one module per program, each eBPF function (entry)
+ * compiled twice, into two WebAssembly functions:
  *
  * ```
- *  block $precise
- *    fast code: structured blocks/loops (stackifier), budget checked only at checkpoints
- *  end                      ← reached only by a deopt branch, with $next = the block to resume
- *  loop $dispatch           ← precise code: br_table over the blocks, budget charged per segment
- *    block … block  br_table  end code(b0)  end code(b1) …
- *  end
+ *  fast:     structured blocks/loops (stackifier), budget checked only at checkpoints;
+ *            a deopt returns what precise(registers, fuel, $next = the block to resume) returns
+ *  precise:  loop $dispatch: br_table over the blocks, budget charged per segment
+ *              block … block  br_table  end code(b0)  end code(b1) …
+ *            end
  * ```
  *
  * Fast code charges each block's length on entry and, at checkpoints (function entry, loop
  * headers, call continuations), tests whether the longest path to the next checkpoint still fits
- * the remaining budget; when it does not, it branches to the precise copy of the same block.
+ * the remaining budget; when it does not, it calls the precise copy from the same block. Engines
+ * compile functions lazily (V8 on their first call), so the precise copy of most programs is
+ * only validated, never compiled.
  * Precise code charges the instructions up to and including each instruction that can fault or
  * has an effect before running it, so a budget fault names exactly the instruction the interpreter
  * would. Irreducible functions get only the precise copy.
@@ -85,6 +86,8 @@ const T = 15;
 const RS = 16;
 const SCRATCH: readonly ValType[] = [I32, I64, I64, I32, I64, I64, I64, I64];
 const PARAMS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64];
+/** The precise copy of a function with a fast copy: `next` (the block to resume) is a parameter. */
+const PRECISE_PARAMS: readonly ValType[] = [...PARAMS, I32];
 const RESULTS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64];
 
 /** Helpers that run program code or read registers: registers are spilled to the VM before them. */
@@ -134,7 +137,7 @@ export interface GeneratedModule {
   readonly functions: number;
 }
 
-type Ctx = { readonly kind: 'loop' | 'block' | 'if' | 'precise'; readonly block?: number };
+type Ctx = { readonly kind: 'loop' | 'block' | 'if'; readonly block?: number };
 
 /** Compile a program to a WebAssembly module's bytes. */
 export function generate(program: CompiledProgram, options: GenerateOptions = {}): GeneratedModule {
@@ -152,6 +155,7 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   const graphs = cfg.entries.map((e) => analyseFunction(cfg, cfg.blockAt[e]));
   const funcIndex = new Map<number, number>();
   for (const g of graphs) funcIndex.set(g.entry, mb.defineFunction(PARAMS, RESULTS));
+  const preciseIndex = graphs.map((g) => (g.reducible ? mb.defineFunction(PRECISE_PARAMS, RESULTS) : -1));
   const wrappers = graphs.map(() => mb.defineFunction([I32, F64, I32, I32], []));
   const fresh = mb.defineFunction([I32, I32, I32, F64, I32, I32], [I32]);
   const spillAt = new Set<number>();
@@ -166,8 +170,10 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   };
   let structured = 0;
   graphs.forEach((g, k) => {
-    const emitter = new FunctionEmitter(shared, g);
-    mb.setBody(funcIndex.get(g.entry)!, SCRATCH, emitter.emit());
+    const emitter = new FunctionEmitter(shared, g, preciseIndex[k]);
+    const { main, precise } = emitter.emit();
+    mb.setBody(funcIndex.get(g.entry)!, SCRATCH, main);
+    if (precise) mb.setBody(preciseIndex[k], SCRATCH.slice(1), precise);
     if (g.reducible) structured++;
     const slot = insnSlot(program, cfg.blocks[g.entry].start);
     const name = `f${slot}`;
@@ -380,7 +386,8 @@ const ATOMIC64: Partial<Record<string, number>> = {
 };
 
 class FunctionEmitter {
-  private readonly c = new Code();
+  /** The body being written: the main function's, then the precise copy's. */
+  private c = new Code();
   private readonly ctx: Ctx[] = [];
   /** The block being emitted: where it ends, and whether its budget is charged per segment. */
   private current = { end: 0, precise: true };
@@ -389,25 +396,40 @@ class FunctionEmitter {
   constructor(
     private readonly s: Shared,
     private readonly g: FunctionGraph,
+    /** Function index of the precise copy, when it is a function of its own (-1: irreducible). */
+    private readonly preciseFunc: number,
   ) {
     this.insns = s.program.insns;
   }
 
-  emit(): Code {
-    const { c, g } = this;
+  /**
+   * The main function's body (fast code, or the precise copy for an irreducible function) and,
+   * when the main function is fast code, the precise copy's.
+   */
+  emit(): { main: Code; precise: Code | undefined } {
+    const { g } = this;
+    const main = this.c;
     // Every frame starts with a zeroed stack, as in the interpreter; unobservable (and skipped)
     // in a verified function that never names r10.
     if (!(this.s.verified && !this.namesFramePointer()))
-      c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
+      main.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
     this.loadCache();
-    if (g.reducible) {
-      c.block();
-      this.ctx.push({ kind: 'precise' });
-      this.tree(g.entry);
-      this.ctx.pop();
-      c.end();
+    if (!g.reducible) {
+      this.dispatch();
+      return { main, precise: undefined };
     }
-    // The precise copy: a dispatch loop over the blocks in reverse postorder.
+    this.tree(g.entry);
+    main.op(Op.unreachable);
+    // The precise copy continues a run with the caller's registers, frame and cache.
+    this.c = new Code();
+    this.loadCache();
+    this.dispatch();
+    return { main, precise: this.c };
+  }
+
+  /** The precise copy: a dispatch loop over the blocks in reverse postorder, from block `$next`. */
+  private dispatch(): void {
+    const { c, g } = this;
     const n = g.order.length;
     c.loop();
     for (let k = 0; k < n; k++) c.block();
@@ -421,7 +443,6 @@ class FunctionEmitter {
     }
     c.end();
     c.op(Op.unreachable);
-    return c;
   }
 
   /** Whether any instruction of the function has r10 as a register operand. */
@@ -504,9 +525,8 @@ class FunctionEmitter {
     if (g.checkpoints.has(id)) {
       // Deopt to the precise copy when the longest path to the next checkpoint may exhaust the budget.
       c.get(FUEL).i64(g.maxPath[id]).op(Op.i64_lt_s).if();
-      this.ctx.push({ kind: 'if' });
-      c.i32(g.rpo[id]).set(NEXT).br(this.depthOf('precise'));
-      this.ctx.pop();
+      for (let r = 0; r <= FUEL; r++) c.get(r);
+      c.i32(g.rpo[id]).call(this.preciseFunc).op(Op.return);
       c.end();
     }
     c.get(FUEL)
