@@ -1,23 +1,24 @@
 /**
- * eBPF → WebAssembly code generation: one module per program, each eBPF function (entry)
- * compiled twice, into two WebAssembly functions:
+ * eBPF → WebAssembly code generation: one module per program, one WebAssembly function per eBPF
+ * function (entry):
  *
  * ```
- *  fast:     structured blocks/loops (stackifier), budget checked only at checkpoints;
- *            a deopt returns what precise(registers, fuel, $next = the block to resume) returns
- *  precise:  loop $dispatch: br_table over the blocks, budget charged per segment
+ *  fast code (reducible functions): structured blocks/loops (stackifier), budget checked only
+ *            at checkpoints; near the end of the budget the interpreter finishes the function
+ *  precise code (irreducible ones): loop $dispatch: br_table over the blocks, budget charged
+ *            per segment
  *              block … block  br_table  end code(b0)  end code(b1) …
  *            end
  * ```
  *
  * Fast code charges each block's length on entry and, at checkpoints (function entry, loop
  * headers, call continuations), tests whether the longest path to the next checkpoint still fits
- * the remaining budget; when it does not, it calls the precise copy from the same block. Engines
- * compile functions lazily (V8 on their first call), so the precise copy of most programs is
- * only validated, never compiled.
+ * the remaining budget; when it does not, it *deopts*: the `deopt` import runs the rest of the
+ * function on the interpreter from that block (registers through the spill area, the frame as
+ * it is), which counts and faults exactly as a run on the interpreter would.
  * Precise code charges the instructions up to and including each instruction that can fault or
  * has an effect before running it, so a budget fault names exactly the instruction the interpreter
- * would. Irreducible functions get only the precise copy.
+ * would.
  *
  * Registers are `i64` locals (r0–r9 and r10 = the frame pointer); a function takes r0–r9, r10
  * and the remaining budget (fuel) and returns r0–r5 and the fuel, so the caller keeps its own
@@ -44,6 +45,12 @@ export enum Import {
   Budget = 2,
   /** fault(kind, index): throws the run-time VmError of {@link FaultKind} */
   Fault = 3,
+  /**
+   * deopt(index, fp, fuel): the interpreter runs the rest of the function from instruction
+   * `index` (its first frame at `fp`, registers r0–r9 from the spill area, `fuel` instructions
+   * left); r0–r5 come back at address 0 and the fuel left at {@link FUEL_OUT}.
+   */
+  Deopt = 4,
 }
 
 /** Run-time faults other than memory and budget. */
@@ -86,8 +93,6 @@ const T = 15;
 const RS = 16;
 const SCRATCH: readonly ValType[] = [I32, I64, I64, I32, I64, I64, I64, I64];
 const PARAMS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64];
-/** The precise copy of a function with a fast copy: `next` (the block to resume) is a parameter. */
-const PRECISE_PARAMS: readonly ValType[] = [...PARAMS, I32];
 const RESULTS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64];
 
 /** Helpers that run program code or read registers: registers are spilled to the VM before them. */
@@ -149,13 +154,13 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   mb.importFunction('vm', 'access', [I32, I64], [I32]);
   mb.importFunction('vm', 'budget', [I32], []);
   mb.importFunction('vm', 'fault', [I32, I32], []);
+  mb.importFunction('vm', 'deopt', [I32, I32, F64], []);
   // The access caches start out unset: a program's first run resets them (resetCache).
   for (const name of GLOBALS)
     mb.exportGlobal(name, mb.global(name === 'nested' ? I64 : name === 'remaining' ? F64 : I32));
   const graphs = cfg.entries.map((e) => analyseFunction(cfg, cfg.blockAt[e]));
   const funcIndex = new Map<number, number>();
   for (const g of graphs) funcIndex.set(g.entry, mb.defineFunction(PARAMS, RESULTS));
-  const preciseIndex = graphs.map((g) => (g.reducible ? mb.defineFunction(PRECISE_PARAMS, RESULTS) : -1));
   const wrappers = graphs.map(() => mb.defineFunction([I32, F64, I32, I32], []));
   const fresh = mb.defineFunction([I32, I32, I32, F64, I32, I32], [I32]);
   const spillAt = new Set<number>();
@@ -170,10 +175,7 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   };
   let structured = 0;
   graphs.forEach((g, k) => {
-    const emitter = new FunctionEmitter(shared, g, preciseIndex[k]);
-    const { main, precise } = emitter.emit();
-    mb.setBody(funcIndex.get(g.entry)!, SCRATCH, main);
-    if (precise) mb.setBody(preciseIndex[k], SCRATCH.slice(1), precise);
+    mb.setBody(funcIndex.get(g.entry)!, SCRATCH, new FunctionEmitter(shared, g).emit());
     if (g.reducible) structured++;
     const slot = insnSlot(program, cfg.blocks[g.entry].start);
     const name = `f${slot}`;
@@ -386,8 +388,7 @@ const ATOMIC64: Partial<Record<string, number>> = {
 };
 
 class FunctionEmitter {
-  /** The body being written: the main function's, then the precise copy's. */
-  private c = new Code();
+  private readonly c = new Code();
   private readonly ctx: Ctx[] = [];
   /** The block being emitted: where it ends, and whether its budget is charged per segment. */
   private current = { end: 0, precise: true };
@@ -396,35 +397,22 @@ class FunctionEmitter {
   constructor(
     private readonly s: Shared,
     private readonly g: FunctionGraph,
-    /** Function index of the precise copy, when it is a function of its own (-1: irreducible). */
-    private readonly preciseFunc: number,
   ) {
     this.insns = s.program.insns;
   }
 
-  /**
-   * The main function's body (fast code, or the precise copy for an irreducible function) and,
-   * when the main function is fast code, the precise copy's.
-   */
-  emit(): { main: Code; precise: Code | undefined } {
-    const { g } = this;
-    const main = this.c;
+  /** The function's body: fast code, or precise code for an irreducible function. */
+  emit(): Code {
+    const { c, g } = this;
     // Every frame starts with a zeroed stack, as in the interpreter; unobservable (and skipped)
     // in a verified function that never names r10.
     if (!(this.s.verified && !this.namesFramePointer()))
-      main.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
+      c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
     this.loadCache();
-    if (!g.reducible) {
-      this.dispatch();
-      return { main, precise: undefined };
-    }
-    this.tree(g.entry);
-    main.op(Op.unreachable);
-    // The precise copy continues a run with the caller's registers, frame and cache.
-    this.c = new Code();
-    this.loadCache();
-    this.dispatch();
-    return { main, precise: this.c };
+    if (g.reducible) this.tree(g.entry);
+    else this.dispatch();
+    c.op(Op.unreachable);
+    return c;
   }
 
   /** The precise copy: a dispatch loop over the blocks in reverse postorder, from block `$next`. */
@@ -442,7 +430,6 @@ class FunctionEmitter {
       this.preciseBlock(g.order[k], n - 1 - k);
     }
     c.end();
-    c.op(Op.unreachable);
   }
 
   /** Whether any instruction of the function has r10 as a register operand. */
@@ -523,10 +510,16 @@ class FunctionEmitter {
     const { c, g } = this;
     const block = this.s.cfg.blocks[id];
     if (g.checkpoints.has(id)) {
-      // Deopt to the precise copy when the longest path to the next checkpoint may exhaust the budget.
+      // Deopt when the longest path to the next checkpoint may exhaust the budget.
       c.get(FUEL).i64(g.maxPath[id]).op(Op.i64_lt_s).if();
-      for (let r = 0; r <= FUEL; r++) c.get(r);
-      c.i32(g.rpo[id]).call(this.preciseFunc).op(Op.return);
+      this.spill();
+      c.i32(block.start).get(FP).op(Op.i32_wrap_i64).get(FUEL).op(Op.f64_convert_i64_s).call(Import.Deopt);
+      for (let r = 0; r <= 5; r++)
+        c.i32(r * 8)
+          .mem(Op.i64_load)
+          .set(r);
+      c.i32(FUEL_OUT).mem(Op.f64_load).op(Op.i64_trunc_f64_s).set(FUEL);
+      this.ret();
       c.end();
     }
     c.get(FUEL)

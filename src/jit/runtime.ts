@@ -322,6 +322,29 @@ function instantiate(
       budget(index: number): never {
         throw new InstructionBudgetError(slotOf(index), current().options.state.budget);
       },
+      deopt(index: number, fp: number, fuel: number): void {
+        // The rest of the function on the interpreter, which counts and faults as a whole run
+        // on it would: registers from the spill area, the frame as the function left it.
+        const { options, machine, stackTop } = current();
+        readRegisters(memory, machine);
+        const depth = (stackTop - (fp >>> 0)) / STACK_SIZE;
+        const result = execute(
+          program,
+          machine,
+          { ...options, budget: fuel },
+          { pc: insns[index].slot, depth, resume: true },
+        );
+        // r0–r5 as the function leaves them, and the fuel left (the memory may have grown).
+        const out = spillArea(memory);
+        const r0 = BigInt.asUintN(64, result.r0);
+        out.i32[0] = Number(r0 & 0xffffffffn) | 0;
+        out.i32[1] = Number(r0 >> 32n) | 0;
+        for (let r = 1; r <= 5; r++) {
+          out.i32[2 * r] = machine.lo[r];
+          out.i32[2 * r + 1] = machine.hi[r];
+        }
+        out.f64[FUEL_SLOT] = fuel - result.insnsExecuted;
+      },
       fault(kind: number, index: number): never {
         const slot = slotOf(index);
         switch (kind as FaultKind) {
