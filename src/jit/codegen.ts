@@ -142,7 +142,6 @@ export interface GeneratedModule {
   readonly functions: number;
 }
 
-type Ctx = { readonly kind: 'loop' | 'block' | 'if'; readonly block?: number };
 
 /** Compile a program to a WebAssembly module's bytes. */
 export function generate(program: CompiledProgram, options: GenerateOptions = {}): GeneratedModule {
@@ -389,7 +388,13 @@ const ATOMIC64: Partial<Record<string, number>> = {
 
 class FunctionEmitter {
   private readonly c = new Code();
-  private readonly ctx: Ctx[] = [];
+  /** Structured code: constructs open around the current position (a `br` depth counts them). */
+  private level = 0;
+  /** By block id, the level of the open `loop` of a loop header, or of the `block` a merge node follows; -1 when closed. */
+  private readonly loopLevel: Int32Array;
+  private readonly blockLevel: Int32Array;
+  /** By block id, its dominator-tree children that are merge nodes, highest reverse postorder first. */
+  private readonly merges: Array<number[] | undefined>;
   /** The block being emitted: where it ends, and whether its budget is charged per segment. */
   private current = { end: 0, precise: true };
   private readonly insns: readonly Insn[];
@@ -399,6 +404,18 @@ class FunctionEmitter {
     private readonly g: FunctionGraph,
   ) {
     this.insns = s.program.insns;
+    const count = s.cfg.blocks.length;
+    this.loopLevel = new Int32Array(count).fill(-1);
+    this.blockLevel = new Int32Array(count).fill(-1);
+    this.merges = new Array(count);
+    for (let i = g.order.length - 1; i > 0; i--) {
+      const b = g.order[i];
+      if (!g.mergeNode[b]) continue;
+      const d = g.idom[b];
+      const list = this.merges[d];
+      if (list) list.push(b);
+      else this.merges[d] = [b];
+    }
   }
 
   /** The function's body: fast code, or precise code for an irreducible function. */
@@ -422,7 +439,7 @@ class FunctionEmitter {
     c.loop();
     for (let k = 0; k < n; k++) c.block();
     c.get(NEXT).brTable(
-      g.order.map((_, k) => k),
+      Array.from({ length: n }, (_, k) => k),
       0,
     );
     for (let k = 0; k < n; k++) {
@@ -449,67 +466,51 @@ class FunctionEmitter {
 
   private tree(x: number): void {
     const { g, c } = this;
-    const merges = [...this.children(x)]
-      .filter((y) => g.mergeNodes.has(y))
-      .sort((a, b) => g.rpo[b] - g.rpo[a]);
-    if (g.loopHeaders.has(x)) {
+    const merges = this.merges[x];
+    if (g.loopHeader[x]) {
       c.loop();
-      this.ctx.push({ kind: 'loop', block: x });
-      this.within(x, merges);
-      this.ctx.pop();
+      this.loopLevel[x] = this.level++;
+      this.within(x, merges, 0);
+      this.loopLevel[x] = -1;
+      this.level--;
       c.end();
-    } else this.within(x, merges);
+    } else this.within(x, merges, 0);
   }
 
-  private childrenCache: Map<number, number[]> | undefined;
-  private children(x: number): number[] {
-    if (!this.childrenCache) {
-      this.childrenCache = new Map();
-      for (const b of this.g.order) {
-        if (b === this.g.entry) continue;
-        const d = this.g.idom[b];
-        const list = this.childrenCache.get(d) ?? [];
-        list.push(b);
-        this.childrenCache.set(d, list);
-      }
-    }
-    return this.childrenCache.get(x) ?? [];
-  }
-
-  private within(x: number, merges: readonly number[]): void {
+  /** Block `x` after `block`s for its merge children `merges[k…]`, each placed after its `block`. */
+  private within(x: number, merges: readonly number[] | undefined, k: number): void {
     const { c } = this;
-    if (merges.length === 0) {
+    if (!merges || k === merges.length) {
       this.fastBlock(x);
       return;
     }
-    const [y, ...rest] = merges;
+    const y = merges[k];
     c.block();
-    this.ctx.push({ kind: 'block', block: y });
-    this.within(x, rest);
-    this.ctx.pop();
+    this.blockLevel[y] = this.level++;
+    this.within(x, merges, k + 1);
+    this.blockLevel[y] = -1;
+    this.level--;
     c.end();
     this.tree(y);
   }
 
-  private depthOf(kind: Ctx['kind'], block?: number): number {
-    for (let i = this.ctx.length - 1; i >= 0; i--) {
-      const e = this.ctx[i];
-      if (e.kind === kind && e.block === block) return this.ctx.length - 1 - i;
-    }
-    throw new Error(`jit: no enclosing ${kind} for block ${block}`);
+  /** The `br` depth of an open construct at `level`. */
+  private depth(level: number, to: number): number {
+    if (level < 0) throw new Error(`jit: no enclosing construct for block ${to}`);
+    return this.level - 1 - level;
   }
 
   private branch(from: number, to: number): void {
     const { g, c } = this;
-    if (g.rpo[to] <= g.rpo[from]) c.br(this.depthOf('loop', to));
-    else if (g.mergeNodes.has(to)) c.br(this.depthOf('block', to));
+    if (g.rpo[to] <= g.rpo[from]) c.br(this.depth(this.loopLevel[to], to));
+    else if (g.mergeNode[to]) c.br(this.depth(this.blockLevel[to], to));
     else this.tree(to);
   }
 
   private fastBlock(id: number): void {
     const { c, g } = this;
     const block = this.s.cfg.blocks[id];
-    if (g.checkpoints.has(id)) {
+    if (g.checkpoint[id]) {
       // Deopt when the longest path to the next checkpoint may exhaust the budget.
       c.get(FUEL).i64(g.maxPath[id]).op(Op.i64_lt_s).if();
       this.spill();
@@ -541,11 +542,11 @@ class FunctionEmitter {
       case 'cond':
         this.condition(last as InsnOf<'jmp'>);
         c.if();
-        this.ctx.push({ kind: 'if' });
+        this.level++;
         this.branch(id, block.succs[0]);
         c.else();
         this.branch(id, block.succs[1]);
-        this.ctx.pop();
+        this.level--;
         c.end().op(Op.unreachable);
         return;
       default:
