@@ -73,6 +73,8 @@ const G = { rs: 0, rl: 1, ws: 2, wl: 3, stackBase: 4, nested: 5, tail: 6, remain
  * (the interpreter faults on such a base); larger offsets also compare the base register.
  */
 export const CACHE_END = 0x1_0000_0000 - 0x8000;
+/** The access caches' globals: i64, read by the checks directly. */
+const CACHE_GLOBALS: ReadonlySet<string> = new Set(['rs', 'rl', 'ws', 'wl']);
 /** The access caches' shortest region: shorter ones are not cached (their accesses take the slow path). */
 export const CACHE_MIN = 8;
 
@@ -89,9 +91,7 @@ const NEXT = 12;
 const A = 13;
 const B = 14;
 const T = 15;
-/** The access caches as i64 locals: read start, read limit, write start, write limit. */
-const RS = 16;
-const SCRATCH: readonly ValType[] = [I32, I64, I64, I32, I64, I64, I64, I64];
+const SCRATCH: readonly ValType[] = [I32, I64, I64, I32];
 const PARAMS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64];
 const RESULTS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64];
 
@@ -142,7 +142,6 @@ export interface GeneratedModule {
   readonly functions: number;
 }
 
-
 /** Compile a program to a WebAssembly module's bytes. */
 export function generate(program: CompiledProgram, options: GenerateOptions = {}): GeneratedModule {
   const insns = program.insns;
@@ -155,8 +154,10 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   mb.importFunction('vm', 'fault', [I32, I32], []);
   mb.importFunction('vm', 'deopt', [I32, I32, F64], []);
   // The access caches start out unset: a program's first run resets them (resetCache).
-  for (const name of GLOBALS)
-    mb.exportGlobal(name, mb.global(name === 'nested' ? I64 : name === 'remaining' ? F64 : I32));
+  for (const name of GLOBALS) {
+    const type = CACHE_GLOBALS.has(name) || name === 'nested' ? I64 : name === 'remaining' ? F64 : I32;
+    mb.exportGlobal(name, mb.global(type));
+  }
   const graphs = cfg.entries.map((e) => analyseFunction(cfg, cfg.blockAt[e]));
   const funcIndex = new Map<number, number>();
   for (const g of graphs) funcIndex.set(g.entry, mb.defineFunction(PARAMS, RESULTS));
@@ -229,7 +230,8 @@ function wrapper(func: number): Code {
  */
 function resetCache(c: Code, stackBase: number): void {
   const limit = MAX_CALL_FRAMES * STACK_SIZE - CACHE_MIN;
-  c.get(stackBase).gset(G.rs).i32(limit).gset(G.rl).get(stackBase).gset(G.ws).i32(limit).gset(G.wl);
+  c.get(stackBase).op(Op.i64_extend_i32_u).gset(G.rs).i64(limit).gset(G.rl);
+  c.get(stackBase).op(Op.i64_extend_i32_u).gset(G.ws).i64(limit).gset(G.wl);
 }
 
 /** Export name of {@link freshWrapper}. */
@@ -425,7 +427,6 @@ class FunctionEmitter {
     // in a verified function that never names r10.
     if (!(this.s.verified && !this.namesFramePointer()))
       c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
-    this.loadCache();
     if (g.reducible) this.tree(g.entry);
     else this.dispatch();
     c.op(Op.unreachable);
@@ -648,15 +649,6 @@ class FunctionEmitter {
   }
 
   /** Push the i32 address of `reg + off`, checked unless proven safe. */
-  /** Copy the access cache from its globals into locals (after anything that may refill it). */
-  private loadCache(): void {
-    for (let k = 0; k < 4; k++)
-      this.c
-        .gget(G.rs + k)
-        .op(Op.i64_extend_i32_u)
-        .set(RS + k);
-  }
-
   private address(i: number, reg: number, off: number, size: number, write: boolean): void {
     const { c } = this;
     if (this.inFrame(reg, off, size) || this.s.safe.has(i)) {
@@ -664,26 +656,18 @@ class FunctionEmitter {
       if (off !== 0) c.i32(off).op(Op.i32_add);
       return;
     }
-    const start = write ? RS + 2 : RS;
     // a - start <= limit + 8 - size, unsigned (see CACHE_END).
     c.get(reg);
     if (off !== 0) c.i64(off).op(Op.i64_add);
     c.tee(A)
-      .get(start)
+      .gget(write ? G.ws : G.rs)
       .op(Op.i64_sub)
-      .get(start + 1);
+      .gget(write ? G.wl : G.rl);
     if (size !== CACHE_MIN) c.i64(CACHE_MIN - size).op(Op.i64_add);
     c.op(Op.i64_le_u);
     // The interpreter requires the base register itself to be a 32-bit address.
     if (off > FIRST_ADDRESS) c.get(reg).i64(0x1_0000_0000).op(Op.i64_lt_u).op(Op.i32_and);
-    c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access);
-    c.gget(write ? G.ws : G.rs)
-      .op(Op.i64_extend_i32_u)
-      .set(start);
-    c.gget(write ? G.wl : G.rl)
-      .op(Op.i64_extend_i32_u)
-      .set(start + 1);
-    c.end();
+    c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access).end();
   }
 
   private condition(insn: InsnOf<'jmp'>): void {
@@ -840,7 +824,6 @@ class FunctionEmitter {
     }
     c.call(Import.Helper);
     c.i32(0).mem(Op.i64_load).set(0);
-    this.loadCache();
     // Instructions run by callbacks during the helper count against this run's budget.
     c.gget(G.nested).op(Op.i64_eqz).op(Op.i32_eqz).if();
     c.get(FUEL).gget(G.nested).op(Op.i64_sub).set(FUEL).i64(0n).gset(G.nested);
@@ -866,7 +849,6 @@ class FunctionEmitter {
     c.get(FP).i64(STACK_SIZE).op(Op.i64_sub).get(FUEL).call(this.s.funcIndex.get(target)!);
     c.set(FUEL);
     for (let r = 5; r >= 0; r--) c.set(r);
-    this.loadCache();
   }
 
   private atomic(insn: InsnOf<'atomic'>, i: number): void {

@@ -305,11 +305,11 @@ function instantiate(
             jit.cached[write ? 1 : 0] = region;
             jit.cachedAt[write ? 1 : 0] = memory.regions.indexOf(region);
             if (write) {
-              g.ws.value = region.start | 0;
-              g.wl.value = end - region.start - CACHE_MIN;
+              g.ws.value = BigInt(region.start);
+              g.wl.value = BigInt(end - region.start - CACHE_MIN);
             } else {
-              g.rs.value = region.start | 0;
-              g.rl.value = end - region.start - CACHE_MIN;
+              g.rs.value = BigInt(region.start);
+              g.rl.value = BigInt(end - region.start - CACHE_MIN);
             }
           }
           return a;
