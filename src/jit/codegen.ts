@@ -427,9 +427,26 @@ class FunctionEmitter {
     // in a verified function that never names r10.
     if (!(this.s.verified && !this.namesFramePointer()))
       c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
-    if (g.reducible) this.tree(g.entry);
-    else this.dispatch();
-    c.op(Op.unreachable);
+    if (!g.reducible) {
+      this.dispatch();
+      c.op(Op.unreachable);
+      return c;
+    }
+    // Checkpoints leave this block with $next = the block to deopt at: the deopt's code stays
+    // out of loops, where V8 would otherwise keep registers ready for its call.
+    c.block();
+    this.level++;
+    this.tree(g.entry);
+    this.level--;
+    c.end();
+    this.spill();
+    c.get(NEXT).get(FP).op(Op.i32_wrap_i64).get(FUEL).op(Op.f64_convert_i64_s).call(Import.Deopt);
+    for (let r = 0; r <= 5; r++)
+      c.i32(r * 8)
+        .mem(Op.i64_load)
+        .set(r);
+    c.i32(FUEL_OUT).mem(Op.f64_load).op(Op.i64_trunc_f64_s).set(FUEL);
+    this.ret();
     return c;
   }
 
@@ -514,14 +531,8 @@ class FunctionEmitter {
     if (g.checkpoint[id]) {
       // Deopt when the longest path to the next checkpoint may exhaust the budget.
       c.get(FUEL).i64(g.maxPath[id]).op(Op.i64_lt_s).if();
-      this.spill();
-      c.i32(block.start).get(FP).op(Op.i32_wrap_i64).get(FUEL).op(Op.f64_convert_i64_s).call(Import.Deopt);
-      for (let r = 0; r <= 5; r++)
-        c.i32(r * 8)
-          .mem(Op.i64_load)
-          .set(r);
-      c.i32(FUEL_OUT).mem(Op.f64_load).op(Op.i64_trunc_f64_s).set(FUEL);
-      this.ret();
+      // The deopt block is the outermost construct: br depth = the open constructs, this `if` included, less one.
+      c.i32(block.start).set(NEXT).br(this.level);
       c.end();
     }
     c.get(FUEL)
