@@ -133,6 +133,28 @@ describe('JIT', () => {
     assert.equal((c as { r0: bigint }).r0, 50n * 0x04030201n + 4n);
   });
 
+  test('near the end of its budget a callee finishes on the interpreter with its frame as it was', () => {
+    // f stores to its frame, loops, then reads the store back; the caller's r6 and frame survive.
+    const asm = [
+      'mov %r6, 7\nstdw [%r10-8], 1000\ncall local f\nldxdw %r1, [%r10-8]\nadd %r0, %r1\nadd %r0, %r6\nexit',
+      'f:\nmov %r6, 100\nstdw [%r10-8], 50\nmov %r2, 0\nloop:\nadd %r2, 1\njlt %r2, 20, loop',
+      'ldxdw %r0, [%r10-8]\nadd %r0, %r2\nexit',
+    ].join('\n');
+    const full = runBoth(asm)[0] as { insns: number; r0: bigint };
+    assert.equal(full.r0, 50n + 20n + 1000n + 7n);
+    // Every budget from "faults at the first instruction" to "just fits": deopts at each point.
+    for (let budget = 1; budget <= full.insns; budget++) {
+      const [a, b] = runBoth(asm, { budget });
+      if ('error' in a) {
+        assert.ok(
+          a.error instanceof InstructionBudgetError && b.error instanceof InstructionBudgetError,
+          `${budget}`,
+        );
+        assert.equal(b.error.slot, a.error.slot, `${budget}`);
+      } else assert.deepEqual(b, a, `${budget}`);
+    }
+  });
+
   test('bpf-to-bpf calls: eight frames at most, r6–r9 restored, stacks separate', () => {
     const ok = [
       'mov %r6, 7\nstdw [%r10-8], 1\ncall local f\nldxdw %r1, [%r10-8]\nadd %r0, %r1\nadd %r0, %r6\nexit',
