@@ -134,11 +134,13 @@ describe('JIT', () => {
   });
 
   test('near the end of its budget a callee finishes on the interpreter with its frame as it was', () => {
-    // f stores to its frame, loops, then reads the store back; the caller's r6 and frame survive.
+    // f stores to its frame, loops, then reads the store back on a short path beside a long one
+    // (the long path sets how early the loop header deopts); the caller's r6 and frame survive.
     const asm = [
       'mov %r6, 7\nstdw [%r10-8], 1000\ncall local f\nldxdw %r1, [%r10-8]\nadd %r0, %r1\nadd %r0, %r6\nexit',
       'f:\nmov %r6, 100\nstdw [%r10-8], 50\nmov %r2, 0\nloop:\nadd %r2, 1\njlt %r2, 20, loop',
-      'ldxdw %r0, [%r10-8]\nadd %r0, %r2\nexit',
+      'jne %r2, 20, long\nldxdw %r0, [%r10-8]\nadd %r0, %r2\nexit',
+      `long:\n${'add %r0, 1\n'.repeat(10)}exit`,
     ].join('\n');
     const full = runBoth(asm)[0] as { insns: number; r0: bigint };
     assert.equal(full.r0, 50n + 20n + 1000n + 7n);
