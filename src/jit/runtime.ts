@@ -83,7 +83,8 @@ export interface JitProgram {
   run: Run | undefined;
   /**
    * The regions in the module's read and write caches and their indices in the memory's region
-   * list: still there, or the caches are emptied before the next run.
+   * list: still there, or the caches are reset to the run's stack before the next run (undefined
+   * before the first run).
    */
   cached: [Region | undefined, Region | undefined];
   cachedAt: [number, number];
