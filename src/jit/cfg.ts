@@ -107,21 +107,25 @@ export function buildCfg(insns: readonly Insn[], slots: number): Cfg {
 export interface FunctionGraph {
   readonly entry: number;
   /** Block ids in reverse postorder; `order[0]` is the entry. */
-  readonly order: readonly number[];
+  readonly order: Int32Array;
   /** Position in {@link order} by block id, -1 for blocks outside the function. */
   readonly rpo: Int32Array;
   /** Immediate dominator by block id (the entry dominates itself). */
   readonly idom: Int32Array;
-  readonly loopHeaders: ReadonlySet<number>;
-  /** Blocks with two or more forward in-edges: code placed after a `block` its predecessors leave. */
-  readonly mergeNodes: ReadonlySet<number>;
+  /** By block id, 1 for a loop header (the target of a retreating edge). */
+  readonly loopHeader: Uint8Array;
+  /**
+   * By block id, 1 for a merge node (two or more forward in-edges): code placed after a `block`
+   * its predecessors leave.
+   */
+  readonly mergeNode: Uint8Array;
   /** Whether every retreating edge goes to a block that dominates its source. */
   readonly reducible: boolean;
   /**
-   * Blocks where the budget is checked in fast code: the entry, loop headers and call
+   * By block id, 1 where the budget is checked in fast code: the entry, loop headers and call
    * continuations. Every cycle passes through one.
    */
-  readonly checkpoints: ReadonlySet<number>;
+  readonly checkpoint: Uint8Array;
   /** By block id: the most instructions any path from the block runs before the next checkpoint. */
   readonly maxPath: Float64Array;
 }
@@ -130,85 +134,109 @@ export interface FunctionGraph {
 export function analyseFunction(cfg: Cfg, entry: number): FunctionGraph {
   const { blocks } = cfg;
   const count = blocks.length;
-  // Iterative DFS for postorder.
-  const post: number[] = [];
+  // Iterative DFS for postorder: a stack of blocks and the next successor of each.
+  const post = new Int32Array(count);
+  let postLength = 0;
   const seen = new Uint8Array(count);
-  const stack: Array<[number, number]> = [[entry, 0]];
+  const stack = new Int32Array(count);
+  const nextSucc = new Int32Array(count);
+  let top = 0;
+  stack[0] = entry;
   seen[entry] = 1;
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const succs = blocks[top[0]].succs;
-    if (top[1] < succs.length) {
-      const s = succs[top[1]++];
+  while (top >= 0) {
+    const b = stack[top];
+    const succs = blocks[b].succs;
+    const k = nextSucc[top];
+    if (k < succs.length) {
+      nextSucc[top] = k + 1;
+      const s = succs[k];
       if (!seen[s]) {
         seen[s] = 1;
-        stack.push([s, 0]);
+        stack[++top] = s;
+        nextSucc[top] = 0;
       }
     } else {
-      post.push(top[0]);
-      stack.pop();
+      post[postLength++] = b;
+      top--;
     }
   }
-  const order = post.reverse();
+  const order = new Int32Array(postLength);
   const rpo = new Int32Array(count).fill(-1);
-  order.forEach((b, i) => {
+  for (let i = 0; i < postLength; i++) {
+    const b = post[postLength - 1 - i];
+    order[i] = b;
     rpo[b] = i;
-  });
-  const preds: number[][] = Array.from({ length: count }, () => []);
-  for (const b of order) for (const s of blocks[b].succs) preds[s].push(b);
+  }
+  // Predecessors inside the function, as one array sliced by block (predStart[b] … predStart[b + 1]).
+  const predStart = new Int32Array(count + 1);
+  for (let i = 0; i < postLength; i++) for (const s of blocks[order[i]].succs) predStart[s + 1]++;
+  for (let b = 0; b < count; b++) predStart[b + 1] += predStart[b];
+  const preds = new Int32Array(predStart[count]);
+  const fill = predStart.slice(0, count);
+  for (let i = 0; i < postLength; i++) {
+    const b = order[i];
+    for (const s of blocks[b].succs) preds[fill[s]++] = b;
+  }
 
   // Cooper, Harvey & Kennedy: iterate to a fixed point over the reverse postorder.
   const idom = new Int32Array(count).fill(-1);
   idom[entry] = entry;
-  const intersect = (a: number, b: number) => {
-    while (a !== b) {
-      while (rpo[a] > rpo[b]) a = idom[a];
-      while (rpo[b] > rpo[a]) b = idom[b];
-    }
-    return a;
-  };
   for (let changed = true; changed; ) {
     changed = false;
-    for (const b of order) {
-      if (b === entry) continue;
+    for (let i = 1; i < postLength; i++) {
+      const b = order[i];
       let d = -1;
-      for (const p of preds[b]) if (idom[p] >= 0) d = d < 0 ? p : intersect(p, d);
+      for (let k = predStart[b]; k < predStart[b + 1]; k++) {
+        let p = preds[k];
+        if (idom[p] < 0) continue;
+        if (d < 0) {
+          d = p;
+          continue;
+        }
+        while (p !== d) {
+          while (rpo[p] > rpo[d]) p = idom[p];
+          while (rpo[d] > rpo[p]) d = idom[d];
+        }
+      }
       if (d !== idom[b]) {
         idom[b] = d;
         changed = true;
       }
     }
   }
-  const dominates = (a: number, b: number) => {
-    for (let x = b; ; x = idom[x]) {
-      if (x === a) return true;
-      if (x === entry) return false;
-    }
-  };
 
-  const loopHeaders = new Set<number>();
-  const mergeNodes = new Set<number>();
+  const loopHeader = new Uint8Array(count);
+  const mergeNode = new Uint8Array(count);
   let reducible = true;
-  for (const b of order) {
+  for (let i = 0; i < postLength; i++) {
+    const b = order[i];
     let forward = 0;
-    for (const p of preds[b]) {
-      if (rpo[p] >= rpo[b]) {
-        loopHeaders.add(b);
-        if (!dominates(b, p)) reducible = false;
+    for (let k = predStart[b]; k < predStart[b + 1]; k++) {
+      const p = preds[k];
+      if (rpo[p] >= i) {
+        loopHeader[b] = 1;
+        // Reducible when the header dominates the edge's source.
+        let x = p;
+        while (x !== b && x !== entry) x = idom[x];
+        if (x !== b) reducible = false;
       } else forward++;
     }
-    if (forward >= 2) mergeNodes.add(b);
+    if (forward >= 2) mergeNode[b] = 1;
   }
-  const checkpoints = new Set<number>([entry, ...loopHeaders]);
-  for (const b of order) if (blocks[b].term === 'call') checkpoints.add(blocks[b].succs[0]);
+  const checkpoint = loopHeader.slice();
+  checkpoint[entry] = 1;
+  for (let i = 0; i < postLength; i++) {
+    const b = blocks[order[i]];
+    if (b.term === 'call') checkpoint[b.succs[0]] = 1;
+  }
 
   // Longest path to the next checkpoint: the graph without edges into checkpoints is acyclic.
   const maxPath = new Float64Array(count);
-  for (let i = order.length - 1; i >= 0; i--) {
+  for (let i = postLength - 1; i >= 0; i--) {
     const b = blocks[order[i]];
     let longest = 0;
-    for (const s of b.succs) if (!checkpoints.has(s) && rpo[s] > i) longest = Math.max(longest, maxPath[s]);
+    for (const s of b.succs) if (!checkpoint[s] && rpo[s] > i && maxPath[s] > longest) longest = maxPath[s];
     maxPath[b.id] = b.end - b.start + longest;
   }
-  return { entry, order, rpo, idom, loopHeaders, mergeNodes, reducible, checkpoints, maxPath };
+  return { entry, order, rpo, idom, loopHeader, mergeNode, reducible, checkpoint, maxPath };
 }

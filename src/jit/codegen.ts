@@ -1,22 +1,24 @@
 /**
  * eBPF → WebAssembly code generation: one module per program, one WebAssembly function per eBPF
- * function (entry), each compiled twice into the same body:
+ * function (entry):
  *
  * ```
- *  block $precise
- *    fast code: structured blocks/loops (stackifier), budget checked only at checkpoints
- *  end                      ← reached only by a deopt branch, with $next = the block to resume
- *  loop $dispatch           ← precise code: br_table over the blocks, budget charged per segment
- *    block … block  br_table  end code(b0)  end code(b1) …
- *  end
+ *  fast code (reducible functions): structured blocks/loops (stackifier), budget checked only
+ *            at checkpoints; near the end of the budget the interpreter finishes the function
+ *  precise code (irreducible ones): loop $dispatch: br_table over the blocks, budget charged
+ *            per segment
+ *              block … block  br_table  end code(b0)  end code(b1) …
+ *            end
  * ```
  *
  * Fast code charges each block's length on entry and, at checkpoints (function entry, loop
  * headers, call continuations), tests whether the longest path to the next checkpoint still fits
- * the remaining budget; when it does not, it branches to the precise copy of the same block.
+ * the remaining budget; when it does not, it *deopts*: the `deopt` import runs the rest of the
+ * function on the interpreter from that block (registers through the spill area, the frame as
+ * it is), which counts and faults exactly as a run on the interpreter would.
  * Precise code charges the instructions up to and including each instruction that can fault or
  * has an effect before running it, so a budget fault names exactly the instruction the interpreter
- * would. Irreducible functions get only the precise copy.
+ * would.
  *
  * Registers are `i64` locals (r0–r9 and r10 = the frame pointer); a function takes r0–r9, r10
  * and the remaining budget (fuel) and returns r0–r5 and the fuel, so the caller keeps its own
@@ -25,8 +27,8 @@
 
 import { helperId } from '../isa/helper-ids.js';
 import type { Insn } from '../isa/instruction.js';
-import { type CompiledProgram, STACK_SIZE } from '../vm/interpreter.js';
-import { CPU_ADDRESS } from '../vm/memory.js';
+import { type CompiledProgram, MAX_CALL_FRAMES, STACK_SIZE } from '../vm/interpreter.js';
+import { CPU_ADDRESS, FIRST_ADDRESS } from '../vm/memory.js';
 import { analyseFunction, buildCfg, type Cfg, type FunctionGraph } from './cfg.js';
 import { Code, F64, I32, I64, ModuleBuilder, Op, type ValType } from './wasm.js';
 
@@ -43,6 +45,12 @@ export enum Import {
   Budget = 2,
   /** fault(kind, index): throws the run-time VmError of {@link FaultKind} */
   Fault = 3,
+  /**
+   * deopt(index, fp, fuel): the interpreter runs the rest of the function from instruction
+   * `index` (its first frame at `fp`, registers r0–r9 from the spill area, `fuel` instructions
+   * left); r0–r5 come back at address 0 and the fuel left at {@link FUEL_OUT}.
+   */
+  Deopt = 4,
 }
 
 /** Run-time faults other than memory and budget. */
@@ -54,8 +62,21 @@ export enum FaultKind {
 }
 
 /** Global indices (all exported under these names). */
-export const GLOBALS = ['rs', 're', 'ws', 'we', 'stackBase', 'nested', 'tail', 'remaining'] as const;
-const G = { rs: 0, re: 1, ws: 2, we: 3, stackBase: 4, nested: 5, tail: 6, remaining: 7 } as const;
+export const GLOBALS = ['rs', 'rl', 'ws', 'wl', 'stackBase', 'nested', 'tail', 'remaining'] as const;
+const G = { rs: 0, rl: 1, ws: 2, wl: 3, stackBase: 4, nested: 5, tail: 6, remaining: 7 } as const;
+
+/**
+ * The access caches hold a region's start and its length less 8 (`rl`, `wl`): an access of `size`
+ * bytes at `a` hits when `a - start <= limit + 8 - size`, one unsigned compare. Cached regions are
+ * at least 8 bytes long and end below this address, so that an address within one cannot be
+ * reached from a base register of 2^32 or more with an offset in [-32768, {@link FIRST_ADDRESS}]
+ * (the interpreter faults on such a base); larger offsets also compare the base register.
+ */
+export const CACHE_END = 0x1_0000_0000 - 0x8000;
+/** The access caches' globals: i64, read by the checks directly. */
+const CACHE_GLOBALS: ReadonlySet<string> = new Set(['rs', 'rl', 'ws', 'wl']);
+/** The access caches' shortest region: shorter ones are not cached (their accesses take the slow path). */
+export const CACHE_MIN = 8;
 
 /**
  * Registers r0–r9 live at addresses 0, 8, … 72 of the never-mapped NULL page when spilled (on
@@ -70,9 +91,7 @@ const NEXT = 12;
 const A = 13;
 const B = 14;
 const T = 15;
-/** The access cache's bounds as i64 locals: read start, read end, write start, write end. */
-const RS = 16;
-const SCRATCH: readonly ValType[] = [I32, I64, I64, I32, I64, I64, I64, I64];
+const SCRATCH: readonly ValType[] = [I32, I64, I64, I32];
 const PARAMS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64];
 const RESULTS: readonly ValType[] = [I64, I64, I64, I64, I64, I64, I64];
 
@@ -123,8 +142,6 @@ export interface GeneratedModule {
   readonly functions: number;
 }
 
-type Ctx = { readonly kind: 'loop' | 'block' | 'if' | 'precise'; readonly block?: number };
-
 /** Compile a program to a WebAssembly module's bytes. */
 export function generate(program: CompiledProgram, options: GenerateOptions = {}): GeneratedModule {
   const insns = program.insns;
@@ -135,13 +152,11 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   mb.importFunction('vm', 'access', [I32, I64], [I32]);
   mb.importFunction('vm', 'budget', [I32], []);
   mb.importFunction('vm', 'fault', [I32, I32], []);
+  mb.importFunction('vm', 'deopt', [I32, I32, F64], []);
+  // The access caches start out unset: a program's first run resets them (resetCache).
   for (const name of GLOBALS) {
-    const type = name === 'nested' ? I64 : name === 'remaining' ? F64 : I32;
-    const index = mb.global(
-      type,
-      name === 'rs' || name === 'ws' ? -1 : name === 're' || name === 'we' ? 0x1000 : 0,
-    );
-    mb.exportGlobal(name, index);
+    const type = CACHE_GLOBALS.has(name) || name === 'nested' ? I64 : name === 'remaining' ? F64 : I32;
+    mb.exportGlobal(name, mb.global(type));
   }
   const graphs = cfg.entries.map((e) => analyseFunction(cfg, cfg.blockAt[e]));
   const funcIndex = new Map<number, number>();
@@ -160,8 +175,7 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   };
   let structured = 0;
   graphs.forEach((g, k) => {
-    const emitter = new FunctionEmitter(shared, g);
-    mb.setBody(funcIndex.get(g.entry)!, SCRATCH, emitter.emit());
+    mb.setBody(funcIndex.get(g.entry)!, SCRATCH, new FunctionEmitter(shared, g).emit());
     if (g.reducible) structured++;
     const slot = insnSlot(program, cfg.blocks[g.entry].start);
     const name = `f${slot}`;
@@ -195,7 +209,7 @@ function wrapper(func: number): Code {
   const c = new Code();
   c.get(2).gset(G.stackBase);
   c.get(3).if();
-  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  resetCache(c, 2);
   c.end();
   c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
   for (let r = 0; r < 10; r++) c.i32(r * 8).mem(Op.i64_load);
@@ -208,6 +222,16 @@ function wrapper(func: number): Code {
   c.i32(0).get(5).mem(Op.i64_store);
   c.i32(FUEL_OUT).get(4).op(Op.f64_convert_i64_s).mem(Op.f64_store);
   return c;
+}
+
+/**
+ * Point both access caches at the run's stack (local `stackBase`): mapped for the whole run, and
+ * an empty cache cannot be written as one compare that always misses.
+ */
+function resetCache(c: Code, stackBase: number): void {
+  const limit = MAX_CALL_FRAMES * STACK_SIZE - CACHE_MIN;
+  c.get(stackBase).op(Op.i64_extend_i32_u).gset(G.rs).i64(limit).gset(G.rl);
+  c.get(stackBase).op(Op.i64_extend_i32_u).gset(G.ws).i64(limit).gset(G.wl);
 }
 
 /** Export name of {@link freshWrapper}. */
@@ -223,7 +247,7 @@ function freshWrapper(func: number): Code {
   const c = new Code();
   c.get(4).gset(G.stackBase);
   c.get(5).if();
-  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  resetCache(c, 4);
   c.end();
   c.i64(0n).gset(G.nested).i32(0).gset(G.tail);
   c.i64(0n);
@@ -260,7 +284,7 @@ function repeatWrapper(func: number): Code {
   const c = new Code();
   c.get(5).gset(G.stackBase);
   c.get(6).if();
-  c.i32(-1).gset(G.rs).i32(0x1000).gset(G.re).i32(-1).gset(G.ws).i32(0x1000).gset(G.we);
+  resetCache(c, 5);
   c.end();
   c.get(4).op(Op.i64_trunc_f64_s).set(7);
   c.block().loop();
@@ -366,7 +390,13 @@ const ATOMIC64: Partial<Record<string, number>> = {
 
 class FunctionEmitter {
   private readonly c = new Code();
-  private readonly ctx: Ctx[] = [];
+  /** Structured code: constructs open around the current position (a `br` depth counts them). */
+  private level = 0;
+  /** By block id, the level of the open `loop` of a loop header, or of the `block` a merge node follows; -1 when closed. */
+  private readonly loopLevel: Int32Array;
+  private readonly blockLevel: Int32Array;
+  /** By block id, its dominator-tree children that are merge nodes, highest reverse postorder first. */
+  private readonly merges: Array<number[] | undefined>;
   /** The block being emitted: where it ends, and whether its budget is charged per segment. */
   private current = { end: 0, precise: true };
   private readonly insns: readonly Insn[];
@@ -376,28 +406,58 @@ class FunctionEmitter {
     private readonly g: FunctionGraph,
   ) {
     this.insns = s.program.insns;
+    const count = s.cfg.blocks.length;
+    this.loopLevel = new Int32Array(count).fill(-1);
+    this.blockLevel = new Int32Array(count).fill(-1);
+    this.merges = new Array(count);
+    for (let i = g.order.length - 1; i > 0; i--) {
+      const b = g.order[i];
+      if (!g.mergeNode[b]) continue;
+      const d = g.idom[b];
+      const list = this.merges[d];
+      if (list) list.push(b);
+      else this.merges[d] = [b];
+    }
   }
 
+  /** The function's body: fast code, or precise code for an irreducible function. */
   emit(): Code {
     const { c, g } = this;
     // Every frame starts with a zeroed stack, as in the interpreter; unobservable (and skipped)
     // in a verified function that never names r10.
     if (!(this.s.verified && !this.namesFramePointer()))
       c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
-    this.loadCache();
-    if (g.reducible) {
-      c.block();
-      this.ctx.push({ kind: 'precise' });
-      this.tree(g.entry);
-      this.ctx.pop();
-      c.end();
+    if (!g.reducible) {
+      this.dispatch();
+      c.op(Op.unreachable);
+      return c;
     }
-    // The precise copy: a dispatch loop over the blocks in reverse postorder.
+    // Checkpoints leave this block with $next = the block to deopt at: the deopt's code stays
+    // out of loops, where V8 would otherwise keep registers ready for its call.
+    c.block();
+    this.level++;
+    this.tree(g.entry);
+    this.level--;
+    c.end();
+    this.spill();
+    c.get(NEXT).get(FP).op(Op.i32_wrap_i64).get(FUEL).op(Op.f64_convert_i64_s).call(Import.Deopt);
+    for (let r = 0; r <= 5; r++)
+      c.i32(r * 8)
+        .mem(Op.i64_load)
+        .set(r);
+    c.i32(FUEL_OUT).mem(Op.f64_load).op(Op.i64_trunc_f64_s).set(FUEL);
+    this.ret();
+    return c;
+  }
+
+  /** The precise copy: a dispatch loop over the blocks in reverse postorder, from block `$next`. */
+  private dispatch(): void {
+    const { c, g } = this;
     const n = g.order.length;
     c.loop();
     for (let k = 0; k < n; k++) c.block();
     c.get(NEXT).brTable(
-      g.order.map((_, k) => k),
+      Array.from({ length: n }, (_, k) => k),
       0,
     );
     for (let k = 0; k < n; k++) {
@@ -405,8 +465,6 @@ class FunctionEmitter {
       this.preciseBlock(g.order[k], n - 1 - k);
     }
     c.end();
-    c.op(Op.unreachable);
-    return c;
   }
 
   /** Whether any instruction of the function has r10 as a register operand. */
@@ -426,72 +484,55 @@ class FunctionEmitter {
 
   private tree(x: number): void {
     const { g, c } = this;
-    const merges = [...this.children(x)]
-      .filter((y) => g.mergeNodes.has(y))
-      .sort((a, b) => g.rpo[b] - g.rpo[a]);
-    if (g.loopHeaders.has(x)) {
+    const merges = this.merges[x];
+    if (g.loopHeader[x]) {
       c.loop();
-      this.ctx.push({ kind: 'loop', block: x });
-      this.within(x, merges);
-      this.ctx.pop();
+      this.loopLevel[x] = this.level++;
+      this.within(x, merges, 0);
+      this.loopLevel[x] = -1;
+      this.level--;
       c.end();
-    } else this.within(x, merges);
+    } else this.within(x, merges, 0);
   }
 
-  private childrenCache: Map<number, number[]> | undefined;
-  private children(x: number): number[] {
-    if (!this.childrenCache) {
-      this.childrenCache = new Map();
-      for (const b of this.g.order) {
-        if (b === this.g.entry) continue;
-        const d = this.g.idom[b];
-        const list = this.childrenCache.get(d) ?? [];
-        list.push(b);
-        this.childrenCache.set(d, list);
-      }
-    }
-    return this.childrenCache.get(x) ?? [];
-  }
-
-  private within(x: number, merges: readonly number[]): void {
+  /** Block `x` after `block`s for its merge children `merges[k…]`, each placed after its `block`. */
+  private within(x: number, merges: readonly number[] | undefined, k: number): void {
     const { c } = this;
-    if (merges.length === 0) {
+    if (!merges || k === merges.length) {
       this.fastBlock(x);
       return;
     }
-    const [y, ...rest] = merges;
+    const y = merges[k];
     c.block();
-    this.ctx.push({ kind: 'block', block: y });
-    this.within(x, rest);
-    this.ctx.pop();
+    this.blockLevel[y] = this.level++;
+    this.within(x, merges, k + 1);
+    this.blockLevel[y] = -1;
+    this.level--;
     c.end();
     this.tree(y);
   }
 
-  private depthOf(kind: Ctx['kind'], block?: number): number {
-    for (let i = this.ctx.length - 1; i >= 0; i--) {
-      const e = this.ctx[i];
-      if (e.kind === kind && e.block === block) return this.ctx.length - 1 - i;
-    }
-    throw new Error(`jit: no enclosing ${kind} for block ${block}`);
+  /** The `br` depth of an open construct at `level`. */
+  private depth(level: number, to: number): number {
+    if (level < 0) throw new Error(`jit: no enclosing construct for block ${to}`);
+    return this.level - 1 - level;
   }
 
   private branch(from: number, to: number): void {
     const { g, c } = this;
-    if (g.rpo[to] <= g.rpo[from]) c.br(this.depthOf('loop', to));
-    else if (g.mergeNodes.has(to)) c.br(this.depthOf('block', to));
+    if (g.rpo[to] <= g.rpo[from]) c.br(this.depth(this.loopLevel[to], to));
+    else if (g.mergeNode[to]) c.br(this.depth(this.blockLevel[to], to));
     else this.tree(to);
   }
 
   private fastBlock(id: number): void {
     const { c, g } = this;
     const block = this.s.cfg.blocks[id];
-    if (g.checkpoints.has(id)) {
-      // Deopt to the precise copy when the longest path to the next checkpoint may exhaust the budget.
+    if (g.checkpoint[id]) {
+      // Deopt when the longest path to the next checkpoint may exhaust the budget.
       c.get(FUEL).i64(g.maxPath[id]).op(Op.i64_lt_s).if();
-      this.ctx.push({ kind: 'if' });
-      c.i32(g.rpo[id]).set(NEXT).br(this.depthOf('precise'));
-      this.ctx.pop();
+      // The deopt block is the outermost construct: br depth = the open constructs, this `if` included, less one.
+      c.i32(block.start).set(NEXT).br(this.level);
       c.end();
     }
     c.get(FUEL)
@@ -513,11 +554,11 @@ class FunctionEmitter {
       case 'cond':
         this.condition(last as InsnOf<'jmp'>);
         c.if();
-        this.ctx.push({ kind: 'if' });
+        this.level++;
         this.branch(id, block.succs[0]);
         c.else();
         this.branch(id, block.succs[1]);
-        this.ctx.pop();
+        this.level--;
         c.end().op(Op.unreachable);
         return;
       default:
@@ -619,15 +660,6 @@ class FunctionEmitter {
   }
 
   /** Push the i32 address of `reg + off`, checked unless proven safe. */
-  /** Copy the access cache from its globals into locals (after anything that may refill it). */
-  private loadCache(): void {
-    for (let k = 0; k < 4; k++)
-      this.c
-        .gget(G.rs + k)
-        .op(Op.i64_extend_i32_u)
-        .set(RS + k);
-  }
-
   private address(i: number, reg: number, off: number, size: number, write: boolean): void {
     const { c } = this;
     if (this.inFrame(reg, off, size) || this.s.safe.has(i)) {
@@ -635,25 +667,18 @@ class FunctionEmitter {
       if (off !== 0) c.i32(off).op(Op.i32_add);
       return;
     }
-    c.get(reg).i64(off).op(Op.i64_add).tee(A);
-    const start = write ? RS + 2 : RS;
-    c.get(start).op(Op.i64_ge_u);
-    c.get(A)
-      .get(start + 1)
-      .i64(size)
+    // a - start <= limit + 8 - size, unsigned (see CACHE_END).
+    c.get(reg);
+    if (off !== 0) c.i64(off).op(Op.i64_add);
+    c.tee(A)
+      .gget(write ? G.ws : G.rs)
       .op(Op.i64_sub)
-      .op(Op.i64_le_u);
-    c.op(Op.i32_and);
+      .gget(write ? G.wl : G.rl);
+    if (size !== CACHE_MIN) c.i64(CACHE_MIN - size).op(Op.i64_add);
+    c.op(Op.i64_le_u);
     // The interpreter requires the base register itself to be a 32-bit address.
-    c.get(reg).i64(0x1_0000_0000n).op(Op.i64_lt_u).op(Op.i32_and);
-    c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access);
-    c.gget(write ? G.ws : G.rs)
-      .op(Op.i64_extend_i32_u)
-      .set(start);
-    c.gget(write ? G.we : G.re)
-      .op(Op.i64_extend_i32_u)
-      .set(start + 1);
-    c.end();
+    if (off > FIRST_ADDRESS) c.get(reg).i64(0x1_0000_0000).op(Op.i64_lt_u).op(Op.i32_and);
+    c.if(I32).get(A).op(Op.i32_wrap_i64).else().i32(i).get(reg).call(Import.Access).end();
   }
 
   private condition(insn: InsnOf<'jmp'>): void {
@@ -810,7 +835,6 @@ class FunctionEmitter {
     }
     c.call(Import.Helper);
     c.i32(0).mem(Op.i64_load).set(0);
-    this.loadCache();
     // Instructions run by callbacks during the helper count against this run's budget.
     c.gget(G.nested).op(Op.i64_eqz).op(Op.i32_eqz).if();
     c.get(FUEL).gget(G.nested).op(Op.i64_sub).set(FUEL).i64(0n).gset(G.nested);
@@ -836,7 +860,6 @@ class FunctionEmitter {
     c.get(FP).i64(STACK_SIZE).op(Op.i64_sub).get(FUEL).call(this.s.funcIndex.get(target)!);
     c.set(FUEL);
     for (let r = 5; r >= 0; r--) c.set(r);
-    this.loadCache();
   }
 
   private atomic(insn: InsnOf<'atomic'>, i: number): void {

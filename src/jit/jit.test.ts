@@ -99,14 +99,61 @@ describe('JIT', () => {
       'ldxdw %r0, [%r1+28]\nexit', // crosses the end of the input
       'stw [%r10+0], 1\nexit', // just above the frame: still the stack region? (same answer either way)
       'mov %r0, 0',
+      // A base of 2^32 or more faults even where base + offset wraps onto a mapped address (the
+      // first stack lies at 0x1000): one with an offset past FIRST_ADDRESS, one below.
+      'mov %r2, -8\nldxdw %r0, [%r2+0x1010]\nexit',
+      'mov %r2, -8\nstdw [%r2+0x1010], 1\nexit',
+      'mov %r2, -8\nldxdw %r0, [%r2+0x1000]\nexit',
+      'mov %r2, 1\nlsh %r2, 32\nldxb %r0, [%r2-1]\nexit',
+      // The access caches start at the stack; the input's last byte hits, one more crosses its end.
+      'mov %r2, %r10\nstdw [%r2-8], 7\nldxdw %r0, [%r2-8]\nexit',
+      'ldxb %r0, [%r1+31]\nldxh %r0, [%r1+31]\nexit',
+      'ldxb %r0, [%r1+31]\nstb [%r1+31], 1\nldxb %r0, [%r1+31]\nexit',
     ];
     for (const asm of programs) {
       const [a, b] = runBoth(asm, { mem: [...new Uint8Array(32)] });
+      assert.deepEqual(Object.keys(b), Object.keys(a), asm);
       if ('error' in a) {
         assert.ok(b.error instanceof VmError, asm);
         assert.equal(b.error.constructor, (a.error as Error).constructor, asm);
         assert.equal(b.error.message, (a.error as Error).message, asm);
       } else assert.deepEqual(b, a, asm);
+    }
+  });
+
+  test('regions shorter than the access caches take the slow path, with the same results', () => {
+    // A 4-byte input is never cached (the caches hold regions of 8 bytes or more).
+    const asm =
+      'mov %r0, 0\nmov %r3, 0\nloop:\nldxw %r4, [%r1+0]\nadd %r0, %r4\nadd %r3, 1\njlt %r3, 50, loop\nldxb %r4, [%r1+3]\nadd %r0, %r4\nldxh %r4, [%r1+3]\nexit';
+    const [a, b] = runBoth(asm, { mem: [1, 2, 3, 4] });
+    assert.ok('error' in a && a.error instanceof MemoryAccessError);
+    assert.equal((b as { error: Error }).error.message, a.error.message);
+    const [c, d] = runBoth(asm.replace('ldxh %r4, [%r1+3]\n', ''), { mem: [1, 2, 3, 4] });
+    assert.deepEqual(d, c);
+    assert.equal((c as { r0: bigint }).r0, 50n * 0x04030201n + 4n);
+  });
+
+  test('near the end of its budget a callee finishes on the interpreter with its frame as it was', () => {
+    // f stores to its frame, loops, then reads the store back on a short path beside a long one
+    // (the long path sets how early the loop header deopts); the caller's r6 and frame survive.
+    const asm = [
+      'mov %r6, 7\nstdw [%r10-8], 1000\ncall local f\nldxdw %r1, [%r10-8]\nadd %r0, %r1\nadd %r0, %r6\nexit',
+      'f:\nmov %r6, 100\nstdw [%r10-8], 50\nmov %r2, 0\nloop:\nadd %r2, 1\njlt %r2, 20, loop',
+      'jne %r2, 20, long\nldxdw %r0, [%r10-8]\nadd %r0, %r2\nexit',
+      `long:\n${'add %r0, 1\n'.repeat(10)}exit`,
+    ].join('\n');
+    const full = runBoth(asm)[0] as { insns: number; r0: bigint };
+    assert.equal(full.r0, 50n + 20n + 1000n + 7n);
+    // Every budget from "faults at the first instruction" to "just fits": deopts at each point.
+    for (let budget = 1; budget <= full.insns; budget++) {
+      const [a, b] = runBoth(asm, { budget });
+      if ('error' in a) {
+        assert.ok(
+          a.error instanceof InstructionBudgetError && b.error instanceof InstructionBudgetError,
+          `${budget}`,
+        );
+        assert.equal(b.error.slot, a.error.slot, `${budget}`);
+      } else assert.deepEqual(b, a, `${budget}`);
     }
   });
 

@@ -32,6 +32,8 @@ import {
 import { CPU_ADDRESS, type Region, type VmMemory } from '../vm/memory.js';
 import {
   type ArrayLookup,
+  CACHE_END,
+  CACHE_MIN,
   COUNT_OUT,
   FaultKind,
   FRESH_RUN,
@@ -81,7 +83,8 @@ export interface JitProgram {
   run: Run | undefined;
   /**
    * The regions in the module's read and write caches and their indices in the memory's region
-   * list: still there, or the caches are emptied before the next run.
+   * list: still there, or the caches are reset to the run's stack before the next run (undefined
+   * before the first run).
    */
   cached: [Region | undefined, Region | undefined];
   cachedAt: [number, number];
@@ -296,15 +299,19 @@ function instantiate(
         const a = value < 0x1_0000_0000n ? Number(value) + insn.off : -1;
         const region = a >= 0 ? memory.find(a, size) : undefined;
         if (region && (region.writable || !write)) {
-          const g = jit.globals;
-          jit.cached[write ? 1 : 0] = region;
-          jit.cachedAt[write ? 1 : 0] = memory.regions.indexOf(region);
-          if (write) {
-            g.ws.value = region.start | 0;
-            g.we.value = region.end | 0;
-          } else {
-            g.rs.value = region.start | 0;
-            g.re.value = region.end | 0;
+          // Cache the region (its part below CACHE_END) when at least CACHE_MIN bytes are left.
+          const end = Math.min(region.end, CACHE_END);
+          if (end - region.start >= CACHE_MIN) {
+            const g = jit.globals;
+            jit.cached[write ? 1 : 0] = region;
+            jit.cachedAt[write ? 1 : 0] = memory.regions.indexOf(region);
+            if (write) {
+              g.ws.value = BigInt(region.start);
+              g.wl.value = BigInt(end - region.start - CACHE_MIN);
+            } else {
+              g.rs.value = BigInt(region.start);
+              g.rl.value = BigInt(end - region.start - CACHE_MIN);
+            }
           }
           return a;
         }
@@ -315,6 +322,29 @@ function instantiate(
       },
       budget(index: number): never {
         throw new InstructionBudgetError(slotOf(index), current().options.state.budget);
+      },
+      deopt(index: number, fp: number, fuel: number): void {
+        // The rest of the function on the interpreter, which counts and faults as a whole run
+        // on it would: registers from the spill area, the frame as the function left it.
+        const { options, machine, stackTop } = current();
+        readRegisters(memory, machine);
+        const depth = (stackTop - (fp >>> 0)) / STACK_SIZE;
+        const result = execute(
+          program,
+          machine,
+          { ...options, budget: fuel },
+          { pc: insns[index].slot, depth, resume: true },
+        );
+        // r0–r5 as the function leaves them, and the fuel left (the memory may have grown).
+        const out = spillArea(memory);
+        const r0 = BigInt.asUintN(64, result.r0);
+        out.i32[0] = Number(r0 & 0xffffffffn) | 0;
+        out.i32[1] = Number(r0 >> 32n) | 0;
+        for (let r = 1; r <= 5; r++) {
+          out.i32[2 * r] = machine.lo[r];
+          out.i32[2 * r + 1] = machine.hi[r];
+        }
+        out.f64[FUEL_SLOT] = fuel - result.insnsExecuted;
       },
       fault(kind: number, index: number): never {
         const slot = slotOf(index);
@@ -421,7 +451,8 @@ export function jitExecute(
 ): ExecuteResult {
   const jit = jitFor(program, options.memory);
   const entry = start.pc ? jit?.entries.get(start.pc) : jit?.main;
-  if (!jit || !entry) return execute(program, m, options, start);
+  const fresh = jit && entry ? accessCacheState(jit, options.memory, options.stackBase) : -1;
+  if (!jit || !entry || fresh < 0) return execute(program, m, options, start);
   const depth = start.depth ?? 0;
   const stackTop = options.stackBase + MAX_CALL_FRAMES * STACK_SIZE;
   // A fault ends the whole run, so `jit.run` is restored only on the way out of a normal return.
@@ -435,9 +466,8 @@ export function jitExecute(
     i32[2 * r] = lo[r];
     i32[2 * r + 1] = hi[r];
   }
-  const stale = dropStaleAccessCache(jit, memory);
   const budget = options.budget;
-  entry(stackTop - depth * STACK_SIZE, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
+  entry(stackTop - depth * STACK_SIZE, Math.min(budget, 2 ** 53), options.stackBase, fresh);
   jit.run = saved;
   // Helpers may have grown the memory (a new buffer): take the views again.
   const out = spillArea(memory);
@@ -456,20 +486,29 @@ export function jitExecute(
 }
 
 /**
- * Forget the access cache (the last read and written regions) when a region it names was freed or
- * replaced since the last run; true when it did, so the module re-reads its cached bounds.
+ * Whether the access caches (the last read and written regions) still name mapped regions: 0 when
+ * they do; else 1, and the module resets both to the run's stack (with the runtime's record of
+ * them); -1 when the stack lies too high to be cached (the run then takes the interpreter).
  */
-function dropStaleAccessCache(jit: JitProgram, memory: VmMemory): boolean {
+function accessCacheState(jit: JitProgram, memory: VmMemory, stackBase: number): 0 | 1 | -1 {
   const { cached, cachedAt } = jit;
   const regions = memory.regions;
-  const stale =
-    (cached[0] !== undefined && regions[cachedAt[0]] !== cached[0]) ||
-    (cached[1] !== undefined && regions[cachedAt[1]] !== cached[1]);
-  if (stale) {
-    cached[0] = undefined;
-    cached[1] = undefined;
+  if (
+    cached[0] !== undefined &&
+    regions[cachedAt[0]] === cached[0] &&
+    cached[1] !== undefined &&
+    regions[cachedAt[1]] === cached[1]
+  )
+    return 0;
+  const size = MAX_CALL_FRAMES * STACK_SIZE;
+  const stack = stackBase + size <= CACHE_END ? memory.find(stackBase, size) : undefined;
+  if (!stack) {
+    cached[0] = cached[1] = undefined;
+    return -1;
   }
-  return stale;
+  cached[0] = cached[1] = stack;
+  cachedAt[0] = cachedAt[1] = regions.indexOf(stack);
+  return 1;
 }
 
 /**
@@ -505,13 +544,13 @@ export function jitRunFresh(
   const options = context.options;
   const memory = options.memory;
   const jit = jitFor(program, memory);
-  if (!jit) return -1;
+  const fresh = jit ? accessCacheState(jit, memory, options.stackBase) : -1;
+  if (!jit || fresh < 0) return -1;
   const stackTop = context.stackTop;
   const saved = jit.run;
   jit.run = context;
-  const stale = dropStaleAccessCache(jit, memory);
   const budget = options.budget;
-  jit.fresh(r1, r2, stackTop, Math.min(budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
+  jit.fresh(r1, r2, stackTop, Math.min(budget, 2 ** 53), options.stackBase, fresh);
   jit.run = saved;
   const out = spillArea(memory);
   const count = budget - out.f64[FUEL_SLOT];
@@ -549,11 +588,11 @@ export function jitRepeatFresh(
   const memory = options.memory;
   const jit = jitFor(program, memory);
   const repeat = jit?.repeat;
-  if (!jit || !repeat) return -1;
+  const fresh = jit && repeat ? accessCacheState(jit, memory, options.stackBase) : -1;
+  if (!jit || !repeat || fresh < 0) return -1;
   const saved = jit.run;
   jit.run = context;
-  const stale = dropStaleAccessCache(jit, memory);
-  repeat(n, r1, r2, context.stackTop, Math.min(options.budget, 2 ** 53), options.stackBase, stale ? 1 : 0);
+  repeat(n, r1, r2, context.stackTop, Math.min(options.budget, 2 ** 53), options.stackBase, fresh);
   jit.run = saved;
   const out = spillArea(memory);
   context.r0lo = out.i32[0];

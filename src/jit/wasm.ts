@@ -38,6 +38,7 @@ export const Op = {
   global_set: 0x24,
   i32_load: 0x28,
   i64_load: 0x29,
+  f64_load: 0x2b,
   i64_load8_s: 0x30,
   i64_load8_u: 0x31,
   i64_load16_s: 0x32,
@@ -118,14 +119,25 @@ export const Op = {
 const MEMORY_FILL = 0x0b;
 const EMPTY_BLOCK = 0x40;
 
+/**
+ * Buffers of function bodies already copied into a module, for the next ones: a large program's
+ * body grows to hundreds of kilobytes, and allocating (and zeroing) that anew by doubling on
+ * every compile costs more than writing it.
+ */
+const spareBuffers: Uint8Array[] = [];
+
 /** A growable byte buffer with LEB128 writers. */
 export class Bytes {
-  private buf = new Uint8Array(256);
+  protected buf: Uint8Array;
   length = 0;
+
+  constructor(buffer?: Uint8Array) {
+    this.buf = buffer ?? new Uint8Array(256);
+  }
 
   byte(b: number): this {
     if (this.length === this.buf.length) {
-      const bigger = new Uint8Array(this.buf.length * 2);
+      const bigger = new Uint8Array(Math.max(256, this.buf.length * 2));
       bigger.set(this.buf);
       this.buf = bigger;
     }
@@ -175,6 +187,17 @@ export class Bytes {
     }
   }
 
+  /** Signed LEB128 of a safe integer beyond 32 bits, without BigInt. */
+  sSafe(value: number): this {
+    let v = value;
+    for (;;) {
+      const b = ((v % 128) + 128) % 128;
+      v = Math.floor(v / 128);
+      if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) return this.byte(b);
+      this.byte(b | 0x80);
+    }
+  }
+
   name(text: string): this {
     const encoded = new TextEncoder().encode(text);
     return this.u32(encoded.length).bytes(encoded);
@@ -192,6 +215,17 @@ export class Bytes {
 
 /** One function body: locals declared up front, then an expression. */
 export class Code extends Bytes {
+  constructor() {
+    super(spareBuffers.pop());
+  }
+
+  /** Give the buffer back for another body (this one is no longer used). */
+  release(): void {
+    if (spareBuffers.length < 16) spareBuffers.push(this.buf);
+    this.buf = new Uint8Array(0);
+    this.length = 0;
+  }
+
   /** Emit a bare opcode. */
   op(code: number): this {
     return this.byte(code);
@@ -199,11 +233,12 @@ export class Code extends Bytes {
   i32(value: number): this {
     return this.byte(Op.i32_const).s32(value);
   }
-  /** An i64 constant; small values (most offsets and immediates) skip BigInt arithmetic. */
+  /** An i64 constant; numbers (safe integers: most offsets and immediates) skip BigInt arithmetic. */
   i64(value: bigint | number): this {
-    if (typeof value === 'number') return this.byte(Op.i64_const).s32(value);
-    if (value >= -0x8000_0000n && value < 0x8000_0000n) return this.byte(Op.i64_const).s32(Number(value));
-    return this.byte(Op.i64_const).s64(value);
+    this.byte(Op.i64_const);
+    if (typeof value === 'number') return value === (value | 0) ? this.s32(value) : this.sSafe(value);
+    if (value >= -0x8000_0000n && value < 0x8000_0000n) return this.s32(Number(value));
+    return this.s64(value);
   }
   get(local: number): this {
     return this.byte(Op.local_get).u32(local);
@@ -392,24 +427,47 @@ export class ModuleBuilder {
       s.u32(this.exports.length);
       for (const e of this.exports) s.name(e.name).byte(e.kind).u32(e.index);
     });
-    section(10, (s) => {
-      s.u32(this.funcs.length);
-      for (const f of this.funcs) {
-        if (!f.body) throw new Error('wasm: a defined function has no body');
-        const body = new Bytes();
-        // Run-length groups of equal local types.
-        const groups: Array<[number, ValType]> = [];
-        for (const t of f.locals) {
-          const last = groups[groups.length - 1];
-          if (last && last[1] === t) last[0]++;
-          else groups.push([1, t]);
-        }
-        body.u32(groups.length);
-        for (const [n, t] of groups) body.u32(n).byte(t);
-        body.bytes(f.body.view()).byte(Op.end);
-        s.sized(body);
+    // The code section, written straight into the module's one exact-size buffer.
+    const heads = this.funcs.map((f) => {
+      if (!f.body) throw new Error('wasm: a defined function has no body');
+      // Run-length groups of equal local types.
+      const groups: Array<[number, ValType]> = [];
+      for (const t of f.locals) {
+        const last = groups[groups.length - 1];
+        if (last && last[1] === t) last[0]++;
+        else groups.push([1, t]);
       }
+      const head = new Bytes();
+      head.u32(groups.length);
+      for (const [n, t] of groups) head.u32(n).byte(t);
+      return head;
     });
-    return out.view().slice();
+    let codeSize = lebSize(this.funcs.length);
+    const bodySizes = this.funcs.map((f, k) => {
+      const size = heads[k].length + f.body!.length + 1;
+      codeSize += lebSize(size) + size;
+      return size;
+    });
+    const head = out.view();
+    const module = new Uint8Array(head.length + 1 + lebSize(codeSize) + codeSize);
+    module.set(head);
+    const code = new Bytes(module);
+    code.length = head.length;
+    code.byte(10).u32(codeSize).u32(this.funcs.length);
+    this.funcs.forEach((f, k) => {
+      const body = f.body!;
+      code.u32(bodySizes[k]).bytes(heads[k].view()).bytes(body.view()).byte(Op.end);
+      body.release();
+      f.body = undefined;
+    });
+    if (code.length !== module.length) throw new Error('wasm: code section size miscounted');
+    return module;
   }
+}
+
+/** Bytes of `value` as unsigned LEB128. */
+function lebSize(value: number): number {
+  let size = 1;
+  for (let v = value >>> 7; v !== 0; v >>>= 7) size++;
+  return size;
 }

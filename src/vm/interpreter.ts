@@ -459,6 +459,11 @@ export interface ExecuteStart {
   readonly pc?: number;
   /** Call depth of the first frame; the execution returns when that frame exits. */
   readonly depth?: number;
+  /**
+   * Continue the first frame where another engine left it (the JIT near the end of its budget):
+   * `pc` is inside the function and its stack is kept, not zeroed.
+   */
+  readonly resume?: boolean;
 }
 
 export interface ExecuteResult {
@@ -507,7 +512,7 @@ export function execute(
   lo[10] = stackTop - baseDepth * STACK_SIZE;
   hi[10] = 0;
   // Every frame starts with a zeroed stack, so no run sees another's leftovers.
-  bytes.fill(0, lo[10] - STACK_SIZE, lo[10]);
+  if (!start.resume) bytes.fill(0, lo[10] - STACK_SIZE, lo[10]);
   // Saved state per active call: return slot, r6–r9 halves, r10.
   const frames: number[] = [];
   let depth = baseDepth;
