@@ -459,7 +459,7 @@ export function jitExecute(
  * Forget the access cache (the last read and written regions) when a region it names was freed or
  * replaced since the last run; true when it did, so the module re-reads its cached bounds.
  */
-function dropStaleAccessCache(jit: JitProgram, memory: VmMemory): boolean {
+export function dropStaleAccessCache(jit: JitProgram, memory: VmMemory): boolean {
   const { cached, cachedAt } = jit;
   const regions = memory.regions;
   const stale =

@@ -50,6 +50,42 @@ const PCAP_NS = 0xa1b23c4d;
 const NG_SHB = 0x0a0d0d0a;
 const NG_BYTE_ORDER = 0x1a2b3c4d;
 
+/** Bytes of a classic pcap file header; its records follow. */
+export const PCAP_HEADER_SIZE = 24;
+
+/** What a classic pcap file header says about the records after it. */
+export interface PcapFileHeader {
+  /** The byte order of every number in the file. */
+  readonly littleEndian: boolean;
+  /** Record timestamps' fraction is in nanoseconds (magic a1b23c4d), else microseconds. */
+  readonly nanoseconds: boolean;
+  readonly linkType: number;
+}
+
+/**
+ * The classic pcap file header at the start of `bytes` ({@link PCAP_HEADER_SIZE} bytes), or
+ * undefined when its magic is not pcap's (or the bytes are too few).
+ */
+export function pcapFileHeader(bytes: Uint8Array): PcapFileHeader | undefined {
+  if (bytes.length < PCAP_HEADER_SIZE) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, PCAP_HEADER_SIZE);
+  for (const littleEndian of [true, false]) {
+    const magic = view.getUint32(0, littleEndian);
+    if (magic === PCAP_US || magic === PCAP_NS)
+      return {
+        littleEndian,
+        nanoseconds: magic === PCAP_NS,
+        linkType: view.getUint32(20, littleEndian) & 0x0fffffff,
+      };
+  }
+  return undefined;
+}
+
+/** A classic pcap record's time (`ts_sec`, `ts_frac`) in nanoseconds since the epoch. */
+export function pcapTimestampNs(seconds: number, fraction: number, nanoseconds: boolean): bigint {
+  return BigInt(seconds) * 1_000_000_000n + BigInt(fraction) * (nanoseconds ? 1n : 1000n);
+}
+
 /** Read a pcap or pcapng capture, detected from its first bytes. */
 export function readCapture(bytes: Uint8Array): Capture {
   const reader = new CaptureReader(bytes);
@@ -147,8 +183,7 @@ export class CaptureReader {
 
   /** The current packet's capture time in nanoseconds since the epoch. */
   timestampNs(): bigint {
-    if (this.format === 'pcap')
-      return BigInt(this.tsHigh) * 1_000_000_000n + BigInt(this.tsLow) * (this.nanos ? 1n : 1000n);
+    if (this.format === 'pcap') return pcapTimestampNs(this.tsHigh, this.tsLow, this.nanos);
     const ts = (BigInt(this.tsHigh) << 32n) | BigInt(this.tsLow);
     return (ts * this.unitNum) / this.unitDen;
   }
@@ -206,20 +241,15 @@ export class CaptureReader {
 
   private readPcapHeader(): void {
     if (!this.fill(24)) throw new PcapError(0, 'truncated pcap file header (24 bytes needed)');
-    const view = this.view;
-    const magicLe = view.getUint32(0, true);
-    const magicBe = view.getUint32(0, false);
-    if (magicLe === PCAP_US || magicLe === PCAP_NS) {
-      this.le = true;
-      this.nanos = magicLe === PCAP_NS;
-    } else if (magicBe === PCAP_US || magicBe === PCAP_NS) {
-      this.le = false;
-      this.nanos = magicBe === PCAP_NS;
-    } else {
-      throw new PcapError(0, `not a pcap or pcapng file (magic 0x${magicLe.toString(16).padStart(8, '0')})`);
+    const header = pcapFileHeader(this.bytes);
+    if (!header) {
+      const magic = this.view.getUint32(0, true);
+      throw new PcapError(0, `not a pcap or pcapng file (magic 0x${magic.toString(16).padStart(8, '0')})`);
     }
-    this.pcapLinkType = view.getUint32(20, this.le) & 0x0fffffff;
-    this.pos = 24;
+    this.le = header.littleEndian;
+    this.nanos = header.nanoseconds;
+    this.pcapLinkType = header.linkType;
+    this.pos = PCAP_HEADER_SIZE;
   }
 
   private nextPcap(): boolean {
