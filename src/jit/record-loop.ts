@@ -26,12 +26,15 @@ import { Code, F64, I32, ModuleBuilder, Op } from './wasm.js';
 
 /** What one {@link RecordLoop.walk} goes over. Addresses are VM (and WebAssembly) addresses. */
 export interface RecordWalk {
-  /** First record, and the end of the bytes held. */
+  /**
+   * First record, and the end of the bytes held; 8 bytes past `limit` must be memory (a packet
+   * is copied in 8-byte steps).
+   */
   readonly pos: number;
   readonly limit: number;
   /** Whether the capture's numbers are big-endian. */
   readonly swap: boolean;
-  /** Where each packet's bytes go, and the most that fit there. */
+  /** Where each packet's bytes go, and the most that fit there (with 8 bytes to spare after). */
   readonly data: number;
   readonly maxLength: number;
   /** The context, and its `data`, `data_end` and `data_meta` fields. */
@@ -68,8 +71,6 @@ const GLOBALS = ['record', 'next', 'packets', 'retval', 'dirty'] as const;
 const G = { record: 0, next: 1, packets: 2, retval: 3, dirty: 4 } as const;
 const PACKET_HEADER = 16;
 const ETH_HLEN = 14;
-const MEMORY_COPY = 0x0a;
-const MEMORY_FILL = 0x0b;
 
 // Parameters of `walk`, then locals.
 const P = {
@@ -93,6 +94,7 @@ const P = {
   end: 17,
   r0: 18,
   slot: 19,
+  at: 20,
 } as const;
 const PARAMS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F64, I32, I32] as const;
 type Walk = (...args: number[]) => number;
@@ -136,14 +138,27 @@ function loopModule(): Uint8Array {
   leave(c, 1);
   c.end();
   c.gget(G.packets).i32(1).op(Op.i32_add).gset(G.packets);
-  // The frame: zero what the last packet left past this one's end, then this packet.
-  c.get(P.data).get(P.length).op(Op.i32_add).set(P.end);
-  c.gget(G.dirty).get(P.end).op(Op.i32_gt_u).if();
-  c.get(P.end).i32(0).gget(G.dirty).get(P.end).op(Op.i32_sub);
-  c.byte(0xfc).u32(MEMORY_FILL).byte(0);
-  c.end();
-  c.get(P.data).get(P.pos).i32(PACKET_HEADER).op(Op.i32_add).get(P.length);
-  c.byte(0xfc).u32(MEMORY_COPY).byte(0).byte(0);
+  // The frame: zero what the last packet left past this one's end, then copy this packet, both
+  // in 8-byte steps (a short packet costs less so than a call of memory.fill or memory.copy).
+  // Past `dirty` all is zero already; the copy's last step may take up to 7 bytes past the
+  // packet (the caller leaves 8 bytes after its records), which the store after it zeroes again.
+  c.get(P.data).get(P.length).op(Op.i32_add).tee(P.end).set(P.at);
+  c.block().loop();
+  c.get(P.at).gget(G.dirty).op(Op.i32_ge_u).brIf(1);
+  c.get(P.at).i64(0).mem(Op.i64_store);
+  c.get(P.at).i32(8).op(Op.i32_add).set(P.at);
+  c.br(0);
+  c.end().end();
+  c.i32(0).set(P.at);
+  c.block().loop();
+  c.get(P.at).get(P.length).op(Op.i32_ge_u).brIf(1);
+  c.get(P.data).get(P.at).op(Op.i32_add);
+  c.get(P.pos).get(P.at).op(Op.i32_add).mem(Op.i64_load, PACKET_HEADER);
+  c.mem(Op.i64_store);
+  c.get(P.at).i32(8).op(Op.i32_add).set(P.at);
+  c.br(0);
+  c.end().end();
+  c.get(P.end).i64(0).mem(Op.i64_store);
   c.get(P.end).gset(G.dirty);
   c.get(P.dataField).get(P.data).mem(Op.i32_store);
   c.get(P.endField).get(P.end).mem(Op.i32_store);
@@ -168,7 +183,7 @@ function loopModule(): Uint8Array {
   c.br(0);
   c.end();
   c.op(Op.unreachable);
-  mb.setBody(walk, [I32, I32, I32, I32], c);
+  mb.setBody(walk, [I32, I32, I32, I32, I32], c);
   mb.exportFunction('walk', walk);
   return mb.finish();
 }

@@ -76,6 +76,12 @@ function packets(): Packet[] {
       });
     }
   }
+  // Last, a longer packet and a shorter one of odd length: the frame they leave is compared.
+  for (const length of [100, 61]) {
+    const data = new Uint8Array(length).map(() => random() & 0xff);
+    data.set([0x08, 0x00], 12);
+    out.push({ timestampNs: 1n, data, originalLength: length, linkType: 1 });
+  }
   return out;
 }
 
@@ -105,7 +111,15 @@ interface Outcome {
   failures: Array<[number, string]>;
   passed: Packet[];
   counts: unknown;
+  /** The frame as the last packet left it (zeroed past the packet as a fresh test run's). */
+  frame: Uint8Array;
   error?: string;
+}
+
+/** A copy of the XDP frame's bytes. */
+function frame(vm: Vm): Uint8Array {
+  const region = vm.memory.regions.find((r) => r.name === 'xdp frame')!;
+  return vm.memory.bytes.slice(region.start, region.end);
 }
 
 /** The counts map's values, keys 0–7. */
@@ -124,9 +138,9 @@ function setUp(engine: 'jit' | 'interpreter' = 'jit') {
 
 /** The reference: each packet read by a CaptureReader and run by XdpTestRunner.run. */
 function perPacket(bytes: Uint8Array): Outcome {
-  const { counts, xdp } = setUp();
+  const { vm, counts, xdp } = setUp();
   const verdicts = new Map<number, number>();
-  const out: Outcome = { verdicts: [], failures: [], passed: [], counts: undefined };
+  const out: Outcome = { verdicts: [], failures: [], passed: [], counts: undefined, frame: new Uint8Array() };
   try {
     const reader = new CaptureReader(bytes);
     while (reader.next()) {
@@ -149,15 +163,16 @@ function perPacket(bytes: Uint8Array): Outcome {
   }
   out.verdicts = [...verdicts];
   out.counts = values(counts);
+  out.frame = frame(vm);
   return out;
 }
 
 /** The record loop over `bytes`, read `step` bytes at most at a time through chunks of `chunk`. */
 function recordLoop(bytes: Uint8Array, step: number, chunk?: number): Outcome {
-  const { counts, xdp } = setUp();
+  const { vm, counts, xdp } = setUp();
   assert.ok(xdp.records, 'the record loop runs the program');
   const verdicts = new Map<number, number>();
-  const out: Outcome = { verdicts: [], failures: [], passed: [], counts: undefined };
+  const out: Outcome = { verdicts: [], failures: [], passed: [], counts: undefined, frame: new Uint8Array() };
   let at = PCAP_HEADER_SIZE;
   const source = (buffer: Uint8Array, offset: number, length: number) => {
     const n = Math.min(length, step, bytes.length - at);
@@ -184,6 +199,7 @@ function recordLoop(bytes: Uint8Array, step: number, chunk?: number): Outcome {
   }
   out.verdicts = [...verdicts];
   out.counts = values(counts);
+  out.frame = frame(vm);
   return out;
 }
 

@@ -56,10 +56,11 @@ export function runXdpCapture(
   const loop = xdp.records;
   if (!loop) throw new Error('runXdpCapture: the program has no record loop');
   const memory = xdp.memory;
-  const area = memory.alloc(COUNTS_SIZE + chunkSize, { name: 'capture chunk', writable: false });
+  // 8 bytes of slack after the chunk: the loop copies packets in 8-byte steps.
+  const area = memory.alloc(COUNTS_SIZE + chunkSize + 8, { name: 'capture chunk', writable: false });
   const counts = area.start;
   const base = counts + COUNTS_SIZE;
-  const top = area.end;
+  const top = base + chunkSize;
   const le = header.littleEndian;
   const keep = sink.keep;
   let keepMask = 0;
