@@ -5,7 +5,6 @@
  * back out as a capture.
  */
 import { writeFileSync } from 'node:fs';
-import { SingleBar } from 'cli-progress';
 import { decode } from '../isa/instruction.js';
 import { type BtfValue, btfCodec, sumBtfValues } from '../maps/btf-codec.js';
 import { formatHistogram, log2Histogram } from '../maps/histogram.js';
@@ -29,7 +28,7 @@ import { PROGRAM_TYPES } from '../vm/support.js';
 import { runOnRecord, type VmTestRunResult, XdpTestRunner } from '../vm/test-run.js';
 import { VerifierRejectedError } from '../vm/verify.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
-import { pc } from './commonjs.js';
+import { cliProgress, pc } from './commonjs.js';
 import { type InputStream, openInputStream } from './files.js';
 import {
   type CliIo,
@@ -335,7 +334,7 @@ function runStream(
   const xdp = program.type === 'XDP' ? new XdpTestRunner(vm, program) : undefined;
   const bar =
     io.stderr.isTTY && input.size !== undefined && input.size >= 1 << 20
-      ? new SingleBar({
+      ? new (cliProgress().SingleBar)({
           format: 'capture [{bar}] {percentage}% {eta}s',
           // A terminal is a real stream (the process's stderr): the bar moves its cursor.
           stream: io.stderr as unknown as NodeJS.WritableStream,
