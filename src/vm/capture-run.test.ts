@@ -249,6 +249,53 @@ describe('runXdpCapture (the JIT record loop over a pcap)', () => {
     }
   });
 
+  test('passes trace_printk lines on as packet-by-packet runs do', () => {
+    const source = [
+      'r2 = *(u32 *)(r1 + 0)',
+      'r3 = *(u32 *)(r1 + 4)',
+      'r3 -= r2',
+      'r1 = 0x000a6425206e656c ll',
+      '*(u64 *)(r10 - 8) = r1',
+      'r1 = r10',
+      'r1 += -8',
+      'r2 = 8',
+      'call 6',
+      'r0 = 2',
+      'exit',
+    ].join('\n');
+    const bytes = captures['little-endian ns']!;
+    const lines = ['per packet', 'record loop'].map((way) => {
+      const out: string[] = [];
+      const vm = new Vm({ trace: (line) => out.push(line) });
+      const xdp = new XdpTestRunner(vm, vm.loadProgram({ type: 'XDP', insns: assemble(source), name: 't' }));
+      if (way === 'per packet') {
+        const reader = new CaptureReader(bytes);
+        while (reader.next()) {
+          try {
+            xdp.run(reader.bytes, reader.start, reader.end);
+          } catch {}
+        }
+      } else {
+        assert.ok(xdp.records);
+        let at = PCAP_HEADER_SIZE;
+        runXdpCapture(
+          xdp,
+          pcapFileHeader(bytes)!,
+          (buffer, offset, length) => {
+            const n = Math.min(length, bytes.length - at);
+            buffer.set(bytes.subarray(at, at + n), offset);
+            at += n;
+            return n;
+          },
+          { verdict: () => {}, failure: () => {} },
+        );
+      }
+      return out;
+    });
+    assert.ok(lines[0]!.length > 100 && /^len \d+$/.test(lines[0]![0]!), lines[0]![0]);
+    assert.deepEqual(lines[1], lines[0]);
+  });
+
   test('is refused where packets must run one by one', () => {
     assert.equal(setUp('interpreter').xdp.records, undefined, 'interpreter');
     const vm = new Vm();

@@ -793,8 +793,9 @@ export class XdpTestRunner {
    * Run the program over the classic pcap records in VM memory from `span.pos` to `span.limit`,
    * each packet as {@link run} runs it, inside WebAssembly (`jit/record-loop.ts`: the status it
    * returns, and {@link records}' `next`, `record`, `packets`, `retval` after it). A fault thrown
-   * by a packet's run propagates, with `records.record` and `records.next` set. Only when
-   * {@link records} is defined.
+   * by a packet's run propagates, with `records.record` and `records.next` set. {@link trace}
+   * then holds the lines of all the walk's packets, {@link dataOut} is the last packet's. Only
+   * when {@link records} is defined.
    */
   runRecords(span: RecordSpan): number {
     const loop = this.records;
