@@ -201,6 +201,14 @@ export class CaptureReader {
     };
   }
 
+  /**
+   * Capture offset of `bytes[index]`: a method, not a closure made per block (under tsx, naming
+   * each closure made reading a pcapng capture 7 times slower).
+   */
+  private captureOffset(index: number): number {
+    return this.base + index;
+  }
+
   /** Capture offset of `bytes[pos + at]`. */
   private offset(at = 0): number {
     return this.base + this.pos + at;
@@ -314,11 +322,10 @@ export class CaptureReader {
       const body = at + 8;
       const bodyEnd = at + length - 4;
       const blockType = view.getUint32(at, le);
-      const fileOffset = (index: number) => this.base + index;
       this.pending = length;
       if (blockType === 1) {
         if (body + 8 > bodyEnd)
-          throw new PcapError(fileOffset(body), 'truncated interface description block');
+          throw new PcapError(this.captureOffset(body), 'truncated interface description block');
         let unitNum = 1000n;
         let unitDen = 1n;
         for (const [code, valueOffset, valueLength] of options(view, body + 8, bodyEnd, le, this.base)) {
@@ -333,17 +340,21 @@ export class CaptureReader {
         }
         this.interfaces.push({ linkType: view.getUint16(body, le), unitNum, unitDen });
       } else if (blockType === 6) {
-        if (body + 20 > bodyEnd) throw new PcapError(fileOffset(body), 'truncated enhanced packet block');
+        if (body + 20 > bodyEnd)
+          throw new PcapError(this.captureOffset(body), 'truncated enhanced packet block');
         const id = view.getUint32(body, le);
         const iface = this.interfaces[id];
         if (!iface)
           throw new PcapError(
-            fileOffset(body),
+            this.captureOffset(body),
             `enhanced packet block names interface ${id}, ${this.interfaces.length} described`,
           );
         const captured = view.getUint32(body + 12, le);
         if (body + 20 + captured > bodyEnd)
-          throw new PcapError(fileOffset(body + 12), `packet of ${captured} bytes overruns its block`);
+          throw new PcapError(
+            this.captureOffset(body + 12),
+            `packet of ${captured} bytes overruns its block`,
+          );
         this.tsHigh = view.getUint32(body + 4, le);
         this.tsLow = view.getUint32(body + 8, le);
         this.unitNum = iface.unitNum;
@@ -357,7 +368,10 @@ export class CaptureReader {
       } else if (blockType === 3) {
         const iface = this.interfaces[0];
         if (!iface)
-          throw new PcapError(fileOffset(body), 'simple packet block before any interface description');
+          throw new PcapError(
+            this.captureOffset(body),
+            'simple packet block before any interface description',
+          );
         const original = view.getUint32(body, le);
         const captured = Math.min(original, bodyEnd - body - 4);
         this.tsHigh = this.tsLow = 0;
