@@ -5,7 +5,6 @@
  * back out as a capture.
  */
 import { writeFileSync } from 'node:fs';
-import { SingleBar } from 'cli-progress';
 import { decode } from '../isa/instruction.js';
 import { type BtfValue, btfCodec, sumBtfValues } from '../maps/btf-codec.js';
 import { formatHistogram, log2Histogram } from '../maps/histogram.js';
@@ -13,15 +12,23 @@ import type { BpfMap } from '../maps/map.js';
 import { isPerCpu } from '../maps/ops.js';
 import type { Btf } from '../object/btf.js';
 import { loadObjectSpec } from '../object/object.js';
-import { CaptureReader, type Packet, PcapError, writeCapture } from '../pcap/pcap.js';
+import {
+  CaptureReader,
+  type Packet,
+  PCAP_HEADER_SIZE,
+  PcapError,
+  pcapFileHeader,
+  writeCapture,
+} from '../pcap/pcap.js';
 import type { ProgTypeName } from '../uapi.js';
 import { ProgType } from '../uapi.js';
+import { runXdpCapture } from '../vm/capture-run.js';
 import type { VmObject } from '../vm/object.js';
 import { PROGRAM_TYPES } from '../vm/support.js';
 import { runOnRecord, type VmTestRunResult, XdpTestRunner } from '../vm/test-run.js';
 import { VerifierRejectedError } from '../vm/verify.js';
 import { Vm, type VmProgram } from '../vm/vm.js';
-import { pc } from './commonjs.js';
+import { cliProgress, pc } from './commonjs.js';
 import { type InputStream, openInputStream } from './files.js';
 import {
   type CliIo,
@@ -315,68 +322,75 @@ function runStream(
     error instanceof PcapError
       ? new InputError(`${options.pcap}: ${error.message}`, { cause: error })
       : error;
-  let reader: CaptureReader;
-  try {
-    reader = new CaptureReader((buffer, offset, length) => input.read(buffer, offset, length));
-  } catch (error) {
-    throw badCapture(error);
-  }
   /** Packets by retval: names are given once, at the end. */
   const byRetval = new Map<number, number>();
   let failed = 0;
   const passed: Packet[] = [];
   const errors: string[] = [];
+  const fail = (index: number, error: unknown) => {
+    failed++;
+    if (errors.length < 5) errors.push(`packet ${index}: ${(error as Error).message}`);
+  };
   const xdp = program.type === 'XDP' ? new XdpTestRunner(vm, program) : undefined;
   const bar =
     io.stderr.isTTY && input.size !== undefined && input.size >= 1 << 20
-      ? new SingleBar({
+      ? new (cliProgress().SingleBar)({
           format: 'capture [{bar}] {percentage}% {eta}s',
           // A terminal is a real stream (the process's stderr): the bar moves its cursor.
           stream: io.stderr as unknown as NodeJS.WritableStream,
         })
       : undefined;
   bar?.start(input.size ?? 0, 0);
-  for (;;) {
-    try {
-      if (!reader.next()) break;
-    } catch (error) {
-      bar?.stop();
-      throw badCapture(error);
+  const progress = bar ? () => bar.update(input.position()) : undefined;
+  // The first bytes say the format: a classic pcap under an XDP program that the JIT's record
+  // loop can run streams into VM memory (`vm/capture-run.ts`); the rest go packet by packet.
+  const head = new Uint8Array(PCAP_HEADER_SIZE);
+  let held = 0;
+  for (let got = 1; held < head.length && got > 0; held += got)
+    got = input.read(head, held, head.length - held);
+  const header = held === head.length ? pcapFileHeader(head) : undefined;
+  let total: number;
+  try {
+    if (header && xdp?.records) {
+      total = runXdpCapture(xdp, header, (buffer, offset, length) => input.read(buffer, offset, length), {
+        verdict: (retval, count) => byRetval.set(retval, (byRetval.get(retval) ?? 0) + count),
+        failure: fail,
+        ...(options.write
+          ? {
+              keep: (retval: number) => passes('XDP', retval),
+              passed: (packet: Packet) =>
+                passed.push({
+                  ...packet,
+                  originalLength: Math.max(packet.originalLength, packet.data.length),
+                }),
+            }
+          : {}),
+        progress,
+      });
+    } else {
+      // The bytes read already come first.
+      let replayed = 0;
+      const reader = new CaptureReader((buffer, offset, length) => {
+        if (replayed === held) return input.read(buffer, offset, length);
+        const n = Math.min(length, held - replayed);
+        buffer.set(head.subarray(replayed, replayed + n), offset);
+        replayed += n;
+        return n;
+      });
+      runPackets(reader, vm, program, xdp, options.write ? passed : undefined, {
+        count: (retval) => byRetval.set(retval, (byRetval.get(retval) ?? 0) + 1),
+        fail,
+        progress,
+      });
+      total = reader.count;
     }
-    const index = reader.count;
-    try {
-      let retval: number;
-      let result: VmTestRunResult | undefined;
-      if (xdp) retval = xdp.run(reader.bytes, reader.start, reader.end);
-      else {
-        result = vm.testRun(program, { data: reader.bytes.subarray(reader.start, reader.end) });
-        retval = result.retval;
-      }
-      byRetval.set(retval, (byRetval.get(retval) ?? 0) + 1);
-      if (options.write && passes(program.type, retval)) {
-        // A socket filter cannot change the packet; it keeps `retval` bytes of it, counted (in
-        // the kernel's test run) from the network header, so the Ethernet header comes on top.
-        const data =
-          program.type === 'SOCKET_FILTER'
-            ? reader.bytes.slice(reader.start, Math.min(reader.end, reader.start + (retval >>> 0) + 14))
-            : (result?.dataOut ?? xdp!.dataOut());
-        passed.push({
-          timestampNs: reader.timestampNs(),
-          data,
-          linkType: reader.linkType,
-          originalLength: Math.max(reader.originalLength, data.length),
-        });
-      }
-    } catch (error) {
-      failed++;
-      if (errors.length < 5) errors.push(`packet ${index}: ${(error as Error).message}`);
-    }
-    if (bar && index % 4096 === 0) bar.update(input.position());
+  } catch (error) {
+    bar?.stop();
+    throw badCapture(error);
   }
   bar?.update(input.size ?? 0);
   bar?.stop();
   xdp?.close();
-  const total = reader.count;
   const counts = new Map<string, number>();
   for (const [retval, count] of byRetval) {
     const verdict = verdictName(program.type, retval);
@@ -410,6 +424,57 @@ function runStream(
     if (object) io.stdout.write(renderMaps(object));
   }
   return errors.length > 0 ? 1 : 0;
+}
+
+/** What {@link runPackets} reports. */
+interface PacketTally {
+  count(retval: number): void;
+  fail(index: number, error: unknown): void;
+  readonly progress: (() => void) | undefined;
+}
+
+/**
+ * Run the program on each packet of `reader`, one at a time: XDP through `xdp`, other types one
+ * `vm.testRun` each. Passed packets go to `passed` when given (`--write`).
+ */
+function runPackets(
+  reader: CaptureReader,
+  vm: Vm,
+  program: VmProgram,
+  xdp: XdpTestRunner | undefined,
+  passed: Packet[] | undefined,
+  tally: PacketTally,
+): void {
+  while (reader.next()) {
+    const index = reader.count;
+    try {
+      let retval: number;
+      let result: VmTestRunResult | undefined;
+      if (xdp) retval = xdp.run(reader.bytes, reader.start, reader.end);
+      else {
+        result = vm.testRun(program, { data: reader.bytes.subarray(reader.start, reader.end) });
+        retval = result.retval;
+      }
+      tally.count(retval);
+      if (passed && passes(program.type, retval)) {
+        // A socket filter cannot change the packet; it keeps `retval` bytes of it, counted (in
+        // the kernel's test run) from the network header, so the Ethernet header comes on top.
+        const data =
+          program.type === 'SOCKET_FILTER'
+            ? reader.bytes.slice(reader.start, Math.min(reader.end, reader.start + (retval >>> 0) + 14))
+            : (result?.dataOut ?? xdp!.dataOut());
+        passed.push({
+          timestampNs: reader.timestampNs(),
+          data,
+          linkType: reader.linkType,
+          originalLength: Math.max(reader.originalLength, data.length),
+        });
+      }
+    } catch (error) {
+      tally.fail(index, error);
+    }
+    if (index % 4096 === 0) tally.progress?.();
+  }
 }
 
 /** A map's entries as hex strings, per-CPU values as arrays (for `--json`). */

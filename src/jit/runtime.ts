@@ -485,12 +485,18 @@ export function jitExecute(
   return { r0: toBigInt(out.i32[0], out.i32[1]), insnsExecuted: count };
 }
 
+/** The run's stack region when the access caches can name it (it ends below `CACHE_END`). */
+export function cacheableStack(memory: VmMemory, stackBase: number): Region | undefined {
+  const size = MAX_CALL_FRAMES * STACK_SIZE;
+  return stackBase + size <= CACHE_END ? memory.find(stackBase, size) : undefined;
+}
+
 /**
  * Whether the access caches (the last read and written regions) still name mapped regions: 0 when
  * they do; else 1, and the module resets both to the run's stack (with the runtime's record of
  * them); -1 when the stack lies too high to be cached (the run then takes the interpreter).
  */
-function accessCacheState(jit: JitProgram, memory: VmMemory, stackBase: number): 0 | 1 | -1 {
+export function accessCacheState(jit: JitProgram, memory: VmMemory, stackBase: number): 0 | 1 | -1 {
   const { cached, cachedAt } = jit;
   const regions = memory.regions;
   if (
@@ -500,8 +506,7 @@ function accessCacheState(jit: JitProgram, memory: VmMemory, stackBase: number):
     regions[cachedAt[1]] === cached[1]
   )
     return 0;
-  const size = MAX_CALL_FRAMES * STACK_SIZE;
-  const stack = stackBase + size <= CACHE_END ? memory.find(stackBase, size) : undefined;
+  const stack = cacheableStack(memory, stackBase);
   if (!stack) {
     cached[0] = cached[1] = undefined;
     return -1;

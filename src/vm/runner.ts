@@ -6,6 +6,7 @@
  * so a run allocates nothing. Results are `Vm.run`'s: r0, executed instructions, faults (class,
  * slot, message), maps and trace lines, on both engines.
  */
+import { jitRecordLoop, type RecordLoop, type RecordWalk } from '../jit/record-loop.js';
 import { type JitRunContext, jitRepeatFresh, jitRunContext, jitRunFresh } from '../jit/runtime.js';
 import type { HelperEnv, HelperRegistry } from './helpers.js';
 import {
@@ -198,6 +199,23 @@ export class Runner {
     this.trace.length = 0;
     this.trace.push(...lines);
     return retval;
+  }
+
+  /**
+   * The JIT's record loop for this program (`jit/record-loop.ts`: many packets of a capture in
+   * one call), or undefined on the interpreter or where the JIT cannot run it.
+   */
+  recordLoop(): RecordLoop | undefined {
+    return this.context ? jitRecordLoop(this.program, this.context) : undefined;
+  }
+
+  /**
+   * Walk records with `loop` (from {@link recordLoop}), set up once as {@link runWith} sets up
+   * each run: its packets' runs are this runner's. {@link insnsExecuted} is not kept.
+   */
+  walkRecords(loop: RecordLoop, walk: RecordWalk): number {
+    this.begin();
+    return loop.walk(walk);
   }
 
   /** A copy of the input region as the last run left it (undefined before any input). */

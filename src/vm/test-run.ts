@@ -41,6 +41,8 @@
  */
 import { Errno, errnoName } from '../errno.js';
 import { TsbpfError } from '../errors.js';
+import { helperId } from '../isa/helper-ids.js';
+import type { RecordLoop, RecordWalk } from '../jit/record-loop.js';
 import { invalidRepeat, type TestRunOptions, type TestRunResult } from '../program.js';
 import type { ProgTypeName } from '../uapi.js';
 import type { PacketKind, PacketState, RedirectTarget } from './context/packet.js';
@@ -70,7 +72,7 @@ import {
 } from './context/xdp.js';
 import { VmError } from './errors.js';
 import type { TestRunDevice, VmHost, VmProgram } from './host.js';
-import type { Region } from './memory.js';
+import type { Region, VmMemory } from './memory.js';
 import type { Runner } from './runner.js';
 
 /** A test run the kernel would refuse, with the errno it would return. */
@@ -602,6 +604,40 @@ export function runOnRecord(vm: VmHost, program: VmProgram, record: Uint8Array):
 const NO_FRAGMENTS = new Uint8Array(0);
 
 /**
+ * Helpers that read and change no per-packet state (bounds, fragments, hash, redirect target):
+ * a program calling no others may run its packets in the JIT's record loop
+ * ({@link XdpTestRunner.runRecords}).
+ */
+const RECORD_LOOP_HELPERS: ReadonlySet<number> = new Set(
+  [
+    'map_lookup_elem',
+    'map_update_elem',
+    'map_delete_elem',
+    'map_push_elem',
+    'map_pop_elem',
+    'map_peek_elem',
+    'map_lookup_percpu_elem',
+    'ktime_get_ns',
+    'ktime_get_boot_ns',
+    'ktime_get_coarse_ns',
+    'jiffies64',
+    'trace_printk',
+    'get_prandom_u32',
+    'get_smp_processor_id',
+    'ringbuf_output',
+    'ringbuf_reserve',
+    'ringbuf_submit',
+    'ringbuf_discard',
+    'ringbuf_query',
+    'spin_lock',
+    'spin_unlock',
+  ].map((name) => helperId(name) ?? -1),
+);
+
+/** The parts of a {@link RecordWalk} the caller gives {@link XdpTestRunner.runRecords}. */
+export type RecordSpan = Pick<RecordWalk, 'pos' | 'limit' | 'swap' | 'counts' | 'seen' | 'keep'>;
+
+/**
  * An XDP test run prepared for many packets (a capture): `vm.testRun(program, { data })` per
  * packet, with the same retval, faults, maps, trace lines and `data_out`, but the frame and
  * `xdp_md` stay mapped and the program's {@link Runner} is reused, so a packet costs its copy and
@@ -625,6 +661,13 @@ export class XdpTestRunner {
   private moved = 0;
   /** End of the bytes the last packet may have left non-zero. */
   private dirtyEnd: number;
+  /** {@link records}, null until asked. */
+  private loop: RecordLoop | undefined | null = null;
+  /**
+   * What {@link runRecords} gives the loop, its fields set in place: a new object per call (a
+   * spread) cost more than a chunk's packets.
+   */
+  private readonly walk: { -readonly [K in keyof RecordWalk]: RecordWalk[K] };
 
   constructor(vm: VmHost, program: VmProgram) {
     if (program.type !== 'XDP')
@@ -669,6 +712,20 @@ export class XdpTestRunner {
         view.setUint32(fields.dataMeta, this.dataMeta, true);
         self.moved++;
       },
+    };
+    this.walk = {
+      pos: 0,
+      limit: 0,
+      swap: false,
+      counts: 0,
+      seen: 0,
+      keep: 0,
+      data,
+      maxLength: this.maxLinear,
+      ctx: ctx.start,
+      dataField: fields.data,
+      endField: fields.dataEnd,
+      metaField: fields.dataMeta,
     };
     memory.view.setUint32(ctx.start + XdpMd.ingress_ifindex, 1, true);
     memory.view.setUint32(ctx.start + XdpMd.rx_queue_index, 0, true);
@@ -730,12 +787,75 @@ export class XdpTestRunner {
     }
   }
 
+  /** The VM memory the packets run in (where {@link runRecords} reads its records). */
+  get memory(): VmMemory {
+    return this.vm.memory;
+  }
+
+  /**
+   * The JIT's record loop for this program, or undefined when its packets must run one by one
+   * through {@link run}: on the interpreter, unverified (its stores may land anywhere in the
+   * frame), tail calls, or a helper that keeps per-packet state (`bpf_xdp_adjust_head`,
+   * `bpf_redirect`…; only {@link RECORD_LOOP_HELPERS}).
+   */
+  get records(): RecordLoop | undefined {
+    if (this.loop === null) {
+      const helpersKept = this.program.compiled.insns.every(
+        (insn) => insn.kind !== 'call' || insn.src !== 0 || RECORD_LOOP_HELPERS.has(insn.imm),
+      );
+      this.loop = this.verified && helpersKept ? this.runner.recordLoop() : undefined;
+    }
+    return this.loop;
+  }
+
+  /**
+   * Run the program over the classic pcap records in VM memory from `span.pos` to `span.limit`,
+   * each packet as {@link run} runs it, inside WebAssembly (`jit/record-loop.ts`: the status it
+   * returns, and {@link records}' `next`, `record`, `packets`, `retval` after it). A fault thrown
+   * by a packet's run propagates, with `records.record` and `records.next` set. {@link trace}
+   * then holds the lines of all the walk's packets, {@link dataOut} is the last packet's. Only
+   * when {@link records} is defined.
+   */
+  runRecords(span: RecordSpan): number {
+    const loop = this.records;
+    if (!loop) throw new TestRunError(this.program.name, Errno.EINVAL, 'no record loop for this program');
+    const state = this.state;
+    const frame = this.frame;
+    const data = this.dataStart;
+    if (this.moved > 0) this.vm.memory.bytes.fill(0, frame.start, frame.end);
+    this.moved = 0;
+    loop.dirty = this.dirtyEnd;
+    state.data = state.dataMeta = data;
+    state.frags = NO_FRAGMENTS;
+    state.hash = 0;
+    state.redirect = undefined;
+    const vm = this.vm;
+    vm.packet = state;
+    const walk = this.walk;
+    walk.pos = span.pos;
+    walk.limit = span.limit;
+    walk.swap = span.swap;
+    walk.counts = span.counts;
+    walk.seen = span.seen;
+    walk.keep = span.keep;
+    try {
+      return this.runner.walkRecords(loop, walk);
+    } finally {
+      vm.packet = undefined;
+      // No helper the loop allows moves the bounds: the last packet ends where the frame is dirty.
+      this.dirtyEnd = state.dataEnd = Math.max(loop.dirty, data);
+    }
+  }
+
   /** The last run's `data_out`: the packet from `data_meta` as the program left it, fragments after. */
   dataOut(): Uint8Array {
     const { state } = this;
-    const out = new Uint8Array(state.dataEnd - state.dataMeta + state.frags.length);
-    out.set(this.vm.memory.bytes.subarray(state.dataMeta, state.dataEnd));
-    out.set(state.frags, state.dataEnd - state.dataMeta);
+    // `memory.read`, not a subarray of the memory's view (which costs microseconds).
+    const linear = this.vm.memory.read(state.dataMeta, state.dataEnd - state.dataMeta);
+    if (state.frags.length === 0) return linear;
+    const out = new Uint8Array(linear.length + state.frags.length);
+    out.set(linear);
+    out.set(state.frags, linear.length);
     return out;
   }
 
