@@ -27,7 +27,7 @@ import {
   sanitizeError,
 } from './caps.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
-import { regTypeStr, VerifierLog } from './log.js';
+import { mainFuncNotes, regTypeStr, VerifierLog } from './log.js';
 
 import { type Lookups, sockAccessOk } from './lookups.js';
 import {
@@ -2273,6 +2273,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const proto = lookups.helper(id);
     return typeof proto === 'string' ? 5 : proto.args.length;
   });
+  if (logLevel > 0)
+    for (const note of mainFuncNotes(input.btf, input.funcInfo?.find((f) => f.slot === 0)?.typeId))
+      vlog.say(note);
   let s: VState | undefined = init;
   let pc = 0;
   let prev = -1;

@@ -17,6 +17,7 @@
 import type { Insn } from '../isa/instruction.js';
 import { formatInsn } from '../isa/llvm-print.js';
 import { PseudoSrc } from '../isa/opcodes.js';
+import type { Btf, BtfType, BtfVoid } from '../object/btf.js';
 import type { SourceLine } from '../object/object.js';
 import { BtfFlag, type Reg, type RegType } from './scalar.js';
 import { type Frame, Stype, type VState } from './state.js';
@@ -214,6 +215,69 @@ export function subprogLines(insns: readonly Insn[]): string[] {
       starts.add(i.slot + i.imm + 1);
   }
   return [...starts].sort((a, b) => a - b).map((start, k) => `func#${k} @${start}`);
+}
+
+/** `btf_type_str`: a BTF kind as the kernel names it in messages. */
+const BTF_KIND_STR: Readonly<Record<(BtfType | BtfVoid)['kind'], string>> = {
+  void: 'UNKNOWN',
+  int: 'INT',
+  ptr: 'PTR',
+  array: 'ARRAY',
+  struct: 'STRUCT',
+  union: 'UNION',
+  enum: 'ENUM',
+  fwd: 'FWD',
+  typedef: 'TYPEDEF',
+  volatile: 'VOLATILE',
+  const: 'CONST',
+  restrict: 'RESTRICT',
+  func: 'FUNC',
+  func_proto: 'FUNC_PROTO',
+  var: 'VAR',
+  datasec: 'DATASEC',
+  float: 'FLOAT',
+  decl_tag: 'DECL_TAG',
+  type_tag: 'TYPE_TAG',
+  enum64: 'ENUM64',
+};
+
+/** Register arguments a global function may take (`MAX_BPF_FUNC_REG_ARGS`). */
+const MAX_FUNC_REG_ARGS = 5;
+
+/**
+ * What `btf_prepare_func_args` says about the main program's BTF signature, which
+ * `do_check_common` checks before the walk (the main program only loses its "reliable" BTF, so
+ * the walk goes on): for a global function, a return type that is not an integer or enum, a
+ * pointer argument whose target has no size (`void *`), a non-scalar non-pointer argument.
+ * Measured on 6.18: `void *ctx` is never taken for the context there.
+ */
+export function mainFuncNotes(btf: Btf | undefined, typeId: number | undefined): string[] {
+  if (!btf || typeId === undefined) return [];
+  const fn = btf.typeById(typeId);
+  if (fn.kind !== 'func' || fn.linkage !== 'global') return [];
+  const proto = btf.typeById(fn.typeId);
+  if (proto.kind !== 'func_proto') return [];
+  const scalar = (t: BtfType | BtfVoid) => t.kind === 'int' || t.kind === 'enum' || t.kind === 'enum64';
+  if (proto.params.length > MAX_FUNC_REG_ARGS)
+    return [
+      `Global function ${fn.name}() with ${proto.params.length} > ${MAX_FUNC_REG_ARGS} args. Buggy compiler.`,
+    ];
+  if (!scalar(btf.resolve(proto.returnTypeId)))
+    return [`Global function ${fn.name}() doesn't return scalar. Only those are supported.`];
+  for (const [i, param] of proto.params.entries()) {
+    const t = btf.resolve(param.typeId);
+    if (scalar(t)) continue;
+    if (t.kind === 'ptr') {
+      const target = btf.resolve(t.typeId);
+      if (target.kind === 'void' || target.kind === 'fwd' || target.kind === 'func')
+        return [
+          `arg#${i} reference type('${BTF_KIND_STR[target.kind]} ${target.name}') size cannot be determined: -22`,
+        ];
+      continue;
+    }
+    return [`Arg#${i} type ${BTF_KIND_STR[t.kind]} in ${fn.name}() is not supported yet.`];
+  }
+  return [];
 }
 
 /** Registers an instruction names (`check_reg_arg` marks them scratched). */
