@@ -27,6 +27,7 @@ import {
   sanitizeError,
 } from './caps.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
+import { StackLiveness } from './liveness.js';
 import { mainFuncNotes, regTypeStr, VerifierLog } from './log.js';
 
 import { type Lookups, sockAccessOk } from './lookups.js';
@@ -275,6 +276,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const say = (line: string) => {
     if (logLevel > 0) vlog.say(line);
   };
+  /** Level 2 prints the kernel's stack-liveness bookkeeping (it does not steer our pruning). */
+  const live =
+    logLevel === 2 ? new StackLiveness(slots, cfg.subprogs, cfg.prunePoints, (l) => vlog.say(l)) : undefined;
+  const spiOf = (addr: number) => Math.floor((-addr - 1) / 8);
 
   // -------------------------------------------------------------------------------------------
   // registers
@@ -439,6 +444,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
     stackBounds(reg, regno, off, size, 'write', at);
     noteStack(f, addr);
+    // only a whole aligned slot counts as written for liveness
+    if (addr % 8 === 0 && size === 8) live?.write(f.frameno, spiOf(addr));
     // stack accesses are always aligned to their size, so a write stays in one slot; byte k of a
     // slot is the one at address -(8 * spi + k + 1), the kernel's `slot_type[(slot - i) % 8]`
     const { slot, j } = slotAt(f, addr);
@@ -513,6 +520,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           );
         }
       }
+      if (live) for (let a = minOff; a < maxOff; a++) live.read(s, f.frameno, at, spiOf(a));
       if (dst !== undefined) {
         if (zeros === maxOff - minOff) markKnown(cur[dst], 0n);
         else markUnknown(cur[dst]);
@@ -521,6 +529,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
     stackBounds(reg, regno, off, size, 'read', at, 8 * f.stack.length);
+    live?.read(s, f.frameno, at, spiOf(addr));
     const { slot, j } = slotAt(f, addr + size - 1);
     const k0 = -addr - 1;
     if (slot.types[7] === Stype.SPILL) {
@@ -1469,6 +1478,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         for (let a = minOff; a < maxOff + size; a++) {
           const { slot, j } = slotAt(f, a);
           const t = slot.types[j];
+          // reading any byte of a slot makes the whole slot read
+          live?.read(s, f.frameno, at, spiOf(a));
           if (t === Stype.MISC) continue;
           if (t === Stype.ZERO || (t === Stype.INVALID && allowUninitStack)) {
             if (write) slot.types[j] = Stype.MISC;
@@ -2210,6 +2221,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
 
   const checkExit = (s: VState, at: number): number | undefined => {
     if (s.frames.length > 1) {
+      live?.update(s);
       const callee = s.frames.pop() as Frame;
       const caller = curFrame(s);
       const r0 = callee.regs[0];
@@ -2302,6 +2314,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       } else {
         try {
           if (logLevel > 0) vlog.insn(s, pc, insn);
+          live?.begin(s, pc);
           const cur = regs(s);
           s.hist.push(pc * 1024 + stackAccessCode(s, insn));
           switch (insn.kind) {
@@ -2430,6 +2443,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               if (insn.form.target === 'local') {
                 const target = pc + insn.imm + 1;
                 enterFrame(s, pc, target, pc, false);
+                live?.enter();
                 if (logLevel > 0) vlog.call(s);
                 next = target;
               } else if (insn.form.target === 'helper') {
@@ -2437,6 +2451,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
                 if (cb !== undefined) {
                   // verify the callback once with unknown index, then continue after the call
                   enterFrame(s, pc, cb, pc, true);
+                  live?.enter();
                   next = cb;
                 }
               } else {
@@ -2452,6 +2467,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               break;
             }
           }
+          live?.commit();
         } catch (e) {
           // error_recoverable_with_nospec: a speculative path that would fault stops here
           if (!(e instanceof Reject) || !s.speculative || !recoverable(e)) throw e;
@@ -2464,6 +2480,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (logLevel > 0 && !pruned) vlog.after(s, insn, pc, next);
       resumed = false;
       if (next === undefined) {
+        live?.update(s);
         endPath(s);
         const p = pending.pop();
         if (!p) break;
