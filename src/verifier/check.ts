@@ -461,7 +461,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const aligned = addr % 8 === 0;
     const capable = caps !== 'unpriv';
     if (value && aligned && value.type === 'scalar' && capable) {
+      // the spill links the register and the slot by an id, unless the value is wider than the slot
+      const fits = value.umax < 1n << BigInt(8 * size);
+      if (fits && !value.id && !tnumIsConst(value.varOff)) value.id = ++idGen;
       saveSpill(slot, value, size);
+      if (!fits) slot.spilled.id = 0;
     } else if (!value && aligned && imm !== undefined && capable) {
       const t = newReg();
       markKnown(t, BigInt(imm));
@@ -488,10 +492,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (t === Stype.ZERO) continue;
       if (t === Stype.INVALID && allowUninitStack) continue;
       slot.types[i - 1] = Stype.MISC;
-    }
-    if (size < 8 && value.type === 'scalar') {
-      // a narrow spill of a wider value breaks the link
-      slot.spilled.id = 0;
     }
   };
 
@@ -541,8 +541,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (dst === undefined) return;
         const narrowOk = addr % 8 === 0 || (k0 & 7) === 7 - 0; // bpf_stack_narrow_access_ok: off aligned to slot start
         if (size <= spillSize && narrowOk && addr % 8 === 0) {
+          // a 32-bit fill of a 32-bit spill links the slot and the register; a narrowing one
+          // breaks the link
+          if (caps !== 'unpriv' && size === 4 && spillSize === 4 && sp.umax <= 0xffffffffn) {
+            if (!sp.id && !tnumIsConst(sp.varOff)) sp.id = ++idGen;
+          }
           cur[dst] = copyReg(sp);
-          cur[dst].id = 0;
+          if (sp.umax >= 1n << BigInt(8 * size)) cur[dst].id = 0;
         } else {
           let spill = 0;
           let zero = 0;

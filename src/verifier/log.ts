@@ -675,7 +675,6 @@ export class VerifierLog {
     }
     this.insnLine = -1;
     this.allScratched = true;
-    this.prevSource = undefined;
     this.resumedFrom = prev;
   }
 
@@ -703,6 +702,12 @@ export class VerifierLog {
       if (base?.type === 'fp' && base.frameno === f.frameno && tnumIsConst(base.varOff)) {
         const off = base.off + Number(BigInt.asIntN(64, base.varOff.value)) + insn.off;
         if (off < 0) this.scratchSlots.add(Math.floor((-off - 1) / 8));
+      } else if (base?.type === 'fp' && base.frameno === f.frameno && insn.kind === 'ldx') {
+        // a variable-offset read scratches every slot it may touch
+        const lo = base.off + Number(base.smin) + insn.off;
+        const hi = base.off + Number(base.smax) + insn.off + insn.form.size;
+        for (let a = lo; a < Math.min(hi, 0); a++)
+          if (a >= -512) this.scratchSlots.add(Math.floor((-a - 1) / 8));
       }
     }
     this.beforeFrame = f.frameno;

@@ -1,0 +1,54 @@
+// Programs whose level-1/2 verifier logs are recorded from Linux 6.18 as goldens
+// (scripts/verifier-log-agreement.ts --golden-object): what the kernel says about the main
+// program's BTF signature, and its stack-liveness lines across branches and subprograms.
+#include <linux/bpf.h>
+#include <tsbpf/bpf_helpers.h>
+
+char _license[] SEC("license") = "GPL";
+
+// a global main program returning void: "doesn't return scalar", the walk goes on
+SEC("socket")
+__attribute__((naked)) void void_main(void)
+{
+	asm volatile("r1 = 7;"
+		     "*(u64 *)(r10 - 8) = r1;"
+		     "r0 = *(u64 *)(r10 - 8);"
+		     "exit;" ::: "memory");
+}
+
+// the note is the first line of a level-1 log, which keeps only the path to the error
+SEC("socket")
+__attribute__((naked)) void void_main_rejected(void)
+{
+	asm volatile("r0 = 0;"
+		     "r10 = 0;"
+		     "exit;" ::: "memory");
+}
+
+// `void *` is never the context here: "arg#0 reference type('UNKNOWN ') ..."
+SEC("xdp")
+int void_ctx(void *ctx)
+{
+	return XDP_PASS;
+}
+
+static __attribute__((noinline)) int fill(__u64 *slot, int v)
+{
+	*slot = v;
+	return 0;
+}
+
+// stack slots written on one branch only, then read; a subprogram writing the caller's stack
+SEC("tc")
+int branches(struct __sk_buff *skb)
+{
+	volatile __u64 a = 0, b;
+	__u64 c;
+
+	if (skb->len > 100)
+		b = 1;
+	else
+		b = 2;
+	fill(&c, skb->len);
+	return a + b + c > 3 ? 1 : 0;
+}
