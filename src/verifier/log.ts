@@ -76,6 +76,9 @@ const unum = (v: bigint): string => {
   return u <= 32767n ? u.toString() : hex(u);
 };
 
+/** A 32-bit signed bound as printed: sign-extended only when it prints in decimal (6.18). */
+const s32Val = (v: bigint): bigint => (v >= -32768n && v <= 32767n ? v : BigInt.asUintN(32, v));
+
 /** `print_scalar_ranges`: equal bounds of the same kind share one value (`smin=smin32=0`). */
 function scalarRanges(r: Reg): string[] {
   const m: { name: string; val: bigint; omit: boolean }[] = [
@@ -83,8 +86,8 @@ function scalarRanges(r: Reg): string[] {
     { name: 'smax', val: r.smax, omit: r.smax === S64_MAX },
     { name: 'umin', val: r.umin, omit: r.umin === 0n },
     { name: 'umax', val: r.umax, omit: r.umax === U64_MAX },
-    { name: 'smin32', val: r.s32min, omit: r.s32min === S32_MIN },
-    { name: 'smax32', val: r.s32max, omit: r.s32max === S32_MAX },
+    { name: 'smin32', val: s32Val(r.s32min), omit: r.s32min === S32_MIN },
+    { name: 'smax32', val: s32Val(r.s32max), omit: r.s32max === S32_MAX },
     { name: 'umin32', val: r.u32min, omit: r.u32min === 0n },
     { name: 'umax32', val: r.u32max, omit: r.u32max === U32_MAX },
   ];
@@ -346,7 +349,8 @@ function useDef(insn: Insn, helperArgs: (id: number) => number): { use: number; 
       return { use: 1, def: 0 };
     case 'ldabs':
     case 'ldind':
-      return { use: bit(6) | (insn.kind === 'ldind' ? bit(insn.src) : 0), def: CALLER_SAVED };
+      // may leave the program (the hidden exit of a failed load): every register counts as read
+      return { use: 0x3ff, def: CALLER_SAVED };
     default:
       return { use: 0, def: 0 };
   }
