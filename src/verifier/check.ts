@@ -2430,8 +2430,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
                 throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
               if (s.frames.length > 1 && !curFrame(s).inCallback) ldAbsHiddenExit(s, pc);
               for (let r = 0; r <= 5; r++) cur[r] = newReg();
+              // the loaded bytes are not bounded by their size: check_ld_abs leaves r0 unknown
               markUnknown(cur[0]);
-              coerceToSize(cur[0], insn.form.size);
               break;
             }
             case 'jmp': {

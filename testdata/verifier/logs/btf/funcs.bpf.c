@@ -52,3 +52,14 @@ int branches(struct __sk_buff *skb)
 	fill(&c, skb->len);
 	return a + b + c > 3 ? 1 : 0;
 }
+
+// 32-bit signed bounds beyond 16 bits print as 32-bit hex and pair with equal 64-bit ones
+SEC("socket")
+__attribute__((naked)) void s32_bounds(void)
+{
+	asm volatile("call %[rand];"
+		     "w0 |= 0xa0000000;"
+		     "r1 = r0;"
+		     "r0 = 0;"
+		     "exit;" :: [rand] "i"(BPF_FUNC_get_prandom_u32) : "memory");
+}
