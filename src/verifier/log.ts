@@ -537,6 +537,22 @@ export class VerifierLog {
     });
   }
 
+  /** A new walk starts (a global function after the main program): its first state in full. */
+  restart(): void {
+    this.insnLine = -1;
+    this.allScratched = true;
+    this.fromLine = undefined;
+    this.resumedFrom = undefined;
+  }
+
+  /** Level 1 after a walk that succeeded: the kernel resets its log to empty. */
+  clear(): void {
+    this.lines.length = 0;
+    this.baseLength.clear();
+    this.joinNext = false;
+    this.insnLine = -1;
+  }
+
   /** Position to cut back to when the branch queued now is resumed (level 1). */
   mark(): number {
     return this.lines.length;
@@ -761,10 +777,12 @@ export class VerifierLog {
     this.insnLine = -1;
   }
 
-  /** The whole log, with the statistics line; a level-1 log of an accepted program is cut to it. */
-  text(stats: string, accepted: boolean): string {
+  /**
+   * The whole log, with the statistics line (a level-1 log of an accepted program keeps only what
+   * was printed after the last walk: see {@link clear}).
+   */
+  text(stats: string): string {
     if (this.level === 0) return '';
-    const body = this.level === 1 && accepted ? [] : this.lines;
-    return `${[...body, stats].join('\n')}\n`;
+    return `${[...this.lines, stats].join('\n')}\n`;
   }
 }

@@ -63,3 +63,51 @@ __attribute__((naked)) void s32_bounds(void)
 		     "r0 = 0;"
 		     "exit;" :: [rand] "i"(BPF_FUNC_get_prandom_u32) : "memory");
 }
+
+// global functions: each call is "assumed valid", each function is validated after the main
+// program, once, from its prototype
+__attribute__((noinline)) int add_one(int x)
+{
+	return x + 1;
+}
+
+__attribute__((noinline)) int len_of(struct __sk_buff *skb)
+{
+	if (skb->len > 64)
+		return 1;
+	return skb->protocol;
+}
+
+SEC("tc")
+int calls_globals(struct __sk_buff *skb)
+{
+	int a = add_one(skb->len);
+
+	return len_of(skb) + add_one(a);
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} jumps SEC(".maps");
+
+__attribute__((noinline)) int jump_away(struct __sk_buff *skb)
+{
+	bpf_tail_call(skb, &jumps, 0);
+	return 0;
+}
+
+// a global function that may tail-call drops the caller's packet pointers
+SEC("tc")
+int pkt_after_tail_call(struct __sk_buff *skb)
+{
+	int *p = (void *)(long)skb->data;
+
+	if ((void *)(p + 1) > (void *)(long)skb->data_end)
+		return 2;
+	jump_away(skb);
+	*p = 42;
+	return 0;
+}
