@@ -2166,21 +2166,29 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   };
 
   const exactEqual = (old: VState, cur: VState): boolean => {
+    const sameScalar = (a: Reg, b: Reg) =>
+      a.type !== 'scalar' ||
+      (rangeWithin(a, b) &&
+        rangeWithin(b, a) &&
+        a.varOff.value === b.varOff.value &&
+        a.varOff.mask === b.varOff.mask);
     for (let k = 0; k < old.frames.length; k++) {
       for (let r = 0; r < 10; r++) {
         const a = old.frames[k].regs[r];
         const b = cur.frames[k].regs[r];
-        if (a.type !== b.type) return false;
-        if (
-          a.type === 'scalar' &&
-          !(
-            rangeWithin(a, b) &&
-            rangeWithin(b, a) &&
-            a.varOff.value === b.varOff.value &&
-            a.varOff.mask === b.varOff.mask
-          )
-        )
-          return false;
+        if (a.type !== b.type || !sameScalar(a, b)) return false;
+      }
+      // stacksafe(EXACT): every byte type of the old frame's stack, and its spilled registers
+      const os = old.frames[k].stack;
+      const cs = cur.frames[k].stack;
+      for (let spi = 0; spi < os.length; spi++) {
+        const o = os[spi];
+        const c = cs[spi];
+        if (!o) continue;
+        for (let j = 0; j < 8; j++) if (o.types[j] !== (c ? c.types[j] : Stype.INVALID)) return false;
+        if (o.types[7] === Stype.SPILL && c) {
+          if (o.spilled.type !== c.spilled.type || !sameScalar(o.spilled, c.spilled)) return false;
+        }
       }
     }
     return true;
