@@ -2496,6 +2496,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               if (insn.kind === 'ldind') readReg(s, insn.src, pc);
               if (r6.type !== 'ctx')
                 throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
+              // In a callback, the hidden exit checks r0 in [0, 1] and marks it precise; 6.18's
+              // backtracking keeps r0 through LD_ABS/LD_IND and stops at the callback's entry
+              // with it still wanted when nothing in the callback wrote r0 before.
+              if (curFrame(s).inCallback && cur[0].type === 'not_init')
+                throw new Reject('verifier bug: callback unexpected regs 1', pc);
               if (s.frames.length > 1 && !curFrame(s).inCallback) ldAbsHiddenExit(s, pc);
               for (let r = 0; r <= 5; r++) cur[r] = newReg();
               // the loaded bytes are not bounded by their size: check_ld_abs leaves r0 unknown
