@@ -355,11 +355,13 @@ function deduce64(r: Reg): void {
     r.umin = max(r.umin, u64(r.smin));
     r.umax = min(r.umax, u64(r.smax));
   } else if (r.umax < u64(r.smin)) {
+    // the s64 range crosses the sign boundary and the u64 range lies within its positive part
     r.smin = s64(r.umin);
-    r.smax = min(r.smax, s64(r.umax));
+    r.umax = min(r.umax, u64(r.smax));
   } else if (u64(r.smax) < r.umin) {
-    r.smin = max(r.smin, s64(r.umin));
+    // ... or within its negative part
     r.smax = s64(r.umax);
+    r.umin = max(r.umin, u64(r.smin));
   }
 }
 
