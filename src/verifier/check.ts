@@ -37,6 +37,7 @@ import {
   boundsSync,
   boundsValid,
   type CondOp,
+  coerceSubregToSizeSx,
   coerceToSize,
   coerceToSizeSx,
   constValue,
@@ -1107,12 +1108,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             if (!fits) d.id = 0;
             cur[insn.dst] = d;
           } else {
+            // w1 = (s8, s16)w2: linked to the source while the value needs no sign extension
+            const ext = f.extend === 16 ? 16 : 8;
+            const noSext = src.umax < 1n << BigInt(ext - 1);
+            if (noSext && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
             const d = copyReg(src);
-            d.id = 0;
-            coerceToSizeSx(d, (f.extend ?? 8) / 8);
-            d.smin = -0x80000000n;
+            if (!noSext) d.id = 0;
+            coerceSubregToSizeSx(d, ext === 16 ? 2 : 1);
             cur[insn.dst] = d;
-            markUnknown(d);
           }
           zext32To64(cur[insn.dst]);
           boundsSync(cur[insn.dst]);
