@@ -544,8 +544,8 @@ export function coerceSubregToSizeSx(r: Reg, size: 1 | 2): void {
   if (top(r.s32max) === top(r.s32min)) {
     const a = ext(r.s32max);
     const b = ext(r.s32min);
-    const hi = a > b ? a : b;
-    const lo = a > b ? b : a;
+    const hi = max(a, b);
+    const lo = min(a, b);
     if (lo >= 0n === hi >= 0n) {
       r.s32min = lo;
       r.s32max = hi;
