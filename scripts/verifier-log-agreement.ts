@@ -6,16 +6,18 @@
  *
  *   npx tsx scripts/verifier-log-agreement.ts [--show N] [--level 1|2] [FILE.o|CASES.jsonl …]
  *   npx tsx scripts/verifier-log-agreement.ts --golden all|'CASE NAME' [--golden …]
+ *   npx tsx scripts/verifier-log-agreement.ts --golden-object testdata/verifier/logs/btf/X.bpf.o
  *
  * `--golden` (re)records the kernel's logs of kernel-style.jsonl cases at both levels as the golden
- * files of `testdata/verifier/logs/` that log.test.ts compares ours with (`all`: the ones there).
+ * files of `testdata/verifier/logs/` that log.test.ts compares ours with (`all`: the ones there);
+ * `--golden-object` those of every program of one of our objects (BTF, line info), beside it.
  *
  * Not counted: precision-tracking lines (`mark_precise: …`, which we do not print), blank lines,
  * and the timing line of BPF_LOG_STATS. Kernel addresses in `lddw` map loads
  * (`r1 = 0xffff8882db57fc00`) are masked on both sides (`r1 = map[idx:0]` in ours).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { decode } from '../src/isa/instruction.js';
 import { kernelMapName, loadObject } from '../src/kernel/load/object.js';
 import { kernelVerdict } from '../src/kernel/load/verifier-oracle.js';
@@ -37,6 +39,7 @@ const opt = (name: string): string | undefined => {
 };
 const goldens: string[] = [];
 for (let g = opt('--golden'); g !== undefined; g = opt('--golden')) goldens.push(g);
+const goldenObject = opt('--golden-object');
 const show = Number(opt('--show') ?? 0);
 const level = opt('--level');
 const levels = (level ? [Number(level)] : [1, 2]) as (1 | 2)[];
@@ -191,6 +194,27 @@ const goldenSlug = (name: string): string =>
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-|-$/g, '');
 
+/** A kernel log as a golden file keeps it: kernel addresses masked, precision lines dropped. */
+const goldenBody = (log: string): string =>
+  log
+    .split('\n')
+    .map((l) => l.replace(ADDR, '<addr>').replace(/<addr> +;/, '<addr> ;'))
+    .filter((l) => !l.startsWith('mark_precise:'))
+    .join('\n')
+    .trimEnd();
+
+/** The kernel's logs of every program of one of our objects, written beside it. */
+function recordObjectGoldens(file: string): void {
+  for (const level of [1, 2] as const) {
+    for (const p of objectPairs(file, level)) {
+      const prog = p.name.replace(`${basename(file)}: `, '');
+      const out = join(dirname(file), `${prog}.level${level}.txt`);
+      writeFileSync(out, `# ${basename(file)}: ${prog}\n${goldenBody(p.kernel)}\n`);
+      console.log(`wrote ${out}`);
+    }
+  }
+}
+
 /** The kernel's logs of the named kernel-style cases, written as golden files. */
 function recordGoldens(names: readonly string[]): void {
   const wanted = new Set(names);
@@ -203,12 +227,7 @@ function recordGoldens(names: readonly string[]): void {
   for (const level of [1, 2] as const) {
     for (const p of casePairs(file, level, wanted)) {
       const name = p.name.replace(`${GOLDEN_SOURCE}: `, '');
-      const body = p.kernel
-        .split('\n')
-        .map((l) => l.replace(ADDR, '<addr>').replace(/<addr> +;/, '<addr> ;'))
-        .filter((l) => !l.startsWith('mark_precise:'))
-        .join('\n')
-        .trimEnd();
+      const body = goldenBody(p.kernel);
       const out = join(goldenDir, `${goldenSlug(name)}.level${level}.txt`);
       writeFileSync(out, `# ${GOLDEN_SOURCE}: ${name}\n${body}\n`);
       console.log(`wrote ${out}`);
@@ -218,6 +237,10 @@ function recordGoldens(names: readonly string[]): void {
 
 if (goldens.length) {
   recordGoldens(goldens);
+  process.exit(0);
+}
+if (goldenObject) {
+  recordObjectGoldens(goldenObject);
   process.exit(0);
 }
 

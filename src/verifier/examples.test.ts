@@ -25,7 +25,7 @@ const KERNEL: Record<string, Record<string, [boolean, string | null, number, boo
   'examples/socket_filter.bpf.o': { keep_tcp: [true, null, 49, true] },
   'examples/subprog.bpf.o': {
     xdp_pass_counted: [true, null, 55, true],
-    xdp_drop_non_ip: [true, null, 69, false],
+    xdp_drop_non_ip: [true, null, 69, true],
   },
   'examples/tail_call.bpf.o': {
     handle_icmp: [true, null, 18, true],

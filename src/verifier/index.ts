@@ -262,7 +262,7 @@ function verifyInner(input: VerifierInput): VerifierResult {
   }
   const result = runCheck(input, slots, cfg, lookups);
   const stats = `processed ${result.insnsProcessed} insns (limit 1000000) max_states_per_insn ${result.states.maxPerInsn} total_states ${result.states.total} peak_states ${result.states.peak} mark_read 0`;
-  const log = result.log.text(stats, !result.error);
+  const log = result.log.text(stats);
   const trace = logLevel > 0 ? { trace: result.log.trace } : {};
   if (result.error) {
     return {

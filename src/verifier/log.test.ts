@@ -3,9 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decode } from '../isa/instruction.js';
+import { loadObjectSpec } from '../object/object.js';
 import { decodeCase, parseCorpus } from './diff/corpus.js';
 import { verify } from './index.js';
 import { regText } from './log.js';
+import { verifierInputOf } from './object.js';
 import { newReg } from './scalar.js';
 import { tnumConst } from './tnum.js';
 
@@ -47,6 +49,24 @@ describe('verifier log: the kernel 6.18 logs recorded in testdata/verifier/logs'
       const name = header.replace(/^# kernel-style\.jsonl: /, '');
       const level = file.endsWith('.level2.txt') ? 2 : 1;
       assert.equal(normalize(ours(name, level)), rest.join('\n'));
+    });
+  }
+});
+
+describe('verifier log: the kernel 6.18 logs of our objects in testdata/verifier/logs/btf', () => {
+  const dir = join(goldenDir, 'btf');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.txt'))) {
+    it(file, () => {
+      const text = readFileSync(join(dir, file), 'utf8');
+      const [header, ...rest] = text.split('\n');
+      const [object, prog] = header.replace(/^# /, '').split(': ');
+      const spec = loadObjectSpec(new Uint8Array(readFileSync(join(dir, object))));
+      const program = spec.programs.find((p) => p.name === prog);
+      assert.ok(program, `no program ${prog} in ${object}`);
+      const level = file.endsWith('.level2.txt') ? 2 : 1;
+      const input = verifierInputOf(spec, program, { logLevel: level });
+      assert.ok(input);
+      assert.equal(normalize(verify(input).log), rest.join('\n'));
     });
   }
 });

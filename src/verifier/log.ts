@@ -17,6 +17,7 @@
 import type { Insn } from '../isa/instruction.js';
 import { formatInsn } from '../isa/llvm-print.js';
 import { PseudoSrc } from '../isa/opcodes.js';
+import type { Btf, BtfType, BtfVoid } from '../object/btf.js';
 import type { SourceLine } from '../object/object.js';
 import { BtfFlag, type Reg, type RegType } from './scalar.js';
 import { type Frame, Stype, type VState } from './state.js';
@@ -75,6 +76,9 @@ const unum = (v: bigint): string => {
   return u <= 32767n ? u.toString() : hex(u);
 };
 
+/** A 32-bit signed bound as printed: sign-extended only when it prints in decimal (6.18). */
+const s32Val = (v: bigint): bigint => (v >= -32768n && v <= 32767n ? v : BigInt.asUintN(32, v));
+
 /** `print_scalar_ranges`: equal bounds of the same kind share one value (`smin=smin32=0`). */
 function scalarRanges(r: Reg): string[] {
   const m: { name: string; val: bigint; omit: boolean }[] = [
@@ -82,8 +86,8 @@ function scalarRanges(r: Reg): string[] {
     { name: 'smax', val: r.smax, omit: r.smax === S64_MAX },
     { name: 'umin', val: r.umin, omit: r.umin === 0n },
     { name: 'umax', val: r.umax, omit: r.umax === U64_MAX },
-    { name: 'smin32', val: r.s32min, omit: r.s32min === S32_MIN },
-    { name: 'smax32', val: r.s32max, omit: r.s32max === S32_MAX },
+    { name: 'smin32', val: s32Val(r.s32min), omit: r.s32min === S32_MIN },
+    { name: 'smax32', val: s32Val(r.s32max), omit: r.s32max === S32_MAX },
     { name: 'umin32', val: r.u32min, omit: r.u32min === 0n },
     { name: 'umax32', val: r.u32max, omit: r.u32max === U32_MAX },
   ];
@@ -216,6 +220,69 @@ export function subprogLines(insns: readonly Insn[]): string[] {
   return [...starts].sort((a, b) => a - b).map((start, k) => `func#${k} @${start}`);
 }
 
+/** `btf_type_str`: a BTF kind as the kernel names it in messages. */
+const BTF_KIND_STR: Readonly<Record<(BtfType | BtfVoid)['kind'], string>> = {
+  void: 'UNKNOWN',
+  int: 'INT',
+  ptr: 'PTR',
+  array: 'ARRAY',
+  struct: 'STRUCT',
+  union: 'UNION',
+  enum: 'ENUM',
+  fwd: 'FWD',
+  typedef: 'TYPEDEF',
+  volatile: 'VOLATILE',
+  const: 'CONST',
+  restrict: 'RESTRICT',
+  func: 'FUNC',
+  func_proto: 'FUNC_PROTO',
+  var: 'VAR',
+  datasec: 'DATASEC',
+  float: 'FLOAT',
+  decl_tag: 'DECL_TAG',
+  type_tag: 'TYPE_TAG',
+  enum64: 'ENUM64',
+};
+
+/** Register arguments a global function may take (`MAX_BPF_FUNC_REG_ARGS`). */
+const MAX_FUNC_REG_ARGS = 5;
+
+/**
+ * What `btf_prepare_func_args` says about the main program's BTF signature, which
+ * `do_check_common` checks before the walk (the main program only loses its "reliable" BTF, so
+ * the walk goes on): for a global function, a return type that is not an integer or enum, a
+ * pointer argument whose target has no size (`void *`), a non-scalar non-pointer argument.
+ * Measured on 6.18: `void *ctx` is never taken for the context there.
+ */
+export function mainFuncNotes(btf: Btf | undefined, typeId: number | undefined): string[] {
+  if (!btf || typeId === undefined) return [];
+  const fn = btf.typeById(typeId);
+  if (fn.kind !== 'func' || fn.linkage !== 'global') return [];
+  const proto = btf.typeById(fn.typeId);
+  if (proto.kind !== 'func_proto') return [];
+  const scalar = (t: BtfType | BtfVoid) => t.kind === 'int' || t.kind === 'enum' || t.kind === 'enum64';
+  if (proto.params.length > MAX_FUNC_REG_ARGS)
+    return [
+      `Global function ${fn.name}() with ${proto.params.length} > ${MAX_FUNC_REG_ARGS} args. Buggy compiler.`,
+    ];
+  if (!scalar(btf.resolve(proto.returnTypeId)))
+    return [`Global function ${fn.name}() doesn't return scalar. Only those are supported.`];
+  for (const [i, param] of proto.params.entries()) {
+    const t = btf.resolve(param.typeId);
+    if (scalar(t)) continue;
+    if (t.kind === 'ptr') {
+      const target = btf.resolve(t.typeId);
+      if (target.kind === 'void' || target.kind === 'fwd' || target.kind === 'func')
+        return [
+          `arg#${i} reference type('${BTF_KIND_STR[target.kind]} ${target.name}') size cannot be determined: -22`,
+        ];
+      continue;
+    }
+    return [`Arg#${i} type ${BTF_KIND_STR[t.kind]} in ${fn.name}() is not supported yet.`];
+  }
+  return [];
+}
+
 /** Registers an instruction names (`check_reg_arg` marks them scratched). */
 function operandRegs(insn: Insn): number[] {
   switch (insn.kind) {
@@ -282,7 +349,8 @@ function useDef(insn: Insn, helperArgs: (id: number) => number): { use: number; 
       return { use: 1, def: 0 };
     case 'ldabs':
     case 'ldind':
-      return { use: bit(6) | (insn.kind === 'ldind' ? bit(insn.src) : 0), def: CALLER_SAVED };
+      // may leave the program (the hidden exit of a failed load): every register counts as read
+      return { use: 0x3ff, def: CALLER_SAVED };
     default:
       return { use: 0, def: 0 };
   }
@@ -469,6 +537,22 @@ export class VerifierLog {
     });
   }
 
+  /** A new walk starts (a global function after the main program): its first state in full. */
+  restart(): void {
+    this.insnLine = -1;
+    this.allScratched = true;
+    this.fromLine = undefined;
+    this.resumedFrom = undefined;
+  }
+
+  /** Level 1 after a walk that succeeded: the kernel resets its log to empty. */
+  clear(): void {
+    this.lines.length = 0;
+    this.baseLength.clear();
+    this.joinNext = false;
+    this.insnLine = -1;
+  }
+
   /** Position to cut back to when the branch queued now is resumed (level 1). */
   mark(): number {
     return this.lines.length;
@@ -611,7 +695,6 @@ export class VerifierLog {
     }
     this.insnLine = -1;
     this.allScratched = true;
-    this.prevSource = undefined;
     this.resumedFrom = prev;
   }
 
@@ -639,6 +722,12 @@ export class VerifierLog {
       if (base?.type === 'fp' && base.frameno === f.frameno && tnumIsConst(base.varOff)) {
         const off = base.off + Number(BigInt.asIntN(64, base.varOff.value)) + insn.off;
         if (off < 0) this.scratchSlots.add(Math.floor((-off - 1) / 8));
+      } else if (base?.type === 'fp' && base.frameno === f.frameno && insn.kind === 'ldx') {
+        // a variable-offset read scratches every slot it may touch
+        const lo = base.off + Number(base.smin) + insn.off;
+        const hi = base.off + Number(base.smax) + insn.off + insn.form.size;
+        for (let a = lo; a < Math.min(hi, 0); a++)
+          if (a >= -512) this.scratchSlots.add(Math.floor((-a - 1) / 8));
       }
     }
     this.beforeFrame = f.frameno;
@@ -688,10 +777,12 @@ export class VerifierLog {
     this.insnLine = -1;
   }
 
-  /** The whole log, with the statistics line; a level-1 log of an accepted program is cut to it. */
-  text(stats: string, accepted: boolean): string {
+  /**
+   * The whole log, with the statistics line (a level-1 log of an accepted program keeps only what
+   * was printed after the last walk: see {@link clear}).
+   */
+  text(stats: string): string {
     if (this.level === 0) return '';
-    const body = this.level === 1 && accepted ? [] : this.lines;
-    return `${[...body, stats].join('\n')}\n`;
+    return `${[...this.lines, stats].join('\n')}\n`;
   }
 }

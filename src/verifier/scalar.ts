@@ -343,6 +343,14 @@ function deduce32(r: Reg): void {
   if (u32(r.s32min) <= u32(r.s32max)) {
     r.u32min = max(r.u32min, u32(r.s32min));
     r.u32max = min(r.u32max, u32(r.s32max));
+  } else if (r.u32max < u32(r.s32min)) {
+    // the s32 range crosses the sign boundary and the u32 range lies within its positive part
+    r.s32min = s32(r.u32min);
+    r.u32max = min(r.u32max, u32(r.s32max));
+  } else if (u32(r.s32max) < r.u32min) {
+    // ... or within its negative part
+    r.s32max = s32(r.u32max);
+    r.u32min = max(r.u32min, u32(r.s32min));
   }
 }
 
@@ -355,11 +363,13 @@ function deduce64(r: Reg): void {
     r.umin = max(r.umin, u64(r.smin));
     r.umax = min(r.umax, u64(r.smax));
   } else if (r.umax < u64(r.smin)) {
+    // the s64 range crosses the sign boundary and the u64 range lies within its positive part
     r.smin = s64(r.umin);
-    r.smax = min(r.smax, s64(r.umax));
+    r.umax = min(r.umax, u64(r.smax));
   } else if (u64(r.smax) < r.umin) {
-    r.smin = max(r.smin, s64(r.umin));
+    // ... or within its negative part
     r.smax = s64(r.umax);
+    r.umin = max(r.umin, u64(r.smin));
   }
 }
 
@@ -514,6 +524,42 @@ export function coerceToSizeSx(r: Reg, size: number): void {
   r.varOff = low.mask & signBit || low.value & signBit ? TNUM_UNKNOWN : low;
   if (!(low.mask & signBit) && low.value & signBit) r.varOff = tnum64(u64(ext(low.value)), ~mask);
   boundsSync(r);
+}
+
+/**
+ * `coerce_subreg_to_size_sx`: the low `size` bytes sign-extended into the low 32 bits (`w1 =
+ * (s8)w2`); the 64-bit view follows from the zero extension the caller applies.
+ */
+export function coerceSubregToSizeSx(r: Reg, size: 1 | 2): void {
+  const bits = size * 8;
+  const ext = (x: bigint): bigint => BigInt.asIntN(bits, x);
+  if (tnumIsConst(r.varOff)) {
+    const v = u32(ext(r.varOff.value));
+    r.varOff = tnumConst(u64(ext(r.varOff.value)));
+    r.s32min = r.s32max = s32(v);
+    r.u32min = r.u32max = v;
+    return;
+  }
+  const top = (x: bigint) => (u32(x) >> BigInt(bits)) << BigInt(bits);
+  if (top(r.s32max) === top(r.s32min)) {
+    const a = ext(r.s32max);
+    const b = ext(r.s32min);
+    const hi = max(a, b);
+    const lo = min(a, b);
+    if (lo >= 0n === hi >= 0n) {
+      r.s32min = lo;
+      r.s32max = hi;
+      r.u32min = u32(lo);
+      r.u32max = u32(hi);
+      r.varOff = tnumSubreg(tnumRange(u64(lo), u64(hi)));
+      return;
+    }
+  }
+  r.s32min = -(1n << BigInt(bits - 1));
+  r.s32max = (1n << BigInt(bits - 1)) - 1n;
+  r.u32min = 0n;
+  r.u32max = U32_MAX;
+  r.varOff = tnumSubreg(TNUM_UNKNOWN);
 }
 
 const tnum64 = (value: bigint, mask: bigint): Tnum => ({ value: u64(value) & ~u64(mask), mask: u64(mask) });

@@ -10,8 +10,10 @@ import { describe, it } from 'node:test';
 import { assemble } from '../isa/index.js';
 import { kernelVerdict } from '../kernel/load/verifier-oracle.js';
 import { bpfUnavailable } from '../kernel/sys/availability.js';
+import { loadObjectSpec } from '../object/object.js';
 import type { ProgTypeName } from '../uapi.js';
 import { verify } from './index.js';
+import { verifierInputOf } from './object.js';
 import type { VerifierMap } from './types.js';
 
 interface UnitCase {
@@ -84,5 +86,25 @@ describe('verifier: live kernel re-check', () => {
         c.name,
       );
     }
+  });
+});
+
+describe('verifier: LD_ABS in a bpf_loop callback (testdata/verifier/callbacks, measured on 6.18)', () => {
+  const dir = new URL('../../testdata/verifier/callbacks/', import.meta.url).pathname;
+  const spec = loadObjectSpec(new Uint8Array(readFileSync(`${dir}ld_abs.bpf.o`)));
+  const run = (name: string) => {
+    const program = spec.programs.find((p) => p.name === name);
+    assert.ok(program);
+    const input = verifierInputOf(spec, program);
+    assert.ok(input);
+    return verify(input);
+  };
+  it('rejects the load when nothing in the callback wrote r0 before it', () => {
+    const r = run('ld_abs_in_callback');
+    assert.equal(r.accepted, false);
+    assert.equal(r.error?.message, 'verifier bug: callback unexpected regs 1');
+  });
+  it('accepts it after the callback wrote r0', () => {
+    assert.equal(run('ld_abs_after_r0_in_callback').accepted, true);
   });
 });
