@@ -11,26 +11,26 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 
 /** The longest files, longest first (2026-12-04: the slowest 20 of 122). */
 const LONGEST = [
-  'web/web.test.ts',
-  'src/package.test.ts',
   'src/readme.test.ts',
-  'src/verifier/diff/soundness.test.ts',
   'src/skeleton/skeleton.test.ts',
-  'src/object/btf-c.test.ts',
+  'src/verifier/diff/soundness.test.ts',
   'fuzz/fuzz.test.ts',
   'src/build/clang.test.ts',
-  'src/object/btf-dump.test.ts',
+  'web/web.test.ts',
+  'src/package.test.ts',
+  'src/object/btf-c.test.ts',
   'src/kernel/bcc.test.ts',
-  'src/kernel/tools/aggregates.test.ts',
   'src/verifier/diff/corpus.test.ts',
-  'src/object/objdump.test.ts',
+  'src/object/btf-dump.test.ts',
   'src/kernel/attach/attach.test.ts',
+  'src/object/objdump.test.ts',
   'src/imports.test.ts',
+  'src/build/macros.test.ts',
+  'src/kernel/tools/execsnoop.test.ts',
   'src/vm/test-run.test.ts',
-  'src/object/object.test.ts',
-  'src/jit/differential.test.ts',
   'src/kernel/sys/cleanup.test.ts',
-  'src/kernel/load/object.test.ts',
+  'src/cli/cli.test.ts',
+  'src/object/object.test.ts',
 ];
 
 const files = ['src', 'fuzz', 'web']
