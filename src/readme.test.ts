@@ -14,7 +14,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { repoRoot, tsbpf } from './cli/test-harness.js';
-import { distIsFresh } from './dist.fixture.js';
+import { tsbpfProcessArgs } from './dist.fixture.js';
 import { DEFAULT_EXPORT_LISTEN } from './kernel/export/defaults.js';
 import { formatLocalTime, showProgram } from './kernel/inspect/info.js';
 import { resolveOne } from './kernel/inspect/refs.js';
@@ -153,16 +153,10 @@ async function runLive(
   ms: number,
   during?: (output: string) => Promise<void>,
 ): Promise<{ status: number | null; signal: NodeJS.Signals | null; output: string }> {
-  const argv = distIsFresh(['dist/bundle/main.js'])
-    ? ['bin/tsbpf.js', ...args]
-    : [
-        '--import',
-        'tsx',
-        '--input-type=module',
-        '-e',
-        `const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(${JSON.stringify(args)});`,
-      ];
-  const child = spawn(process.execPath, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, tsbpfProcessArgs(args), {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   // `runqlat 1 1`: an interval and a count (positional, not option values), so it stops by itself
   const endsItself = args.filter((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('-')).length >= 2;
   // A session that never prints is stopped all the same (and fails on what it did not print).
