@@ -25,3 +25,21 @@ export function distIsFresh(files: readonly string[] = ['dist/index.js', 'dist/i
   const sources = newest(join(root, 'src'));
   return files.every((file) => existsSync(join(root, file)) && statSync(join(root, file)).mtimeMs >= sources);
 }
+
+/**
+ * The node arguments that run `tsbpf ...args` as its own process, from the repository root: the
+ * bundled CLI (bin/tsbpf.js) when the build is current, as users run it, else the sources through
+ * tsx (compiling the CLI in the child costs about a second of CPU more).
+ */
+export function tsbpfProcessArgs(args: readonly string[]): string[] {
+  return distIsFresh(['dist/bundle/main.js'])
+    ? ['bin/tsbpf.js', ...args]
+    : [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(process.argv.slice(1));",
+        ...args,
+      ];
+}

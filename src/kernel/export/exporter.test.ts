@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
+import { tsbpfProcessArgs } from '../../dist.fixture.js';
 import { openLinkCount } from '../attach/links.js';
 import { tracefsUnavailable } from '../sys/availability.js';
 import { ExportLoadError, ListenError, readExportConfig, startExporter } from './exporter.js';
@@ -136,17 +137,7 @@ test('export: an XDP program without an interface fails naming its place in the 
 test('tsbpf export: serves until SIGTERM, then detaches and exits 0', { skip }, async () => {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      "const { main } = await import('./src/cli/main.ts'); process.exitCode = await main(process.argv.slice(1));",
-      'export',
-      'examples/export.yaml',
-      '--listen',
-      '127.0.0.1:0',
-    ],
+    tsbpfProcessArgs(['export', 'examples/export.yaml', '--listen', '127.0.0.1:0']),
     { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';

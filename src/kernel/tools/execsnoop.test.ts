@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { repoRoot } from '../../cli/test-harness.js';
+import { tsbpfProcessArgs } from '../../dist.fixture.js';
 import { listPrograms } from '../inspect/info.js';
 import { runTool, toolsUnavailable } from './live.fixture.js';
 
@@ -66,22 +67,10 @@ test('execsnoop -x keeps failed execs only; -n filters by name; the table has bc
 test('as its own process, Ctrl-C (SIGINT) ends execsnoop with status 0 and nothing left attached', {
   skip,
 }, async () => {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      "import { main } from './src/cli/main.ts'; process.exitCode = await main(process.argv.slice(1));",
-      'tools',
-      'execsnoop',
-      '--json',
-      '-n',
-      '^true$',
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn(process.execPath, tsbpfProcessArgs(['tools', 'execsnoop', '--json', '-n', '^true$']), {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => {
