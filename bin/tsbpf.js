@@ -68,12 +68,9 @@ class BundleLoader {
   }
 }
 
-/** A chunk's source as a script whose value is its CommonJS module function. */
+/** A chunk (written as a function expression of exports, require, module, __filename, __dirname) as a script. */
 function compileChunk(file, source, cachedData) {
-  return new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    cachedData,
-  });
+  return new Script(source, { filename: file, cachedData });
 }
 
 /** A file's bytes, or undefined when it cannot be read. */

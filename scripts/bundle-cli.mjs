@@ -54,6 +54,8 @@ const { outputFiles } = await build({
   // `InvalidArgumentError` became `InvalidArgumentError2`); errors are told apart by class name
   keepNames: true,
   charset: 'ascii',
+  minifyWhitespace: true,
+  minifySyntax: true,
   plugins: [lazyChildProcess],
   write: false,
   logLevel: 'warning',
@@ -68,14 +70,18 @@ for (const file of outputFiles) {
     platform: 'node',
     target: 'node20',
     charset: 'ascii',
+    minifyWhitespace: true,
     // `import('./chunk.js')` becomes `require`: the loader resolves chunks itself
     supported: { 'dynamic-import': false },
     define: { 'import.meta.url': '__moduleUrl' },
     logLevel: 'warning',
   });
-  const script = code.includes('__moduleUrl')
-    ? `var __moduleUrl = require('node:url').pathToFileURL(__filename).href;\n${code}`
-    : code;
+  const moduleUrl = code.includes('__moduleUrl')
+    ? "var __moduleUrl = require('node:url').pathToFileURL(__filename).href;\n"
+    : '';
+  // A CommonJS module function, as Node wraps one, written so: V8 compiles the file's text as it
+  // is read (a wrapper added at run time would be a copy of it)
+  const script = `(function (exports, require, module, __filename, __dirname) {${moduleUrl}${code}\n})`;
   hash.update(basename(file.path)).update(script);
   chunks.push({ path: file.path, script });
 }

@@ -66,12 +66,15 @@ const REGISTER = /^[rw]\d+$/;
 
 /**
  * The token at the `lastIndex` of the text: a number, an identifier or a punctuation mark (longest
- * first), told apart by the group that matched. One regex search per token, not one per kind.
+ * first). One regex test per token, not one per kind; the kinds start with different characters
+ * (a digit, a letter or `_.$`, anything else), so the first one tells them apart.
  */
 const TOKEN = new RegExp(
-  `(${NUMBER.source})|(${IDENT.source})|(${PUNCTUATION.map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|')})`,
+  `${NUMBER.source}|${IDENT.source}|${PUNCTUATION.map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|')}`,
   'y',
 );
+const DIGIT = /\d/;
+const IDENT_START = /[A-Za-z_.$]/;
 
 class LexError extends Error {
   constructor(
@@ -96,16 +99,17 @@ function tokenize(text: string, holes: boolean, limit = Number.POSITIVE_INFINITY
       i = end + 1;
       continue;
     }
+    // test, not exec: no match array per token (the assembler tokenizes every template of the
+    // syntax table when it starts)
     TOKEN.lastIndex = i;
-    const match = TOKEN.exec(text);
-    if (!match) throw new LexError(`unexpected character '${text[i]}'`, column);
-    const [word, number, ident] = match;
-    const end = i + word.length;
-    if ((number ?? ident) && end < text.length && /[\w.$]/.test(text[end])) {
+    if (!TOKEN.test(text)) throw new LexError(`unexpected character '${text[i]}'`, column);
+    const end = TOKEN.lastIndex;
+    const word = text.slice(i, end);
+    const kind = DIGIT.test(text[i]!) ? 'num' : IDENT_START.test(text[i]!) ? 'ident' : 'punct';
+    if (kind !== 'punct' && end < text.length && /[\w.$]/.test(text[end]!)) {
       throw new LexError(`invalid token '${text.slice(i).match(/^[\w.$]+/)![0]}'`, column);
     }
-    const kind = number ? 'num' : ident ? (REGISTER.test(ident) ? 'reg' : 'ident') : 'punct';
-    tokens.push({ kind, text: word, column });
+    tokens.push({ kind: kind === 'ident' && REGISTER.test(word) ? 'reg' : kind, text: word, column });
     i = end;
   }
   return tokens;
@@ -183,13 +187,21 @@ let bucketIndex: ReadonlyMap<string, readonly Entry[]> | undefined;
 function buckets(): ReadonlyMap<string, readonly Entry[]> {
   if (bucketIndex) return bucketIndex;
   const index = new Map<string, Entry[]>();
-  for (const form of FORMS) {
+  const single = (part: Part | undefined) => part && ('lit' in part || part.hole.kind === 'reg');
+  // Indexed loops, no destructuring: this runs cold, once per process, where each iterator step
+  // allocates.
+  for (let f = 0; f < FORMS.length; f++) {
+    const form = FORMS[f]!;
+    const syntaxes = syntaxesOf(form);
     const seen = new Set<string>();
-    for (const syntax of syntaxesOf(form)) {
+    for (let s = 0; s < syntaxes.length; s++) {
+      const syntax = syntaxes[s]!;
       if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) continue;
       seen.add(`${syntax.template}|${syntax.dialect}`);
-      const [first, second, third] = tokenize(syntax.template, true, 3).map(partOf);
-      const single = (part: Part | undefined) => part && ('lit' in part || part.hole.kind === 'reg');
+      const tokens = tokenize(syntax.template, true, 3);
+      const first = tokens[0] && partOf(tokens[0]);
+      const second = tokens[1] && partOf(tokens[1]);
+      const third = tokens[2] && partOf(tokens[2]);
       const key = bucketOf(first, second);
       const bucket = index.get(key) ?? [];
       bucket.push({ form, syntax, third: single(first) && single(second) ? third : undefined });
