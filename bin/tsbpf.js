@@ -9,7 +9,7 @@
 // by the bundle's build id. V8 refuses a cache of another V8 or other flags and compiles from
 // source; a cache folder that cannot be written is left alone.
 'use strict';
-const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { Script } = require('node:vm');
 
@@ -92,12 +92,13 @@ function userCacheDir(buildId) {
 function loadCli(dir = BUNDLE) {
   const loader = new BundleLoader(dir);
   const source = readFileSync(join(dir, 'main.js'), 'utf8');
+  const buildId = BUILD_ID.exec(source)?.[1];
+  if (buildId === undefined) throw Object.assign(new Error('stale bundle'), { code: 'TSBPF_STALE_BUNDLE' });
   const shipped = join(dir, 'code-cache', NODE_KEY);
   let save;
-  if (readOptional(join(shipped, 'main.js')) !== undefined) loader.cacheDir = shipped;
+  if (existsSync(join(shipped, 'main.js'))) loader.cacheDir = shipped;
   else {
-    const buildId = BUILD_ID.exec(source)?.[1];
-    loader.cacheDir = buildId && userCacheDir(buildId);
+    loader.cacheDir = userCacheDir(buildId);
     save = loader.cacheDir;
   }
   const cli = /** @type {{ main(argv: string[]): Promise<number> }} */ (loader.load('main.js', source));
@@ -111,6 +112,10 @@ if (require.main === module) {
   try {
     loaded = loadCli();
   } catch (error) {
+    if (error?.code === 'TSBPF_STALE_BUNDLE') {
+      process.stderr.write('tsbpf: dist/bundle/ is from an older build: run `npm run build` first\n');
+      process.exit(2);
+    }
     if (error?.code !== 'ENOENT' || !String(error.path).endsWith('main.js')) throw error;
     process.stderr.write('tsbpf: dist/ is missing: run `npm run build` in the tsbpf checkout first\n');
     process.exit(2);
