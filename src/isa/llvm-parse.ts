@@ -39,7 +39,7 @@ export interface AssembleOptions {
 // Tokens.
 
 interface Token {
-  readonly kind: 'reg' | 'num' | 'ident' | 'punct' | 'hole';
+  readonly kind: 'reg' | 'num' | 'ident' | 'punct';
   readonly text: string;
   /** 1-based column in the source line. */
   readonly column: number;
@@ -85,22 +85,15 @@ class LexError extends Error {
   }
 }
 
-/** The tokens of `text` (`{…}` holes too when `holes`), or only its first `limit`. */
-function tokenize(text: string, holes: boolean, limit = Number.POSITIVE_INFINITY): Token[] {
+/** The tokens of a source line. */
+function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
-  while (tokens.length < limit) {
+  for (;;) {
     while (text[i] === ' ' || text[i] === '\t') i++;
     if (i >= text.length) break;
     const column = i + 1;
-    if (holes && text[i] === '{') {
-      const end = text.indexOf('}', i);
-      tokens.push({ kind: 'hole', text: text.slice(i + 1, end), column });
-      i = end + 1;
-      continue;
-    }
-    // test, not exec: no match array per token (the assembler tokenizes every template of the
-    // syntax table when it starts)
+    // test, not exec: no match array per token
     TOKEN.lastIndex = i;
     if (!TOKEN.test(text)) throw new LexError(`unexpected character '${text[i]}'`, column);
     const end = TOKEN.lastIndex;
@@ -128,13 +121,40 @@ interface Pattern {
   readonly score: number;
 }
 
-/** A template token as a pattern part: a literal, or a hole parsed from its `{…}` text. */
-function partOf(token: Token): Part {
-  return token.kind === 'hole' ? { hole: parseHole(token.text) } : { lit: token.text };
+/** The parts of the templates, by their text (`+=`, `{dst:r}`): a few dozen recur in hundreds. */
+const PARTS = new Map<string, Part>();
+
+/**
+ * The parts of a template (or its first `limit`): literal tokens, and holes parsed from their
+ * `{…}` text. Each one is made once: sorting the table into buckets reads the start of every
+ * template when the assembler starts.
+ */
+function templateParts(template: string, limit = Number.POSITIVE_INFINITY): Part[] {
+  const parts: Part[] = [];
+  let i = 0;
+  while (parts.length < limit) {
+    while (template[i] === ' ') i++;
+    if (i >= template.length) break;
+    let end = template.indexOf('}', i) + 1;
+    if (template[i] !== '{') {
+      TOKEN.lastIndex = i;
+      if (!TOKEN.test(template)) throw new Error(`llvm syntax table: cannot read '${template}'`);
+      end = TOKEN.lastIndex;
+    }
+    const text = template.slice(i, end);
+    let part = PARTS.get(text);
+    if (!part) {
+      part = text[0] === '{' ? { hole: parseHole(text.slice(1, -1)) } : { lit: text };
+      PARTS.set(text, part);
+    }
+    parts.push(part);
+    i = end;
+  }
+  return parts;
 }
 
 function compile(form: InsnForm, syntax: Syntax): Pattern {
-  const parts = tokenize(syntax.template, true).map(partOf);
+  const parts = templateParts(syntax.template);
   let score = 0;
   for (const part of parts) {
     if (!('hole' in part)) {
@@ -198,10 +218,10 @@ function buckets(): ReadonlyMap<string, readonly Entry[]> {
       const syntax = syntaxes[s]!;
       if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) continue;
       seen.add(`${syntax.template}|${syntax.dialect}`);
-      const tokens = tokenize(syntax.template, true, 3);
-      const first = tokens[0] && partOf(tokens[0]);
-      const second = tokens[1] && partOf(tokens[1]);
-      const third = tokens[2] && partOf(tokens[2]);
+      const parts = templateParts(syntax.template, 3);
+      const first = parts[0];
+      const second = parts[1];
+      const third = parts[2];
       const key = bucketOf(first, second);
       const bucket = index.get(key) ?? [];
       bucket.push({ form, syntax, third: single(first) && single(second) ? third : undefined });
@@ -438,7 +458,7 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
     }
     let tokens: Token[];
     try {
-      tokens = tokenize(text, false);
+      tokens = tokenize(text);
     } catch (error) {
       if (error instanceof LexError) fail(error.reason, line, error.column);
       throw error;
