@@ -176,14 +176,15 @@ function compile(form: InsnForm, syntax: Syntax): Pattern {
  * register the operator that follows (`<reg> +=`), so a line is tried against a few patterns.
  */
 function bucketOf(first: Part | Token | undefined, second: Part | Token | undefined): string {
-  const word = (x: Part | Token | undefined): string => {
-    if (x === undefined) return '';
-    if ('hole' in x) return x.hole.kind === 'reg' ? '<reg>' : `{${x.hole.kind}}`;
-    if ('lit' in x) return REGISTER.test(x.lit) ? '<reg>' : x.lit;
-    return x.kind === 'reg' ? '<reg>' : x.text;
-  };
-  const head = word(first);
-  return head === '<reg>' ? `${head} ${word(second)}` : head;
+  const head = bucketWord(first);
+  return head === '<reg>' ? `${head} ${bucketWord(second)}` : head;
+}
+
+function bucketWord(x: Part | Token | undefined): string {
+  if (x === undefined) return '';
+  if ('hole' in x) return x.hole.kind === 'reg' ? '<reg>' : `{${x.hole.kind}}`;
+  if ('lit' in x) return REGISTER.test(x.lit) ? '<reg>' : x.lit;
+  return x.kind === 'reg' ? '<reg>' : x.text;
 }
 
 /**
