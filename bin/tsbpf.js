@@ -1,19 +1,133 @@
 #!/usr/bin/env node
-// The `tsbpf` command: runs the compiled CLI, bundled in dist/bundle/ (`npm run build`; `npm ci`
-// and `npm pack` build it).
-let main;
-try {
-  ({ main } = await import('../dist/bundle/main.js'));
-} catch (error) {
-  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/bundle/main.js'))
-    throw error;
-  process.stderr.write('tsbpf: dist/ is missing: run `npm run build` in the tsbpf checkout first\n');
-  process.exit(2);
+// The `tsbpf` command: runs the bundled CLI in dist/bundle/ (`npm run build`; `npm ci` and
+// `npm pack` build it). CommonJS (bin/package.json), like the bundle's chunks, which it loads
+// itself with `vm.Script` and V8's code cache for them, so that a short command neither starts
+// Node's ESM loader nor compiles our code from source: see scripts/bundle-cli.mjs.
+//
+// The code caches: dist/bundle/code-cache/<node>/, made by the build for the Node that built it;
+// for another Node, made by the first runs under $XDG_CACHE_HOME/tsbpf/ (~/.cache/tsbpf/), keyed
+// by the bundle's build id. V8 refuses a cache of another V8 or other flags and compiles from
+// source; a cache folder that cannot be written is left alone.
+'use strict';
+const { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { Script } = require('node:vm');
+
+const BUNDLE = join(__dirname, '../dist/bundle');
+/** Which Node a code cache is for. */
+const NODE_KEY = `${process.version}-${process.arch}`;
+const BUILD_ID = /^\/\/ tsbpf-bundle ([0-9a-f]+)\n/;
+
+/** The bundle's chunks as CommonJS modules, compiled with a code cache when one is at hand. */
+class BundleLoader {
+  /** @param {string} dir the bundle's folder */
+  constructor(dir) {
+    this.dir = dir;
+    /** @type {Map<string, { exports: unknown }>} chunk file name → module */
+    this.modules = new Map();
+    /** @type {Array<{ name: string, script: Script, cached: boolean }>} chunks in load order */
+    this.scripts = [];
+    /** Where code caches are read from (undefined: none). */
+    this.cacheDir = undefined;
+    // Packages resolve from here as from dist/bundle/: both look in the package's node_modules
+    // first (`node:module`'s createRequire would load Node's ESM loader for nothing).
+    this.require = (specifier) =>
+      specifier.startsWith('./') ? this.load(specifier.slice(2)) : require(specifier);
+  }
+
+  /** A chunk's exports, loading it (with its code cache, if any) the first time. */
+  load(name, source) {
+    const loaded = this.modules.get(name);
+    if (loaded) return loaded.exports;
+    const module = { exports: {} };
+    this.modules.set(name, module);
+    const file = join(this.dir, name);
+    const cachedData = this.cacheDir === undefined ? undefined : readOptional(join(this.cacheDir, name));
+    const script = compileChunk(file, source ?? readFileSync(file, 'utf8'), cachedData);
+    this.scripts.push({ name, script, cached: cachedData !== undefined && !script.cachedDataRejected });
+    script.runInThisContext()(module.exports, this.require, module, file, this.dir);
+    return module.exports;
+  }
+
+  /** Saves the code of the chunks loaded without a cache to `dir`; false when it cannot be written. */
+  saveCodeCache(dir, all = false) {
+    const fresh = this.scripts.filter((s) => all || (!s.cached && s.script.cachedDataRejected !== true));
+    if (fresh.length === 0) return true;
+    try {
+      mkdirSync(dir, { recursive: true });
+      for (const { name, script } of fresh) {
+        // written whole under another name, then renamed: a reader never sees half a cache
+        const temporary = join(dir, `.${name}.${process.pid}`);
+        writeFileSync(temporary, script.createCachedData());
+        renameSync(temporary, join(dir, name));
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
 }
-// A reader that went away (`tsbpf btf dump … | head`) ends the command quietly, as with any Unix tool.
-for (const stream of [process.stdout, process.stderr])
-  stream.on('error', (error) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
+
+/** A chunk (written as a function expression of exports, require, module, __filename, __dirname) as a script. */
+function compileChunk(file, source, cachedData) {
+  return new Script(source, { filename: file, cachedData });
+}
+
+/** A file's bytes, or undefined when it cannot be read. */
+function readOptional(file) {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The per-user cache folder for this bundle and Node, or undefined without a home. */
+function userCacheDir(buildId) {
+  const base = process.env.XDG_CACHE_HOME || (process.env.HOME && join(process.env.HOME, '.cache'));
+  return base ? join(base, 'tsbpf', 'code-cache', `${buildId}-${NODE_KEY}`) : undefined;
+}
+
+/** The CLI's main module, and the loader that loaded it (to save code caches from). */
+function loadCli(dir = BUNDLE) {
+  const loader = new BundleLoader(dir);
+  const source = readFileSync(join(dir, 'main.js'), 'utf8');
+  const buildId = BUILD_ID.exec(source)?.[1];
+  if (buildId === undefined) throw Object.assign(new Error('stale bundle'), { code: 'TSBPF_STALE_BUNDLE' });
+  const shipped = join(dir, 'code-cache', NODE_KEY);
+  let save;
+  if (existsSync(join(shipped, 'main.js'))) loader.cacheDir = shipped;
+  else {
+    loader.cacheDir = userCacheDir(buildId);
+    save = loader.cacheDir;
+  }
+  const cli = /** @type {{ main(argv: string[]): Promise<number> }} */ (loader.load('main.js', source));
+  return { cli, loader, save };
+}
+
+module.exports = { BundleLoader, compileChunk, loadCli, NODE_KEY };
+
+if (require.main === module) {
+  let loaded;
+  try {
+    loaded = loadCli();
+  } catch (error) {
+    if (error?.code === 'TSBPF_STALE_BUNDLE') {
+      process.stderr.write('tsbpf: dist/bundle/ is from an older build: run `npm run build` first\n');
+      process.exit(2);
+    }
+    if (error?.code !== 'ENOENT' || !String(error.path).endsWith('main.js')) throw error;
+    process.stderr.write('tsbpf: dist/ is missing: run `npm run build` in the tsbpf checkout first\n');
+    process.exit(2);
+  }
+  // A reader that went away (`tsbpf btf dump … | head`) ends the command quietly, as with any Unix tool.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (error) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  loaded.cli.main(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
+    if (loaded.save) loaded.loader.saveCodeCache(loaded.save);
   });
-process.exitCode = await main(process.argv.slice(2));
+}

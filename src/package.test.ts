@@ -4,7 +4,15 @@
 // of 'tsbpf' through its `browser` export condition.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -68,11 +76,14 @@ test('the tarball holds the build, the bin, the headers and the licence, not the
     'LICENSE',
     'README.md',
     'bin/tsbpf.js',
+    'bin/package.json',
     'dist/index.js',
     'dist/index.d.ts',
     'dist/kernel/index.js',
     'dist/cli/main.js',
     'dist/bundle/main.js',
+    'dist/bundle/package.json',
+    `dist/bundle/code-cache/${process.version}-${process.arch}/main.js`,
     'include/tsbpf/bpf_helpers.h',
     'tools/execsnoop.bpf.o',
   ])
@@ -98,6 +109,29 @@ test('the tsbpf bin runs from the installed package', () => {
   // No devDependency is there to lean on.
   assert.ok(!existsSync(join(project, 'node_modules/tsx')));
   assert.ok(!existsSync(join(project, 'node_modules/typescript')));
+});
+
+test('the bin makes its own code cache for another Node, and runs where it cannot write one', () => {
+  const bin = join(project, 'node_modules/.bin/tsbpf');
+  writeFileSync(join(project, 'one.s'), 'r0 = 1\nexit\n');
+  const asm = (cacheHome: string) =>
+    execFileSync(bin, ['asm', 'one.s', '-o', 'one.bin'], {
+      cwd: project,
+      encoding: 'utf8',
+      env: { ...process.env, XDG_CACHE_HOME: cacheHome },
+    });
+  // as if built by another Node: the package's cache is not for this one
+  rmSync(join(project, 'node_modules/tsbpf/dist/bundle/code-cache'), { recursive: true, force: true });
+  // a folder under a file cannot be made, even by root
+  assert.match(asm(join(project, 'package.json', 'cache')), /one\.bin: 2 instructions/);
+  const cacheHome = join(work, 'cache');
+  assert.match(asm(cacheHome), /one\.bin: 2 instructions/);
+  const [made] = readdirSync(join(cacheHome, 'tsbpf/code-cache'));
+  assert.match(made!, new RegExp(`^[0-9a-f]{16}-${process.version}-${process.arch}$`));
+  const files = readdirSync(join(cacheHome, 'tsbpf/code-cache', made!));
+  assert.ok(files.includes('main.js') && files.some((f) => f.startsWith('isa-commands-')), files.join(' '));
+  assert.match(asm(cacheHome), /one\.bin: 2 instructions/);
+  assert.deepEqual(readdirSync(join(cacheHome, 'tsbpf/code-cache', made!)).sort(), files.sort());
 });
 
 test("'tsbpf' and 'tsbpf/kernel' import from plain Node ESM", () => {

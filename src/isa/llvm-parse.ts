@@ -39,7 +39,7 @@ export interface AssembleOptions {
 // Tokens.
 
 interface Token {
-  readonly kind: 'reg' | 'num' | 'ident' | 'punct' | 'hole';
+  readonly kind: 'reg' | 'num' | 'ident' | 'punct';
   readonly text: string;
   /** 1-based column in the source line. */
   readonly column: number;
@@ -66,12 +66,15 @@ const REGISTER = /^[rw]\d+$/;
 
 /**
  * The token at the `lastIndex` of the text: a number, an identifier or a punctuation mark (longest
- * first), told apart by the group that matched. One regex search per token, not one per kind.
+ * first). One regex test per token, not one per kind; the kinds start with different characters
+ * (a digit, a letter or `_.$`, anything else), so the first one tells them apart.
  */
 const TOKEN = new RegExp(
-  `(${NUMBER.source})|(${IDENT.source})|(${PUNCTUATION.map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|')})`,
+  `${NUMBER.source}|${IDENT.source}|${PUNCTUATION.map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|')}`,
   'y',
 );
+const DIGIT = /\d/;
+const IDENT_START = /[A-Za-z_.$]/;
 
 class LexError extends Error {
   constructor(
@@ -82,30 +85,24 @@ class LexError extends Error {
   }
 }
 
-/** The tokens of `text` (`{…}` holes too when `holes`), or only its first `limit`. */
-function tokenize(text: string, holes: boolean, limit = Number.POSITIVE_INFINITY): Token[] {
+/** The tokens of a source line. */
+function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
-  while (tokens.length < limit) {
+  for (;;) {
     while (text[i] === ' ' || text[i] === '\t') i++;
     if (i >= text.length) break;
     const column = i + 1;
-    if (holes && text[i] === '{') {
-      const end = text.indexOf('}', i);
-      tokens.push({ kind: 'hole', text: text.slice(i + 1, end), column });
-      i = end + 1;
-      continue;
-    }
+    // test, not exec: no match array per token
     TOKEN.lastIndex = i;
-    const match = TOKEN.exec(text);
-    if (!match) throw new LexError(`unexpected character '${text[i]}'`, column);
-    const [word, number, ident] = match;
-    const end = i + word.length;
-    if ((number ?? ident) && end < text.length && /[\w.$]/.test(text[end])) {
+    if (!TOKEN.test(text)) throw new LexError(`unexpected character '${text[i]}'`, column);
+    const end = TOKEN.lastIndex;
+    const word = text.slice(i, end);
+    const kind = DIGIT.test(text[i]!) ? 'num' : IDENT_START.test(text[i]!) ? 'ident' : 'punct';
+    if (kind !== 'punct' && end < text.length && /[\w.$]/.test(text[end]!)) {
       throw new LexError(`invalid token '${text.slice(i).match(/^[\w.$]+/)![0]}'`, column);
     }
-    const kind = number ? 'num' : ident ? (REGISTER.test(ident) ? 'reg' : 'ident') : 'punct';
-    tokens.push({ kind, text: word, column });
+    tokens.push({ kind: kind === 'ident' && REGISTER.test(word) ? 'reg' : kind, text: word, column });
     i = end;
   }
   return tokens;
@@ -124,13 +121,40 @@ interface Pattern {
   readonly score: number;
 }
 
-/** A template token as a pattern part: a literal, or a hole parsed from its `{…}` text. */
-function partOf(token: Token): Part {
-  return token.kind === 'hole' ? { hole: parseHole(token.text) } : { lit: token.text };
+/** The parts of the templates, by their text (`+=`, `{dst:r}`): a few dozen recur in hundreds. */
+const PARTS = new Map<string, Part>();
+
+/**
+ * The parts of a template (or its first `limit`): literal tokens, and holes parsed from their
+ * `{…}` text. Each one is made once: sorting the table into buckets reads the start of every
+ * template when the assembler starts.
+ */
+function templateParts(template: string, limit = Number.POSITIVE_INFINITY): Part[] {
+  const parts: Part[] = [];
+  let i = 0;
+  while (parts.length < limit) {
+    while (template[i] === ' ') i++;
+    if (i >= template.length) break;
+    let end = template.indexOf('}', i) + 1;
+    if (template[i] !== '{') {
+      TOKEN.lastIndex = i;
+      if (!TOKEN.test(template)) throw new Error(`llvm syntax table: cannot read '${template}'`);
+      end = TOKEN.lastIndex;
+    }
+    const text = template.slice(i, end);
+    let part = PARTS.get(text);
+    if (!part) {
+      part = text[0] === '{' ? { hole: parseHole(text.slice(1, -1)) } : { lit: text };
+      PARTS.set(text, part);
+    }
+    parts.push(part);
+    i = end;
+  }
+  return parts;
 }
 
 function compile(form: InsnForm, syntax: Syntax): Pattern {
-  const parts = tokenize(syntax.template, true).map(partOf);
+  const parts = templateParts(syntax.template);
   let score = 0;
   for (const part of parts) {
     if (!('hole' in part)) {
@@ -152,14 +176,15 @@ function compile(form: InsnForm, syntax: Syntax): Pattern {
  * register the operator that follows (`<reg> +=`), so a line is tried against a few patterns.
  */
 function bucketOf(first: Part | Token | undefined, second: Part | Token | undefined): string {
-  const word = (x: Part | Token | undefined): string => {
-    if (x === undefined) return '';
-    if ('hole' in x) return x.hole.kind === 'reg' ? '<reg>' : `{${x.hole.kind}}`;
-    if ('lit' in x) return REGISTER.test(x.lit) ? '<reg>' : x.lit;
-    return x.kind === 'reg' ? '<reg>' : x.text;
-  };
-  const head = word(first);
-  return head === '<reg>' ? `${head} ${word(second)}` : head;
+  const head = bucketWord(first);
+  return head === '<reg>' ? `${head} ${bucketWord(second)}` : head;
+}
+
+function bucketWord(x: Part | Token | undefined): string {
+  if (x === undefined) return '';
+  if ('hole' in x) return x.hole.kind === 'reg' ? '<reg>' : `{${x.hole.kind}}`;
+  if ('lit' in x) return REGISTER.test(x.lit) ? '<reg>' : x.lit;
+  return x.kind === 'reg' ? '<reg>' : x.text;
 }
 
 /**
@@ -183,13 +208,21 @@ let bucketIndex: ReadonlyMap<string, readonly Entry[]> | undefined;
 function buckets(): ReadonlyMap<string, readonly Entry[]> {
   if (bucketIndex) return bucketIndex;
   const index = new Map<string, Entry[]>();
-  for (const form of FORMS) {
+  const single = (part: Part | undefined) => part && ('lit' in part || part.hole.kind === 'reg');
+  // Indexed loops, no destructuring: this runs cold, once per process, where each iterator step
+  // allocates.
+  for (let f = 0; f < FORMS.length; f++) {
+    const form = FORMS[f]!;
+    const syntaxes = syntaxesOf(form);
     const seen = new Set<string>();
-    for (const syntax of syntaxesOf(form)) {
+    for (let s = 0; s < syntaxes.length; s++) {
+      const syntax = syntaxes[s]!;
       if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) continue;
       seen.add(`${syntax.template}|${syntax.dialect}`);
-      const [first, second, third] = tokenize(syntax.template, true, 3).map(partOf);
-      const single = (part: Part | undefined) => part && ('lit' in part || part.hole.kind === 'reg');
+      const parts = templateParts(syntax.template, 3);
+      const first = parts[0];
+      const second = parts[1];
+      const third = parts[2];
       const key = bucketOf(first, second);
       const bucket = index.get(key) ?? [];
       bucket.push({ form, syntax, third: single(first) && single(second) ? third : undefined });
@@ -426,7 +459,7 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
     }
     let tokens: Token[];
     try {
-      tokens = tokenize(text, false);
+      tokens = tokenize(text);
     } catch (error) {
       if (error instanceof LexError) fail(error.reason, line, error.column);
       throw error;

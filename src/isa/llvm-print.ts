@@ -147,9 +147,22 @@ export type Hole =
     }
   | { readonly kind: 'name'; readonly target: 'helper' | 'kfunc' };
 
-/** Parse the inside of a `{…}` hole. */
+const holes = new Map<string, Hole>();
+
+/** Parse the inside of a `{…}` hole. A few dozen kinds recur in hundreds of templates: parsed once each. */
 export function parseHole(spec: string): Hole {
-  const [field, style] = spec.split(':');
+  let hole = holes.get(spec);
+  if (!hole) {
+    hole = parseHoleSpec(spec);
+    holes.set(spec, hole);
+  }
+  return hole;
+}
+
+function parseHoleSpec(spec: string): Hole {
+  const colon = spec.indexOf(':');
+  const field = colon < 0 ? spec : spec.slice(0, colon);
+  const style = colon < 0 ? undefined : spec.slice(colon + 1);
   if ((field === 'dst' || field === 'src') && (style === 'r' || style === 'w')) {
     return { kind: 'reg', field, width: style };
   }
