@@ -243,7 +243,7 @@ function checkIdMap(idmap: Map<number, number>, a: number, b: number): boolean {
 export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
   const maps = input.maps ?? [];
   const caps = input.caps ?? 'root';
-  const { allowPtrLeaks, allowUninitStack, bypassSpecV1, bypassSpecV4 } = capsSwitches(caps);
+  const { bpfCapable, allowPtrLeaks, allowUninitStack, bypassSpecV1, bypassSpecV4 } = capsSwitches(caps);
   // Spectre sanitising (caps.ts): per slot, the masking state of pointer arithmetic; slots a
   // speculative path must not pass (nospec) or ends after (nospec_result: sanitised stack stores)
   const aluAux = new Map<number, { state: number; limit: number }>();
@@ -478,8 +478,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     for (; i > 8 - size; i--) slot.types[i - 1] = Stype.SPILL;
     for (; i > 0; i--) {
       const t = slot.types[i - 1];
-      if (t === Stype.ZERO) continue;
-      if (t === Stype.INVALID && allowUninitStack) continue;
+      // mark_stack_slot_misc (6.18): never-written bytes stay INVALID in every mode, so reading
+      // them still needs allow_uninit_stack
+      if (t === Stype.ZERO || t === Stype.INVALID) continue;
       slot.types[i - 1] = Stype.MISC;
     }
     if (size < 8 && value.type === 'scalar') {
@@ -538,7 +539,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           let spill = 0;
           let zero = 0;
           for (let i = 0; i < size; i++) {
-            const t = slotAt(f, addr + size - 1 - i);
+            const t = slotAt(f, addr + i);
             const ty = t.slot.types[t.j];
             if (ty === Stype.SPILL) spill++;
             else if (ty === Stype.ZERO) zero++;
@@ -560,7 +561,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     let zeros = 0;
     for (let i = 0; i < size; i++) {
-      const p = slotAt(f, addr + size - 1 - i);
+      const p = slotAt(f, addr + i);
       const t = p.slot.types[p.j];
       if (t === Stype.MISC) continue;
       if (t === Stype.ZERO) {
@@ -894,8 +895,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`R${dstno} subtraction from stack pointer prohibited`, at);
     saneOff(offReg);
     saneOff(ptr);
-    // sanitize_ptr_alu, first half: can the arithmetic be masked? (reg operands, add/sub only)
-    const sanitize = !bypassSpecV1 && f.source === 'reg' && (op === 'add' || op === 'sub');
+    // sanitize_ptr_alu, first half: can the arithmetic be masked? (reg operands, add/sub only;
+    // can_skip_alu_sanitation: not at an instruction a speculative path already ended at, whose
+    // nospec barrier makes masking needless)
+    const sanitize = !bypassSpecV1 && f.source === 'reg' && (op === 'add' || op === 'sub') && !nospec.has(at);
     const ptrno = dst === ptr ? dstno : insn.src;
     const offno = dst === offReg ? dstno : insn.src;
     const aluOp = op === 'add' ? 'add' : 'sub';
@@ -1474,7 +1477,12 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             if (write) slot.types[j] = Stype.MISC;
             continue;
           }
-          if (slot.types[7] === Stype.SPILL && (slot.spilled.type === 'scalar' || allowPtrLeaks)) {
+          // a spilled register's bytes pass; the never-written rest of a narrow spill does not
+          if (
+            t !== Stype.INVALID &&
+            slot.types[7] === Stype.SPILL &&
+            (slot.spilled.type === 'scalar' || allowPtrLeaks)
+          ) {
             if (write) {
               markUnknown(slot.spilled);
               for (let k = 0; k < 8; k++) slot.types[k] = Stype.MISC;
@@ -1813,7 +1821,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (cur.type === 'not_init') return false;
     if (old.type === 'scalar') {
       if (cur.type !== 'scalar') return false;
-      if (!old.precise) return true;
+      // without CAP_BPF there is no precision tracking: every scalar is precise from birth
+      // (__mark_reg_unknown), so pruning compares all of them
+      if (!old.precise && bpfCapable) return true;
       return rangeWithin(old, cur) && tnumIn(old.varOff, cur.varOff) && checkIdMap(idmap, old.id, cur.id);
     }
     if (
