@@ -1462,10 +1462,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         const maxOff = tnumIsConst(reg.varOff) ? minOff : Number(reg.smax) + reg.off;
         noteStack(f, minOff);
         if (raw && tnumIsConst(reg.varOff)) {
+          // check_helper_call stores the helper's output a byte at a time (check_stack_write_fixed_off)
           for (let a = minOff; a < minOff + size; a++) {
             const { slot, j } = slotAt(f, a);
             if (slot.types[7] === Stype.SPILL) {
-              for (let k = 0; k < 8; k++) slot.types[k] = Stype.MISC;
+              if (!allowPtrLeaks && slot.spilled.type !== 'scalar')
+                throw new Reject('attempt to corrupt spilled pointer on stack', at);
+              // scrub_spilled_slot: never-written bytes stay so
+              for (let k = 0; k < 8; k++) if (slot.types[k] !== Stype.INVALID) slot.types[k] = Stype.MISC;
               slot.spilled = newReg();
             }
             slot.types[j] = Stype.MISC;
