@@ -614,7 +614,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       : `(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`;
     if (pkt) throw new Reject(`misaligned packet access off 2+${vo}+${reg.off}+${off} size ${size}`, at);
     throw new Reject(
-      `misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${vo}+${reg.off}+${off} size ${size}`,
+      // the kernel switches on the full type: a maybe-NULL pointer gets no description
+      `misaligned ${(!reg.maybeNull && ALIGN_DESC[reg.type]) || ''}access off ${vo}+${reg.off}+${off} size ${size}`,
       at,
     );
   };
