@@ -2423,9 +2423,15 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               if (!['SOCKET_FILTER', 'SCHED_CLS', 'SCHED_ACT'].includes(input.progType))
                 throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', pc);
               const r6 = readReg(s, 6, pc);
-              if (insn.kind === 'ldind') readReg(s, insn.src, pc);
+              // check_resource_leak: the load may end the program, so no reference may be held
+              // (check_reference_leak looks at the main program's frame only)
+              if (s.frames.length === 1 && s.refs.length) {
+                const before = s.refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
+                throw new Reject('BPF_LD_[ABS|IND] would lead to reference leak', pc, before);
+              }
               if (r6.type !== 'ctx')
                 throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
+              if (insn.kind === 'ldind') readReg(s, insn.src, pc);
               if (s.frames.length > 1 && !curFrame(s).inCallback) ldAbsHiddenExit(s, pc);
               for (let r = 0; r <= 5; r++) cur[r] = newReg();
               markUnknown(cur[0]);
