@@ -1084,6 +1084,12 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               const d = copyReg(src);
               if (!noSext) d.id = 0;
               coerceToSizeSx(d, ext / 8);
+              if (ext === 32 && d.smin <= src.s32min && src.s32max <= d.smax) {
+                // (s32) yields exactly the source's low word sign-extended: its s32 range (6.18 keeps it)
+                d.smin = src.s32min;
+                d.smax = src.s32max;
+                boundsSync(d);
+              }
               if (noSext) d.id = src.id;
               cur[insn.dst] = d;
             }
