@@ -1499,7 +1499,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           ) {
             if (write) {
               markUnknown(slot.spilled);
-              for (let k = 0; k < 8; k++) slot.types[k] = Stype.MISC;
+              for (let k = 0; k < 8; k++) if (slot.types[k] !== Stype.INVALID) slot.types[k] = Stype.MISC;
             }
             continue;
           }
