@@ -139,11 +139,16 @@ export function checkCfg(
     const i = slots[t];
     if (!i) continue;
     // visit_func_call_insn: the instruction after a call is a prune and jump point; a local call
-    // (and a pseudo-func load) is a prune point itself
+    // (and a pseudo-func load) is a prune point itself, and so is its callee's entry (push_insn
+    // marks every BRANCH edge's target)
     if (i.kind === 'call' || i.kind === 'callx') {
       prunePoints.add(t + 1);
       jmpPoints.add(t + 1);
-      if (isLocalCall(i)) prunePoints.add(t);
+      if (isLocalCall(i)) {
+        prunePoints.add(t);
+        prunePoints.add(t + i.imm + 1);
+        jmpPoints.add(t + i.imm + 1);
+      }
     }
     if (isJa(i)) {
       prunePoints.add(jumpDest(i));

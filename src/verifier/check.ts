@@ -246,7 +246,7 @@ function checkIdMap(idmap: Map<number, number>, a: number, b: number): boolean {
 export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
   const maps = input.maps ?? [];
   const caps = input.caps ?? 'root';
-  const { allowPtrLeaks, allowUninitStack, bypassSpecV1, bypassSpecV4 } = capsSwitches(caps);
+  const { bpfCapable, allowPtrLeaks, allowUninitStack, bypassSpecV1, bypassSpecV4 } = capsSwitches(caps);
   // Spectre sanitising (caps.ts): per slot, the masking state of pointer arithmetic; slots a
   // speculative path must not pass (nospec) or ends after (nospec_result: sanitised stack stores)
   const aluAux = new Map<number, { state: number; limit: number }>();
@@ -491,8 +491,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     for (; i > 8 - size; i--) slot.types[i - 1] = Stype.SPILL;
     for (; i > 0; i--) {
       const t = slot.types[i - 1];
-      if (t === Stype.ZERO) continue;
-      if (t === Stype.INVALID && allowUninitStack) continue;
+      // mark_stack_slot_misc (6.18): never-written bytes stay INVALID in every mode, so reading
+      // them still needs allow_uninit_stack
+      if (t === Stype.ZERO || t === Stype.INVALID) continue;
       slot.types[i - 1] = Stype.MISC;
     }
   };
@@ -554,7 +555,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           let spill = 0;
           let zero = 0;
           for (let i = 0; i < size; i++) {
-            const t = slotAt(f, addr + size - 1 - i);
+            const t = slotAt(f, addr + i);
             const ty = t.slot.types[t.j];
             if (ty === Stype.SPILL) spill++;
             else if (ty === Stype.ZERO) zero++;
@@ -576,7 +577,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     let zeros = 0;
     for (let i = 0; i < size; i++) {
-      const p = slotAt(f, addr + size - 1 - i);
+      const p = slotAt(f, addr + i);
       const t = p.slot.types[p.j];
       if (t === Stype.MISC) continue;
       if (t === Stype.ZERO) {
@@ -612,6 +613,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   // env->strict_alignment: BPF_F_STRICT_ALIGNMENT, unless BPF_F_ANY_ALIGNMENT (x86 has efficient
   // unaligned access, so nothing else makes it strict)
   const strictAlignment = ((input.progFlags ?? 0) & 3) === 1;
+  // BPF_F_TEST_STATE_FREQ (env->test_state_freq): a checkpoint at every prune point; Linux 6.18
+  // honours the flag only with CAP_BPF (without it the same programs explore the same states)
+  const testStateFreq = ((input.progFlags ?? 0) & 8) !== 0 && bpfCapable;
 
   /** check_ptr_alignment: the stack is always strict, packets pretend NET_IP_ALIGN is 2. */
   const alignCheck = (reg: Reg, off: number, size: number, at: number, strictOnce = false) => {
@@ -626,7 +630,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       : `(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`;
     if (pkt) throw new Reject(`misaligned packet access off 2+${vo}+${reg.off}+${off} size ${size}`, at);
     throw new Reject(
-      `misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${vo}+${reg.off}+${off} size ${size}`,
+      // the kernel switches on the full type: a maybe-NULL pointer gets no description
+      `misaligned ${(!reg.maybeNull && ALIGN_DESC[reg.type]) || ''}access off ${vo}+${reg.off}+${off} size ${size}`,
       at,
     );
   };
@@ -910,8 +915,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`R${dstno} subtraction from stack pointer prohibited`, at);
     saneOff(offReg);
     saneOff(ptr);
-    // sanitize_ptr_alu, first half: can the arithmetic be masked? (reg operands, add/sub only)
-    const sanitize = !bypassSpecV1 && f.source === 'reg' && (op === 'add' || op === 'sub');
+    // sanitize_ptr_alu, first half: can the arithmetic be masked? (reg operands, add/sub only;
+    // can_skip_alu_sanitation: not at an instruction a speculative path already ended at, whose
+    // nospec barrier makes masking needless)
+    const sanitize = !bypassSpecV1 && f.source === 'reg' && (op === 'add' || op === 'sub') && !nospec.has(at);
     const ptrno = dst === ptr ? dstno : insn.src;
     const offno = dst === offReg ? dstno : insn.src;
     const aluOp = op === 'add' ? 'add' : 'sub';
@@ -1093,6 +1100,12 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               const d = copyReg(src);
               if (!noSext) d.id = 0;
               coerceToSizeSx(d, ext / 8);
+              if (ext === 32 && d.smin <= src.s32min && src.s32max <= d.smax) {
+                // (s32) yields exactly the source's low word sign-extended: its s32 range (6.18 keeps it)
+                d.smin = src.s32min;
+                d.smax = src.s32max;
+                boundsSync(d);
+              }
               if (noSext) d.id = src.id;
               cur[insn.dst] = d;
             }
@@ -1474,10 +1487,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         const maxOff = tnumIsConst(reg.varOff) ? minOff : Number(reg.smax) + reg.off;
         noteStack(f, minOff);
         if (raw && tnumIsConst(reg.varOff)) {
+          // check_helper_call stores the helper's output a byte at a time (check_stack_write_fixed_off)
           for (let a = minOff; a < minOff + size; a++) {
             const { slot, j } = slotAt(f, a);
             if (slot.types[7] === Stype.SPILL) {
-              for (let k = 0; k < 8; k++) slot.types[k] = Stype.MISC;
+              if (!allowPtrLeaks && slot.spilled.type !== 'scalar')
+                throw new Reject('attempt to corrupt spilled pointer on stack', at);
+              // scrub_spilled_slot: never-written bytes stay so
+              for (let k = 0; k < 8; k++) if (slot.types[k] !== Stype.INVALID) slot.types[k] = Stype.MISC;
               slot.spilled = newReg();
             }
             slot.types[j] = Stype.MISC;
@@ -1494,10 +1511,15 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             if (write) slot.types[j] = Stype.MISC;
             continue;
           }
-          if (slot.types[7] === Stype.SPILL && (slot.spilled.type === 'scalar' || allowPtrLeaks)) {
+          // a spilled register's bytes pass; the never-written rest of a narrow spill does not
+          if (
+            t !== Stype.INVALID &&
+            slot.types[7] === Stype.SPILL &&
+            (slot.spilled.type === 'scalar' || allowPtrLeaks)
+          ) {
             if (write) {
               markUnknown(slot.spilled);
-              for (let k = 0; k < 8; k++) slot.types[k] = Stype.MISC;
+              for (let k = 0; k < 8; k++) if (slot.types[k] !== Stype.INVALID) slot.types[k] = Stype.MISC;
             }
             continue;
           }
@@ -1833,7 +1855,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (cur.type === 'not_init') return false;
     if (old.type === 'scalar') {
       if (cur.type !== 'scalar') return false;
-      if (!old.precise) return true;
+      // without CAP_BPF there is no precision tracking: every scalar is precise from birth
+      // (__mark_reg_unknown), so pruning compares all of them
+      if (!old.precise && bpfCapable) return true;
       return rangeWithin(old, cur) && tnumIn(old.varOff, cur.varOff) && checkIdMap(idmap, old.id, cur.id);
     }
     if (
@@ -2125,7 +2149,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   /** is_state_visited: true to prune. States that keep missing are evicted, as Linux does. */
   const visitState = (s: VState, at: number): boolean => {
     const list = explored.get(at) ?? [];
-    let addNew = insnsProcessed - prevInsns >= 8 && jmpsProcessed - prevJmps >= 2;
+    let addNew = testStateFreq || (insnsProcessed - prevInsns >= 8 && jmpsProcessed - prevJmps >= 2);
     for (let k = 0; k < list.length; k++) {
       const sl = list[k];
       const old = sl.state;
@@ -2135,7 +2159,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           if (logLevel > 0) vlog.infiniteLoop(s, old);
           throw new Reject(`infinite loop detected at insn ${at}`, at);
         }
-        if (jmpsProcessed - prevJmps < 20 && insnsProcessed - prevInsns < 100) addNew = false;
+        if (!testStateFreq && jmpsProcessed - prevJmps < 20 && insnsProcessed - prevInsns < 100)
+          addNew = false;
       } else if (statesEqual(old, s, at)) {
         sl.hit++;
         hit = true;
@@ -2496,9 +2521,15 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               if (!['SOCKET_FILTER', 'SCHED_CLS', 'SCHED_ACT'].includes(input.progType))
                 throw new Reject('BPF_LD_[ABS|IND] instructions not allowed for this program type', pc);
               const r6 = readReg(s, 6, pc);
-              if (insn.kind === 'ldind') readReg(s, insn.src, pc);
+              // check_resource_leak: the load may end the program, so no reference may be held
+              // (check_reference_leak looks at the main program's frame only)
+              if (s.frames.length === 1 && s.refs.length) {
+                const before = s.refs.map((r) => `Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
+                throw new Reject('BPF_LD_[ABS|IND] would lead to reference leak', pc, before);
+              }
               if (r6.type !== 'ctx')
                 throw new Reject('at the time of BPF_LD_ABS|IND R6 != pointer to skb', pc);
+              if (insn.kind === 'ldind') readReg(s, insn.src, pc);
               // In a callback, the hidden exit checks r0 in [0, 1] and marks it precise; 6.18's
               // backtracking keeps r0 through LD_ABS/LD_IND and stops at the callback's entry
               // with it still wanted when nothing in the callback wrote r0 before.
