@@ -4,6 +4,7 @@
  * operator (`adjust_scalar_min_max_vals`), and branch refinement (`regs_refine_cond_op`,
  * `is_scalar_branch_taken`). Semantics follow Linux 6.18's verifier; the code is our own.
  */
+import { boundsSyncFast } from './bounds-fast.js';
 import {
   S32_MAX,
   S32_MIN,
@@ -403,6 +404,12 @@ function boundOffset(r: Reg): void {
 export function boundsSync(r: Reg): void {
   // A constant whose seven other views already equal it is a fixed point of the steps below.
   if (isSyncedConst(r)) return;
+  if (boundsSyncFast(r)) return;
+  boundsSyncRanges(r);
+}
+
+/** {@link boundsSync} by the general rules alone, on bigints (what the fast path must equal). */
+export function boundsSyncRanges(r: Reg): void {
   updateBounds(r);
   deduceBounds(r);
   deduceBounds(r);
