@@ -600,11 +600,19 @@ function rangeAdd(d: Reg, s: Reg, bits: 32 | 64, sub: boolean): void {
   }
 }
 
+/**
+ * The bound fields of one width, made once: a fresh array per call, destructured, was a tenth
+ * of the time of a loop of bitwise operations.
+ */
+const KEYS32 = ['s32min', 's32max', 'u32min', 'u32max'] as const;
+const KEYS64 = ['smin', 'smax', 'umin', 'umax'] as const;
+
 function rangeMul(d: Reg, s: Reg, bits: 32 | 64): void {
-  const [sminK, smaxK, uminK, umaxK] =
-    bits === 32
-      ? (['s32min', 's32max', 'u32min', 'u32max'] as const)
-      : (['smin', 'smax', 'umin', 'umax'] as const);
+  const keys = bits === 32 ? KEYS32 : KEYS64;
+  const sminK = keys[0];
+  const smaxK = keys[1];
+  const uminK = keys[2];
+  const umaxK = keys[3];
   const SMIN = bits === 32 ? S32_MIN : S64_MIN;
   const SMAX = bits === 32 ? S32_MAX : S64_MAX;
   const UMAX = bits === 32 ? U32_MAX : U64_MAX;
@@ -640,10 +648,11 @@ function rangeBitwise(d: Reg, s: Reg, bits: 32 | 64, op: 'and' | 'or' | 'xor'): 
     else setKnown(d, t.value);
     return;
   }
-  const [sminK, smaxK, uminK, umaxK] =
-    bits === 32
-      ? (['s32min', 's32max', 'u32min', 'u32max'] as const)
-      : (['smin', 'smax', 'umin', 'umax'] as const);
+  const keys = bits === 32 ? KEYS32 : KEYS64;
+  const sminK = keys[0];
+  const smaxK = keys[1];
+  const uminK = keys[2];
+  const umaxK = keys[3];
   if (op === 'and') {
     d[uminK] = t.value;
     d[umaxK] = min(d[umaxK], s[umaxK]);

@@ -85,7 +85,16 @@ export function copyFrame(f: Frame): Frame {
     const slot = f.stack[i];
     stack[i] = { types: slot.types.slice(), spilled: copyReg(slot.spilled) };
   }
-  return { ...f, regs, stack };
+  // an explicit literal: one object shape, where a spread of a frame with optional fields is not
+  return {
+    regs,
+    stack,
+    callsite: f.callsite,
+    frameno: f.frameno,
+    subprog: f.subprog,
+    callbackOf: f.callbackOf,
+    inCallback: f.inCallback,
+  };
 }
 
 export function copyState(s: VState): VState {
