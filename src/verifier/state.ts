@@ -85,7 +85,16 @@ export function copyFrame(f: Frame): Frame {
     const slot = f.stack[i];
     stack[i] = { types: slot.types.slice(), spilled: copyReg(slot.spilled) };
   }
-  return { ...f, regs, stack };
+  // an explicit literal: one object shape, where a spread of a frame with optional fields is not
+  return {
+    regs,
+    stack,
+    callsite: f.callsite,
+    frameno: f.frameno,
+    subprog: f.subprog,
+    callbackOf: f.callbackOf,
+    inCallback: f.inCallback,
+  };
 }
 
 export function copyState(s: VState): VState {
@@ -105,10 +114,15 @@ export function copyState(s: VState): VState {
 
 export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1];
 
-/** Every register and spilled register in every frame (`bpf_for_each_reg_in_vstate`). */
-export function* allRegs(s: VState): Generator<Reg> {
+/**
+ * Every register and spilled register in every frame (`bpf_for_each_reg_in_vstate`), as a fresh
+ * array (cheaper to make and walk than a generator's steps).
+ */
+export function allRegs(s: VState): Reg[] {
+  const out: Reg[] = [];
   for (const f of s.frames) {
-    for (const r of f.regs) yield r;
-    for (const slot of f.stack) if (slot.types[7] === Stype.SPILL) yield slot.spilled;
+    for (const r of f.regs) out.push(r);
+    for (const slot of f.stack) if (slot.types[7] === Stype.SPILL) out.push(slot.spilled);
   }
+  return out;
 }

@@ -1,0 +1,470 @@
+/**
+ * `reg_bounds_sync` on numbers: the same steps as `boundsSyncRanges` in scalar.ts, without its
+ * bigint arithmetic, which allocates a new bigint at nearly every step (on a loop that runs into
+ * the complexity limit, that allocation and its garbage collection were the verifier's largest
+ * cost). Two paths: a zero-extended 32-bit register on plain numbers, and any other register on
+ * 32-bit halves.
+ *
+ * On halves, a 64-bit value is held as its two's-complement bit pattern, `hi` and `lo` (each in [0, 2^32)),
+ * in a scratch array; a signed and an unsigned value with the same bits are the same pair, so the
+ * kernel's casts between them (`u64()`, `s64()`) change nothing and only comparisons differ:
+ *
+ *     index:  UMIN UMIN+1 | UMAX .. | SMIN .. | SMAX .. | VALUE .. | MASK .. |  U32MIN ... S32MAX
+ *     holds:   hi   lo    |  hi  lo |  hi  lo |  hi  lo |  hi   lo |  hi  lo |  one number each
+ *
+ * scalar.test.ts holds the result equal to the bigint rules on random registers.
+ */
+import type { Reg } from './scalar.js';
+import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from './tnum.js';
+
+const UMIN = 0;
+const UMAX = 2;
+const SMIN = 4;
+const SMAX = 6;
+const VALUE = 8;
+const MASK = 10;
+/** Scratch pairs for a range's tnum. */
+const RV = 12;
+const RM = 14;
+const U32MIN = 16;
+const U32MAX = 17;
+const S32MIN = 18;
+const S32MAX = 19;
+
+/** The working copy of one register (a module-level scratch: boundsSync never re-enters). */
+const w = new Float64Array(20);
+/** The input, to write back only what changed. */
+const input = new Float64Array(20);
+
+const TWO32 = 2 ** 32;
+const TWO53 = 2n ** 53n;
+
+/** Unsigned `a < b` of pairs at `a` and `b`. */
+const ltU = (a: number, b: number): boolean => w[a] < w[b] || (w[a] === w[b] && w[a + 1] < w[b + 1]);
+/** Signed `a < b`: the high halves compared as int32. */
+const ltS = (a: number, b: number): boolean =>
+  (w[a] | 0) < (w[b] | 0) || (w[a] === w[b] && w[a + 1] < w[b + 1]);
+const copy = (d: number, s: number): void => {
+  w[d] = w[s];
+  w[d + 1] = w[s + 1];
+};
+/** `d = max(d, (hi, lo))`, unsigned. */
+function maxU(d: number, hi: number, lo: number): void {
+  if (hi > w[d] || (hi === w[d] && lo > w[d + 1])) {
+    w[d] = hi;
+    w[d + 1] = lo;
+  }
+}
+function minU(d: number, hi: number, lo: number): void {
+  if (hi < w[d] || (hi === w[d] && lo < w[d + 1])) {
+    w[d] = hi;
+    w[d + 1] = lo;
+  }
+}
+function maxS(d: number, hi: number, lo: number): void {
+  if ((hi | 0) > (w[d] | 0) || (hi === w[d] && lo > w[d + 1])) {
+    w[d] = hi;
+    w[d + 1] = lo;
+  }
+}
+function minS(d: number, hi: number, lo: number): void {
+  if ((hi | 0) < (w[d] | 0) || (hi === w[d] && lo < w[d + 1])) {
+    w[d] = hi;
+    w[d + 1] = lo;
+  }
+}
+
+/** `(1 << n) - 1` for n in 0..32, as non-negative numbers. */
+const LOW_MASKS: readonly number[] = Array.from({ length: 33 }, (_, n) => 2 ** n - 1);
+
+/** `tnumRange(min, max)` of the pairs at `min` and `max` into RV and RM. */
+function range(min: number, max: number): void {
+  const chiHi = (w[min] ^ w[max]) >>> 0;
+  const chiLo = (w[min + 1] ^ w[max + 1]) >>> 0;
+  if (chiHi >= 0x80000000) {
+    // 64 bits differ: unknown
+    w[RV] = w[RV + 1] = 0;
+    w[RM] = w[RM + 1] = 0xffffffff;
+  } else if (chiHi !== 0) {
+    const dHi = LOW_MASKS[32 - Math.clz32(chiHi)];
+    w[RM] = dHi;
+    w[RM + 1] = 0xffffffff;
+    w[RV] = (w[min] & ~dHi) >>> 0;
+    w[RV + 1] = 0;
+  } else {
+    const dLo = LOW_MASKS[32 - Math.clz32(chiLo)];
+    w[RM] = 0;
+    w[RM + 1] = dLo;
+    w[RV] = w[min];
+    w[RV + 1] = (w[min + 1] & ~dLo) >>> 0;
+  }
+}
+
+/** `tnumRange(min, max).mask` of 32-bit numbers. */
+const rangeMask32 = (min: number, max: number): number => LOW_MASKS[32 - Math.clz32(min ^ max)];
+
+function updateBounds(): void {
+  const vh = w[VALUE];
+  const vl = w[VALUE + 1];
+  const mh = w[MASK];
+  const ml = w[MASK + 1];
+  w[S32MIN] = Math.max(w[S32MIN], vl | (ml & 0x80000000));
+  w[S32MAX] = Math.min(w[S32MAX], vl | (ml & 0x7fffffff));
+  w[U32MIN] = Math.max(w[U32MIN], vl);
+  w[U32MAX] = Math.min(w[U32MAX], (vl | ml) >>> 0);
+  maxS(SMIN, (vh | (mh & 0x80000000)) >>> 0, vl);
+  minS(SMAX, (vh | (mh & 0x7fffffff)) >>> 0, (vl | ml) >>> 0);
+  maxU(UMIN, vh, vl);
+  minU(UMAX, (vh | mh) >>> 0, (vl | ml) >>> 0);
+}
+
+function s32From(lo: number, at: number): void {
+  w[S32MIN] = Math.max(w[S32MIN], w[lo] | 0);
+  w[S32MAX] = Math.min(w[S32MAX], w[at] | 0);
+}
+
+function deduce32(): void {
+  if (w[UMIN] === w[UMAX]) {
+    w[U32MIN] = Math.max(w[U32MIN], w[UMIN + 1]);
+    w[U32MAX] = Math.min(w[U32MAX], w[UMAX + 1]);
+    if ((w[UMIN + 1] | 0) <= (w[UMAX + 1] | 0)) s32From(UMIN + 1, UMAX + 1);
+  }
+  if (w[SMIN] === w[SMAX]) {
+    if (w[SMIN + 1] <= w[SMAX + 1]) {
+      w[U32MIN] = Math.max(w[U32MIN], w[SMIN + 1]);
+      w[U32MAX] = Math.min(w[U32MAX], w[SMAX + 1]);
+    }
+    if ((w[SMIN + 1] | 0) <= (w[SMAX + 1] | 0)) s32From(SMIN + 1, SMAX + 1);
+  }
+  // upper halves one apart, the low halves crossing the 32-bit sign boundary
+  if ((w[UMIN + 1] | 0) < 0 && (w[UMAX + 1] | 0) >= 0 && (w[UMIN] + 1) >>> 0 === w[UMAX])
+    s32From(UMIN + 1, UMAX + 1);
+  if ((w[SMIN + 1] | 0) < 0 && (w[SMAX + 1] | 0) >= 0 && (w[SMIN] + 1) >>> 0 === w[SMAX])
+    s32From(SMIN + 1, SMAX + 1);
+  if ((w[U32MIN] | 0) <= (w[U32MAX] | 0)) s32From(U32MIN, U32MAX);
+  if (w[S32MIN] >>> 0 <= w[S32MAX] >>> 0) {
+    w[U32MIN] = Math.max(w[U32MIN], w[S32MIN] >>> 0);
+    w[U32MAX] = Math.min(w[U32MAX], w[S32MAX] >>> 0);
+  }
+}
+
+function deduce64(): void {
+  if (!ltS(UMAX, UMIN)) {
+    maxS(SMIN, w[UMIN], w[UMIN + 1]);
+    minS(SMAX, w[UMAX], w[UMAX + 1]);
+  }
+  if (!ltU(SMAX, SMIN)) {
+    maxU(UMIN, w[SMIN], w[SMIN + 1]);
+    minU(UMAX, w[SMAX], w[SMAX + 1]);
+  } else if (ltU(UMAX, SMIN)) {
+    copy(SMIN, UMIN);
+    minS(SMAX, w[UMAX], w[UMAX + 1]);
+  } else if (ltU(SMAX, UMIN)) {
+    maxS(SMIN, w[UMIN], w[UMIN + 1]);
+    copy(SMAX, UMAX);
+  }
+}
+
+/** False when a step would leave the pairs' domain (a negative `umax`; see deduceMixed). */
+function deduceMixed(): boolean {
+  maxU(UMIN, w[UMIN], w[U32MIN]);
+  minU(UMAX, w[UMAX], w[U32MAX]);
+  maxS(SMIN, w[SMIN], w[U32MIN]);
+  minS(SMAX, w[SMAX], w[U32MAX]);
+  // s32min >= 0 && smin >= S32_MIN && smax <= S32_MAX
+  const s32min = w[S32MIN];
+  if (s32min < 0) return true;
+  const sminHi = w[SMIN] | 0;
+  const smaxHi = w[SMAX] | 0;
+  if (sminHi < -1 || (sminHi === -1 && w[SMIN + 1] < 0x80000000)) return true;
+  if (smaxHi > 0 || (smaxHi === 0 && w[SMAX + 1] > 0x7fffffff)) return true;
+  const s32max = w[S32MAX];
+  // the bigint rules copy s32max into umax as it is, a negative umax no pair can hold
+  if (s32max < 0) return false;
+  w[SMIN] = w[UMIN] = 0;
+  w[SMIN + 1] = w[UMIN + 1] = s32min;
+  w[SMAX] = w[UMAX] = 0;
+  w[SMAX + 1] = w[UMAX + 1] = s32max;
+  // varOff ∩ tnumRange(s32min, s32max): the range's upper half is a known 0
+  const rm = rangeMask32(s32min, s32max);
+  const mu = w[MASK + 1] & rm;
+  w[MASK] = 0;
+  w[MASK + 1] = mu >>> 0;
+  w[VALUE + 1] = ((w[VALUE + 1] | (s32min & ~rm)) & ~mu) >>> 0;
+  return true;
+}
+
+/** boundOffset: the tnum intersected with the tnums of [umin, umax] and of [u32min, u32max]. */
+function boundOffset(): void {
+  range(UMIN, UMAX);
+  const m64Hi = w[MASK] & w[RM];
+  const m64Lo = w[MASK + 1] & w[RM + 1];
+  const v64Hi = (w[VALUE] | w[RV]) & ~m64Hi;
+  const v64Lo = (w[VALUE + 1] | w[RV + 1]) & ~m64Lo;
+  const r32m = rangeMask32(w[U32MIN], w[U32MAX]);
+  const m32 = m64Lo & r32m;
+  const v32 = (v64Lo | (w[U32MIN] & ~r32m)) & ~m32;
+  w[VALUE] = v64Hi >>> 0;
+  w[VALUE + 1] = v32 >>> 0;
+  w[MASK] = (m64Hi & ~v64Hi) >>> 0;
+  w[MASK + 1] = (m32 & ~v32) >>> 0;
+}
+
+const KNOWN_PAIRS: readonly number[] = [VALUE, UMIN, UMAX, SMIN, SMAX];
+
+/** singleBit: one unknown bit, and the bounds exclude one of its two values. */
+function singleBit(): void {
+  const mh = w[MASK];
+  const ml = w[MASK + 1];
+  if (!(mh === 0 ? ml !== 0 && (ml & (ml - 1)) === 0 : ml === 0 && (mh & (mh - 1)) === 0)) return;
+  // RV: the value with the bit clear; RM: with it set
+  copy(RV, VALUE);
+  w[RM] = (w[VALUE] | mh) >>> 0;
+  w[RM + 1] = (w[VALUE + 1] | ml) >>> 0;
+  let known: number;
+  if (ltU(RV, UMIN) && !ltU(RM, UMIN)) known = RM;
+  else if (ltU(UMAX, RM) && !ltU(UMAX, RV)) known = RV;
+  else return;
+  const hi = w[known];
+  const lo = w[known + 1];
+  for (const at of KNOWN_PAIRS) {
+    w[at] = hi;
+    w[at + 1] = lo;
+  }
+  w[MASK] = w[MASK + 1] = 0;
+  w[U32MIN] = w[U32MAX] = lo;
+  w[S32MIN] = w[S32MAX] = lo | 0;
+}
+
+/** Load a 64-bit bigint (already in its canonical range) as a pair. */
+function load(at: number, x: bigint): void {
+  if (x >= -TWO53 && x <= TWO53) {
+    const n = Number(x);
+    w[at] = Math.floor(n / TWO32) >>> 0;
+    w[at + 1] = n >>> 0;
+  } else if (x === U64_MAX) {
+    w[at] = w[at + 1] = 0xffffffff;
+  } else if (x === S64_MAX) {
+    w[at] = 0x7fffffff;
+    w[at + 1] = 0xffffffff;
+  } else if (x === S64_MIN) {
+    w[at] = 0x80000000;
+    w[at + 1] = 0;
+  } else {
+    const u = BigInt.asUintN(64, x);
+    w[at] = Number(u >> 32n);
+    w[at + 1] = Number(u & U32_MAX);
+  }
+}
+
+/** The bigint of the pair at `at`, signed or not. */
+function store(at: number, signed: boolean): bigint {
+  const hi = w[at];
+  const lo = w[at + 1];
+  if (signed && hi >= 0x80000000) {
+    const top = hi - TWO32;
+    if (top >= -0x200000) return BigInt(top * TWO32 + lo);
+    if (hi === 0x80000000 && lo === 0) return S64_MIN;
+    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+  }
+  if (hi < 0x200000) return BigInt(hi * TWO32 + lo);
+  if (lo === 0xffffffff && hi === 0xffffffff) return U64_MAX;
+  if (lo === 0xffffffff && hi === 0x7fffffff) return S64_MAX;
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+const changed = (at: number): boolean => w[at] !== input[at] || w[at + 1] !== input[at + 1];
+
+const in64 = (x: bigint): boolean => x >= 0n && x <= U64_MAX;
+const inS64 = (x: bigint): boolean => x >= S64_MIN && x <= S64_MAX;
+
+const inU32 = (x: bigint): boolean => x >= 0n && x <= U32_MAX;
+const inS32 = (x: bigint): boolean => x >= S32_MIN && x <= S32_MAX;
+
+/** `tnumRange(min, max).value` for min, max in [0, 2^32). */
+const rangeValue32 = (min: number, max: number): number => (min & ~rangeMask32(min, max)) >>> 0;
+
+/**
+ * `boundsSync` for the commonest register, a zero-extended 32-bit value (a u32 load, a
+ * helper's u32, a masked or counted value): when the tnum and the four 64-bit bounds lie in
+ * [0, 2^32), every step of the general rules stays there and reads the same on doubles, where
+ * bigints would allocate at nearly every step. Mirrors `boundsSyncRanges` step for step with
+ * the identities of that domain (`hi32` is 0, `withLow32(x, lo)` is `lo`, `u64`/`s64` change
+ * nothing); returns false, having changed nothing, outside it or where a step would leave it (an
+ * empty 32-bit signed range copied into the 64-bit bounds). scalar.test.ts holds it equal to the
+ * general rules.
+ */
+function boundsSyncZext(r: Reg): boolean {
+  const t = r.varOff;
+  if (!inU32(t.value) || !inU32(t.mask)) return false;
+  if (!inU32(r.umin) || !inU32(r.umax) || !inU32(r.smin) || !inU32(r.smax)) return false;
+  if (!inU32(r.u32min) || !inU32(r.u32max) || !inS32(r.s32min) || !inS32(r.s32max)) return false;
+  const v0 = Number(t.value);
+  const m0 = Number(t.mask);
+  const umin0 = Number(r.umin);
+  const umax0 = Number(r.umax);
+  const smin0 = Number(r.smin);
+  const smax0 = Number(r.smax);
+  const u32min0 = Number(r.u32min);
+  const u32max0 = Number(r.u32max);
+  const s32min0 = Number(r.s32min);
+  const s32max0 = Number(r.s32max);
+  let v = v0;
+  let m = m0;
+  let umin = umin0;
+  let umax = umax0;
+  let smin = smin0;
+  let smax = smax0;
+  let u32min = u32min0;
+  let u32max = u32max0;
+  let s32min = s32min0;
+  let s32max = s32max0;
+  // Every step below takes a max or min of values already in these ranges or copies one (the
+  // one exception returns false), so the locals never leave them.
+  for (let pass = 0; pass < 2; pass++) {
+    // updateBounds (the second time after boundOffset, below)
+    const vm = (v | m) >>> 0;
+    s32min = Math.max(s32min, v | (m & 0x80000000));
+    s32max = Math.min(s32max, v | (m & 0x7fffffff));
+    u32min = Math.max(u32min, v);
+    u32max = Math.min(u32max, vm);
+    smin = Math.max(smin, v);
+    smax = Math.min(smax, vm);
+    umin = Math.max(umin, v);
+    umax = Math.min(umax, vm);
+    if (pass === 1) break;
+    for (let d = 0; d < 2; d++) {
+      // deduce32: the upper halves are equal (0), so the first two rules apply; the two that need
+      // upper halves one apart never do
+      u32min = Math.max(u32min, umin);
+      u32max = Math.min(u32max, umax);
+      if ((umin | 0) <= (umax | 0)) {
+        s32min = Math.max(s32min, umin | 0);
+        s32max = Math.min(s32max, umax | 0);
+      }
+      if (smin <= smax) {
+        u32min = Math.max(u32min, smin);
+        u32max = Math.min(u32max, smax);
+      }
+      if ((smin | 0) <= (smax | 0)) {
+        s32min = Math.max(s32min, smin | 0);
+        s32max = Math.min(s32max, smax | 0);
+      }
+      if ((u32min | 0) <= (u32max | 0)) {
+        s32min = Math.max(s32min, u32min | 0);
+        s32max = Math.min(s32max, u32max | 0);
+      }
+      if (s32min >>> 0 <= s32max >>> 0) {
+        u32min = Math.max(u32min, s32min >>> 0);
+        u32max = Math.min(u32max, s32max >>> 0);
+      }
+      // deduce64
+      if (umin <= umax) {
+        smin = Math.max(smin, umin);
+        smax = Math.min(smax, umax);
+      }
+      if (smin <= smax) {
+        umin = Math.max(umin, smin);
+        umax = Math.min(umax, smax);
+      } else if (umax < smin) {
+        smin = umin;
+        smax = Math.min(smax, umax);
+      } else if (smax < umin) {
+        smin = Math.max(smin, umin);
+        smax = umax;
+      }
+      // deduceMixed
+      umin = Math.max(umin, u32min);
+      umax = Math.min(umax, u32max);
+      smin = Math.max(smin, u32min);
+      smax = Math.min(smax, u32max);
+      if (s32min >= 0 && smax <= 0x7fffffff) {
+        if (s32max < 0) return false; // the 64-bit bounds would leave [0, 2^32)
+        smin = umin = s32min;
+        smax = umax = s32max;
+        const rm = rangeMask32(smin, smax);
+        const rv = rangeValue32(smin, smax);
+        const mu = m & rm;
+        v = ((v | rv) & ~mu) >>> 0;
+        m = mu >>> 0;
+      }
+    }
+    // boundOffset: intersect with the tnums of [umin, umax] and of [u32min, u32max]
+    const m64 = m & rangeMask32(umin, umax);
+    const v64 = (v | rangeValue32(umin, umax)) & ~m64;
+    const m32 = m64 & rangeMask32(u32min, u32max);
+    v = ((v64 | rangeValue32(u32min, u32max)) & ~m32) >>> 0;
+    m = (m32 & ~v) >>> 0;
+  }
+  // singleBit
+  if (m !== 0 && (m & (m - 1)) === 0) {
+    const hi = (v | m) >>> 0;
+    let known = -1;
+    if (umin > v && umin <= hi) known = hi;
+    else if (umax < hi && umax >= v) known = v;
+    if (known >= 0) {
+      v = umin = umax = smin = smax = u32min = u32max = known;
+      m = 0;
+      s32min = s32max = known | 0;
+    }
+  }
+  if (v !== v0 || m !== m0) r.varOff = { value: BigInt(v), mask: BigInt(m) };
+  if (umin !== umin0) r.umin = BigInt(umin);
+  if (umax !== umax0) r.umax = BigInt(umax);
+  if (smin !== smin0) r.smin = BigInt(smin);
+  if (smax !== smax0) r.smax = BigInt(smax);
+  if (u32min !== u32min0) r.u32min = BigInt(u32min);
+  if (u32max !== u32max0) r.u32max = BigInt(u32max);
+  if (s32min !== s32min0) r.s32min = BigInt(s32min);
+  if (s32max !== s32max0) r.s32max = BigInt(s32max);
+  return true;
+}
+
+/**
+ * `reg_bounds_sync` of `r` on pairs. Returns false, having changed nothing, when a bound is out
+ * of its canonical range or a step would leave it; the caller then applies the bigint rules.
+ */
+function boundsSyncHalves(r: Reg): boolean {
+  const t = r.varOff;
+  if (!in64(t.value) || !in64(t.mask) || !in64(r.umin) || !in64(r.umax)) return false;
+  if (!inS64(r.smin) || !inS64(r.smax)) return false;
+  if (r.u32min < 0n || r.u32max > U32_MAX || r.u32max < 0n || r.u32min > U32_MAX) return false;
+  if (r.s32min < S32_MIN || r.s32min > S32_MAX || r.s32max < S32_MIN || r.s32max > S32_MAX) return false;
+  load(UMIN, r.umin);
+  load(UMAX, r.umax);
+  load(SMIN, r.smin);
+  load(SMAX, r.smax);
+  load(VALUE, t.value);
+  load(MASK, t.mask);
+  w[U32MIN] = Number(r.u32min);
+  w[U32MAX] = Number(r.u32max);
+  w[S32MIN] = Number(r.s32min);
+  w[S32MAX] = Number(r.s32max);
+  input.set(w);
+  updateBounds();
+  deduce32();
+  deduce64();
+  if (!deduceMixed()) return false;
+  deduce32();
+  deduce64();
+  if (!deduceMixed()) return false;
+  boundOffset();
+  updateBounds();
+  singleBit();
+  if (changed(VALUE) || changed(MASK)) r.varOff = { value: store(VALUE, false), mask: store(MASK, false) };
+  if (changed(UMIN)) r.umin = store(UMIN, false);
+  if (changed(UMAX)) r.umax = store(UMAX, false);
+  if (changed(SMIN)) r.smin = store(SMIN, true);
+  if (changed(SMAX)) r.smax = store(SMAX, true);
+  if (w[U32MIN] !== input[U32MIN]) r.u32min = BigInt(w[U32MIN]);
+  if (w[U32MAX] !== input[U32MAX]) r.u32max = BigInt(w[U32MAX]);
+  if (w[S32MIN] !== input[S32MIN]) r.s32min = BigInt(w[S32MIN]);
+  if (w[S32MAX] !== input[S32MAX]) r.s32max = BigInt(w[S32MAX]);
+  return true;
+}
+
+/**
+ * `reg_bounds_sync` of `r` without bigint arithmetic: false, having changed nothing, when neither
+ * fast path applies (the caller then applies the bigint rules).
+ */
+export const boundsSyncFast = (r: Reg): boolean => boundsSyncZext(r) || boundsSyncHalves(r);
