@@ -145,6 +145,14 @@ function deduce32(): void {
   if (w[S32MIN] >>> 0 <= w[S32MAX] >>> 0) {
     w[U32MIN] = Math.max(w[U32MIN], w[S32MIN] >>> 0);
     w[U32MAX] = Math.min(w[U32MAX], w[S32MAX] >>> 0);
+  } else if (w[U32MAX] < w[S32MIN] >>> 0) {
+    // the s32 range crosses the sign boundary and the u32 range lies within its positive part
+    w[S32MIN] = w[U32MIN] | 0;
+    w[U32MAX] = Math.min(w[U32MAX], w[S32MAX] >>> 0);
+  } else if (w[S32MAX] >>> 0 < w[U32MIN]) {
+    // ... or within its negative part
+    w[S32MAX] = w[U32MAX] | 0;
+    w[U32MIN] = Math.max(w[U32MIN], w[S32MIN] >>> 0);
   }
 }
 
@@ -157,11 +165,13 @@ function deduce64(): void {
     maxU(UMIN, w[SMIN], w[SMIN + 1]);
     minU(UMAX, w[SMAX], w[SMAX + 1]);
   } else if (ltU(UMAX, SMIN)) {
+    // the s64 range crosses the sign boundary and the u64 range lies within its positive part
     copy(SMIN, UMIN);
-    minS(SMAX, w[UMAX], w[UMAX + 1]);
+    minU(UMAX, w[SMAX], w[SMAX + 1]);
   } else if (ltU(SMAX, UMIN)) {
-    maxS(SMIN, w[UMIN], w[UMIN + 1]);
+    // ... or within its negative part
     copy(SMAX, UMAX);
+    maxU(UMIN, w[SMIN], w[SMIN + 1]);
   }
 }
 
@@ -357,6 +367,12 @@ function boundsSyncZext(r: Reg): boolean {
       if (s32min >>> 0 <= s32max >>> 0) {
         u32min = Math.max(u32min, s32min >>> 0);
         u32max = Math.min(u32max, s32max >>> 0);
+      } else if (u32max < s32min >>> 0) {
+        s32min = u32min | 0;
+        u32max = Math.min(u32max, s32max >>> 0);
+      } else if (s32max >>> 0 < u32min) {
+        s32max = u32max | 0;
+        u32min = Math.max(u32min, s32min >>> 0);
       }
       // deduce64
       if (umin <= umax) {
@@ -368,10 +384,10 @@ function boundsSyncZext(r: Reg): boolean {
         umax = Math.min(umax, smax);
       } else if (umax < smin) {
         smin = umin;
-        smax = Math.min(smax, umax);
+        umax = Math.min(umax, smax);
       } else if (smax < umin) {
-        smin = Math.max(smin, umin);
         smax = umax;
+        umin = Math.max(umin, smin);
       }
       // deduceMixed
       umin = Math.max(umin, u32min);
