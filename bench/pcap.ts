@@ -129,25 +129,18 @@ export const bench: Bench = {
       const mpps = (rate: number) => (rate / 1e6).toFixed(2);
       const spread = (list: number[]) =>
         `${mpps(list[0]!)} best, ${mpps(list[RUNS >> 1]!)} median, ${mpps(list[RUNS - 1]!)} min`;
+      const inProcessRow = (clock: string, list: number[]) => ({
+        measurement: `in-process (runCapture), ${RUNS} runs, ${clock}`,
+        packets: count,
+        'capture MiB': Math.round(bytes / 2 ** 20),
+        'M packets/s': spread(list),
+        'wall s': '-',
+        'CPU s': '-',
+        'peak RSS MiB': '-',
+      });
       const rows: Array<Record<string, string | number>> = [
-        {
-          measurement: `in-process (runCapture), ${RUNS} runs, wall time`,
-          packets: count,
-          'capture MiB': Math.round(bytes / 2 ** 20),
-          'M packets/s': spread(rates),
-          'wall s': '-',
-          'CPU s': '-',
-          'peak RSS MiB': '-',
-        },
-        {
-          measurement: `in-process (runCapture), ${RUNS} runs, CPU time`,
-          packets: count,
-          'capture MiB': Math.round(bytes / 2 ** 20),
-          'M packets/s': spread(cpuRates),
-          'wall s': '-',
-          'CPU s': '-',
-          'peak RSS MiB': '-',
-        },
+        inProcessRow('wall time', rates),
+        inProcessRow('CPU time', cpuRates),
         childRow('node bin/tsbpf.js (start-up included)', count, spawned, Math.round(bytes / 2 ** 20)),
         childRow('node bin/tsbpf.js over the sample (start-up)', 22, startup, 0),
       ];

@@ -136,9 +136,22 @@ function setUp(engine: 'jit' | 'interpreter' = 'jit') {
   return { vm, counts, xdp: new XdpTestRunner(vm, program) };
 }
 
+/** What a run left: its verdicts in first-seen order, the counts map, the frame's bytes. */
+function finish(
+  out: Outcome,
+  verdicts: Map<number, number>,
+  { vm, counts }: ReturnType<typeof setUp>,
+): Outcome {
+  out.verdicts = [...verdicts];
+  out.counts = values(counts);
+  out.frame = frame(vm);
+  return out;
+}
+
 /** The reference: each packet read by a CaptureReader and run by XdpTestRunner.run. */
 function perPacket(bytes: Uint8Array): Outcome {
-  const { vm, counts, xdp } = setUp();
+  const run = setUp();
+  const { xdp } = run;
   const verdicts = new Map<number, number>();
   const out: Outcome = { verdicts: [], failures: [], passed: [], counts: undefined, frame: new Uint8Array() };
   try {
@@ -161,15 +174,13 @@ function perPacket(bytes: Uint8Array): Outcome {
   } catch (error) {
     out.error = (error as Error).message;
   }
-  out.verdicts = [...verdicts];
-  out.counts = values(counts);
-  out.frame = frame(vm);
-  return out;
+  return finish(out, verdicts, run);
 }
 
 /** The record loop over `bytes`, read `step` bytes at most at a time through chunks of `chunk`. */
 function recordLoop(bytes: Uint8Array, step: number, chunk?: number): Outcome {
-  const { vm, counts, xdp } = setUp();
+  const run = setUp();
+  const { xdp } = run;
   assert.ok(xdp.records, 'the record loop runs the program');
   const verdicts = new Map<number, number>();
   const out: Outcome = { verdicts: [], failures: [], passed: [], counts: undefined, frame: new Uint8Array() };
@@ -197,10 +208,7 @@ function recordLoop(bytes: Uint8Array, step: number, chunk?: number): Outcome {
   } catch (error) {
     out.error = (error as Error).message;
   }
-  out.verdicts = [...verdicts];
-  out.counts = values(counts);
-  out.frame = frame(vm);
-  return out;
+  return finish(out, verdicts, run);
 }
 
 describe('runXdpCapture (the JIT record loop over a pcap)', () => {
