@@ -14,8 +14,20 @@
  *
  * scalar.test.ts holds the result equal to the bigint rules on random registers.
  */
-import type { Reg } from './scalar.js';
-import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from './tnum.js';
+import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, type Tnum, U32_MAX, U64_MAX } from './tnum.js';
+
+/** The parts of a scalar register (scalar.ts's `Reg`) that `reg_bounds_sync` reads and writes. */
+interface Bounds {
+  varOff: Tnum;
+  umin: bigint;
+  umax: bigint;
+  smin: bigint;
+  smax: bigint;
+  u32min: bigint;
+  u32max: bigint;
+  s32min: bigint;
+  s32max: bigint;
+}
 
 const UMIN = 0;
 const UMAX = 2;
@@ -304,7 +316,7 @@ const rangeValue32 = (min: number, max: number): number => (min & ~rangeMask32(m
  * empty 32-bit signed range copied into the 64-bit bounds). scalar.test.ts holds it equal to the
  * general rules.
  */
-function boundsSyncZext(r: Reg): boolean {
+function boundsSyncZext(r: Bounds): boolean {
   const t = r.varOff;
   if (!inU32(t.value) || !inU32(t.mask)) return false;
   if (!inU32(r.umin) || !inU32(r.umax) || !inU32(r.smin) || !inU32(r.smax)) return false;
@@ -440,7 +452,7 @@ function boundsSyncZext(r: Reg): boolean {
  * `reg_bounds_sync` of `r` on pairs. Returns false, having changed nothing, when a bound is out
  * of its canonical range or a step would leave it; the caller then applies the bigint rules.
  */
-function boundsSyncHalves(r: Reg): boolean {
+function boundsSyncHalves(r: Bounds): boolean {
   const t = r.varOff;
   if (!in64(t.value) || !in64(t.mask) || !in64(r.umin) || !in64(r.umax)) return false;
   if (!inS64(r.smin) || !inS64(r.smax)) return false;
@@ -483,4 +495,4 @@ function boundsSyncHalves(r: Reg): boolean {
  * `reg_bounds_sync` of `r` without bigint arithmetic: false, having changed nothing, when neither
  * fast path applies (the caller then applies the bigint rules).
  */
-export const boundsSyncFast = (r: Reg): boolean => boundsSyncZext(r) || boundsSyncHalves(r);
+export const boundsSyncFast = (r: Bounds): boolean => boundsSyncZext(r) || boundsSyncHalves(r);
