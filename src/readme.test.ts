@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { repoRoot, tsbpf } from './cli/test-harness.js';
 import { tsbpfProcessArgs } from './dist.fixture.js';
 import { DEFAULT_EXPORT_LISTEN } from './kernel/export/defaults.js';
@@ -453,7 +454,8 @@ describe('README TypeScript snippets', () => {
         }
         const file = join(dir, 'snippet.mts');
         writeFileSync(file, runnable(block.text, dir));
-        await import(pathToFileURL(file).href);
+        // through tsx's loader: the snippet is TypeScript, and the suite may run compiled
+        await tsImport(pathToFileURL(file).href, import.meta.url);
       });
     });
 });

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { findClang } from '../build/clang.js';
 import { objectBaseName, skeletonFor } from '../cli/gen.js';
 import { distIsFresh } from '../dist.fixture.js';
@@ -44,7 +45,8 @@ after(() => {
 });
 
 async function importSkeleton(name: string): Promise<Record<string, unknown>> {
-  return import(pathToFileURL(join(scratch, `${name}.skel.ts`)).href);
+  // through tsx's loader: a skeleton is TypeScript, and the suite may run compiled
+  return tsImport(pathToFileURL(join(scratch, `${name}.skel.ts`)).href, import.meta.url);
 }
 
 type Ctor<T> = { open(): T };
@@ -238,7 +240,10 @@ describe('gen skeleton', () => {
     });
     assert.match(text, /new URL\("\.\.\/examples\/xdp_count\.bpf\.o", import\.meta\.url\)/);
     writeFileSync(join(scratch, 'p.skel.ts'), text);
-    const { XdpCount } = (await import(pathToFileURL(join(scratch, 'p.skel.ts')).href)) as {
+    const { XdpCount } = (await tsImport(
+      pathToFileURL(join(scratch, 'p.skel.ts')).href,
+      import.meta.url,
+    )) as {
       XdpCount: { open(): Promise<Skeleton & { load(): Promise<unknown> }> };
     };
     const skel = await XdpCount.open();
