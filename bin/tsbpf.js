@@ -120,12 +120,8 @@ if (require.main === module) {
     process.stderr.write('tsbpf: dist/ is missing: run `npm run build` in the tsbpf checkout first\n');
     process.exit(2);
   }
-  // A reader that went away (`tsbpf btf dump … | head`) ends the command quietly, as with any Unix tool.
-  for (const stream of [process.stdout, process.stderr])
-    stream.on('error', (error) => {
-      if (error.code === 'EPIPE') process.exit(0);
-      throw error;
-    });
+  // A reader that went away (`tsbpf btf dump … | head`) ends the command quietly: the CLI's own
+  // outputs see to it (src/cli/io.ts), opening the process's streams only when they are written.
   loaded.cli.main(process.argv.slice(2)).then((status) => {
     process.exitCode = status;
     if (loaded.save) loaded.loader.saveCodeCache(loaded.save);

@@ -1,7 +1,8 @@
 // `npm test`'s test step: esbuild bundles each `*.test.ts` (with what it imports from the project;
 // packages stay external) into node_modules/.cache/tsbpf/tests/, then `node --test` runs them as
 // plain JavaScript, two files at a time, longest first (scripts/test-files.mjs); arguments go on
-// to `node --test` (e.g. `npm test -- --test-name-pattern=pcap`). Under `--import tsx` every test process paid about 0.3 s of CPU to start
+// to `node --test` (e.g. `npm test -- --test-name-pattern=pcap`), and test files named there run
+// alone (`node scripts/test.mjs src/vm/runner.test.ts`). Under `--import tsx` every test process paid about 0.3 s of CPU to start
 // tsx and more to pass each module through its loader thread: over 120 files, a third of the
 // suite's CPU time. `import.meta.url`, `dirname` and `filename` are replaced by the source file's
 // own, so a test finds its testdata (and the code under test its package) exactly as from source.
@@ -9,15 +10,20 @@
 // `tsImport`. `npm run test:quick` still runs the sources through tsx.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'node_modules/.cache/tsbpf/tests');
-const files = execFileSync(process.execPath, [join(root, 'scripts/test-files.mjs')], { encoding: 'utf8' })
-  .split('\n')
-  .filter(Boolean);
+// Test files named on the command line run alone; other arguments go on to `node --test`.
+const args = process.argv.slice(2);
+const named = args.filter((a) => a.endsWith('.test.ts')).map((a) => relative(root, resolve(a)));
+const files = named.length
+  ? named
+  : execFileSync(process.execPath, [join(root, 'scripts/test-files.mjs')], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
 
 /**
  * Each module's `import.meta` location as its source file's, not the bundle's: every module gets
@@ -65,7 +71,7 @@ const run = spawnSync(
     '--test',
     '--test-concurrency=2',
     '--test-reporter=spec',
-    ...process.argv.slice(2),
+    ...args.filter((a) => !a.endsWith('.test.ts')),
     ...compiled,
   ],
   { cwd: root, stdio: 'inherit' },

@@ -1,20 +1,41 @@
 /**
  * The CommonJS packages of the CLI (commander, picocolors, cli-progress), in one place. The
- * `tsbpf` command runs the bundled CLI (scripts/bundle-cli.mjs), which bundles commander and
- * picocolors in, so their code is compiled once into its code cache with ours; tests and dist/cli/
- * import them as usual.
+ * `tsbpf` command runs the bundled CLI (scripts/bundle-cli.mjs), which bundles commander in, so
+ * its code is compiled once into the code cache with ours; picocolors and cli-progress are
+ * required when first used.
  */
 import { createRequire } from 'node:module';
 import type * as CliProgress from 'cli-progress';
-import pc from 'picocolors';
+import type Picocolors from 'picocolors';
 
 export { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
-/** picocolors: terminal colours, off when the stream is not a TTY or NO_COLOR is set. */
-export { pc };
+/**
+ * A package's CommonJS exports. In the bundled CLI (CommonJS chunks, scripts/bundle-cli.mjs) the
+ * chunk's own `require`; from the ES module sources (tests, dist/cli/) `createRequire`, which
+ * the bundle avoids: it starts Node's ESM loader (about 5 ms).
+ */
+const load = (name: string): unknown =>
+  // (`module` tells a CommonJS chunk from an ES module bundle, where esbuild shims `require`)
+  typeof module === 'object' && typeof require === 'function'
+    ? require(name)
+    : createRequire(import.meta.url)(name);
+let colors: typeof Picocolors | undefined;
+
+/**
+ * picocolors: terminal colours, off when the stream is not a TTY or NO_COLOR is set. Loaded on
+ * first use: it reads `process.stdout.isTTY` as it loads, and opening that stream (with the
+ * modules behind it) was a few ms of every short command, which may not colour anything.
+ */
+export const pc: typeof Picocolors = new Proxy({} as typeof Picocolors, {
+  get: (_, name) => {
+    colors ??= load('picocolors') as typeof Picocolors;
+    return colors[name as keyof typeof Picocolors];
+  },
+});
 
 /**
  * cli-progress: progress bars, loaded only when a bar is shown (a terminal and a large input):
  * loading it was about 15% of the CPU time of `run FILE.o --pcap` over a small capture.
  */
-export const cliProgress = (): typeof CliProgress => createRequire(import.meta.url)('cli-progress');
+export const cliProgress = (): typeof CliProgress => load('cli-progress') as typeof CliProgress;

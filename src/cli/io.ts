@@ -3,6 +3,7 @@
  * test runs the command in-process), how it ends with an exit status, and how it reads files.
  * Kept free of tsbpf's own modules so that loading it costs nothing at start-up.
  */
+import { fstatSync, statSync, writeSync } from 'node:fs';
 import { TsbpfError } from '../errors.js';
 import { INPUT_LIMITS, readInputFile, readInputText } from './files.js';
 
@@ -28,8 +29,52 @@ export interface CliIo {
   readonly stderr: CliOutput;
 }
 
-/** The process's own streams. */
-export const processIo: CliIo = { stdout: process.stdout, stderr: process.stderr };
+/**
+ * One of the process's own outputs, opened on its first write. Into a regular file or /dev/null it
+ * is written with `writeSync`, as Node's stream for a file would (creating that stream, with the
+ * modules behind it, was a few ms of a short command: `tsbpf asm … > /dev/null`); into anything
+ * else (a terminal, a pipe) through the process's stream, where EPIPE (a reader that went away:
+ * `tsbpf btf dump … | head`) ends the command quietly with status 0, as with any Unix tool.
+ */
+function processOutput(fd: 1 | 2): CliOutput {
+  let direct: boolean | undefined;
+  let stream: NodeJS.WriteStream | undefined;
+  const open = (): NodeJS.WriteStream => {
+    if (stream) return stream;
+    stream = fd === 1 ? process.stdout : process.stderr;
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+    return stream;
+  };
+  return {
+    write(text: string) {
+      direct ??= writesToFile(fd);
+      if (!direct) return open().write(text);
+      const bytes = Buffer.from(text);
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+      return true;
+    },
+    get isTTY() {
+      direct ??= writesToFile(fd);
+      return direct ? false : open().isTTY;
+    },
+  };
+}
+
+/** Whether `fd` is a regular file or /dev/null (else a terminal, a pipe, a socket…). */
+function writesToFile(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFile() || (stat.isCharacterDevice() && stat.rdev === statSync('/dev/null').rdev);
+  } catch {
+    return false;
+  }
+}
+
+/** The process's own outputs. */
+export const processIo: CliIo = { stdout: processOutput(1), stderr: processOutput(2) };
 
 /** What a command group gets: the streams, and the exit status its actions set. */
 export interface CliContext {
