@@ -252,3 +252,12 @@ describe('map_lookup_elem compiled inline', () => {
     }
   });
 });
+
+test('vm.run takes what loadProgram returns, as prepare does (the one Program)', () => {
+  for (const engine of ['jit', 'interpreter'] as const) {
+    const vm = new Vm({ engine });
+    const program = vm.loadProgram({ type: 'SOCKET_FILTER', insns: assemble('r0 = 7\nr0 += 35\nexit') });
+    assert.equal(vm.run(program).r0, 42n, engine);
+    assert.equal(vm.run(program.compiled).r0, 42n, engine);
+  }
+});

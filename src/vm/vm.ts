@@ -390,8 +390,9 @@ export class Vm implements VmHost {
     return id;
   }
 
-  /** Run a loaded program once with fresh stack and input memory. */
-  run(program: CompiledProgram, input: RunInput = {}): RunResult {
+  /** Run a program (what {@link Vm.loadProgram} or {@link Vm.load} returns) once with fresh stack and input memory. */
+  run(loaded: VmProgram | CompiledProgram, input: RunInput = {}): RunResult {
+    const program = 'compiled' in loaded ? loaded.compiled : loaded;
     const lines: string[] = [];
     this.lines = lines;
     // Each frame's 512 bytes are zeroed when the frame starts (here for the first, by the
