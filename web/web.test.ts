@@ -172,14 +172,19 @@ test('the playground: example, verify, break, run, share', { skip }, async () =>
 
   // 3. Break it: delete the first bounds check (data + 14 > data_end) in the editor.
   // (The step view scrolled the editor to path 2's instruction; the first check is near the top.)
-  await page.evaluate(() => {
-    document.querySelector('.cm-scroller')!.scrollTop = 0;
-  });
-  await page.waitForSelector('.cm-line:has-text("r1 += 0xe")');
-  await page
-    .locator('.cm-line', { hasText: /^\s*if r1 > r6 goto L27$/ })
-    .first()
-    .click();
+  // A click can land on another line while the editor still scrolls (CodeMirror renders the
+  // lines in view): click until the cursor's line (`.cm-activeLine`) is the check.
+  const check = /^\s*if r1 > r6 goto L27$/;
+  for (let attempt = 0; ; attempt++) {
+    await page.evaluate(() => {
+      document.querySelector('.cm-scroller')!.scrollTop = 0;
+    });
+    await page.waitForSelector('.cm-line:has-text("r1 += 0xe")');
+    await page.locator('.cm-line', { hasText: check }).first().click();
+    const active = (await page.textContent('.cm-activeLine')) ?? '';
+    if (check.test(active)) break;
+    assert.ok(attempt < 4, `the cursor stays off the bounds check (on '${active}')`);
+  }
   await page.keyboard.press('End');
   await page.keyboard.press('Shift+Home');
   await page.keyboard.press('Shift+Home');
