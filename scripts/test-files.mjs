@@ -33,15 +33,22 @@ const LONGEST = [
   'src/object/object.test.ts',
 ];
 
-const files = ['src', 'fuzz', 'web']
-  .flatMap((dir) =>
-    readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile() && entry.name.endsWith('.test.ts'))
-      .map((entry) => relative(root, join(entry.parentPath, entry.name))),
-  )
-  .sort();
+/** The test files, relative to the project, longest first. */
+export function testFiles() {
+  return ['src', 'fuzz', 'web']
+    .flatMap((dir) =>
+      readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile() && entry.name.endsWith('.test.ts'))
+        .map((entry) => relative(root, join(entry.parentPath, entry.name))),
+    )
+    .sort()
+    .sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
 const rank = (file) => {
   const at = LONGEST.indexOf(file);
   return at < 0 ? LONGEST.length : at;
 };
-console.log(files.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0)).join('\n'));
+
+// `node scripts/test-files.mjs` prints them.
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(testFiles().join('\n'));

@@ -8,22 +8,19 @@
 // own, so a test finds its testdata (and the code under test its package) exactly as from source.
 // Tests that import generated TypeScript at run time (skeletons, README snippets) use tsx's
 // `tsImport`. `npm run test:quick` still runs the sources through tsx.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { testFiles } from './test-files.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'node_modules/.cache/tsbpf/tests');
 // Test files named on the command line run alone; other arguments go on to `node --test`.
 const args = process.argv.slice(2);
 const named = args.filter((a) => a.endsWith('.test.ts')).map((a) => relative(root, resolve(a)));
-const files = named.length
-  ? named
-  : execFileSync(process.execPath, [join(root, 'scripts/test-files.mjs')], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean);
+const files = named.length ? named : testFiles();
 
 /**
  * Each module's `import.meta` location as its source file's, not the bundle's: every module gets

@@ -45,25 +45,12 @@ import {
 } from './codegen.js';
 
 type Entry = (fp: number, fuel: number, stackBase: number, fresh: number) => void;
+/** What a fresh run takes: r1 and r2 (32-bit values), the frame, the budget, the stack, the cache state. */
+type FreshArgs = [r1: number, r2: number, fp: number, fuel: number, stackBase: number, fresh: number];
 /** {@link FRESH_RUN}: `(r1, r2, fp, fuel, stackBase, fresh)` → r0's low 32 bits. */
-type FreshEntry = (
-  r1: number,
-  r2: number,
-  fp: number,
-  fuel: number,
-  stackBase: number,
-  fresh: number,
-) => number;
+type FreshEntry = (...args: FreshArgs) => number;
 /** {@link REPEAT_RUN}: `(n, r1, r2, fp, fuel, stackBase, fresh)` → the last r0's low 32 bits. */
-type RepeatEntry = (
-  n: number,
-  r1: number,
-  r2: number,
-  fp: number,
-  fuel: number,
-  stackBase: number,
-  fresh: number,
-) => number;
+type RepeatEntry = (n: number, ...args: FreshArgs) => number;
 
 /** What one execution in progress gives the imports. */
 interface Run {

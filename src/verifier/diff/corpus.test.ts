@@ -1,8 +1,7 @@
 /**
  * Our verifier against the kernel's recorded verdicts (testdata/verifier/*.jsonl): per capability
  * mode, the share of equal verdicts, equal first errors (numbers aside) and equal
- * `insns_processed`, checked against the targets of issue 8 §4. Skips while `src/verifier/index.ts`
- * does not export `verify`.
+ * `insns_processed`, checked against the targets of issue 8 §4.
  *
  * By default the cases where the kernel ran into a complexity limit (100,000 instructions explored
  * or more, or its 8,192-jump sequence limit: about 1 % of them, but most of the run time, some
@@ -13,6 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { verify } from '../index.js';
 import type { Caps } from '../types.js';
 import {
   type Agreement,
@@ -27,7 +27,6 @@ import {
 import { type CorpusCase, decodeCase, parseCorpus } from './corpus.js';
 import { CORPUS_SEEDS, generateCases } from './generate.js';
 import { kernelStyleCases } from './kernel-style.js';
-import { loadVerify } from './load-verify.js';
 
 const DIR = join(import.meta.dirname, '..', '..', '..', 'testdata', 'verifier');
 const BASELINE = join(DIR, 'agreement.json');
@@ -120,8 +119,6 @@ describe('verifier corpora (recorded kernel verdicts)', () => {
   });
 });
 
-const verify = await loadVerify();
-
 /** Cases the kernel explored this many instructions for run only with TSBPF_VERIFIER_HEAVY=1. */
 const HEAVY_INSNS = 100_000;
 /** The kernel's limit on pending branches (BPF_COMPLEXITY_LIMIT_JMP_SEQ): we explore those to 1M. */
@@ -139,9 +136,9 @@ function selected(cases: readonly CorpusCase[]): CorpusCase[] {
   return light;
 }
 
-describe('our verifier agrees with the kernel', { skip: verify ? false : 'verifier not built yet' }, () => {
+describe('our verifier agrees with the kernel', () => {
   const run = (cases: readonly CorpusCase[]): Comparison[] =>
-    cases.map((c) => compare(c, c.kernel!, runOurs(verify!, c)));
+    cases.map((c) => compare(c, c.kernel!, runOurs(verify, c)));
   const random = new Map(MODES.map((caps) => [caps, run(selected(readCorpus(`random-${caps}.jsonl`)))]));
   const style = run(selected(readCorpus('kernel-style.jsonl')));
   const regressions = run(selected(readCorpus('regressions.jsonl')));

@@ -12,13 +12,12 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { verify } from '../index.js';
 import type { Caps } from '../types.js';
 import { agreement, disagrees, formatDisagreement, formatTable } from './compare.js';
 import { oracleUnavailable } from './kernel-oracle.js';
 import { liveRun, writeDisagreements } from './live.js';
-import { loadVerify } from './load-verify.js';
 
-const verify = await loadVerify();
 const modes = (process.env.VCORPUS_MODES ?? 'root').split(',') as Caps[];
 const count = Number(process.env.VCORPUS_COUNT ?? 150);
 // A fixed seed by default, so `npm test` is repeatable; scripts/verifier-diff.ts draws fresh ones.
@@ -27,13 +26,13 @@ const recorded = JSON.parse(
   readFileSync(new URL('../../../testdata/verifier/agreement.json', import.meta.url), 'utf8'),
 ) as Record<string, { verdict: number }>;
 
-const skip = !verify ? 'verifier not built yet' : oracleUnavailable(modes[0]);
+const skip = oracleUnavailable(modes[0]);
 
 describe(`live differential run (seed ${seed})`, { skip: skip ?? false }, () => {
   for (const caps of modes) {
     const reason = oracleUnavailable(caps);
     it(`${count} fresh programs, ${caps}`, { skip: reason ?? false }, () => {
-      const run = liveRun(verify!, { caps, count, seed });
+      const run = liveRun(verify, { caps, count, seed });
       console.log(`\n${formatTable([[`live ${caps} seed ${seed}`, run.rows]])}`);
       const wrong = run.rows.filter(disagrees);
       if (wrong.length) {
