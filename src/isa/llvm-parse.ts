@@ -18,6 +18,7 @@ import {
   type RawInsn,
   slotCount,
 } from './instruction.js';
+import { PARSE_BUCKETS, PUNCTUATION } from './llvm-buckets.js';
 import { type Flavor, type Hole, parseHole, type Syntax, syntaxesOf } from './llvm-print.js';
 import { REGISTER_COUNT } from './opcodes.js';
 import { FORMS, type InsnForm } from './table.js';
@@ -48,16 +49,16 @@ interface Token {
 /**
  * Punctuation, longest first. The multi-character operators come from the table (`+=`, `<<=`,
  * `s>=` → `>=`: a leading `s` lexes as an identifier of its own); the single characters are
- * the syntax's brackets and separators.
+ * the syntax's brackets and separators. `llvm-buckets.ts` holds the list precomputed.
  */
-const PUNCTUATION: readonly string[] = (() => {
+export function buildPunctuation(): string[] {
   const set = new Set('=+-*/%&|^<>!()[],:#'.split(''));
   for (const form of FORMS) {
     if (!('operator' in form)) continue;
     for (const piece of form.operator.split(/\s+/)) if (piece) set.add(piece.replace(/^s(?=[^A-Za-z])/, ''));
   }
   return [...set].sort((a, b) => b.length - a.length);
-})();
+}
 
 // `kernel-function` (the kernel's name for an unnamed kfunc) is one identifier.
 const IDENT = /[A-Za-z_.$][\w.$]*(?:-[A-Za-z_][\w.$]*)*/;
@@ -194,56 +195,69 @@ function bucketWord(x: Part | Token | undefined): string {
  */
 interface Entry {
   readonly form: InsnForm;
-  readonly syntax: Syntax;
+  /** The syntax's index in `syntaxesOf(form)`. */
+  readonly syntax: number;
   /**
-   * The template's third part, when its first two take one token each (literals, registers): a
-   * line can match only if its third token is that literal (or the part is a hole).
+   * The template's third token, when its first two take one token each (literals, registers) and
+   * the third is a literal: a line can match only if its third token is that text.
    */
-  readonly third: Part | undefined;
+  readonly third: string | undefined;
   pattern?: Pattern;
 }
 
-let bucketIndex: ReadonlyMap<string, readonly Entry[]> | undefined;
+/** A bucket's entries as `llvm-buckets.ts` stores them: `[form index, syntax index, third?]`. */
+type PackedEntry = readonly [form: number, syntax: number, third?: string];
 
-function buckets(): ReadonlyMap<string, readonly Entry[]> {
-  if (bucketIndex) return bucketIndex;
-  const index = new Map<string, Entry[]>();
+/**
+ * The buckets of the syntax table, each a JSON list of {@link PackedEntry}: what
+ * `llvm-buckets.ts` holds, so that the assembler never sorts the whole table when it starts
+ * (`scripts/gen-llvm-buckets.ts` writes it; a test checks it against this).
+ */
+export function buildParseBuckets(): Record<string, string> {
+  const index = new Map<string, PackedEntry[]>();
   const single = (part: Part | undefined) => part && ('lit' in part || part.hole.kind === 'reg');
-  // Indexed loops, no destructuring: this runs cold, once per process, where each iterator step
-  // allocates.
-  for (let f = 0; f < FORMS.length; f++) {
-    const form = FORMS[f]!;
-    const syntaxes = syntaxesOf(form);
+  FORMS.forEach((form, f) => {
     const seen = new Set<string>();
-    for (let s = 0; s < syntaxes.length; s++) {
-      const syntax = syntaxes[s]!;
-      if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) continue;
+    syntaxesOf(form).forEach((syntax, s) => {
+      if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) return;
       seen.add(`${syntax.template}|${syntax.dialect}`);
-      const parts = templateParts(syntax.template, 3);
-      const first = parts[0];
-      const second = parts[1];
-      const third = parts[2];
+      const [first, second, third] = templateParts(syntax.template, 3);
       const key = bucketOf(first, second);
       const bucket = index.get(key) ?? [];
-      bucket.push({ form, syntax, third: single(first) && single(second) ? third : undefined });
+      bucket.push(single(first) && single(second) && third && 'lit' in third ? [f, s, third.lit] : [f, s]);
       index.set(key, bucket);
-    }
+    });
+  });
+  return Object.fromEntries([...index].map(([key, entries]) => [key, JSON.stringify(entries)]));
+}
+
+/** The buckets unpacked so far. */
+const bucketIndex = new Map<string, readonly Entry[]>();
+
+/** The entries of a bucket, unpacked from {@link PARSE_BUCKETS} the first time a line needs them. */
+function bucket(key: string): readonly Entry[] {
+  let entries = bucketIndex.get(key);
+  if (!entries) {
+    const packed = Object.hasOwn(PARSE_BUCKETS, key)
+      ? (JSON.parse(PARSE_BUCKETS[key]!) as PackedEntry[])
+      : [];
+    entries = packed.map(([form, syntax, third]) => ({ form: FORMS[form]!, syntax, third }));
+    bucketIndex.set(key, entries);
   }
-  bucketIndex = index;
-  return index;
+  return entries;
 }
 
 /**
  * The patterns of the flavour that a line starting with `tokens` may match: its bucket's, or with
- * `narrow` only those whose third part the line's third token fits (enough to find a match; the
+ * `narrow` only those whose third token the line's third token is (enough to find a match; the
  * whole bucket names what was expected when none matches).
  */
 function patternsFor(tokens: readonly Token[], flavor: Flavor, narrow: boolean): Pattern[] {
   const patterns: Pattern[] = [];
-  for (const entry of buckets().get(bucketOf(tokens[0], tokens[1])) ?? []) {
-    const { syntax, third } = entry;
+  for (const entry of bucket(bucketOf(tokens[0], tokens[1]))) {
+    if (narrow && entry.third !== undefined && entry.third !== tokens[2]?.text) continue;
+    const syntax = syntaxesOf(entry.form)[entry.syntax]!;
     if (syntax.dialect !== undefined && syntax.dialect !== flavor) continue;
-    if (narrow && third && 'lit' in third && third.lit !== tokens[2]?.text) continue;
     entry.pattern ??= compile(entry.form, syntax);
     patterns.push(entry.pattern);
   }
