@@ -157,7 +157,8 @@ function templateParts(template: string, limit = Number.POSITIVE_INFINITY): Part
 function compile(form: InsnForm, syntax: Syntax): Pattern {
   const parts = templateParts(syntax.template);
   let score = 0;
-  for (const part of parts) {
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
     if (!('hole' in part)) {
       score++;
       continue;
@@ -241,7 +242,7 @@ function bucket(key: string): readonly Entry[] {
     const packed = Object.hasOwn(PARSE_BUCKETS, key)
       ? (JSON.parse(PARSE_BUCKETS[key]!) as PackedEntry[])
       : [];
-    entries = packed.map(([form, syntax, third]) => ({ form: FORMS[form]!, syntax, third }));
+    entries = packed.map((entry) => ({ form: FORMS[entry[0]]!, syntax: entry[1], third: entry[2] }));
     bucketIndex.set(key, entries);
   }
   return entries;
@@ -254,7 +255,9 @@ function bucket(key: string): readonly Entry[] {
  */
 function patternsFor(tokens: readonly Token[], flavor: Flavor, narrow: boolean): Pattern[] {
   const patterns: Pattern[] = [];
-  for (const entry of bucket(bucketOf(tokens[0], tokens[1]))) {
+  const entries = bucket(bucketOf(tokens[0], tokens[1]));
+  for (let e = 0; e < entries.length; e++) {
+    const entry = entries[e]!;
     if (narrow && entry.third !== undefined && entry.third !== tokens[2]?.text) continue;
     const syntax = syntaxesOf(entry.form)[entry.syntax]!;
     if (syntax.dialect !== undefined && syntax.dialect !== flavor) continue;
@@ -327,7 +330,9 @@ function describe(part: Part | undefined): string {
 function match(pattern: Pattern, tokens: readonly Token[], anyWidth: boolean): MatchResult {
   const bindings: Binding[] = [];
   let at = 0;
-  for (const part of pattern.parts) {
+  const { parts } = pattern;
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
     if ('lit' in part) {
       if (tokens[at]?.text !== part.lit) return { ok: false, at, expected: part };
       at++;
@@ -449,9 +454,11 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
     labels.set(name, { slot, line });
   };
 
-  for (const [index, original] of lines.entries()) {
+  // Indexed loops on this path: every iterator step allocates, and `tsbpf asm` starts faster without.
+  lines: for (let index = 0; index < lines.length; index++) {
+    const original = lines[index]!;
     const line = index + 1;
-    if (OBJDUMP_NOISE.some((re) => re.test(original))) continue;
+    for (let n = 0; n < OBJDUMP_NOISE.length; n++) if (OBJDUMP_NOISE[n]!.test(original)) continue lines;
     const symbol = OBJDUMP_SYMBOL.exec(original);
     if (symbol) {
       // llvm-objdump's `0000000000000078 <bar>:` header names the next instruction.
@@ -480,13 +487,22 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
     }
     if (tokens.length === 0) continue;
     const insn = parseInstruction(tokens, flavor, (reason, column) => fail(reason, line, column));
-    pending.push({ ...insn, slot, line, column: tokens[0].column });
+    pending.push({
+      form: insn.form,
+      raw: insn.raw,
+      imm2: insn.imm2,
+      references: insn.references,
+      slot,
+      line,
+      column: tokens[0].column,
+    });
     slot += slotCount(insn.form);
   }
 
   return layout(
     pending.map((p) => {
-      for (const ref of p.references) {
+      for (let r = 0; r < p.references.length; r++) {
+        const ref = p.references[r]!;
         const target = labels.get(ref.label);
         if (!target) return fail(`undefined label '${ref.label}'`, p.line, ref.column);
         const delta = BigInt(target.slot - (p.slot + 1));
@@ -520,7 +536,8 @@ function bestMatch(
   tokens: readonly Token[],
 ): { pattern: Pattern; bindings: readonly Binding[] } | undefined {
   let best: { pattern: Pattern; bindings: readonly Binding[] } | undefined;
-  for (const pattern of patterns) {
+  for (let p = 0; p < patterns.length; p++) {
+    const pattern = patterns[p]!;
     const result = match(pattern, tokens, false);
     if (result.ok && (!best || pattern.score > best.pattern.score))
       best = { pattern, bindings: result.bindings };
@@ -616,7 +633,8 @@ function bind(
   let imm2 = 0;
   const references: Reference[] = [];
   const registers = new Map<'dst' | 'src', Token>();
-  for (const { hole, tokens } of bindings) {
+  for (let b = 0; b < bindings.length; b++) {
+    const { hole, tokens } = bindings[b]!;
     const first = tokens[0];
     const last = tokens[tokens.length - 1];
     if (hole.kind === 'name') continue;
@@ -641,7 +659,7 @@ function bind(
       continue;
     }
     const value = numberValue(tokens);
-    const shown = { ...last, text: tokens.map((t) => t.text).join(''), column: first.column };
+    const shown = { kind: last.kind, text: tokens.map((t) => t.text).join(''), column: first.column };
     if (hole.field === 'value') {
       inRange(value, IMM64, 'immediate', shown, fail);
       raw.imm = Number(BigInt.asIntN(32, value));
