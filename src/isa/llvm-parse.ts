@@ -455,10 +455,10 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
   };
 
   // Indexed loops on this path: every iterator step allocates, and `tsbpf asm` starts faster without.
-  lines: for (let index = 0; index < lines.length; index++) {
+  nextLine: for (let index = 0; index < lines.length; index++) {
     const original = lines[index]!;
     const line = index + 1;
-    for (let n = 0; n < OBJDUMP_NOISE.length; n++) if (OBJDUMP_NOISE[n]!.test(original)) continue lines;
+    for (let n = 0; n < OBJDUMP_NOISE.length; n++) if (OBJDUMP_NOISE[n]!.test(original)) continue nextLine;
     const symbol = OBJDUMP_SYMBOL.exec(original);
     if (symbol) {
       // llvm-objdump's `0000000000000078 <bar>:` header names the next instruction.

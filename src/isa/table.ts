@@ -198,7 +198,12 @@ function rules(
   const key =
     ((RULE_CODES.indexOf(dst) * 3 + RULE_CODES.indexOf(src)) * 3 + RULE_CODES.indexOf(off)) * 3 +
     RULE_CODES.indexOf(imm);
-  return (ruleRecords[key] ??= { dst, src, off, imm });
+  let record = ruleRecords[key];
+  if (!record) {
+    record = { dst, src, off, imm };
+    ruleRecords[key] = record;
+  }
+  return record;
 }
 
 const sizeSuffix: Readonly<Record<AccessSize, string>> = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' };
