@@ -190,32 +190,31 @@ function bucketWord(x: Part | Token | undefined): string {
 }
 
 /**
- * A syntax of the table, sorted into its bucket by its first tokens; its pattern is compiled when
- * a line first needs it. Compiling every template costs more than sorting them, and a small
- * source needs few: `tsbpf asm` starts faster for it.
+ * A syntax of the table, filed by its first tokens; its pattern is compiled when a line first
+ * needs it. Compiling every template costs more than filing them, and a small source needs few:
+ * `tsbpf asm` starts faster for it.
  */
 interface Entry {
   readonly form: InsnForm;
   /** The syntax's index in `syntaxesOf(form)`. */
   readonly syntax: number;
-  /**
-   * The template's third token, when its first two take one token each (literals, registers) and
-   * the third is a literal: a line can match only if its third token is that text.
-   */
-  readonly third: string | undefined;
+  /** Its place in table order: among equally specific matches, the first wins. */
+  readonly order: number;
   pattern?: Pattern;
 }
 
-/** A bucket's entries as `llvm-buckets.ts` stores them: `[form index, syntax index, third?]`. */
-type PackedEntry = readonly [form: number, syntax: number, third?: string];
+/** More syntaxes than any form has: {@link Entry.order} is `form index * this + syntax index`. */
+const ORDER_STRIDE = 64;
 
 /**
- * The buckets of the syntax table, each a JSON list of {@link PackedEntry}: what
- * `llvm-buckets.ts` holds, so that the assembler never sorts the whole table when it starts
- * (`scripts/gen-llvm-buckets.ts` writes it; a test checks it against this).
+ * The syntax table filed as `llvm-buckets.ts` holds it: by bucket ({@link bucketOf}), and where a
+ * template's first two parts take one token each (literals, registers) and its third is a literal,
+ * by bucket and that literal (`<reg> = *`, `if s`), so that a line unpacks only the entries its
+ * first three tokens allow. Each file is a JSON list of form and syntax indexes, in table order:
+ * `[form, syntax, form, syntax, …]`. `scripts/gen-llvm-buckets.ts` writes it; a test checks it.
  */
 export function buildParseBuckets(): Record<string, string> {
-  const index = new Map<string, PackedEntry[]>();
+  const index = new Map<string, number[]>();
   const single = (part: Part | undefined) => part && ('lit' in part || part.hole.kind === 'reg');
   FORMS.forEach((form, f) => {
     const seen = new Set<string>();
@@ -223,42 +222,55 @@ export function buildParseBuckets(): Record<string, string> {
       if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) return;
       seen.add(`${syntax.template}|${syntax.dialect}`);
       const [first, second, third] = templateParts(syntax.template, 3);
-      const key = bucketOf(first, second);
-      const bucket = index.get(key) ?? [];
-      bucket.push(single(first) && single(second) && third && 'lit' in third ? [f, s, third.lit] : [f, s]);
-      index.set(key, bucket);
+      const bucket = bucketOf(first, second);
+      const key =
+        single(first) && single(second) && third && 'lit' in third ? `${bucket} ${third.lit}` : bucket;
+      const entries = index.get(key) ?? [];
+      entries.push(f, s);
+      index.set(key, entries);
     });
   });
   return Object.fromEntries([...index].map(([key, entries]) => [key, JSON.stringify(entries)]));
 }
 
-/** The buckets unpacked so far. */
-const bucketIndex = new Map<string, readonly Entry[]>();
+/** The files of {@link PARSE_BUCKETS} unpacked so far. */
+const unpacked = new Map<string, readonly Entry[]>();
 
-/** The entries of a bucket, unpacked from {@link PARSE_BUCKETS} the first time a line needs them. */
-function bucket(key: string): readonly Entry[] {
-  let entries = bucketIndex.get(key);
+/** The entries of one file of {@link PARSE_BUCKETS}, unpacked the first time a line needs them. */
+function file(key: string): readonly Entry[] {
+  let entries = unpacked.get(key);
   if (!entries) {
-    const packed = Object.hasOwn(PARSE_BUCKETS, key)
-      ? (JSON.parse(PARSE_BUCKETS[key]!) as PackedEntry[])
-      : [];
-    entries = packed.map((entry) => ({ form: FORMS[entry[0]]!, syntax: entry[1], third: entry[2] }));
-    bucketIndex.set(key, entries);
+    const packed = Object.hasOwn(PARSE_BUCKETS, key) ? (JSON.parse(PARSE_BUCKETS[key]!) as number[]) : [];
+    const list: Entry[] = [];
+    for (let i = 0; i < packed.length; i += 2) {
+      const form = packed[i]!;
+      const syntax = packed[i + 1]!;
+      list.push({ form: FORMS[form]!, syntax, order: form * ORDER_STRIDE + syntax });
+    }
+    entries = list;
+    unpacked.set(key, entries);
   }
   return entries;
 }
 
 /**
- * The patterns of the flavour that a line starting with `tokens` may match: its bucket's, or with
- * `narrow` only those whose third token the line's third token is (enough to find a match; the
- * whole bucket names what was expected when none matches).
+ * The patterns of the flavour that a line starting with `tokens` may match, in table order: with
+ * `narrow` only those its third token allows (enough to find a match), else its whole bucket
+ * (to name what was expected when none matches).
  */
 function patternsFor(tokens: readonly Token[], flavor: Flavor, narrow: boolean): Pattern[] {
+  const bucket = bucketOf(tokens[0], tokens[1]);
+  let entries: readonly Entry[];
+  if (narrow) {
+    const third = tokens[2] ? file(`${bucket} ${tokens[2].text}`) : [];
+    entries = third.length === 0 ? file(bucket) : [...file(bucket), ...third].sort(byOrder);
+  } else {
+    const keys = Object.keys(PARSE_BUCKETS).filter((key) => key === bucket || key.startsWith(`${bucket} `));
+    entries = keys.flatMap(file).sort(byOrder);
+  }
   const patterns: Pattern[] = [];
-  const entries = bucket(bucketOf(tokens[0], tokens[1]));
   for (let e = 0; e < entries.length; e++) {
     const entry = entries[e]!;
-    if (narrow && entry.third !== undefined && entry.third !== tokens[2]?.text) continue;
     const syntax = syntaxesOf(entry.form)[entry.syntax]!;
     if (syntax.dialect !== undefined && syntax.dialect !== flavor) continue;
     entry.pattern ??= compile(entry.form, syntax);
@@ -266,6 +278,8 @@ function patternsFor(tokens: readonly Token[], flavor: Flavor, narrow: boolean):
   }
   return patterns;
 }
+
+const byOrder = (a: Entry, b: Entry) => a.order - b.order;
 
 // ---------------------------------------------------------------------------------------------
 // Matching.
