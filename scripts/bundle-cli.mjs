@@ -19,20 +19,30 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const BUNDLED = ['commander', 'picocolors'];
 
 /**
- * commander requires node:child_process when it loads, for subcommands that are executables,
- * which tsbpf has none of; loading it (with net, dgram and the stream modules) cost a few percent
- * of `node -e 0`. commander gets an object that loads it on first use instead.
+ * Node built-ins that a bundled module imports for a path no short command takes, given to it as
+ * a module that loads the built-in on first use:
+ * - commander requires node:child_process as it loads, for subcommands that are executables,
+ *   which tsbpf has none of; loading it (with net, dgram and the stream modules) cost a few
+ *   percent of `node -e 0`;
+ * - src/cli/commonjs.ts imports node:module's `createRequire` for the unbundled ES modules (tests,
+ *   dist/cli/), which have no `require`; the chunks have one, and loading node:module cost ~1 ms.
  */
-const lazyChildProcess = {
-  name: 'lazy-child-process',
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(build) {
-    build.onResolve({ filter: /^node:child_process$/ }, ({ importer }) =>
-      importer.includes('/node_modules/commander/')
-        ? { path: 'child_process', namespace: 'lazy' }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+    build.onResolve({ filter: /^node:(child_process|module)$/ }, ({ path, importer }) => {
+      if (path === 'node:child_process' && importer.includes('/node_modules/commander/'))
+        return { path: 'child_process', namespace: 'lazy' };
+      if (path === 'node:module' && importer.endsWith('/dist/cli/commonjs.js'))
+        return { path: 'module', namespace: 'lazy' };
+      return undefined;
+    });
+    build.onLoad({ filter: /^child_process$/, namespace: 'lazy' }, () => ({
       contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });",
+      loader: 'js',
+    }));
+    build.onLoad({ filter: /^module$/, namespace: 'lazy' }, () => ({
+      contents: "export const createRequire = (url) => require('node:module').createRequire(url);",
       loader: 'js',
     }));
   },
@@ -56,7 +66,7 @@ const { outputFiles } = await build({
   charset: 'ascii',
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [lazyChildProcess],
+  plugins: [lazyBuiltins],
   write: false,
   logLevel: 'warning',
 });
@@ -73,11 +83,12 @@ for (const file of outputFiles) {
     minifyWhitespace: true,
     // `import('./chunk.js')` becomes `require`: the loader resolves chunks itself
     supported: { 'dynamic-import': false },
-    define: { 'import.meta.url': '__moduleUrl' },
+    // a chunk's URL is made when asked for (few commands do): pathToFileURL cost ~1 ms at load
+    define: { 'import.meta.url': '__moduleMeta.url' },
     logLevel: 'warning',
   });
-  const moduleUrl = code.includes('__moduleUrl')
-    ? "var __moduleUrl = require('node:url').pathToFileURL(__filename).href;\n"
+  const moduleUrl = code.includes('__moduleMeta')
+    ? "var __moduleMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };\n"
     : '';
   // A CommonJS module function, as Node wraps one, written so: V8 compiles the file's text as it
   // is read (a wrapper added at run time would be a copy of it)
