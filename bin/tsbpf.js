@@ -18,14 +18,23 @@ const BUNDLE = join(__dirname, '../dist/bundle');
 const NODE_KEY = `${process.version}-${process.arch}`;
 const BUILD_ID = /^\/\/ tsbpf-bundle ([0-9a-f]+)\n/;
 
-/** The bundle's chunks as CommonJS modules, compiled with a code cache when one is at hand. */
+/**
+ * The bundle's chunks as CommonJS modules, compiled with a code cache when one is at hand. A file
+ * of the bundle is one chunk's module function, or a group of the chunks that the common commands
+ * load together (`[[name, function], …]`, scripts/bundle-cli.mjs): one file to read and one
+ * script to compile for them. main.js's group lists which file holds each grouped chunk.
+ */
 class BundleLoader {
   /** @param {string} dir the bundle's folder */
   constructor(dir) {
     this.dir = dir.length > 1 && dir.endsWith(sep) ? dir.slice(0, -1) : dir;
     /** @type {Map<string, { exports: unknown }>} chunk file name → module */
     this.modules = new Map();
-    /** @type {Array<{ name: string, script: Script, cached: boolean }>} chunks in load order */
+    /** @type {Map<string, Function>} chunk name → its module function, for the chunks read so far */
+    this.defined = new Map();
+    /** @type {Record<string, string>} chunk name → the file that holds it, for the grouped chunks */
+    this.files = {};
+    /** @type {Array<{ name: string, script: Script, cached: boolean }>} files in load order */
     this.scripts = [];
     /** Where code caches are read from (undefined: none). */
     this.cacheDir = undefined;
@@ -35,19 +44,38 @@ class BundleLoader {
       specifier.startsWith('./') ? this.load(specifier.slice(2)) : require(specifier);
   }
 
-  /** A chunk's exports, loading it (with its code cache, if any) the first time. */
+  /** A chunk's exports, running it (reading its file first, if not read yet) the first time. */
   load(name, source) {
     const loaded = this.modules.get(name);
     if (loaded) return loaded.exports;
+    const file = Object.hasOwn(this.files, name) ? this.files[name] : name;
+    if (!this.defined.has(name)) this.read(file, source);
+    const define = this.defined.get(name);
+    if (define === undefined) throw new Error(`tsbpf bundle: ${file} has no chunk ${name}`);
     const module = { exports: {} };
     this.modules.set(name, module);
-    // (a chunk's name is a plain file name: joined without path.join, which cost more than the rest)
-    const file = this.dir + sep + name;
-    const cachedData = this.cacheDir === undefined ? undefined : readOptional(this.cacheDir + sep + name);
-    const script = compileChunk(file, source ?? readFileSync(file, 'utf8'), cachedData);
-    this.scripts.push({ name, script, cached: cachedData !== undefined && !script.cachedDataRejected });
-    script.runInThisContext()(module.exports, this.require, module, file, this.dir);
+    define(module.exports, this.require, module, this.dir + sep + file, this.dir);
     return module.exports;
+  }
+
+  /** Compile a file of the bundle (with its code cache, if any) and note the chunks it defines. */
+  read(file, source) {
+    // (a file's name is a plain file name: joined without path.join, which cost more than the rest)
+    const path = this.dir + sep + file;
+    const cachedData = this.cacheDir === undefined ? undefined : readOptional(this.cacheDir + sep + file);
+    const script = compileChunk(path, source ?? readFileSync(path, 'utf8'), cachedData);
+    this.scripts.push({ name: file, script, cached: cachedData !== undefined && !script.cachedDataRejected });
+    const value = script.runInThisContext();
+    if (typeof value === 'function') {
+      this.defined.set(file, value);
+      return;
+    }
+    for (let i = 0; i < value.length; i++) {
+      const entry = value[i];
+      // a group's first entry may be the index of the grouped chunks' files (main.js's group)
+      if (typeof entry[1] === 'function') this.defined.set(entry[0], entry[1]);
+      else Object.assign(this.files, entry[1]);
+    }
   }
 
   /** Saves the code of the chunks loaded without a cache to `dir`; false when it cannot be written. */
