@@ -75,6 +75,8 @@ const TOKEN = new RegExp(
   'y',
 );
 const DIGIT = /\d/;
+/** A character that may continue a number or an identifier. */
+const WORD_CHAR = /[\w.$]/;
 const IDENT_START = /[A-Za-z_.$]/;
 
 class LexError extends Error {
@@ -100,7 +102,7 @@ function tokenize(text: string): Token[] {
     const end = TOKEN.lastIndex;
     const word = text.slice(i, end);
     const kind = DIGIT.test(text[i]!) ? 'num' : IDENT_START.test(text[i]!) ? 'ident' : 'punct';
-    if (kind !== 'punct' && end < text.length && /[\w.$]/.test(text[end]!)) {
+    if (kind !== 'punct' && end < text.length && WORD_CHAR.test(text[end]!)) {
       throw new LexError(`invalid token '${text.slice(i).match(/^[\w.$]+/)![0]}'`, column);
     }
     tokens.push({ kind: kind === 'ident' && REGISTER.test(word) ? 'reg' : kind, text: word, column });
@@ -208,10 +210,11 @@ const ORDER_STRIDE = 64;
 
 /**
  * The syntax table filed as `llvm-buckets.ts` holds it: by bucket ({@link bucketOf}), and where a
- * template's first two parts take one token each (literals, registers) and its third is a literal,
- * by bucket and that literal (`<reg> = *`, `if s`), so that a line unpacks only the entries its
- * first three tokens allow. Each file is a JSON list of form and syntax indexes, in table order:
- * `[form, syntax, form, syntax, …]`. `scripts/gen-llvm-buckets.ts` writes it; a test checks it.
+ * template's first two parts take one token each (literals, registers), by bucket and the run of
+ * literals that follows them (`<reg> = * ( u8 * ) (`, `if >=`), so that a line unpacks only the
+ * entries whose literals its tokens have. Each file is a JSON list of form and syntax indexes, in
+ * table order: `[form, syntax, form, syntax, …]`. `scripts/gen-llvm-buckets.ts` writes it; a test
+ * checks it.
  */
 export function buildParseBuckets(): Record<string, string> {
   const index = new Map<string, number[]>();
@@ -221,10 +224,15 @@ export function buildParseBuckets(): Record<string, string> {
     syntaxesOf(form).forEach((syntax, s) => {
       if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) return;
       seen.add(`${syntax.template}|${syntax.dialect}`);
-      const [first, second, third] = templateParts(syntax.template, 3);
-      const bucket = bucketOf(first, second);
-      const key =
-        single(first) && single(second) && third && 'lit' in third ? `${bucket} ${third.lit}` : bucket;
+      const parts = templateParts(syntax.template);
+      const run: string[] = [];
+      if (single(parts[0]) && single(parts[1])) {
+        for (const part of parts.slice(2)) {
+          if (!('lit' in part)) break;
+          run.push(part.lit);
+        }
+      }
+      const key = [bucketOf(parts[0], parts[1]), ...run].join(' ');
       const entries = index.get(key) ?? [];
       entries.push(f, s);
       index.set(key, entries);
@@ -255,15 +263,24 @@ function file(key: string): readonly Entry[] {
 
 /**
  * The patterns of the flavour that a line starting with `tokens` may match, in table order: with
- * `narrow` only those its third token allows (enough to find a match), else its whole bucket
- * (to name what was expected when none matches).
+ * `narrow` only those whose literals its tokens have (enough to find a match), else its whole
+ * bucket (to name what was expected when none matches).
  */
 function patternsFor(tokens: readonly Token[], flavor: Flavor, narrow: boolean): Pattern[] {
   const bucket = bucketOf(tokens[0], tokens[1]);
-  let entries: readonly Entry[];
+  let entries = file(bucket);
   if (narrow) {
-    const third = tokens[2] ? file(`${bucket} ${tokens[2].text}`) : [];
-    entries = third.length === 0 ? file(bucket) : [...file(bucket), ...third].sort(byOrder);
+    // the files of the line's bucket and of each run of its tokens from the third
+    let key = bucket;
+    let merged = false;
+    for (let t = 2; t < tokens.length; t++) {
+      key += ` ${tokens[t]!.text}`;
+      const more = file(key);
+      if (more.length === 0) continue;
+      entries = entries.length === 0 ? more : [...entries, ...more];
+      merged = entries !== more;
+    }
+    if (merged) entries = [...entries].sort(byOrder);
   } else {
     const keys = Object.keys(PARSE_BUCKETS).filter((key) => key === bucket || key.startsWith(`${bucket} `));
     entries = keys.flatMap(file).sort(byOrder);
@@ -295,6 +312,8 @@ type MatchResult =
   /** `expected`: the part that did not match, or undefined for the end of the line. */
   | { readonly ok: false; readonly at: number; readonly expected: Part | undefined };
 
+const HEX_PREFIX = /^0x/i;
+
 function numberValue(tokens: readonly Token[]): bigint {
   const digits = BigInt(tokens[tokens.length - 1].text);
   return tokens.length === 2 && tokens[0].text === '-' ? -digits : digits;
@@ -317,7 +336,7 @@ function holeLength(
       return token.kind === 'ident' && (hole.target === 'helper' || token.text === 'kernel-function') ? 1 : 0;
     case 'num': {
       if (hole.style === 'label') return token.kind === 'ident' ? 1 : 0;
-      if (hole.style === 'uhex') return token.kind === 'num' && /^0x/i.test(token.text) ? 1 : 0;
+      if (hole.style === 'uhex') return token.kind === 'num' && HEX_PREFIX.test(token.text) ? 1 : 0;
       if (token.kind === 'ident' && (hole.style === 'rel' || hole.style === 'reldec')) return 1;
       const signed = token.kind === 'punct' && (token.text === '+' || token.text === '-');
       const length = signed ? 2 : 1;
@@ -339,6 +358,27 @@ function describe(part: Part | undefined): string {
   if (hole.kind === 'name') return hole.target === 'kfunc' ? "'kernel-function'" : 'a helper name';
   if (hole.style === 'label') return 'a label';
   return hole.style === 'rel' || hole.style === 'reldec' ? 'an offset or a label' : 'a number';
+}
+
+/**
+ * Whether a pattern matches the tokens, as {@link match} says, without building the match: most
+ * of the patterns a line is tried against do not.
+ */
+function fits(pattern: Pattern, tokens: readonly Token[]): boolean {
+  const { parts } = pattern;
+  let at = 0;
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
+    if ('lit' in part) {
+      if (tokens[at]?.text !== part.lit) return false;
+      at++;
+      continue;
+    }
+    const length = holeLength(part.hole, tokens, at, pattern.form, false);
+    if (length === 0) return false;
+    at += length;
+  }
+  return at === tokens.length;
 }
 
 function match(pattern: Pattern, tokens: readonly Token[], anyWidth: boolean): MatchResult {
@@ -421,6 +461,9 @@ const OBJDUMP_SYMBOL = /^[0-9a-f]{8,16} <([A-Za-z_.$][\w.$]*)>:\s*$/;
 const OBJDUMP_COLUMNS = /^\s*\d+:\s+(?:[0-9a-f]{2} ){7}[0-9a-f]{2}(?: (?:[0-9a-f]{2} ){7}[0-9a-f]{2})?(?=\s)/;
 const VERIFIER_COLUMNS = /^\s*(?:\d+:\s+)?\([0-9a-f]{2}\)\s|^\s*\d+:\s/;
 const LABEL = /^\s*([A-Za-z_.$][\w.$]*)\s*:/;
+const DIRECTIVE = /^\s*\.([A-Za-z_]\w*)(?=\s|$)/;
+/** llvm-objdump's ` <LBB0_2>` after a jump target. */
+const SYMBOL_ANNOTATION = /\s<[^<>]*>\s*$/;
 
 /** Blank out a prefix so that columns still count from the start of the original line. */
 function blank(text: string, length: number): string {
@@ -482,12 +525,12 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
     let text = original;
     const columns = OBJDUMP_COLUMNS.exec(text) ?? VERIFIER_COLUMNS.exec(text);
     if (columns) text = blank(text, columns[0].length);
-    text = stripComment(text).replace(/\s<[^<>]*>\s*$/, '');
+    text = stripComment(text).replace(SYMBOL_ANNOTATION, '');
     for (let label = LABEL.exec(text); label; label = LABEL.exec(text)) {
       define(label[1], line, label[0].indexOf(label[1]) + 1);
       text = blank(text, label[0].length);
     }
-    const directive = /^\s*\.([A-Za-z_]\w*)(?=\s|$)/.exec(text);
+    const directive = DIRECTIVE.exec(text);
     if (directive) {
       if (IGNORED_DIRECTIVES.has(directive[1]) || directive[1].startsWith('cfi_')) continue;
       fail(`unsupported directive '.${directive[1]}'`, line, directive[0].indexOf('.') + 1);
@@ -552,6 +595,7 @@ function bestMatch(
   let best: { pattern: Pattern; bindings: readonly Binding[] } | undefined;
   for (let p = 0; p < patterns.length; p++) {
     const pattern = patterns[p]!;
+    if (!fits(pattern, tokens)) continue;
     const result = match(pattern, tokens, false);
     if (result.ok && (!best || pattern.score > best.pattern.score))
       best = { pattern, bindings: result.bindings };
@@ -646,7 +690,8 @@ function bind(
   if (form.select) raw[form.select.field] = form.select.value;
   let imm2 = 0;
   const references: Reference[] = [];
-  const registers = new Map<'dst' | 'src', Token>();
+  // the register token each register field took first (a form may name one twice: `r0 = -r0`)
+  const registers: { dst?: Token; src?: Token } = {};
   for (let b = 0; b < bindings.length; b++) {
     const { hole, tokens } = bindings[b]!;
     const first = tokens[0];
@@ -655,11 +700,11 @@ function bind(
     if (hole.kind === 'reg') {
       const number = Number(first.text.slice(1));
       if (number >= REGISTER_COUNT) fail(`invalid register '${first.text}' (r0-r10, w0-w10)`, first.column);
-      const previous = registers.get(hole.field);
+      const previous = registers[hole.field];
       if (previous && previous.text.slice(1) !== first.text.slice(1)) {
         fail(`'${first.text}' must be the same register as '${previous.text}'`, first.column);
       }
-      registers.set(hole.field, first);
+      registers[hole.field] = first;
       raw[hole.field] = number;
       continue;
     }
