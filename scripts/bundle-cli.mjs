@@ -72,10 +72,23 @@ const { outputFiles } = await build({
 });
 
 mkdirSync(outdir, { recursive: true });
+/**
+ * esbuild's `__name` (keepNames) defines `name` on every function and class it names, which gives
+ * each one a property store of its own (~400 bytes of garbage each at start); a function whose
+ * name is already the one kept (every one esbuild did not rename) is left as it is.
+ */
+const NAME_HELPER = '__name=(target,value)=>__defProp(target,"name",{value,configurable:!0})';
+const NAME_IF_RENAMED =
+  '__name=(target,value)=>target.name===value?target:__defProp(target,"name",{value,configurable:!0})';
+if (outputFiles.filter((file) => file.text.includes(NAME_HELPER)).length !== 1)
+  throw new Error("bundle: esbuild's __name helper is not where it was: see NAME_HELPER");
+const CJS_EXPORTS = 'module.exports=__toCommonJS(stdin_exports);';
+const OWN_EXPORTS = 'module.exports=__defProp(stdin_exports,"__esModule",{value:true});';
+let ownExports = 0;
 /** @type {Array<{ name: string, script: string }>} */
 const chunks = [];
 for (const file of outputFiles) {
-  const { code } = await transform(file.text, {
+  let { code } = await transform(file.text.replace(NAME_HELPER, NAME_IF_RENAMED), {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
@@ -87,6 +100,13 @@ for (const file of outputFiles) {
     define: { 'import.meta.url': '__moduleMeta.url' },
     logLevel: 'warning',
   });
+  // esbuild's CommonJS exports are a copy of the chunk's exports object, each property a getter
+  // calling the original's getter (a closure and two descriptors per export at load, and two
+  // calls per use); the chunk's own exports object, marked as an ES module, serves the same.
+  if (code.includes(CJS_EXPORTS)) {
+    code = code.replace(CJS_EXPORTS, OWN_EXPORTS);
+    ownExports++;
+  }
   const moduleUrl = code.includes('__moduleMeta')
     ? "var __moduleMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };\n"
     : '';
@@ -95,6 +115,7 @@ for (const file of outputFiles) {
   const script = `(function (exports, require, module, __filename, __dirname) {${moduleUrl}${code}\n})`;
   chunks.push({ name: basename(file.path), script });
 }
+if (ownExports === 0) throw new Error(`bundle: no chunk has esbuild's ${CJS_EXPORTS}`);
 const scripts = new Map(chunks.map(({ name, script }) => [name, script]));
 for (const { name, script } of chunks) writeFileSync(join(outdir, name), script);
 writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
