@@ -60,24 +60,52 @@ export function buildPunctuation(): string[] {
   return [...set].sort((a, b) => b.length - a.length);
 }
 
-// `kernel-function` (the kernel's name for an unnamed kfunc) is one identifier.
-const IDENT = /[A-Za-z_.$][\w.$]*(?:-[A-Za-z_][\w.$]*)*/;
-const NUMBER = /0[xX][0-9a-fA-F]+|\d+/;
-const REGISTER = /^[rw]\d+$/;
+/** `0`–`9`: `\d`. */
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isHexDigit = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+const isLetter = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+/** What may start an identifier: a letter, `_`, `.` or `$`. */
+const isIdentStart = (c: number) => isLetter(c) || c === 0x5f || c === 0x2e || c === 0x24;
+/** What may continue a number or an identifier: `[\w.$]`. */
+const isWordChar = (c: number) => isIdentStart(c) || isDigit(c);
+
+/** Whether a word is a register name: `r` or `w` and a number. */
+function isRegister(word: string): boolean {
+  if (word.length < 2 || (word[0] !== 'r' && word[0] !== 'w')) return false;
+  for (let i = 1; i < word.length; i++) if (!isDigit(word.charCodeAt(i))) return false;
+  return true;
+}
 
 /**
- * The token at the `lastIndex` of the text: a number, an identifier or a punctuation mark (longest
- * first). One regex test per token, not one per kind; the kinds start with different characters
- * (a digit, a letter or `_.$`, anything else), so the first one tells them apart.
+ * Where the token at `i` of the text ends, or -1 when no token starts there: a number (`0x` and hex
+ * digits, or decimal digits), an identifier (`[A-Za-z_.$][\w.$]*`, and `-name` parts:
+ * `kernel-function`, the kernel's name for an unnamed kfunc, is one) or a punctuation mark (longest
+ * first). The first character tells the kinds apart. Written out rather than as one regular
+ * expression, which V8 compiled at every start (`tsbpf asm` reads a few lines).
  */
-const TOKEN = new RegExp(
-  `${NUMBER.source}|${IDENT.source}|${PUNCTUATION.map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|')}`,
-  'y',
-);
-const DIGIT = /\d/;
-/** A character that may continue a number or an identifier. */
-const WORD_CHAR = /[\w.$]/;
-const IDENT_START = /[A-Za-z_.$]/;
+function tokenEnd(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  let j = i;
+  if (isDigit(c)) {
+    if (c === 0x30 && (text[i + 1] === 'x' || text[i + 1] === 'X') && isHexDigit(text.charCodeAt(i + 2))) {
+      for (j = i + 2; isHexDigit(text.charCodeAt(j)); j++);
+    } else {
+      while (isDigit(text.charCodeAt(j))) j++;
+    }
+    return j;
+  }
+  if (isIdentStart(c)) {
+    for (j = i + 1; isWordChar(text.charCodeAt(j)); j++);
+    while (text[j] === '-' && (isLetter(text.charCodeAt(j + 1)) || text[j + 1] === '_')) {
+      for (j += 2; isWordChar(text.charCodeAt(j)); j++);
+    }
+    return j;
+  }
+  for (let p = 0; p < PUNCTUATION.length; p++) {
+    if (text.startsWith(PUNCTUATION[p]!, i)) return i + PUNCTUATION[p]!.length;
+  }
+  return -1;
+}
 
 class LexError extends Error {
   constructor(
@@ -96,16 +124,15 @@ function tokenize(text: string): Token[] {
     while (text[i] === ' ' || text[i] === '\t') i++;
     if (i >= text.length) break;
     const column = i + 1;
-    // test, not exec: no match array per token
-    TOKEN.lastIndex = i;
-    if (!TOKEN.test(text)) throw new LexError(`unexpected character '${text[i]}'`, column);
-    const end = TOKEN.lastIndex;
+    const end = tokenEnd(text, i);
+    if (end < 0) throw new LexError(`unexpected character '${text[i]}'`, column);
     const word = text.slice(i, end);
-    const kind = DIGIT.test(text[i]!) ? 'num' : IDENT_START.test(text[i]!) ? 'ident' : 'punct';
-    if (kind !== 'punct' && end < text.length && WORD_CHAR.test(text[end]!)) {
+    const first = text.charCodeAt(i);
+    const kind = isDigit(first) ? 'num' : isIdentStart(first) ? 'ident' : 'punct';
+    if (kind !== 'punct' && end < text.length && isWordChar(text.charCodeAt(end))) {
       throw new LexError(`invalid token '${text.slice(i).match(/^[\w.$]+/)![0]}'`, column);
     }
-    tokens.push({ kind: kind === 'ident' && REGISTER.test(word) ? 'reg' : kind, text: word, column });
+    tokens.push({ kind: kind === 'ident' && isRegister(word) ? 'reg' : kind, text: word, column });
     i = end;
   }
   return tokens;
@@ -140,9 +167,8 @@ function templateParts(template: string, limit = Number.POSITIVE_INFINITY): Part
     if (i >= template.length) break;
     let end = template.indexOf('}', i) + 1;
     if (template[i] !== '{') {
-      TOKEN.lastIndex = i;
-      if (!TOKEN.test(template)) throw new Error(`llvm syntax table: cannot read '${template}'`);
-      end = TOKEN.lastIndex;
+      end = tokenEnd(template, i);
+      if (end < 0) throw new Error(`llvm syntax table: cannot read '${template}'`);
     }
     const text = template.slice(i, end);
     let part = PARTS.get(text);
@@ -187,7 +213,7 @@ function bucketOf(first: Part | Token | undefined, second: Part | Token | undefi
 function bucketWord(x: Part | Token | undefined): string {
   if (x === undefined) return '';
   if ('hole' in x) return x.hole.kind === 'reg' ? '<reg>' : `{${x.hole.kind}}`;
-  if ('lit' in x) return REGISTER.test(x.lit) ? '<reg>' : x.lit;
+  if ('lit' in x) return isRegister(x.lit) ? '<reg>' : x.lit;
   return x.kind === 'reg' ? '<reg>' : x.text;
 }
 
@@ -451,19 +477,44 @@ const IGNORED_DIRECTIVES = new Set([
   'addrsig_sym',
 ]);
 
-const OBJDUMP_NOISE: readonly RegExp[] = [
-  /^\S.*:\s+file format /,
-  /^Disassembly of section /,
-  /^\s*\.\.\.\s*$/,
-  /^\s*[0-9a-f]+:\s+R_BPF_\w+/,
+/**
+ * A pattern for whole lines, and strings of which every line it matches has one: the pattern runs
+ * only on the lines that have one (V8 compiles a regular expression the first time it runs, at
+ * every start, which cost more than assembling a small source).
+ */
+interface LinePattern {
+  readonly needles: readonly string[];
+  readonly pattern: RegExp;
+}
+
+/** The match of a line pattern, or null. */
+function execLine({ needles, pattern }: LinePattern, text: string): RegExpExecArray | null {
+  for (let n = 0; n < needles.length; n++) if (text.includes(needles[n]!)) return pattern.exec(text);
+  return null;
+}
+
+const OBJDUMP_NOISE: readonly LinePattern[] = [
+  { needles: ['file format '], pattern: /^\S.*:\s+file format / },
+  { needles: ['Disassembly of section '], pattern: /^Disassembly of section / },
+  { needles: ['...'], pattern: /^\s*\.\.\.\s*$/ },
+  { needles: ['R_BPF_'], pattern: /^\s*[0-9a-f]+:\s+R_BPF_\w+/ },
 ];
-const OBJDUMP_SYMBOL = /^[0-9a-f]{8,16} <([A-Za-z_.$][\w.$]*)>:\s*$/;
-const OBJDUMP_COLUMNS = /^\s*\d+:\s+(?:[0-9a-f]{2} ){7}[0-9a-f]{2}(?: (?:[0-9a-f]{2} ){7}[0-9a-f]{2})?(?=\s)/;
-const VERIFIER_COLUMNS = /^\s*(?:\d+:\s+)?\([0-9a-f]{2}\)\s|^\s*\d+:\s/;
-const LABEL = /^\s*([A-Za-z_.$][\w.$]*)\s*:/;
-const DIRECTIVE = /^\s*\.([A-Za-z_]\w*)(?=\s|$)/;
+const OBJDUMP_SYMBOL: LinePattern = {
+  needles: ['>:'],
+  pattern: /^[0-9a-f]{8,16} <([A-Za-z_.$][\w.$]*)>:\s*$/,
+};
+const OBJDUMP_COLUMNS: LinePattern = {
+  needles: [':'],
+  pattern: /^\s*\d+:\s+(?:[0-9a-f]{2} ){7}[0-9a-f]{2}(?: (?:[0-9a-f]{2} ){7}[0-9a-f]{2})?(?=\s)/,
+};
+const VERIFIER_COLUMNS: LinePattern = {
+  needles: [':', ')'],
+  pattern: /^\s*(?:\d+:\s+)?\([0-9a-f]{2}\)\s|^\s*\d+:\s/,
+};
+const LABEL: LinePattern = { needles: [':'], pattern: /^\s*([A-Za-z_.$][\w.$]*)\s*:/ };
+const DIRECTIVE: LinePattern = { needles: ['.'], pattern: /^\s*\.([A-Za-z_]\w*)(?=\s|$)/ };
 /** llvm-objdump's ` <LBB0_2>` after a jump target. */
-const SYMBOL_ANNOTATION = /\s<[^<>]*>\s*$/;
+const SYMBOL_ANNOTATION: LinePattern = { needles: ['<'], pattern: /\s<[^<>]*>\s*$/ };
 
 /** Blank out a prefix so that columns still count from the start of the original line. */
 function blank(text: string, length: number): string {
@@ -515,22 +566,24 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
   nextLine: for (let index = 0; index < lines.length; index++) {
     const original = lines[index]!;
     const line = index + 1;
-    for (let n = 0; n < OBJDUMP_NOISE.length; n++) if (OBJDUMP_NOISE[n]!.test(original)) continue nextLine;
-    const symbol = OBJDUMP_SYMBOL.exec(original);
+    for (let n = 0; n < OBJDUMP_NOISE.length; n++)
+      if (execLine(OBJDUMP_NOISE[n]!, original)) continue nextLine;
+    const symbol = execLine(OBJDUMP_SYMBOL, original);
     if (symbol) {
       // llvm-objdump's `0000000000000078 <bar>:` header names the next instruction.
       if (!labels.has(symbol[1])) define(symbol[1], line, original.indexOf('<') + 2);
       continue;
     }
     let text = original;
-    const columns = OBJDUMP_COLUMNS.exec(text) ?? VERIFIER_COLUMNS.exec(text);
+    const columns = execLine(OBJDUMP_COLUMNS, text) ?? execLine(VERIFIER_COLUMNS, text);
     if (columns) text = blank(text, columns[0].length);
-    text = stripComment(text).replace(SYMBOL_ANNOTATION, '');
-    for (let label = LABEL.exec(text); label; label = LABEL.exec(text)) {
+    text = stripComment(text);
+    if (execLine(SYMBOL_ANNOTATION, text)) text = text.replace(SYMBOL_ANNOTATION.pattern, '');
+    for (let label = execLine(LABEL, text); label; label = execLine(LABEL, text)) {
       define(label[1], line, label[0].indexOf(label[1]) + 1);
       text = blank(text, label[0].length);
     }
-    const directive = DIRECTIVE.exec(text);
+    const directive = execLine(DIRECTIVE, text);
     if (directive) {
       if (IGNORED_DIRECTIVES.has(directive[1]) || directive[1].startsWith('cfi_')) continue;
       fail(`unsupported directive '.${directive[1]}'`, line, directive[0].indexOf('.') + 1);
