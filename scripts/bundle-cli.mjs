@@ -1,6 +1,7 @@
 // The tsbpf command's own build: dist/cli/main.js (tsc's output) bundled by esbuild into
 // dist/bundle/, one chunk per command group (the groups main.ts imports lazily stay lazy), then
-// each chunk turned into a CommonJS script, and V8's compiled code for them saved beside them.
+// each chunk turned into a CommonJS module function, the chunks the common commands load together
+// written into one file, and V8's compiled code for the files saved beside them.
 // `bin/tsbpf.js` loads the chunks itself with `vm.Script` and that code cache: Node 20's ESM
 // loader (resolution, async reads, compiling every module from source) cost more than the rest
 // of `tsbpf asm`. commander and picocolors are bundled in, so their code is cached with ours;
