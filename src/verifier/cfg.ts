@@ -97,13 +97,13 @@ export function checkCfg(
       starts.add(t);
     }
   }
-  const subprogs = [...starts].sort((a, b) => a - b);
+  const subprogs = starts.size === 1 ? [0] : [...starts].sort((a, b) => a - b);
   // check_subprogs: jumps stay in their function, each function ends in exit or ja.
   let sp = 0;
   for (let k = 0; k < n; k++) {
     const i = slots[k];
     const end = sp + 1 < subprogs.length ? subprogs[sp + 1] : n;
-    if (i && (i.kind === 'jmp' || isPseudoFunc(i)) && !isPseudoFunc(i)) {
+    if (i && i.kind === 'jmp') {
       const t = jumpDest(i);
       if (t < subprogs[sp] || t >= end) return { message: `jump out of range from insn ${k} to ${t}` };
     }
@@ -114,27 +114,14 @@ export function checkCfg(
       sp++;
     }
   }
-  // check_cfg: depth-first walk from slot 0.
+  // check_cfg: depth-first walk from slot 0 over each slot's (at most two) successors.
+  const edges = cfgEdges(slots);
   const state = new Uint8Array(n); // 0 new, 1 discovered, 2 explored
   const prunePoints = new Set<number>();
   const jmpPoints = new Set<number>();
   const stack: number[] = [0];
   const nextEdge = new Uint8Array(n);
   state[0] = 1;
-  const successors = (t: number): number[] => {
-    const i = slots[t];
-    if (!i) return t + 1 < n ? [t + 1] : [];
-    if (i.kind === 'exit') return [];
-    if (i.kind === 'call') {
-      if (isLocalCall(i)) return [t + 1, t + i.imm + 1];
-      return [t + 1];
-    }
-    if (isPseudoFunc(i)) return [t + 2, t + i.imm + 1];
-    if (i.kind === 'lddw') return [t + 2];
-    if (isJa(i)) return [jumpDest(i)];
-    if (isCondJmp(i)) return [t + 1, jumpDest(i)];
-    return [t + 1];
-  };
   for (let t = 0; t < n; t++) {
     const i = slots[t];
     if (!i) continue;
@@ -169,10 +156,10 @@ export function checkCfg(
   }
   while (stack.length) {
     const t = stack[stack.length - 1];
-    const succ = successors(t);
+    const count = edges.count[t];
     let pushed = false;
-    while (nextEdge[t] < succ.length) {
-      const w = succ[nextEdge[t]++];
+    while (nextEdge[t] < count) {
+      const w = nextEdge[t]++ === 0 ? edges.first[t] : edges.second[t];
       if (w < 0 || w >= n) return { message: `jump out of range from insn ${t} to ${w}` };
       if (state[w] === 0) {
         state[w] = 1;
@@ -201,15 +188,42 @@ export function checkCfg(
     prunePoints,
     jmpPoints,
     liveStack: computeLiveStack(slots),
-    liveBefore: computeLiveRegs(slots, (i) => {
-      // a helper reads only its arguments (compute_live_registers uses the prototype)
-      if (i.kind === 'call' && i.form.target === 'helper') {
-        const n = helperArgs(i.imm);
-        if (n !== undefined) return { use: ((1 << n) - 1) << 1, def: 0b111111 };
-      }
-      return useDef(i);
-    }),
+    liveBefore: computeLiveRegs(slots, helperArgs),
   };
+}
+
+/**
+ * Each slot's successors for check_cfg's walk, at most two (`first`, then `second`): calls go on
+ * to the next instruction and into their callee, so do pseudo-func loads.
+ */
+function cfgEdges(slots: Slots): { count: Uint8Array; first: Float64Array; second: Float64Array } {
+  const n = slots.length;
+  const count = new Uint8Array(n);
+  const first = new Float64Array(n);
+  const second = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    const i = slots[t];
+    let a = t + 1;
+    let b: number | undefined;
+    if (!i) {
+      if (t + 1 >= n) continue;
+    } else if (i.kind === 'exit') continue;
+    else if (i.kind === 'call') {
+      if (isLocalCall(i)) b = t + i.imm + 1;
+    } else if (isPseudoFunc(i)) {
+      a = t + 2;
+      b = t + i.imm + 1;
+    } else if (i.kind === 'lddw') a = t + 2;
+    else if (isJa(i)) a = jumpDest(i);
+    else if (isCondJmp(i)) b = jumpDest(i);
+    first[t] = a;
+    count[t] = 1;
+    if (b !== undefined) {
+      second[t] = b;
+      count[t] = 2;
+    }
+  }
+  return { count, first, second };
 }
 
 function jumpsInto(slots: Slots, target: number): boolean {
@@ -217,76 +231,131 @@ function jumpsInto(slots: Slots, target: number): boolean {
   return false;
 }
 
-/** Registers an instruction reads and writes (bit masks), for static liveness. */
-export function useDef(i: Insn): { use: number; def: number } {
-  const bit = (r: number) => 1 << r;
+const bit = (r: number): number => 1 << r;
+
+/** Registers an instruction reads (bit mask), for static liveness. */
+function useMask(i: Insn): number {
   switch (i.kind) {
     case 'alu': {
       const f = i.form;
-      if (f.op === 'mov' || f.op === 'movsx')
-        return { use: f.source === 'reg' ? bit(i.src) : 0, def: bit(i.dst) };
-      if (f.op === 'neg') return { use: bit(i.dst), def: bit(i.dst) };
-      return { use: bit(i.dst) | (f.source === 'reg' ? bit(i.src) : 0), def: bit(i.dst) };
+      if (f.op === 'mov' || f.op === 'movsx') return f.source === 'reg' ? bit(i.src) : 0;
+      if (f.op === 'neg') return bit(i.dst);
+      return bit(i.dst) | (f.source === 'reg' ? bit(i.src) : 0);
     }
     case 'end':
-      return { use: bit(i.dst), def: bit(i.dst) };
+      return bit(i.dst);
     case 'jmp':
-      if (i.form.op === 'ja') return { use: 0, def: 0 };
-      return { use: bit(i.dst) | (i.form.source === 'reg' ? bit(i.src) : 0), def: 0 };
+      if (i.form.op === 'ja') return 0;
+      return bit(i.dst) | (i.form.source === 'reg' ? bit(i.src) : 0);
     case 'call':
-      // Helpers read r1-r5 conservatively (Linux uses each helper's argument count); calls clobber r0-r5.
-      return { use: 0b111110, def: 0b111111 };
+      // Helpers read r1-r5 conservatively (Linux uses each helper's argument count)
+      return 0b111110;
     case 'callx':
-      return { use: 0b111110 | bit(i.dst), def: 0b111111 };
+      return 0b111110 | bit(i.dst);
     case 'exit':
-      return { use: 1, def: 0 };
+      return 1;
     case 'lddw':
-      return { use: 0, def: bit(i.dst) };
+      return 0;
     case 'ldx':
-      return { use: bit(i.src), def: bit(i.dst) };
+      return bit(i.src);
     case 'st':
-      return { use: bit(i.dst), def: 0 };
+      return bit(i.dst);
     case 'stx':
-      return { use: bit(i.dst) | bit(i.src), def: 0 };
+      return bit(i.dst) | bit(i.src);
     case 'atomic': {
       const f = i.form;
-      if (f.op === 'load_acquire') return { use: bit(i.src), def: bit(i.dst) };
-      if (f.op === 'store_release') return { use: bit(i.dst) | bit(i.src), def: 0 };
-      const def = f.op === 'cmpxchg' ? 1 : f.fetch ? bit(i.src) : 0;
-      return { use: bit(i.dst) | bit(i.src) | (f.op === 'cmpxchg' ? 1 : 0), def };
+      if (f.op === 'load_acquire') return bit(i.src);
+      if (f.op === 'store_release') return bit(i.dst) | bit(i.src);
+      return bit(i.dst) | bit(i.src) | (f.op === 'cmpxchg' ? 1 : 0);
     }
     case 'ldabs':
-      return { use: bit(6), def: 0b111111 };
+      return bit(6);
     case 'ldind':
-      return { use: bit(6) | bit(i.src), def: 0b111111 };
+      return bit(6) | bit(i.src);
   }
 }
 
-/** Where control goes after the instruction at slot `t` within its frame (calls return to t + 1). */
-function frameSuccessors(t: number, i: Insn): number[] {
-  if (i.kind === 'exit') return [];
-  if (i.kind === 'lddw') return [t + 2];
-  if (i.kind === 'jmp') return i.form.op === 'ja' ? [jumpDest(i)] : [t + 1, jumpDest(i)];
-  return [t + 1];
+/** Registers an instruction writes (bit mask), for static liveness; calls clobber r0-r5. */
+function defMask(i: Insn): number {
+  switch (i.kind) {
+    case 'alu':
+    case 'end':
+    case 'lddw':
+    case 'ldx':
+      return bit(i.dst);
+    case 'call':
+    case 'callx':
+    case 'ldabs':
+    case 'ldind':
+      return 0b111111;
+    case 'atomic': {
+      const f = i.form;
+      if (f.op === 'load_acquire') return bit(i.dst);
+      if (f.op === 'store_release') return 0;
+      return f.op === 'cmpxchg' ? 1 : f.fetch ? bit(i.src) : 0;
+    }
+    default:
+      return 0;
+  }
 }
 
-/** Backward dataflow: registers live before each slot (r10 always). */
+/** Registers an instruction reads and writes (bit masks), for static liveness. */
+export function useDef(i: Insn): { use: number; def: number } {
+  return { use: useMask(i), def: defMask(i) };
+}
+
+/**
+ * Where control goes after each slot within its frame (calls return to t + 1), at most two
+ * successors, out-of-range ones dropped: `count`, then `first` and `second`.
+ */
+function frameEdges(slots: Slots): { count: Uint8Array; first: Int32Array; second: Int32Array } {
+  const n = slots.length;
+  const count = new Uint8Array(n);
+  const first = new Int32Array(n);
+  const second = new Int32Array(n);
+  for (let t = 0; t < n; t++) {
+    const i = slots[t];
+    if (!i || i.kind === 'exit') continue;
+    const ja = i.kind === 'jmp' && i.form.op === 'ja';
+    const a = i.kind === 'lddw' ? t + 2 : ja ? jumpDest(i) : t + 1;
+    const b = i.kind === 'jmp' && !ja ? jumpDest(i) : -1;
+    const inA = a >= 0 && a < n;
+    const inB = b >= 0 && b < n;
+    if (inA) first[t] = a;
+    if (inB) (inA ? second : first)[t] = b;
+    count[t] = (inA ? 1 : 0) + (inB ? 1 : 0);
+  }
+  return { count, first, second };
+}
+
+/**
+ * Backward dataflow: registers live before each slot (r10 always). A helper call reads only its
+ * arguments when `helperArgs` knows their number (compute_live_registers uses the prototype).
+ */
 export function computeLiveRegs(
   slots: Slots,
-  useDefOf: (i: Insn) => { use: number; def: number } = useDef,
+  helperArgs: (id: number) => number | undefined = () => undefined,
 ): Uint16Array {
   const n = slots.length;
+  const use = new Uint16Array(n);
+  const keep = new Uint16Array(n);
+  for (let t = 0; t < n; t++) {
+    const i = slots[t];
+    if (!i) continue;
+    const args = i.kind === 'call' && i.form.target === 'helper' ? helperArgs(i.imm) : undefined;
+    use[t] = args === undefined ? useMask(i) : ((1 << args) - 1) << 1;
+    keep[t] = ~(args === undefined ? defMask(i) : 0b111111) & 0x7ff;
+  }
+  const { count, first, second } = frameEdges(slots);
   const live = new Uint16Array(n);
   let changed = true;
   while (changed) {
     changed = false;
     for (let t = n - 1; t >= 0; t--) {
-      const i = slots[t];
-      if (!i) continue;
-      let out = 0;
-      for (const s of frameSuccessors(t, i)) if (s >= 0 && s < n) out |= live[s];
-      const { use, def } = useDefOf(i);
-      const v = (use | (out & ~def)) & 0x7ff;
+      if (!slots[t]) continue;
+      const c = count[t];
+      const out = c === 0 ? 0 : c === 1 ? live[first[t]] : live[first[t]] | live[second[t]];
+      const v = (use[t] | (out & keep[t])) & 0x7ff;
       if (v !== live[t]) {
         live[t] = v;
         changed = true;
@@ -309,18 +378,7 @@ export function computeLiveStack(slots: Slots): Uint32Array {
   const n = slots.length;
   const live = new Uint32Array(2 * n);
   const ALL = 0xffffffff;
-  // bit of the slots an r10-based access [off, off + size) touches, as [lo, hi] words
-  const touched = (off: number, size: number): [number, number] | null => {
-    if (off >= 0 || off < -512 || off + size > 0) return null;
-    let lo = 0;
-    let hi = 0;
-    for (let b = off; b < off + size; b++) {
-      const spi = (-b - 1) >> 3;
-      if (spi < 32) lo |= 1 << spi;
-      else hi |= 1 << (spi - 32);
-    }
-    return [lo >>> 0, hi >>> 0];
-  };
+  const { count, first, second } = frameEdges(slots);
   let changed = true;
   while (changed) {
     changed = false;
@@ -329,8 +387,8 @@ export function computeLiveStack(slots: Slots): Uint32Array {
       if (!i) continue;
       let lo = 0;
       let hi = 0;
-      for (const s of frameSuccessors(t, i)) {
-        if (s < 0 || s >= n) continue;
+      for (let e = 0; e < count[t]; e++) {
+        const s = e === 0 ? first[t] : second[t];
         lo |= live[2 * s];
         hi |= live[2 * s + 1];
       }
@@ -342,16 +400,26 @@ export function computeLiveStack(slots: Slots): Uint32Array {
           const size = i.form.size;
           const readsSrc = i.kind === 'ldx' || (i.kind === 'atomic' && i.form.op === 'load_acquire');
           const base = readsSrc ? i.src : i.dst;
-          const reach = base === 10 ? touched(i.off, size) : null;
-          if (!reach) {
+          // the slots an r10-based access [off, off + size) touches; any other reaches anywhere
+          const off = i.off;
+          if (base !== 10 || off >= 0 || off < -512 || off + size > 0) {
             lo = ALL;
             hi = ALL;
-          } else if (i.kind === 'ldx' || i.kind === 'atomic') {
-            lo |= reach[0];
-            hi |= reach[1];
-          } else if (size === 8 && i.off % 8 === 0) {
-            lo &= ~reach[0];
-            hi &= ~reach[1];
+            break;
+          }
+          let reachLo = 0;
+          let reachHi = 0;
+          for (let b = off; b < off + size; b++) {
+            const spi = (-b - 1) >> 3;
+            if (spi < 32) reachLo |= 1 << spi;
+            else reachHi |= 1 << (spi - 32);
+          }
+          if (i.kind === 'ldx' || i.kind === 'atomic') {
+            lo |= reachLo;
+            hi |= reachHi;
+          } else if (size === 8 && off % 8 === 0) {
+            lo &= ~reachLo;
+            hi &= ~reachHi;
           }
           break;
         }

@@ -84,7 +84,8 @@ function ctxRegType(logName: string): CtxRead {
     : { type: 'btf_id', maybeNull };
 }
 
-const protoCache = new Map<string, CallProto | string>();
+/** Per program type, capabilities, attach type and sleepability: helper id → what calls get. */
+const protoCache = new Map<string, Map<number, CallProto | string>>();
 
 /** The helper `id` as programs of `progType` loaded with `caps` get it. */
 export function callProto(
@@ -94,13 +95,31 @@ export function callProto(
   attachType?: string,
   sleepable = false,
 ): CallProto | string {
-  const key = `${id}:${progType}:${caps}:${attachType ?? ''}:${sleepable}`;
-  let hit = protoCache.get(key);
-  if (hit === undefined) {
-    hit = buildProto(id, progType, caps, attachType, sleepable);
-    protoCache.set(key, hit);
+  return protosFor(progType, caps, attachType, sleepable)(id);
+}
+
+/** The helper prototypes one kind of program gets, built once per helper and kept. */
+function protosFor(
+  progType: ProgTypeName,
+  caps: Caps,
+  attachType: string | undefined,
+  sleepable: boolean,
+): (id: number) => CallProto | string {
+  const key = `${progType}:${caps}:${attachType ?? ''}:${sleepable}`;
+  let protos = protoCache.get(key);
+  if (!protos) {
+    protos = new Map();
+    protoCache.set(key, protos);
   }
-  return hit;
+  const cache = protos;
+  return (id) => {
+    let hit = cache.get(id);
+    if (hit === undefined) {
+      hit = buildProto(id, progType, caps, attachType, sleepable);
+      cache.set(id, hit);
+    }
+    return hit;
+  };
 }
 
 function buildProto(
@@ -145,7 +164,7 @@ export function tableLookups(input: VerifierInput): Lookups {
       ? btfCtxOf(input.kernelBtf, attach, input.attachTarget)
       : undefined;
   return {
-    helper: (id) => callProto(id, progType, caps, attach, sleepable),
+    helper: protosFor(progType, caps, attach, sleepable),
     ctx: (off, size, write) => {
       const key = (off * 16 + size) * 2 + (write ? 1 : 0);
       let hit = ctxCache.get(key);
