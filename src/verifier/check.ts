@@ -165,6 +165,13 @@ const ALU_STR: Record<string, string> = {
   arsh: 's>>=',
 };
 
+/** The low `bytes` bytes of `v` in reverse order. */
+function swapBytes(v: bigint, bytes: number): bigint {
+  let out = 0n;
+  for (let k = 0; k < bytes; k++) out = (out << 8n) | ((v >> BigInt(8 * k)) & 0xffn);
+  return out;
+}
+
 /**
  * BPF_END on a little-endian host: `le` truncates to its width, `be` and `swap` reverse the bytes;
  * the known bits move with them (tnum byte swap) and the bounds follow the tnum, as 6.18 tracks.
@@ -176,21 +183,25 @@ function byteSwap(r: Reg, order: 'le' | 'be' | 'swap', bits: 16 | 32 | 64): void
   }
   if (order === 'le' && bits === 64) return;
   const bytes = bits / 8;
-  const swap = (v: bigint): bigint => {
-    let out = 0n;
-    for (let k = 0; k < bytes; k++) out = (out << 8n) | ((v >> BigInt(8 * k)) & 0xffn);
-    return out;
-  };
   const width = (1n << BigInt(bits)) - 1n;
   const { value, mask } = r.varOff;
   const varOff =
-    order === 'le' ? { value: value & width, mask: mask & width } : { value: swap(value), mask: swap(mask) };
+    order === 'le'
+      ? { value: value & width, mask: mask & width }
+      : { value: swapBytes(value, bytes), mask: swapBytes(mask, bytes) };
   markUnknown(r);
   r.varOff = varOff;
   boundsSync(r);
 }
 
 const NO_SLOTS: readonly number[] = [];
+
+// Helpers of the walk's closures kept out of them: a function made inside one is made again on
+// every call (and named again, under esbuild's keepNames: tsx, the CLI bundle).
+const fits32 = (v: bigint): boolean => v === BigInt.asIntN(32, v);
+/** A packet pointer at the packet's start (`data + 0`). */
+const initPkt = (r: Reg): boolean =>
+  r.type === 'pkt' && r.off === 0 && tnumIsConst(r.varOff) && r.varOff.value === 0n;
 
 /**
  * One step of precision marking in state `st` (`s`: the current state, where everything asked
@@ -948,7 +959,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     out.s32max = 0x7fffffffn;
     out.u32min = 0n;
     out.u32max = 0xffffffffn;
-    const fits32 = (v: bigint) => v === BigInt.asIntN(32, v);
     if (op === 'add') {
       if (known && fits32(BigInt(p.off) + smin)) {
         out.off = p.off + Number(smin);
@@ -1250,8 +1260,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const tryPkt = (insn: Insn, op: CondOp, dst: Reg, src: Reg, thisS: VState, other: VState): boolean => {
     const f = insn.form as JmpForm;
     if (f.source !== 'reg' || f.bits === 32) return false;
-    const initPkt = (r: Reg) =>
-      r.type === 'pkt' && r.off === 0 && tnumIsConst(r.varOff) && r.varOff.value === 0n;
     const dstPkt =
       (dst.type === 'pkt' && src.type === 'pkt_end') || (dst.type === 'pkt_meta' && initPkt(src));
     const srcPkt =
@@ -2670,23 +2678,21 @@ function maxStackDepthError(
   stackDepth: ReadonlyMap<number, number>,
   privStack: boolean,
 ): string | undefined {
-  const roundUp = (d: number) => Math.ceil(d / 16) * 16;
-  // BPF_PRIV_STACK_MIN_SIZE
-  const own = (idx: number) => {
-    const d = roundUp(stackDepth.get(idx) ?? 0);
+  // each frame's own stack, rounded up; BPF_PRIV_STACK_MIN_SIZE
+  const own = subprogs.map((_, idx) => {
+    const d = Math.ceil((stackDepth.get(idx) ?? 0) / 16) * 16;
     return privStack && d >= 64 ? 0 : d;
-  };
-  const end = (idx: number) => subprogs[idx + 1] ?? slots.length;
+  });
   const retInsn: number[] = [];
   const retProg: number[] = [];
   let idx = 0;
   let i = subprogs[0] ?? 0;
   let frame = 0;
-  let depth = own(0);
+  let depth = own[0];
   if (depth > MAX_BPF_STACK) return `combined stack size of 1 calls is ${depth}. Too large`;
   for (;;) {
     let called = false;
-    for (; i < end(idx); i++) {
+    for (const end = subprogs[idx + 1] ?? slots.length; i < end; i++) {
       const insn = slots[i];
       const call =
         insn &&
@@ -2700,14 +2706,14 @@ function maxStackDepthError(
       i = next;
       frame++;
       if (frame >= MAX_CALL_FRAMES) return `the call stack of ${frame} frames is too deep !`;
-      depth += own(idx);
+      depth += own[idx];
       if (depth > MAX_BPF_STACK) return `combined stack size of ${frame + 1} calls is ${depth}. Too large`;
       called = true;
       break;
     }
     if (called) continue;
     if (frame === 0) return undefined;
-    depth -= own(idx);
+    depth -= own[idx];
     frame--;
     i = retInsn[frame]!;
     idx = retProg[frame]!;

@@ -165,7 +165,7 @@ export function tableLookups(input: VerifierInput): Lookups {
       : undefined;
   return {
     helper: protosFor(progType, caps, attach, sleepable),
-    ctx: (off, size, write) => {
+    ctx(off, size, write) {
       const key = (off * 16 + size) * 2 + (write ? 1 : 0);
       let hit = ctxCache.get(key);
       if (hit === undefined && btfCtx) {
@@ -181,7 +181,9 @@ export function tableLookups(input: VerifierInput): Lookups {
       }
       return hit;
     },
-    returnRange: () => returnRange(progType, attach, caps),
+    returnRange() {
+      return returnRange(progType, attach, caps);
+    },
   };
 }
 
