@@ -156,10 +156,9 @@ export function checkCfg(
   }
   while (stack.length) {
     const t = stack[stack.length - 1];
-    const count = edges.count[t];
     let pushed = false;
-    while (nextEdge[t] < count) {
-      const w = nextEdge[t]++ === 0 ? edges.first[t] : edges.second[t];
+    while (nextEdge[t] < 2 && !Number.isNaN(edges[2 * t + nextEdge[t]])) {
+      const w = edges[2 * t + nextEdge[t]++];
       if (w < 0 || w >= n) return { message: `jump out of range from insn ${t} to ${w}` };
       if (state[w] === 0) {
         state[w] = 1;
@@ -183,28 +182,27 @@ export function checkCfg(
       k++;
     }
   }
+  const inFrame = frameEdges(slots);
   return {
     subprogs,
     prunePoints,
     jmpPoints,
-    liveStack: computeLiveStack(slots),
-    liveBefore: computeLiveRegs(slots, helperArgs),
+    liveStack: computeLiveStack(slots, inFrame),
+    liveBefore: computeLiveRegs(slots, helperArgs, inFrame),
   };
 }
 
 /**
- * Each slot's successors for check_cfg's walk, at most two (`first`, then `second`): calls go on
- * to the next instruction and into their callee, so do pseudo-func loads.
+ * Each slot's successors for check_cfg's walk, at most two (slot `t`'s at `2t` and `2t + 1`, NaN
+ * for none): calls go on to the next instruction and into their callee, so do pseudo-func loads.
  */
-function cfgEdges(slots: Slots): { count: Uint8Array; first: Float64Array; second: Float64Array } {
+function cfgEdges(slots: Slots): Float64Array {
   const n = slots.length;
-  const count = new Uint8Array(n);
-  const first = new Float64Array(n);
-  const second = new Float64Array(n);
+  const edges = new Float64Array(2 * n).fill(Number.NaN);
   for (let t = 0; t < n; t++) {
     const i = slots[t];
     let a = t + 1;
-    let b: number | undefined;
+    let b = Number.NaN;
     if (!i) {
       if (t + 1 >= n) continue;
     } else if (i.kind === 'exit') continue;
@@ -216,14 +214,10 @@ function cfgEdges(slots: Slots): { count: Uint8Array; first: Float64Array; secon
     } else if (i.kind === 'lddw') a = t + 2;
     else if (isJa(i)) a = jumpDest(i);
     else if (isCondJmp(i)) b = jumpDest(i);
-    first[t] = a;
-    count[t] = 1;
-    if (b !== undefined) {
-      second[t] = b;
-      count[t] = 2;
-    }
+    edges[2 * t] = a;
+    edges[2 * t + 1] = b;
   }
-  return { count, first, second };
+  return edges;
 }
 
 function jumpsInto(slots: Slots, target: number): boolean {
@@ -305,27 +299,22 @@ export function useDef(i: Insn): { use: number; def: number } {
 }
 
 /**
- * Where control goes after each slot within its frame (calls return to t + 1), at most two
- * successors, out-of-range ones dropped: `count`, then `first` and `second`.
+ * Where control goes after each slot within its frame (calls return to t + 1): at most two
+ * successors, slot `t`'s at `2t` and `2t + 1`, -1 for none (out-of-range ones are dropped).
  */
-function frameEdges(slots: Slots): { count: Uint8Array; first: Int32Array; second: Int32Array } {
+function frameEdges(slots: Slots): Int32Array {
   const n = slots.length;
-  const count = new Uint8Array(n);
-  const first = new Int32Array(n);
-  const second = new Int32Array(n);
+  const edges = new Int32Array(2 * n).fill(-1);
   for (let t = 0; t < n; t++) {
     const i = slots[t];
     if (!i || i.kind === 'exit') continue;
     const ja = i.kind === 'jmp' && i.form.op === 'ja';
     const a = i.kind === 'lddw' ? t + 2 : ja ? jumpDest(i) : t + 1;
     const b = i.kind === 'jmp' && !ja ? jumpDest(i) : -1;
-    const inA = a >= 0 && a < n;
-    const inB = b >= 0 && b < n;
-    if (inA) first[t] = a;
-    if (inB) (inA ? second : first)[t] = b;
-    count[t] = (inA ? 1 : 0) + (inB ? 1 : 0);
+    if (a >= 0 && a < n) edges[2 * t] = a;
+    if (b >= 0 && b < n) edges[2 * t + 1] = b;
   }
-  return { count, first, second };
+  return edges;
 }
 
 /**
@@ -335,6 +324,7 @@ function frameEdges(slots: Slots): { count: Uint8Array; first: Int32Array; secon
 export function computeLiveRegs(
   slots: Slots,
   helperArgs: (id: number) => number | undefined = () => undefined,
+  edges: Int32Array = frameEdges(slots),
 ): Uint16Array {
   const n = slots.length;
   const use = new Uint16Array(n);
@@ -346,15 +336,15 @@ export function computeLiveRegs(
     use[t] = args === undefined ? useMask(i) : ((1 << args) - 1) << 1;
     keep[t] = ~(args === undefined ? defMask(i) : 0b111111) & 0x7ff;
   }
-  const { count, first, second } = frameEdges(slots);
   const live = new Uint16Array(n);
   let changed = true;
   while (changed) {
     changed = false;
     for (let t = n - 1; t >= 0; t--) {
       if (!slots[t]) continue;
-      const c = count[t];
-      const out = c === 0 ? 0 : c === 1 ? live[first[t]] : live[first[t]] | live[second[t]];
+      const a = edges[2 * t];
+      const b = edges[2 * t + 1];
+      const out = (a < 0 ? 0 : live[a]) | (b < 0 ? 0 : live[b]);
       const v = (use[t] | (out & keep[t])) & 0x7ff;
       if (v !== live[t]) {
         live[t] = v;
@@ -374,11 +364,10 @@ export function computeLiveRegs(
  * slot dead that Linux keeps. An aligned 8-byte store through `r10` overwrites its slot; `exit`
  * ends the frame.
  */
-export function computeLiveStack(slots: Slots): Uint32Array {
+export function computeLiveStack(slots: Slots, edges: Int32Array = frameEdges(slots)): Uint32Array {
   const n = slots.length;
   const live = new Uint32Array(2 * n);
   const ALL = 0xffffffff;
-  const { count, first, second } = frameEdges(slots);
   let changed = true;
   while (changed) {
     changed = false;
@@ -387,8 +376,9 @@ export function computeLiveStack(slots: Slots): Uint32Array {
       if (!i) continue;
       let lo = 0;
       let hi = 0;
-      for (let e = 0; e < count[t]; e++) {
-        const s = e === 0 ? first[t] : second[t];
+      for (let e = 2 * t; e < 2 * t + 2; e++) {
+        const s = edges[e];
+        if (s < 0) continue;
         lo |= live[2 * s];
         hi |= live[2 * s + 1];
       }

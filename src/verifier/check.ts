@@ -199,6 +199,23 @@ const NO_SLOTS: readonly number[] = [];
 // Helpers of the walk's closures kept out of them: a function made inside one is made again on
 // every call (and named again, under esbuild's keepNames: tsx, the CLI bundle).
 const fits32 = (v: bigint): boolean => v === BigInt.asIntN(32, v);
+/** check_reg_sane_offset: `r`, an operand or result of arithmetic on pointer `ptr`, stays near. */
+function saneOff(r: Reg, ptr: Reg, at: number): void {
+  const val = BigInt.asIntN(64, r.varOff.value);
+  const k = tnumIsConst(r.varOff);
+  if (k && (val >= BigInt(BPF_MAX_VAR_OFF) || val <= -BigInt(BPF_MAX_VAR_OFF)))
+    throw new Reject(`math between ${regTypeStr(ptr)} pointer and ${val} is not allowed`, at);
+  if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF)
+    throw new Reject(`${regTypeStr(ptr)} pointer offset ${r.off} is not allowed`, at);
+  if (r.smin === S64_MIN)
+    throw new Reject(
+      `math between ${regTypeStr(ptr)} pointer and register with unbounded min value is not allowed`,
+      at,
+    );
+  if (r.smin >= BigInt(BPF_MAX_VAR_OFF) || r.smin <= -BigInt(BPF_MAX_VAR_OFF))
+    throw new Reject(`value ${r.smin} makes ${regTypeStr(ptr)} pointer be out of bounds`, at);
+}
+
 /** A packet pointer at the packet's start (`data + 0`). */
 const initPkt = (r: Reg): boolean =>
   r.type === 'pkt' && r.off === 0 && tnumIsConst(r.varOff) && r.varOff.value === 0n;
@@ -252,6 +269,42 @@ function checkIdMap(idmap: Map<number, number>, a: number, b: number): boolean {
   }
   return m === b;
 }
+
+const EXPECTED_MEM = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+const memTypes: readonly RegType[] = ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem'];
+
+/** compatible_reg_types: what each argument base type accepts, and how the kernel lists it. */
+const ARG_REG_TYPES: Partial<Record<ArgBaseType, readonly [readonly RegType[], string]>> = {
+  ARG_CONST_MAP_PTR: [['map_ptr'], 'map_ptr'],
+  ARG_PTR_TO_MAP_KEY: [memTypes, EXPECTED_MEM],
+  ARG_PTR_TO_MAP_VALUE: [memTypes, EXPECTED_MEM],
+  ARG_PTR_TO_MEM: [memTypes, EXPECTED_MEM],
+  ARG_CONST_SIZE: [['scalar'], 'scalar'],
+  ARG_CONST_SIZE_OR_ZERO: [['scalar'], 'scalar'],
+  ARG_CONST_ALLOC_SIZE_OR_ZERO: [['scalar'], 'scalar'],
+  ARG_PTR_TO_CTX: [['ctx'], 'ctx'],
+  ARG_PTR_TO_FUNC: [['func'], 'func'],
+  ARG_PTR_TO_STACK: [['fp'], 'fp'],
+  ARG_PTR_TO_RINGBUF_MEM: [['ringbuf_mem'], 'ringbuf_mem'],
+  ARG_PTR_TO_SOCK_COMMON: [['sock_common', 'sock', 'tcp_sock'], 'sock_common, sock, tcp_sock, xdp_sock'],
+  ARG_PTR_TO_SOCKET: [['sock'], 'sock'],
+  ARG_PTR_TO_TCP_SOCK: [['tcp_sock'], 'tcp_sock'],
+  ARG_PTR_TO_BTF_ID_SOCK_COMMON: [
+    ['sock_common', 'sock', 'tcp_sock', 'btf_id'],
+    'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_',
+  ],
+  ARG_PTR_TO_BTF_ID: [['btf_id'], 'ptr_, trusted_ptr_, rcu_ptr_'],
+  ARG_PTR_TO_SPIN_LOCK: [['map_value', 'btf_id'], 'map_value, ptr_'],
+  ARG_PTR_TO_TIMER: [['map_value'], 'map_value'],
+  ARG_PTR_TO_CONST_STR: [['map_value'], 'map_value'],
+};
+
+/** The trust flags each argument type takes a `PTR_TO_BTF_ID` with (`compatible_reg_types`). */
+const ARG_BTF_FLAGS: Partial<Record<ArgBaseType, readonly number[]>> = {
+  ARG_PTR_TO_BTF_ID: [0, BtfFlag.TRUSTED, BtfFlag.RCU],
+  ARG_PTR_TO_BTF_ID_SOCK_COMMON: [0, BtfFlag.TRUSTED],
+  ARG_PTR_TO_SPIN_LOCK: [],
+};
 
 /** Walk the program. */
 export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
@@ -892,22 +945,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         throw new Reject(`R${dstno} pointer arithmetic on ${regTypeStr(ptr)} prohibited`, at);
       }
     }
-    const saneOff = (r: Reg) => {
-      const val = BigInt.asIntN(64, r.varOff.value);
-      const k = tnumIsConst(r.varOff);
-      const ty = regTypeStr(ptr);
-      if (k && (val >= BigInt(BPF_MAX_VAR_OFF) || val <= -BigInt(BPF_MAX_VAR_OFF)))
-        throw new Reject(`math between ${ty} pointer and ${val} is not allowed`, at);
-      if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF)
-        throw new Reject(`${ty} pointer offset ${r.off} is not allowed`, at);
-      if (r.smin === S64_MIN)
-        throw new Reject(
-          `math between ${ty} pointer and register with unbounded min value is not allowed`,
-          at,
-        );
-      if (r.smin >= BigInt(BPF_MAX_VAR_OFF) || r.smin <= -BigInt(BPF_MAX_VAR_OFF))
-        throw new Reject(`value ${r.smin} makes ${ty} pointer be out of bounds`, at);
-    };
     if (
       (known && (offReg.smin !== offReg.smax || offReg.umin !== offReg.umax)) ||
       offReg.smin > offReg.smax ||
@@ -924,8 +961,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`R${dstno} tried to subtract pointer from scalar`, at);
     if (op === 'sub' && ptr.type === 'fp')
       throw new Reject(`R${dstno} subtraction from stack pointer prohibited`, at);
-    saneOff(offReg);
-    saneOff(ptr);
+    saneOff(offReg, ptr, at);
+    saneOff(ptr, ptr, at);
     // sanitize_ptr_alu, first half: can the arithmetic be masked? (reg operands, add/sub only;
     // can_skip_alu_sanitation: not at an instruction a speculative path already ended at, whose
     // nospec barrier makes masking needless)
@@ -1017,7 +1054,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     // AT_PKT_END / BEYOND_PKT_END describe the pointer before the arithmetic, not after
     if (isPkt(out) && out.range < 0) out.range = 0;
-    saneOff(out);
+    saneOff(out, ptr, at);
     boundsSync(out);
     if (!bypassSpecV1) sanitizeBounds(out, dstno, at);
     if (masking) {
@@ -1439,9 +1476,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   // -------------------------------------------------------------------------------------------
   // calls
 
-  const EXPECTED_MEM = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
-  const memTypes: RegType[] = ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem'];
-
   const helperMem = (
     s: VState,
     regno: number,
@@ -1561,39 +1595,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const raw = (prevArg?.flags.includes('MEM_UNINIT') ?? false) && tnumIsConst(reg.varOff);
     helperMem(s, regno - 1, Number(reg.umax), write, zeroOk, raw, at);
     markPrecise(s, 1 << regno);
-  };
-
-  /** compatible_reg_types: what each argument base type accepts, and how the kernel lists it. */
-  const ARG_REG_TYPES: Partial<Record<ArgBaseType, readonly [readonly RegType[], string]>> = {
-    ARG_CONST_MAP_PTR: [['map_ptr'], 'map_ptr'],
-    ARG_PTR_TO_MAP_KEY: [memTypes, EXPECTED_MEM],
-    ARG_PTR_TO_MAP_VALUE: [memTypes, EXPECTED_MEM],
-    ARG_PTR_TO_MEM: [memTypes, EXPECTED_MEM],
-    ARG_CONST_SIZE: [['scalar'], 'scalar'],
-    ARG_CONST_SIZE_OR_ZERO: [['scalar'], 'scalar'],
-    ARG_CONST_ALLOC_SIZE_OR_ZERO: [['scalar'], 'scalar'],
-    ARG_PTR_TO_CTX: [['ctx'], 'ctx'],
-    ARG_PTR_TO_FUNC: [['func'], 'func'],
-    ARG_PTR_TO_STACK: [['fp'], 'fp'],
-    ARG_PTR_TO_RINGBUF_MEM: [['ringbuf_mem'], 'ringbuf_mem'],
-    ARG_PTR_TO_SOCK_COMMON: [['sock_common', 'sock', 'tcp_sock'], 'sock_common, sock, tcp_sock, xdp_sock'],
-    ARG_PTR_TO_SOCKET: [['sock'], 'sock'],
-    ARG_PTR_TO_TCP_SOCK: [['tcp_sock'], 'tcp_sock'],
-    ARG_PTR_TO_BTF_ID_SOCK_COMMON: [
-      ['sock_common', 'sock', 'tcp_sock', 'btf_id'],
-      'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_',
-    ],
-    ARG_PTR_TO_BTF_ID: [['btf_id'], 'ptr_, trusted_ptr_, rcu_ptr_'],
-    ARG_PTR_TO_SPIN_LOCK: [['map_value', 'btf_id'], 'map_value, ptr_'],
-    ARG_PTR_TO_TIMER: [['map_value'], 'map_value'],
-    ARG_PTR_TO_CONST_STR: [['map_value'], 'map_value'],
-  };
-
-  /** The trust flags each argument type takes a `PTR_TO_BTF_ID` with (`compatible_reg_types`). */
-  const ARG_BTF_FLAGS: Partial<Record<ArgBaseType, readonly number[]>> = {
-    ARG_PTR_TO_BTF_ID: [0, BtfFlag.TRUSTED, BtfFlag.RCU],
-    ARG_PTR_TO_BTF_ID_SOCK_COMMON: [0, BtfFlag.TRUSTED],
-    ARG_PTR_TO_SPIN_LOCK: [],
   };
 
   /**
