@@ -85,7 +85,7 @@ export function checkCfg(
 ): Cfg | CfgError {
   const n = slots.length;
   // add_subprog_and_kfunc: call targets and pseudo-func targets start subprograms.
-  const starts = new Set<number>([0]);
+  const starts = new Set<number>().add(0);
   for (const i of slots) {
     if (!i) continue;
     if (isLocalCall(i) || isPseudoFunc(i)) {

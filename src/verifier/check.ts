@@ -216,6 +216,13 @@ function saneOff(r: Reg, ptr: Reg, at: number): void {
     throw new Reject(`value ${r.smin} makes ${regTypeStr(ptr)} pointer be out of bounds`, at);
 }
 
+/** A frame's eleven registers, none written yet. */
+function newRegs(): Reg[] {
+  const regs: Reg[] = [];
+  for (let r = 0; r <= 10; r++) regs.push(newReg());
+  return regs;
+}
+
 /** A packet pointer at the packet's start (`data + 0`). */
 const initPkt = (r: Reg): boolean =>
   r.type === 'pkt' && r.off === 0 && tnumIsConst(r.varOff) && r.varOff.value === 0n;
@@ -1836,7 +1843,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`the call stack of ${s.frames.length + 1} frames is too deep`, at);
     const caller = curFrame(s);
     const callee: Frame = {
-      regs: Array.from({ length: 11 }, () => newReg()),
+      regs: newRegs(),
       stack: [],
       callsite,
       frameno: s.frames.length,
@@ -2354,7 +2361,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
 
   /** A global function's first state: its arguments as its prototype types them. */
   const globalEntry = (k: number, g: GlobalFunc): VState => {
-    const regs0 = Array.from({ length: 11 }, () => newReg());
+    const regs0 = newRegs();
     g.args.forEach((a, i) => {
       const r = regs0[i + 1];
       if (a.kind === 'ctx') markPointer(r, 'ctx');
@@ -2380,9 +2387,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   // main loop
 
   const init: VState = {
-    frames: [
-      { regs: Array.from({ length: 11 }, () => newReg()), stack: [], callsite: -1, frameno: 0, subprog: 0 },
-    ],
+    frames: [{ regs: newRegs(), stack: [], callsite: -1, frameno: 0, subprog: 0 }],
     refs: [],
     parent: null,
     branches: 1,

@@ -249,8 +249,11 @@ function verifyInner(input: VerifierInput): VerifierResult {
   // Per slot: whether every load/store checked there went through a pointer to memory of a
   // size the verifier knows (PROVEN), or one visit did not (UNPROVEN, for good).
   const proven = new Uint8Array(slots.length);
+  const tables = builtinLookups(input);
   const lookups: Lookups = {
-    ...builtinLookups(input),
+    helper: tables.helper,
+    ctx: tables.ctx,
+    returnRange: tables.returnRange,
     access(slot, type) {
       if (proven[slot] !== UNPROVEN) proven[slot] = SIZED_MEMORY.has(type) ? PROVEN : UNPROVEN;
     },
