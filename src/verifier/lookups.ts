@@ -152,17 +152,37 @@ function buildProto(
   };
 }
 
+/** Per program type, capabilities and attach type: context accesses answered by the tables. */
+const ctxCaches = new Map<string, Map<number, CtxRead | string>>();
+/** Accesses kept per kind of program (random programs reach any offset). */
+const CTX_CACHE_MAX = 4096;
+
+function ctxCacheFor(
+  progType: ProgTypeName,
+  caps: Caps,
+  attach: string | undefined,
+): Map<number, CtxRead | string> {
+  const key = `${progType}:${caps}:${attach ?? ''}`;
+  let cache = ctxCaches.get(key);
+  if (!cache) {
+    cache = new Map();
+    ctxCaches.set(key, cache);
+  }
+  return cache;
+}
+
 /** The table-backed lookups for one program (its type, attach type, capabilities, flags). */
 export function tableLookups(input: VerifierInput): Lookups {
   const caps = input.caps ?? 'root';
   const { progType, expectedAttachType: attach } = input;
   // BPF_F_SLEEPABLE
   const sleepable = ((input.progFlags ?? 0) & (1 << 4)) !== 0;
-  const ctxCache = new Map<number, CtxRead | string>();
   const btfCtx =
     (progType === 'TRACING' || progType === 'LSM') && input.kernelBtf && input.attachTarget
       ? btfCtxOf(input.kernelBtf, attach, input.attachTarget)
       : undefined;
+  // the tables' answers hold for every program of this kind; a BTF context's for this one
+  const ctxCache = btfCtx ? new Map<number, CtxRead | string>() : ctxCacheFor(progType, caps, attach);
   return {
     helper: protosFor(progType, caps, attach, sleepable),
     ctx(off, size, write) {
@@ -177,7 +197,7 @@ export function tableLookups(input: VerifierInput): Lookups {
         if (!acc) hit = `invalid bpf_context access off=${off} size=${size}`;
         else if (!acc.allowed) hit = acc.message ?? `invalid bpf_context access off=${off} size=${size}`;
         else hit = acc.type ? ctxRegType(acc.type.logName) : { type: 'scalar', maybeNull: false };
-        ctxCache.set(key, hit);
+        if (ctxCache.size < CTX_CACHE_MAX) ctxCache.set(key, hit);
       }
       return hit;
     },
