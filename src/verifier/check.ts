@@ -313,6 +313,9 @@ const ARG_BTF_FLAGS: Partial<Record<ArgBaseType, readonly number[]>> = {
   ARG_PTR_TO_SPIN_LOCK: [],
 };
 
+/** Helpers that change a map's contents (`record_func_map`: refused on a read-only map). */
+const MAP_WRITES = ['bpf_map_delete_elem', 'bpf_map_update_elem', 'bpf_map_push_elem', 'bpf_map_pop_elem'];
+
 /** Walk the program. */
 export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
   const maps = input.maps ?? [];
@@ -1650,14 +1653,15 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     let callbackSubprog = -1;
     let constKey: bigint | undefined;
     let msizeMax = 0n;
-    proto.args.forEach((arg, k) => {
+    for (let k = 0; k < proto.args.length; k++) {
+      const arg = proto.args[k];
       const regno = k + 1;
       const reg = readReg(s, regno, at);
       const base = arg.base;
       if (base === 'ARG_ANYTHING') {
         if (isPointer(reg) && !allowPtrLeaks)
           throw new Reject(`R${regno} leaks addr into helper function`, at);
-        return;
+        continue;
       }
       const nullable = arg.flags.includes('PTR_MAYBE_NULL');
       if (!(nullable && isNullConst(reg))) {
@@ -1718,11 +1722,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           callbackSubprog = reg.subprog;
           break;
       }
-    });
+    }
     // record_func_map: a read-only map may not be changed through helpers
     const m = maps[mapIdx];
-    const mapWrites = ['bpf_map_delete_elem', 'bpf_map_update_elem', 'bpf_map_push_elem', 'bpf_map_pop_elem'];
-    if (m && m.flags & 0x80 && mapWrites.includes(proto.name))
+    if (m && m.flags & 0x80 && MAP_WRITES.includes(proto.name))
       throw new Reject('write into map forbidden', at);
     if (id === 12 && m?.type !== 'PROG_ARRAY') throw new Reject('expected prog array map for tail call', at);
     if (releaseRegno) {
