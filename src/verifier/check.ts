@@ -197,7 +197,7 @@ function byteSwap(r: Reg, order: 'le' | 'be' | 'swap', bits: 16 | 32 | 64): void
 const NO_SLOTS: readonly number[] = [];
 
 // Helpers of the walk's closures kept out of them: a function made inside one is made again on
-// every call (and named again, under esbuild's keepNames: tsx, the CLI bundle).
+// every call (and named again under tsx, whose esbuild keeps names with `__name`).
 const fits32 = (v: bigint): boolean => v === BigInt.asIntN(32, v);
 /** check_reg_sane_offset: `r`, an operand or result of arithmetic on pointer `ptr`, stays near. */
 function saneOff(r: Reg, ptr: Reg, at: number): void {
