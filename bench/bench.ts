@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { distIsFresh } from '../src/dist.fixture.js';
+
 /**
  * The contract of a benchmark section: `bench/run.ts` lists the sections, runs the ones asked for,
  * and prints each one's table and its verdict against its target. A new benchmark is a module
@@ -32,3 +36,16 @@ export interface Bench {
 
 /** Thrown by a section for a problem the user must fix (a missing folder); run.ts exits non-zero. */
 export class BenchSetupError extends Error {}
+
+/**
+ * Builds dist/ (`npm run build`) when these built files are missing or older than src/: sections
+ * that time what users run (the bundled CLI, the compiled modules) call it first.
+ */
+export function ensureBuilt(files: readonly string[]): void {
+  if (distIsFresh(files)) return;
+  console.log('building dist/ (npm run build)…');
+  execFileSync('npm', ['run', '--silent', 'build'], {
+    cwd: fileURLToPath(new URL('../', import.meta.url)),
+    stdio: 'inherit',
+  });
+}

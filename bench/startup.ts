@@ -10,18 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { distIsFresh } from '../src/dist.fixture.js';
-import type { Bench } from './bench.js';
+import { type Bench, ensureBuilt } from './bench.js';
 
 const TARGET_RATIO = 1.5;
 const root = fileURLToPath(new URL('../', import.meta.url));
-
-/** Build dist/ when it is missing or older than src/. */
-function ensureBuilt(): void {
-  if (distIsFresh(['dist/bundle/main.js'])) return;
-  console.log('building dist/ (npm run build)…');
-  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-}
 
 /** CPU seconds (user + system) that `runs` runs of a command cost, from bash's `times`. */
 function cpuSeconds(command: readonly string[], runs: number): number {
@@ -47,7 +39,7 @@ const median = (values: number[]): number => {
 export const bench: Bench = {
   description: `CPU time of short tsbpf commands vs node -e 0 (target <= ${TARGET_RATIO}x)`,
   async run({ seconds }) {
-    ensureBuilt();
+    ensureBuilt(['dist/bundle/main.js']);
     const work = mkdtempSync(join(tmpdir(), 'tsbpf-bench-'));
     try {
       const bin = join(root, 'bin/tsbpf.js');
