@@ -38,6 +38,17 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * `keepNames` follows each named function and class with `__name(f, "f")` (a defineProperty);
+ * where the name is the one it was declared with, that call changes nothing but costs: some 900
+ * of them ran as `tsbpf run` loaded (about 2% of its instructions). They are dropped; those that
+ * restore a renamed symbol's name (`__name(parse2, "parse")`) or name an expression stay.
+ */
+function dropRedundantNames(code) {
+  // a statement of its own (after `;`, `{`, `}` or a line break), the same name as identifier and string
+  return code.replace(/(?<=[;{}\n])(?:\(0,[\w$]+\.__name\)|__name)\(([\w$]+),"\1"\);/g, '');
+}
+
 rmSync(outdir, { recursive: true, force: true });
 const { outputFiles } = await build({
   absWorkingDir: root,
@@ -65,7 +76,7 @@ mkdirSync(outdir, { recursive: true });
 const hash = createHash('sha256');
 const chunks = [];
 for (const file of outputFiles) {
-  const { code } = await transform(file.text, {
+  const { code: transformed } = await transform(file.text, {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
@@ -76,6 +87,7 @@ for (const file of outputFiles) {
     define: { 'import.meta.url': '__moduleUrl' },
     logLevel: 'warning',
   });
+  const code = dropRedundantNames(transformed);
   const moduleUrl = code.includes('__moduleUrl')
     ? "var __moduleUrl = require('node:url').pathToFileURL(__filename).href;\n"
     : '';

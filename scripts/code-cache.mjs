@@ -1,8 +1,9 @@
 // Makes the code cache of the bundled CLI (dist/bundle/code-cache/<node>/) for the Node that runs
 // it; scripts/bundle-cli.mjs runs it in a child process after bundling. It runs the common short
 // commands once in-process, so that the cache holds the functions they compiled (a cache taken
-// before running holds only the top level), then compiles the chunks no command loaded.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// before running holds only the top level; a function missing from it is compiled from source on
+// its first call), then compiles the chunks no command loaded.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const { BundleLoader, compileChunk, NODE_KEY } = require('../bin/tsbpf.js');
 
-const dir = fileURLToPath(new URL('../dist/bundle/', import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = join(root, 'dist/bundle/');
+const EXAMPLE_OBJECT = 'examples/xdp_count.bpf.o';
+const EXAMPLE_CAPTURE = 'testdata/pcap/sample.pcap';
 const loader = new BundleLoader(dir);
 const { main } = loader.load('main.js');
 
@@ -31,6 +35,11 @@ try {
     ['disasm', program],
     ['run', source, '--mem', '0102'],
     ['--help'],
+    // `npm start`: an object file's program verified, JIT-compiled and run over a capture (ELF,
+    // BTF, the verifier, the JIT and its record loop, map output), when the checkout has them
+    ...(existsSync(join(root, EXAMPLE_OBJECT)) && existsSync(join(root, EXAMPLE_CAPTURE))
+      ? [['run', join(root, EXAMPLE_OBJECT), '--pcap', join(root, EXAMPLE_CAPTURE)]]
+      : []),
   ]) {
     const status = await main(argv, io);
     if (status !== 0) throw new Error(`code cache: tsbpf ${argv.join(' ')} exited with ${status}`);
