@@ -22,7 +22,7 @@ import {
   readSource,
 } from './io.js';
 import { type Engine, engineOption, noVerifyOption, positiveInt, syntaxOption } from './options.js';
-import { runCapture, runOnce } from './packets.js';
+import { hostClock, runCapture, runOnce } from './packets.js';
 import { parseHex, readProgram, type Syntax } from './programs.js';
 import { renderError } from './render.js';
 
@@ -134,6 +134,7 @@ export function registerRunCommands(
         engine: options.engine,
         budget: options.budget,
         trace: (line) => io.stderr.write(`${pc.dim('trace:')} ${line}\n`),
+        clock: hostClock(),
       });
       let status = 0;
       let passed = 0;
