@@ -12,7 +12,6 @@
 const {
   closeSync,
   existsSync,
-  fstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -96,19 +95,25 @@ function compileChunk(file, source, cachedData) {
 let scratch = Buffer.allocUnsafeSlow(1 << 19);
 
 /**
- * Read `file` into {@link scratch} (grown to fit) and return its length; a file that cannot be
- * read throws when `required`, else reads as 0 bytes.
+ * Read `file` into {@link scratch} (grown as it fills) and return its length; a file that cannot
+ * be read throws when `required`, else reads as 0 bytes. (No fstat for the size: Node makes a
+ * Stats object with four Dates for each.)
  */
 function readScratch(file, required = false) {
   let fd;
   try {
     fd = openSync(file, 'r');
-    const size = fstatSync(fd).size;
-    if (size > scratch.length) scratch = Buffer.allocUnsafeSlow(size);
     let length = 0;
-    for (let got = -1; length < size && got !== 0; length += got)
-      got = readSync(fd, scratch, length, size - length, null);
-    return length;
+    for (;;) {
+      if (length === scratch.length) {
+        const grown = Buffer.allocUnsafeSlow(scratch.length * 2);
+        scratch.copy(grown, 0, 0, length);
+        scratch = grown;
+      }
+      const got = readSync(fd, scratch, length, scratch.length - length, null);
+      if (got === 0) return length;
+      length += got;
+    }
   } catch (error) {
     if (required) throw error;
     return 0;
