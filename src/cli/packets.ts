@@ -85,7 +85,9 @@ function passes(type: ProgTypeName, retval: number): boolean {
   return r !== 0;
 }
 
-const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+/** Hex of bytes, through a Buffer over them (`Buffer.from(bytes)` would copy them first). */
+const toHex = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
 export interface PacketRunOptions {
   readonly pcap?: string;
