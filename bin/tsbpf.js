@@ -19,7 +19,7 @@ const {
   renameSync,
   writeFileSync,
 } = require('node:fs');
-const { join } = require('node:path');
+const { join, sep } = require('node:path');
 const { Script } = require('node:vm');
 
 const BUNDLE = join(__dirname, '../dist/bundle');
@@ -27,14 +27,23 @@ const BUNDLE = join(__dirname, '../dist/bundle');
 const NODE_KEY = `${process.version}-${process.arch}`;
 const BUILD_ID = /^\/\/ tsbpf-bundle ([0-9a-f]+)\n/;
 
-/** The bundle's chunks as CommonJS modules, compiled with a code cache when one is at hand. */
+/**
+ * The bundle's chunks as CommonJS modules, compiled with a code cache when one is at hand. A file
+ * of the bundle is one chunk's module function, or a group of the chunks that the common commands
+ * load together (`[[name, function], …]`, scripts/bundle-cli.mjs): one file to read and one
+ * script to compile for them. main.js's group lists which file holds each grouped chunk.
+ */
 class BundleLoader {
   /** @param {string} dir the bundle's folder */
   constructor(dir) {
-    this.dir = dir;
+    this.dir = dir.length > 1 && dir.endsWith(sep) ? dir.slice(0, -1) : dir;
     /** @type {Map<string, { exports: unknown }>} chunk file name → module */
     this.modules = new Map();
-    /** @type {Array<{ name: string, script: Script, cached: boolean }>} chunks in load order */
+    /** @type {Map<string, Function>} chunk name → its module function, for the chunks read so far */
+    this.defined = new Map();
+    /** @type {Record<string, string>} chunk name → the file that holds it, for the grouped chunks */
+    this.files = {};
+    /** @type {Array<{ name: string, script: Script, cached: boolean }>} files in load order */
     this.scripts = [];
     /** Where code caches are read from (undefined: none). */
     this.cacheDir = undefined;
@@ -44,22 +53,42 @@ class BundleLoader {
       specifier.startsWith('./') ? this.load(specifier.slice(2)) : require(specifier);
   }
 
-  /** A chunk's exports, loading it (with its code cache, if any) the first time. */
+  /** A chunk's exports, running it (reading its file first, if not read yet) the first time. */
   load(name, source) {
     const loaded = this.modules.get(name);
     if (loaded) return loaded.exports;
+    const file = Object.hasOwn(this.files, name) ? this.files[name] : name;
+    if (!this.defined.has(name)) this.read(file, source);
+    const define = this.defined.get(name);
+    if (define === undefined) throw new Error(`tsbpf bundle: ${file} has no chunk ${name}`);
     const module = { exports: {} };
     this.modules.set(name, module);
-    const file = join(this.dir, name);
+    define(module.exports, this.require, module, this.dir + sep + file, this.dir);
+    return module.exports;
+  }
+
+  /** Compile a file of the bundle (with its code cache, if any) and note the chunks it defines. */
+  read(file, source) {
+    // (a file's name is a plain file name: joined without path.join, which cost more than the rest)
+    const path = this.dir + sep + file;
     // The source is read (copied out as a string), then the code cache, both through the scratch
     // buffer: V8 reads a cache while the Script is made and keeps no reference to it.
-    const text = source ?? readChunkSource(file);
-    const cacheLength = this.cacheDir === undefined ? 0 : readScratch(join(this.cacheDir, name));
+    const text = source ?? readChunkSource(path);
+    const cacheLength = this.cacheDir === undefined ? 0 : readScratch(this.cacheDir + sep + file);
     const cachedData = cacheLength > 0 ? scratch.subarray(0, cacheLength) : undefined;
-    const script = compileChunk(file, text, cachedData);
-    this.scripts.push({ name, script, cached: cachedData !== undefined && !script.cachedDataRejected });
-    script.runInThisContext()(module.exports, this.require, module, file, this.dir);
-    return module.exports;
+    const script = compileChunk(path, text, cachedData);
+    this.scripts.push({ name: file, script, cached: cachedData !== undefined && !script.cachedDataRejected });
+    const value = script.runInThisContext();
+    if (typeof value === 'function') {
+      this.defined.set(file, value);
+      return;
+    }
+    for (let i = 0; i < value.length; i++) {
+      const entry = value[i];
+      // a group's first entry may be the index of the grouped chunks' files (main.js's group)
+      if (typeof entry[1] === 'function') this.defined.set(entry[0], entry[1]);
+      else Object.assign(this.files, entry[1]);
+    }
   }
 
   /** Saves the code of the chunks loaded without a cache to `dir`; false when it cannot be written. */
@@ -87,7 +116,7 @@ function compileChunk(file, source, cachedData) {
 }
 
 /**
- * One buffer that every chunk's code cache and source are read into in turn: a buffer per file
+ * One buffer that every file's source and code cache are read into in turn: a buffer per file
  * touched a megabyte of fresh memory as the run command loaded (a first touch of a page cost
  * 12-15 µs on the machines measured), and reading a source as UTF-8 decoded what is ASCII
  * (esbuild writes the bundle so) through buffers of its own.
@@ -122,9 +151,10 @@ function readScratch(file, required = false) {
   }
 }
 
-/** A chunk's source text (ASCII: esbuild writes the bundle so), read through {@link scratch}. */
+/** A file's source text (ASCII: esbuild writes the bundle so), read through {@link scratch}. */
 function readChunkSource(file) {
-  return scratch.latin1Slice(0, readScratch(file, true));
+  const length = readScratch(file, true); // (may replace `scratch` with a larger buffer)
+  return scratch.latin1Slice(0, length);
 }
 
 /** The per-user cache folder for this bundle and Node, or undefined without a home. */

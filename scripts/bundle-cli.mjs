@@ -1,6 +1,7 @@
 // The tsbpf command's own build: dist/cli/main.js (tsc's output) bundled by esbuild into
 // dist/bundle/, one chunk per command group (the groups main.ts imports lazily stay lazy), then
-// each chunk turned into a CommonJS script, and V8's compiled code for them saved beside them.
+// each chunk turned into a CommonJS module function, the chunks the common commands load together
+// written into one file, and V8's compiled code for the files saved beside them.
 // `bin/tsbpf.js` loads the chunks itself with `vm.Script` and that code cache: Node 20's ESM
 // loader (resolution, async reads, compiling every module from source) cost more than the rest
 // of `tsbpf asm`. commander and picocolors are bundled in, so their code is cached with ours;
@@ -20,30 +21,41 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const BUNDLED = ['commander', 'picocolors'];
 
 /**
- * commander requires node:child_process when it loads, for subcommands that are executables,
- * which tsbpf has none of; loading it (with net, dgram and the stream modules) cost a few percent
- * of `node -e 0`. commander gets an object that loads it on first use instead.
+ * Node built-ins that a bundled module imports for a path no short command takes, given to it as
+ * a module that loads the built-in on first use:
+ * - commander requires node:child_process as it loads, for subcommands that are executables,
+ *   which tsbpf has none of; loading it (with net, dgram and the stream modules) cost a few
+ *   percent of `node -e 0`;
+ * - src/cli/commonjs.ts imports node:module's `createRequire` for the unbundled ES modules (tests,
+ *   dist/cli/), which have no `require`; the chunks have one, and loading node:module cost ~1 ms.
  */
-const lazyChildProcess = {
-  name: 'lazy-child-process',
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(build) {
-    build.onResolve({ filter: /^node:child_process$/ }, ({ importer }) =>
-      importer.includes('/node_modules/commander/')
-        ? { path: 'child_process', namespace: 'lazy' }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+    build.onResolve({ filter: /^node:(child_process|module)$/ }, ({ path, importer }) => {
+      if (path === 'node:child_process' && importer.includes('/node_modules/commander/'))
+        return { path: 'child_process', namespace: 'lazy' };
+      if (path === 'node:module' && importer.endsWith('/dist/cli/commonjs.js'))
+        return { path: 'module', namespace: 'lazy' };
+      return undefined;
+    });
+    build.onLoad({ filter: /^child_process$/, namespace: 'lazy' }, () => ({
       contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });",
+      loader: 'js',
+    }));
+    build.onLoad({ filter: /^module$/, namespace: 'lazy' }, () => ({
+      contents: "export const createRequire = (url) => require('node:module').createRequire(url);",
       loader: 'js',
     }));
   },
 };
 
 /**
- * `keepNames` has each named function and class set its name with `__name(f, "f")` (a
- * defineProperty, and a map of its own for the function), in case bundling renamed it. Where the
- * name is the one JavaScript gives it anyway, the call changes nothing but costs (1,400 of the
- * 1,460 in the bundle; those inside functions ran at every call), so it is dropped:
+ * `keepNames` has each named function and class set its name with `__name(f, "f")`, in case
+ * bundling renamed it. Where the name is the one JavaScript gives it anyway, the call changes
+ * nothing but costs (a call, and an arrow's name defined: an arrow passed to a call has no name
+ * yet, so `__name`'s own check below cannot skip it), so it is dropped from the text (1,400 of
+ * the 1,460 calls in the bundle; those inside functions ran at every call):
  * - `__name(f, "f");` after `function f` or `class f`, and `static { __name(this, "C") }` in
  *   `class C` or `var C = class` (V8 names the class before its static blocks run);
  * - `__name(() => …, "x")` as the value of `var x =`, `x =` or `{ x: … }`, where the arrow
@@ -141,16 +153,29 @@ const { outputFiles } = await build({
   charset: 'ascii',
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [lazyChildProcess],
+  plugins: [lazyBuiltins],
   write: false,
   logLevel: 'warning',
 });
 
 mkdirSync(outdir, { recursive: true });
-const hash = createHash('sha256');
+/**
+ * esbuild's `__name` (keepNames) defines `name` on every function and class it names, which gives
+ * each one a property store of its own (~400 bytes of garbage each at start); a function whose
+ * name is already the one kept (every one esbuild did not rename) is left as it is.
+ */
+const NAME_HELPER = '__name=(target,value)=>__defProp(target,"name",{value,configurable:!0})';
+const NAME_IF_RENAMED =
+  '__name=(target,value)=>target.name===value?target:__defProp(target,"name",{value,configurable:!0})';
+if (outputFiles.filter((file) => file.text.includes(NAME_HELPER)).length !== 1)
+  throw new Error("bundle: esbuild's __name helper is not where it was: see NAME_HELPER");
+const CJS_EXPORTS = 'module.exports=__toCommonJS(stdin_exports);';
+const OWN_EXPORTS = 'module.exports=__defProp(stdin_exports,"__esModule",{value:true});';
+let ownExports = 0;
+/** @type {Array<{ name: string, script: string }>} */
 const chunks = [];
 for (const file of outputFiles) {
-  const { code: transformed } = await transform(file.text, {
+  const { code: transformed } = await transform(file.text.replace(NAME_HELPER, NAME_IF_RENAMED), {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
@@ -158,25 +183,77 @@ for (const file of outputFiles) {
     minifyWhitespace: true,
     // `import('./chunk.js')` becomes `require`: the loader resolves chunks itself
     supported: { 'dynamic-import': false },
-    define: { 'import.meta.url': '__moduleUrl' },
+    // a chunk's URL is made when asked for (few commands do): pathToFileURL cost ~1 ms at load
+    define: { 'import.meta.url': '__moduleMeta.url' },
     logLevel: 'warning',
   });
-  const code = dropRedundantNames(transformed);
-  const moduleUrl = code.includes('__moduleUrl')
-    ? "var __moduleUrl = require('node:url').pathToFileURL(__filename).href;\n"
+  let code = dropRedundantNames(transformed);
+  // esbuild's CommonJS exports are a copy of the chunk's exports object, each property a getter
+  // calling the original's getter (a closure and two descriptors per export at load, and two
+  // calls per use); the chunk's own exports object, marked as an ES module, serves the same.
+  if (code.includes(CJS_EXPORTS)) {
+    code = code.replace(CJS_EXPORTS, OWN_EXPORTS);
+    ownExports++;
+  }
+  const moduleUrl = code.includes('__moduleMeta')
+    ? "var __moduleMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };\n"
     : '';
   // A CommonJS module function, as Node wraps one, written so: V8 compiles the file's text as it
   // is read (a wrapper added at run time would be a copy of it)
   const script = `(function (exports, require, module, __filename, __dirname) {${moduleUrl}${code}\n})`;
-  hash.update(basename(file.path)).update(script);
-  chunks.push({ path: file.path, script });
+  chunks.push({ name: basename(file.path), script });
 }
+if (ownExports === 0) throw new Error(`bundle: no chunk has esbuild's ${CJS_EXPORTS}`);
+const scripts = new Map(chunks.map(({ name, script }) => [name, script]));
+for (const { name, script } of chunks) writeFileSync(join(outdir, name), script);
+writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
+
+// Files: the chunks that the common commands load together (the same commands load each of
+// them) are written into one file, named after the first of them to load, so that a command reads
+// and compiles a few files rather than a score (each cost ~0.1 ms and ~12 KB of garbage).
+const profile = JSON.parse(
+  execFileSync(process.execPath, [join(root, 'scripts/code-cache.mjs'), '--profile'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }),
+);
+/** @type {Map<string, string[]>} the commands that load a chunk (as a key) → its chunks, in load order */
+const groups = new Map();
+const commandsOf = (name) =>
+  Object.keys(profile)
+    .filter((command) => profile[command].includes(name))
+    .join(' ');
+for (const name of new Set(Object.values(profile).flat())) {
+  const key = commandsOf(name);
+  groups.set(key, [...(groups.get(key) ?? []), name]);
+}
+/** @type {Record<string, string>} chunk → the file that holds it, for the chunks in another's file */
+const fileOf = {};
+/** @type {Map<string, string>} file → its text */
+const files = new Map(chunks.map(({ name, script }) => [name, script]));
+for (const members of groups.values()) {
+  const [first] = members;
+  if (members.includes('main.js') && first !== 'main.js') throw new Error('bundle: main.js must load first');
+  for (const name of members.slice(1)) {
+    fileOf[name] = first;
+    files.delete(name);
+  }
+  // A group is `[[name, module function], …]`; main.js's starts with the index of the groups.
+  const entries = members.map((name) => `[${JSON.stringify(name)},${scripts.get(name)}]`);
+  if (first === 'main.js') entries.unshift('["(files)",FILES]');
+  files.set(first, `[${entries.join(',\n')}]`);
+}
+const index = JSON.stringify(fileOf);
+files.set('main.js', files.get('main.js').replace('["(files)",FILES]', `["(files)",${index}]`));
 // The build's identity, first in main.js: the loader keeps the code caches it makes itself
 // (for another Node than this one) under it.
+const hash = createHash('sha256');
+for (const [name, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(name).update(text);
 const id = hash.digest('hex').slice(0, 16);
-for (const { path, script } of chunks)
-  writeFileSync(path, basename(path) === 'main.js' ? `// tsbpf-bundle ${id}\n${script}` : script);
-writeFileSync(join(outdir, 'package.json'), '{ "type": "commonjs" }\n');
+for (const name of scripts.keys()) if (!files.has(name)) rmSync(join(outdir, name));
+for (const [name, text] of files)
+  writeFileSync(join(outdir, name), name === 'main.js' ? `// tsbpf-bundle ${id}\n${text}` : text);
 
 // The code cache for this Node, made by running the common commands once in a child process
 // (a cache taken after running holds the functions compiled on the way, not just the top level).

@@ -145,7 +145,9 @@ export function formOf(raw: RawInsn, slot: number): InsnForm {
       field,
     );
   }
-  for (const field of RAW_FIELDS) {
+  // indexed: every instruction assembled or decoded passes here, and an iterator step allocates
+  for (let f = 0; f < RAW_FIELDS.length; f++) {
+    const field = RAW_FIELDS[f]!;
     const rule = form.rules[field];
     const value = raw[field];
     if (rule === 'zero' && value !== 0) {

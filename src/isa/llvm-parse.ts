@@ -18,6 +18,7 @@ import {
   type RawInsn,
   slotCount,
 } from './instruction.js';
+import { PARSE_BUCKETS, PUNCTUATION } from './llvm-buckets.js';
 import { type Flavor, type Hole, parseHole, type Syntax, syntaxesOf } from './llvm-print.js';
 import { REGISTER_COUNT } from './opcodes.js';
 import { FORMS, type InsnForm } from './table.js';
@@ -48,33 +49,63 @@ interface Token {
 /**
  * Punctuation, longest first. The multi-character operators come from the table (`+=`, `<<=`,
  * `s>=` → `>=`: a leading `s` lexes as an identifier of its own); the single characters are
- * the syntax's brackets and separators.
+ * the syntax's brackets and separators. `llvm-buckets.ts` holds the list precomputed.
  */
-const PUNCTUATION: readonly string[] = (() => {
+export function buildPunctuation(): string[] {
   const set = new Set('=+-*/%&|^<>!()[],:#'.split(''));
   for (const form of FORMS) {
     if (!('operator' in form)) continue;
     for (const piece of form.operator.split(/\s+/)) if (piece) set.add(piece.replace(/^s(?=[^A-Za-z])/, ''));
   }
   return [...set].sort((a, b) => b.length - a.length);
-})();
+}
 
-// `kernel-function` (the kernel's name for an unnamed kfunc) is one identifier.
-const IDENT = /[A-Za-z_.$][\w.$]*(?:-[A-Za-z_][\w.$]*)*/;
-const NUMBER = /0[xX][0-9a-fA-F]+|\d+/;
-const REGISTER = /^[rw]\d+$/;
+/** `0`–`9`: `\d`. */
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isHexDigit = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+const isLetter = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+/** What may start an identifier: a letter, `_`, `.` or `$`. */
+const isIdentStart = (c: number) => isLetter(c) || c === 0x5f || c === 0x2e || c === 0x24;
+/** What may continue a number or an identifier: `[\w.$]`. */
+const isWordChar = (c: number) => isIdentStart(c) || isDigit(c);
+
+/** Whether a word is a register name: `r` or `w` and a number. */
+function isRegister(word: string): boolean {
+  if (word.length < 2 || (word[0] !== 'r' && word[0] !== 'w')) return false;
+  for (let i = 1; i < word.length; i++) if (!isDigit(word.charCodeAt(i))) return false;
+  return true;
+}
 
 /**
- * The token at the `lastIndex` of the text: a number, an identifier or a punctuation mark (longest
- * first). One regex test per token, not one per kind; the kinds start with different characters
- * (a digit, a letter or `_.$`, anything else), so the first one tells them apart.
+ * Where the token at `i` of the text ends, or -1 when no token starts there: a number (`0x` and hex
+ * digits, or decimal digits), an identifier (`[A-Za-z_.$][\w.$]*`, and `-name` parts:
+ * `kernel-function`, the kernel's name for an unnamed kfunc, is one) or a punctuation mark (longest
+ * first). The first character tells the kinds apart. Written out rather than as one regular
+ * expression, which V8 compiled at every start (`tsbpf asm` reads a few lines).
  */
-const TOKEN = new RegExp(
-  `${NUMBER.source}|${IDENT.source}|${PUNCTUATION.map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|')}`,
-  'y',
-);
-const DIGIT = /\d/;
-const IDENT_START = /[A-Za-z_.$]/;
+function tokenEnd(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  let j = i;
+  if (isDigit(c)) {
+    if (c === 0x30 && (text[i + 1] === 'x' || text[i + 1] === 'X') && isHexDigit(text.charCodeAt(i + 2))) {
+      for (j = i + 2; isHexDigit(text.charCodeAt(j)); j++);
+    } else {
+      while (isDigit(text.charCodeAt(j))) j++;
+    }
+    return j;
+  }
+  if (isIdentStart(c)) {
+    for (j = i + 1; isWordChar(text.charCodeAt(j)); j++);
+    while (text[j] === '-' && (isLetter(text.charCodeAt(j + 1)) || text[j + 1] === '_')) {
+      for (j += 2; isWordChar(text.charCodeAt(j)); j++);
+    }
+    return j;
+  }
+  for (let p = 0; p < PUNCTUATION.length; p++) {
+    if (text.startsWith(PUNCTUATION[p]!, i)) return i + PUNCTUATION[p]!.length;
+  }
+  return -1;
+}
 
 class LexError extends Error {
   constructor(
@@ -93,16 +124,15 @@ function tokenize(text: string): Token[] {
     while (text[i] === ' ' || text[i] === '\t') i++;
     if (i >= text.length) break;
     const column = i + 1;
-    // test, not exec: no match array per token
-    TOKEN.lastIndex = i;
-    if (!TOKEN.test(text)) throw new LexError(`unexpected character '${text[i]}'`, column);
-    const end = TOKEN.lastIndex;
+    const end = tokenEnd(text, i);
+    if (end < 0) throw new LexError(`unexpected character '${text[i]}'`, column);
     const word = text.slice(i, end);
-    const kind = DIGIT.test(text[i]!) ? 'num' : IDENT_START.test(text[i]!) ? 'ident' : 'punct';
-    if (kind !== 'punct' && end < text.length && /[\w.$]/.test(text[end]!)) {
+    const first = text.charCodeAt(i);
+    const kind = isDigit(first) ? 'num' : isIdentStart(first) ? 'ident' : 'punct';
+    if (kind !== 'punct' && end < text.length && isWordChar(text.charCodeAt(end))) {
       throw new LexError(`invalid token '${text.slice(i).match(/^[\w.$]+/)![0]}'`, column);
     }
-    tokens.push({ kind: kind === 'ident' && REGISTER.test(word) ? 'reg' : kind, text: word, column });
+    tokens.push({ kind: kind === 'ident' && isRegister(word) ? 'reg' : kind, text: word, column });
     i = end;
   }
   return tokens;
@@ -137,9 +167,8 @@ function templateParts(template: string, limit = Number.POSITIVE_INFINITY): Part
     if (i >= template.length) break;
     let end = template.indexOf('}', i) + 1;
     if (template[i] !== '{') {
-      TOKEN.lastIndex = i;
-      if (!TOKEN.test(template)) throw new Error(`llvm syntax table: cannot read '${template}'`);
-      end = TOKEN.lastIndex;
+      end = tokenEnd(template, i);
+      if (end < 0) throw new Error(`llvm syntax table: cannot read '${template}'`);
     }
     const text = template.slice(i, end);
     let part = PARTS.get(text);
@@ -156,7 +185,8 @@ function templateParts(template: string, limit = Number.POSITIVE_INFINITY): Part
 function compile(form: InsnForm, syntax: Syntax): Pattern {
   const parts = templateParts(syntax.template);
   let score = 0;
-  for (const part of parts) {
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
     if (!('hole' in part)) {
       score++;
       continue;
@@ -183,72 +213,116 @@ function bucketOf(first: Part | Token | undefined, second: Part | Token | undefi
 function bucketWord(x: Part | Token | undefined): string {
   if (x === undefined) return '';
   if ('hole' in x) return x.hole.kind === 'reg' ? '<reg>' : `{${x.hole.kind}}`;
-  if ('lit' in x) return REGISTER.test(x.lit) ? '<reg>' : x.lit;
+  if ('lit' in x) return isRegister(x.lit) ? '<reg>' : x.lit;
   return x.kind === 'reg' ? '<reg>' : x.text;
 }
 
 /**
- * A syntax of the table, sorted into its bucket by its first tokens; its pattern is compiled when
- * a line first needs it. Compiling every template costs more than sorting them, and a small
- * source needs few: `tsbpf asm` starts faster for it.
+ * A syntax of the table, filed by its first tokens; its pattern is compiled when a line first
+ * needs it. Compiling every template costs more than filing them, and a small source needs few:
+ * `tsbpf asm` starts faster for it.
  */
 interface Entry {
   readonly form: InsnForm;
-  readonly syntax: Syntax;
-  /**
-   * The template's third part, when its first two take one token each (literals, registers): a
-   * line can match only if its third token is that literal (or the part is a hole).
-   */
-  readonly third: Part | undefined;
+  /** The syntax's index in `syntaxesOf(form)`. */
+  readonly syntax: number;
+  /** Its place in table order: among equally specific matches, the first wins. */
+  readonly order: number;
   pattern?: Pattern;
 }
 
-let bucketIndex: ReadonlyMap<string, readonly Entry[]> | undefined;
+/** More syntaxes than any form has: {@link Entry.order} is `form index * this + syntax index`. */
+const ORDER_STRIDE = 64;
 
-function buckets(): ReadonlyMap<string, readonly Entry[]> {
-  if (bucketIndex) return bucketIndex;
-  const index = new Map<string, Entry[]>();
+/**
+ * The syntax table filed as `llvm-buckets.ts` holds it: by bucket ({@link bucketOf}), and where a
+ * template's first two parts take one token each (literals, registers), by bucket and the run of
+ * literals that follows them (`<reg> = * ( u8 * ) (`, `if >=`), so that a line unpacks only the
+ * entries whose literals its tokens have. Each file is a JSON list of form and syntax indexes, in
+ * table order: `[form, syntax, form, syntax, …]`. `scripts/gen-llvm-buckets.ts` writes it; a test
+ * checks it.
+ */
+export function buildParseBuckets(): Record<string, string> {
+  const index = new Map<string, number[]>();
   const single = (part: Part | undefined) => part && ('lit' in part || part.hole.kind === 'reg');
-  // Indexed loops, no destructuring: this runs cold, once per process, where each iterator step
-  // allocates.
-  for (let f = 0; f < FORMS.length; f++) {
-    const form = FORMS[f]!;
-    const syntaxes = syntaxesOf(form);
+  FORMS.forEach((form, f) => {
     const seen = new Set<string>();
-    for (let s = 0; s < syntaxes.length; s++) {
-      const syntax = syntaxes[s]!;
-      if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) continue;
+    syntaxesOf(form).forEach((syntax, s) => {
+      if (syntax.lossy || seen.has(`${syntax.template}|${syntax.dialect}`)) return;
       seen.add(`${syntax.template}|${syntax.dialect}`);
-      const parts = templateParts(syntax.template, 3);
-      const first = parts[0];
-      const second = parts[1];
-      const third = parts[2];
-      const key = bucketOf(first, second);
-      const bucket = index.get(key) ?? [];
-      bucket.push({ form, syntax, third: single(first) && single(second) ? third : undefined });
-      index.set(key, bucket);
+      const parts = templateParts(syntax.template);
+      const run: string[] = [];
+      if (single(parts[0]) && single(parts[1])) {
+        for (const part of parts.slice(2)) {
+          if (!('lit' in part)) break;
+          run.push(part.lit);
+        }
+      }
+      const key = [bucketOf(parts[0], parts[1]), ...run].join(' ');
+      const entries = index.get(key) ?? [];
+      entries.push(f, s);
+      index.set(key, entries);
+    });
+  });
+  return Object.fromEntries([...index].map(([key, entries]) => [key, JSON.stringify(entries)]));
+}
+
+/** The files of {@link PARSE_BUCKETS} unpacked so far. */
+const unpacked = new Map<string, readonly Entry[]>();
+
+/** The entries of one file of {@link PARSE_BUCKETS}, unpacked the first time a line needs them. */
+function file(key: string): readonly Entry[] {
+  let entries = unpacked.get(key);
+  if (!entries) {
+    const packed = Object.hasOwn(PARSE_BUCKETS, key) ? (JSON.parse(PARSE_BUCKETS[key]!) as number[]) : [];
+    const list: Entry[] = [];
+    for (let i = 0; i < packed.length; i += 2) {
+      const form = packed[i]!;
+      const syntax = packed[i + 1]!;
+      list.push({ form: FORMS[form]!, syntax, order: form * ORDER_STRIDE + syntax });
     }
+    entries = list;
+    unpacked.set(key, entries);
   }
-  bucketIndex = index;
-  return index;
+  return entries;
 }
 
 /**
- * The patterns of the flavour that a line starting with `tokens` may match: its bucket's, or with
- * `narrow` only those whose third part the line's third token fits (enough to find a match; the
- * whole bucket names what was expected when none matches).
+ * The patterns of the flavour that a line starting with `tokens` may match, in table order: with
+ * `narrow` only those whose literals its tokens have (enough to find a match), else its whole
+ * bucket (to name what was expected when none matches).
  */
 function patternsFor(tokens: readonly Token[], flavor: Flavor, narrow: boolean): Pattern[] {
+  const bucket = bucketOf(tokens[0], tokens[1]);
+  let entries = file(bucket);
+  if (narrow) {
+    // the files of the line's bucket and of each run of its tokens from the third
+    let key = bucket;
+    let merged = false;
+    for (let t = 2; t < tokens.length; t++) {
+      key += ` ${tokens[t]!.text}`;
+      const more = file(key);
+      if (more.length === 0) continue;
+      entries = entries.length === 0 ? more : [...entries, ...more];
+      merged = entries !== more;
+    }
+    if (merged) entries = [...entries].sort(byOrder);
+  } else {
+    const keys = Object.keys(PARSE_BUCKETS).filter((key) => key === bucket || key.startsWith(`${bucket} `));
+    entries = keys.flatMap(file).sort(byOrder);
+  }
   const patterns: Pattern[] = [];
-  for (const entry of buckets().get(bucketOf(tokens[0], tokens[1])) ?? []) {
-    const { syntax, third } = entry;
+  for (let e = 0; e < entries.length; e++) {
+    const entry = entries[e]!;
+    const syntax = syntaxesOf(entry.form)[entry.syntax]!;
     if (syntax.dialect !== undefined && syntax.dialect !== flavor) continue;
-    if (narrow && third && 'lit' in third && third.lit !== tokens[2]?.text) continue;
     entry.pattern ??= compile(entry.form, syntax);
     patterns.push(entry.pattern);
   }
   return patterns;
 }
+
+const byOrder = (a: Entry, b: Entry) => a.order - b.order;
 
 // ---------------------------------------------------------------------------------------------
 // Matching.
@@ -263,6 +337,8 @@ type MatchResult =
   | { readonly ok: true; readonly bindings: readonly Binding[] }
   /** `expected`: the part that did not match, or undefined for the end of the line. */
   | { readonly ok: false; readonly at: number; readonly expected: Part | undefined };
+
+const HEX_PREFIX = /^0x/i;
 
 function numberValue(tokens: readonly Token[]): bigint {
   const digits = BigInt(tokens[tokens.length - 1].text);
@@ -286,7 +362,7 @@ function holeLength(
       return token.kind === 'ident' && (hole.target === 'helper' || token.text === 'kernel-function') ? 1 : 0;
     case 'num': {
       if (hole.style === 'label') return token.kind === 'ident' ? 1 : 0;
-      if (hole.style === 'uhex') return token.kind === 'num' && /^0x/i.test(token.text) ? 1 : 0;
+      if (hole.style === 'uhex') return token.kind === 'num' && HEX_PREFIX.test(token.text) ? 1 : 0;
       if (token.kind === 'ident' && (hole.style === 'rel' || hole.style === 'reldec')) return 1;
       const signed = token.kind === 'punct' && (token.text === '+' || token.text === '-');
       const length = signed ? 2 : 1;
@@ -310,10 +386,33 @@ function describe(part: Part | undefined): string {
   return hole.style === 'rel' || hole.style === 'reldec' ? 'an offset or a label' : 'a number';
 }
 
+/**
+ * Whether a pattern matches the tokens, as {@link match} says, without building the match: most
+ * of the patterns a line is tried against do not.
+ */
+function fits(pattern: Pattern, tokens: readonly Token[]): boolean {
+  const { parts } = pattern;
+  let at = 0;
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
+    if ('lit' in part) {
+      if (tokens[at]?.text !== part.lit) return false;
+      at++;
+      continue;
+    }
+    const length = holeLength(part.hole, tokens, at, pattern.form, false);
+    if (length === 0) return false;
+    at += length;
+  }
+  return at === tokens.length;
+}
+
 function match(pattern: Pattern, tokens: readonly Token[], anyWidth: boolean): MatchResult {
   const bindings: Binding[] = [];
   let at = 0;
-  for (const part of pattern.parts) {
+  const { parts } = pattern;
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
     if ('lit' in part) {
       if (tokens[at]?.text !== part.lit) return { ok: false, at, expected: part };
       at++;
@@ -378,16 +477,44 @@ const IGNORED_DIRECTIVES = new Set([
   'addrsig_sym',
 ]);
 
-const OBJDUMP_NOISE: readonly RegExp[] = [
-  /^\S.*:\s+file format /,
-  /^Disassembly of section /,
-  /^\s*\.\.\.\s*$/,
-  /^\s*[0-9a-f]+:\s+R_BPF_\w+/,
+/**
+ * A pattern for whole lines, and strings of which every line it matches has one: the pattern runs
+ * only on the lines that have one (V8 compiles a regular expression the first time it runs, at
+ * every start, which cost more than assembling a small source).
+ */
+interface LinePattern {
+  readonly needles: readonly string[];
+  readonly pattern: RegExp;
+}
+
+/** The match of a line pattern, or null. */
+function execLine({ needles, pattern }: LinePattern, text: string): RegExpExecArray | null {
+  for (let n = 0; n < needles.length; n++) if (text.includes(needles[n]!)) return pattern.exec(text);
+  return null;
+}
+
+const OBJDUMP_NOISE: readonly LinePattern[] = [
+  { needles: ['file format '], pattern: /^\S.*:\s+file format / },
+  { needles: ['Disassembly of section '], pattern: /^Disassembly of section / },
+  { needles: ['...'], pattern: /^\s*\.\.\.\s*$/ },
+  { needles: ['R_BPF_'], pattern: /^\s*[0-9a-f]+:\s+R_BPF_\w+/ },
 ];
-const OBJDUMP_SYMBOL = /^[0-9a-f]{8,16} <([A-Za-z_.$][\w.$]*)>:\s*$/;
-const OBJDUMP_COLUMNS = /^\s*\d+:\s+(?:[0-9a-f]{2} ){7}[0-9a-f]{2}(?: (?:[0-9a-f]{2} ){7}[0-9a-f]{2})?(?=\s)/;
-const VERIFIER_COLUMNS = /^\s*(?:\d+:\s+)?\([0-9a-f]{2}\)\s|^\s*\d+:\s/;
-const LABEL = /^\s*([A-Za-z_.$][\w.$]*)\s*:/;
+const OBJDUMP_SYMBOL: LinePattern = {
+  needles: ['>:'],
+  pattern: /^[0-9a-f]{8,16} <([A-Za-z_.$][\w.$]*)>:\s*$/,
+};
+const OBJDUMP_COLUMNS: LinePattern = {
+  needles: [':'],
+  pattern: /^\s*\d+:\s+(?:[0-9a-f]{2} ){7}[0-9a-f]{2}(?: (?:[0-9a-f]{2} ){7}[0-9a-f]{2})?(?=\s)/,
+};
+const VERIFIER_COLUMNS: LinePattern = {
+  needles: [':', ')'],
+  pattern: /^\s*(?:\d+:\s+)?\([0-9a-f]{2}\)\s|^\s*\d+:\s/,
+};
+const LABEL: LinePattern = { needles: [':'], pattern: /^\s*([A-Za-z_.$][\w.$]*)\s*:/ };
+const DIRECTIVE: LinePattern = { needles: ['.'], pattern: /^\s*\.([A-Za-z_]\w*)(?=\s|$)/ };
+/** llvm-objdump's ` <LBB0_2>` after a jump target. */
+const SYMBOL_ANNOTATION: LinePattern = { needles: ['<'], pattern: /\s<[^<>]*>\s*$/ };
 
 /** Blank out a prefix so that columns still count from the start of the original line. */
 function blank(text: string, length: number): string {
@@ -435,24 +562,28 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
     labels.set(name, { slot, line });
   };
 
-  for (const [index, original] of lines.entries()) {
+  // Indexed loops on this path: every iterator step allocates, and `tsbpf asm` starts faster without.
+  nextLine: for (let index = 0; index < lines.length; index++) {
+    const original = lines[index]!;
     const line = index + 1;
-    if (OBJDUMP_NOISE.some((re) => re.test(original))) continue;
-    const symbol = OBJDUMP_SYMBOL.exec(original);
+    for (let n = 0; n < OBJDUMP_NOISE.length; n++)
+      if (execLine(OBJDUMP_NOISE[n]!, original)) continue nextLine;
+    const symbol = execLine(OBJDUMP_SYMBOL, original);
     if (symbol) {
       // llvm-objdump's `0000000000000078 <bar>:` header names the next instruction.
       if (!labels.has(symbol[1])) define(symbol[1], line, original.indexOf('<') + 2);
       continue;
     }
     let text = original;
-    const columns = OBJDUMP_COLUMNS.exec(text) ?? VERIFIER_COLUMNS.exec(text);
+    const columns = execLine(OBJDUMP_COLUMNS, text) ?? execLine(VERIFIER_COLUMNS, text);
     if (columns) text = blank(text, columns[0].length);
-    text = stripComment(text).replace(/\s<[^<>]*>\s*$/, '');
-    for (let label = LABEL.exec(text); label; label = LABEL.exec(text)) {
+    text = stripComment(text);
+    if (execLine(SYMBOL_ANNOTATION, text)) text = text.replace(SYMBOL_ANNOTATION.pattern, '');
+    for (let label = execLine(LABEL, text); label; label = execLine(LABEL, text)) {
       define(label[1], line, label[0].indexOf(label[1]) + 1);
       text = blank(text, label[0].length);
     }
-    const directive = /^\s*\.([A-Za-z_]\w*)(?=\s|$)/.exec(text);
+    const directive = execLine(DIRECTIVE, text);
     if (directive) {
       if (IGNORED_DIRECTIVES.has(directive[1]) || directive[1].startsWith('cfi_')) continue;
       fail(`unsupported directive '.${directive[1]}'`, line, directive[0].indexOf('.') + 1);
@@ -466,13 +597,22 @@ export function assemble(source: string, options: AssembleOptions = {}): Insn[] 
     }
     if (tokens.length === 0) continue;
     const insn = parseInstruction(tokens, flavor, (reason, column) => fail(reason, line, column));
-    pending.push({ ...insn, slot, line, column: tokens[0].column });
+    pending.push({
+      form: insn.form,
+      raw: insn.raw,
+      imm2: insn.imm2,
+      references: insn.references,
+      slot,
+      line,
+      column: tokens[0].column,
+    });
     slot += slotCount(insn.form);
   }
 
   return layout(
     pending.map((p) => {
-      for (const ref of p.references) {
+      for (let r = 0; r < p.references.length; r++) {
+        const ref = p.references[r]!;
         const target = labels.get(ref.label);
         if (!target) return fail(`undefined label '${ref.label}'`, p.line, ref.column);
         const delta = BigInt(target.slot - (p.slot + 1));
@@ -506,7 +646,9 @@ function bestMatch(
   tokens: readonly Token[],
 ): { pattern: Pattern; bindings: readonly Binding[] } | undefined {
   let best: { pattern: Pattern; bindings: readonly Binding[] } | undefined;
-  for (const pattern of patterns) {
+  for (let p = 0; p < patterns.length; p++) {
+    const pattern = patterns[p]!;
+    if (!fits(pattern, tokens)) continue;
     const result = match(pattern, tokens, false);
     if (result.ok && (!best || pattern.score > best.pattern.score))
       best = { pattern, bindings: result.bindings };
@@ -601,19 +743,21 @@ function bind(
   if (form.select) raw[form.select.field] = form.select.value;
   let imm2 = 0;
   const references: Reference[] = [];
-  const registers = new Map<'dst' | 'src', Token>();
-  for (const { hole, tokens } of bindings) {
+  // the register token each register field took first (a form may name one twice: `r0 = -r0`)
+  const registers: { dst?: Token; src?: Token } = {};
+  for (let b = 0; b < bindings.length; b++) {
+    const { hole, tokens } = bindings[b]!;
     const first = tokens[0];
     const last = tokens[tokens.length - 1];
     if (hole.kind === 'name') continue;
     if (hole.kind === 'reg') {
       const number = Number(first.text.slice(1));
       if (number >= REGISTER_COUNT) fail(`invalid register '${first.text}' (r0-r10, w0-w10)`, first.column);
-      const previous = registers.get(hole.field);
+      const previous = registers[hole.field];
       if (previous && previous.text.slice(1) !== first.text.slice(1)) {
         fail(`'${first.text}' must be the same register as '${previous.text}'`, first.column);
       }
-      registers.set(hole.field, first);
+      registers[hole.field] = first;
       raw[hole.field] = number;
       continue;
     }
@@ -627,7 +771,7 @@ function bind(
       continue;
     }
     const value = numberValue(tokens);
-    const shown = { ...last, text: tokens.map((t) => t.text).join(''), column: first.column };
+    const shown = { kind: last.kind, text: tokens.map((t) => t.text).join(''), column: first.column };
     if (hole.field === 'value') {
       inRange(value, IMM64, 'immediate', shown, fail);
       raw.imm = Number(BigInt.asIntN(32, value));

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { AssemblyError } from './errors.js';
 import { encode, type Insn, layout, makeInsn, type RawInsn } from './instruction.js';
 import { assemble, disassemble, type FormatOptions, formatInsn, jumpTarget, llvm19Knows } from './llvm.js';
+import { PARSE_BUCKETS, PUNCTUATION } from './llvm-buckets.js';
+import { buildParseBuckets, buildPunctuation } from './llvm-parse.js';
 import { FORMS, type InsnForm, type RawField } from './table.js';
 
 const GOLDEN_DIR = fileURLToPath(new URL('../../testdata/isa/', import.meta.url));
@@ -295,6 +297,13 @@ describe('assembly errors', () => {
       );
     });
   }
+});
+
+describe('the precomputed parser index', () => {
+  test('llvm-buckets.ts is what the tables give (node --import tsx scripts/gen-llvm-buckets.ts rewrites it)', () => {
+    assert.deepEqual(PUNCTUATION, buildPunctuation());
+    assert.deepEqual(PARSE_BUCKETS, buildParseBuckets());
+  });
 });
 
 describe('golden files', () => {

@@ -185,63 +185,132 @@ const R = 'reg' as const;
 const Z = 'zero' as const;
 const V = 'value' as const;
 
-function rules(dst: FieldRule, src: FieldRule, off: FieldRule, imm: FieldRule): Record<RawField, FieldRule> {
-  return { dst, src, off, imm };
+const RULE_CODES: readonly FieldRule[] = [R, Z, V];
+/** The rule records made so far, by their four rules: a handful recur in every form. */
+const ruleRecords: Array<Readonly<Record<RawField, FieldRule>> | undefined> = [];
+
+function rules(
+  dst: FieldRule,
+  src: FieldRule,
+  off: FieldRule,
+  imm: FieldRule,
+): Readonly<Record<RawField, FieldRule>> {
+  const key =
+    ((RULE_CODES.indexOf(dst) * 3 + RULE_CODES.indexOf(src)) * 3 + RULE_CODES.indexOf(off)) * 3 +
+    RULE_CODES.indexOf(imm);
+  let record = ruleRecords[key];
+  if (!record) {
+    record = { dst, src, off, imm };
+    ruleRecords[key] = record;
+  }
+  return record;
 }
 
 const sizeSuffix: Readonly<Record<AccessSize, string>> = { 1: 'b', 2: 'h', 4: 'w', 8: 'dw' };
 
-const aluBinary: ReadonlyArray<readonly [AluOp, number, string]> = [
-  ['add', AluCode.add, '+='],
-  ['sub', AluCode.sub, '-='],
-  ['mul', AluCode.mul, '*='],
-  ['div', AluCode.div, '/='],
-  ['or', AluCode.or, '|='],
-  ['and', AluCode.and, '&='],
-  ['lsh', AluCode.lsh, '<<='],
-  ['rsh', AluCode.rsh, '>>='],
-  ['mod', AluCode.mod, '%='],
-  ['xor', AluCode.xor, '^='],
-  ['mov', AluCode.mov, '='],
-  ['arsh', AluCode.arsh, 's>>='],
+interface OpRow<Op> {
+  readonly op: Op;
+  readonly code: number;
+  /** The LLVM-syntax operator. */
+  readonly operator: string;
+}
+
+const aluBinary: ReadonlyArray<OpRow<AluOp>> = [
+  { op: 'add', code: AluCode.add, operator: '+=' },
+  { op: 'sub', code: AluCode.sub, operator: '-=' },
+  { op: 'mul', code: AluCode.mul, operator: '*=' },
+  { op: 'div', code: AluCode.div, operator: '/=' },
+  { op: 'or', code: AluCode.or, operator: '|=' },
+  { op: 'and', code: AluCode.and, operator: '&=' },
+  { op: 'lsh', code: AluCode.lsh, operator: '<<=' },
+  { op: 'rsh', code: AluCode.rsh, operator: '>>=' },
+  { op: 'mod', code: AluCode.mod, operator: '%=' },
+  { op: 'xor', code: AluCode.xor, operator: '^=' },
+  { op: 'mov', code: AluCode.mov, operator: '=' },
+  { op: 'arsh', code: AluCode.arsh, operator: 's>>=' },
 ];
 
 /** sdiv and smod reuse div and mod with offset 1 (since 6.6). */
-const aluSigned: ReadonlyArray<readonly [AluOp, number, string]> = [
-  ['sdiv', AluCode.div, 's/='],
-  ['smod', AluCode.mod, 's%='],
+const aluSigned: ReadonlyArray<OpRow<AluOp>> = [
+  { op: 'sdiv', code: AluCode.div, operator: 's/=' },
+  { op: 'smod', code: AluCode.mod, operator: 's%=' },
 ];
 
-const jmpConditions: ReadonlyArray<readonly [JmpOp, number, string]> = [
-  ['jeq', JmpCode.jeq, '=='],
-  ['jgt', JmpCode.jgt, '>'],
-  ['jge', JmpCode.jge, '>='],
-  ['jset', JmpCode.jset, '&'],
-  ['jne', JmpCode.jne, '!='],
-  ['jsgt', JmpCode.jsgt, 's>'],
-  ['jsge', JmpCode.jsge, 's>='],
-  ['jlt', JmpCode.jlt, '<'],
-  ['jle', JmpCode.jle, '<='],
-  ['jslt', JmpCode.jslt, 's<'],
-  ['jsle', JmpCode.jsle, 's<='],
+const jmpConditions: ReadonlyArray<OpRow<JmpOp>> = [
+  { op: 'jeq', code: JmpCode.jeq, operator: '==' },
+  { op: 'jgt', code: JmpCode.jgt, operator: '>' },
+  { op: 'jge', code: JmpCode.jge, operator: '>=' },
+  { op: 'jset', code: JmpCode.jset, operator: '&' },
+  { op: 'jne', code: JmpCode.jne, operator: '!=' },
+  { op: 'jsgt', code: JmpCode.jsgt, operator: 's>' },
+  { op: 'jsge', code: JmpCode.jsge, operator: 's>=' },
+  { op: 'jlt', code: JmpCode.jlt, operator: '<' },
+  { op: 'jle', code: JmpCode.jle, operator: '<=' },
+  { op: 'jslt', code: JmpCode.jslt, operator: 's<' },
+  { op: 'jsle', code: JmpCode.jsle, operator: 's<=' },
 ];
 
-const atomicOps: ReadonlyArray<readonly [AtomicOp, number, string]> = [
-  ['add', AtomicCode.add, '+='],
-  ['or', AtomicCode.or, '|='],
-  ['and', AtomicCode.and, '&='],
-  ['xor', AtomicCode.xor, '^='],
+const atomicOps: ReadonlyArray<OpRow<AtomicOp>> = [
+  { op: 'add', code: AtomicCode.add, operator: '+=' },
+  { op: 'or', code: AtomicCode.or, operator: '|=' },
+  { op: 'and', code: AtomicCode.and, operator: '&=' },
+  { op: 'xor', code: AtomicCode.xor, operator: '^=' },
 ];
+
+/** The two ALU classes and the two jump classes: opcode class, operand width, mnemonic suffix. */
+const aluClasses = [
+  { cls: Class.ALU64, bits: 64, suffix: '' },
+  { cls: Class.ALU, bits: 32, suffix: '32' },
+] as const;
+const jmpClasses = [
+  { cls: Class.JMP, bits: 64, suffix: '' },
+  { cls: Class.JMP32, bits: 32, suffix: '32' },
+] as const;
 
 const sizes: readonly AccessSize[] = [1, 2, 4, 8];
+const endBits = [16, 32, 64] as const;
+const pseudoSources: readonly number[] = Object.values(PseudoSrc);
 
+/** The offset that picks div, mod and mov among the signed and sign-extending forms of their opcode. */
+const OFF_ZERO = { field: 'off', value: 0 } as const;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// The table is built once per process, cold, where every iterator step and array destructuring
+// allocates (tsbpf asm starts faster without): indexed loops, rows read as objects.
 function buildForms(): InsnForm[] {
   const forms: InsnForm[] = [];
-  for (const [cls, bits, suffix] of [
-    [Class.ALU64, 64, ''],
-    [Class.ALU, 32, '32'],
-  ] as const) {
-    for (const [op, code, operator] of aluBinary) {
+  for (let c = 0; c < aluClasses.length; c++) {
+    const { cls, bits, suffix } = aluClasses[c]!;
+    for (let i = 0; i < aluBinary.length; i++) {
+      const { op, code, operator } = aluBinary[i]!;
+      const select = op === 'div' || op === 'mod' || op === 'mov' ? OFF_ZERO : undefined;
+      const mnemonic = op + suffix;
+      const imm: Mutable<AluForm> = {
+        kind: 'alu',
+        op,
+        bits,
+        source: 'imm',
+        operator,
+        opcode: cls | code | Source.K,
+        mnemonic,
+        rules: rules(R, Z, Z, V),
+      };
+      const reg: Mutable<AluForm> = {
+        kind: 'alu',
+        op,
+        bits,
+        source: 'reg',
+        operator,
+        opcode: cls | code | Source.X,
+        mnemonic,
+        rules: rules(R, R, Z, Z),
+      };
+      if (select) imm.select = reg.select = select;
+      forms.push(imm, reg);
+    }
+    for (let i = 0; i < aluSigned.length; i++) {
+      const { op, code, operator } = aluSigned[i]!;
       forms.push({
         kind: 'alu',
         op,
@@ -250,9 +319,9 @@ function buildForms(): InsnForm[] {
         operator,
         opcode: cls | code | Source.K,
         mnemonic: op + suffix,
-        rules: rules(R, Z, Z, V),
-        ...(op === 'div' || op === 'mod' || op === 'mov' ? { select: { field: 'off', value: 0 } } : {}),
-      } as AluForm);
+        rules: rules(R, Z, V, V),
+        select: { field: 'off', value: 1 },
+      });
       forms.push({
         kind: 'alu',
         op,
@@ -261,24 +330,9 @@ function buildForms(): InsnForm[] {
         operator,
         opcode: cls | code | Source.X,
         mnemonic: op + suffix,
-        rules: rules(R, R, Z, Z),
-        ...(op === 'div' || op === 'mod' || op === 'mov' ? { select: { field: 'off', value: 0 } } : {}),
-      } as AluForm);
-    }
-    for (const [op, code, operator] of aluSigned) {
-      for (const source of ['imm', 'reg'] as const) {
-        forms.push({
-          kind: 'alu',
-          op,
-          bits,
-          source,
-          operator,
-          opcode: cls | code | (source === 'imm' ? Source.K : Source.X),
-          mnemonic: op + suffix,
-          rules: source === 'imm' ? rules(R, Z, V, V) : rules(R, R, V, Z),
-          select: { field: 'off', value: 1 },
-        });
-      }
+        rules: rules(R, R, V, Z),
+        select: { field: 'off', value: 1 },
+      });
     }
     forms.push({
       kind: 'alu',
@@ -291,7 +345,8 @@ function buildForms(): InsnForm[] {
       rules: rules(R, Z, Z, Z),
     });
     const extends_: ReadonlyArray<8 | 16 | 32> = bits === 64 ? [8, 16, 32] : [8, 16];
-    for (const extend of extends_) {
+    for (let e = 0; e < extends_.length; e++) {
+      const extend = extends_[e]!;
       forms.push({
         kind: 'alu',
         op: 'movsx',
@@ -321,7 +376,8 @@ function buildForms(): InsnForm[] {
       });
     }
   }
-  for (const bits of [16, 32, 64] as const) {
+  for (let b = 0; b < endBits.length; b++) {
+    const bits = endBits[b]!;
     forms.push({
       kind: 'end',
       order: 'le',
@@ -382,11 +438,10 @@ function buildForms(): InsnForm[] {
     rules: rules(Z, V, V, Z),
     select: { field: 'src', value: JcondSrc.MAY_GOTO },
   });
-  for (const [cls, bits, suffix] of [
-    [Class.JMP, 64, ''],
-    [Class.JMP32, 32, '32'],
-  ] as const) {
-    for (const [op, code, operator] of jmpConditions) {
+  for (let c = 0; c < jmpClasses.length; c++) {
+    const { cls, bits, suffix } = jmpClasses[c]!;
+    for (let i = 0; i < jmpConditions.length; i++) {
+      const { op, code, operator } = jmpConditions[i]!;
       forms.push({
         kind: 'jmp',
         op,
@@ -438,7 +493,8 @@ function buildForms(): InsnForm[] {
   forms.push({ kind: 'callx', opcode: call | Source.X, mnemonic: 'callx', rules: rules(R, Z, Z, Z) });
   forms.push({ kind: 'exit', opcode: Class.JMP | JmpCode.exit, mnemonic: 'exit', rules: rules(Z, Z, Z, Z) });
 
-  for (const pseudo of Object.values(PseudoSrc)) {
+  for (let p = 0; p < pseudoSources.length; p++) {
+    const pseudo = pseudoSources[p]!;
     forms.push({
       kind: 'lddw',
       pseudo,
@@ -448,7 +504,8 @@ function buildForms(): InsnForm[] {
       select: { field: 'src', value: pseudo },
     });
   }
-  for (const size of sizes) {
+  for (let z = 0; z < sizes.length; z++) {
+    const size = sizes[z]!;
     const s = sizeSuffix[size];
     const sz = sizeCodeOf[size];
     forms.push({
@@ -500,7 +557,8 @@ function buildForms(): InsnForm[] {
     const atomic = Class.STX | Mode.ATOMIC | sz;
     if (size >= 4) {
       const suffix32 = size === 4 ? '32' : '';
-      for (const [op, code, operator] of atomicOps) {
+      for (let i = 0; i < atomicOps.length; i++) {
+        const { op, code, operator } = atomicOps[i]!;
         forms.push({
           kind: 'atomic',
           size,
@@ -578,18 +636,26 @@ export const FORMS: readonly InsnForm[] = Object.freeze(buildForms());
 
 /** Forms grouped by opcode byte; an empty list means the opcode is not an instruction. */
 export const FORMS_BY_OPCODE: ReadonlyArray<readonly InsnForm[]> = (() => {
-  const byOpcode: InsnForm[][] = Array.from({ length: 256 }, () => []);
-  for (const form of FORMS) byOpcode[form.opcode].push(form);
+  // the opcodes without forms share one empty list
+  const none: readonly InsnForm[] = Object.freeze([]);
+  const byOpcode: Array<readonly InsnForm[]> = new Array(256).fill(none);
+  for (let f = 0; f < FORMS.length; f++) {
+    const form = FORMS[f]!;
+    const list = byOpcode[form.opcode]!;
+    if (list === none) byOpcode[form.opcode] = [form];
+    else (list as InsnForm[]).push(form);
+  }
   return byOpcode;
 })();
 
 /** Forms grouped by conformance mnemonic. */
 export const FORMS_BY_MNEMONIC: ReadonlyMap<string, readonly InsnForm[]> = (() => {
   const byName = new Map<string, InsnForm[]>();
-  for (const form of FORMS) {
-    const list = byName.get(form.mnemonic) ?? [];
-    list.push(form);
-    byName.set(form.mnemonic, list);
+  for (let f = 0; f < FORMS.length; f++) {
+    const form = FORMS[f]!;
+    const list = byName.get(form.mnemonic);
+    if (list) list.push(form);
+    else byName.set(form.mnemonic, [form]);
   }
   return byName;
 })();

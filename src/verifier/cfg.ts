@@ -85,7 +85,7 @@ export function checkCfg(
 ): Cfg | CfgError {
   const n = slots.length;
   // add_subprog_and_kfunc: call targets and pseudo-func targets start subprograms.
-  const starts = new Set<number>([0]);
+  const starts = new Set<number>().add(0);
   for (const i of slots) {
     if (!i) continue;
     if (isLocalCall(i) || isPseudoFunc(i)) {
@@ -97,13 +97,13 @@ export function checkCfg(
       starts.add(t);
     }
   }
-  const subprogs = [...starts].sort((a, b) => a - b);
+  const subprogs = starts.size === 1 ? [0] : [...starts].sort((a, b) => a - b);
   // check_subprogs: jumps stay in their function, each function ends in exit or ja.
   let sp = 0;
   for (let k = 0; k < n; k++) {
     const i = slots[k];
     const end = sp + 1 < subprogs.length ? subprogs[sp + 1] : n;
-    if (i && (i.kind === 'jmp' || isPseudoFunc(i)) && !isPseudoFunc(i)) {
+    if (i && i.kind === 'jmp') {
       const t = jumpDest(i);
       if (t < subprogs[sp] || t >= end) return { message: `jump out of range from insn ${k} to ${t}` };
     }
@@ -114,27 +114,14 @@ export function checkCfg(
       sp++;
     }
   }
-  // check_cfg: depth-first walk from slot 0.
+  // check_cfg: depth-first walk from slot 0 over each slot's (at most two) successors.
+  const edges = cfgEdges(slots);
   const state = new Uint8Array(n); // 0 new, 1 discovered, 2 explored
   const prunePoints = new Set<number>();
   const jmpPoints = new Set<number>();
   const stack: number[] = [0];
   const nextEdge = new Uint8Array(n);
   state[0] = 1;
-  const successors = (t: number): number[] => {
-    const i = slots[t];
-    if (!i) return t + 1 < n ? [t + 1] : [];
-    if (i.kind === 'exit') return [];
-    if (i.kind === 'call') {
-      if (isLocalCall(i)) return [t + 1, t + i.imm + 1];
-      return [t + 1];
-    }
-    if (isPseudoFunc(i)) return [t + 2, t + i.imm + 1];
-    if (i.kind === 'lddw') return [t + 2];
-    if (isJa(i)) return [jumpDest(i)];
-    if (isCondJmp(i)) return [t + 1, jumpDest(i)];
-    return [t + 1];
-  };
   for (let t = 0; t < n; t++) {
     const i = slots[t];
     if (!i) continue;
@@ -169,10 +156,9 @@ export function checkCfg(
   }
   while (stack.length) {
     const t = stack[stack.length - 1];
-    const succ = successors(t);
     let pushed = false;
-    while (nextEdge[t] < succ.length) {
-      const w = succ[nextEdge[t]++];
+    while (nextEdge[t] < 2 && !Number.isNaN(edges[2 * t + nextEdge[t]])) {
+      const w = edges[2 * t + nextEdge[t]++];
       if (w < 0 || w >= n) return { message: `jump out of range from insn ${t} to ${w}` };
       if (state[w] === 0) {
         state[w] = 1;
@@ -196,20 +182,42 @@ export function checkCfg(
       k++;
     }
   }
+  const inFrame = frameEdges(slots);
   return {
     subprogs,
     prunePoints,
     jmpPoints,
-    liveStack: computeLiveStack(slots),
-    liveBefore: computeLiveRegs(slots, (i) => {
-      // a helper reads only its arguments (compute_live_registers uses the prototype)
-      if (i.kind === 'call' && i.form.target === 'helper') {
-        const n = helperArgs(i.imm);
-        if (n !== undefined) return { use: ((1 << n) - 1) << 1, def: 0b111111 };
-      }
-      return useDef(i);
-    }),
+    liveStack: computeLiveStack(slots, inFrame),
+    liveBefore: computeLiveRegs(slots, helperArgs, inFrame),
   };
+}
+
+/**
+ * Each slot's successors for check_cfg's walk, at most two (slot `t`'s at `2t` and `2t + 1`, NaN
+ * for none): calls go on to the next instruction and into their callee, so do pseudo-func loads.
+ */
+function cfgEdges(slots: Slots): Float64Array {
+  const n = slots.length;
+  const edges = new Float64Array(2 * n).fill(Number.NaN);
+  for (let t = 0; t < n; t++) {
+    const i = slots[t];
+    let a = t + 1;
+    let b = Number.NaN;
+    if (!i) {
+      if (t + 1 >= n) continue;
+    } else if (i.kind === 'exit') continue;
+    else if (i.kind === 'call') {
+      if (isLocalCall(i)) b = t + i.imm + 1;
+    } else if (isPseudoFunc(i)) {
+      a = t + 2;
+      b = t + i.imm + 1;
+    } else if (i.kind === 'lddw') a = t + 2;
+    else if (isJa(i)) a = jumpDest(i);
+    else if (isCondJmp(i)) b = jumpDest(i);
+    edges[2 * t] = a;
+    edges[2 * t + 1] = b;
+  }
+  return edges;
 }
 
 function jumpsInto(slots: Slots, target: number): boolean {
@@ -217,76 +225,127 @@ function jumpsInto(slots: Slots, target: number): boolean {
   return false;
 }
 
-/** Registers an instruction reads and writes (bit masks), for static liveness. */
-export function useDef(i: Insn): { use: number; def: number } {
-  const bit = (r: number) => 1 << r;
+const bit = (r: number): number => 1 << r;
+
+/** Registers an instruction reads (bit mask), for static liveness. */
+function useMask(i: Insn): number {
   switch (i.kind) {
     case 'alu': {
       const f = i.form;
-      if (f.op === 'mov' || f.op === 'movsx')
-        return { use: f.source === 'reg' ? bit(i.src) : 0, def: bit(i.dst) };
-      if (f.op === 'neg') return { use: bit(i.dst), def: bit(i.dst) };
-      return { use: bit(i.dst) | (f.source === 'reg' ? bit(i.src) : 0), def: bit(i.dst) };
+      if (f.op === 'mov' || f.op === 'movsx') return f.source === 'reg' ? bit(i.src) : 0;
+      if (f.op === 'neg') return bit(i.dst);
+      return bit(i.dst) | (f.source === 'reg' ? bit(i.src) : 0);
     }
     case 'end':
-      return { use: bit(i.dst), def: bit(i.dst) };
+      return bit(i.dst);
     case 'jmp':
-      if (i.form.op === 'ja') return { use: 0, def: 0 };
-      return { use: bit(i.dst) | (i.form.source === 'reg' ? bit(i.src) : 0), def: 0 };
+      if (i.form.op === 'ja') return 0;
+      return bit(i.dst) | (i.form.source === 'reg' ? bit(i.src) : 0);
     case 'call':
-      // Helpers read r1-r5 conservatively (Linux uses each helper's argument count); calls clobber r0-r5.
-      return { use: 0b111110, def: 0b111111 };
+      // Helpers read r1-r5 conservatively (Linux uses each helper's argument count)
+      return 0b111110;
     case 'callx':
-      return { use: 0b111110 | bit(i.dst), def: 0b111111 };
+      return 0b111110 | bit(i.dst);
     case 'exit':
-      return { use: 1, def: 0 };
+      return 1;
     case 'lddw':
-      return { use: 0, def: bit(i.dst) };
+      return 0;
     case 'ldx':
-      return { use: bit(i.src), def: bit(i.dst) };
+      return bit(i.src);
     case 'st':
-      return { use: bit(i.dst), def: 0 };
+      return bit(i.dst);
     case 'stx':
-      return { use: bit(i.dst) | bit(i.src), def: 0 };
+      return bit(i.dst) | bit(i.src);
     case 'atomic': {
       const f = i.form;
-      if (f.op === 'load_acquire') return { use: bit(i.src), def: bit(i.dst) };
-      if (f.op === 'store_release') return { use: bit(i.dst) | bit(i.src), def: 0 };
-      const def = f.op === 'cmpxchg' ? 1 : f.fetch ? bit(i.src) : 0;
-      return { use: bit(i.dst) | bit(i.src) | (f.op === 'cmpxchg' ? 1 : 0), def };
+      if (f.op === 'load_acquire') return bit(i.src);
+      if (f.op === 'store_release') return bit(i.dst) | bit(i.src);
+      return bit(i.dst) | bit(i.src) | (f.op === 'cmpxchg' ? 1 : 0);
     }
     case 'ldabs':
-      return { use: bit(6), def: 0b111111 };
+      return bit(6);
     case 'ldind':
-      return { use: bit(6) | bit(i.src), def: 0b111111 };
+      return bit(6) | bit(i.src);
   }
 }
 
-/** Where control goes after the instruction at slot `t` within its frame (calls return to t + 1). */
-function frameSuccessors(t: number, i: Insn): number[] {
-  if (i.kind === 'exit') return [];
-  if (i.kind === 'lddw') return [t + 2];
-  if (i.kind === 'jmp') return i.form.op === 'ja' ? [jumpDest(i)] : [t + 1, jumpDest(i)];
-  return [t + 1];
+/** Registers an instruction writes (bit mask), for static liveness; calls clobber r0-r5. */
+function defMask(i: Insn): number {
+  switch (i.kind) {
+    case 'alu':
+    case 'end':
+    case 'lddw':
+    case 'ldx':
+      return bit(i.dst);
+    case 'call':
+    case 'callx':
+    case 'ldabs':
+    case 'ldind':
+      return 0b111111;
+    case 'atomic': {
+      const f = i.form;
+      if (f.op === 'load_acquire') return bit(i.dst);
+      if (f.op === 'store_release') return 0;
+      return f.op === 'cmpxchg' ? 1 : f.fetch ? bit(i.src) : 0;
+    }
+    default:
+      return 0;
+  }
 }
 
-/** Backward dataflow: registers live before each slot (r10 always). */
+/** Registers an instruction reads and writes (bit masks), for static liveness. */
+export function useDef(i: Insn): { use: number; def: number } {
+  return { use: useMask(i), def: defMask(i) };
+}
+
+/**
+ * Where control goes after each slot within its frame (calls return to t + 1): at most two
+ * successors, slot `t`'s at `2t` and `2t + 1`, -1 for none (out-of-range ones are dropped).
+ */
+function frameEdges(slots: Slots): Int32Array {
+  const n = slots.length;
+  const edges = new Int32Array(2 * n).fill(-1);
+  for (let t = 0; t < n; t++) {
+    const i = slots[t];
+    if (!i || i.kind === 'exit') continue;
+    const ja = i.kind === 'jmp' && i.form.op === 'ja';
+    const a = i.kind === 'lddw' ? t + 2 : ja ? jumpDest(i) : t + 1;
+    const b = i.kind === 'jmp' && !ja ? jumpDest(i) : -1;
+    if (a >= 0 && a < n) edges[2 * t] = a;
+    if (b >= 0 && b < n) edges[2 * t + 1] = b;
+  }
+  return edges;
+}
+
+/**
+ * Backward dataflow: registers live before each slot (r10 always). A helper call reads only its
+ * arguments when `helperArgs` knows their number (compute_live_registers uses the prototype).
+ */
 export function computeLiveRegs(
   slots: Slots,
-  useDefOf: (i: Insn) => { use: number; def: number } = useDef,
+  helperArgs: (id: number) => number | undefined = () => undefined,
+  edges: Int32Array = frameEdges(slots),
 ): Uint16Array {
   const n = slots.length;
+  const use = new Uint16Array(n);
+  const keep = new Uint16Array(n);
+  for (let t = 0; t < n; t++) {
+    const i = slots[t];
+    if (!i) continue;
+    const args = i.kind === 'call' && i.form.target === 'helper' ? helperArgs(i.imm) : undefined;
+    use[t] = args === undefined ? useMask(i) : ((1 << args) - 1) << 1;
+    keep[t] = ~(args === undefined ? defMask(i) : 0b111111) & 0x7ff;
+  }
   const live = new Uint16Array(n);
   let changed = true;
   while (changed) {
     changed = false;
     for (let t = n - 1; t >= 0; t--) {
-      const i = slots[t];
-      if (!i) continue;
-      let out = 0;
-      for (const s of frameSuccessors(t, i)) if (s >= 0 && s < n) out |= live[s];
-      const { use, def } = useDefOf(i);
-      const v = (use | (out & ~def)) & 0x7ff;
+      if (!slots[t]) continue;
+      const a = edges[2 * t];
+      const b = edges[2 * t + 1];
+      const out = (a < 0 ? 0 : live[a]) | (b < 0 ? 0 : live[b]);
+      const v = (use[t] | (out & keep[t])) & 0x7ff;
       if (v !== live[t]) {
         live[t] = v;
         changed = true;
@@ -305,22 +364,10 @@ export function computeLiveRegs(
  * slot dead that Linux keeps. An aligned 8-byte store through `r10` overwrites its slot; `exit`
  * ends the frame.
  */
-export function computeLiveStack(slots: Slots): Uint32Array {
+export function computeLiveStack(slots: Slots, edges: Int32Array = frameEdges(slots)): Uint32Array {
   const n = slots.length;
   const live = new Uint32Array(2 * n);
   const ALL = 0xffffffff;
-  // bit of the slots an r10-based access [off, off + size) touches, as [lo, hi] words
-  const touched = (off: number, size: number): [number, number] | null => {
-    if (off >= 0 || off < -512 || off + size > 0) return null;
-    let lo = 0;
-    let hi = 0;
-    for (let b = off; b < off + size; b++) {
-      const spi = (-b - 1) >> 3;
-      if (spi < 32) lo |= 1 << spi;
-      else hi |= 1 << (spi - 32);
-    }
-    return [lo >>> 0, hi >>> 0];
-  };
   let changed = true;
   while (changed) {
     changed = false;
@@ -329,8 +376,9 @@ export function computeLiveStack(slots: Slots): Uint32Array {
       if (!i) continue;
       let lo = 0;
       let hi = 0;
-      for (const s of frameSuccessors(t, i)) {
-        if (s < 0 || s >= n) continue;
+      for (let e = 2 * t; e < 2 * t + 2; e++) {
+        const s = edges[e];
+        if (s < 0) continue;
         lo |= live[2 * s];
         hi |= live[2 * s + 1];
       }
@@ -342,16 +390,26 @@ export function computeLiveStack(slots: Slots): Uint32Array {
           const size = i.form.size;
           const readsSrc = i.kind === 'ldx' || (i.kind === 'atomic' && i.form.op === 'load_acquire');
           const base = readsSrc ? i.src : i.dst;
-          const reach = base === 10 ? touched(i.off, size) : null;
-          if (!reach) {
+          // the slots an r10-based access [off, off + size) touches; any other reaches anywhere
+          const off = i.off;
+          if (base !== 10 || off >= 0 || off < -512 || off + size > 0) {
             lo = ALL;
             hi = ALL;
-          } else if (i.kind === 'ldx' || i.kind === 'atomic') {
-            lo |= reach[0];
-            hi |= reach[1];
-          } else if (size === 8 && i.off % 8 === 0) {
-            lo &= ~reach[0];
-            hi &= ~reach[1];
+            break;
+          }
+          let reachLo = 0;
+          let reachHi = 0;
+          for (let b = off; b < off + size; b++) {
+            const spi = (-b - 1) >> 3;
+            if (spi < 32) reachLo |= 1 << spi;
+            else reachHi |= 1 << (spi - 32);
+          }
+          if (i.kind === 'ldx' || i.kind === 'atomic') {
+            lo |= reachLo;
+            hi |= reachHi;
+          } else if (size === 8 && off % 8 === 0) {
+            lo &= ~reachLo;
+            hi &= ~reachHi;
           }
           break;
         }

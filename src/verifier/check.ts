@@ -165,6 +165,13 @@ const ALU_STR: Record<string, string> = {
   arsh: 's>>=',
 };
 
+/** The low `bytes` bytes of `v` in reverse order. */
+function swapBytes(v: bigint, bytes: number): bigint {
+  let out = 0n;
+  for (let k = 0; k < bytes; k++) out = (out << 8n) | ((v >> BigInt(8 * k)) & 0xffn);
+  return out;
+}
+
 /**
  * BPF_END on a little-endian host: `le` truncates to its width, `be` and `swap` reverse the bytes;
  * the known bits move with them (tnum byte swap) and the bounds follow the tnum, as 6.18 tracks.
@@ -176,21 +183,49 @@ function byteSwap(r: Reg, order: 'le' | 'be' | 'swap', bits: 16 | 32 | 64): void
   }
   if (order === 'le' && bits === 64) return;
   const bytes = bits / 8;
-  const swap = (v: bigint): bigint => {
-    let out = 0n;
-    for (let k = 0; k < bytes; k++) out = (out << 8n) | ((v >> BigInt(8 * k)) & 0xffn);
-    return out;
-  };
   const width = (1n << BigInt(bits)) - 1n;
   const { value, mask } = r.varOff;
   const varOff =
-    order === 'le' ? { value: value & width, mask: mask & width } : { value: swap(value), mask: swap(mask) };
+    order === 'le'
+      ? { value: value & width, mask: mask & width }
+      : { value: swapBytes(value, bytes), mask: swapBytes(mask, bytes) };
   markUnknown(r);
   r.varOff = varOff;
   boundsSync(r);
 }
 
 const NO_SLOTS: readonly number[] = [];
+
+// Helpers of the walk's closures kept out of them: a function made inside one is made again on
+// every call (and named again under tsx, whose esbuild keeps names with `__name`).
+const fits32 = (v: bigint): boolean => v === BigInt.asIntN(32, v);
+/** check_reg_sane_offset: `r`, an operand or result of arithmetic on pointer `ptr`, stays near. */
+function saneOff(r: Reg, ptr: Reg, at: number): void {
+  const val = BigInt.asIntN(64, r.varOff.value);
+  const k = tnumIsConst(r.varOff);
+  if (k && (val >= BigInt(BPF_MAX_VAR_OFF) || val <= -BigInt(BPF_MAX_VAR_OFF)))
+    throw new Reject(`math between ${regTypeStr(ptr)} pointer and ${val} is not allowed`, at);
+  if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF)
+    throw new Reject(`${regTypeStr(ptr)} pointer offset ${r.off} is not allowed`, at);
+  if (r.smin === S64_MIN)
+    throw new Reject(
+      `math between ${regTypeStr(ptr)} pointer and register with unbounded min value is not allowed`,
+      at,
+    );
+  if (r.smin >= BigInt(BPF_MAX_VAR_OFF) || r.smin <= -BigInt(BPF_MAX_VAR_OFF))
+    throw new Reject(`value ${r.smin} makes ${regTypeStr(ptr)} pointer be out of bounds`, at);
+}
+
+/** A frame's eleven registers, none written yet. */
+function newRegs(): Reg[] {
+  const regs: Reg[] = [];
+  for (let r = 0; r <= 10; r++) regs.push(newReg());
+  return regs;
+}
+
+/** A packet pointer at the packet's start (`data + 0`). */
+const initPkt = (r: Reg): boolean =>
+  r.type === 'pkt' && r.off === 0 && tnumIsConst(r.varOff) && r.varOff.value === 0n;
 
 /**
  * One step of precision marking in state `st` (`s`: the current state, where everything asked
@@ -241,6 +276,45 @@ function checkIdMap(idmap: Map<number, number>, a: number, b: number): boolean {
   }
   return m === b;
 }
+
+const EXPECTED_MEM = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+const memTypes: readonly RegType[] = ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem'];
+
+/** compatible_reg_types: what each argument base type accepts, and how the kernel lists it. */
+const ARG_REG_TYPES: Partial<Record<ArgBaseType, readonly [readonly RegType[], string]>> = {
+  ARG_CONST_MAP_PTR: [['map_ptr'], 'map_ptr'],
+  ARG_PTR_TO_MAP_KEY: [memTypes, EXPECTED_MEM],
+  ARG_PTR_TO_MAP_VALUE: [memTypes, EXPECTED_MEM],
+  ARG_PTR_TO_MEM: [memTypes, EXPECTED_MEM],
+  ARG_CONST_SIZE: [['scalar'], 'scalar'],
+  ARG_CONST_SIZE_OR_ZERO: [['scalar'], 'scalar'],
+  ARG_CONST_ALLOC_SIZE_OR_ZERO: [['scalar'], 'scalar'],
+  ARG_PTR_TO_CTX: [['ctx'], 'ctx'],
+  ARG_PTR_TO_FUNC: [['func'], 'func'],
+  ARG_PTR_TO_STACK: [['fp'], 'fp'],
+  ARG_PTR_TO_RINGBUF_MEM: [['ringbuf_mem'], 'ringbuf_mem'],
+  ARG_PTR_TO_SOCK_COMMON: [['sock_common', 'sock', 'tcp_sock'], 'sock_common, sock, tcp_sock, xdp_sock'],
+  ARG_PTR_TO_SOCKET: [['sock'], 'sock'],
+  ARG_PTR_TO_TCP_SOCK: [['tcp_sock'], 'tcp_sock'],
+  ARG_PTR_TO_BTF_ID_SOCK_COMMON: [
+    ['sock_common', 'sock', 'tcp_sock', 'btf_id'],
+    'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_',
+  ],
+  ARG_PTR_TO_BTF_ID: [['btf_id'], 'ptr_, trusted_ptr_, rcu_ptr_'],
+  ARG_PTR_TO_SPIN_LOCK: [['map_value', 'btf_id'], 'map_value, ptr_'],
+  ARG_PTR_TO_TIMER: [['map_value'], 'map_value'],
+  ARG_PTR_TO_CONST_STR: [['map_value'], 'map_value'],
+};
+
+/** The trust flags each argument type takes a `PTR_TO_BTF_ID` with (`compatible_reg_types`). */
+const ARG_BTF_FLAGS: Partial<Record<ArgBaseType, readonly number[]>> = {
+  ARG_PTR_TO_BTF_ID: [0, BtfFlag.TRUSTED, BtfFlag.RCU],
+  ARG_PTR_TO_BTF_ID_SOCK_COMMON: [0, BtfFlag.TRUSTED],
+  ARG_PTR_TO_SPIN_LOCK: [],
+};
+
+/** Helpers that change a map's contents (`record_func_map`: refused on a read-only map). */
+const MAP_WRITES = ['bpf_map_delete_elem', 'bpf_map_update_elem', 'bpf_map_push_elem', 'bpf_map_pop_elem'];
 
 /** Walk the program. */
 export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
@@ -881,22 +955,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         throw new Reject(`R${dstno} pointer arithmetic on ${regTypeStr(ptr)} prohibited`, at);
       }
     }
-    const saneOff = (r: Reg) => {
-      const val = BigInt.asIntN(64, r.varOff.value);
-      const k = tnumIsConst(r.varOff);
-      const ty = regTypeStr(ptr);
-      if (k && (val >= BigInt(BPF_MAX_VAR_OFF) || val <= -BigInt(BPF_MAX_VAR_OFF)))
-        throw new Reject(`math between ${ty} pointer and ${val} is not allowed`, at);
-      if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF)
-        throw new Reject(`${ty} pointer offset ${r.off} is not allowed`, at);
-      if (r.smin === S64_MIN)
-        throw new Reject(
-          `math between ${ty} pointer and register with unbounded min value is not allowed`,
-          at,
-        );
-      if (r.smin >= BigInt(BPF_MAX_VAR_OFF) || r.smin <= -BigInt(BPF_MAX_VAR_OFF))
-        throw new Reject(`value ${r.smin} makes ${ty} pointer be out of bounds`, at);
-    };
     if (
       (known && (offReg.smin !== offReg.smax || offReg.umin !== offReg.umax)) ||
       offReg.smin > offReg.smax ||
@@ -913,8 +971,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`R${dstno} tried to subtract pointer from scalar`, at);
     if (op === 'sub' && ptr.type === 'fp')
       throw new Reject(`R${dstno} subtraction from stack pointer prohibited`, at);
-    saneOff(offReg);
-    saneOff(ptr);
+    saneOff(offReg, ptr, at);
+    saneOff(ptr, ptr, at);
     // sanitize_ptr_alu, first half: can the arithmetic be masked? (reg operands, add/sub only;
     // can_skip_alu_sanitation: not at an instruction a speculative path already ended at, whose
     // nospec barrier makes masking needless)
@@ -948,7 +1006,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     out.s32max = 0x7fffffffn;
     out.u32min = 0n;
     out.u32max = 0xffffffffn;
-    const fits32 = (v: bigint) => v === BigInt.asIntN(32, v);
     if (op === 'add') {
       if (known && fits32(BigInt(p.off) + smin)) {
         out.off = p.off + Number(smin);
@@ -1007,7 +1064,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     // AT_PKT_END / BEYOND_PKT_END describe the pointer before the arithmetic, not after
     if (isPkt(out) && out.range < 0) out.range = 0;
-    saneOff(out);
+    saneOff(out, ptr, at);
     boundsSync(out);
     if (!bypassSpecV1) sanitizeBounds(out, dstno, at);
     if (masking) {
@@ -1250,8 +1307,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const tryPkt = (insn: Insn, op: CondOp, dst: Reg, src: Reg, thisS: VState, other: VState): boolean => {
     const f = insn.form as JmpForm;
     if (f.source !== 'reg' || f.bits === 32) return false;
-    const initPkt = (r: Reg) =>
-      r.type === 'pkt' && r.off === 0 && tnumIsConst(r.varOff) && r.varOff.value === 0n;
     const dstPkt =
       (dst.type === 'pkt' && src.type === 'pkt_end') || (dst.type === 'pkt_meta' && initPkt(src));
     const srcPkt =
@@ -1431,9 +1486,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   // -------------------------------------------------------------------------------------------
   // calls
 
-  const EXPECTED_MEM = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
-  const memTypes: RegType[] = ['fp', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem', 'ringbuf_mem'];
-
   const helperMem = (
     s: VState,
     regno: number,
@@ -1555,39 +1607,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     markPrecise(s, 1 << regno);
   };
 
-  /** compatible_reg_types: what each argument base type accepts, and how the kernel lists it. */
-  const ARG_REG_TYPES: Partial<Record<ArgBaseType, readonly [readonly RegType[], string]>> = {
-    ARG_CONST_MAP_PTR: [['map_ptr'], 'map_ptr'],
-    ARG_PTR_TO_MAP_KEY: [memTypes, EXPECTED_MEM],
-    ARG_PTR_TO_MAP_VALUE: [memTypes, EXPECTED_MEM],
-    ARG_PTR_TO_MEM: [memTypes, EXPECTED_MEM],
-    ARG_CONST_SIZE: [['scalar'], 'scalar'],
-    ARG_CONST_SIZE_OR_ZERO: [['scalar'], 'scalar'],
-    ARG_CONST_ALLOC_SIZE_OR_ZERO: [['scalar'], 'scalar'],
-    ARG_PTR_TO_CTX: [['ctx'], 'ctx'],
-    ARG_PTR_TO_FUNC: [['func'], 'func'],
-    ARG_PTR_TO_STACK: [['fp'], 'fp'],
-    ARG_PTR_TO_RINGBUF_MEM: [['ringbuf_mem'], 'ringbuf_mem'],
-    ARG_PTR_TO_SOCK_COMMON: [['sock_common', 'sock', 'tcp_sock'], 'sock_common, sock, tcp_sock, xdp_sock'],
-    ARG_PTR_TO_SOCKET: [['sock'], 'sock'],
-    ARG_PTR_TO_TCP_SOCK: [['tcp_sock'], 'tcp_sock'],
-    ARG_PTR_TO_BTF_ID_SOCK_COMMON: [
-      ['sock_common', 'sock', 'tcp_sock', 'btf_id'],
-      'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_',
-    ],
-    ARG_PTR_TO_BTF_ID: [['btf_id'], 'ptr_, trusted_ptr_, rcu_ptr_'],
-    ARG_PTR_TO_SPIN_LOCK: [['map_value', 'btf_id'], 'map_value, ptr_'],
-    ARG_PTR_TO_TIMER: [['map_value'], 'map_value'],
-    ARG_PTR_TO_CONST_STR: [['map_value'], 'map_value'],
-  };
-
-  /** The trust flags each argument type takes a `PTR_TO_BTF_ID` with (`compatible_reg_types`). */
-  const ARG_BTF_FLAGS: Partial<Record<ArgBaseType, readonly number[]>> = {
-    ARG_PTR_TO_BTF_ID: [0, BtfFlag.TRUSTED, BtfFlag.RCU],
-    ARG_PTR_TO_BTF_ID_SOCK_COMMON: [0, BtfFlag.TRUSTED],
-    ARG_PTR_TO_SPIN_LOCK: [],
-  };
-
   /**
    * check_reg_type for a `PTR_TO_BTF_ID` argument: its trust, the struct it points to (or one
    * nested at its offset: `btf_struct_ids_match`), then check_func_arg_reg_off.
@@ -1634,14 +1653,15 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     let callbackSubprog = -1;
     let constKey: bigint | undefined;
     let msizeMax = 0n;
-    proto.args.forEach((arg, k) => {
+    for (let k = 0; k < proto.args.length; k++) {
+      const arg = proto.args[k];
       const regno = k + 1;
       const reg = readReg(s, regno, at);
       const base = arg.base;
       if (base === 'ARG_ANYTHING') {
         if (isPointer(reg) && !allowPtrLeaks)
           throw new Reject(`R${regno} leaks addr into helper function`, at);
-        return;
+        continue;
       }
       const nullable = arg.flags.includes('PTR_MAYBE_NULL');
       if (!(nullable && isNullConst(reg))) {
@@ -1702,11 +1722,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           callbackSubprog = reg.subprog;
           break;
       }
-    });
+    }
     // record_func_map: a read-only map may not be changed through helpers
     const m = maps[mapIdx];
-    const mapWrites = ['bpf_map_delete_elem', 'bpf_map_update_elem', 'bpf_map_push_elem', 'bpf_map_pop_elem'];
-    if (m && m.flags & 0x80 && mapWrites.includes(proto.name))
+    if (m && m.flags & 0x80 && MAP_WRITES.includes(proto.name))
       throw new Reject('write into map forbidden', at);
     if (id === 12 && m?.type !== 'PROG_ARRAY') throw new Reject('expected prog array map for tail call', at);
     if (releaseRegno) {
@@ -1827,7 +1846,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       throw new Reject(`the call stack of ${s.frames.length + 1} frames is too deep`, at);
     const caller = curFrame(s);
     const callee: Frame = {
-      regs: Array.from({ length: 11 }, () => newReg()),
+      regs: newRegs(),
       stack: [],
       callsite,
       frameno: s.frames.length,
@@ -2345,7 +2364,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
 
   /** A global function's first state: its arguments as its prototype types them. */
   const globalEntry = (k: number, g: GlobalFunc): VState => {
-    const regs0 = Array.from({ length: 11 }, () => newReg());
+    const regs0 = newRegs();
     g.args.forEach((a, i) => {
       const r = regs0[i + 1];
       if (a.kind === 'ctx') markPointer(r, 'ctx');
@@ -2371,9 +2390,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   // main loop
 
   const init: VState = {
-    frames: [
-      { regs: Array.from({ length: 11 }, () => newReg()), stack: [], callsite: -1, frameno: 0, subprog: 0 },
-    ],
+    frames: [{ regs: newRegs(), stack: [], callsite: -1, frameno: 0, subprog: 0 }],
     refs: [],
     parent: null,
     branches: 1,
@@ -2670,23 +2687,21 @@ function maxStackDepthError(
   stackDepth: ReadonlyMap<number, number>,
   privStack: boolean,
 ): string | undefined {
-  const roundUp = (d: number) => Math.ceil(d / 16) * 16;
-  // BPF_PRIV_STACK_MIN_SIZE
-  const own = (idx: number) => {
-    const d = roundUp(stackDepth.get(idx) ?? 0);
+  // each frame's own stack, rounded up; BPF_PRIV_STACK_MIN_SIZE
+  const own = subprogs.map((_, idx) => {
+    const d = Math.ceil((stackDepth.get(idx) ?? 0) / 16) * 16;
     return privStack && d >= 64 ? 0 : d;
-  };
-  const end = (idx: number) => subprogs[idx + 1] ?? slots.length;
+  });
   const retInsn: number[] = [];
   const retProg: number[] = [];
   let idx = 0;
   let i = subprogs[0] ?? 0;
   let frame = 0;
-  let depth = own(0);
+  let depth = own[0];
   if (depth > MAX_BPF_STACK) return `combined stack size of 1 calls is ${depth}. Too large`;
   for (;;) {
     let called = false;
-    for (; i < end(idx); i++) {
+    for (const end = subprogs[idx + 1] ?? slots.length; i < end; i++) {
       const insn = slots[i];
       const call =
         insn &&
@@ -2700,14 +2715,14 @@ function maxStackDepthError(
       i = next;
       frame++;
       if (frame >= MAX_CALL_FRAMES) return `the call stack of ${frame} frames is too deep !`;
-      depth += own(idx);
+      depth += own[idx];
       if (depth > MAX_BPF_STACK) return `combined stack size of ${frame + 1} calls is ${depth}. Too large`;
       called = true;
       break;
     }
     if (called) continue;
     if (frame === 0) return undefined;
-    depth -= own(idx);
+    depth -= own[idx];
     frame--;
     i = retInsn[frame]!;
     idx = retProg[frame]!;

@@ -50,7 +50,7 @@ export function globalFuncs(
 ): Map<number, GlobalFunc> {
   const out = new Map<number, GlobalFunc>();
   const btf = input.btf;
-  if (!btf || !input.funcInfo?.length) return out;
+  if (!btf || !input.funcInfo?.length || subprogs.length === 1) return out;
   // which subprograms change packet data, directly or through the ones they call
   const end = (k: number) => subprogs[k + 1] ?? slots.length;
   const calls: number[][] = subprogs.map(() => []);

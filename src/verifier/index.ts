@@ -197,6 +197,21 @@ function resolvePseudo(input: VerifierInput): string | undefined {
   return undefined;
 }
 
+/**
+ * The log of an error found before the walk: level 2 has listed the subprograms, and those found
+ * after check_subprogs end with the statistics line (measured on 6.18).
+ */
+function earlyLog(input: VerifierInput, message: string, stats: boolean): string {
+  const logLevel = input.logLevel ?? 0;
+  if (logLevel === 0) return '';
+  const lines = [...(logLevel > 1 ? subprogLines(input.insns) : []), message, ...(stats ? [NO_STATS] : [])];
+  return `${lines.join('\n')}\n`;
+}
+
+/** {@link verifyInner}'s per-slot access facts. */
+const PROVEN = 1;
+const UNPROVEN = 2;
+
 function verifyInner(input: VerifierInput): VerifierResult {
   const caps = input.caps ?? 'root';
   const logLevel = input.logLevel ?? 0;
@@ -210,19 +225,12 @@ function verifyInner(input: VerifierInput): VerifierResult {
   }
   const refused =
     progTypeRefusal(input.progType, caps) ?? loadFlagsError(input) ?? callsRefusal(input.insns, caps);
-  // Errors found before the walk: level 2 has listed the subprograms, and those found after
-  // check_subprogs end with the statistics line (measured on 6.18).
-  const early = (message: string, stats: boolean): string => {
-    if (logLevel === 0) return '';
-    const lines = [...(logLevel > 1 ? subprogLines(input.insns) : []), message, ...(stats ? [NO_STATS] : [])];
-    return `${lines.join('\n')}\n`;
-  };
   if (refused) {
     // the sleepable check runs after check_subprogs, the others before anything is logged
     const log = refused.startsWith('(')
       ? ''
       : refused === SLEEPABLE_REFUSAL
-        ? early(refused, true)
+        ? earlyLog(input, refused, true)
         : logLevel > 0
           ? `${refused}\n`
           : '';
@@ -234,17 +242,20 @@ function verifyInner(input: VerifierInput): VerifierResult {
       accepted: false,
       error: rejection(input, pseudo, undefined),
       insnsProcessed: 0,
-      log: early(pseudo, true),
+      log: earlyLog(input, pseudo, true),
     };
   }
   const slots = toSlots(input.insns);
   // Per slot: whether every load/store checked there went through a pointer to memory of a
-  // size the verifier knows (false as soon as one visit did not).
-  const proven = new Map<number, boolean>();
+  // size the verifier knows (PROVEN), or one visit did not (UNPROVEN, for good).
+  const proven = new Uint8Array(slots.length);
+  const tables = builtinLookups(input);
   const lookups: Lookups = {
-    ...builtinLookups(input),
-    access: (slot, type) => {
-      if (proven.get(slot) !== false) proven.set(slot, SIZED_MEMORY.has(type));
+    helper: tables.helper,
+    ctx: tables.ctx,
+    returnRange: tables.returnRange,
+    access(slot, type) {
+      if (proven[slot] !== UNPROVEN) proven[slot] = SIZED_MEMORY.has(type) ? PROVEN : UNPROVEN;
     },
   };
   const cfg = checkCfg(slots, caps !== 'unpriv', (id) => {
@@ -252,7 +263,7 @@ function verifyInner(input: VerifierInput): VerifierResult {
     return typeof proto === 'string' ? undefined : proto.args.length;
   });
   if ('message' in cfg) {
-    const log = early(cfg.message, true);
+    const log = earlyLog(input, cfg.message, true);
     return { accepted: false, error: rejection(input, cfg.message, cfg.insn), insnsProcessed: 0, log };
   }
   const abnormal = (input.funcInfo?.length ?? 0) > 0 ? undefined : abnormalReturn(slots, cfg.subprogs);
@@ -261,7 +272,11 @@ function verifyInner(input: VerifierInput): VerifierResult {
     return { accepted: false, error: rejection(input, abnormal, undefined), insnsProcessed: 0, log };
   }
   const result = runCheck(input, slots, cfg, lookups);
-  const stats = `processed ${result.insnsProcessed} insns (limit 1000000) max_states_per_insn ${result.states.maxPerInsn} total_states ${result.states.total} peak_states ${result.states.peak} mark_read 0`;
+  // the statistics line ends a log (none at level 0)
+  const stats =
+    logLevel === 0
+      ? ''
+      : `processed ${result.insnsProcessed} insns (limit 1000000) max_states_per_insn ${result.states.maxPerInsn} total_states ${result.states.total} peak_states ${result.states.peak} mark_read 0`;
   const log = result.log.text(stats);
   const trace = logLevel > 0 ? { trace: result.log.trace } : {};
   if (result.error) {
@@ -277,7 +292,7 @@ function verifyInner(input: VerifierInput): VerifierResult {
   const safeAccess = new Set<number>();
   input.insns.forEach((insn, k) => {
     if (!result.visited[insn.slot]) dead.add(k);
-    if (proven.get(insn.slot)) safeAccess.add(k);
+    if (proven[insn.slot] === PROVEN) safeAccess.add(k);
   });
   return {
     accepted: true,

@@ -84,7 +84,8 @@ function ctxRegType(logName: string): CtxRead {
     : { type: 'btf_id', maybeNull };
 }
 
-const protoCache = new Map<string, CallProto | string>();
+/** Per program type, capabilities, attach type and sleepability: helper id → what calls get. */
+const protoCache = new Map<string, Map<number, CallProto | string>>();
 
 /** The helper `id` as programs of `progType` loaded with `caps` get it. */
 export function callProto(
@@ -94,13 +95,31 @@ export function callProto(
   attachType?: string,
   sleepable = false,
 ): CallProto | string {
-  const key = `${id}:${progType}:${caps}:${attachType ?? ''}:${sleepable}`;
-  let hit = protoCache.get(key);
-  if (hit === undefined) {
-    hit = buildProto(id, progType, caps, attachType, sleepable);
-    protoCache.set(key, hit);
+  return protosFor(progType, caps, attachType, sleepable)(id);
+}
+
+/** The helper prototypes one kind of program gets, built once per helper and kept. */
+function protosFor(
+  progType: ProgTypeName,
+  caps: Caps,
+  attachType: string | undefined,
+  sleepable: boolean,
+): (id: number) => CallProto | string {
+  const key = `${progType}:${caps}:${attachType ?? ''}:${sleepable}`;
+  let protos = protoCache.get(key);
+  if (!protos) {
+    protos = new Map();
+    protoCache.set(key, protos);
   }
-  return hit;
+  const cache = protos;
+  return (id) => {
+    let hit = cache.get(id);
+    if (hit === undefined) {
+      hit = buildProto(id, progType, caps, attachType, sleepable);
+      cache.set(id, hit);
+    }
+    return hit;
+  };
 }
 
 function buildProto(
@@ -133,20 +152,40 @@ function buildProto(
   };
 }
 
+/** Per program type, capabilities and attach type: context accesses answered by the tables. */
+const ctxCaches = new Map<string, Map<number, CtxRead | string>>();
+/** Accesses kept per kind of program (random programs reach any offset). */
+const CTX_CACHE_MAX = 4096;
+
+function ctxCacheFor(
+  progType: ProgTypeName,
+  caps: Caps,
+  attach: string | undefined,
+): Map<number, CtxRead | string> {
+  const key = `${progType}:${caps}:${attach ?? ''}`;
+  let cache = ctxCaches.get(key);
+  if (!cache) {
+    cache = new Map();
+    ctxCaches.set(key, cache);
+  }
+  return cache;
+}
+
 /** The table-backed lookups for one program (its type, attach type, capabilities, flags). */
 export function tableLookups(input: VerifierInput): Lookups {
   const caps = input.caps ?? 'root';
   const { progType, expectedAttachType: attach } = input;
   // BPF_F_SLEEPABLE
   const sleepable = ((input.progFlags ?? 0) & (1 << 4)) !== 0;
-  const ctxCache = new Map<number, CtxRead | string>();
   const btfCtx =
     (progType === 'TRACING' || progType === 'LSM') && input.kernelBtf && input.attachTarget
       ? btfCtxOf(input.kernelBtf, attach, input.attachTarget)
       : undefined;
+  // the tables' answers hold for every program of this kind; a BTF context's for this one
+  const ctxCache = btfCtx ? new Map<number, CtxRead | string>() : ctxCacheFor(progType, caps, attach);
   return {
-    helper: (id) => callProto(id, progType, caps, attach, sleepable),
-    ctx: (off, size, write) => {
+    helper: protosFor(progType, caps, attach, sleepable),
+    ctx(off, size, write) {
       const key = (off * 16 + size) * 2 + (write ? 1 : 0);
       let hit = ctxCache.get(key);
       if (hit === undefined && btfCtx) {
@@ -158,11 +197,13 @@ export function tableLookups(input: VerifierInput): Lookups {
         if (!acc) hit = `invalid bpf_context access off=${off} size=${size}`;
         else if (!acc.allowed) hit = acc.message ?? `invalid bpf_context access off=${off} size=${size}`;
         else hit = acc.type ? ctxRegType(acc.type.logName) : { type: 'scalar', maybeNull: false };
-        ctxCache.set(key, hit);
+        if (ctxCache.size < CTX_CACHE_MAX) ctxCache.set(key, hit);
       }
       return hit;
     },
-    returnRange: () => returnRange(progType, attach, caps),
+    returnRange() {
+      return returnRange(progType, attach, caps);
+    },
   };
 }
 

@@ -197,7 +197,6 @@ export function ctxAccess(
   const sizeIndex = SIZE_INDEX[size];
   const row = rowFor(progType, attachType, caps);
   if (!row || sizeIndex === undefined) return undefined;
-  const refused: CtxAccess = { allowed: false, message: fill(DEFAULT_CTX_ERROR, off, size) };
   let allowed: boolean;
   if (off >= CONTEXT_PROBED_UP_TO && progType === 'TRACEPOINT') {
     allowed = kind === 'read' && off < PERF_MAX_TRACE_SIZE && off % size === 0;
@@ -206,7 +205,7 @@ export function ctxAccess(
   }
   if (!allowed) {
     const special = row.raw.errors[`${kind === 'read' ? 'r' : 'w'}${off}/${size}`];
-    return special ? { allowed: false, message: fill(special, off, size) } : refused;
+    return { allowed: false, message: fill(special ?? DEFAULT_CTX_ERROR, off, size) };
   }
   if (kind === 'write') return { allowed: true };
   return { allowed: true, type: ctxRegType(row.raw.types[`${off}/${size}`] ?? 'scalar') };

@@ -1109,6 +1109,23 @@ export const FUNC_MAP_COMPAT: Readonly<Record<string, readonly MapTypeName[]>> =
  * `cannot pass map_type N into func bpf_NAME#ID` — see {@link mapFuncError}.
  */
 export function mapFuncCompatible(mapType: MapTypeName, id: number): boolean {
+  let byId = compatCache.get(mapType);
+  if (!byId) {
+    byId = new Map();
+    compatCache.set(mapType, byId);
+  }
+  let ok = byId.get(id);
+  if (ok === undefined) {
+    ok = computeMapFuncCompatible(mapType, id);
+    byId.set(id, ok);
+  }
+  return ok;
+}
+
+/** {@link mapFuncCompatible}'s answers, per map type and helper id (asked at every map call). */
+const compatCache = new Map<MapTypeName, Map<number, boolean>>();
+
+function computeMapFuncCompatible(mapType: MapTypeName, id: number): boolean {
   const name = HELPER_NAMES[id];
   if (!name) return false;
   const mapSide = MAP_FUNC_COMPAT[mapType];
