@@ -3,7 +3,8 @@
  * capture of 1,000,000 packets (`BENCH_PCAP_PACKETS`), the sample capture's packets repeated.
  * Measures packets per second in-process, through the function the CLI calls (`runCapture`: the
  * capture streamed, XDP through a prepared test runner), and once as a child `node bin/tsbpf.js`
- * under `/usr/bin/time` for its peak RSS. Target: at least 5 M packets/s.
+ * under `/usr/bin/time` for its peak RSS. Target: at least 5 M packets/s end to end, the command's
+ * start-up included (the child's wall time); the in-process rate is printed beside it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -91,6 +92,18 @@ function child(file: string): { seconds: number; cpu: number; rssMiB: number } |
   return { seconds, cpu, rssMiB: Number(rss) / 1024 };
 }
 
+/** Runs of the command per measurement; the median run (by wall time) is reported. */
+const CHILD_RUNS = 3;
+
+/** The median of {@link CHILD_RUNS} {@link child} runs by wall time, or why it could not run. */
+function medianChild(file: string): ReturnType<typeof child> {
+  const runs = Array.from({ length: CHILD_RUNS }, () => child(file));
+  const failed = runs.find((run) => typeof run === 'string');
+  if (failed !== undefined) return failed;
+  const measured = runs as Array<Exclude<ReturnType<typeof child>, string>>;
+  return measured.sort((a, b) => a.seconds - b.seconds)[CHILD_RUNS >> 1]!;
+}
+
 /** A table row for a {@link child} run over `packets` packets. */
 function childRow(
   measurement: string,
@@ -123,9 +136,10 @@ export const bench: Bench = {
       const cpuRates = runs.map((r) => r.packets / r.cpu).sort((a, b) => b - a);
       if (runs.some((r) => r.packets !== count))
         throw new Error(`read ${runs[0]!.packets} of ${count} packets`);
-      const spawned = child(file);
+      // The command's median of CHILD_RUNS (a single run of 0.2 s swings on a shared machine).
+      const spawned = medianChild(file);
       // The same command over the 22-packet sample: what start-up alone costs.
-      const startup = child(join(root, 'testdata/pcap/sample.pcap'));
+      const startup = medianChild(join(root, 'testdata/pcap/sample.pcap'));
       const mpps = (rate: number) => (rate / 1e6).toFixed(2);
       const spread = (list: number[]) =>
         `${mpps(list[0]!)} best, ${mpps(list[RUNS >> 1]!)} median, ${mpps(list[RUNS - 1]!)} min`;
@@ -141,14 +155,24 @@ export const bench: Bench = {
       const rows: Array<Record<string, string | number>> = [
         inProcessRow('wall time', rates),
         inProcessRow('CPU time', cpuRates),
-        childRow('node bin/tsbpf.js (start-up included)', count, spawned, Math.round(bytes / 2 ** 20)),
-        childRow('node bin/tsbpf.js over the sample (start-up)', 22, startup, 0),
+        childRow(
+          `node bin/tsbpf.js (start-up included), median of ${CHILD_RUNS}`,
+          count,
+          spawned,
+          Math.round(bytes / 2 ** 20),
+        ),
+        childRow(`node bin/tsbpf.js over the sample (start-up), median of ${CHILD_RUNS}`, 22, startup, 0),
       ];
       const median = rates[RUNS >> 1]!;
+      const inProcessText = `in-process ${mpps(median)} M packets/s (median of ${RUNS}; ${mpps(cpuRates[RUNS >> 1]!)} per CPU second)`;
+      // The target is the command's: start-up, loading, verifying and compiling included.
+      if (typeof spawned === 'string')
+        return { rows, met: false, summary: `end to end not measured (${spawned}); ${inProcessText}` };
+      const endToEnd = count / spawned.seconds;
       return {
         rows,
-        met: median >= TARGET_PPS,
-        summary: `${mpps(median)} M packets/s in-process, median of ${RUNS} (target >= ${TARGET_PPS / 1e6} M; ${mpps(cpuRates[RUNS >> 1]!)} per CPU second)${typeof spawned === 'string' ? '' : `, peak RSS ${spawned.rssMiB.toFixed(0)} MiB for a ${Math.round(bytes / 2 ** 20)} MiB capture`}`,
+        met: endToEnd >= TARGET_PPS,
+        summary: `${mpps(endToEnd)} M packets/s end to end, node bin/tsbpf.js with start-up (target >= ${TARGET_PPS / 1e6} M); ${inProcessText}; peak RSS ${spawned.rssMiB.toFixed(0)} MiB for a ${Math.round(bytes / 2 ** 20)} MiB capture`,
       };
     } finally {
       rmSync(work, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transform } from 'esbuild';
+import ts from 'typescript';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = join(root, 'dist/bundle');
@@ -48,6 +49,91 @@ const lazyBuiltins = {
     }));
   },
 };
+
+/**
+ * `keepNames` has each named function and class set its name with `__name(f, "f")`, in case
+ * bundling renamed it. Where the name is the one JavaScript gives it anyway, the call changes
+ * nothing but costs (a call, and an arrow's name defined: an arrow passed to a call has no name
+ * yet, so `__name`'s own check below cannot skip it), so it is dropped from the text (1,400 of
+ * the 1,460 calls in the bundle; those inside functions ran at every call):
+ * - `__name(f, "f");` after `function f` or `class f`, and `static { __name(this, "C") }` in
+ *   `class C` or `var C = class` (V8 names the class before its static blocks run);
+ * - `__name(() => …, "x")` as the value of `var x =`, `x =` or `{ x: … }`, where the arrow
+ *   would be named `x`.
+ * Those that restore a renamed symbol's name (`__name(parse2, "parse")`) stay.
+ */
+function dropRedundantNames(code) {
+  const file = ts.createSourceFile('chunk.js', code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  // Text TypeScript's parser does not read as esbuild meant it stays as it is.
+  if (file.parseDiagnostics.length > 0) return code;
+  /** @type {Array<[start: number, end: number]>} ranges to delete */
+  const edits = [];
+  const nameOf = (node) =>
+    node && (ts.isIdentifier(node) || ts.isStringLiteral(node)) ? node.text : undefined;
+  const isNameCall = (node) => {
+    if (!ts.isCallExpression(node) || node.arguments.length !== 2) return false;
+    if (!ts.isStringLiteral(node.arguments[1])) return false;
+    // `__name(…)` or esbuild's `(0, import_chunk.__name)(…)`
+    let callee = node.expression;
+    if (ts.isParenthesizedExpression(callee)) callee = callee.expression;
+    if (ts.isBinaryExpression(callee) && callee.operatorToken.kind === ts.SyntaxKind.CommaToken)
+      callee = callee.right;
+    const last = ts.isPropertyAccessExpression(callee) ? callee.name : callee;
+    return ts.isIdentifier(last) && last.text === '__name';
+  };
+  const hasStaticName = (cls) =>
+    cls.members.some(
+      (m) => nameOf(m.name) === 'name' && m.modifiers?.some((x) => x.kind === ts.SyntaxKind.StaticKeyword),
+    );
+  const visit = (node) => {
+    if (isNameCall(node)) {
+      const [target, name] = node.arguments;
+      const parent = node.parent;
+      if (ts.isExpressionStatement(parent)) {
+        const declared =
+          ts.isIdentifier(target) &&
+          target.text === name.text &&
+          parent.parent.statements?.some(
+            (s) => (ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s)) && s.name?.text === name.text,
+          );
+        // `class C { static { … } }`, or `var C = class { static { … } }` (named C as it is made)
+        const cls = parent.parent.parent?.parent;
+        const className =
+          cls && (ts.isClassDeclaration(cls) || ts.isClassExpression(cls))
+            ? (cls.name?.text ??
+              (ts.isVariableDeclaration(cls.parent) && cls.parent.initializer === cls
+                ? nameOf(cls.parent.name)
+                : undefined))
+            : undefined;
+        const own =
+          target.kind === ts.SyntaxKind.ThisKeyword &&
+          ts.isClassStaticBlockDeclaration(parent.parent.parent) &&
+          className === name.text &&
+          !hasStaticName(cls);
+        if (declared || own) edits.push([parent.getStart(file), parent.end]);
+      } else if (ts.isArrowFunction(target)) {
+        const named =
+          (ts.isVariableDeclaration(parent) && parent.initializer === node && nameOf(parent.name)) ||
+          (ts.isPropertyAssignment(parent) && parent.initializer === node && nameOf(parent.name)) ||
+          (ts.isBinaryExpression(parent) &&
+            parent.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+            parent.right === node &&
+            ts.isIdentifier(parent.left) &&
+            parent.left.text);
+        // the call around the arrow goes: `(0, m.__name)(` before it, `, "x")` after it
+        if (named === name.text)
+          edits.push([node.getStart(file), target.getStart(file)], [target.end, node.end]);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  // Every edit deletes a range, and no two overlap (an arrow's own body, which may hold more of
+  // them, stays): deleted from the last back.
+  let out = code;
+  for (const [start, end] of edits.sort((a, b) => b[0] - a[0])) out = out.slice(0, start) + out.slice(end);
+  return out;
+}
 
 rmSync(outdir, { recursive: true, force: true });
 const { outputFiles } = await build({
@@ -89,7 +175,7 @@ let ownExports = 0;
 /** @type {Array<{ name: string, script: string }>} */
 const chunks = [];
 for (const file of outputFiles) {
-  let { code } = await transform(file.text.replace(NAME_HELPER, NAME_IF_RENAMED), {
+  const { code: transformed } = await transform(file.text.replace(NAME_HELPER, NAME_IF_RENAMED), {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
@@ -101,6 +187,7 @@ for (const file of outputFiles) {
     define: { 'import.meta.url': '__moduleMeta.url' },
     logLevel: 'warning',
   });
+  let code = dropRedundantNames(transformed);
   // esbuild's CommonJS exports are a copy of the chunk's exports object, each property a getter
   // calling the original's getter (a closure and two descriptors per export at load, and two
   // calls per use); the chunk's own exports object, marked as an ES module, serves the same.

@@ -1,11 +1,12 @@
 // Makes the code cache of the bundled CLI (dist/bundle/code-cache/<node>/) for the Node that runs
 // it; scripts/bundle-cli.mjs runs it in a child process after bundling. It runs the common short
 // commands once in-process, so that the cache holds the functions they compiled (a cache taken
-// before running holds only the top level), then compiles the files no command read.
+// before running holds only the top level; a function missing from it is compiled from source on
+// its first call), then compiles the files no command read.
 //
 // With `--profile` it writes no cache: it runs each grouped command with a loader of its own and
 // prints, as JSON, the chunks each one loaded, in order (bundle-cli.mjs groups them by it).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,10 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const { BundleLoader, compileChunk, NODE_KEY } = require('../bin/tsbpf.js');
 
-const dir = fileURLToPath(new URL('../dist/bundle/', import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = join(root, 'dist/bundle/');
+const EXAMPLE_OBJECT = join(root, 'examples/xdp_count.bpf.o');
+const EXAMPLE_CAPTURE = join(root, 'testdata/pcap/sample.pcap');
 const profile = process.argv.includes('--profile');
 
 const work = mkdtempSync(join(tmpdir(), 'tsbpf-code-cache-'));
@@ -22,13 +26,19 @@ const source = join(work, 'sum.s');
 const program = join(work, 'sum.bin');
 /**
  * The commands run; `group`: the chunks the grouped commands load are grouped by the commands
- * that load them (`--help` loads every command group, so it groups nothing).
+ * that load them (`--help` loads every command group, so it groups nothing); `name`: the
+ * command's key in the profile when its first word is another's.
  */
 const COMMANDS = [
   { argv: ['--version'], group: true },
   { argv: ['asm', source, '-o', program], group: true },
   { argv: ['disasm', program], group: true },
   { argv: ['run', source, '--mem', '0102'], group: true },
+  // `npm start`: an object file's program verified, JIT-compiled and run over a capture (ELF,
+  // BTF, the verifier, the JIT and its record loop, map output), when the checkout has them
+  ...(existsSync(EXAMPLE_OBJECT) && existsSync(EXAMPLE_CAPTURE)
+    ? [{ name: 'run --pcap', argv: ['run', EXAMPLE_OBJECT, '--pcap', EXAMPLE_CAPTURE], group: true }]
+    : []),
   { argv: ['--help'], group: false },
 ];
 
@@ -42,12 +52,12 @@ try {
   );
   const sink = { write: () => true };
   const io = { stdout: sink, stderr: sink };
-  for (const { argv, group } of COMMANDS) {
+  for (const { name, argv, group } of COMMANDS) {
     if (profile && !group) continue;
     if (profile) loader = new BundleLoader(dir);
     const status = await loader.load('main.js').main(argv, io);
     if (status !== 0) throw new Error(`code cache: tsbpf ${argv.join(' ')} exited with ${status}`);
-    loaded[argv[0]] = [...loader.modules.keys()];
+    loaded[name ?? argv[0]] = [...loader.modules.keys()];
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

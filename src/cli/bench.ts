@@ -11,9 +11,9 @@ import { compileJit } from '../jit/runtime.js';
 import type { CompiledProgram } from '../vm/interpreter.js';
 import { Vm } from '../vm/vm.js';
 import type { CliContext } from './io.js';
-import { engineOption, noVerifyOption, positiveInt } from './options.js';
+import { engineOption, noVerifyOption, parseHex, positiveInt } from './options.js';
 import { load as loadPacketProgram } from './packets.js';
-import { parseHex, readProgram, type Syntax } from './programs.js';
+import { readProgram, type Syntax } from './programs.js';
 
 export type Engine = 'jit' | 'interpreter';
 

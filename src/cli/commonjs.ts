@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type * as CliProgress from 'cli-progress';
 import type Picocolors from 'picocolors';
+import { mayBeTerminal } from './io.js';
 
 export { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
@@ -23,13 +24,39 @@ const load = (name: string): unknown =>
 let colors: typeof Picocolors | undefined;
 
 /**
- * picocolors: terminal colours, off when the stream is not a TTY or NO_COLOR is set. Loaded on
- * first use: it reads `process.stdout.isTTY` as it loads, and opening that stream (with the
- * modules behind it) was a few ms of every short command, which may not colour anything.
+ * Whether picocolors, loaded now, would colour: false when it certainly would not (NO_COLOR,
+ * `--no-color`, or nothing that turns colours on while stdout is no terminal), undefined when
+ * only picocolors itself can say.
+ */
+function coloursOn(): false | undefined {
+  const { env, argv } = process;
+  if (env.NO_COLOR || argv.includes('--no-color')) return false;
+  if (env.FORCE_COLOR || argv.includes('--color') || process.platform === 'win32' || env.CI) return undefined;
+  return mayBeTerminal(1) ? undefined : false;
+}
+
+/**
+ * picocolors' formatters with colours off, without loading it: each returns its input as a
+ * string, as picocolors' own do then.
+ */
+const plain = new Proxy({} as typeof Picocolors, {
+  get: (_, name) =>
+    name === 'isColorSupported'
+      ? false
+      : name === 'createColors'
+        ? (load('picocolors') as typeof Picocolors).createColors
+        : String,
+});
+
+/**
+ * picocolors: terminal colours, off when stdout is not a TTY or NO_COLOR is set. Loaded on first
+ * use, and only when it may colour: it reads `process.stdout.isTTY` as it loads, and opening that
+ * stream (with the modules behind it), and finding and compiling the package, were a few ms of
+ * every short command, which may not colour anything.
  */
 export const pc: typeof Picocolors = new Proxy({} as typeof Picocolors, {
   get: (_, name) => {
-    colors ??= load('picocolors') as typeof Picocolors;
+    colors ??= coloursOn() === false ? plain : (load('picocolors') as typeof Picocolors);
     return colors[name as keyof typeof Picocolors];
   },
 });

@@ -30,11 +30,13 @@ export interface CliIo {
 }
 
 /**
- * One of the process's own outputs, opened on its first write. Into a regular file or /dev/null it
- * is written with `writeSync`, as Node's stream for a file would (creating that stream, with the
- * modules behind it, was a few ms of a short command: `tsbpf asm … > /dev/null`); into anything
- * else (a terminal, a pipe) through the process's stream, where EPIPE (a reader that went away:
- * `tsbpf btf dump … | head`) ends the command quietly with status 0, as with any Unix tool.
+ * One of the process's own outputs, opened on its first write. Into a regular file, /dev/null, a
+ * pipe or a socket it is written with `writeSync`, as Node's stream for a file would (creating the
+ * process's stream, with the modules behind it — `net` and the stream machinery for a pipe — was
+ * a few ms of a short command: `tsbpf asm … > /dev/null`, `tsbpf run … | less`); into a terminal
+ * through the process's stream. A reader that went away (EPIPE: `tsbpf btf dump … | head`) ends
+ * the command quietly with status 0, as with any Unix tool; a pipe or socket that another process
+ * made non-blocking and that is full (EAGAIN) gets the rest through the stream, which waits.
  */
 function processOutput(fd: 1 | 2): CliOutput {
   let direct: boolean | undefined;
@@ -50,26 +52,39 @@ function processOutput(fd: 1 | 2): CliOutput {
   };
   return {
     write(text: string) {
-      direct ??= writesToFile(fd);
+      direct ??= !mayBeTerminal(fd);
       if (!direct) return open().write(text);
       const bytes = Buffer.from(text);
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+      let at = 0;
+      try {
+        while (at < bytes.length) at += writeSync(fd, bytes, at);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') process.exit(0);
+        if (code !== 'EAGAIN') throw error;
+        direct = false;
+        return open().write(bytes.subarray(at));
+      }
       return true;
     },
     get isTTY() {
-      direct ??= writesToFile(fd);
+      direct ??= !mayBeTerminal(fd);
       return direct ? false : open().isTTY;
     },
   };
 }
 
-/** Whether `fd` is a regular file or /dev/null (else a terminal, a pipe, a socket…). */
-function writesToFile(fd: number): boolean {
+/**
+ * Whether `fd` may be a terminal: false for a regular file, /dev/null, a pipe or a socket (whose
+ * `isTTY` is false), true for any other character device, or when `fd` cannot be looked at.
+ */
+export function mayBeTerminal(fd: number): boolean {
   try {
     const stat = fstatSync(fd);
-    return stat.isFile() || (stat.isCharacterDevice() && stat.rdev === statSync('/dev/null').rdev);
+    if (stat.isFile() || stat.isFIFO() || stat.isSocket()) return false;
+    return !(stat.isCharacterDevice() && stat.rdev === statSync('/dev/null').rdev);
   } catch {
-    return false;
+    return true;
   }
 }
 

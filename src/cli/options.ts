@@ -1,8 +1,10 @@
 /**
- * Options and argument parsers more than one command group shares. Only commander is imported, so
- * any group can use them without loading another group.
+ * Options and argument parsers more than one command group shares. Only commander and `io.ts` are
+ * imported, so any group can use them without loading another group (`run FILE.o` does not load
+ * the assembler for `--data`'s hex).
  */
 import { InvalidArgumentError, Option } from './commonjs.js';
+import { InputError } from './io.js';
 
 /** The VM's engines, as `--engine` names them. */
 export type Engine = 'jit' | 'interpreter';
@@ -33,4 +35,15 @@ export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
   return n;
+}
+
+/** Parse `--mem` hex: pairs of hex digits, optional whitespace, `0x` prefix allowed. */
+export function parseHex(text: string, what: string): Uint8Array {
+  const clean = text.replace(/^0x/i, '').replace(/[\s:]/g, '');
+  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) {
+    throw new InputError(`${what}: '${text}' is not hex bytes (pairs of hex digits)`);
+  }
+  const bytes = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
 }

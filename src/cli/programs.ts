@@ -52,15 +52,4 @@ export function readProgram(file: string, syntax?: Syntax): ProgramFile {
   return { file, insns: decode(readBinary(file, 'raw program')), mem: undefined, expected: undefined };
 }
 
-/** Parse `--mem` hex: pairs of hex digits, optional whitespace, `0x` prefix allowed. */
-export function parseHex(text: string, what: string): Uint8Array {
-  const clean = text.replace(/^0x/i, '').replace(/[\s:]/g, '');
-  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) {
-    throw new InputError(`${what}: '${text}' is not hex bytes (pairs of hex digits)`);
-  }
-  const bytes = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
-}
-
 export { encode };

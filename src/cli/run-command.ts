@@ -4,9 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseVectors, runVector, toHex } from '../testvec/vectors.js';
 import { VmError } from '../vm/errors.js';
-import { vmVectorBackendFor } from '../vm/vectors.js';
 import { Vm } from '../vm/vm.js';
 import { pc } from './commonjs.js';
 import {
@@ -21,9 +19,9 @@ import {
   readObjectFile,
   readSource,
 } from './io.js';
-import { type Engine, engineOption, noVerifyOption, positiveInt, syntaxOption } from './options.js';
-import { runCapture, runOnce } from './packets.js';
-import { parseHex, readProgram, type Syntax } from './programs.js';
+import { type Engine, engineOption, noVerifyOption, parseHex, positiveInt, syntaxOption } from './options.js';
+import { hostClock, runCapture, runOnce } from './packets.js';
+import type { Syntax } from './programs.js';
 import { renderError } from './render.js';
 
 const hex64 = (value: bigint): string => `0x${value.toString(16)}`;
@@ -134,7 +132,10 @@ export function registerRunCommands(
         engine: options.engine,
         budget: options.budget,
         trace: (line) => io.stderr.write(`${pc.dim('trace:')} ${line}\n`),
+        clock: hostClock(),
       });
+      // Assembly, conformance vectors and raw programs only: the assembler loads when they run.
+      const { readProgram } = await import('./programs.js');
       let status = 0;
       let passed = 0;
       let failed = 0;
@@ -204,10 +205,13 @@ export function registerRunCommands(
         options: { kernel?: boolean; json?: boolean; engine?: Engine; verify: boolean },
       ) => {
         try {
+          const { parseVectors, runVector, toHex } = await import('../testvec/vectors.js');
           const cases = parseVectors(readSource(file, 'test vectors file'));
           const backend = options.kernel
             ? (await import('../kernel/vectors.js')).kernelVectorBackend
-            : vmVectorBackendFor(options.engine, { verify: options.verify });
+            : (await import('../vm/vectors.js')).vmVectorBackendFor(options.engine, {
+                verify: options.verify,
+              });
           const base = dirname(file);
           let passed = 0;
           for (const vector of cases) {

@@ -177,12 +177,14 @@ export class VmMemory {
 
   /** Copy of a range of bytes. */
   read(start: number, length: number): Uint8Array {
-    // `slice`/`subarray` of a view of wasm memory cost about a microsecond each; a loop is
-    // faster for the small buffers a run returns.
-    const copy = new Uint8Array(length);
+    // `slice` of the wasm memory's view: on Node 20 as fast as a byte loop for 8-byte copies
+    // (75-130 ns) and faster past them, and no loop for V8 to optimize: printing a 256-entry
+    // per-CPU array's map made this loop hot enough for TurboFan (6 ms) in `tsbpf run`'s start-up.
     const bytes = this.bytes;
-    if (length > 4096) copy.set(bytes.subarray(start, start + length));
-    else for (let i = 0; i < length; i++) copy[i] = bytes[start + i];
+    if (start >= 0 && start + length <= bytes.length) return bytes.slice(start, start + length);
+    // Past the memory (callers check ranges first): bytes that are not there read as zero.
+    const copy = new Uint8Array(length);
+    for (let i = 0; i < length; i++) copy[i] = bytes[start + i] ?? 0;
     return copy;
   }
 

@@ -113,8 +113,10 @@ export interface RunInput {
   readonly readMem?: boolean;
 }
 
-const startTime = typeof performance !== 'undefined' ? performance.timeOrigin : Date.now();
+/** `performance.timeOrigin`, read on first use: in Node, touching `performance` loads perf_hooks. */
+let startTime: number | undefined;
 function monotonicNs(): bigint {
+  startTime ??= typeof performance !== 'undefined' ? performance.timeOrigin : Date.now();
   return BigInt(Math.round((startTime + performance.now()) * 1e6));
 }
 

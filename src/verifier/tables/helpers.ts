@@ -847,39 +847,55 @@ function parseRow(row: Row): HelperProto {
 }
 
 /**
- * Every helper id of `enum bpf_func_id` (index = id; 0 is `unspec`, with no prototype). A
- * helper's prototypes are parsed from the table when first read: parsing all of them was about
- * 6 ms of every verification's start (`tsbpf run FILE.o`), which calls a few helpers.
+ * One helper's entry; its prototype rows are parsed on first use. A class, so that the table's
+ * 200-odd entries share their getters (object literals with getters made four closures each: a
+ * fifth of what the verifier's chunk allocated as it loaded).
  */
-export const HELPERS: readonly HelperDef[] = HELPER_NAMES.map((name, id) => {
-  let parsed: { protos: HelperProto[]; release: boolean; callback: boolean } | undefined;
-  const get = () => {
-    if (parsed) return parsed;
-    const protos = (PROTOS[name] ?? []).map(parseRow);
-    parsed = {
+class HelperEntry implements HelperDef {
+  readonly acquire: boolean;
+  readonly ptrCast: boolean;
+  readonly changesPktData: boolean;
+  #parsed: { protos: HelperProto[]; release: boolean; callback: boolean } | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+  ) {
+    this.acquire = ACQUIRE.has(name);
+    this.ptrCast = PTR_CAST.has(name);
+    this.changesPktData = CHANGES_PKT_DATA.has(name);
+  }
+
+  #get(): { protos: HelperProto[]; release: boolean; callback: boolean } {
+    if (this.#parsed) return this.#parsed;
+    const protos = (PROTOS[this.name] ?? []).map(parseRow);
+    this.#parsed = {
       protos,
       release: protos.some((p) => p.args.some((a) => a.flags.includes('OBJ_RELEASE'))),
       callback: protos.some((p) => p.args.some((a) => a.base === 'ARG_PTR_TO_FUNC')),
     };
-    return parsed;
-  };
-  return {
-    id,
-    name,
-    get protos() {
-      return get().protos;
-    },
-    acquire: ACQUIRE.has(name),
-    get release() {
-      return get().release;
-    },
-    ptrCast: PTR_CAST.has(name),
-    changesPktData: CHANGES_PKT_DATA.has(name),
-    get callback() {
-      return get().callback;
-    },
-  };
-});
+    return this.#parsed;
+  }
+
+  get protos(): readonly HelperProto[] {
+    return this.#get().protos;
+  }
+
+  get release(): boolean {
+    return this.#get().release;
+  }
+
+  get callback(): boolean {
+    return this.#get().callback;
+  }
+}
+
+/**
+ * Every helper id of `enum bpf_func_id` (index = id; 0 is `unspec`, with no prototype). A
+ * helper's prototypes are parsed from the table when first read: parsing all of them was about
+ * 6 ms of every verification's start (`tsbpf run FILE.o`), which calls a few helpers.
+ */
+export const HELPERS: readonly HelperDef[] = HELPER_NAMES.map((name, id) => new HelperEntry(id, name));
 
 /** The helper with this id, or undefined past the table. */
 export function helperById(id: number): HelperDef | undefined {

@@ -44,6 +44,12 @@ export interface SystemClockOptions {
   readonly taiOffsetSeconds?: number;
   /** Nanoseconds the system is pretended to have been up when the VM started; default 0. */
   readonly uptimeNs?: bigint;
+  /**
+   * The host's monotonic clock in milliseconds (fractional); default `performance.now()`. Node's
+   * CLI gives `process.hrtime`: the `performance` global loads perf_hooks on first touch (~2 ms
+   * of a short command).
+   */
+  readonly now?: () => number;
 }
 
 /**
@@ -51,10 +57,11 @@ export interface SystemClockOptions {
  * `uptimeNs`), TAI is the host's wall clock.
  */
 export function systemClock(options: SystemClockOptions = {}): Clock {
-  const origin = performance.now();
+  const now = options.now ?? (() => performance.now());
+  const origin = now();
   const uptime = options.uptimeNs ?? 0n;
   const tai = BigInt(options.taiOffsetSeconds ?? 0) * 1_000_000_000n;
-  const since = (): bigint => uptime + BigInt(Math.round((performance.now() - origin) * 1e6));
+  const since = (): bigint => uptime + BigInt(Math.round((now() - origin) * 1e6));
   return {
     hz: options.hz ?? DEFAULT_HZ,
     monotonicNs: since,
