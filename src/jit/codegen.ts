@@ -115,6 +115,11 @@ export interface GenerateOptions {
    */
   readonly verified?: boolean;
   /**
+   * With `verified`: the bytes below r10 each function may touch, by the index of its first
+   * instruction ({@link VerifierFacts.stackDepth}); a function zeroes only those at entry.
+   */
+  readonly stackDepth?: ReadonlyMap<number, number>;
+  /**
    * Where the values of the array map behind a map handle lie, when `bpf_map_lookup_elem` on it
    * may be compiled inline (the VM's own helper, an ARRAY or PERCPU_ARRAY map); undefined otherwise.
    */
@@ -171,6 +176,7 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
     safe: options.safeAccess ?? new Set(),
     spillAt,
     verified: options.verified ?? false,
+    stackDepth: options.stackDepth,
     arrayLookup: options.arrayLookup,
   };
   let structured = 0;
@@ -317,6 +323,7 @@ interface Shared {
   readonly safe: ReadonlySet<number>;
   readonly spillAt: Set<number>;
   readonly verified: boolean;
+  readonly stackDepth: ReadonlyMap<number, number> | undefined;
   readonly arrayLookup: ((handle: bigint) => ArrayLookup | undefined) | undefined;
 }
 
@@ -423,10 +430,11 @@ class FunctionEmitter {
   /** The function's body: fast code, or precise code for an irreducible function. */
   emit(): Code {
     const { c, g } = this;
-    // Every frame starts with a zeroed stack, as in the interpreter; unobservable (and skipped)
-    // in a verified function that never names r10.
-    if (!(this.s.verified && !this.namesFramePointer()))
-      c.get(FP).op(Op.i32_wrap_i64).i32(STACK_SIZE).op(Op.i32_sub).i32(0).i32(STACK_SIZE).fill();
+    // Every frame starts with a zeroed stack, as in the interpreter. Unobservable past what the
+    // verifier saw the function touch, so a verified function zeroes only its stack depth
+    // (nothing when it never names r10).
+    const depth = this.frameBytes();
+    if (depth > 0) c.get(FP).op(Op.i32_wrap_i64).i32(depth).op(Op.i32_sub).i32(0).i32(depth).fill();
     if (!g.reducible) {
       this.dispatch();
       c.op(Op.unreachable);
@@ -468,6 +476,14 @@ class FunctionEmitter {
   }
 
   /** Whether any instruction of the function has r10 as a register operand. */
+  /** Bytes of the frame the function must zero at entry. */
+  private frameBytes(): number {
+    if (!this.s.verified) return STACK_SIZE;
+    if (!this.namesFramePointer()) return 0;
+    const depth = this.s.stackDepth?.get(this.s.cfg.blocks[this.g.entry].start);
+    return depth === undefined ? STACK_SIZE : Math.min(depth, STACK_SIZE);
+  }
+
   private namesFramePointer(): boolean {
     const blocks = this.s.cfg.blocks;
     for (const b of this.g.order) {

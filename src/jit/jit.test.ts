@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { assembleConformance } from '../isa/conformance-asm.js';
 import { parseDataFile } from '../isa/data-file.js';
 import { readCapture } from '../pcap/pcap.js';
+import { verify } from '../verifier/index.js';
 import type { VerifierFacts } from '../verifier/types.js';
 import { runConformanceTest } from '../vm/conformance.js';
 import { InstructionBudgetError, MemoryAccessError, VmError } from '../vm/errors.js';
@@ -218,10 +219,34 @@ describe('JIT', () => {
     const checked = vm.load(assembleConformance(asm));
     assert.throws(() => vm.run(checked, { mem: new Uint8Array(32) }), MemoryAccessError);
     const trusted = vm.load(assembleConformance(asm));
-    const facts: VerifierFacts = { dead: new Set(), safeAccess: new Set([0]), constants: new Map() };
+    const facts: VerifierFacts = {
+      dead: new Set(),
+      safeAccess: new Set([0]),
+      constants: new Map(),
+      stackDepth: new Map(),
+    };
     useVerifierFacts(trusted, facts);
     assert.equal(typeof vm.run(trusted, { mem: new Uint8Array(32) }).r0, 'bigint');
     assert.equal(jitFor(trusted, vm.memory)?.facts, facts);
+  });
+
+  test('a verified function zeroes its stack depth at entry, and no more', () => {
+    // Reads the slot the last run wrote (root may read uninitialised stack): 0 every run.
+    const asm = 'ldxdw %r0, [%r10-16]\nmov %r2, 5\nstxdw [%r10-16], %r2\nexit';
+    const insns = assembleConformance(asm);
+    const verdict = verify({ insns, progType: 'SOCKET_FILTER', maps: [], caps: 'root' });
+    assert.ok(verdict.facts, verdict.error?.message);
+    // Linux counts the read as well as the write: `stack depth 16` at log level 4 (measured)
+    assert.deepEqual([...verdict.facts.stackDepth], [[0, 16]]);
+    const vm = new Vm({ engine: 'jit' });
+    const runs = (facts: VerifierFacts) => {
+      const program = vm.load(insns);
+      useVerifierFacts(program, facts);
+      return [0, 1].map(() => vm.run(program, { mem: new Uint8Array(8) }).r0);
+    };
+    assert.deepEqual(runs(verdict.facts), [0n, 0n]);
+    // a depth that leaves the slot out (facts no verifier would give) shows the bytes stay
+    assert.deepEqual(runs({ ...verdict.facts, stackDepth: new Map([[0, 8]]) })[1], 5n);
   });
 });
 

@@ -122,6 +122,7 @@ export function compileJit(program: CompiledProgram, memory: VmMemory): JitProgr
   const generated = generate(program, {
     safeAccess: facts?.safeAccess,
     verified: facts !== undefined,
+    stackDepth: facts?.stackDepth,
     arrayLookup: lookupsByProgram.get(program),
   });
   let module: WebAssembly.Module;

@@ -109,6 +109,8 @@ export interface CheckResult {
   readonly log: VerifierLog;
   readonly visited: Uint8Array;
   readonly maxStack: number;
+  /** Bytes of stack each subprogram (by index) reads or writes below its r10: its `stack depth`. */
+  readonly stackDepth: ReadonlyMap<number, number>;
   readonly states: { readonly total: number; readonly peak: number; readonly maxPerInsn: number };
 }
 
@@ -585,6 +587,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const f = frameOf(s, reg);
     if (!tnumIsConst(reg.varOff)) {
       const { minOff, maxOff } = stackBounds(reg, regno, off, size, 'read', at, 8 * f.stack.length);
+      noteStack(f, minOff);
       let zeros = 0;
       for (let a = minOff; a < maxOff; a++) {
         const { slot, j } = slotAt(f, a);
@@ -606,6 +609,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
     stackBounds(reg, regno, off, size, 'read', at, 8 * f.stack.length);
+    noteStack(f, addr);
     live?.read(s, f.frameno, at, spiOf(addr));
     const { slot, j } = slotAt(f, addr + size - 1);
     const k0 = -addr - 1;
@@ -2658,7 +2662,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (e instanceof Reject) {
       if (logLevel > 0) vlog.error(e.before, e.message);
       for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
-      return { error: e, insnsProcessed, log: vlog, visited, maxStack, states: stats };
+      return { error: e, insnsProcessed, log: vlog, visited, maxStack, stackDepth, states: stats };
     }
     throw e;
   }
@@ -2671,9 +2675,17 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const deep = maxStackDepthError(slots, cfg.subprogs, stackDepth, privStack);
   if (deep) {
     say(deep);
-    return { error: new Reject(deep, 0), insnsProcessed, log: vlog, visited, maxStack, states: stats };
+    return {
+      error: new Reject(deep, 0),
+      insnsProcessed,
+      log: vlog,
+      visited,
+      maxStack,
+      stackDepth,
+      states: stats,
+    };
   }
-  return { insnsProcessed, log: vlog, visited, maxStack, states: stats };
+  return { insnsProcessed, log: vlog, visited, maxStack, stackDepth, states: stats };
 }
 
 /**

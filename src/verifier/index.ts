@@ -290,16 +290,19 @@ function verifyInner(input: VerifierInput): VerifierResult {
   }
   const dead = new Set<number>();
   const safeAccess = new Set<number>();
+  const stackDepth = new Map<number, number>();
   input.insns.forEach((insn, k) => {
     if (!result.visited[insn.slot]) dead.add(k);
     if (proven[insn.slot] === PROVEN) safeAccess.add(k);
+    const subprog = cfg.subprogs.indexOf(insn.slot);
+    if (subprog >= 0) stackDepth.set(k, result.stackDepth.get(subprog) ?? 0);
   });
   return {
     accepted: true,
     insnsProcessed: result.insnsProcessed,
     log,
     ...trace,
-    facts: { dead, safeAccess, constants: new Map() },
+    facts: { dead, safeAccess, constants: new Map(), stackDepth },
   };
 }
 

@@ -97,6 +97,12 @@ export interface VerifierFacts {
   readonly safeAccess: ReadonlySet<number>;
   /** Registers holding the same constant at an instruction on every path: insn → (reg → value). */
   readonly constants: ReadonlyMap<number, ReadonlyMap<number, bigint>>;
+  /**
+   * Bytes below r10 that each function reads or writes on any path (Linux's per-subprogram
+   * `stack depth`, a multiple of 8), by the index of the function's first instruction; a
+   * function that touches no stack has 0.
+   */
+  readonly stackDepth: ReadonlyMap<number, number>;
 }
 
 /** The verdict. {@link verify} never throws on bad programs: every byte string gets one. */
