@@ -59,11 +59,14 @@ import {
 } from './scalar.js';
 import {
   allRegs,
+  checkpointState,
   copyState,
   curFrame,
   type Frame,
   newStackSlot,
   type PrecisionMemo,
+  preciseReg,
+  preciseSpill,
   type StackSlot,
   Stype,
   type VState,
@@ -205,16 +208,18 @@ function markIn(st: VState, s: VState, frame: number, regMask: number, slots: Se
     if (!(mask & (1 << r))) continue;
     const reg = f.regs[r];
     if (reg.type !== 'scalar') mask &= ~(1 << r);
-    else if (reg.precise && st !== s) mask &= ~(1 << r);
-    else reg.precise = true;
+    else if (st === s) reg.precise = true;
+    else if (reg.precise) mask &= ~(1 << r);
+    else f.regs[r] = preciseReg(reg);
   }
   // only the visited key is ever deleted, so iterating the live set is safe
   for (const k of slots) {
     const fr = st.frames[k >> 6];
     const slot = fr?.stack[k & 63];
     if (!slot || slot.types[7] !== Stype.SPILL || slot.spilled.type !== 'scalar') slots.delete(k);
-    else if (slot.spilled.precise && st !== s) slots.delete(k);
-    else slot.spilled.precise = true;
+    else if (st === s) slot.spilled.precise = true;
+    else if (slot.spilled.precise) slots.delete(k);
+    else preciseSpill(fr, k & 63);
   }
   return mask;
 }
@@ -2026,8 +2031,18 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
 
   /** Mark every scalar precise on the whole chain (the kernel's fallback for cases it cannot follow). */
   const markAllPrecise = (s: VState) => {
-    for (let st: VState | null = s; st; st = st.parent)
-      for (const r of allRegs(st)) if (r.type === 'scalar') r.precise = true;
+    for (const r of allRegs(s)) if (r.type === 'scalar') r.precise = true;
+    // checkpoints share registers: each one marked is replaced (preciseReg)
+    for (let st = s.parent; st; st = st.parent)
+      for (const f of st.frames) {
+        for (let r = 0; r < f.regs.length; r++)
+          if (f.regs[r].type === 'scalar' && !f.regs[r].precise) f.regs[r] = preciseReg(f.regs[r]);
+        for (let spi = 0; spi < f.stack.length; spi++) {
+          const slot = f.stack[spi];
+          if (slot.types[7] === Stype.SPILL && slot.spilled.type === 'scalar' && !slot.spilled.precise)
+            preciseSpill(f, spi);
+        }
+      }
   };
 
   /**
@@ -2182,7 +2197,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (!addNew) return false;
     prevInsns = insnsProcessed;
     prevJmps = jmpsProcessed;
-    const cp = copyState(s);
+    const cp = checkpointState(s);
     cp.branches = 1;
     cp.insn = at;
     list.push({ state: cp, hit: 0, miss: 0 });
@@ -2190,7 +2205,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     stats.total++;
     stats.peak = Math.max(stats.peak, ++stats.cur);
     s.parent = cp;
-    s.hist = [];
+    s.hist = []; // (cp took the old one)
     s.precisionMemo = undefined;
     // forget precise markings inherited: the checkpoint keeps them, the walk starts afresh
     for (const r of allRegs(s)) r.precise = false;

@@ -170,6 +170,36 @@ export const copyReg = (r: Reg): Reg => ({
   btfFlags: r.btfFlags,
 });
 
+/** Whether every field of `a` equals `b`'s (tnums by value). */
+export function sameReg(a: Reg, b: Reg): boolean {
+  return (
+    a.type === b.type &&
+    a.varOff.value === b.varOff.value &&
+    a.varOff.mask === b.varOff.mask &&
+    a.smin === b.smin &&
+    a.smax === b.smax &&
+    a.umin === b.umin &&
+    a.umax === b.umax &&
+    a.s32min === b.s32min &&
+    a.s32max === b.s32max &&
+    a.u32min === b.u32min &&
+    a.u32max === b.u32max &&
+    a.precise === b.precise &&
+    a.id === b.id &&
+    a.off === b.off &&
+    a.maybeNull === b.maybeNull &&
+    a.rdonly === b.rdonly &&
+    a.refObjId === b.refObjId &&
+    a.map === b.map &&
+    a.range === b.range &&
+    a.memSize === b.memSize &&
+    a.frameno === b.frameno &&
+    a.subprog === b.subprog &&
+    a.btfId === b.btfId &&
+    a.btfFlags === b.btfFlags
+  );
+}
+
 /** Overwrite every field of `d` with `s`'s (`Object.assign(d, s)` without its cost). */
 export function assignReg(d: Reg, s: Reg): void {
   d.type = s.type;
