@@ -258,6 +258,26 @@ function singleBit(): void {
   w[S32MIN] = w[S32MAX] = lo | 0;
 }
 
+/** Bigints of 0..SMALL-1, made when first asked for (`BigInt()` allocates at every call). */
+const SMALL = 1 << 16;
+const smallBigints: bigint[] = new Array<bigint>(SMALL);
+
+/** `BigInt(n)` of an integer `n`, shared for small values and the 32-bit limits. */
+function big(n: number): bigint {
+  if (n >= 0 && n < SMALL) {
+    let b = smallBigints[n];
+    if (b === undefined) {
+      b = BigInt(n);
+      smallBigints[n] = b;
+    }
+    return b;
+  }
+  if (n === 0xffffffff) return U32_MAX;
+  if (n === 0x7fffffff) return S32_MAX;
+  if (n === -0x80000000) return S32_MIN;
+  return BigInt(n);
+}
+
 /** Load a 64-bit bigint (already in its canonical range) as a pair. */
 function load(at: number, x: bigint): void {
   if (x >= -TWO53 && x <= TWO53) {
@@ -285,11 +305,11 @@ function store(at: number, signed: boolean): bigint {
   const lo = w[at + 1];
   if (signed && hi >= 0x80000000) {
     const top = hi - TWO32;
-    if (top >= -0x200000) return BigInt(top * TWO32 + lo);
+    if (top >= -0x200000) return big(top * TWO32 + lo);
     if (hi === 0x80000000 && lo === 0) return S64_MIN;
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
   }
-  if (hi < 0x200000) return BigInt(hi * TWO32 + lo);
+  if (hi < 0x200000) return big(hi * TWO32 + lo);
   if (lo === 0xffffffff && hi === 0xffffffff) return U64_MAX;
   if (lo === 0xffffffff && hi === 0x7fffffff) return S64_MAX;
   return (BigInt(hi) << 32n) | BigInt(lo);
@@ -300,11 +320,74 @@ const changed = (at: number): boolean => w[at] !== input[at] || w[at + 1] !== in
 const in64 = (x: bigint): boolean => x >= 0n && x <= U64_MAX;
 const inS64 = (x: bigint): boolean => x >= S64_MIN && x <= S64_MAX;
 
-const inU32 = (x: bigint): boolean => x >= 0n && x <= U32_MAX;
-const inS32 = (x: bigint): boolean => x >= S32_MIN && x <= S32_MAX;
-
 /** `tnumRange(min, max).value` for min, max in [0, 2^32). */
 const rangeValue32 = (min: number, max: number): number => (min & ~rangeMask32(min, max)) >>> 0;
+
+/** A zero-extended 32-bit register as numbers, at ZV…ZS32MAX of a `Float64Array`. */
+const ZV = 0;
+const ZM = 1;
+const ZUMIN = 2;
+const ZUMAX = 3;
+const ZSMIN = 4;
+const ZSMAX = 5;
+const ZU32MIN = 6;
+const ZU32MAX = 7;
+const ZS32MIN = 8;
+const ZS32MAX = 9;
+/** The register {@link syncZext} works on (scratch: it never re-enters). */
+const z = new Float64Array(10);
+/** The register's fields as it came in, to write back only what changed. */
+const z0 = new Float64Array(10);
+/** An ALU operation's source register. */
+const zs = new Float64Array(10);
+
+const isU32 = (x: number): boolean => x >= 0 && x <= 0xffffffff;
+const isS32 = (x: number): boolean => x >= -0x80000000 && x <= 0x7fffffff;
+
+/**
+ * Load `r` into `at` (z, z0 or zs) when it lies in the zero-extended 32-bit domain: the tnum and
+ * the four 64-bit bounds in [0, 2^32), the 32-bit bounds in theirs. `Number()` of a larger bigint
+ * is rounded, but never into [0, 2^32), so the test on numbers decides as one on bigints would,
+ * for a fraction of the cost.
+ */
+function loadZext(r: Bounds, at: Float64Array): boolean {
+  const v = Number(r.varOff.value);
+  const m = Number(r.varOff.mask);
+  const umin = Number(r.umin);
+  const umax = Number(r.umax);
+  const smin = Number(r.smin);
+  const smax = Number(r.smax);
+  if (!isU32(v) || !isU32(m) || !isU32(umin) || !isU32(umax) || !isU32(smin) || !isU32(smax)) return false;
+  const u32min = Number(r.u32min);
+  const u32max = Number(r.u32max);
+  const s32min = Number(r.s32min);
+  const s32max = Number(r.s32max);
+  if (!isU32(u32min) || !isU32(u32max) || !isS32(s32min) || !isS32(s32max)) return false;
+  at[ZV] = v;
+  at[ZM] = m;
+  at[ZUMIN] = umin;
+  at[ZUMAX] = umax;
+  at[ZSMIN] = smin;
+  at[ZSMAX] = smax;
+  at[ZU32MIN] = u32min;
+  at[ZU32MAX] = u32max;
+  at[ZS32MIN] = s32min;
+  at[ZS32MAX] = s32max;
+  return true;
+}
+
+/** Write `z` into `r`, the fields that differ from `z0` only (a bigint each). */
+function storeZext(r: Bounds): void {
+  if (z[ZV] !== z0[ZV] || z[ZM] !== z0[ZM]) r.varOff = { value: big(z[ZV]), mask: big(z[ZM]) };
+  if (z[ZUMIN] !== z0[ZUMIN]) r.umin = big(z[ZUMIN]);
+  if (z[ZUMAX] !== z0[ZUMAX]) r.umax = big(z[ZUMAX]);
+  if (z[ZSMIN] !== z0[ZSMIN]) r.smin = big(z[ZSMIN]);
+  if (z[ZSMAX] !== z0[ZSMAX]) r.smax = big(z[ZSMAX]);
+  if (z[ZU32MIN] !== z0[ZU32MIN]) r.u32min = big(z[ZU32MIN]);
+  if (z[ZU32MAX] !== z0[ZU32MAX]) r.u32max = big(z[ZU32MAX]);
+  if (z[ZS32MIN] !== z0[ZS32MIN]) r.s32min = big(z[ZS32MIN]);
+  if (z[ZS32MAX] !== z0[ZS32MAX]) r.s32max = big(z[ZS32MAX]);
+}
 
 /**
  * `boundsSync` for the commonest register, a zero-extended 32-bit value (a u32 load, a
@@ -317,30 +400,25 @@ const rangeValue32 = (min: number, max: number): number => (min & ~rangeMask32(m
  * general rules.
  */
 function boundsSyncZext(r: Bounds): boolean {
-  const t = r.varOff;
-  if (!inU32(t.value) || !inU32(t.mask)) return false;
-  if (!inU32(r.umin) || !inU32(r.umax) || !inU32(r.smin) || !inU32(r.smax)) return false;
-  if (!inU32(r.u32min) || !inU32(r.u32max) || !inS32(r.s32min) || !inS32(r.s32max)) return false;
-  const v0 = Number(t.value);
-  const m0 = Number(t.mask);
-  const umin0 = Number(r.umin);
-  const umax0 = Number(r.umax);
-  const smin0 = Number(r.smin);
-  const smax0 = Number(r.smax);
-  const u32min0 = Number(r.u32min);
-  const u32max0 = Number(r.u32max);
-  const s32min0 = Number(r.s32min);
-  const s32max0 = Number(r.s32max);
-  let v = v0;
-  let m = m0;
-  let umin = umin0;
-  let umax = umax0;
-  let smin = smin0;
-  let smax = smax0;
-  let u32min = u32min0;
-  let u32max = u32max0;
-  let s32min = s32min0;
-  let s32max = s32max0;
+  if (!loadZext(r, z)) return false;
+  z0.set(z);
+  if (!syncZext()) return false;
+  storeZext(r);
+  return true;
+}
+
+/** {@link boundsSyncZext} on `z` (in the domain): false, `z` unusable, where a step would leave it. */
+function syncZext(): boolean {
+  let v = z[ZV];
+  let m = z[ZM];
+  let umin = z[ZUMIN];
+  let umax = z[ZUMAX];
+  let smin = z[ZSMIN];
+  let smax = z[ZSMAX];
+  let u32min = z[ZU32MIN];
+  let u32max = z[ZU32MAX];
+  let s32min = z[ZS32MIN];
+  let s32max = z[ZS32MAX];
   // Every step below takes a max or min of values already in these ranges or copies one (the
   // one exception returns false), so the locals never leave them.
   for (let pass = 0; pass < 2; pass++) {
@@ -436,15 +514,111 @@ function boundsSyncZext(r: Bounds): boolean {
       s32min = s32max = known | 0;
     }
   }
-  if (v !== v0 || m !== m0) r.varOff = { value: BigInt(v), mask: BigInt(m) };
-  if (umin !== umin0) r.umin = BigInt(umin);
-  if (umax !== umax0) r.umax = BigInt(umax);
-  if (smin !== smin0) r.smin = BigInt(smin);
-  if (smax !== smax0) r.smax = BigInt(smax);
-  if (u32min !== u32min0) r.u32min = BigInt(u32min);
-  if (u32max !== u32max0) r.u32max = BigInt(u32max);
-  if (s32min !== s32min0) r.s32min = BigInt(s32min);
-  if (s32max !== s32max0) r.s32max = BigInt(s32max);
+  z[ZV] = v;
+  z[ZM] = m;
+  z[ZUMIN] = umin;
+  z[ZUMAX] = umax;
+  z[ZSMIN] = smin;
+  z[ZSMAX] = smax;
+  z[ZU32MIN] = u32min;
+  z[ZU32MAX] = u32max;
+  z[ZS32MIN] = s32min;
+  z[ZS32MAX] = s32max;
+  return true;
+}
+
+/**
+ * A 64-bit `d op= s` (`add`, `and`, `or`, `xor`) on numbers, both operands in the zero-extended
+ * 32-bit domain (see {@link boundsSyncZext}): the same steps as `scalarAluRanges` in scalar.ts
+ * (`scalar_min_max_*` at 32 and 64 bits, then the tnum), where every value stays below 2^34, and
+ * `reg_bounds_sync` on numbers when the result is in the domain too. The counters, masks and
+ * sums of an unrolled loop are nearly all such operations. Returns false, having changed nothing,
+ * outside that domain or where the result leaves it (the caller then applies the bigint rules).
+ * scalar.test.ts holds it equal to them.
+ */
+export function aluZext(d: Bounds, s: Bounds, op: 'add' | 'and' | 'or' | 'xor'): boolean {
+  if (!loadZext(s, zs) || !loadZext(d, z0)) return false;
+  const av = z0[ZV];
+  const am = z0[ZM];
+  const bv = zs[ZV];
+  const bm = zs[ZM];
+  let v: number;
+  let m: number;
+  if (op === 'add') {
+    // tnumAdd, when no sum reaches 2^32 (beyond, 32-bit bit operations would not do)
+    const sm = am + bm;
+    const sv = av + bv;
+    const sigma = sm + sv;
+    if (sigma > 0xffffffff) return false;
+    const mu = ((sigma ^ sv) | am | bm) >>> 0;
+    v = (sv & ~mu) >>> 0;
+    m = mu;
+    // scalar_min_max_add at 32 bits
+    let lo = z0[ZS32MIN] + zs[ZS32MIN];
+    let hi = z0[ZS32MAX] + zs[ZS32MAX];
+    if (!isS32(lo) || !isS32(hi)) {
+      lo = -0x80000000;
+      hi = 0x7fffffff;
+    }
+    z[ZS32MIN] = lo;
+    z[ZS32MAX] = hi;
+    lo = z0[ZU32MIN] + zs[ZU32MIN];
+    hi = z0[ZU32MAX] + zs[ZU32MAX];
+    if (lo <= 0xffffffff && hi > 0xffffffff) {
+      lo = 0;
+      hi = 0xffffffff;
+    }
+    z[ZU32MIN] = lo > 0xffffffff ? lo - 2 ** 32 : lo;
+    z[ZU32MAX] = hi > 0xffffffff ? hi - 2 ** 32 : hi;
+    // ... and at 64 bits, where sums below 2^33 never overflow
+    z[ZSMIN] = z0[ZSMIN] + zs[ZSMIN];
+    z[ZSMAX] = z0[ZSMAX] + zs[ZSMAX];
+    z[ZUMIN] = z0[ZUMIN] + zs[ZUMIN];
+    z[ZUMAX] = z0[ZUMAX] + zs[ZUMAX];
+  } else {
+    if (op === 'and') {
+      v = (av & bv) >>> 0;
+      m = ((av | am) & (bv | bm) & ~v) >>> 0;
+    } else if (op === 'or') {
+      v = (av | bv) >>> 0;
+      m = ((am | bm) & ~v) >>> 0;
+    } else {
+      m = (am | bm) >>> 0;
+      v = ((av ^ bv) & ~m) >>> 0;
+    }
+    const vm = (v | m) >>> 0;
+    if (bm === 0 && m === 0) {
+      // both known: the 32-bit rule marks the subregister known, the 64-bit one the register
+      z[ZSMIN] = z[ZSMAX] = z[ZUMIN] = z[ZUMAX] = z[ZU32MIN] = z[ZU32MAX] = v;
+      z[ZS32MIN] = z[ZS32MAX] = v | 0;
+    } else {
+      // scalar(32)_min_max_and/or/xor: the unsigned range, and the signed one when it does not
+      // cross the sign boundary
+      const umin = op === 'or' ? Math.max(z0[ZU32MIN], zs[ZU32MIN]) : v;
+      const umax = op === 'and' ? Math.min(z0[ZU32MAX], zs[ZU32MAX]) : vm;
+      z[ZU32MIN] = umin;
+      z[ZU32MAX] = umax;
+      if ((umin | 0) <= (umax | 0)) {
+        z[ZS32MIN] = umin | 0;
+        z[ZS32MAX] = umax | 0;
+      } else {
+        z[ZS32MIN] = -0x80000000;
+        z[ZS32MAX] = 0x7fffffff;
+      }
+      const umin64 = op === 'or' ? Math.max(z0[ZUMIN], zs[ZUMIN]) : v;
+      const umax64 = op === 'and' ? Math.min(z0[ZUMAX], zs[ZUMAX]) : vm;
+      // a signed range crossing the sign boundary would be [S64_MIN, S64_MAX]: not here
+      if (umin64 > umax64) return false;
+      z[ZUMIN] = z[ZSMIN] = umin64;
+      z[ZUMAX] = z[ZSMAX] = umax64;
+    }
+  }
+  z[ZV] = v;
+  z[ZM] = m;
+  // (a sum's bounds may pass 2^32, a minimum beyond its maximum's too)
+  if (!isU32(z[ZUMIN]) || !isU32(z[ZUMAX]) || !isU32(z[ZSMIN]) || !isU32(z[ZSMAX]) || !syncZext())
+    return false;
+  storeZext(d);
   return true;
 }
 
@@ -484,10 +658,10 @@ function boundsSyncHalves(r: Bounds): boolean {
   if (changed(UMAX)) r.umax = store(UMAX, false);
   if (changed(SMIN)) r.smin = store(SMIN, true);
   if (changed(SMAX)) r.smax = store(SMAX, true);
-  if (w[U32MIN] !== input[U32MIN]) r.u32min = BigInt(w[U32MIN]);
-  if (w[U32MAX] !== input[U32MAX]) r.u32max = BigInt(w[U32MAX]);
-  if (w[S32MIN] !== input[S32MIN]) r.s32min = BigInt(w[S32MIN]);
-  if (w[S32MAX] !== input[S32MAX]) r.s32max = BigInt(w[S32MAX]);
+  if (w[U32MIN] !== input[U32MIN]) r.u32min = big(w[U32MIN]);
+  if (w[U32MAX] !== input[U32MAX]) r.u32max = big(w[U32MAX]);
+  if (w[S32MIN] !== input[S32MIN]) r.s32min = big(w[S32MIN]);
+  if (w[S32MAX] !== input[S32MAX]) r.s32max = big(w[S32MAX]);
   return true;
 }
 

@@ -1071,6 +1071,22 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return { value: dv & ~mu, mask: mu };
   };
 
+  /**
+   * The known scalar of the immediate operand of the ALU or jump instruction at `at`, made once per
+   * instruction: the rules only read an operand that is not the destination (`scalarAlu`,
+   * `ptrAlu`, `checkCond` copy it before refining), so it is shared, never changed.
+   */
+  const immRegs: (Reg | undefined)[] = [];
+  const immReg = (insn: Insn, at: number): Reg => {
+    let r = immRegs[at];
+    if (!r) {
+      r = newReg('scalar');
+      markKnown(r, BigInt(insn.imm));
+      immRegs[at] = r;
+    }
+    return r;
+  };
+
   const checkAlu = (s: VState, insn: Insn, at: number) => {
     const f = insn.form as AluForm;
     const cur = regs(s);
@@ -1164,8 +1180,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     let src: Reg;
     if (f.source === 'reg') src = cur[insn.src];
     else {
-      src = newReg('scalar');
-      markKnown(src, BigInt(insn.imm));
+      src = immReg(insn, at);
     }
     if (isPointer(d) || isPointer(src)) {
       if (isPointer(src) && isPointer(d)) {
@@ -1354,8 +1369,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (!(isPktAny(dst) && isPktAny(src)) && isPointer(src) && !allowPtrLeaks)
         throw new Reject(`R${insn.src} pointer comparison prohibited`, at);
     } else {
-      src = newReg('scalar');
-      markKnown(src, BigInt(insn.imm));
+      src = immReg(insn, at);
     }
     const is32 = f.bits === 32;
     const pred = branchTaken(dst, src, op, is32);

@@ -4,7 +4,7 @@
  * operator (`adjust_scalar_min_max_vals`), and branch refinement (`regs_refine_cond_op`,
  * `is_scalar_branch_taken`). Semantics follow Linux 6.18's verifier; the code is our own.
  */
-import { boundsSyncFast } from './bounds-fast.js';
+import { aluZext, boundsSyncFast } from './bounds-fast.js';
 import {
   S32_MAX,
   S32_MIN,
@@ -844,6 +844,12 @@ export function constAlu(op: string, a: bigint, b: bigint, bits: 32 | 64): bigin
  * found safe. Exported for the test that holds the constant shortcut to them.
  */
 export function scalarAluRanges(d: Reg, s: Reg, op: string, alu32: boolean): void {
+  if (!alu32 && (op === 'add' || op === 'and' || op === 'or' || op === 'xor') && aluZext(d, s, op)) return;
+  scalarAluRangesBig(d, s, op, alu32);
+}
+
+/** {@link scalarAluRanges} by the bigint rules alone (what its number path must equal). */
+export function scalarAluRangesBig(d: Reg, s: Reg, op: string, alu32: boolean): void {
   switch (op) {
     case 'add':
       rangeAdd(d, s, 32, false);
