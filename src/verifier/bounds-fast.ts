@@ -278,6 +278,66 @@ function big(n: number): bigint {
   return BigInt(n);
 }
 
+/** Known tnums of 0..SMALL-1 (tnums are never changed in place, so one serves every register). */
+const smallTnums: Tnum[] = new Array<Tnum>(SMALL);
+
+/**
+ * `__mark_reg_known(r, n)` for `n` in [0, 2^53): every bound `n`, the 32-bit ones its low word;
+ * the bigints and the tnum of small values are shared.
+ */
+export function setKnownNumber(r: Bounds, n: number): void {
+  const v = big(n);
+  let t: Tnum | undefined;
+  if (n < SMALL) {
+    t = smallTnums[n];
+    if (t === undefined) {
+      t = { value: v, mask: 0n };
+      smallTnums[n] = t;
+    }
+  } else t = { value: v, mask: 0n };
+  r.varOff = t;
+  r.umin = r.umax = r.smin = r.smax = v;
+  const lo = n >>> 0;
+  r.u32min = r.u32max = big(lo);
+  r.s32min = r.s32max = big(lo | 0);
+}
+
+const TWO53N = 2 ** 53;
+
+/**
+ * `a op b` of known values in [0, 2^32), as the instruction computes it at `bits` (scalar.ts's
+ * `constAlu`), when the result is in [0, 2^53); -1 otherwise (and for `neg`, `arsh`, `div`,
+ * `mod`), for the caller to compute on bigints. Shift amounts are already below `bits`.
+ */
+export function constAluNumber(op: string, a: number, b: number, bits: 32 | 64): number {
+  switch (op) {
+    case 'add':
+      return bits === 32 ? (a + b) % TWO32 : a + b;
+    case 'sub':
+      return a >= b ? a - b : bits === 32 ? a - b + TWO32 : -1;
+    case 'and':
+      return (a & b) >>> 0;
+    case 'or':
+      return (a | b) >>> 0;
+    case 'xor':
+      return (a ^ b) >>> 0;
+    case 'lsh': {
+      if (bits === 32) return (a << b) >>> 0;
+      const x = a * 2 ** b;
+      return x < TWO53N ? x : -1;
+    }
+    case 'rsh':
+      return b >= 32 ? 0 : a >>> b;
+    case 'mul': {
+      if (bits === 32) return Math.imul(a, b) >>> 0;
+      const x = a * b;
+      return x < TWO53N ? x : -1;
+    }
+    default:
+      return -1;
+  }
+}
+
 /** Load a 64-bit bigint (already in its canonical range) as a pair. */
 function load(at: number, x: bigint): void {
   if (x >= -TWO53 && x <= TWO53) {

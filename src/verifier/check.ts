@@ -45,6 +45,7 @@ import {
   FLIP,
   isConst,
   markKnown,
+  markKnownImm,
   markPointer,
   markUnknown,
   newReg,
@@ -1156,7 +1157,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         }
       } else {
         writeCheck(insn.dst, at);
-        markKnown(cur[insn.dst], f.bits === 64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
+        markKnownImm(cur[insn.dst], insn.imm, f.bits);
       }
       return;
     }
@@ -2420,6 +2421,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     for (const note of mainFuncNotes(input.btf, input.funcInfo?.find((f) => f.slot === 0)?.typeId))
       vlog.say(note);
   /** One walk from `start` at `pc0` (the main program, then each global function called). */
+  /** cfg.prunePoints as flags per slot (a set's lookup at every instruction cost more). */
+  const prunePoint = new Uint8Array(slots.length);
+  for (const p of cfg.prunePoints) if (p < slots.length) prunePoint[p] = 1;
+
   const walk = (start: VState, pc0: number) => {
     // a global function's first instruction is a prune point of its own walk (measured on 6.18)
     const entryPrune = pc0 === 0 ? -1 : pc0;
@@ -2437,7 +2442,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       visited[pc] = 1;
       let next: number | undefined = pc + (insn.kind === 'lddw' ? 2 : 1);
       let pruned = false;
-      if (cfg.prunePoints.has(pc) || pc === entryPrune) {
+      if (prunePoint[pc] === 1 || pc === entryPrune) {
         pruned = visitState(s, pc);
       }
       if (pruned) {

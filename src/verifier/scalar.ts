@@ -4,7 +4,7 @@
  * operator (`adjust_scalar_min_max_vals`), and branch refinement (`regs_refine_cond_op`,
  * `is_scalar_branch_taken`). Semantics follow Linux 6.18's verifier; the code is our own.
  */
-import { aluZext, boundsSyncFast } from './bounds-fast.js';
+import { aluZext, boundsSyncFast, constAluNumber, setKnownNumber } from './bounds-fast.js';
 import {
   S32_MAX,
   S32_MIN,
@@ -263,6 +263,14 @@ export function markUnknown(r: Reg): void {
 export function markKnown(r: Reg, value: bigint): void {
   resetReg(r, 'scalar');
   setKnown(r, value);
+}
+
+/** {@link markKnown} of a 32-bit immediate, sign- (`bits` 64) or zero-extended (32). */
+export function markKnownImm(r: Reg, imm: number, bits: 32 | 64): void {
+  const n = bits === 64 ? imm : imm >>> 0;
+  resetReg(r, 'scalar');
+  if (n < 0) setKnown(r, BigInt(n));
+  else setKnownNumber(r, n);
 }
 
 function setKnown(r: Reg, value: bigint): void {
@@ -784,7 +792,6 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
   const s = src === d ? copyReg(src) : src;
   const alu32 = bits === 32;
   const srcConst = alu32 ? tnumSubregIsConst(s.varOff) : tnumIsConst(s.varOff);
-  const shiftOk = srcConst && (alu32 ? s.u32max : s.umax) < BigInt(bits);
   const safe =
     op === 'add' ||
     op === 'sub' ||
@@ -793,7 +800,7 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
     op === 'or' ||
     op === 'xor' ||
     op === 'mul' ||
-    ((op === 'lsh' || op === 'rsh' || op === 'arsh') && shiftOk);
+    ((op === 'lsh' || op === 'rsh' || op === 'arsh') && srcConst && (alu32 ? s.u32max < 32n : s.umax < 64n));
   if (!safe) {
     markUnknown(d);
     return;
@@ -801,8 +808,13 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
   if (srcConst && (alu32 ? tnumSubregIsConst(d.varOff) : tnumIsConst(d.varOff))) {
     // Both operands known: the general rules below would end in exactly this constant (each
     // tnum operation is exact on constants and the bounds collapse onto it), at several times
-    // the cost; loops the verifier unrolls are mostly such arithmetic.
-    setKnown(d, constAlu(op, d.varOff.value, s.varOff.value, bits));
+    // the cost; loops the verifier unrolls are mostly such arithmetic. On numbers when the
+    // operands fit in 32 bits and the result in 53.
+    const a = Number(d.varOff.value);
+    const b = Number(s.varOff.value);
+    const n = a <= 0xffffffff && b <= 0xffffffff ? constAluNumber(op, a, b, bits) : -1;
+    if (n >= 0) setKnownNumber(d, n);
+    else setKnown(d, constAlu(op, d.varOff.value, s.varOff.value, bits));
     return;
   }
   scalarAluRanges(d, s, op, alu32);
