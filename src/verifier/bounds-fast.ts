@@ -49,7 +49,6 @@ const w = new Float64Array(20);
 const input = new Float64Array(20);
 
 const TWO32 = 2 ** 32;
-const TWO53 = 2n ** 53n;
 
 /** Unsigned `a < b` of pairs at `a` and `b`. */
 const ltU = (a: number, b: number): boolean => w[a] < w[b] || (w[a] === w[b] && w[a + 1] < w[b + 1]);
@@ -338,25 +337,41 @@ export function constAluNumber(op: string, a: number, b: number, bits: 32 | 64):
   }
 }
 
-/** Load a 64-bit bigint (already in its canonical range) as a pair. */
-function load(at: number, x: bigint): void {
-  if (x >= -TWO53 && x <= TWO53) {
-    const n = Number(x);
+const TWO53F = 2 ** 53;
+const TWO63F = 2 ** 63;
+const TWO64F = 2 ** 64;
+
+/**
+ * Load `x`, whose `Number()` is `n`, as a pair at `at` when it lies in [0, 2^64) (`signed`:
+ * [-2^63, 2^63)); false if not. Below 2^53 in magnitude the number is exact; above, rounding
+ * is monotone and the limits (2^53 too) are powers of two, so only a number equal to a limit needs
+ * the bigint to decide.
+ */
+function loadPair(at: number, x: bigint, n: number, signed: boolean): boolean {
+  if (n > -TWO53F && n < TWO53F) {
+    if (n < 0 && !signed) return false;
     w[at] = Math.floor(n / TWO32) >>> 0;
     w[at + 1] = n >>> 0;
-  } else if (x === U64_MAX) {
+    return true;
+  }
+  if (signed ? n < -TWO63F || n > TWO63F : n < 0 || n > TWO64F) return false;
+  if (x === U64_MAX) {
+    if (signed) return false;
     w[at] = w[at + 1] = 0xffffffff;
   } else if (x === S64_MAX) {
     w[at] = 0x7fffffff;
     w[at + 1] = 0xffffffff;
   } else if (x === S64_MIN) {
+    if (!signed) return false;
     w[at] = 0x80000000;
     w[at + 1] = 0;
   } else {
+    if (signed ? x < S64_MIN || x > S64_MAX : x > U64_MAX) return false;
     const u = BigInt.asUintN(64, x);
     w[at] = Number(u >> 32n);
     w[at + 1] = Number(u & U32_MAX);
   }
+  return true;
 }
 
 /** The bigint of the pair at `at`, signed or not. */
@@ -376,9 +391,6 @@ function store(at: number, signed: boolean): bigint {
 }
 
 const changed = (at: number): boolean => w[at] !== input[at] || w[at + 1] !== input[at + 1];
-
-const in64 = (x: bigint): boolean => x >= 0n && x <= U64_MAX;
-const inS64 = (x: bigint): boolean => x >= S64_MIN && x <= S64_MAX;
 
 /** `tnumRange(min, max).value` for min, max in [0, 2^32). */
 const rangeValue32 = (min: number, max: number): number => (min & ~rangeMask32(min, max)) >>> 0;
@@ -411,18 +423,17 @@ const isS32 = (x: number): boolean => x >= -0x80000000 && x <= 0x7fffffff;
  * for a fraction of the cost.
  */
 function loadZext(r: Bounds, at: Float64Array): boolean {
+  // every field, in or out of the domain (boundsSyncHalves reads them when this fails)
   const v = Number(r.varOff.value);
   const m = Number(r.varOff.mask);
   const umin = Number(r.umin);
   const umax = Number(r.umax);
   const smin = Number(r.smin);
   const smax = Number(r.smax);
-  if (!isU32(v) || !isU32(m) || !isU32(umin) || !isU32(umax) || !isU32(smin) || !isU32(smax)) return false;
   const u32min = Number(r.u32min);
   const u32max = Number(r.u32max);
   const s32min = Number(r.s32min);
   const s32max = Number(r.s32max);
-  if (!isU32(u32min) || !isU32(u32max) || !isS32(s32min) || !isS32(s32max)) return false;
   at[ZV] = v;
   at[ZM] = m;
   at[ZUMIN] = umin;
@@ -433,7 +444,18 @@ function loadZext(r: Bounds, at: Float64Array): boolean {
   at[ZU32MAX] = u32max;
   at[ZS32MIN] = s32min;
   at[ZS32MAX] = s32max;
-  return true;
+  return (
+    isU32(v) &&
+    isU32(m) &&
+    isU32(umin) &&
+    isU32(umax) &&
+    isU32(smin) &&
+    isU32(smax) &&
+    isU32(u32min) &&
+    isU32(u32max) &&
+    isS32(s32min) &&
+    isS32(s32max)
+  );
 }
 
 /** Write `z` into `r`, the fields that differ from `z0` only (a bigint each). */
@@ -467,7 +489,7 @@ function boundsSyncZext(r: Bounds): boolean {
   return true;
 }
 
-/** {@link boundsSyncZext} on `z` (in the domain): false, `z` unusable, where a step would leave it. */
+/** {@link boundsSyncZext} on `z` (in the domain): false, `z` unchanged, where a step would leave it. */
 function syncZext(): boolean {
   let v = z[ZV];
   let m = z[ZM];
@@ -683,25 +705,30 @@ export function aluZext(d: Bounds, s: Bounds, op: 'add' | 'and' | 'or' | 'xor'):
 }
 
 /**
- * `reg_bounds_sync` of `r` on pairs. Returns false, having changed nothing, when a bound is out
+ * `reg_bounds_sync` of `r` on pairs, `z` holding the `Number()`s of its fields (boundsSyncZext
+ * leaves them there). Returns false, having changed nothing, when a bound is out
  * of its canonical range or a step would leave it; the caller then applies the bigint rules.
  */
 function boundsSyncHalves(r: Bounds): boolean {
   const t = r.varOff;
-  if (!in64(t.value) || !in64(t.mask) || !in64(r.umin) || !in64(r.umax)) return false;
-  if (!inS64(r.smin) || !inS64(r.smax)) return false;
-  if (r.u32min < 0n || r.u32max > U32_MAX || r.u32max < 0n || r.u32min > U32_MAX) return false;
-  if (r.s32min < S32_MIN || r.s32min > S32_MAX || r.s32max < S32_MIN || r.s32max > S32_MAX) return false;
-  load(UMIN, r.umin);
-  load(UMAX, r.umax);
-  load(SMIN, r.smin);
-  load(SMAX, r.smax);
-  load(VALUE, t.value);
-  load(MASK, t.mask);
-  w[U32MIN] = Number(r.u32min);
-  w[U32MAX] = Number(r.u32max);
-  w[S32MIN] = Number(r.s32min);
-  w[S32MAX] = Number(r.s32max);
+  const u32min = z[ZU32MIN];
+  const u32max = z[ZU32MAX];
+  const s32min = z[ZS32MIN];
+  const s32max = z[ZS32MAX];
+  if (!isU32(u32min) || !isU32(u32max) || !isS32(s32min) || !isS32(s32max)) return false;
+  if (
+    !loadPair(UMIN, r.umin, z[ZUMIN], false) ||
+    !loadPair(UMAX, r.umax, z[ZUMAX], false) ||
+    !loadPair(SMIN, r.smin, z[ZSMIN], true) ||
+    !loadPair(SMAX, r.smax, z[ZSMAX], true) ||
+    !loadPair(VALUE, t.value, z[ZV], false) ||
+    !loadPair(MASK, t.mask, z[ZM], false)
+  )
+    return false;
+  w[U32MIN] = u32min;
+  w[U32MAX] = u32max;
+  w[S32MIN] = s32min;
+  w[S32MAX] = s32max;
   input.set(w);
   updateBounds();
   deduce32();
@@ -727,6 +754,7 @@ function boundsSyncHalves(r: Bounds): boolean {
 
 /**
  * `reg_bounds_sync` of `r` without bigint arithmetic: false, having changed nothing, when neither
- * fast path applies (the caller then applies the bigint rules).
+ * fast path applies (the caller then applies the bigint rules). The halves read the numbers the
+ * zero-extended path loaded into `z`, whether it went on or not.
  */
 export const boundsSyncFast = (r: Bounds): boolean => boundsSyncZext(r) || boundsSyncHalves(r);

@@ -2012,10 +2012,16 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (old.frames.length !== cur.frames.length) return false;
     const of = curFrame(old);
     const cf = curFrame(cur);
+    // A conjunction of comparisons, in any order: first the cheap one that tells a loop
+    // counter's successive values apart, the commonest answer (a false one).
     for (let r = 0; r < 11; r++) {
       const a = of.regs[r];
       const b = cf.regs[r];
-      if (a.type !== b.type) return false;
+      if (a.type !== b.type || (a.type === 'scalar' && a.varOff.value !== b.varOff.value)) return false;
+    }
+    for (let r = 0; r < 11; r++) {
+      const a = of.regs[r];
+      const b = cf.regs[r];
       if (
         a.type === 'scalar' &&
         !(
