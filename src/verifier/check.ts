@@ -1077,7 +1077,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
    * instruction: the rules only read an operand that is not the destination (`scalarAlu`,
    * `ptrAlu`, `checkCond` copy it before refining), so it is shared, never changed.
    */
-  const immRegs: (Reg | undefined)[] = [];
+  // (filled, not grown: an array written at scattered indices turns into a slow dictionary)
+  const immRegs = new Array<Reg | undefined>(slots.length).fill(undefined);
   const immReg = (insn: Insn, at: number): Reg => {
     let r = immRegs[at];
     if (!r) {
