@@ -54,6 +54,8 @@ import {
   type RegType,
   rangeWithin,
   refineCond,
+  resetReg,
+  sameReg,
   scalarAlu,
   scalarBranchTaken,
   zext32To64,
@@ -64,6 +66,7 @@ import {
   copyState,
   curFrame,
   type Frame,
+  NOT_INIT,
   newStackSlot,
   type PrecisionMemo,
   preciseReg,
@@ -299,8 +302,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (reg.type === 'not_init') throw new Reject(`R${r} !read_ok`, at);
     return reg;
   };
-  const writeCheck = (r: number, at: number) => {
+  /** Before an instruction writes register `r`: not r10, and a register of its own (see NOT_INIT). */
+  const writeCheck = (s: VState, r: number, at: number) => {
     if (r === 10) throw new Reject('frame pointer is read only', at);
+    const cur = regs(s);
+    if (cur[r] === NOT_INIT) cur[r] = newReg();
   };
 
   // -------------------------------------------------------------------------------------------
@@ -1097,7 +1103,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       readReg(s, insn.dst, at);
       if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
         throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, at);
-      writeCheck(insn.dst, at);
+      writeCheck(s, insn.dst, at);
       const d = cur[insn.dst];
       if (d.type === 'scalar') scalarAlu(d, d, 'neg', f.bits);
       else markUnknown(d);
@@ -1107,7 +1113,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (op === 'mov' || op === 'movsx') {
       if (f.source === 'reg') {
         const src = readReg(s, insn.src, at);
-        writeCheck(insn.dst, at);
+        writeCheck(s, insn.dst, at);
         if (f.bits === 64) {
           if (op === 'mov') {
             if (src.type === 'scalar' && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
@@ -1157,7 +1163,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           boundsSync(cur[insn.dst]);
         }
       } else {
-        writeCheck(insn.dst, at);
+        writeCheck(s, insn.dst, at);
         markKnownImm(cur[insn.dst], insn.imm, f.bits);
       }
       return;
@@ -1177,7 +1183,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     ) {
       throw new Reject(`invalid shift ${insn.imm}`, at);
     }
-    writeCheck(insn.dst, at);
+    writeCheck(s, insn.dst, at);
     const d = cur[insn.dst];
     let src: Reg;
     if (f.source === 'reg') src = cur[insn.src];
@@ -2230,7 +2236,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     s.hist = []; // (cp took the old one)
     s.precisionMemo = undefined;
     // forget precise markings inherited: the checkpoint keeps them, the walk starts afresh
-    for (const r of allRegs(s)) r.precise = false;
+    for (const r of allRegs(s)) if (r.precise) r.precise = false;
     return false;
   };
 
@@ -2469,14 +2475,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               break;
             case 'end': {
               readReg(s, insn.dst, pc);
-              writeCheck(insn.dst, pc);
+              writeCheck(s, insn.dst, pc);
               if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
                 throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, pc);
               byteSwap(cur[insn.dst], insn.form.order, insn.form.bits);
               break;
             }
             case 'lddw': {
-              writeCheck(insn.dst, pc);
+              writeCheck(s, insn.dst, pc);
               const d = cur[insn.dst];
               switch (insn.src) {
                 case PseudoSrc.IMM:
@@ -2505,7 +2511,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             }
             case 'ldx': {
               readReg(s, insn.src, pc);
-              writeCheck(insn.dst, pc);
+              writeCheck(s, insn.dst, pc);
               memAccess(
                 s,
                 insn.src,
@@ -2679,6 +2685,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       }
     }
   } catch (e) {
+    notInitIntact();
     if (e instanceof Reject) {
       if (logLevel > 0) vlog.error(e.before, e.message);
       for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
@@ -2686,6 +2693,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     throw e;
   }
+  notInitIntact();
   for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
   // A private stack per subprogram (measured: only perf_event programs get one here, and none
   // that tail-call) takes subprograms of 64 bytes or more out of the combined size.
@@ -2698,6 +2706,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return { error: new Reject(deep, 0), insnsProcessed, log: vlog, visited, maxStack, states: stats };
   }
   return { insnsProcessed, log: vlog, visited, maxStack, states: stats };
+}
+
+/** The shared uninitialised register must come out of a walk as it went in (see NOT_INIT). */
+function notInitIntact(): void {
+  if (sameReg(NOT_INIT, newReg())) return;
+  resetReg(NOT_INIT, 'not_init');
+  throw new Error('verifier bug: the shared uninitialised register was written');
 }
 
 /**

@@ -77,9 +77,21 @@ export function newStackSlot(): StackSlot {
   return { types: [0, 0, 0, 0, 0, 0, 0, 0], spilled: newReg() };
 }
 
+/**
+ * The register no instruction has written, shared by the copies of states (push, checkpoint)
+ * where they have one, instead of an object each: a branchy loop's copies are mostly such
+ * registers. Nothing writes into it: a write to a register that may be uninitialised takes a
+ * register of its own first (`writeCheck` in check.ts; the others write only to registers an
+ * instruction read, or replace them), and `runCheck` checks it is untouched when it ends.
+ */
+export const NOT_INIT: Reg = newReg();
+
+/** A copy of register `r` for another state ({@link NOT_INIT} when it is uninitialised). */
+const regCopy = (r: Reg): Reg => (r.type === 'not_init' ? NOT_INIT : copyReg(r));
+
 export function copyFrame(f: Frame): Frame {
   const regs = new Array<Reg>(f.regs.length);
-  for (let i = 0; i < regs.length; i++) regs[i] = copyReg(f.regs[i]);
+  for (let i = 0; i < regs.length; i++) regs[i] = regCopy(f.regs[i]);
   const stack = new Array<StackSlot>(f.stack.length);
   for (let i = 0; i < stack.length; i++) {
     const slot = f.stack[i];
@@ -130,7 +142,7 @@ export function checkpointState(s: VState): VState {
     const regs = new Array<Reg>(f.regs.length);
     for (let r = 0; r < regs.length; r++) {
       const old = pf?.regs[r];
-      regs[r] = old && sameReg(old, f.regs[r]) ? old : copyReg(f.regs[r]);
+      regs[r] = old && sameReg(old, f.regs[r]) ? old : regCopy(f.regs[r]);
     }
     const stack = new Array<StackSlot>(f.stack.length);
     for (let k = 0; k < stack.length; k++) {
