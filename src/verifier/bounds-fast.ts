@@ -460,15 +460,34 @@ function loadZext(r: Bounds, at: Float64Array): boolean {
 
 /** Write `z` into `r`, the fields that differ from `z0` only (a bigint each). */
 function storeZext(r: Bounds): void {
-  if (z[ZV] !== z0[ZV] || z[ZM] !== z0[ZM]) r.varOff = { value: big(z[ZV]), mask: big(z[ZM]) };
-  if (z[ZUMIN] !== z0[ZUMIN]) r.umin = big(z[ZUMIN]);
-  if (z[ZUMAX] !== z0[ZUMAX]) r.umax = big(z[ZUMAX]);
-  if (z[ZSMIN] !== z0[ZSMIN]) r.smin = big(z[ZSMIN]);
-  if (z[ZSMAX] !== z0[ZSMAX]) r.smax = big(z[ZSMAX]);
-  if (z[ZU32MIN] !== z0[ZU32MIN]) r.u32min = big(z[ZU32MIN]);
-  if (z[ZU32MAX] !== z0[ZU32MAX]) r.u32max = big(z[ZU32MAX]);
-  if (z[ZS32MIN] !== z0[ZS32MIN]) r.s32min = big(z[ZS32MIN]);
-  if (z[ZS32MAX] !== z0[ZS32MAX]) r.s32max = big(z[ZS32MAX]);
+  // The minima (and the maxima) of a synced register are mostly one value: one bigint for them.
+  const umin = z[ZUMIN];
+  const umax = z[ZUMAX];
+  minBig = maxBig = undefined;
+  if (umin !== z0[ZUMIN]) r.umin = zMin();
+  if (umax !== z0[ZUMAX]) r.umax = zMax();
+  if (z[ZSMIN] !== z0[ZSMIN]) r.smin = z[ZSMIN] === umin ? zMin() : big(z[ZSMIN]);
+  if (z[ZSMAX] !== z0[ZSMAX]) r.smax = z[ZSMAX] === umax ? zMax() : big(z[ZSMAX]);
+  if (z[ZU32MIN] !== z0[ZU32MIN]) r.u32min = z[ZU32MIN] === umin ? zMin() : big(z[ZU32MIN]);
+  if (z[ZU32MAX] !== z0[ZU32MAX]) r.u32max = z[ZU32MAX] === umax ? zMax() : big(z[ZU32MAX]);
+  if (z[ZS32MIN] !== z0[ZS32MIN]) r.s32min = z[ZS32MIN] === umin ? zMin() : big(z[ZS32MIN]);
+  if (z[ZS32MAX] !== z0[ZS32MAX]) r.s32max = z[ZS32MAX] === umax ? zMax() : big(z[ZS32MAX]);
+  if (z[ZV] !== z0[ZV] || z[ZM] !== z0[ZM]) {
+    const v = z[ZV];
+    r.varOff = { value: v === umin ? zMin() : v === umax ? zMax() : big(v), mask: big(z[ZM]) };
+  }
+}
+
+/** The bigints of z's umin and umax, made once per storeZext. */
+let minBig: bigint | undefined;
+let maxBig: bigint | undefined;
+function zMin(): bigint {
+  if (minBig === undefined) minBig = big(z[ZUMIN]);
+  return minBig;
+}
+function zMax(): bigint {
+  if (maxBig === undefined) maxBig = big(z[ZUMAX]);
+  return maxBig;
 }
 
 /**
