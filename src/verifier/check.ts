@@ -1810,7 +1810,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     else if (proto.acquire || (id === 1 && m && isSockMap(m.type))) {
       // is_acquire_function: a SOCKMAP/SOCKHASH lookup hands out a referenced socket
       const refId = ++idGen;
-      s.refs.push({ id: refId, insn: at });
+      s.refs = [...s.refs, { id: refId, insn: at }]; // (states share the array: never changed in place)
       r0.id = refId;
       r0.refObjId = refId;
     }

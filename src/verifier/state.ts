@@ -42,7 +42,8 @@ export interface Ref {
 
 export interface VState {
   frames: Frame[];
-  refs: Ref[];
+  /** Never changed in place (copies of a state share it): replaced. */
+  refs: readonly Ref[];
   /** Nearest checkpoint on this path (pruning and loop detection). */
   parent: VState | null;
   /** Live paths below this checkpoint. */
@@ -95,7 +96,7 @@ export function copyFrame(f: Frame): Frame {
   const stack = new Array<StackSlot>(f.stack.length);
   for (let i = 0; i < stack.length; i++) {
     const slot = f.stack[i];
-    stack[i] = { types: slot.types.slice(), spilled: copyReg(slot.spilled) };
+    stack[i] = { types: slot.types.slice(), spilled: regCopy(slot.spilled) };
   }
   // an explicit literal: one object shape, where a spread of a frame with optional fields is not
   return {
@@ -114,7 +115,7 @@ export function copyState(s: VState): VState {
   for (let i = 0; i < frames.length; i++) frames[i] = copyFrame(s.frames[i]);
   return {
     frames,
-    refs: s.refs.slice(),
+    refs: s.refs,
     parent: s.parent,
     branches: s.branches,
     insn: s.insn,
@@ -151,7 +152,7 @@ export function checkpointState(s: VState): VState {
       stack[k] =
         old && sameTypes(old.types, slot.types) && sameReg(old.spilled, slot.spilled)
           ? old
-          : { types: slot.types.slice(), spilled: copyReg(slot.spilled) };
+          : { types: slot.types.slice(), spilled: regCopy(slot.spilled) };
     }
     frames[i] = {
       regs,
@@ -165,7 +166,7 @@ export function checkpointState(s: VState): VState {
   }
   return {
     frames,
-    refs: s.refs.slice(),
+    refs: s.refs,
     parent: prev,
     branches: s.branches,
     insn: s.insn,
