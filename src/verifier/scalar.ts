@@ -1026,6 +1026,7 @@ const view = (r: Reg, is32: boolean): View =>
 
 /** `is_scalar_branch_taken`: 1 always taken, 0 never, -1 unknown. */
 export function scalarBranchTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 {
+  if (op !== 'jeq' && op !== 'jne' && op !== 'jset' && op !== 'jnset') return orderTaken(r1, r2, op, is32);
   let a = view(r1, is32);
   let b = view(r2, is32);
   switch (op) {
@@ -1058,22 +1059,35 @@ export function scalarBranchTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): 
       if (!((a.t.mask | a.t.value) & b.t.value)) return (1 - set) as 0 | 1;
       return -1;
     }
+  }
+}
+
+/** {@link scalarBranchTaken} of the ordered comparisons, on the bounds alone (no view objects). */
+function orderTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 {
+  switch (op) {
     case 'jgt':
-      return a.umin > b.umax ? 1 : a.umax <= b.umin ? 0 : -1;
-    case 'jsgt':
-      return a.smin > b.smax ? 1 : a.smax <= b.smin ? 0 : -1;
     case 'jlt':
-      return a.umax < b.umin ? 1 : a.umin >= b.umax ? 0 : -1;
-    case 'jslt':
-      return a.smax < b.smin ? 1 : a.smin >= b.smax ? 0 : -1;
     case 'jge':
-      return a.umin >= b.umax ? 1 : a.umax < b.umin ? 0 : -1;
-    case 'jsge':
-      return a.smin >= b.smax ? 1 : a.smax < b.smin ? 0 : -1;
-    case 'jle':
-      return a.umax <= b.umin ? 1 : a.umin > b.umax ? 0 : -1;
-    case 'jsle':
-      return a.smax <= b.smin ? 1 : a.smin > b.smax ? 0 : -1;
+    case 'jle': {
+      const aMin = is32 ? r1.u32min : r1.umin;
+      const aMax = is32 ? r1.u32max : r1.umax;
+      const bMin = is32 ? r2.u32min : r2.umin;
+      const bMax = is32 ? r2.u32max : r2.umax;
+      if (op === 'jgt') return aMin > bMax ? 1 : aMax <= bMin ? 0 : -1;
+      if (op === 'jlt') return aMax < bMin ? 1 : aMin >= bMax ? 0 : -1;
+      if (op === 'jge') return aMin >= bMax ? 1 : aMax < bMin ? 0 : -1;
+      return aMax <= bMin ? 1 : aMin > bMax ? 0 : -1;
+    }
+    default: {
+      const aMin = is32 ? r1.s32min : r1.smin;
+      const aMax = is32 ? r1.s32max : r1.smax;
+      const bMin = is32 ? r2.s32min : r2.smin;
+      const bMax = is32 ? r2.s32max : r2.smax;
+      if (op === 'jsgt') return aMin > bMax ? 1 : aMax <= bMin ? 0 : -1;
+      if (op === 'jslt') return aMax < bMin ? 1 : aMin >= bMax ? 0 : -1;
+      if (op === 'jsge') return aMin >= bMax ? 1 : aMax < bMin ? 0 : -1;
+      return aMax <= bMin ? 1 : aMin > bMax ? 0 : -1;
+    }
   }
 }
 
