@@ -424,16 +424,19 @@ const isS32 = (x: number): boolean => x >= -0x80000000 && x <= 0x7fffffff;
  */
 function loadZext(r: Bounds, at: Float64Array): boolean {
   // every field, in or out of the domain (boundsSyncHalves reads them when this fails)
+  // (the minima, and the maxima, are often one bigint, which compares faster than it converts)
   const v = Number(r.varOff.value);
   const m = Number(r.varOff.mask);
-  const umin = Number(r.umin);
-  const umax = Number(r.umax);
-  const smin = Number(r.smin);
-  const smax = Number(r.smax);
-  const u32min = Number(r.u32min);
-  const u32max = Number(r.u32max);
-  const s32min = Number(r.s32min);
-  const s32max = Number(r.s32max);
+  const bmin = r.umin;
+  const bmax = r.umax;
+  const umin = Number(bmin);
+  const umax = Number(bmax);
+  const smin = r.smin === bmin ? umin : Number(r.smin);
+  const smax = r.smax === bmax ? umax : Number(r.smax);
+  const u32min = r.u32min === bmin ? umin : Number(r.u32min);
+  const u32max = r.u32max === bmax ? umax : Number(r.u32max);
+  const s32min = r.s32min === bmin ? umin : Number(r.s32min);
+  const s32max = r.s32max === bmax ? umax : Number(r.s32max);
   at[ZV] = v;
   at[ZM] = m;
   at[ZUMIN] = umin;
