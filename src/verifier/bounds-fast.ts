@@ -297,8 +297,9 @@ export function setKnownNumber(r: Bounds, n: number): void {
   r.varOff = t;
   r.umin = r.umax = r.smin = r.smax = v;
   const lo = n >>> 0;
-  r.u32min = r.u32max = big(lo);
-  r.s32min = r.s32max = big(lo | 0);
+  const v32 = lo === n ? v : big(lo);
+  r.u32min = r.u32max = v32;
+  r.s32min = r.s32max = (lo | 0) === lo ? v32 : big(lo | 0);
 }
 
 const TWO53N = 2 ** 53;
