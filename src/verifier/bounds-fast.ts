@@ -49,7 +49,6 @@ const w = new Float64Array(20);
 const input = new Float64Array(20);
 
 const TWO32 = 2 ** 32;
-const TWO53 = 2n ** 53n;
 
 /** Unsigned `a < b` of pairs at `a` and `b`. */
 const ltU = (a: number, b: number): boolean => w[a] < w[b] || (w[a] === w[b] && w[a + 1] < w[b + 1]);
@@ -258,25 +257,122 @@ function singleBit(): void {
   w[S32MIN] = w[S32MAX] = lo | 0;
 }
 
-/** Load a 64-bit bigint (already in its canonical range) as a pair. */
-function load(at: number, x: bigint): void {
-  if (x >= -TWO53 && x <= TWO53) {
-    const n = Number(x);
+/** Bigints of 0..SMALL-1, made when first asked for (`BigInt()` allocates at every call). */
+const SMALL = 1 << 16;
+const smallBigints: bigint[] = new Array<bigint>(SMALL);
+
+/** `BigInt(n)` of an integer `n`, shared for small values and the 32-bit limits. */
+function big(n: number): bigint {
+  if (n >= 0 && n < SMALL) {
+    let b = smallBigints[n];
+    if (b === undefined) {
+      b = BigInt(n);
+      smallBigints[n] = b;
+    }
+    return b;
+  }
+  if (n === 0xffffffff) return U32_MAX;
+  if (n === 0x7fffffff) return S32_MAX;
+  if (n === -0x80000000) return S32_MIN;
+  return BigInt(n);
+}
+
+/** Known tnums of 0..SMALL-1 (tnums are never changed in place, so one serves every register). */
+const smallTnums: Tnum[] = new Array<Tnum>(SMALL);
+
+/**
+ * `__mark_reg_known(r, n)` for `n` in [0, 2^53): every bound `n`, the 32-bit ones its low word;
+ * the bigints and the tnum of small values are shared.
+ */
+export function setKnownNumber(r: Bounds, n: number): void {
+  const v = big(n);
+  let t: Tnum | undefined;
+  if (n < SMALL) {
+    t = smallTnums[n];
+    if (t === undefined) {
+      t = { value: v, mask: 0n };
+      smallTnums[n] = t;
+    }
+  } else t = { value: v, mask: 0n };
+  r.varOff = t;
+  r.umin = r.umax = r.smin = r.smax = v;
+  const lo = n >>> 0;
+  const v32 = lo === n ? v : big(lo);
+  r.u32min = r.u32max = v32;
+  r.s32min = r.s32max = (lo | 0) === lo ? v32 : big(lo | 0);
+}
+
+const TWO53N = 2 ** 53;
+
+/**
+ * `a op b` of known values in [0, 2^32), as the instruction computes it at `bits` (scalar.ts's
+ * `constAlu`), when the result is in [0, 2^53); -1 otherwise (and for `neg`, `arsh`, `div`,
+ * `mod`), for the caller to compute on bigints. Shift amounts are already below `bits`.
+ */
+export function constAluNumber(op: string, a: number, b: number, bits: 32 | 64): number {
+  switch (op) {
+    case 'add':
+      return bits === 32 ? (a + b) % TWO32 : a + b;
+    case 'sub':
+      return a >= b ? a - b : bits === 32 ? a - b + TWO32 : -1;
+    case 'and':
+      return (a & b) >>> 0;
+    case 'or':
+      return (a | b) >>> 0;
+    case 'xor':
+      return (a ^ b) >>> 0;
+    case 'lsh': {
+      if (bits === 32) return (a << b) >>> 0;
+      const x = a * 2 ** b;
+      return x < TWO53N ? x : -1;
+    }
+    case 'rsh':
+      return b >= 32 ? 0 : a >>> b;
+    case 'mul': {
+      if (bits === 32) return Math.imul(a, b) >>> 0;
+      const x = a * b;
+      return x < TWO53N ? x : -1;
+    }
+    default:
+      return -1;
+  }
+}
+
+const TWO53F = 2 ** 53;
+const TWO63F = 2 ** 63;
+const TWO64F = 2 ** 64;
+
+/**
+ * Load `x`, whose `Number()` is `n`, as a pair at `at` when it lies in [0, 2^64) (`signed`:
+ * [-2^63, 2^63)); false if not. Below 2^53 in magnitude the number is exact; above, rounding
+ * is monotone and the limits (2^53 too) are powers of two, so only a number equal to a limit needs
+ * the bigint to decide.
+ */
+function loadPair(at: number, x: bigint, n: number, signed: boolean): boolean {
+  if (n > -TWO53F && n < TWO53F) {
+    if (n < 0 && !signed) return false;
     w[at] = Math.floor(n / TWO32) >>> 0;
     w[at + 1] = n >>> 0;
-  } else if (x === U64_MAX) {
+    return true;
+  }
+  if (signed ? n < -TWO63F || n > TWO63F : n < 0 || n > TWO64F) return false;
+  if (x === U64_MAX) {
+    if (signed) return false;
     w[at] = w[at + 1] = 0xffffffff;
   } else if (x === S64_MAX) {
     w[at] = 0x7fffffff;
     w[at + 1] = 0xffffffff;
   } else if (x === S64_MIN) {
+    if (!signed) return false;
     w[at] = 0x80000000;
     w[at + 1] = 0;
   } else {
+    if (signed ? x < S64_MIN || x > S64_MAX : x > U64_MAX) return false;
     const u = BigInt.asUintN(64, x);
     w[at] = Number(u >> 32n);
     w[at + 1] = Number(u & U32_MAX);
   }
+  return true;
 }
 
 /** The bigint of the pair at `at`, signed or not. */
@@ -285,11 +381,11 @@ function store(at: number, signed: boolean): bigint {
   const lo = w[at + 1];
   if (signed && hi >= 0x80000000) {
     const top = hi - TWO32;
-    if (top >= -0x200000) return BigInt(top * TWO32 + lo);
+    if (top >= -0x200000) return big(top * TWO32 + lo);
     if (hi === 0x80000000 && lo === 0) return S64_MIN;
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
   }
-  if (hi < 0x200000) return BigInt(hi * TWO32 + lo);
+  if (hi < 0x200000) return big(hi * TWO32 + lo);
   if (lo === 0xffffffff && hi === 0xffffffff) return U64_MAX;
   if (lo === 0xffffffff && hi === 0x7fffffff) return S64_MAX;
   return (BigInt(hi) << 32n) | BigInt(lo);
@@ -297,14 +393,106 @@ function store(at: number, signed: boolean): bigint {
 
 const changed = (at: number): boolean => w[at] !== input[at] || w[at + 1] !== input[at + 1];
 
-const in64 = (x: bigint): boolean => x >= 0n && x <= U64_MAX;
-const inS64 = (x: bigint): boolean => x >= S64_MIN && x <= S64_MAX;
-
-const inU32 = (x: bigint): boolean => x >= 0n && x <= U32_MAX;
-const inS32 = (x: bigint): boolean => x >= S32_MIN && x <= S32_MAX;
-
 /** `tnumRange(min, max).value` for min, max in [0, 2^32). */
 const rangeValue32 = (min: number, max: number): number => (min & ~rangeMask32(min, max)) >>> 0;
+
+/** A zero-extended 32-bit register as numbers, at ZV…ZS32MAX of a `Float64Array`. */
+const ZV = 0;
+const ZM = 1;
+const ZUMIN = 2;
+const ZUMAX = 3;
+const ZSMIN = 4;
+const ZSMAX = 5;
+const ZU32MIN = 6;
+const ZU32MAX = 7;
+const ZS32MIN = 8;
+const ZS32MAX = 9;
+/** The register {@link syncZext} works on (scratch: it never re-enters). */
+const z = new Float64Array(10);
+/** The register's fields as it came in, to write back only what changed. */
+const z0 = new Float64Array(10);
+/** An ALU operation's source register. */
+const zs = new Float64Array(10);
+
+const isU32 = (x: number): boolean => x >= 0 && x <= 0xffffffff;
+const isS32 = (x: number): boolean => x >= -0x80000000 && x <= 0x7fffffff;
+
+/**
+ * Load `r` into `at` (z, z0 or zs) when it lies in the zero-extended 32-bit domain: the tnum and
+ * the four 64-bit bounds in [0, 2^32), the 32-bit bounds in theirs. `Number()` of a larger bigint
+ * is rounded, but never into [0, 2^32), so the test on numbers decides as one on bigints would,
+ * for a fraction of the cost.
+ */
+function loadZext(r: Bounds, at: Float64Array): boolean {
+  // every field, in or out of the domain (boundsSyncHalves reads them when this fails)
+  // (the minima, and the maxima, are often one bigint, which compares faster than it converts)
+  const v = Number(r.varOff.value);
+  const m = Number(r.varOff.mask);
+  const bmin = r.umin;
+  const bmax = r.umax;
+  const umin = Number(bmin);
+  const umax = Number(bmax);
+  const smin = r.smin === bmin ? umin : Number(r.smin);
+  const smax = r.smax === bmax ? umax : Number(r.smax);
+  const u32min = r.u32min === bmin ? umin : Number(r.u32min);
+  const u32max = r.u32max === bmax ? umax : Number(r.u32max);
+  const s32min = r.s32min === bmin ? umin : Number(r.s32min);
+  const s32max = r.s32max === bmax ? umax : Number(r.s32max);
+  at[ZV] = v;
+  at[ZM] = m;
+  at[ZUMIN] = umin;
+  at[ZUMAX] = umax;
+  at[ZSMIN] = smin;
+  at[ZSMAX] = smax;
+  at[ZU32MIN] = u32min;
+  at[ZU32MAX] = u32max;
+  at[ZS32MIN] = s32min;
+  at[ZS32MAX] = s32max;
+  return (
+    isU32(v) &&
+    isU32(m) &&
+    isU32(umin) &&
+    isU32(umax) &&
+    isU32(smin) &&
+    isU32(smax) &&
+    isU32(u32min) &&
+    isU32(u32max) &&
+    isS32(s32min) &&
+    isS32(s32max)
+  );
+}
+
+/** Write `z` into `r`, the fields that differ from `z0` only (a bigint each). */
+function storeZext(r: Bounds): void {
+  // The minima (and the maxima) of a synced register are mostly one value: one bigint for them.
+  const umin = z[ZUMIN];
+  const umax = z[ZUMAX];
+  minBig = maxBig = undefined;
+  if (umin !== z0[ZUMIN]) r.umin = zMin();
+  if (umax !== z0[ZUMAX]) r.umax = zMax();
+  if (z[ZSMIN] !== z0[ZSMIN]) r.smin = z[ZSMIN] === umin ? zMin() : big(z[ZSMIN]);
+  if (z[ZSMAX] !== z0[ZSMAX]) r.smax = z[ZSMAX] === umax ? zMax() : big(z[ZSMAX]);
+  if (z[ZU32MIN] !== z0[ZU32MIN]) r.u32min = z[ZU32MIN] === umin ? zMin() : big(z[ZU32MIN]);
+  if (z[ZU32MAX] !== z0[ZU32MAX]) r.u32max = z[ZU32MAX] === umax ? zMax() : big(z[ZU32MAX]);
+  if (z[ZS32MIN] !== z0[ZS32MIN]) r.s32min = z[ZS32MIN] === umin ? zMin() : big(z[ZS32MIN]);
+  if (z[ZS32MAX] !== z0[ZS32MAX]) r.s32max = z[ZS32MAX] === umax ? zMax() : big(z[ZS32MAX]);
+  if (z[ZV] !== z0[ZV] || z[ZM] !== z0[ZM]) {
+    const v = z[ZV];
+    r.varOff = { value: v === umin ? zMin() : v === umax ? zMax() : big(v), mask: big(z[ZM]) };
+  }
+}
+
+/** The bigints of z's umin and umax, made once per storeZext. */
+let minBig: bigint | undefined;
+let maxBig: bigint | undefined;
+function zMin(): bigint {
+  if (minBig === undefined) minBig = big(z[ZUMIN]);
+  return minBig;
+}
+function zMax(): bigint {
+  if (maxBig === undefined) maxBig = big(z[ZUMAX]);
+  return maxBig;
+}
 
 /**
  * `boundsSync` for the commonest register, a zero-extended 32-bit value (a u32 load, a
@@ -317,30 +505,25 @@ const rangeValue32 = (min: number, max: number): number => (min & ~rangeMask32(m
  * general rules.
  */
 function boundsSyncZext(r: Bounds): boolean {
-  const t = r.varOff;
-  if (!inU32(t.value) || !inU32(t.mask)) return false;
-  if (!inU32(r.umin) || !inU32(r.umax) || !inU32(r.smin) || !inU32(r.smax)) return false;
-  if (!inU32(r.u32min) || !inU32(r.u32max) || !inS32(r.s32min) || !inS32(r.s32max)) return false;
-  const v0 = Number(t.value);
-  const m0 = Number(t.mask);
-  const umin0 = Number(r.umin);
-  const umax0 = Number(r.umax);
-  const smin0 = Number(r.smin);
-  const smax0 = Number(r.smax);
-  const u32min0 = Number(r.u32min);
-  const u32max0 = Number(r.u32max);
-  const s32min0 = Number(r.s32min);
-  const s32max0 = Number(r.s32max);
-  let v = v0;
-  let m = m0;
-  let umin = umin0;
-  let umax = umax0;
-  let smin = smin0;
-  let smax = smax0;
-  let u32min = u32min0;
-  let u32max = u32max0;
-  let s32min = s32min0;
-  let s32max = s32max0;
+  if (!loadZext(r, z)) return false;
+  z0.set(z);
+  if (!syncZext()) return false;
+  storeZext(r);
+  return true;
+}
+
+/** {@link boundsSyncZext} on `z` (in the domain): false, `z` unchanged, where a step would leave it. */
+function syncZext(): boolean {
+  let v = z[ZV];
+  let m = z[ZM];
+  let umin = z[ZUMIN];
+  let umax = z[ZUMAX];
+  let smin = z[ZSMIN];
+  let smax = z[ZSMAX];
+  let u32min = z[ZU32MIN];
+  let u32max = z[ZU32MAX];
+  let s32min = z[ZS32MIN];
+  let s32max = z[ZS32MAX];
   // Every step below takes a max or min of values already in these ranges or copies one (the
   // one exception returns false), so the locals never leave them.
   for (let pass = 0; pass < 2; pass++) {
@@ -436,38 +619,139 @@ function boundsSyncZext(r: Bounds): boolean {
       s32min = s32max = known | 0;
     }
   }
-  if (v !== v0 || m !== m0) r.varOff = { value: BigInt(v), mask: BigInt(m) };
-  if (umin !== umin0) r.umin = BigInt(umin);
-  if (umax !== umax0) r.umax = BigInt(umax);
-  if (smin !== smin0) r.smin = BigInt(smin);
-  if (smax !== smax0) r.smax = BigInt(smax);
-  if (u32min !== u32min0) r.u32min = BigInt(u32min);
-  if (u32max !== u32max0) r.u32max = BigInt(u32max);
-  if (s32min !== s32min0) r.s32min = BigInt(s32min);
-  if (s32max !== s32max0) r.s32max = BigInt(s32max);
+  z[ZV] = v;
+  z[ZM] = m;
+  z[ZUMIN] = umin;
+  z[ZUMAX] = umax;
+  z[ZSMIN] = smin;
+  z[ZSMAX] = smax;
+  z[ZU32MIN] = u32min;
+  z[ZU32MAX] = u32max;
+  z[ZS32MIN] = s32min;
+  z[ZS32MAX] = s32max;
   return true;
 }
 
 /**
- * `reg_bounds_sync` of `r` on pairs. Returns false, having changed nothing, when a bound is out
+ * A 64-bit `d op= s` (`add`, `and`, `or`, `xor`) on numbers, both operands in the zero-extended
+ * 32-bit domain (see {@link boundsSyncZext}): the same steps as `scalarAluRanges` in scalar.ts
+ * (`scalar_min_max_*` at 32 and 64 bits, then the tnum), where every value stays below 2^34, and
+ * `reg_bounds_sync` on numbers when the result is in the domain too. The counters, masks and
+ * sums of an unrolled loop are nearly all such operations. Returns false, having changed nothing,
+ * outside that domain or where the result leaves it (the caller then applies the bigint rules).
+ * scalar.test.ts holds it equal to them.
+ */
+export function aluZext(d: Bounds, s: Bounds, op: 'add' | 'and' | 'or' | 'xor'): boolean {
+  if (!loadZext(s, zs) || !loadZext(d, z0)) return false;
+  const av = z0[ZV];
+  const am = z0[ZM];
+  const bv = zs[ZV];
+  const bm = zs[ZM];
+  let v: number;
+  let m: number;
+  if (op === 'add') {
+    // tnumAdd, when no sum reaches 2^32 (beyond, 32-bit bit operations would not do)
+    const sm = am + bm;
+    const sv = av + bv;
+    const sigma = sm + sv;
+    if (sigma > 0xffffffff) return false;
+    const mu = ((sigma ^ sv) | am | bm) >>> 0;
+    v = (sv & ~mu) >>> 0;
+    m = mu;
+    // scalar_min_max_add at 32 bits
+    let lo = z0[ZS32MIN] + zs[ZS32MIN];
+    let hi = z0[ZS32MAX] + zs[ZS32MAX];
+    if (!isS32(lo) || !isS32(hi)) {
+      lo = -0x80000000;
+      hi = 0x7fffffff;
+    }
+    z[ZS32MIN] = lo;
+    z[ZS32MAX] = hi;
+    lo = z0[ZU32MIN] + zs[ZU32MIN];
+    hi = z0[ZU32MAX] + zs[ZU32MAX];
+    if (lo <= 0xffffffff && hi > 0xffffffff) {
+      lo = 0;
+      hi = 0xffffffff;
+    }
+    z[ZU32MIN] = lo > 0xffffffff ? lo - 2 ** 32 : lo;
+    z[ZU32MAX] = hi > 0xffffffff ? hi - 2 ** 32 : hi;
+    // ... and at 64 bits, where sums below 2^33 never overflow
+    z[ZSMIN] = z0[ZSMIN] + zs[ZSMIN];
+    z[ZSMAX] = z0[ZSMAX] + zs[ZSMAX];
+    z[ZUMIN] = z0[ZUMIN] + zs[ZUMIN];
+    z[ZUMAX] = z0[ZUMAX] + zs[ZUMAX];
+  } else {
+    if (op === 'and') {
+      v = (av & bv) >>> 0;
+      m = ((av | am) & (bv | bm) & ~v) >>> 0;
+    } else if (op === 'or') {
+      v = (av | bv) >>> 0;
+      m = ((am | bm) & ~v) >>> 0;
+    } else {
+      m = (am | bm) >>> 0;
+      v = ((av ^ bv) & ~m) >>> 0;
+    }
+    const vm = (v | m) >>> 0;
+    if (bm === 0 && m === 0) {
+      // both known: the 32-bit rule marks the subregister known, the 64-bit one the register
+      z[ZSMIN] = z[ZSMAX] = z[ZUMIN] = z[ZUMAX] = z[ZU32MIN] = z[ZU32MAX] = v;
+      z[ZS32MIN] = z[ZS32MAX] = v | 0;
+    } else {
+      // scalar(32)_min_max_and/or/xor: the unsigned range, and the signed one when it does not
+      // cross the sign boundary
+      const umin = op === 'or' ? Math.max(z0[ZU32MIN], zs[ZU32MIN]) : v;
+      const umax = op === 'and' ? Math.min(z0[ZU32MAX], zs[ZU32MAX]) : vm;
+      z[ZU32MIN] = umin;
+      z[ZU32MAX] = umax;
+      if ((umin | 0) <= (umax | 0)) {
+        z[ZS32MIN] = umin | 0;
+        z[ZS32MAX] = umax | 0;
+      } else {
+        z[ZS32MIN] = -0x80000000;
+        z[ZS32MAX] = 0x7fffffff;
+      }
+      const umin64 = op === 'or' ? Math.max(z0[ZUMIN], zs[ZUMIN]) : v;
+      const umax64 = op === 'and' ? Math.min(z0[ZUMAX], zs[ZUMAX]) : vm;
+      // a signed range crossing the sign boundary would be [S64_MIN, S64_MAX]: not here
+      if (umin64 > umax64) return false;
+      z[ZUMIN] = z[ZSMIN] = umin64;
+      z[ZUMAX] = z[ZSMAX] = umax64;
+    }
+  }
+  z[ZV] = v;
+  z[ZM] = m;
+  // (a sum's bounds may pass 2^32, a minimum beyond its maximum's too)
+  if (!isU32(z[ZUMIN]) || !isU32(z[ZUMAX]) || !isU32(z[ZSMIN]) || !isU32(z[ZSMAX]) || !syncZext())
+    return false;
+  storeZext(d);
+  return true;
+}
+
+/**
+ * `reg_bounds_sync` of `r` on pairs, `z` holding the `Number()`s of its fields (boundsSyncZext
+ * leaves them there). Returns false, having changed nothing, when a bound is out
  * of its canonical range or a step would leave it; the caller then applies the bigint rules.
  */
 function boundsSyncHalves(r: Bounds): boolean {
   const t = r.varOff;
-  if (!in64(t.value) || !in64(t.mask) || !in64(r.umin) || !in64(r.umax)) return false;
-  if (!inS64(r.smin) || !inS64(r.smax)) return false;
-  if (r.u32min < 0n || r.u32max > U32_MAX || r.u32max < 0n || r.u32min > U32_MAX) return false;
-  if (r.s32min < S32_MIN || r.s32min > S32_MAX || r.s32max < S32_MIN || r.s32max > S32_MAX) return false;
-  load(UMIN, r.umin);
-  load(UMAX, r.umax);
-  load(SMIN, r.smin);
-  load(SMAX, r.smax);
-  load(VALUE, t.value);
-  load(MASK, t.mask);
-  w[U32MIN] = Number(r.u32min);
-  w[U32MAX] = Number(r.u32max);
-  w[S32MIN] = Number(r.s32min);
-  w[S32MAX] = Number(r.s32max);
+  const u32min = z[ZU32MIN];
+  const u32max = z[ZU32MAX];
+  const s32min = z[ZS32MIN];
+  const s32max = z[ZS32MAX];
+  if (!isU32(u32min) || !isU32(u32max) || !isS32(s32min) || !isS32(s32max)) return false;
+  if (
+    !loadPair(UMIN, r.umin, z[ZUMIN], false) ||
+    !loadPair(UMAX, r.umax, z[ZUMAX], false) ||
+    !loadPair(SMIN, r.smin, z[ZSMIN], true) ||
+    !loadPair(SMAX, r.smax, z[ZSMAX], true) ||
+    !loadPair(VALUE, t.value, z[ZV], false) ||
+    !loadPair(MASK, t.mask, z[ZM], false)
+  )
+    return false;
+  w[U32MIN] = u32min;
+  w[U32MAX] = u32max;
+  w[S32MIN] = s32min;
+  w[S32MAX] = s32max;
   input.set(w);
   updateBounds();
   deduce32();
@@ -484,15 +768,16 @@ function boundsSyncHalves(r: Bounds): boolean {
   if (changed(UMAX)) r.umax = store(UMAX, false);
   if (changed(SMIN)) r.smin = store(SMIN, true);
   if (changed(SMAX)) r.smax = store(SMAX, true);
-  if (w[U32MIN] !== input[U32MIN]) r.u32min = BigInt(w[U32MIN]);
-  if (w[U32MAX] !== input[U32MAX]) r.u32max = BigInt(w[U32MAX]);
-  if (w[S32MIN] !== input[S32MIN]) r.s32min = BigInt(w[S32MIN]);
-  if (w[S32MAX] !== input[S32MAX]) r.s32max = BigInt(w[S32MAX]);
+  if (w[U32MIN] !== input[U32MIN]) r.u32min = big(w[U32MIN]);
+  if (w[U32MAX] !== input[U32MAX]) r.u32max = big(w[U32MAX]);
+  if (w[S32MIN] !== input[S32MIN]) r.s32min = big(w[S32MIN]);
+  if (w[S32MAX] !== input[S32MAX]) r.s32max = big(w[S32MAX]);
   return true;
 }
 
 /**
  * `reg_bounds_sync` of `r` without bigint arithmetic: false, having changed nothing, when neither
- * fast path applies (the caller then applies the bigint rules).
+ * fast path applies (the caller then applies the bigint rules). The halves read the numbers the
+ * zero-extended path loaded into `z`, whether it went on or not.
  */
 export const boundsSyncFast = (r: Bounds): boolean => boundsSyncZext(r) || boundsSyncHalves(r);

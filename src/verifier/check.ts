@@ -45,6 +45,7 @@ import {
   FLIP,
   isConst,
   markKnown,
+  markKnownImm,
   markPointer,
   markUnknown,
   newReg,
@@ -53,17 +54,23 @@ import {
   type RegType,
   rangeWithin,
   refineCond,
+  resetReg,
+  sameReg,
   scalarAlu,
   scalarBranchTaken,
   zext32To64,
 } from './scalar.js';
 import {
   allRegs,
+  checkpointState,
   copyState,
   curFrame,
   type Frame,
+  NOT_INIT,
   newStackSlot,
   type PrecisionMemo,
+  preciseReg,
+  preciseSpill,
   type StackSlot,
   Stype,
   type VState,
@@ -242,16 +249,18 @@ function markIn(st: VState, s: VState, frame: number, regMask: number, slots: Se
     if (!(mask & (1 << r))) continue;
     const reg = f.regs[r];
     if (reg.type !== 'scalar') mask &= ~(1 << r);
-    else if (reg.precise && st !== s) mask &= ~(1 << r);
-    else reg.precise = true;
+    else if (st === s) reg.precise = true;
+    else if (reg.precise) mask &= ~(1 << r);
+    else f.regs[r] = preciseReg(reg);
   }
   // only the visited key is ever deleted, so iterating the live set is safe
   for (const k of slots) {
     const fr = st.frames[k >> 6];
     const slot = fr?.stack[k & 63];
     if (!slot || slot.types[7] !== Stype.SPILL || slot.spilled.type !== 'scalar') slots.delete(k);
-    else if (slot.spilled.precise && st !== s) slots.delete(k);
-    else slot.spilled.precise = true;
+    else if (st === s) slot.spilled.precise = true;
+    else if (slot.spilled.precise) slots.delete(k);
+    else preciseSpill(fr, k & 63);
   }
   return mask;
 }
@@ -369,8 +378,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (reg.type === 'not_init') throw new Reject(`R${r} !read_ok`, at);
     return reg;
   };
-  const writeCheck = (r: number, at: number) => {
+  /** Before an instruction writes register `r`: not r10, and a register of its own (see NOT_INIT). */
+  const writeCheck = (s: VState, r: number, at: number) => {
     if (r === 10) throw new Reject('frame pointer is read only', at);
+    const cur = regs(s);
+    if (cur[r] === NOT_INIT) cur[r] = newReg();
   };
 
   // -------------------------------------------------------------------------------------------
@@ -1127,6 +1139,23 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return { value: dv & ~mu, mask: mu };
   };
 
+  /**
+   * The known scalar of the immediate operand of the ALU or jump instruction at `at`, made once per
+   * instruction: the rules only read an operand that is not the destination (`scalarAlu`,
+   * `ptrAlu`, `checkCond` copy it before refining), so it is shared, never changed.
+   */
+  // (filled, not grown: an array written at scattered indices turns into a slow dictionary)
+  const immRegs = new Array<Reg | undefined>(slots.length).fill(undefined);
+  const immReg = (insn: Insn, at: number): Reg => {
+    let r = immRegs[at];
+    if (!r) {
+      r = newReg('scalar');
+      markKnown(r, BigInt(insn.imm));
+      immRegs[at] = r;
+    }
+    return r;
+  };
+
   const checkAlu = (s: VState, insn: Insn, at: number) => {
     const f = insn.form as AluForm;
     const cur = regs(s);
@@ -1135,7 +1164,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       readReg(s, insn.dst, at);
       if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
         throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, at);
-      writeCheck(insn.dst, at);
+      writeCheck(s, insn.dst, at);
       const d = cur[insn.dst];
       if (d.type === 'scalar') scalarAlu(d, d, 'neg', f.bits);
       else markUnknown(d);
@@ -1145,7 +1174,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (op === 'mov' || op === 'movsx') {
       if (f.source === 'reg') {
         const src = readReg(s, insn.src, at);
-        writeCheck(insn.dst, at);
+        writeCheck(s, insn.dst, at);
         if (f.bits === 64) {
           if (op === 'mov') {
             if (src.type === 'scalar' && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
@@ -1195,8 +1224,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           boundsSync(cur[insn.dst]);
         }
       } else {
-        writeCheck(insn.dst, at);
-        markKnown(cur[insn.dst], f.bits === 64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
+        writeCheck(s, insn.dst, at);
+        markKnownImm(cur[insn.dst], insn.imm, f.bits);
       }
       return;
     }
@@ -1215,13 +1244,12 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     ) {
       throw new Reject(`invalid shift ${insn.imm}`, at);
     }
-    writeCheck(insn.dst, at);
+    writeCheck(s, insn.dst, at);
     const d = cur[insn.dst];
     let src: Reg;
     if (f.source === 'reg') src = cur[insn.src];
     else {
-      src = newReg('scalar');
-      markKnown(src, BigInt(insn.imm));
+      src = immReg(insn, at);
     }
     if (isPointer(d) || isPointer(src)) {
       if (isPointer(src) && isPointer(d)) {
@@ -1408,8 +1436,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (!(isPktAny(dst) && isPktAny(src)) && isPointer(src) && !allowPtrLeaks)
         throw new Reject(`R${insn.src} pointer comparison prohibited`, at);
     } else {
-      src = newReg('scalar');
-      markKnown(src, BigInt(insn.imm));
+      src = immReg(insn, at);
     }
     const is32 = f.bits === 32;
     const pred = branchTaken(dst, src, op, is32);
@@ -1806,7 +1833,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     else if (proto.acquire || (id === 1 && m && isSockMap(m.type))) {
       // is_acquire_function: a SOCKMAP/SOCKHASH lookup hands out a referenced socket
       const refId = ++idGen;
-      s.refs.push({ id: refId, insn: at });
+      s.refs = [...s.refs, { id: refId, insn: at }]; // (states share the array: never changed in place)
       r0.id = refId;
       r0.refObjId = refId;
     }
@@ -2015,10 +2042,16 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (old.frames.length !== cur.frames.length) return false;
     const of = curFrame(old);
     const cf = curFrame(cur);
+    // A conjunction of comparisons, in any order: first the cheap one that tells a loop
+    // counter's successive values apart, the commonest answer (a false one).
     for (let r = 0; r < 11; r++) {
       const a = of.regs[r];
       const b = cf.regs[r];
-      if (a.type !== b.type) return false;
+      if (a.type !== b.type || (a.type === 'scalar' && a.varOff.value !== b.varOff.value)) return false;
+    }
+    for (let r = 0; r < 11; r++) {
+      const a = of.regs[r];
+      const b = cf.regs[r];
       if (
         a.type === 'scalar' &&
         !(
@@ -2049,8 +2082,18 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
 
   /** Mark every scalar precise on the whole chain (the kernel's fallback for cases it cannot follow). */
   const markAllPrecise = (s: VState) => {
-    for (let st: VState | null = s; st; st = st.parent)
-      for (const r of allRegs(st)) if (r.type === 'scalar') r.precise = true;
+    for (const r of allRegs(s)) if (r.type === 'scalar') r.precise = true;
+    // checkpoints share registers: each one marked is replaced (preciseReg)
+    for (let st = s.parent; st; st = st.parent)
+      for (const f of st.frames) {
+        for (let r = 0; r < f.regs.length; r++)
+          if (f.regs[r].type === 'scalar' && !f.regs[r].precise) f.regs[r] = preciseReg(f.regs[r]);
+        for (let spi = 0; spi < f.stack.length; spi++) {
+          const slot = f.stack[spi];
+          if (slot.types[7] === Stype.SPILL && slot.spilled.type === 'scalar' && !slot.spilled.precise)
+            preciseSpill(f, spi);
+        }
+      }
   };
 
   /**
@@ -2205,7 +2248,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (!addNew) return false;
     prevInsns = insnsProcessed;
     prevJmps = jmpsProcessed;
-    const cp = copyState(s);
+    const cp = checkpointState(s);
     cp.branches = 1;
     cp.insn = at;
     list.push({ state: cp, hit: 0, miss: 0 });
@@ -2213,10 +2256,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     stats.total++;
     stats.peak = Math.max(stats.peak, ++stats.cur);
     s.parent = cp;
-    s.hist = [];
+    s.hist = []; // (cp took the old one)
     s.precisionMemo = undefined;
     // forget precise markings inherited: the checkpoint keeps them, the walk starts afresh
-    for (const r of allRegs(s)) r.precise = false;
+    for (const r of allRegs(s)) if (r.precise) r.precise = false;
     return false;
   };
 
@@ -2412,6 +2455,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     for (const note of mainFuncNotes(input.btf, input.funcInfo?.find((f) => f.slot === 0)?.typeId))
       vlog.say(note);
   /** One walk from `start` at `pc0` (the main program, then each global function called). */
+  /** cfg.prunePoints as flags per slot (a set's lookup at every instruction cost more). */
+  const prunePoint = new Uint8Array(slots.length);
+  for (const p of cfg.prunePoints) if (p < slots.length) prunePoint[p] = 1;
+
   const walk = (start: VState, pc0: number) => {
     // a global function's first instruction is a prune point of its own walk (measured on 6.18)
     const entryPrune = pc0 === 0 ? -1 : pc0;
@@ -2429,7 +2476,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       visited[pc] = 1;
       let next: number | undefined = pc + (insn.kind === 'lddw' ? 2 : 1);
       let pruned = false;
-      if (cfg.prunePoints.has(pc) || pc === entryPrune) {
+      if (prunePoint[pc] === 1 || pc === entryPrune) {
         pruned = visitState(s, pc);
       }
       if (pruned) {
@@ -2449,14 +2496,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
               break;
             case 'end': {
               readReg(s, insn.dst, pc);
-              writeCheck(insn.dst, pc);
+              writeCheck(s, insn.dst, pc);
               if (isPointer(cur[insn.dst]) && !allowPtrLeaks)
                 throw new Reject(`R${insn.dst} pointer arithmetic prohibited`, pc);
               byteSwap(cur[insn.dst], insn.form.order, insn.form.bits);
               break;
             }
             case 'lddw': {
-              writeCheck(insn.dst, pc);
+              writeCheck(s, insn.dst, pc);
               const d = cur[insn.dst];
               switch (insn.src) {
                 case PseudoSrc.IMM:
@@ -2485,7 +2532,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             }
             case 'ldx': {
               readReg(s, insn.src, pc);
-              writeCheck(insn.dst, pc);
+              writeCheck(s, insn.dst, pc);
               memAccess(
                 s,
                 insn.src,
@@ -2659,6 +2706,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       }
     }
   } catch (e) {
+    notInitIntact();
     if (e instanceof Reject) {
       if (logLevel > 0) vlog.error(e.before, e.message);
       for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
@@ -2666,6 +2714,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     throw e;
   }
+  notInitIntact();
   for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
   // A private stack per subprogram (measured: only perf_event programs get one here, and none
   // that tail-call) takes subprograms of 64 bytes or more out of the combined size.
@@ -2686,6 +2735,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     };
   }
   return { insnsProcessed, log: vlog, visited, maxStack, stackDepth, states: stats };
+}
+
+/** The shared uninitialised register must come out of a walk as it went in (see NOT_INIT). */
+function notInitIntact(): void {
+  if (sameReg(NOT_INIT, newReg())) return;
+  resetReg(NOT_INIT, 'not_init');
+  throw new Error('verifier bug: the shared uninitialised register was written');
 }
 
 /**

@@ -4,7 +4,7 @@
  * operator (`adjust_scalar_min_max_vals`), and branch refinement (`regs_refine_cond_op`,
  * `is_scalar_branch_taken`). Semantics follow Linux 6.18's verifier; the code is our own.
  */
-import { boundsSyncFast } from './bounds-fast.js';
+import { aluZext, boundsSyncFast, constAluNumber, setKnownNumber } from './bounds-fast.js';
 import {
   S32_MAX,
   S32_MIN,
@@ -170,6 +170,36 @@ export const copyReg = (r: Reg): Reg => ({
   btfFlags: r.btfFlags,
 });
 
+/** Whether every field of `a` equals `b`'s (tnums by value). */
+export function sameReg(a: Reg, b: Reg): boolean {
+  return (
+    a.type === b.type &&
+    a.varOff.value === b.varOff.value &&
+    a.varOff.mask === b.varOff.mask &&
+    a.smin === b.smin &&
+    a.smax === b.smax &&
+    a.umin === b.umin &&
+    a.umax === b.umax &&
+    a.s32min === b.s32min &&
+    a.s32max === b.s32max &&
+    a.u32min === b.u32min &&
+    a.u32max === b.u32max &&
+    a.precise === b.precise &&
+    a.id === b.id &&
+    a.off === b.off &&
+    a.maybeNull === b.maybeNull &&
+    a.rdonly === b.rdonly &&
+    a.refObjId === b.refObjId &&
+    a.map === b.map &&
+    a.range === b.range &&
+    a.memSize === b.memSize &&
+    a.frameno === b.frameno &&
+    a.subprog === b.subprog &&
+    a.btfId === b.btfId &&
+    a.btfFlags === b.btfFlags
+  );
+}
+
 /** Overwrite every field of `d` with `s`'s (`Object.assign(d, s)` without its cost). */
 export function assignReg(d: Reg, s: Reg): void {
   d.type = s.type;
@@ -233,6 +263,14 @@ export function markUnknown(r: Reg): void {
 export function markKnown(r: Reg, value: bigint): void {
   resetReg(r, 'scalar');
   setKnown(r, value);
+}
+
+/** {@link markKnown} of a 32-bit immediate, sign- (`bits` 64) or zero-extended (32). */
+export function markKnownImm(r: Reg, imm: number, bits: 32 | 64): void {
+  const n = bits === 64 ? imm : imm >>> 0;
+  resetReg(r, 'scalar');
+  if (n < 0) setKnown(r, BigInt(n));
+  else setKnownNumber(r, n);
 }
 
 function setKnown(r: Reg, value: bigint): void {
@@ -754,7 +792,6 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
   const s = src === d ? copyReg(src) : src;
   const alu32 = bits === 32;
   const srcConst = alu32 ? tnumSubregIsConst(s.varOff) : tnumIsConst(s.varOff);
-  const shiftOk = srcConst && (alu32 ? s.u32max : s.umax) < BigInt(bits);
   const safe =
     op === 'add' ||
     op === 'sub' ||
@@ -763,7 +800,7 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
     op === 'or' ||
     op === 'xor' ||
     op === 'mul' ||
-    ((op === 'lsh' || op === 'rsh' || op === 'arsh') && shiftOk);
+    ((op === 'lsh' || op === 'rsh' || op === 'arsh') && srcConst && (alu32 ? s.u32max < 32n : s.umax < 64n));
   if (!safe) {
     markUnknown(d);
     return;
@@ -771,8 +808,13 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
   if (srcConst && (alu32 ? tnumSubregIsConst(d.varOff) : tnumIsConst(d.varOff))) {
     // Both operands known: the general rules below would end in exactly this constant (each
     // tnum operation is exact on constants and the bounds collapse onto it), at several times
-    // the cost; loops the verifier unrolls are mostly such arithmetic.
-    setKnown(d, constAlu(op, d.varOff.value, s.varOff.value, bits));
+    // the cost; loops the verifier unrolls are mostly such arithmetic. On numbers when the
+    // operands fit in 32 bits and the result in 53.
+    const a = Number(d.varOff.value);
+    const b = Number(s.varOff.value);
+    const n = a <= 0xffffffff && b <= 0xffffffff ? constAluNumber(op, a, b, bits) : -1;
+    if (n >= 0) setKnownNumber(d, n);
+    else setKnown(d, constAlu(op, d.varOff.value, s.varOff.value, bits));
     return;
   }
   scalarAluRanges(d, s, op, alu32);
@@ -814,6 +856,12 @@ export function constAlu(op: string, a: bigint, b: bigint, bits: 32 | 64): bigin
  * found safe. Exported for the test that holds the constant shortcut to them.
  */
 export function scalarAluRanges(d: Reg, s: Reg, op: string, alu32: boolean): void {
+  if (!alu32 && (op === 'add' || op === 'and' || op === 'or' || op === 'xor') && aluZext(d, s, op)) return;
+  scalarAluRangesBig(d, s, op, alu32);
+}
+
+/** {@link scalarAluRanges} by the bigint rules alone (what its number path must equal). */
+export function scalarAluRangesBig(d: Reg, s: Reg, op: string, alu32: boolean): void {
   switch (op) {
     case 'add':
       rangeAdd(d, s, 32, false);
@@ -978,6 +1026,7 @@ const view = (r: Reg, is32: boolean): View =>
 
 /** `is_scalar_branch_taken`: 1 always taken, 0 never, -1 unknown. */
 export function scalarBranchTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 {
+  if (op !== 'jeq' && op !== 'jne' && op !== 'jset' && op !== 'jnset') return orderTaken(r1, r2, op, is32);
   let a = view(r1, is32);
   let b = view(r2, is32);
   switch (op) {
@@ -1010,22 +1059,35 @@ export function scalarBranchTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): 
       if (!((a.t.mask | a.t.value) & b.t.value)) return (1 - set) as 0 | 1;
       return -1;
     }
+  }
+}
+
+/** {@link scalarBranchTaken} of the ordered comparisons, on the bounds alone (no view objects). */
+function orderTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 {
+  switch (op) {
     case 'jgt':
-      return a.umin > b.umax ? 1 : a.umax <= b.umin ? 0 : -1;
-    case 'jsgt':
-      return a.smin > b.smax ? 1 : a.smax <= b.smin ? 0 : -1;
     case 'jlt':
-      return a.umax < b.umin ? 1 : a.umin >= b.umax ? 0 : -1;
-    case 'jslt':
-      return a.smax < b.smin ? 1 : a.smin >= b.smax ? 0 : -1;
     case 'jge':
-      return a.umin >= b.umax ? 1 : a.umax < b.umin ? 0 : -1;
-    case 'jsge':
-      return a.smin >= b.smax ? 1 : a.smax < b.smin ? 0 : -1;
-    case 'jle':
-      return a.umax <= b.umin ? 1 : a.umin > b.umax ? 0 : -1;
-    case 'jsle':
-      return a.smax <= b.smin ? 1 : a.smin > b.smax ? 0 : -1;
+    case 'jle': {
+      const aMin = is32 ? r1.u32min : r1.umin;
+      const aMax = is32 ? r1.u32max : r1.umax;
+      const bMin = is32 ? r2.u32min : r2.umin;
+      const bMax = is32 ? r2.u32max : r2.umax;
+      if (op === 'jgt') return aMin > bMax ? 1 : aMax <= bMin ? 0 : -1;
+      if (op === 'jlt') return aMax < bMin ? 1 : aMin >= bMax ? 0 : -1;
+      if (op === 'jge') return aMin >= bMax ? 1 : aMax < bMin ? 0 : -1;
+      return aMax <= bMin ? 1 : aMin > bMax ? 0 : -1;
+    }
+    default: {
+      const aMin = is32 ? r1.s32min : r1.smin;
+      const aMax = is32 ? r1.s32max : r1.smax;
+      const bMin = is32 ? r2.s32min : r2.smin;
+      const bMax = is32 ? r2.s32max : r2.smax;
+      if (op === 'jsgt') return aMin > bMax ? 1 : aMax <= bMin ? 0 : -1;
+      if (op === 'jslt') return aMax < bMin ? 1 : aMin >= bMax ? 0 : -1;
+      if (op === 'jsge') return aMin >= bMax ? 1 : aMax < bMin ? 0 : -1;
+      return aMax <= bMin ? 1 : aMin > bMax ? 0 : -1;
+    }
   }
 }
 

@@ -2,7 +2,7 @@
  * Verifier states: registers and stack slots per call frame, acquired references, and the
  * checkpoint tree used for pruning (`struct bpf_verifier_state`, `struct bpf_func_state`).
  */
-import { copyReg, newReg, type Reg } from './scalar.js';
+import { copyReg, newReg, type Reg, sameReg } from './scalar.js';
 
 /** Byte kinds of a stack slot (`STACK_*`). */
 export enum Stype {
@@ -42,7 +42,8 @@ export interface Ref {
 
 export interface VState {
   frames: Frame[];
-  refs: Ref[];
+  /** Never changed in place (copies of a state share it): replaced. */
+  refs: readonly Ref[];
   /** Nearest checkpoint on this path (pruning and loop detection). */
   parent: VState | null;
   /** Live paths below this checkpoint. */
@@ -77,13 +78,25 @@ export function newStackSlot(): StackSlot {
   return { types: [0, 0, 0, 0, 0, 0, 0, 0], spilled: newReg() };
 }
 
+/**
+ * The register no instruction has written, shared by the copies of states (push, checkpoint)
+ * where they have one, instead of an object each: a branchy loop's copies are mostly such
+ * registers. Nothing writes into it: a write to a register that may be uninitialised takes a
+ * register of its own first (`writeCheck` in check.ts; the others write only to registers an
+ * instruction read, or replace them), and `runCheck` checks it is untouched when it ends.
+ */
+export const NOT_INIT: Reg = newReg();
+
+/** A copy of register `r` for another state ({@link NOT_INIT} when it is uninitialised). */
+const regCopy = (r: Reg): Reg => (r.type === 'not_init' ? NOT_INIT : copyReg(r));
+
 export function copyFrame(f: Frame): Frame {
   const regs = new Array<Reg>(f.regs.length);
-  for (let i = 0; i < regs.length; i++) regs[i] = copyReg(f.regs[i]);
+  for (let i = 0; i < regs.length; i++) regs[i] = regCopy(f.regs[i]);
   const stack = new Array<StackSlot>(f.stack.length);
   for (let i = 0; i < stack.length; i++) {
     const slot = f.stack[i];
-    stack[i] = { types: slot.types.slice(), spilled: copyReg(slot.spilled) };
+    stack[i] = { types: slot.types.slice(), spilled: regCopy(slot.spilled) };
   }
   // an explicit literal: one object shape, where a spread of a frame with optional fields is not
   return {
@@ -102,7 +115,7 @@ export function copyState(s: VState): VState {
   for (let i = 0; i < frames.length; i++) frames[i] = copyFrame(s.frames[i]);
   return {
     frames,
-    refs: s.refs.slice(),
+    refs: s.refs,
     parent: s.parent,
     branches: s.branches,
     insn: s.insn,
@@ -110,6 +123,78 @@ export function copyState(s: VState): VState {
     precisionMemo: undefined,
     speculative: s.speculative,
   };
+}
+
+/**
+ * A checkpoint of the live state `s` (`is_state_visited`'s copy): it takes `s.hist` (the caller
+ * starts `s` a new one), and shares with `s.parent`, the checkpoint before it, every register
+ * and stack slot equal to the one at the same place there instead of copying it. A loop's
+ * checkpoints stay alive on the path's parent chain, and most of their registers do not change
+ * from one to the next: copied, they were most of what the garbage collector moved. Checkpoints
+ * are read-only but for precision marks, which replace a register before they set its flag
+ * ({@link preciseReg}), so a shared object never changes.
+ */
+export function checkpointState(s: VState): VState {
+  const prev = s.parent;
+  const frames = new Array<Frame>(s.frames.length);
+  for (let i = 0; i < frames.length; i++) {
+    const f = s.frames[i];
+    const pf = prev && i < prev.frames.length ? prev.frames[i] : undefined;
+    const regs = new Array<Reg>(f.regs.length);
+    for (let r = 0; r < regs.length; r++) {
+      const old = pf?.regs[r];
+      regs[r] = old && sameReg(old, f.regs[r]) ? old : regCopy(f.regs[r]);
+    }
+    const stack = new Array<StackSlot>(f.stack.length);
+    for (let k = 0; k < stack.length; k++) {
+      const slot = f.stack[k];
+      const old = pf?.stack[k];
+      stack[k] =
+        old && sameTypes(old.types, slot.types) && sameReg(old.spilled, slot.spilled)
+          ? old
+          : { types: slot.types.slice(), spilled: regCopy(slot.spilled) };
+    }
+    frames[i] = {
+      regs,
+      stack,
+      callsite: f.callsite,
+      frameno: f.frameno,
+      subprog: f.subprog,
+      callbackOf: f.callbackOf,
+      inCallback: f.inCallback,
+    };
+  }
+  return {
+    frames,
+    refs: s.refs,
+    parent: prev,
+    branches: s.branches,
+    insn: s.insn,
+    hist: s.hist,
+    precisionMemo: undefined,
+    speculative: s.speculative,
+  };
+}
+
+function sameTypes(a: readonly number[], b: readonly number[]): boolean {
+  for (let j = 0; j < 8; j++) if (a[j] !== b[j]) return false;
+  return true;
+}
+
+/**
+ * `reg` of a checkpoint, marked precise: a new object in its place (checkpoints share registers,
+ * see {@link checkpointState}).
+ */
+export function preciseReg(reg: Reg): Reg {
+  const c = copyReg(reg);
+  c.precise = true;
+  return c;
+}
+
+/** Mark precise the spilled register of stack slot `spi` of a checkpoint's frame `f`. */
+export function preciseSpill(f: Frame, spi: number): void {
+  const slot = f.stack[spi];
+  f.stack[spi] = { types: slot.types, spilled: preciseReg(slot.spilled) };
 }
 
 export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1];
