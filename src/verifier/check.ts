@@ -27,6 +27,7 @@ import {
   sanitizeError,
 } from './caps.js';
 import { type Cfg, jumpDest, type Slots, subprogOf } from './cfg.js';
+import { ConstantTracker } from './constants.js';
 import { type GlobalFunc, globalFuncs } from './global-funcs.js';
 import { StackLiveness } from './liveness.js';
 import { mainFuncNotes, regTypeStr, VerifierLog } from './log.js';
@@ -118,6 +119,8 @@ export interface CheckResult {
   readonly maxStack: number;
   /** Bytes of stack each subprogram (by index) reads or writes below its r10: its `stack depth`. */
   readonly stackDepth: ReadonlyMap<number, number>;
+  /** What the walk saw of constant registers (the facts' `constants`). */
+  readonly constants: ConstantTracker;
   readonly states: { readonly total: number; readonly peak: number; readonly maxPerInsn: number };
 }
 
@@ -2457,6 +2460,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   /** One walk from `start` at `pc0` (the main program, then each global function called). */
   /** cfg.prunePoints as flags per slot (a set's lookup at every instruction cost more). */
   const prunePoint = new Uint8Array(slots.length);
+  const constants = new ConstantTracker(slots);
   for (const p of cfg.prunePoints) if (p < slots.length) prunePoint[p] = 1;
 
   const walk = (start: VState, pc0: number) => {
@@ -2480,6 +2484,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         pruned = visitState(s, pc);
       }
       if (pruned) {
+        constants.pruned(pc);
         if (logLevel > 0) vlog.safe(s, pc, prev, resumed);
         next = undefined;
       } else if (s.speculative && nospec.has(pc)) {
@@ -2489,6 +2494,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           if (logLevel > 0) vlog.insn(s, pc, insn);
           live?.begin(s, pc);
           const cur = regs(s);
+          if (!s.speculative) constants.note(pc, cur);
           s.hist.push(pc * 1024 + stackAccessCode(s, insn));
           switch (insn.kind) {
             case 'alu':
@@ -2710,7 +2716,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (e instanceof Reject) {
       if (logLevel > 0) vlog.error(e.before, e.message);
       for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
-      return { error: e, insnsProcessed, log: vlog, visited, maxStack, stackDepth, states: stats };
+      return { error: e, insnsProcessed, log: vlog, visited, maxStack, stackDepth, constants, states: stats };
     }
     throw e;
   }
@@ -2731,10 +2737,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       visited,
       maxStack,
       stackDepth,
+      constants,
       states: stats,
     };
   }
-  return { insnsProcessed, log: vlog, visited, maxStack, stackDepth, states: stats };
+  return { insnsProcessed, log: vlog, visited, maxStack, stackDepth, constants, states: stats };
 }
 
 /** The shared uninitialised register must come out of a walk as it went in (see NOT_INIT). */

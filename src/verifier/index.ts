@@ -302,7 +302,7 @@ function verifyInner(input: VerifierInput): VerifierResult {
     insnsProcessed: result.insnsProcessed,
     log,
     ...trace,
-    facts: { dead, safeAccess, constants: new Map(), stackDepth },
+    facts: { dead, safeAccess, constants: result.constants.facts(input.insns, cfg.subprogs), stackDepth },
   };
 }
 
