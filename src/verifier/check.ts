@@ -2173,6 +2173,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             mask &= ~0b111111;
             break;
           case 'exit':
+            // The main program's exit asking for r0 (check_return_code): Linux's backtrack_insn
+            // clears r0 there and enters a frame with nothing set, so nothing is marked.
+            if (st === s && k === hist.length - 1 && s.frames.length === 1) {
+              mask &= ~1;
+              break;
+            }
+            return markAllPrecise(s);
           case 'callx':
             return markAllPrecise(s);
           case 'atomic':
