@@ -26,14 +26,14 @@ import { accessCacheState, cacheableStack, type JitProgram, type JitRunContext, 
 /** What one {@link RecordLoop.walk} goes over. Addresses are VM (and WebAssembly) addresses. */
 export interface RecordWalk {
   /**
-   * First record, and the end of the bytes held; 8 bytes past `limit` must be memory (a packet
-   * is copied in 8-byte steps).
+   * First record, and the end of the bytes held; 16 bytes past `limit` must be memory (a packet
+   * is copied in 16-byte steps).
    */
   readonly pos: number;
   readonly limit: number;
   /** Whether the capture's numbers are big-endian. */
   readonly swap: boolean;
-  /** Where each packet's bytes go, and the most that fit there (with 8 bytes to spare after). */
+  /** Where each packet's bytes go, and the most that fit there (with 16 bytes to spare after). */
   readonly data: number;
   readonly maxLength: number;
   /** The context, and its `data`, `data_end` and `data_meta` fields. */
