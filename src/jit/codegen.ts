@@ -30,6 +30,7 @@ import type { Insn } from '../isa/instruction.js';
 import { type CompiledProgram, MAX_CALL_FRAMES, STACK_SIZE } from '../vm/interpreter.js';
 import { CPU_ADDRESS, FIRST_ADDRESS } from '../vm/memory.js';
 import { analyseFunction, buildCfg, type Cfg, type FunctionGraph } from './cfg.js';
+import { emitRecordLoop } from './record-loop-code.js';
 import { Code, F64, I32, I64, ModuleBuilder, Op, type ValType } from './wasm.js';
 
 /** Imported function indices. */
@@ -193,6 +194,8 @@ export function generate(program: CompiledProgram, options: GenerateOptions = {}
   const repeat = mb.defineFunction([I32, I32, I32, I32, F64, I32, I32], [I32]);
   mb.setBody(repeat, [I64, I64, I64, I64, I32], repeatWrapper(funcIndex.get(graphs[0].entry)!));
   mb.exportFunction(REPEAT_RUN, repeat);
+  // The record loop (`record-loop.ts`) in the same module: one compile, and direct calls of `fresh`.
+  emitRecordLoop(mb, fresh);
   const entries = new Map<number, string>();
   for (const g of graphs) {
     const slot = insnSlot(program, cfg.blocks[g.entry].start);

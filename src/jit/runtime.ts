@@ -43,6 +43,7 @@ import {
   generate,
   REPEAT_RUN,
 } from './codegen.js';
+import { LOOP_GLOBAL_PREFIX, LOOP_GLOBALS, type LoopGlobal, WALK } from './record-loop-code.js';
 
 type Entry = (fp: number, fuel: number, stackBase: number, fresh: number) => void;
 /** What a fresh run takes: r1 and r2 (32-bit values), the frame, the budget, the stack, the cache state. */
@@ -81,6 +82,11 @@ export interface JitProgram {
   readonly fresh: FreshEntry;
   /** The entry at slot 0 for repeated fresh runs, or undefined when the program may tail call. */
   readonly repeat: RepeatEntry | undefined;
+  /** The module's record loop (`record-loop.ts`): its function and globals. */
+  readonly loop: {
+    readonly walk: (...args: number[]) => number;
+    readonly globals: Readonly<Record<LoopGlobal, WebAssembly.Global>>;
+  };
 }
 
 const factsByProgram = new WeakMap<CompiledProgram, VerifierFacts>();
@@ -367,6 +373,12 @@ function instantiate(
     main: entries.get(0),
     fresh: exports[FRESH_RUN] as FreshEntry,
     repeat: !repeatable(insns) ? undefined : (exports[REPEAT_RUN] as RepeatEntry),
+    loop: {
+      walk: exports[WALK] as (...args: number[]) => number,
+      globals: Object.fromEntries(
+        LOOP_GLOBALS.map((name) => [name, exports[`${LOOP_GLOBAL_PREFIX}${name}`] as WebAssembly.Global]),
+      ) as Record<LoopGlobal, WebAssembly.Global>,
+    },
   };
   return jit;
 }

@@ -257,17 +257,29 @@ function singleBit(): void {
   w[S32MIN] = w[S32MAX] = lo | 0;
 }
 
-/** Bigints of 0..SMALL-1, made when first asked for (`BigInt()` allocates at every call). */
+/**
+ * Bigints of 0..SMALL-1, made when first asked for (`BigInt()` allocates at every call), in
+ * pages of 2^PAGE_BITS made as first touched: one array of SMALL slots, made as the module
+ * loaded, cost every command that loads the verifier ~2 ms (512 KiB of fresh pages, filled) and
+ * a young-generation GC.
+ */
 const SMALL = 1 << 16;
-const smallBigints: bigint[] = new Array<bigint>(SMALL);
+const PAGE_BITS = 8;
+const PAGE_MASK = (1 << PAGE_BITS) - 1;
+const smallBigints: Array<bigint[] | undefined> = new Array<bigint[] | undefined>(SMALL >> PAGE_BITS);
 
 /** `BigInt(n)` of an integer `n`, shared for small values and the 32-bit limits. */
 function big(n: number): bigint {
   if (n >= 0 && n < SMALL) {
-    let b = smallBigints[n];
+    let page = smallBigints[n >> PAGE_BITS];
+    if (page === undefined) {
+      page = new Array<bigint>(PAGE_MASK + 1);
+      smallBigints[n >> PAGE_BITS] = page;
+    }
+    let b = page[n & PAGE_MASK];
     if (b === undefined) {
       b = BigInt(n);
-      smallBigints[n] = b;
+      page[n & PAGE_MASK] = b;
     }
     return b;
   }
@@ -277,8 +289,11 @@ function big(n: number): bigint {
   return BigInt(n);
 }
 
-/** Known tnums of 0..SMALL-1 (tnums are never changed in place, so one serves every register). */
-const smallTnums: Tnum[] = new Array<Tnum>(SMALL);
+/**
+ * Known tnums of 0..SMALL-1 (tnums are never changed in place, so one serves every register), in
+ * pages as {@link smallBigints}.
+ */
+const smallTnums: Array<Tnum[] | undefined> = new Array<Tnum[] | undefined>(SMALL >> PAGE_BITS);
 
 /**
  * `__mark_reg_known(r, n)` for `n` in [0, 2^53): every bound `n`, the 32-bit ones its low word;
@@ -288,10 +303,15 @@ export function setKnownNumber(r: Bounds, n: number): void {
   const v = big(n);
   let t: Tnum | undefined;
   if (n < SMALL) {
-    t = smallTnums[n];
+    let page = smallTnums[n >> PAGE_BITS];
+    if (page === undefined) {
+      page = new Array<Tnum>(PAGE_MASK + 1);
+      smallTnums[n >> PAGE_BITS] = page;
+    }
+    t = page[n & PAGE_MASK];
     if (t === undefined) {
       t = { value: v, mask: 0n };
-      smallTnums[n] = t;
+      page[n & PAGE_MASK] = t;
     }
   } else t = { value: v, mask: 0n };
   r.varOff = t;

@@ -60,8 +60,8 @@ export function runXdpCapture(
   const loop = xdp.records;
   if (!loop) throw new Error('runXdpCapture: the program has no record loop');
   const memory = xdp.memory;
-  // 8 bytes of slack after the chunk: the loop copies packets in 8-byte steps.
-  const area = memory.alloc(COUNTS_SIZE + chunkSize + 8, { name: 'capture chunk', writable: false });
+  // 16 bytes of slack after the chunk: the loop copies packets in 16-byte steps.
+  const area = memory.alloc(COUNTS_SIZE + chunkSize + 16, { name: 'capture chunk', writable: false });
   const counts = area.start;
   const base = counts + COUNTS_SIZE;
   const top = base + chunkSize;
