@@ -503,7 +503,7 @@ function loadZext(r: Bounds, at: Float64Array): boolean {
  * the comparison. The numbers are a function of the bigints, so a hit gives what converting them
  * would.
  */
-const MEMO = 4;
+const MEMO = 8;
 const memoTnum: Array<Tnum | undefined> = new Array<Tnum | undefined>(MEMO).fill(undefined);
 const memoBig: bigint[] = new Array<bigint>(MEMO * 8).fill(0n);
 const memoNum = new Float64Array(MEMO * 10);
