@@ -417,19 +417,6 @@ const zs = new Float64Array(10);
 const isU32 = (x: number): boolean => x >= 0 && x <= 0xffffffff;
 const isS32 = (x: number): boolean => x >= -0x80000000 && x <= 0x7fffffff;
 
-/** Whether the register loaded at `at` lies in the zero-extended 32-bit domain (see {@link loadZext}). */
-const inZext = (at: Float64Array): boolean =>
-  isU32(at[ZV]) &&
-  isU32(at[ZM]) &&
-  isU32(at[ZUMIN]) &&
-  isU32(at[ZUMAX]) &&
-  isU32(at[ZSMIN]) &&
-  isU32(at[ZSMAX]) &&
-  isU32(at[ZU32MIN]) &&
-  isU32(at[ZU32MAX]) &&
-  isS32(at[ZS32MIN]) &&
-  isS32(at[ZS32MAX]);
-
 /**
  * Load `r` into `at` (z, z0 or zs) when it lies in the zero-extended 32-bit domain: the tnum and
  * the four 64-bit bounds in [0, 2^32), the 32-bit bounds in theirs. `Number()` of a larger bigint
@@ -437,25 +424,6 @@ const inZext = (at: Float64Array): boolean =>
  * for a fraction of the cost.
  */
 function loadZext(r: Bounds, at: Float64Array): boolean {
-  const t = r.varOff;
-  for (let k = 0; k < MEMO; k++) {
-    if (memoTnum[k] !== t) continue;
-    const b = k * 8;
-    if (
-      memoBig[b] === r.umin &&
-      memoBig[b + 1] === r.umax &&
-      memoBig[b + 2] === r.smin &&
-      memoBig[b + 3] === r.smax &&
-      memoBig[b + 4] === r.u32min &&
-      memoBig[b + 5] === r.u32max &&
-      memoBig[b + 6] === r.s32min &&
-      memoBig[b + 7] === r.s32max
-    ) {
-      const n = k * 10;
-      for (let i = 0; i < 10; i++) at[i] = memoNum[n + i];
-      return memoIn[k];
-    }
-  }
   // every field, in or out of the domain (boundsSyncHalves reads them when this fails)
   // (the minima, and the maxima, are often one bigint, which compares faster than it converts)
   const v = Number(r.varOff.value);
@@ -480,7 +448,7 @@ function loadZext(r: Bounds, at: Float64Array): boolean {
   at[ZU32MAX] = u32max;
   at[ZS32MIN] = s32min;
   at[ZS32MAX] = s32max;
-  const inDomain =
+  return (
     isU32(v) &&
     isU32(m) &&
     isU32(umin) &&
@@ -490,42 +458,8 @@ function loadZext(r: Bounds, at: Float64Array): boolean {
     isU32(u32min) &&
     isU32(u32max) &&
     isS32(s32min) &&
-    isS32(s32max);
-  remember(r, at, inDomain);
-  return inDomain;
-}
-
-/**
- * The numbers of the last {@link MEMO} registers {@link loadZext} loaded or {@link storeZext}
- * stored, found again by their tnum (never changed in place, and shared by a register's copies:
- * a `mov`, a spill, a state's copy) and the identity of their eight bounds: an unrolled loop
- * reads back the registers it has just written, and `Number()` of a bigint costs several times
- * the comparison. The numbers are a function of the bigints, so a hit gives what converting them
- * would.
- */
-const MEMO = 8;
-const memoTnum: Array<Tnum | undefined> = new Array<Tnum | undefined>(MEMO).fill(undefined);
-const memoBig: bigint[] = new Array<bigint>(MEMO * 8).fill(0n);
-const memoNum = new Float64Array(MEMO * 10);
-const memoIn: boolean[] = new Array<boolean>(MEMO).fill(false);
-let memoNext = 0;
-
-function remember(r: Bounds, at: Float64Array, inDomain: boolean): void {
-  const k = memoNext;
-  memoNext = (k + 1) % MEMO;
-  memoTnum[k] = r.varOff;
-  const b = k * 8;
-  memoBig[b] = r.umin;
-  memoBig[b + 1] = r.umax;
-  memoBig[b + 2] = r.smin;
-  memoBig[b + 3] = r.smax;
-  memoBig[b + 4] = r.u32min;
-  memoBig[b + 5] = r.u32max;
-  memoBig[b + 6] = r.s32min;
-  memoBig[b + 7] = r.s32max;
-  const n = k * 10;
-  for (let i = 0; i < 10; i++) memoNum[n + i] = at[i];
-  memoIn[k] = inDomain;
+    isS32(s32max)
+  );
 }
 
 /** Write `z` into `r`, the fields that differ from `z0` only (a bigint each). */
@@ -546,8 +480,6 @@ function storeZext(r: Bounds): void {
     const v = z[ZV];
     r.varOff = { value: v === umin ? zMin() : v === umax ? zMax() : big(v), mask: big(z[ZM]) };
   }
-  // (its fields now equal z's)
-  remember(r, z, inZext(z));
 }
 
 /** The bigints of z's umin and umax, made once per storeZext. */
