@@ -98,6 +98,11 @@ export function copyFrame(f: Frame): Frame {
     const slot = f.stack[i];
     stack[i] = { types: slot.types.slice(), spilled: regCopy(slot.spilled) };
   }
+  return frameWith(f, regs, stack);
+}
+
+/** Frame `f` with these registers and stack slots. */
+function frameWith(f: Frame, regs: Reg[], stack: StackSlot[]): Frame {
   // an explicit literal: one object shape, where a spread of a frame with optional fields is not
   return {
     regs,
@@ -154,15 +159,7 @@ export function checkpointState(s: VState): VState {
           ? old
           : { types: slot.types.slice(), spilled: regCopy(slot.spilled) };
     }
-    frames[i] = {
-      regs,
-      stack,
-      callsite: f.callsite,
-      frameno: f.frameno,
-      subprog: f.subprog,
-      callbackOf: f.callbackOf,
-      inCallback: f.inCallback,
-    };
+    frames[i] = frameWith(f, regs, stack);
   }
   return {
     frames,
