@@ -61,23 +61,3 @@ test('property: regions never overlap under random alloc/free', () => {
     { numRuns: 300 },
   );
 });
-
-test('a region is zero-filled where an earlier region wrote, topmost or in a hole', () => {
-  const memory = new VmMemory();
-  const low = memory.alloc(64, { name: 'low' });
-  const high = memory.alloc(4096, { name: 'high' });
-  memory.bytes.fill(0xaa, low.start, low.end);
-  memory.bytes.fill(0xbb, high.start, high.end);
-  memory.free(high);
-  memory.free(low);
-  // Larger than both: it spans the old regions and memory no region had yet.
-  const again = memory.alloc(8192, { name: 'again' });
-  assert.ok(again.start <= low.start);
-  assert.ok(memory.bytes.subarray(again.start, again.end).every((b) => b === 0));
-  memory.bytes.fill(0xcc, again.start, again.end);
-  const kept = memory.alloc(16, { name: 'kept' });
-  memory.free(again);
-  const hole = memory.alloc(100, { name: 'hole' });
-  assert.ok(hole.end <= kept.start);
-  assert.ok(memory.bytes.subarray(hole.start, hole.end).every((b) => b === 0));
-});

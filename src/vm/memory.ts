@@ -82,11 +82,6 @@ export class VmMemory {
   private readonly holes: Array<[number, number]> = [];
   private readonly scratchRegions = new Map<string, Region>();
   private top = FIRST_ADDRESS;
-  /**
-   * The end of the highest region ever mapped (never lowered, unlike `top`): the memory from here
-   * on was never in a region, so nothing wrote it and it is still the zeroes it grew with.
-   */
-  private clean = FIRST_ADDRESS;
   /** Bytes mapped in all regions. */
   private mapped = 0;
   /** The most bytes all regions together may map ({@link MemoryLimitError} beyond). */
@@ -107,10 +102,7 @@ export class VmMemory {
     const start = this.place(Math.max(size, 1), align, options.name);
     this.mapped += size;
     const end = start + size;
-    // Only what a region held before needs zeroing (a fresh page's first touch costs more than
-    // the rest of a small run: the 256 KiB capture chunk's cost 1 ms).
-    if (start < this.clean) this.bytes.fill(0, start, Math.min(end, this.clean));
-    if (end > this.clean) this.clean = end;
+    this.bytes.fill(0, start, end);
     const region: Region = {
       name: options.name,
       start,
