@@ -8,7 +8,7 @@ import { tsImport } from 'tsx/esm/api';
 import { findClang } from '../build/clang.js';
 import { objectBaseName, skeletonFor } from '../cli/gen.js';
 import { distIsFresh } from '../dist.fixture.js';
-import { bpfUnavailable } from '../kernel/sys/availability.js';
+import { bpfUnavailable, tracefsUnavailable } from '../kernel/sys/availability.js';
 import { loadObjectSpec } from '../object/object.js';
 import { generateSkeleton } from './generate.js';
 import type { Skeleton } from './runtime.js';
@@ -205,7 +205,7 @@ describe('gen skeleton', () => {
   });
 
   it('kernel backend: load, attach, see typed map values, destroy (root)', async (t) => {
-    const why = bpfUnavailable();
+    const why = bpfUnavailable() ?? tracefsUnavailable(); // it attaches a tracepoint
     if (why) {
       t.skip(why);
       return;
