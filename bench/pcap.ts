@@ -6,15 +6,14 @@
  * under `/usr/bin/time` for its peak RSS. Target: at least 5 M packets/s end to end, the command's
  * start-up included (the child's wall time); the in-process rate is printed beside it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCapture } from '../src/cli/packets.js';
-import { distIsFresh } from '../src/dist.fixture.js';
 import { readCapture, writeCapture } from '../src/pcap/pcap.js';
-import type { Bench } from './bench.js';
+import { type Bench, ensureBuilt } from './bench.js';
 
 const TARGET_PPS = 5e6;
 /** In-process runs: the best, median and slowest are reported. */
@@ -73,10 +72,7 @@ function inProcess(file: string): { seconds: number; cpu: number; packets: numbe
  */
 function child(file: string): { seconds: number; cpu: number; rssMiB: number } | string {
   if (!existsSync('/usr/bin/time')) return 'no /usr/bin/time';
-  if (!distIsFresh(['dist/bundle/main.js'])) {
-    console.log('building dist/ (npm run build)…');
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
-  }
+  ensureBuilt(['dist/bundle/main.js']);
   const result = spawnSync(
     '/usr/bin/time',
     ['-v', process.execPath, 'bin/tsbpf.js', 'run', PROGRAM, '--pcap', file, '--json'],

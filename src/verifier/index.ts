@@ -290,12 +290,13 @@ function verifyInner(input: VerifierInput): VerifierResult {
   }
   const dead = new Set<number>();
   const safeAccess = new Set<number>();
+  const subprogAt = new Map(cfg.subprogs.map((slot, index) => [slot, index]));
   const stackDepth = new Map<number, number>();
   input.insns.forEach((insn, k) => {
     if (!result.visited[insn.slot]) dead.add(k);
     if (proven[insn.slot] === PROVEN) safeAccess.add(k);
-    const subprog = cfg.subprogs.indexOf(insn.slot);
-    if (subprog >= 0) stackDepth.set(k, result.stackDepth.get(subprog) ?? 0);
+    const subprog = subprogAt.get(insn.slot);
+    if (subprog !== undefined) stackDepth.set(k, result.stackDepth.get(subprog) ?? 0);
   });
   return {
     accepted: true,
