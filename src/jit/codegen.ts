@@ -478,7 +478,6 @@ class FunctionEmitter {
     c.end();
   }
 
-  /** Whether any instruction of the function has r10 as a register operand. */
   /** Bytes of the frame the function must zero at entry. */
   private frameBytes(): number {
     if (!this.s.verified) return STACK_SIZE;
@@ -487,6 +486,7 @@ class FunctionEmitter {
     return depth === undefined ? STACK_SIZE : Math.min(depth, STACK_SIZE);
   }
 
+  /** Whether any instruction of the function has r10 as a register operand. */
   private namesFramePointer(): boolean {
     const blocks = this.s.cfg.blocks;
     for (const b of this.g.order) {
