@@ -16,17 +16,28 @@
  */
 import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, type Tnum, U32_MAX, U64_MAX } from './tnum.js';
 
-/** The parts of a scalar register (scalar.ts's `Reg`) that `reg_bounds_sync` reads and writes. */
-interface Bounds {
-  varOff: Tnum;
-  umin: bigint;
-  umax: bigint;
-  smin: bigint;
-  smax: bigint;
-  u32min: bigint;
-  u32max: bigint;
-  s32min: bigint;
-  s32max: bigint;
+/**
+ * The parts of a scalar register (scalar.ts's `Reg`) that `reg_bounds_sync` reads and writes, as
+ * numbers: each 64-bit value as the halves of its bits (`…H`, `…L`, each in [0, 2^32)), each
+ * 32-bit bound as itself.
+ */
+export interface Bounds {
+  valH: number;
+  valL: number;
+  maskH: number;
+  maskL: number;
+  uminH: number;
+  uminL: number;
+  umaxH: number;
+  umaxL: number;
+  sminH: number;
+  sminL: number;
+  smaxH: number;
+  smaxL: number;
+  u32minN: number;
+  u32maxN: number;
+  s32minN: number;
+  s32maxN: number;
 }
 
 const UMIN = 0;
@@ -45,10 +56,15 @@ const S32MAX = 19;
 
 /** The working copy of one register (a module-level scratch: boundsSync never re-enters). */
 const w = new Float64Array(20);
-/** The input, to write back only what changed. */
-const input = new Float64Array(20);
 
 const TWO32 = 2 ** 32;
+
+/** Unsigned `(ah, al) <= (bh, bl)` of 64-bit values as halves. */
+export const leU = (ah: number, al: number, bh: number, bl: number): boolean =>
+  ah < bh || (ah === bh && al <= bl);
+/** Signed `(ah, al) <= (bh, bl)`: the high halves compared as int32. */
+export const leS = (ah: number, al: number, bh: number, bl: number): boolean =>
+  (ah | 0) < (bh | 0) || (ah === bh && al <= bl);
 
 /** Unsigned `a < b` of pairs at `a` and `b`. */
 const ltU = (a: number, b: number): boolean => w[a] < w[b] || (w[a] === w[b] && w[a + 1] < w[b + 1]);
@@ -269,7 +285,7 @@ const PAGE_MASK = (1 << PAGE_BITS) - 1;
 const smallBigints: Array<bigint[] | undefined> = new Array<bigint[] | undefined>(SMALL >> PAGE_BITS);
 
 /** `BigInt(n)` of an integer `n`, shared for small values and the 32-bit limits. */
-function big(n: number): bigint {
+export function big(n: number): bigint {
   if (n >= 0 && n < SMALL) {
     let page = smallBigints[n >> PAGE_BITS];
     if (page === undefined) {
@@ -289,37 +305,18 @@ function big(n: number): bigint {
   return BigInt(n);
 }
 
-/**
- * Known tnums of 0..SMALL-1 (tnums are never changed in place, so one serves every register), in
- * pages as {@link smallBigints}.
- */
-const smallTnums: Array<Tnum[] | undefined> = new Array<Tnum[] | undefined>(SMALL >> PAGE_BITS);
-
-/**
- * `__mark_reg_known(r, n)` for `n` in [0, 2^53): every bound `n`, the 32-bit ones its low word;
- * the bigints and the tnum of small values are shared.
- */
+/** `__mark_reg_known(r, n)` for `n` in [0, 2^53). */
 export function setKnownNumber(r: Bounds, n: number): void {
-  const v = big(n);
-  let t: Tnum | undefined;
-  if (n < SMALL) {
-    let page = smallTnums[n >> PAGE_BITS];
-    if (page === undefined) {
-      page = new Array<Tnum>(PAGE_MASK + 1);
-      smallTnums[n >> PAGE_BITS] = page;
-    }
-    t = page[n & PAGE_MASK];
-    if (t === undefined) {
-      t = { value: v, mask: 0n };
-      page[n & PAGE_MASK] = t;
-    }
-  } else t = { value: v, mask: 0n };
-  r.varOff = t;
-  r.umin = r.umax = r.smin = r.smax = v;
-  const lo = n >>> 0;
-  const v32 = lo === n ? v : big(lo);
-  r.u32min = r.u32max = v32;
-  r.s32min = r.s32max = (lo | 0) === lo ? v32 : big(lo | 0);
+  setKnownPair(r, Math.floor(n / TWO32), n >>> 0);
+}
+
+/** `__mark_reg_known` of the 64-bit value with halves `h` and `l`: every bound, the 32-bit ones its low word. */
+export function setKnownPair(r: Bounds, h: number, l: number): void {
+  r.valH = r.uminH = r.umaxH = r.sminH = r.smaxH = h;
+  r.valL = r.uminL = r.umaxL = r.sminL = r.smaxL = l;
+  r.maskH = r.maskL = 0;
+  r.u32minN = r.u32maxN = l;
+  r.s32minN = r.s32maxN = l | 0;
 }
 
 const TWO53N = 2 ** 53;
@@ -359,46 +356,9 @@ export function constAluNumber(op: string, a: number, b: number, bits: 32 | 64):
 }
 
 const TWO53F = 2 ** 53;
-const TWO63F = 2 ** 63;
-const TWO64F = 2 ** 64;
 
-/**
- * Load `x`, whose `Number()` is `n`, as a pair at `at` when it lies in [0, 2^64) (`signed`:
- * [-2^63, 2^63)); false if not. Below 2^53 in magnitude the number is exact; above, rounding
- * is monotone and the limits (2^53 too) are powers of two, so only a number equal to a limit needs
- * the bigint to decide.
- */
-function loadPair(at: number, x: bigint, n: number, signed: boolean): boolean {
-  if (n > -TWO53F && n < TWO53F) {
-    if (n < 0 && !signed) return false;
-    w[at] = Math.floor(n / TWO32) >>> 0;
-    w[at + 1] = n >>> 0;
-    return true;
-  }
-  if (signed ? n < -TWO63F || n > TWO63F : n < 0 || n > TWO64F) return false;
-  if (x === U64_MAX) {
-    if (signed) return false;
-    w[at] = w[at + 1] = 0xffffffff;
-  } else if (x === S64_MAX) {
-    w[at] = 0x7fffffff;
-    w[at + 1] = 0xffffffff;
-  } else if (x === S64_MIN) {
-    if (!signed) return false;
-    w[at] = 0x80000000;
-    w[at + 1] = 0;
-  } else {
-    if (signed ? x < S64_MIN || x > S64_MAX : x > U64_MAX) return false;
-    const u = BigInt.asUintN(64, x);
-    w[at] = Number(u >> 32n);
-    w[at + 1] = Number(u & U32_MAX);
-  }
-  return true;
-}
-
-/** The bigint of the pair at `at`, signed or not. */
-function store(at: number, signed: boolean): bigint {
-  const hi = w[at];
-  const lo = w[at + 1];
+/** The bigint of the 64-bit value with halves `hi` and `lo`, signed or not. */
+export function pairBig(hi: number, lo: number, signed: boolean): bigint {
   if (signed && hi >= 0x80000000) {
     const top = hi - TWO32;
     if (top >= -0x200000) return big(top * TWO32 + lo);
@@ -411,7 +371,30 @@ function store(at: number, signed: boolean): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
-const changed = (at: number): boolean => w[at] !== input[at] || w[at + 1] !== input[at + 1];
+/** The halves {@link splitBig} made last. */
+export let splitH = 0;
+export let splitL = 0;
+
+/** The halves of `x`'s 64 bits (`x` modulo 2^64), into {@link splitH} and {@link splitL}. */
+export function splitBig(x: bigint): void {
+  const n = Number(x);
+  if (n > -TWO53F && n < TWO53F) {
+    splitH = Math.floor(n / TWO32) >>> 0;
+    splitL = n >>> 0;
+  } else if (x === U64_MAX) {
+    splitH = splitL = 0xffffffff;
+  } else if (x === S64_MAX) {
+    splitH = 0x7fffffff;
+    splitL = 0xffffffff;
+  } else if (x === S64_MIN) {
+    splitH = 0x80000000;
+    splitL = 0;
+  } else {
+    const u = BigInt.asUintN(64, x);
+    splitH = Number(u >> 32n);
+    splitL = Number(u & U32_MAX);
+  }
+}
 
 /** `tnumRange(min, max).value` for min, max in [0, 2^32). */
 const rangeValue32 = (min: number, max: number): number => (min & ~rangeMask32(min, max)) >>> 0;
@@ -439,79 +422,41 @@ const isS32 = (x: number): boolean => x >= -0x80000000 && x <= 0x7fffffff;
 
 /**
  * Load `r` into `at` (z, z0 or zs) when it lies in the zero-extended 32-bit domain: the tnum and
- * the four 64-bit bounds in [0, 2^32), the 32-bit bounds in theirs. `Number()` of a larger bigint
- * is rounded, but never into [0, 2^32), so the test on numbers decides as one on bigints would,
- * for a fraction of the cost.
+ * the four 64-bit bounds in [0, 2^32) (upper halves 0), the 32-bit bounds in theirs.
  */
 function loadZext(r: Bounds, at: Float64Array): boolean {
-  // every field, in or out of the domain (boundsSyncHalves reads them when this fails)
-  // (the minima, and the maxima, are often one bigint, which compares faster than it converts)
-  const v = Number(r.varOff.value);
-  const m = Number(r.varOff.mask);
-  const bmin = r.umin;
-  const bmax = r.umax;
-  const umin = Number(bmin);
-  const umax = Number(bmax);
-  const smin = r.smin === bmin ? umin : Number(r.smin);
-  const smax = r.smax === bmax ? umax : Number(r.smax);
-  const u32min = r.u32min === bmin ? umin : Number(r.u32min);
-  const u32max = r.u32max === bmax ? umax : Number(r.u32max);
-  const s32min = r.s32min === bmin ? umin : Number(r.s32min);
-  const s32max = r.s32max === bmax ? umax : Number(r.s32max);
-  at[ZV] = v;
-  at[ZM] = m;
-  at[ZUMIN] = umin;
-  at[ZUMAX] = umax;
-  at[ZSMIN] = smin;
-  at[ZSMAX] = smax;
+  if ((r.valH | r.maskH | r.uminH | r.umaxH | r.sminH | r.smaxH) !== 0) return false;
+  const u32min = r.u32minN;
+  const u32max = r.u32maxN;
+  const s32min = r.s32minN;
+  const s32max = r.s32maxN;
+  if (!isU32(u32min) || !isU32(u32max) || !isS32(s32min) || !isS32(s32max)) return false;
+  at[ZV] = r.valL;
+  at[ZM] = r.maskL;
+  at[ZUMIN] = r.uminL;
+  at[ZUMAX] = r.umaxL;
+  at[ZSMIN] = r.sminL;
+  at[ZSMAX] = r.smaxL;
   at[ZU32MIN] = u32min;
   at[ZU32MAX] = u32max;
   at[ZS32MIN] = s32min;
   at[ZS32MAX] = s32max;
-  return (
-    isU32(v) &&
-    isU32(m) &&
-    isU32(umin) &&
-    isU32(umax) &&
-    isU32(smin) &&
-    isU32(smax) &&
-    isU32(u32min) &&
-    isU32(u32max) &&
-    isS32(s32min) &&
-    isS32(s32max)
-  );
+  return true;
 }
 
-/** Write `z` into `r`, the fields that differ from `z0` only (a bigint each). */
+/** Write `z` into `r`. */
 function storeZext(r: Bounds): void {
-  // The minima (and the maxima) of a synced register are mostly one value: one bigint for them.
-  const umin = z[ZUMIN];
-  const umax = z[ZUMAX];
-  minBig = maxBig = undefined;
-  if (umin !== z0[ZUMIN]) r.umin = zMin();
-  if (umax !== z0[ZUMAX]) r.umax = zMax();
-  if (z[ZSMIN] !== z0[ZSMIN]) r.smin = z[ZSMIN] === umin ? zMin() : big(z[ZSMIN]);
-  if (z[ZSMAX] !== z0[ZSMAX]) r.smax = z[ZSMAX] === umax ? zMax() : big(z[ZSMAX]);
-  if (z[ZU32MIN] !== z0[ZU32MIN]) r.u32min = z[ZU32MIN] === umin ? zMin() : big(z[ZU32MIN]);
-  if (z[ZU32MAX] !== z0[ZU32MAX]) r.u32max = z[ZU32MAX] === umax ? zMax() : big(z[ZU32MAX]);
-  if (z[ZS32MIN] !== z0[ZS32MIN]) r.s32min = z[ZS32MIN] === umin ? zMin() : big(z[ZS32MIN]);
-  if (z[ZS32MAX] !== z0[ZS32MAX]) r.s32max = z[ZS32MAX] === umax ? zMax() : big(z[ZS32MAX]);
-  if (z[ZV] !== z0[ZV] || z[ZM] !== z0[ZM]) {
-    const v = z[ZV];
-    r.varOff = { value: v === umin ? zMin() : v === umax ? zMax() : big(v), mask: big(z[ZM]) };
-  }
-}
-
-/** The bigints of z's umin and umax, made once per storeZext. */
-let minBig: bigint | undefined;
-let maxBig: bigint | undefined;
-function zMin(): bigint {
-  if (minBig === undefined) minBig = big(z[ZUMIN]);
-  return minBig;
-}
-function zMax(): bigint {
-  if (maxBig === undefined) maxBig = big(z[ZUMAX]);
-  return maxBig;
+  r.valH = r.maskH = r.uminH = r.umaxH = r.sminH = r.smaxH = 0;
+  r.valL = z[ZV];
+  r.maskL = z[ZM];
+  r.uminL = z[ZUMIN];
+  r.umaxL = z[ZUMAX];
+  r.sminL = z[ZSMIN];
+  r.smaxL = z[ZSMAX];
+  r.u32minN = z[ZU32MIN];
+  r.u32maxN = z[ZU32MAX];
+  r.s32minN = z[ZS32MIN];
+  r.s32maxN = z[ZS32MAX];
 }
 
 /**
@@ -526,7 +471,6 @@ function zMax(): bigint {
  */
 function boundsSyncZext(r: Bounds): boolean {
   if (!loadZext(r, z)) return false;
-  z0.set(z);
   if (!syncZext()) return false;
   storeZext(r);
   return true;
@@ -748,31 +692,32 @@ export function aluZext(d: Bounds, s: Bounds, op: 'add' | 'and' | 'or' | 'xor'):
 }
 
 /**
- * `reg_bounds_sync` of `r` on pairs, `z` holding the `Number()`s of its fields (boundsSyncZext
- * leaves them there). Returns false, having changed nothing, when a bound is out
- * of its canonical range or a step would leave it; the caller then applies the bigint rules.
+ * `reg_bounds_sync` of `r` on pairs. Returns false, having changed nothing, when a 32-bit bound
+ * is out of its range or a step would leave the pairs' domain; the caller then applies the
+ * bigint rules.
  */
 function boundsSyncHalves(r: Bounds): boolean {
-  const t = r.varOff;
-  const u32min = z[ZU32MIN];
-  const u32max = z[ZU32MAX];
-  const s32min = z[ZS32MIN];
-  const s32max = z[ZS32MAX];
+  const u32min = r.u32minN;
+  const u32max = r.u32maxN;
+  const s32min = r.s32minN;
+  const s32max = r.s32maxN;
   if (!isU32(u32min) || !isU32(u32max) || !isS32(s32min) || !isS32(s32max)) return false;
-  if (
-    !loadPair(UMIN, r.umin, z[ZUMIN], false) ||
-    !loadPair(UMAX, r.umax, z[ZUMAX], false) ||
-    !loadPair(SMIN, r.smin, z[ZSMIN], true) ||
-    !loadPair(SMAX, r.smax, z[ZSMAX], true) ||
-    !loadPair(VALUE, t.value, z[ZV], false) ||
-    !loadPair(MASK, t.mask, z[ZM], false)
-  )
-    return false;
+  w[UMIN] = r.uminH;
+  w[UMIN + 1] = r.uminL;
+  w[UMAX] = r.umaxH;
+  w[UMAX + 1] = r.umaxL;
+  w[SMIN] = r.sminH;
+  w[SMIN + 1] = r.sminL;
+  w[SMAX] = r.smaxH;
+  w[SMAX + 1] = r.smaxL;
+  w[VALUE] = r.valH;
+  w[VALUE + 1] = r.valL;
+  w[MASK] = r.maskH;
+  w[MASK + 1] = r.maskL;
   w[U32MIN] = u32min;
   w[U32MAX] = u32max;
   w[S32MIN] = s32min;
   w[S32MAX] = s32max;
-  input.set(w);
   updateBounds();
   deduce32();
   deduce64();
@@ -783,15 +728,22 @@ function boundsSyncHalves(r: Bounds): boolean {
   boundOffset();
   updateBounds();
   singleBit();
-  if (changed(VALUE) || changed(MASK)) r.varOff = { value: store(VALUE, false), mask: store(MASK, false) };
-  if (changed(UMIN)) r.umin = store(UMIN, false);
-  if (changed(UMAX)) r.umax = store(UMAX, false);
-  if (changed(SMIN)) r.smin = store(SMIN, true);
-  if (changed(SMAX)) r.smax = store(SMAX, true);
-  if (w[U32MIN] !== input[U32MIN]) r.u32min = big(w[U32MIN]);
-  if (w[U32MAX] !== input[U32MAX]) r.u32max = big(w[U32MAX]);
-  if (w[S32MIN] !== input[S32MIN]) r.s32min = big(w[S32MIN]);
-  if (w[S32MAX] !== input[S32MAX]) r.s32max = big(w[S32MAX]);
+  r.valH = w[VALUE];
+  r.valL = w[VALUE + 1];
+  r.maskH = w[MASK];
+  r.maskL = w[MASK + 1];
+  r.uminH = w[UMIN];
+  r.uminL = w[UMIN + 1];
+  r.umaxH = w[UMAX];
+  r.umaxL = w[UMAX + 1];
+  r.sminH = w[SMIN];
+  r.sminL = w[SMIN + 1];
+  r.smaxH = w[SMAX];
+  r.smaxL = w[SMAX + 1];
+  r.u32minN = w[U32MIN];
+  r.u32maxN = w[U32MAX];
+  r.s32minN = w[S32MIN];
+  r.s32maxN = w[S32MAX];
   return true;
 }
 

@@ -57,8 +57,10 @@ import {
   refineCond,
   resetReg,
   sameReg,
+  sameTnum,
   scalarAlu,
   scalarBranchTaken,
+  tnumWithin,
   zext32To64,
 } from './scalar.js';
 import {
@@ -1911,7 +1913,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       // without CAP_BPF there is no precision tracking: every scalar is precise from birth
       // (__mark_reg_unknown), so pruning compares all of them
       if (!old.precise && bpfCapable) return true;
-      return rangeWithin(old, cur) && tnumIn(old.varOff, cur.varOff) && checkIdMap(idmap, old.id, cur.id);
+      return rangeWithin(old, cur) && tnumWithin(old, cur) && checkIdMap(idmap, old.id, cur.id);
     }
     if (
       old.type !== cur.type ||
@@ -1931,7 +1933,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           old.off === cur.off &&
           old.memSize === cur.memSize &&
           rangeWithin(old, cur) &&
-          tnumIn(old.varOff, cur.varOff) &&
+          tnumWithin(old, cur) &&
           checkIdMap(idmap, old.id, cur.id) &&
           checkIdMap(idmap, old.refObjId, cur.refObjId)
         );
@@ -1942,21 +1944,18 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           old.off === cur.off &&
           checkIdMap(idmap, old.id, cur.id) &&
           rangeWithin(old, cur) &&
-          tnumIn(old.varOff, cur.varOff)
+          tnumWithin(old, cur)
         );
       case 'fp':
         return (
-          old.off === cur.off &&
-          old.frameno === cur.frameno &&
-          rangeWithin(old, cur) &&
-          tnumIn(old.varOff, cur.varOff)
+          old.off === cur.off && old.frameno === cur.frameno && rangeWithin(old, cur) && tnumWithin(old, cur)
         );
       default:
         return (
           old.off === cur.off &&
           old.map === cur.map &&
           old.subprog === cur.subprog &&
-          tnumIn(old.varOff, cur.varOff) &&
+          tnumWithin(old, cur) &&
           rangeWithin(old, cur) &&
           checkIdMap(idmap, old.id, cur.id)
         );
@@ -2050,22 +2049,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     for (let r = 0; r < 11; r++) {
       const a = of.regs[r];
       const b = cf.regs[r];
-      if (a.type !== b.type || (a.type === 'scalar' && a.varOff.value !== b.varOff.value)) return false;
+      if (a.type !== b.type || (a.type === 'scalar' && (a.valL !== b.valL || a.valH !== b.valH)))
+        return false;
     }
     for (let r = 0; r < 11; r++) {
       const a = of.regs[r];
       const b = cf.regs[r];
-      if (
-        a.type === 'scalar' &&
-        !(
-          tnumIsConst(a.varOff) === tnumIsConst(b.varOff) &&
-          a.varOff.value === b.varOff.value &&
-          a.varOff.mask === b.varOff.mask &&
-          rangeWithin(a, b) &&
-          rangeWithin(b, a)
-        )
-      )
-        return false;
+      if (a.type === 'scalar' && !(sameTnum(a, b) && rangeWithin(a, b) && rangeWithin(b, a))) return false;
     }
     return true;
   };

@@ -13,7 +13,7 @@
 import type { Insn } from '../isa/instruction.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import { jumpDest, type Slots, subprogOf, useDef } from './cfg.js';
-import type { Reg } from './scalar.js';
+import { type Reg, tnumValue } from './scalar.js';
 
 /** Registers the facts speak of: r0–r10. */
 const REGS = 11;
@@ -46,7 +46,7 @@ export class ConstantTracker {
       const was = this.seen[k];
       if (was === VARIES) continue;
       const reg = regs[r];
-      const value = reg.type === 'scalar' && reg.varOff.mask === 0n ? reg.varOff.value : VARIES;
+      const value = reg.type === 'scalar' && reg.maskH === 0 && reg.maskL === 0 ? tnumValue(reg) : VARIES;
       this.seen[k] = was === undefined || was === value ? value : VARIES;
     }
   }

@@ -4,7 +4,21 @@
  * operator (`adjust_scalar_min_max_vals`), and branch refinement (`regs_refine_cond_op`,
  * `is_scalar_branch_taken`). Semantics follow Linux 6.18's verifier; the code is our own.
  */
-import { aluZext, boundsSyncFast, constAluNumber, setKnownNumber } from './bounds-fast.js';
+import {
+  aluZext,
+  type Bounds,
+  big,
+  boundsSyncFast,
+  constAluNumber,
+  leS,
+  leU,
+  pairBig,
+  setKnownNumber,
+  setKnownPair,
+  splitBig,
+  splitH,
+  splitL,
+} from './bounds-fast.js';
 import {
   S32_MAX,
   S32_MIN,
@@ -58,44 +72,143 @@ export type RegType =
   | 'tcp_sock'
   | 'btf_id';
 
-/** One register's abstract value (`struct bpf_reg_state`). Mutable: states are copied on fork. */
-export interface Reg {
+/**
+ * One register's abstract value (`struct bpf_reg_state`). Mutable: states are copied on fork.
+ *
+ * The tnum and the four 64-bit bounds are held as numbers, each 64-bit value as the two
+ * 32-bit halves of its two's-complement bits (`…H`, `…L`, each in [0, 2^32)), the 32-bit bounds
+ * as one number each: the range rules of bounds-fast.ts read and write these without converting,
+ * where bigints would allocate at nearly every step. The bigint accessors (`umin`, `varOff`…)
+ * serve the general rules of this file, which follow the kernel's 64-bit arithmetic literally.
+ */
+export class Reg implements Bounds {
   type: RegType;
   /** PTR_MAYBE_NULL */
-  maybeNull: boolean;
+  maybeNull = false;
   /** MEM_RDONLY */
-  rdonly: boolean;
+  rdonly = false;
   /** Fixed part of a pointer's offset. */
-  off: number;
-  varOff: Tnum;
-  smin: bigint;
-  smax: bigint;
-  umin: bigint;
-  umax: bigint;
-  s32min: bigint;
-  s32max: bigint;
-  u32min: bigint;
-  u32max: bigint;
+  off = 0;
+  valH = 0;
+  valL = 0;
+  maskH = 0xffffffff;
+  maskL = 0xffffffff;
+  uminH = 0;
+  uminL = 0;
+  umaxH = 0xffffffff;
+  umaxL = 0xffffffff;
+  sminH = 0x80000000;
+  sminL = 0;
+  smaxH = 0x7fffffff;
+  smaxL = 0xffffffff;
+  u32minN = 0;
+  u32maxN = 0xffffffff;
+  s32minN = -0x80000000;
+  s32maxN = 0x7fffffff;
   /** Shared by copies: null checks and packet ranges propagate to every register with it. */
-  id: number;
+  id = 0;
   /** Reference (ringbuf record, socket) this pointer holds. */
-  refObjId: number;
+  refObjId = 0;
   /** Map index (map_ptr, map_value, map_key). */
-  map: number;
+  map = -1;
   /** Packet bytes proven readable past `off` (pkt, pkt_meta); negative: AT/BEYOND pkt_end. */
-  range: number;
+  range = 0;
   /** Size of the memory a `mem` pointer points to. */
-  memSize: number;
+  memSize = 0;
   /** Frame of the stack a `fp` pointer points into. */
-  frameno: number;
+  frameno = 0;
   /** Subprogram a `func` pointer names (its first slot). */
-  subprog: number;
+  subprog = -1;
   /** Whether this scalar's exact value mattered for a decision (precision tracking). */
-  precise: boolean;
+  precise = false;
   /** `btf_id`: the struct it points to, a type id in the kernel's BTF (0: unknown). */
-  btfId: number;
+  btfId = 0;
   /** `btf_id`: trust flags ({@link BtfFlag}: PTR_TRUSTED, MEM_RCU, PTR_UNTRUSTED…). */
-  btfFlags: number;
+  btfFlags = 0;
+
+  constructor(type: RegType = 'not_init') {
+    this.type = type;
+  }
+
+  /** The variable part of a pointer's offset, a scalar's known bits (a new object per read). */
+  get varOff(): Tnum {
+    return { value: pairBig(this.valH, this.valL, false), mask: pairBig(this.maskH, this.maskL, false) };
+  }
+  set varOff(t: Tnum) {
+    splitBig(t.value);
+    this.valH = splitH;
+    this.valL = splitL;
+    splitBig(t.mask);
+    this.maskH = splitH;
+    this.maskL = splitL;
+  }
+  get umin(): bigint {
+    return pairBig(this.uminH, this.uminL, false);
+  }
+  set umin(x: bigint) {
+    splitBig(x);
+    this.uminH = splitH;
+    this.uminL = splitL;
+  }
+  get umax(): bigint {
+    return pairBig(this.umaxH, this.umaxL, false);
+  }
+  set umax(x: bigint) {
+    splitBig(x);
+    this.umaxH = splitH;
+    this.umaxL = splitL;
+  }
+  get smin(): bigint {
+    return pairBig(this.sminH, this.sminL, true);
+  }
+  set smin(x: bigint) {
+    splitBig(x);
+    this.sminH = splitH;
+    this.sminL = splitL;
+  }
+  get smax(): bigint {
+    return pairBig(this.smaxH, this.smaxL, true);
+  }
+  set smax(x: bigint) {
+    splitBig(x);
+    this.smaxH = splitH;
+    this.smaxL = splitL;
+  }
+  get u32min(): bigint {
+    return big(this.u32minN);
+  }
+  set u32min(x: bigint) {
+    this.u32minN = Number(x);
+  }
+  get u32max(): bigint {
+    return big(this.u32maxN);
+  }
+  set u32max(x: bigint) {
+    this.u32maxN = Number(x);
+  }
+  get s32min(): bigint {
+    return big(this.s32minN);
+  }
+  set s32min(x: bigint) {
+    this.s32minN = Number(x);
+  }
+  get s32max(): bigint {
+    return big(this.s32maxN);
+  }
+  set s32max(x: bigint) {
+    this.s32maxN = Number(x);
+  }
+}
+
+/**
+ * V8 gives a number field that has held a value beyond 2^30 a "double" representation, in which
+ * every new object gets a box of its own per field: a copy of a register allocated sixteen. One
+ * object that held something else in them makes the fields "tagged" for every register, and a
+ * copy then shares its values.
+ */
+{
+  const generalize = new Reg() as unknown as Record<string, unknown>;
+  for (const k of Object.keys(generalize)) if (typeof generalize[k] === 'number') generalize[k] = null;
 }
 
 /**
@@ -116,85 +229,75 @@ export const BtfFlag = {
 } as const;
 
 export function newReg(type: RegType = 'not_init'): Reg {
-  return {
-    type,
-    maybeNull: false,
-    rdonly: false,
-    off: 0,
-    varOff: TNUM_UNKNOWN,
-    smin: S64_MIN,
-    smax: S64_MAX,
-    umin: 0n,
-    umax: U64_MAX,
-    s32min: S32_MIN,
-    s32max: S32_MAX,
-    u32min: 0n,
-    u32max: U32_MAX,
-    id: 0,
-    refObjId: 0,
-    map: -1,
-    range: 0,
-    memSize: 0,
-    frameno: 0,
-    subprog: -1,
-    precise: false,
-    btfId: 0,
-    btfFlags: 0,
-  };
+  return new Reg(type);
 }
 
-/** A copy (an explicit literal: one object shape, much faster than a spread). */
-export const copyReg = (r: Reg): Reg => ({
-  type: r.type,
-  maybeNull: r.maybeNull,
-  rdonly: r.rdonly,
-  off: r.off,
-  varOff: r.varOff,
-  smin: r.smin,
-  smax: r.smax,
-  umin: r.umin,
-  umax: r.umax,
-  s32min: r.s32min,
-  s32max: r.s32max,
-  u32min: r.u32min,
-  u32max: r.u32max,
-  id: r.id,
-  refObjId: r.refObjId,
-  map: r.map,
-  range: r.range,
-  memSize: r.memSize,
-  frameno: r.frameno,
-  subprog: r.subprog,
-  precise: r.precise,
-  btfId: r.btfId,
-  btfFlags: r.btfFlags,
-});
+/** A copy (field by field: one object shape, much faster than a spread). */
+export function copyReg(r: Reg): Reg {
+  const c = new Reg(r.type);
+  c.maybeNull = r.maybeNull;
+  c.rdonly = r.rdonly;
+  c.off = r.off;
+  c.valH = r.valH;
+  c.valL = r.valL;
+  c.maskH = r.maskH;
+  c.maskL = r.maskL;
+  c.uminH = r.uminH;
+  c.uminL = r.uminL;
+  c.umaxH = r.umaxH;
+  c.umaxL = r.umaxL;
+  c.sminH = r.sminH;
+  c.sminL = r.sminL;
+  c.smaxH = r.smaxH;
+  c.smaxL = r.smaxL;
+  c.u32minN = r.u32minN;
+  c.u32maxN = r.u32maxN;
+  c.s32minN = r.s32minN;
+  c.s32maxN = r.s32maxN;
+  c.id = r.id;
+  c.refObjId = r.refObjId;
+  c.map = r.map;
+  c.range = r.range;
+  c.memSize = r.memSize;
+  c.frameno = r.frameno;
+  c.subprog = r.subprog;
+  c.precise = r.precise;
+  c.btfId = r.btfId;
+  c.btfFlags = r.btfFlags;
+  return c;
+}
 
-/** Whether every field of `a` equals `b`'s (tnums by value). */
+/** Whether every field of `a` equals `b`'s. */
 export function sameReg(a: Reg, b: Reg): boolean {
   return (
     a.type === b.type &&
-    a.varOff.value === b.varOff.value &&
-    a.varOff.mask === b.varOff.mask &&
-    a.smin === b.smin &&
-    a.smax === b.smax &&
-    a.umin === b.umin &&
-    a.umax === b.umax &&
-    a.s32min === b.s32min &&
-    a.s32max === b.s32max &&
-    a.u32min === b.u32min &&
-    a.u32max === b.u32max &&
-    a.precise === b.precise &&
-    a.id === b.id &&
-    a.off === b.off &&
     a.maybeNull === b.maybeNull &&
     a.rdonly === b.rdonly &&
+    a.off === b.off &&
+    a.valH === b.valH &&
+    a.valL === b.valL &&
+    a.maskH === b.maskH &&
+    a.maskL === b.maskL &&
+    a.uminH === b.uminH &&
+    a.uminL === b.uminL &&
+    a.umaxH === b.umaxH &&
+    a.umaxL === b.umaxL &&
+    a.sminH === b.sminH &&
+    a.sminL === b.sminL &&
+    a.smaxH === b.smaxH &&
+    a.smaxL === b.smaxL &&
+    a.u32minN === b.u32minN &&
+    a.u32maxN === b.u32maxN &&
+    a.s32minN === b.s32minN &&
+    a.s32maxN === b.s32maxN &&
+    a.id === b.id &&
     a.refObjId === b.refObjId &&
     a.map === b.map &&
     a.range === b.range &&
     a.memSize === b.memSize &&
     a.frameno === b.frameno &&
     a.subprog === b.subprog &&
+    a.precise === b.precise &&
     a.btfId === b.btfId &&
     a.btfFlags === b.btfFlags
   );
@@ -206,15 +309,22 @@ export function assignReg(d: Reg, s: Reg): void {
   d.maybeNull = s.maybeNull;
   d.rdonly = s.rdonly;
   d.off = s.off;
-  d.varOff = s.varOff;
-  d.smin = s.smin;
-  d.smax = s.smax;
-  d.umin = s.umin;
-  d.umax = s.umax;
-  d.s32min = s.s32min;
-  d.s32max = s.s32max;
-  d.u32min = s.u32min;
-  d.u32max = s.u32max;
+  d.valH = s.valH;
+  d.valL = s.valL;
+  d.maskH = s.maskH;
+  d.maskL = s.maskL;
+  d.uminH = s.uminH;
+  d.uminL = s.uminL;
+  d.umaxH = s.umaxH;
+  d.umaxL = s.umaxL;
+  d.sminH = s.sminH;
+  d.sminL = s.sminL;
+  d.smaxH = s.smaxH;
+  d.smaxL = s.smaxL;
+  d.u32minN = s.u32minN;
+  d.u32maxN = s.u32maxN;
+  d.s32minN = s.s32minN;
+  d.s32maxN = s.s32maxN;
   d.id = s.id;
   d.refObjId = s.refObjId;
   d.map = s.map;
@@ -233,15 +343,10 @@ export function resetReg(r: Reg, type: RegType): void {
   r.maybeNull = false;
   r.rdonly = false;
   r.off = 0;
-  r.varOff = TNUM_UNKNOWN;
-  r.smin = S64_MIN;
-  r.smax = S64_MAX;
-  r.umin = 0n;
-  r.umax = U64_MAX;
-  r.s32min = S32_MIN;
-  r.s32max = S32_MAX;
-  r.u32min = 0n;
-  r.u32max = U32_MAX;
+  r.valH = r.valL = 0;
+  r.maskH = r.maskL = 0xffffffff;
+  mark64Unbounded(r);
+  mark32Unbounded(r);
   r.id = 0;
   r.refObjId = 0;
   r.map = -1;
@@ -274,12 +379,8 @@ export function markKnownImm(r: Reg, imm: number, bits: 32 | 64): void {
 }
 
 function setKnown(r: Reg, value: bigint): void {
-  const v = u64(value);
-  r.varOff = tnumConst(v);
-  r.smin = r.smax = s64(v);
-  r.umin = r.umax = v;
-  r.s32min = r.s32max = s32(v);
-  r.u32min = r.u32max = u32(v);
+  splitBig(value);
+  setKnownPair(r, splitH, splitL);
 }
 
 /** A pointer of `type` with offset 0 and no variable part. */
@@ -295,17 +396,19 @@ export function markKnown32(r: Reg, value: bigint): void {
 }
 
 export function mark64Unbounded(r: Reg): void {
-  r.smin = S64_MIN;
-  r.smax = S64_MAX;
-  r.umin = 0n;
-  r.umax = U64_MAX;
+  r.sminH = 0x80000000;
+  r.sminL = 0;
+  r.smaxH = 0x7fffffff;
+  r.smaxL = 0xffffffff;
+  r.uminH = r.uminL = 0;
+  r.umaxH = r.umaxL = 0xffffffff;
 }
 
 export function mark32Unbounded(r: Reg): void {
-  r.s32min = S32_MIN;
-  r.s32max = S32_MAX;
-  r.u32min = 0n;
-  r.u32max = U32_MAX;
+  r.s32minN = -0x80000000;
+  r.s32maxN = 0x7fffffff;
+  r.u32minN = 0;
+  r.u32maxN = 0xffffffff;
 }
 
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
@@ -468,16 +571,13 @@ export function boundsSyncRanges(r: Reg): void {
 
 /** Known tnum and every bound equal to its value: `boundsSync` would change nothing. */
 function isSyncedConst(r: Reg): boolean {
-  const t = r.varOff;
-  if (t.mask !== 0n) return false;
-  const v = t.value;
-  if (v < 0n || v > U64_MAX || r.umin !== v || r.umax !== v) return false;
-  const sv = s64(v);
-  if (r.smin !== sv || r.smax !== sv) return false;
-  const lo = u32(v);
-  if (r.u32min !== lo || r.u32max !== lo) return false;
-  const slo = s32(lo);
-  return r.s32min === slo && r.s32max === slo;
+  if (r.maskH !== 0 || r.maskL !== 0) return false;
+  const h = r.valH;
+  const l = r.valL;
+  if (r.uminH !== h || r.uminL !== l || r.umaxH !== h || r.umaxL !== l) return false;
+  if (r.sminH !== h || r.sminL !== l || r.smaxH !== h || r.smaxL !== l) return false;
+  if (r.u32minN !== l || r.u32maxN !== l) return false;
+  return r.s32minN === (l | 0) && r.s32maxN === (l | 0);
 }
 
 /**
@@ -495,7 +595,12 @@ function singleBit(r: Reg): void {
 
 /** Whether the ranges are self-consistent (an impossible state means a dead branch). */
 export function boundsValid(r: Reg): boolean {
-  return r.umin <= r.umax && r.smin <= r.smax && r.u32min <= r.u32max && r.s32min <= r.s32max;
+  return (
+    leU(r.uminH, r.uminL, r.umaxH, r.umaxL) &&
+    leS(r.sminH, r.sminL, r.smaxH, r.smaxL) &&
+    r.u32minN <= r.u32maxN &&
+    r.s32minN <= r.s32maxN
+  );
 }
 
 /** `zext_32_to_64`: a 32-bit result zero-extended into the whole register. */
@@ -791,7 +896,7 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
   // `d op= d`: read the source as it was (nothing else here writes to the source)
   const s = src === d ? copyReg(src) : src;
   const alu32 = bits === 32;
-  const srcConst = alu32 ? tnumSubregIsConst(s.varOff) : tnumIsConst(s.varOff);
+  const srcConst = alu32 ? isKnown32(s) : isKnown(s);
   const safe =
     op === 'add' ||
     op === 'sub' ||
@@ -805,14 +910,12 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
     markUnknown(d);
     return;
   }
-  if (srcConst && (alu32 ? tnumSubregIsConst(d.varOff) : tnumIsConst(d.varOff))) {
+  if (srcConst && (alu32 ? isKnown32(d) : isKnown(d))) {
     // Both operands known: the general rules below would end in exactly this constant (each
     // tnum operation is exact on constants and the bounds collapse onto it), at several times
     // the cost; loops the verifier unrolls are mostly such arithmetic. On numbers when the
     // operands fit in 32 bits and the result in 53.
-    const a = Number(d.varOff.value);
-    const b = Number(s.varOff.value);
-    const n = a <= 0xffffffff && b <= 0xffffffff ? constAluNumber(op, a, b, bits) : -1;
+    const n = d.valH === 0 && s.valH === 0 ? constAluNumber(op, d.valL, s.valL, bits) : -1;
     if (n >= 0) setKnownNumber(d, n);
     else setKnown(d, constAlu(op, d.varOff.value, s.varOff.value, bits));
     return;
@@ -1064,32 +1167,41 @@ export function scalarBranchTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): 
 
 /** {@link scalarBranchTaken} of the ordered comparisons, on the bounds alone (no view objects). */
 function orderTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 {
+  // the comparisons of a's minimum with b's maximum, and of a's maximum with b's minimum
+  let minMax: number;
+  let maxMin: number;
+  const unsigned = op === 'jgt' || op === 'jlt' || op === 'jge' || op === 'jle';
+  if (is32) {
+    minMax = unsigned ? cmpN(r1.u32minN, r2.u32maxN) : cmpN(r1.s32minN, r2.s32maxN);
+    maxMin = unsigned ? cmpN(r1.u32maxN, r2.u32minN) : cmpN(r1.s32maxN, r2.s32minN);
+  } else if (unsigned) {
+    minMax = cmpU(r1.uminH, r1.uminL, r2.umaxH, r2.umaxL);
+    maxMin = cmpU(r1.umaxH, r1.umaxL, r2.uminH, r2.uminL);
+  } else {
+    minMax = cmpU(r1.sminH ^ SIGN_BIT, r1.sminL, r2.smaxH ^ SIGN_BIT, r2.smaxL);
+    maxMin = cmpU(r1.smaxH ^ SIGN_BIT, r1.smaxL, r2.sminH ^ SIGN_BIT, r2.sminL);
+  }
   switch (op) {
     case 'jgt':
+    case 'jsgt':
+      return minMax > 0 ? 1 : maxMin <= 0 ? 0 : -1;
     case 'jlt':
+    case 'jslt':
+      return maxMin < 0 ? 1 : minMax >= 0 ? 0 : -1;
     case 'jge':
-    case 'jle': {
-      const aMin = is32 ? r1.u32min : r1.umin;
-      const aMax = is32 ? r1.u32max : r1.umax;
-      const bMin = is32 ? r2.u32min : r2.umin;
-      const bMax = is32 ? r2.u32max : r2.umax;
-      if (op === 'jgt') return aMin > bMax ? 1 : aMax <= bMin ? 0 : -1;
-      if (op === 'jlt') return aMax < bMin ? 1 : aMin >= bMax ? 0 : -1;
-      if (op === 'jge') return aMin >= bMax ? 1 : aMax < bMin ? 0 : -1;
-      return aMax <= bMin ? 1 : aMin > bMax ? 0 : -1;
-    }
-    default: {
-      const aMin = is32 ? r1.s32min : r1.smin;
-      const aMax = is32 ? r1.s32max : r1.smax;
-      const bMin = is32 ? r2.s32min : r2.smin;
-      const bMax = is32 ? r2.s32max : r2.smax;
-      if (op === 'jsgt') return aMin > bMax ? 1 : aMax <= bMin ? 0 : -1;
-      if (op === 'jslt') return aMax < bMin ? 1 : aMin >= bMax ? 0 : -1;
-      if (op === 'jsge') return aMin >= bMax ? 1 : aMax < bMin ? 0 : -1;
-      return aMax <= bMin ? 1 : aMin > bMax ? 0 : -1;
-    }
+    case 'jsge':
+      return minMax >= 0 ? 1 : maxMin < 0 ? 0 : -1;
+    default:
+      return maxMin <= 0 ? 1 : minMax > 0 ? 0 : -1;
   }
 }
+
+/** The sign bit of a high half: flipped, signed pairs compare as unsigned ones. */
+const SIGN_BIT = 0x80000000;
+const cmpN = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Unsigned comparison of 64-bit values as halves (a high half's sign bit flipped: signed). */
+const cmpU = (ah: number, al: number, bh: number, bl: number): number =>
+  ah !== bh ? ((ah >>> 0) < (bh >>> 0) ? -1 : 1) : cmpN(al, bl);
 
 /** `regs_refine_cond_op`: narrow both registers assuming `r1 op r2` holds. */
 export function refineCond(r1In: Reg, r2In: Reg, opIn: CondOp, is32: boolean): void {
@@ -1098,7 +1210,8 @@ export function refineCond(r1In: Reg, r2In: Reg, opIn: CondOp, is32: boolean): v
   let op = opIn;
   if (op === 'jge' || op === 'jgt' || op === 'jsge' || op === 'jsgt') {
     op = FLIP[op];
-    [r1, r2] = [r2, r1];
+    r1 = r2In;
+    r2 = r1In;
   }
   switch (op) {
     case 'jeq':
@@ -1162,56 +1275,98 @@ export function refineCond(r1In: Reg, r2In: Reg, opIn: CondOp, is32: boolean): v
       break;
     }
     case 'jle':
+    case 'jlt': {
+      // r1 <= r2 (r1 < r2: r2's maximum less one, r1's minimum plus one, wrapping as u64/u32 do)
+      const strict = op === 'jlt' ? 1 : 0;
       if (is32) {
-        r1.u32max = min(r1.u32max, r2.u32max);
-        r2.u32min = max(r1.u32min, r2.u32min);
+        r1.u32maxN = Math.min(r1.u32maxN, (r2.u32maxN - strict) >>> 0);
+        r2.u32minN = Math.max((r1.u32minN + strict) >>> 0, r2.u32minN);
       } else {
-        r1.umax = min(r1.umax, r2.umax);
-        r2.umin = max(r1.umin, r2.umin);
+        stepPair(r2.umaxH, r2.umaxL, -strict);
+        if (cmpU(stepH, stepL, r1.umaxH, r1.umaxL) < 0) {
+          r1.umaxH = stepH;
+          r1.umaxL = stepL;
+        }
+        stepPair(r1.uminH, r1.uminL, strict);
+        if (cmpU(stepH, stepL, r2.uminH, r2.uminL) > 0) {
+          r2.uminH = stepH;
+          r2.uminL = stepL;
+        }
       }
       break;
-    case 'jlt':
-      if (is32) {
-        r1.u32max = min(r1.u32max, r2.u32max - 1n);
-        r2.u32min = max(r1.u32min + 1n, r2.u32min);
-      } else {
-        r1.umax = min(r1.umax, r2.umax - 1n);
-        r2.umin = max(r1.umin + 1n, r2.umin);
-      }
-      break;
+    }
     case 'jsle':
+    case 'jslt': {
+      const strict = op === 'jslt' ? 1 : 0;
       if (is32) {
-        r1.s32max = min(r1.s32max, r2.s32max);
-        r2.s32min = max(r1.s32min, r2.s32min);
+        r1.s32maxN = Math.min(r1.s32maxN, (r2.s32maxN - strict) | 0);
+        r2.s32minN = Math.max((r1.s32minN + strict) | 0, r2.s32minN);
       } else {
-        r1.smax = min(r1.smax, r2.smax);
-        r2.smin = max(r1.smin, r2.smin);
+        stepPair(r2.smaxH, r2.smaxL, -strict);
+        if (cmpU(stepH ^ SIGN_BIT, stepL, r1.smaxH ^ SIGN_BIT, r1.smaxL) < 0) {
+          r1.smaxH = stepH;
+          r1.smaxL = stepL;
+        }
+        stepPair(r1.sminH, r1.sminL, strict);
+        if (cmpU(stepH ^ SIGN_BIT, stepL, r2.sminH ^ SIGN_BIT, r2.sminL) > 0) {
+          r2.sminH = stepH;
+          r2.sminL = stepL;
+        }
       }
       break;
-    case 'jslt':
-      if (is32) {
-        r1.s32max = min(r1.s32max, r2.s32max - 1n);
-        r2.s32min = max(r1.s32min + 1n, r2.s32min);
-      } else {
-        r1.smax = min(r1.smax, r2.smax - 1n);
-        r2.smin = max(r1.smin + 1n, r2.smin);
-      }
-      break;
+    }
+  }
+}
+
+/** The halves {@link stepPair} made. */
+let stepH = 0;
+let stepL = 0;
+/** `(h, l) + by` for `by` in -1..1, modulo 2^64, into stepH and stepL. */
+function stepPair(h: number, l: number, by: number): void {
+  const sum = l + by;
+  if (sum < 0) {
+    stepH = (h - 1) >>> 0;
+    stepL = 0xffffffff;
+  } else if (sum > 0xffffffff) {
+    stepH = (h + 1) >>> 0;
+    stepL = 0;
+  } else {
+    stepH = h;
+    stepL = sum;
   }
 }
 
 /** `range_within`: every value `cur` allows, `old` allows. */
 export function rangeWithin(old: Reg, cur: Reg): boolean {
   return (
-    old.umin <= cur.umin &&
-    old.umax >= cur.umax &&
-    old.smin <= cur.smin &&
-    old.smax >= cur.smax &&
-    old.u32min <= cur.u32min &&
-    old.u32max >= cur.u32max &&
-    old.s32min <= cur.s32min &&
-    old.s32max >= cur.s32max
+    leU(old.uminH, old.uminL, cur.uminH, cur.uminL) &&
+    leU(cur.umaxH, cur.umaxL, old.umaxH, old.umaxL) &&
+    leS(old.sminH, old.sminL, cur.sminH, cur.sminL) &&
+    leS(cur.smaxH, cur.smaxL, old.smaxH, old.smaxL) &&
+    old.u32minN <= cur.u32minN &&
+    old.u32maxN >= cur.u32maxN &&
+    old.s32minN <= cur.s32minN &&
+    old.s32maxN >= cur.s32maxN
   );
 }
+
+/** `tnumIn(old.varOff, cur.varOff)`: every value `cur`'s tnum can hold, `old`'s can. */
+export function tnumWithin(old: Reg, cur: Reg): boolean {
+  if ((cur.maskH & ~old.maskH) !== 0 || (cur.maskL & ~old.maskL) !== 0) return false;
+  return old.valH === (cur.valH & ~old.maskH) >>> 0 && old.valL === (cur.valL & ~old.maskL) >>> 0;
+}
+
+/** Whether the tnums of `a` and `b` are equal. */
+export const sameTnum = (a: Reg, b: Reg): boolean =>
+  a.valH === b.valH && a.valL === b.valL && a.maskH === b.maskH && a.maskL === b.maskL;
+
+/** Whether `r`'s tnum is a known value (`tnum_is_const`). */
+export const isKnown = (r: Reg): boolean => r.maskH === 0 && r.maskL === 0;
+
+/** The value of `r`'s tnum (a bigint made at each call). */
+export const tnumValue = (r: Reg): bigint => pairBig(r.valH, r.valL, false);
+
+/** Whether `r`'s low 32 bits are known (`tnum_subreg_is_const`). */
+export const isKnown32 = (r: Reg): boolean => r.maskL === 0;
 
 export { TNUM_UNKNOWN, tnumAdd, tnumConst, tnumIntersect, tnumIsConst, tnumRange, tnumSub, tnumSubreg };
