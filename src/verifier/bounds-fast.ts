@@ -14,7 +14,7 @@
  *
  * scalar.test.ts holds the result equal to the bigint rules on random registers.
  */
-import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, type Tnum, U32_MAX, U64_MAX } from './tnum.js';
+import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from './tnum.js';
 
 /**
  * The parts of a scalar register (scalar.ts's `Reg`) that `reg_bounds_sync` reads and writes, as

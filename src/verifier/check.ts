@@ -80,7 +80,7 @@ import {
 } from './state.js';
 import type { ArgBaseType, HelperArg } from './tables/index.js';
 import { mapFuncCompatible } from './tables/index.js';
-import { S64_MAX, S64_MIN, s64, tnumAdd, tnumConst, tnumIn, tnumIsConst, u64 } from './tnum.js';
+import { S64_MAX, S64_MIN, s64, tnumAdd, tnumConst, tnumIsConst, u64 } from './tnum.js';
 import type { VerifierInput } from './types.js';
 
 /** BPF_COMPLEXITY_LIMIT_INSNS */

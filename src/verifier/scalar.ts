@@ -1201,7 +1201,7 @@ const SIGN_BIT = 0x80000000;
 const cmpN = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : 0);
 /** Unsigned comparison of 64-bit values as halves (a high half's sign bit flipped: signed). */
 const cmpU = (ah: number, al: number, bh: number, bl: number): number =>
-  ah !== bh ? ((ah >>> 0) < (bh >>> 0) ? -1 : 1) : cmpN(al, bl);
+  ah !== bh ? (ah >>> 0 < bh >>> 0 ? -1 : 1) : cmpN(al, bl);
 
 /** `regs_refine_cond_op`: narrow both registers assuming `r1 op r2` holds. */
 export function refineCond(r1In: Reg, r2In: Reg, opIn: CondOp, is32: boolean): void {
