@@ -45,6 +45,9 @@ import {
   copyReg,
   FLIP,
   isConst,
+  isKnown,
+  isZero,
+  knownOffset,
   markKnown,
   markKnownImm,
   markPointer,
@@ -80,7 +83,7 @@ import {
 } from './state.js';
 import type { ArgBaseType, HelperArg } from './tables/index.js';
 import { mapFuncCompatible } from './tables/index.js';
-import { S64_MAX, S64_MIN, s64, tnumAdd, tnumConst, tnumIsConst, u64 } from './tnum.js';
+import { S64_MAX, S64_MIN, tnumAdd, tnumConst, u64 } from './tnum.js';
 import type { VerifierInput } from './types.js';
 
 /** BPF_COMPLEXITY_LIMIT_INSNS */
@@ -157,8 +160,7 @@ const MAP_STRUCT: Readonly<Record<string, string>> = {
   RINGBUF: 'bpf_ringbuf_map',
 };
 const isSockMap = (type: string | undefined): boolean => type === 'SOCKMAP' || type === 'SOCKHASH';
-const isNullConst = (r: Reg): boolean =>
-  r.type === 'scalar' && tnumIsConst(r.varOff) && r.varOff.value === 0n;
+const isNullConst = (r: Reg): boolean => r.type === 'scalar' && isZero(r);
 
 const ALU_STR: Record<string, string> = {
   add: '+=',
@@ -216,7 +218,7 @@ const fits32 = (v: bigint): boolean => v === BigInt.asIntN(32, v);
 /** check_reg_sane_offset: `r`, an operand or result of arithmetic on pointer `ptr`, stays near. */
 function saneOff(r: Reg, ptr: Reg, at: number): void {
   const val = BigInt.asIntN(64, r.varOff.value);
-  const k = tnumIsConst(r.varOff);
+  const k = isKnown(r);
   if (k && (val >= BigInt(BPF_MAX_VAR_OFF) || val <= -BigInt(BPF_MAX_VAR_OFF)))
     throw new Reject(`math between ${regTypeStr(ptr)} pointer and ${val} is not allowed`, at);
   if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF)
@@ -238,8 +240,7 @@ function newRegs(): Reg[] {
 }
 
 /** A packet pointer at the packet's start (`data + 0`). */
-const initPkt = (r: Reg): boolean =>
-  r.type === 'pkt' && r.off === 0 && tnumIsConst(r.varOff) && r.varOff.value === 0n;
+const initPkt = (r: Reg): boolean => r.type === 'pkt' && r.off === 0 && isZero(r);
 
 /**
  * One step of precision marking in state `st` (`s`: the current state, where everything asked
@@ -485,8 +486,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     let minOff: number;
     let maxOff: number;
     const extra = kind === 'read' ? ' read from' : kind === 'write' ? ' write to' : ' indirect access to';
-    if (tnumIsConst(reg.varOff)) {
-      minOff = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
+    if (isKnown(reg)) {
+      minOff = knownOffset(reg) + off;
       maxOff = minOff + size;
     } else {
       if (reg.smax >= BigInt(BPF_MAX_VAR_OFF) || reg.smin <= -BigInt(BPF_MAX_VAR_OFF)) {
@@ -501,8 +502,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (!bad && maxOff > 0) bad = true;
     if (!bad && size < 0) bad = true;
     if (bad) {
-      if (tnumIsConst(reg.varOff))
-        throw new Reject(`invalid${extra} stack R${regno} off=${off} size=${size}`, at);
+      if (isKnown(reg)) throw new Reject(`invalid${extra} stack R${regno} off=${off} size=${size}`, at);
       throw new Reject(
         `invalid variable-offset${extra} stack R${regno} var_off=(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)}) off=${off} size=${size}`,
         at,
@@ -522,7 +522,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     at: number,
   ) => {
     const f = frameOf(s, reg);
-    if (!tnumIsConst(reg.varOff)) {
+    if (!isKnown(reg)) {
       const { minOff, maxOff } = stackBounds(reg, regno, off, size, 'write', at);
       noteStack(f, minOff);
       const zero = value ? isNullConst(value) : imm === 0;
@@ -536,7 +536,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       }
       return;
     }
-    const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
+    const addr = knownOffset(reg) + off;
     stackBounds(reg, regno, off, size, 'write', at);
     noteStack(f, addr);
     // only a whole aligned slot counts as written for liveness
@@ -558,7 +558,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (value && aligned && value.type === 'scalar' && capable) {
       // the spill links the register and the slot by an id, unless the value is wider than the slot
       const fits = value.umax < 1n << BigInt(8 * size);
-      if (fits && !value.id && !tnumIsConst(value.varOff)) value.id = ++idGen;
+      if (fits && !value.id && !isKnown(value)) value.id = ++idGen;
       saveSpill(slot, value, size);
       if (!fits) slot.spilled.id = 0;
     } else if (!value && aligned && imm !== undefined && capable) {
@@ -602,7 +602,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     cur: Reg[],
   ) => {
     const f = frameOf(s, reg);
-    if (!tnumIsConst(reg.varOff)) {
+    if (!isKnown(reg)) {
       const { minOff, maxOff } = stackBounds(reg, regno, off, size, 'read', at, 8 * f.stack.length);
       noteStack(f, minOff);
       let zeros = 0;
@@ -624,7 +624,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       }
       return;
     }
-    const addr = Number(BigInt.asIntN(64, reg.varOff.value)) + off;
+    const addr = knownOffset(reg) + off;
     stackBounds(reg, regno, off, size, 'read', at, 8 * f.stack.length);
     noteStack(f, addr);
     live?.read(s, f.frameno, at, spiOf(addr));
@@ -642,7 +642,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           // a 32-bit fill of a 32-bit spill links the slot and the register; a narrowing one
           // breaks the link
           if (caps !== 'unpriv' && size === 4 && spillSize === 4 && sp.umax <= 0xffffffffn) {
-            if (!sp.id && !tnumIsConst(sp.varOff)) sp.id = ++idGen;
+            if (!sp.id && !isKnown(sp)) sp.id = ++idGen;
           }
           cur[dst] = copyReg(sp);
           if (sp.umax >= 1n << BigInt(8 * size)) cur[dst].id = 0;
@@ -697,7 +697,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         `dereference of modified ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`,
         at,
       );
-    if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n) {
+    if (!isZero(reg)) {
       throw new Reject(
         `variable ${regTypeStr(reg)} access var_off=(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)}) disallowed`,
         at,
@@ -718,9 +718,14 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (!strict || size === 1) return;
     const pkt = isPkt(reg);
     const ipAlign = pkt ? 2 : 0;
-    const t = tnumAdd(reg.varOff, tnumConst(BigInt(ipAlign + reg.off + off)));
-    if (!((t.value | t.mask) & BigInt(size - 1))) return;
-    const vo = tnumIsConst(reg.varOff)
+    if (isKnown(reg)) {
+      // the low bits of a known offset, on numbers
+      if (((reg.valL + ipAlign + reg.off + off) & (size - 1)) === 0) return;
+    } else {
+      const t = tnumAdd(reg.varOff, tnumConst(BigInt(ipAlign + reg.off + off)));
+      if (!((t.value | t.mask) & BigInt(size - 1))) return;
+    }
+    const vo = isKnown(reg)
       ? `${BigInt.asIntN(64, reg.varOff.value)}`
       : `(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`;
     if (pkt) throw new Reject(`misaligned packet access off 2+${vo}+${reg.off}+${off} size ${size}`, at);
@@ -754,7 +759,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (input.gpl === false)
       throw new Reject(`Cannot access kernel 'struct ${tname}' from non-GPL compatible program`, at);
     if (off < 0) throw new Reject(`R${regno} is ptr_${tname} invalid negative access: off=${off}`, at);
-    if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n)
+    if (!isZero(reg))
       throw new Reject(
         `R${regno} is ptr_${tname} invalid variable offset: off=${off}, var_off=(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)})`,
         at,
@@ -824,8 +829,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (!write && value !== undefined) {
           // bpf_map_direct_read: a frozen read-only map's bytes at a known offset are constants
           const init = m?.initialValue;
-          const at0 = off + Number(BigInt.asIntN(64, reg.varOff.value));
-          if (m?.frozen && m.flags & 0x80 && init && tnumIsConst(reg.varOff) && at0 + size <= init.length) {
+          const at0 = off + knownOffset(reg);
+          if (m?.frozen && m.flags & 0x80 && init && isKnown(reg) && at0 + size <= init.length) {
             let v = 0n;
             for (let k = size - 1; k >= 0; k--) v = (v << 8n) | BigInt(init[at0 + k]);
             markKnown(cur[value], v);
@@ -957,7 +962,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         `R${dstno} pointer arithmetic on ${regTypeStr(ptr)} prohibited, null-check it first`,
         at,
       );
-    const known = tnumIsConst(offReg.varOff);
+    const known = isKnown(offReg);
     const smin = offReg.smin;
     const okTypes: RegType[] = [
       'ctx',
@@ -1113,12 +1118,12 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   /** sanitize_check_bounds: without CAP_PERFMON the result must stay inside its object. */
   const sanitizeBounds = (r: Reg, regno: number, at: number) => {
     if (r.type === 'fp') {
-      if (!tnumIsConst(r.varOff))
+      if (!isKnown(r))
         throw new Reject(
           `R${regno} variable stack access prohibited for !root, var_off=(0x${r.varOff.value.toString(16)}; 0x${r.varOff.mask.toString(16)}) off=${r.off}`,
           at,
         );
-      const off = r.off + Number(BigInt.asIntN(64, r.varOff.value));
+      const off = r.off + knownOffset(r);
       if (off >= 0 || off < -MAX_BPF_STACK)
         throw new Reject(
           `R${regno} stack pointer arithmetic goes out of range, prohibited for !root; off=${off}`,
@@ -1182,7 +1187,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         writeCheck(s, insn.dst, at);
         if (f.bits === 64) {
           if (op === 'mov') {
-            if (src.type === 'scalar' && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
+            if (src.type === 'scalar' && !src.id && !isKnown(src)) src.id = ++idGen;
             cur[insn.dst] = copyReg(src);
           } else {
             if (isPointer(src)) {
@@ -1191,7 +1196,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             } else {
               const ext = f.extend ?? 32;
               const noSext = src.umax < 1n << BigInt(ext - 1);
-              if (noSext && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
+              if (noSext && !src.id && !isKnown(src)) src.id = ++idGen;
               const d = copyReg(src);
               if (!noSext) d.id = 0;
               coerceToSizeSx(d, ext / 8);
@@ -1211,7 +1216,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             markUnknown(cur[insn.dst]);
           } else if (op === 'mov') {
             const fits = src.umax <= 0xffffffffn;
-            if (fits && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
+            if (fits && !src.id && !isKnown(src)) src.id = ++idGen;
             const d = copyReg(src);
             if (!fits) d.id = 0;
             cur[insn.dst] = d;
@@ -1219,7 +1224,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             // w1 = (s8, s16)w2: linked to the source while the value needs no sign extension
             const ext = f.extend === 16 ? 16 : 8;
             const noSext = src.umax < 1n << BigInt(ext - 1);
-            if (noSext && !src.id && !tnumIsConst(src.varOff)) src.id = ++idGen;
+            if (noSext && !src.id && !isKnown(src)) src.id = ++idGen;
             const d = copyReg(src);
             if (!noSext) d.id = 0;
             coerceSubregToSizeSx(d, ext === 16 ? 2 : 1);
@@ -1572,9 +1577,9 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           at,
           8 * f.stack.length,
         );
-        const maxOff = tnumIsConst(reg.varOff) ? minOff : Number(reg.smax) + reg.off;
+        const maxOff = isKnown(reg) ? minOff : Number(reg.smax) + reg.off;
         noteStack(f, minOff);
-        if (raw && tnumIsConst(reg.varOff)) {
+        if (raw && isKnown(reg)) {
           // check_helper_call stores the helper's output a byte at a time (check_stack_write_fixed_off)
           for (let a = minOff; a < minOff + size; a++) {
             const { slot, j } = slotAt(f, a);
@@ -1611,7 +1616,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
             }
             continue;
           }
-          if (tnumIsConst(reg.varOff))
+          if (isKnown(reg))
             throw new Reject(
               `invalid read from stack R${regno} off ${minOff}+${a - minOff} size ${size}`,
               at,
@@ -1638,7 +1643,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (reg.umax >= BigInt(BPF_MAX_VAR_SIZ))
       throw new Reject(`R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, at);
     const write = prevArg?.flags.includes('MEM_WRITE') ?? false;
-    const raw = (prevArg?.flags.includes('MEM_UNINIT') ?? false) && tnumIsConst(reg.varOff);
+    const raw = (prevArg?.flags.includes('MEM_UNINIT') ?? false) && isKnown(reg);
     helperMem(s, regno - 1, Number(reg.umax), write, zeroOk, raw, at);
     markPrecise(s, 1 << regno);
   };
@@ -1667,7 +1672,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     // __check_ptr_off_reg with a fixed offset allowed
     if (reg.off < 0)
       throw new Reject(`negative offset ${regTypeStr(reg)} ptr R${regno} off=${reg.off} disallowed`, at);
-    if (!tnumIsConst(reg.varOff) || reg.varOff.value !== 0n)
+    if (!isZero(reg))
       throw new Reject(
         `variable ${regTypeStr(reg)} access var_off=(0x${reg.varOff.value.toString(16)}; 0x${reg.varOff.mask.toString(16)}) disallowed`,
         at,
@@ -1750,7 +1755,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           sizeArg(s, regno, base === 'ARG_CONST_SIZE_OR_ZERO', proto.args[k - 1], at);
           break;
         case 'ARG_CONST_ALLOC_SIZE_OR_ZERO':
-          if (!tnumIsConst(reg.varOff)) throw new Reject(`R${regno} is not a known constant'`, at);
+          if (!isKnown(reg)) throw new Reject(`R${regno} is not a known constant'`, at);
           memSize = Number(reg.varOff.value);
           markPrecise(s, 1 << regno);
           break;
@@ -1854,8 +1859,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   };
   /** get_constant_map_key: the key's value when the stack holds a known constant there. */
   const constMapKey = (s: VState, key: Reg, keySize: number): bigint | undefined => {
-    if (caps === 'unpriv' || key.type !== 'fp' || !tnumIsConst(key.varOff)) return undefined;
-    const addr = key.off + Number(BigInt.asIntN(64, key.varOff.value));
+    if (caps === 'unpriv' || key.type !== 'fp' || !isKnown(key)) return undefined;
+    const addr = key.off + knownOffset(key);
     const k = -addr - 1;
     const spi = k >> 3;
     const off = k & 7;
@@ -1867,7 +1872,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (slot.types[7] !== Stype.SPILL || slot.spilled.type !== 'scalar') return undefined;
     let spill = 0;
     for (let i = off; i >= 0 && slot.types[i] === Stype.SPILL; i--) spill++;
-    if (spill !== keySize || !tnumIsConst(slot.spilled.varOff)) return undefined;
+    if (spill !== keySize || !isKnown(slot.spilled)) return undefined;
     return slot.spilled.varOff.value;
   };
 
@@ -2067,8 +2072,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     else if (insn.kind === 'st' || insn.kind === 'stx') base = insn.dst;
     else return 0;
     const r = regs(s)[base];
-    if (r.type !== 'fp' || !tnumIsConst(r.varOff)) return 0;
-    const addr = r.off + insn.off + Number(s64(r.varOff.value));
+    if (r.type !== 'fp' || !isKnown(r)) return 0;
+    const addr = r.off + insn.off + knownOffset(r);
     if (addr >= 0 || addr < -MAX_BPF_STACK) return 0;
     return 1 + r.frameno * 64 + ((-addr - 1) >> 3);
   };
@@ -2265,11 +2270,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
 
   const exactEqual = (old: VState, cur: VState): boolean => {
     const sameScalar = (a: Reg, b: Reg) =>
-      a.type !== 'scalar' ||
-      (rangeWithin(a, b) &&
-        rangeWithin(b, a) &&
-        a.varOff.value === b.varOff.value &&
-        a.varOff.mask === b.varOff.mask);
+      a.type !== 'scalar' || (rangeWithin(a, b) && rangeWithin(b, a) && sameTnum(a, b));
     for (let k = 0; k < old.frames.length; k++) {
       for (let r = 0; r < 10; r++) {
         const a = old.frames[k].regs[r];

@@ -15,6 +15,12 @@ import { PseudoSrc } from '../isa/opcodes.js';
 import { jumpDest, type Slots, subprogOf, useDef } from './cfg.js';
 import { type Reg, tnumValue } from './scalar.js';
 
+/**
+ * A known register's value as {@link ConstantTracker} records it: a number below 2^53 (no
+ * allocation per instruction), a bigint above, so one value always has one form.
+ */
+const valueKey = (r: Reg): number | bigint => (r.valH < 0x200000 ? r.valH * 2 ** 32 + r.valL : tnumValue(r));
+
 /** Registers the facts speak of: r0–r10. */
 const REGS = 11;
 /** A register shown with two values, or not a known scalar, at an instruction. */
@@ -24,7 +30,7 @@ export class ConstantTracker {
   /** Per slot, the registers it reads (a bit mask). */
   private readonly uses: Uint16Array;
   /** `slot * REGS + reg`: undefined before any visit, the value seen, or VARIES. */
-  private readonly seen: Array<bigint | typeof VARIES | undefined>;
+  private readonly seen: Array<number | bigint | typeof VARIES | undefined>;
   private readonly prunedAt: number[] = [];
 
   constructor(private readonly slots: Slots) {
@@ -46,7 +52,7 @@ export class ConstantTracker {
       const was = this.seen[k];
       if (was === VARIES) continue;
       const reg = regs[r];
-      const value = reg.type === 'scalar' && reg.maskH === 0 && reg.maskL === 0 ? tnumValue(reg) : VARIES;
+      const value = reg.type === 'scalar' && reg.maskH === 0 && reg.maskL === 0 ? valueKey(reg) : VARIES;
       this.seen[k] = was === undefined || was === value ? value : VARIES;
     }
   }
@@ -65,9 +71,9 @@ export class ConstantTracker {
       if (cut[t] === 1) return;
       for (let r = 0; r < REGS; r++) {
         const value = this.seen[t * REGS + r];
-        if (typeof value !== 'bigint') continue;
+        if (value === VARIES || value === undefined) continue;
         const regs = out.get(k) ?? new Map<number, bigint>();
-        regs.set(r, value);
+        regs.set(r, BigInt(value));
         out.set(k, regs);
       }
     });

@@ -42,7 +42,6 @@ import {
   tnumRshift,
   tnumSub,
   tnumSubreg,
-  tnumSubregIsConst,
   tnumWithSubreg,
   tnumXor,
   U32_MAX,
@@ -655,7 +654,7 @@ export function coerceToSizeSx(r: Reg, size: number): void {
   const low = { value: r.varOff.value & mask, mask: r.varOff.mask & mask };
   let smin: bigint;
   let smax: bigint;
-  if (tnumIsConst(r.varOff)) {
+  if (isKnown(r)) {
     smin = smax = ext(r.varOff.value);
   } else if ((r.smin & ~mask) === (r.smax & ~mask) && ext(r.smin) <= ext(r.smax)) {
     smin = ext(r.smin);
@@ -683,7 +682,7 @@ export function coerceToSizeSx(r: Reg, size: number): void {
 export function coerceSubregToSizeSx(r: Reg, size: 1 | 2): void {
   const bits = size * 8;
   const ext = (x: bigint): bigint => BigInt.asIntN(bits, x);
-  if (tnumIsConst(r.varOff)) {
+  if (isKnown(r)) {
     const v = u32(ext(r.varOff.value));
     r.varOff = tnumConst(u64(ext(r.varOff.value)));
     r.s32min = r.s32max = s32(v);
@@ -715,11 +714,11 @@ export function coerceSubregToSizeSx(r: Reg, size: 1 | 2): void {
 const tnum64 = (value: bigint, mask: bigint): Tnum => ({ value: u64(value) & ~u64(mask), mask: u64(mask) });
 
 export function isConst(r: Reg, is32 = false): boolean {
-  return r.type === 'scalar' && (is32 ? tnumSubregIsConst(r.varOff) : tnumIsConst(r.varOff));
+  return r.type === 'scalar' && (is32 ? isKnown32(r) : isKnown(r));
 }
 
 export function constValue(r: Reg, is32 = false): bigint {
-  return is32 ? tnumSubreg(r.varOff).value : r.varOff.value;
+  return is32 ? big(r.valL) : tnumValue(r);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -830,8 +829,8 @@ function rangeMul(d: Reg, s: Reg, bits: 32 | 64): void {
 
 function rangeBitwise(d: Reg, s: Reg, bits: 32 | 64, op: 'and' | 'or' | 'xor'): void {
   const t = bits === 32 ? tnumSubreg(d.varOff) : d.varOff;
-  const srcKnown = bits === 32 ? tnumSubregIsConst(s.varOff) : tnumIsConst(s.varOff);
-  const dstKnown = bits === 32 ? tnumSubregIsConst(d.varOff) : tnumIsConst(d.varOff);
+  const srcKnown = bits === 32 ? isKnown32(s) : isKnown(s);
+  const dstKnown = bits === 32 ? isKnown32(d) : isKnown(d);
   if (srcKnown && dstKnown) {
     if (bits === 32) markKnown32(d, t.value);
     else setKnown(d, t.value);
@@ -1365,6 +1364,15 @@ export const isKnown = (r: Reg): boolean => r.maskH === 0 && r.maskL === 0;
 
 /** The value of `r`'s tnum (a bigint made at each call). */
 export const tnumValue = (r: Reg): bigint => pairBig(r.valH, r.valL, false);
+
+/** Whether `r`'s tnum is the known value 0. */
+export const isZero = (r: Reg): boolean => (r.valH | r.valL | r.maskH | r.maskL) === 0;
+
+/**
+ * The tnum's value of `r` as a signed number (a known pointer offset): exact in (-2^53, 2^53),
+ * where every offset an access can use lies.
+ */
+export const knownOffset = (r: Reg): number => (r.valH | 0) * 2 ** 32 + r.valL;
 
 /** Whether `r`'s low 32 bits are known (`tnum_subreg_is_const`). */
 export const isKnown32 = (r: Reg): boolean => r.maskL === 0;
