@@ -322,6 +322,54 @@ export function setKnownPair(r: Bounds, h: number, l: number): void {
 const TWO53N = 2 ** 53;
 
 /**
+ * `d op= s` of known 64-bit values (`add`, `sub`, `neg`, `and`, `or`, `xor`) on halves, the
+ * result marked known in `d` (wrapping as the instruction does; at `bits` 32, the low word
+ * zero-extended). False, having changed nothing, for other operators.
+ */
+export function constAluPair(d: Bounds, s: Bounds, op: string, bits: 32 | 64): boolean {
+  const ah = d.valH;
+  const al = d.valL;
+  const bh = s.valH;
+  const bl = s.valL;
+  let h: number;
+  let l: number;
+  switch (op) {
+    case 'add': {
+      const sum = al + bl;
+      l = sum >>> 0;
+      h = (ah + bh + (sum > 0xffffffff ? 1 : 0)) >>> 0;
+      break;
+    }
+    case 'sub': {
+      const diff = al - bl;
+      l = diff >>> 0;
+      h = (ah - bh - (diff < 0 ? 1 : 0)) >>> 0;
+      break;
+    }
+    case 'neg':
+      l = -al >>> 0;
+      h = (-ah - (al !== 0 ? 1 : 0)) >>> 0;
+      break;
+    case 'and':
+      l = (al & bl) >>> 0;
+      h = (ah & bh) >>> 0;
+      break;
+    case 'or':
+      l = (al | bl) >>> 0;
+      h = (ah | bh) >>> 0;
+      break;
+    case 'xor':
+      l = (al ^ bl) >>> 0;
+      h = (ah ^ bh) >>> 0;
+      break;
+    default:
+      return false;
+  }
+  setKnownPair(d, bits === 32 ? 0 : h, l);
+  return true;
+}
+
+/**
  * `a op b` of known values in [0, 2^32), as the instruction computes it at `bits` (scalar.ts's
  * `constAlu`), when the result is in [0, 2^53); -1 otherwise (and for `neg`, `arsh`, `div`,
  * `mod`), for the caller to compute on bigints. Shift amounts are already below `bits`.

@@ -10,6 +10,7 @@ import {
   big,
   boundsSyncFast,
   constAluNumber,
+  constAluPair,
   leS,
   leU,
   pairBig,
@@ -916,7 +917,7 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
     // operands fit in 32 bits and the result in 53.
     const n = d.valH === 0 && s.valH === 0 ? constAluNumber(op, d.valL, s.valL, bits) : -1;
     if (n >= 0) setKnownNumber(d, n);
-    else setKnown(d, constAlu(op, d.varOff.value, s.varOff.value, bits));
+    else if (!constAluPair(d, s, op, bits)) setKnown(d, constAlu(op, tnumValue(d), tnumValue(s), bits));
     return;
   }
   scalarAluRanges(d, s, op, alu32);
