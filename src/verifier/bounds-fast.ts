@@ -492,19 +492,20 @@ function loadZext(r: Bounds, at: Float64Array): boolean {
   return true;
 }
 
-/** Write `z` into `r`. */
+/** Write `z` into `r` (whose upper halves are all 0 in this domain). */
 function storeZext(r: Bounds): void {
   r.valH = r.maskH = r.uminH = r.umaxH = r.sminH = r.smaxH = 0;
-  r.valL = z[ZV];
-  r.maskL = z[ZM];
-  r.uminL = z[ZUMIN];
-  r.umaxL = z[ZUMAX];
-  r.sminL = z[ZSMIN];
-  r.smaxL = z[ZSMAX];
-  r.u32minN = z[ZU32MIN];
-  r.u32maxN = z[ZU32MAX];
-  r.s32minN = z[ZS32MIN];
-  r.s32maxN = z[ZS32MAX];
+  // only what changed: a number stored into a register boxes it anew unless it is small
+  if (z[ZV] !== r.valL) r.valL = z[ZV];
+  if (z[ZM] !== r.maskL) r.maskL = z[ZM];
+  if (z[ZUMIN] !== r.uminL) r.uminL = z[ZUMIN];
+  if (z[ZUMAX] !== r.umaxL) r.umaxL = z[ZUMAX];
+  if (z[ZSMIN] !== r.sminL) r.sminL = z[ZSMIN];
+  if (z[ZSMAX] !== r.smaxL) r.smaxL = z[ZSMAX];
+  if (z[ZU32MIN] !== r.u32minN) r.u32minN = z[ZU32MIN];
+  if (z[ZU32MAX] !== r.u32maxN) r.u32maxN = z[ZU32MAX];
+  if (z[ZS32MIN] !== r.s32minN) r.s32minN = z[ZS32MIN];
+  if (z[ZS32MAX] !== r.s32maxN) r.s32maxN = z[ZS32MAX];
 }
 
 /**
@@ -776,22 +777,23 @@ function boundsSyncHalves(r: Bounds): boolean {
   boundOffset();
   updateBounds();
   singleBit();
-  r.valH = w[VALUE];
-  r.valL = w[VALUE + 1];
-  r.maskH = w[MASK];
-  r.maskL = w[MASK + 1];
-  r.uminH = w[UMIN];
-  r.uminL = w[UMIN + 1];
-  r.umaxH = w[UMAX];
-  r.umaxL = w[UMAX + 1];
-  r.sminH = w[SMIN];
-  r.sminL = w[SMIN + 1];
-  r.smaxH = w[SMAX];
-  r.smaxL = w[SMAX + 1];
-  r.u32minN = w[U32MIN];
-  r.u32maxN = w[U32MAX];
-  r.s32minN = w[S32MIN];
-  r.s32maxN = w[S32MAX];
+  // only what changed: a number stored into a register boxes it anew unless it is small
+  if (w[VALUE] !== r.valH) r.valH = w[VALUE];
+  if (w[VALUE + 1] !== r.valL) r.valL = w[VALUE + 1];
+  if (w[MASK] !== r.maskH) r.maskH = w[MASK];
+  if (w[MASK + 1] !== r.maskL) r.maskL = w[MASK + 1];
+  if (w[UMIN] !== r.uminH) r.uminH = w[UMIN];
+  if (w[UMIN + 1] !== r.uminL) r.uminL = w[UMIN + 1];
+  if (w[UMAX] !== r.umaxH) r.umaxH = w[UMAX];
+  if (w[UMAX + 1] !== r.umaxL) r.umaxL = w[UMAX + 1];
+  if (w[SMIN] !== r.sminH) r.sminH = w[SMIN];
+  if (w[SMIN + 1] !== r.sminL) r.sminL = w[SMIN + 1];
+  if (w[SMAX] !== r.smaxH) r.smaxH = w[SMAX];
+  if (w[SMAX + 1] !== r.smaxL) r.smaxL = w[SMAX + 1];
+  if (w[U32MIN] !== r.u32minN) r.u32minN = w[U32MIN];
+  if (w[U32MAX] !== r.u32maxN) r.u32maxN = w[U32MAX];
+  if (w[S32MIN] !== r.s32minN) r.s32minN = w[S32MIN];
+  if (w[S32MAX] !== r.s32maxN) r.s32maxN = w[S32MAX];
   return true;
 }
 
