@@ -34,6 +34,7 @@ import { mainFuncNotes, regTypeStr, VerifierLog } from './log.js';
 
 import { type Lookups, sockAccessOk } from './lookups.js';
 import {
+  assignReg,
   BtfFlag,
   boundsSync,
   boundsValid,
@@ -385,6 +386,18 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return reg;
   };
   /** Before an instruction writes register `r`: not r10, and a register of its own (see NOT_INIT). */
+  /**
+   * `regs[i] = a copy of src`, written into the register's own object where it has one (the
+   * live state's registers and slots are its own: pushes and checkpoints copy them), instead of
+   * a new object per move.
+   */
+  const putReg = (regs: Reg[], i: number, src: Reg): Reg => {
+    const d = regs[i];
+    if (d === NOT_INIT) return (regs[i] = copyReg(src));
+    if (d !== src) assignReg(d, src);
+    return d;
+  };
+
   const writeCheck = (s: VState, r: number, at: number) => {
     if (r === 10) throw new Reject('frame pointer is read only', at);
     const cur = regs(s);
@@ -579,7 +592,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   };
 
   const saveSpill = (slot: StackSlot, value: Reg, size: number) => {
-    slot.spilled = copyReg(value);
+    if (slot.spilled === NOT_INIT) slot.spilled = copyReg(value);
+    else if (slot.spilled !== value) assignReg(slot.spilled, value);
     let i = 8;
     for (; i > 8 - size; i--) slot.types[i - 1] = Stype.SPILL;
     for (; i > 0; i--) {
@@ -644,7 +658,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           if (caps !== 'unpriv' && size === 4 && spillSize === 4 && sp.umax <= 0xffffffffn) {
             if (!sp.id && !isKnown(sp)) sp.id = ++idGen;
           }
-          cur[dst] = copyReg(sp);
+          putReg(cur, dst, sp);
           if (sp.umax >= 1n << BigInt(8 * size)) cur[dst].id = 0;
         } else {
           let spill = 0;
@@ -1188,7 +1202,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         if (f.bits === 64) {
           if (op === 'mov') {
             if (src.type === 'scalar' && !src.id && !isKnown(src)) src.id = ++idGen;
-            cur[insn.dst] = copyReg(src);
+            putReg(cur, insn.dst, src);
           } else {
             if (isPointer(src)) {
               if (!allowPtrLeaks) throw new Reject(`R${insn.src} sign-extension part of pointer`, at);
@@ -1217,9 +1231,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           } else if (op === 'mov') {
             const fits = src.umax <= 0xffffffffn;
             if (fits && !src.id && !isKnown(src)) src.id = ++idGen;
-            const d = copyReg(src);
+            const d = putReg(cur, insn.dst, src);
             if (!fits) d.id = 0;
-            cur[insn.dst] = d;
           } else {
             // w1 = (s8, s16)w2: linked to the source while the value needs no sign extension
             const ext = f.extend === 16 ? 16 : 8;
