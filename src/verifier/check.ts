@@ -73,6 +73,7 @@ import {
   copyState,
   curFrame,
   type Frame,
+  histPush,
   NOT_INIT,
   newStackSlot,
   type PrecisionMemo,
@@ -2126,17 +2127,39 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     // entry where an earlier complete one started, with a subset of its marks, is done.
     const memo = s.precisionMemo;
     const memoAt = memo && memo.frames === s.frames.length ? memo.len : -1;
-    const startLen = s.hist.length;
+    const startLen = s.histLen;
     const startMask = mask;
     const startSlots = slotSet.size ? [...slotSet] : NO_SLOTS;
     let st: VState = s;
     for (;;) {
       const hist = st.hist;
-      for (let k = hist.length - 1; k >= 0 && (mask || slotSet.size); k--) {
+      const last = st.histLen - 1;
+      // k: the instruction's place on the path since st.parent; run: how many of the slots
+      // before it (an entry's run, see histPush) remain
+      let k = st.histLen;
+      let run = 0;
+      let slot = 0;
+      let stack = 0;
+      for (let e = hist.length; (run > 0 || e > 0) && (mask || slotSet.size); ) {
+        if (run > 0) {
+          run--;
+          slot--;
+          stack = run === 0 ? hist[e] % 1024 : 0;
+        } else {
+          const entry = hist[--e];
+          if (entry < 0) {
+            run = -entry;
+            const base = hist[--e];
+            slot = Math.floor(base / 1024) + run;
+            stack = 0;
+          } else {
+            slot = Math.floor(entry / 1024);
+            stack = entry % 1024;
+          }
+        }
+        k--;
         if (k === memoAt - 1 && st === s && memoCovers(memo, mask, slotSet))
           return setMemo(s, startLen, startMask, startSlots);
-        const slot = Math.floor(hist[k] / 1024);
-        const stack = hist[k] % 1024;
         const insn = slots[slot];
         if (!insn) continue;
         switch (insn.kind) {
@@ -2183,7 +2206,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           case 'exit':
             // The main program's exit asking for r0 (check_return_code): Linux's backtrack_insn
             // clears r0 there and enters a frame with nothing set, so nothing is marked.
-            if (st === s && k === hist.length - 1 && s.frames.length === 1) {
+            if (st === s && k === last && s.frames.length === 1) {
               mask &= ~1;
               break;
             }
@@ -2275,6 +2298,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     stats.peak = Math.max(stats.peak, ++stats.cur);
     s.parent = cp;
     s.hist = []; // (cp took the old one)
+    s.histLen = 0;
     s.precisionMemo = undefined;
     // forget precise markings inherited: the checkpoint keeps them, the walk starts afresh
     for (const r of allRegs(s)) if (r.precise) r.precise = false;
@@ -2444,6 +2468,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       branches: 1,
       insn: cfg.subprogs[k],
       hist: [],
+      histLen: 0,
     };
   };
 
@@ -2457,6 +2482,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     branches: 1,
     insn: 0,
     hist: [],
+    histLen: 0,
   };
   markPointer(init.frames[0].regs[1], 'ctx');
   markPointer(init.frames[0].regs[10], 'fp');
@@ -2506,7 +2532,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
           live?.begin(s, pc);
           const cur = regs(s);
           if (!s.speculative) constants.note(pc, cur);
-          s.hist.push(pc * 1024 + stackAccessCode(s, insn));
+          histPush(s, pc, stackAccessCode(s, insn));
           switch (insn.kind) {
             case 'alu':
               checkAlu(s, insn, pc);

@@ -51,11 +51,12 @@ export interface VState {
   /** Slot this state was checkpointed at. */
   insn: number;
   /**
-   * Instructions executed since {@link parent} (for a checkpoint: from its parent to it), each
-   * `slot * 1024 + stack`, where `stack` is 0 or `1 + frameno * 64 + spi` for a fixed-offset stack
-   * access: what precision backtracking walks (the kernel's jump history, kept whole).
+   * Instructions executed since {@link parent} (for a checkpoint: from its parent to it): what
+   * precision backtracking walks (the kernel's jump history, kept whole). See {@link histPush}.
    */
   hist: number[];
+  /** How many instructions {@link hist} lists. */
+  histLen: number;
   /**
    * Precision backtracking already done from this state (see `markPrecise` in check.ts): a walk
    * that started at `hist[len - 1]` with registers `mask` and stack slots `slots` went to its end
@@ -125,6 +126,7 @@ export function copyState(s: VState): VState {
     branches: s.branches,
     insn: s.insn,
     hist: s.hist.slice(),
+    histLen: s.histLen,
     precisionMemo: undefined,
     speculative: s.speculative,
   };
@@ -168,6 +170,7 @@ export function checkpointState(s: VState): VState {
     branches: s.branches,
     insn: s.insn,
     hist: s.hist,
+    histLen: s.histLen,
     precisionMemo: undefined,
     speculative: s.speculative,
   };
@@ -195,6 +198,32 @@ export function preciseSpill(f: Frame, spi: number): void {
 }
 
 export const curFrame = (s: VState): Frame => s.frames[s.frames.length - 1];
+
+/**
+ * Record instruction `slot` in `s.hist`, `stack` being 0 or `1 + frameno * 64 + spi` for a
+ * fixed-offset stack access. An entry is `slot * 1024 + stack`; a negative entry `-n` after one
+ * stands for the `n` instructions that followed it one slot after another, none touching the
+ * stack: straight-line code takes one entry, where an entry per instruction made most of what a
+ * long loop body allocated.
+ */
+export function histPush(s: VState, slot: number, stack: number): void {
+  const h = s.hist;
+  s.histLen++;
+  const n = h.length;
+  if (stack === 0 && n > 0) {
+    const last = h[n - 1];
+    if (last < 0) {
+      if (Math.floor(h[n - 2] / 1024) - last + 1 === slot) {
+        h[n - 1] = last - 1;
+        return;
+      }
+    } else if (Math.floor(last / 1024) + 1 === slot) {
+      h.push(-1);
+      return;
+    }
+  }
+  h.push(slot * 1024 + stack);
+}
 
 /**
  * Every register and spilled register in every frame (`bpf_for_each_reg_in_vstate`), as a fresh
