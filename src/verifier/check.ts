@@ -394,7 +394,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
    */
   const putReg = (regs: Reg[], i: number, src: Reg): Reg => {
     const d = regs[i];
-    if (d === NOT_INIT) return (regs[i] = copyReg(src));
+    if (d === NOT_INIT) {
+      const c = copyReg(src);
+      regs[i] = c;
+      return c;
+    }
     if (d !== src) assignReg(d, src);
     return d;
   };
