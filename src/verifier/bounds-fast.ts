@@ -18,8 +18,9 @@ import { S32_MAX, S32_MIN, S64_MAX, S64_MIN, U32_MAX, U64_MAX } from './tnum.js'
 
 /**
  * The parts of a scalar register (scalar.ts's `Reg`) that `reg_bounds_sync` reads and writes, as
- * numbers: each 64-bit value as the halves of its bits (`…H`, `…L`, each in [0, 2^32)), each
- * 32-bit bound as itself.
+ * numbers: each 64-bit value as the halves of its bits (`…H`, `…L`), each 32-bit bound as itself,
+ * every one stored as an int32 (`x | 0`): the rules below work on `x >>> 0` in the scratch
+ * arrays and store `| 0` back.
  */
 export interface Bounds {
   valH: number;
@@ -59,12 +60,12 @@ const w = new Float64Array(20);
 
 const TWO32 = 2 ** 32;
 
-/** Unsigned `(ah, al) <= (bh, bl)` of 64-bit values as halves. */
+/** Unsigned `(ah, al) <= (bh, bl)` of 64-bit values as int32 halves (see {@link Bounds}). */
 export const leU = (ah: number, al: number, bh: number, bl: number): boolean =>
-  ah < bh || (ah === bh && al <= bl);
-/** Signed `(ah, al) <= (bh, bl)`: the high halves compared as int32. */
+  ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 <= bl >>> 0;
+/** Signed `(ah, al) <= (bh, bl)` of 64-bit values as int32 halves. */
 export const leS = (ah: number, al: number, bh: number, bl: number): boolean =>
-  (ah | 0) < (bh | 0) || (ah === bh && al <= bl);
+  ah !== bh ? ah < bh : al >>> 0 <= bl >>> 0;
 
 /** Unsigned `a < b` of pairs at `a` and `b`. */
 const ltU = (a: number, b: number): boolean => w[a] < w[b] || (w[a] === w[b] && w[a + 1] < w[b + 1]);
@@ -307,16 +308,18 @@ export function big(n: number): bigint {
 
 /** `__mark_reg_known(r, n)` for `n` in [0, 2^53). */
 export function setKnownNumber(r: Bounds, n: number): void {
-  setKnownPair(r, Math.floor(n / TWO32), n >>> 0);
+  setKnownPair(r, Math.floor(n / TWO32) | 0, n | 0);
 }
 
-/** `__mark_reg_known` of the 64-bit value with halves `h` and `l`: every bound, the 32-bit ones its low word. */
+/**
+ * `__mark_reg_known` of the 64-bit value with int32 halves `h` and `l`: every bound, the 32-bit
+ * ones its low word.
+ */
 export function setKnownPair(r: Bounds, h: number, l: number): void {
   r.valH = r.uminH = r.umaxH = r.sminH = r.smaxH = h;
   r.valL = r.uminL = r.umaxL = r.sminL = r.smaxL = l;
   r.maskH = r.maskL = 0;
-  r.u32minN = r.u32maxN = l;
-  r.s32minN = r.s32maxN = l | 0;
+  r.u32minN = r.u32maxN = r.s32minN = r.s32maxN = l;
 }
 
 const TWO53N = 2 ** 53;
@@ -327,10 +330,10 @@ const TWO53N = 2 ** 53;
  * zero-extended). False, having changed nothing, for other operators.
  */
 export function constAluPair(d: Bounds, s: Bounds, op: string, bits: 32 | 64): boolean {
-  const ah = d.valH;
-  const al = d.valL;
-  const bh = s.valH;
-  const bl = s.valL;
+  const ah = d.valH >>> 0;
+  const al = d.valL >>> 0;
+  const bh = s.valH >>> 0;
+  const bl = s.valL >>> 0;
   let h: number;
   let l: number;
   switch (op) {
@@ -365,7 +368,7 @@ export function constAluPair(d: Bounds, s: Bounds, op: string, bits: 32 | 64): b
     default:
       return false;
   }
-  setKnownPair(d, bits === 32 ? 0 : h, l);
+  setKnownPair(d, bits === 32 ? 0 : h | 0, l | 0);
   return true;
 }
 
@@ -405,8 +408,10 @@ export function constAluNumber(op: string, a: number, b: number, bits: 32 | 64):
 
 const TWO53F = 2 ** 53;
 
-/** The bigint of the 64-bit value with halves `hi` and `lo`, signed or not. */
-export function pairBig(hi: number, lo: number, signed: boolean): bigint {
+/** The bigint of the 64-bit value with halves `h` and `l` (int32 or uint32), signed or not. */
+export function pairBig(h: number, l: number, signed: boolean): bigint {
+  const hi = h >>> 0;
+  const lo = l >>> 0;
   if (signed && hi >= 0x80000000) {
     const top = hi - TWO32;
     if (top >= -0x200000) return big(top * TWO32 + lo);
@@ -423,24 +428,24 @@ export function pairBig(hi: number, lo: number, signed: boolean): bigint {
 export let splitH = 0;
 export let splitL = 0;
 
-/** The halves of `x`'s 64 bits (`x` modulo 2^64), into {@link splitH} and {@link splitL}. */
+/** The int32 halves of `x`'s 64 bits (`x` modulo 2^64), into {@link splitH} and {@link splitL}. */
 export function splitBig(x: bigint): void {
   const n = Number(x);
   if (n > -TWO53F && n < TWO53F) {
-    splitH = Math.floor(n / TWO32) >>> 0;
-    splitL = n >>> 0;
+    splitH = Math.floor(n / TWO32) | 0;
+    splitL = n | 0;
   } else if (x === U64_MAX) {
-    splitH = splitL = 0xffffffff;
+    splitH = splitL = -1;
   } else if (x === S64_MAX) {
     splitH = 0x7fffffff;
-    splitL = 0xffffffff;
+    splitL = -1;
   } else if (x === S64_MIN) {
-    splitH = 0x80000000;
+    splitH = -0x80000000;
     splitL = 0;
   } else {
     const u = BigInt.asUintN(64, x);
-    splitH = Number(u >> 32n);
-    splitL = Number(u & U32_MAX);
+    splitH = Number(u >> 32n) | 0;
+    splitL = Number(u & U32_MAX) | 0;
   }
 }
 
@@ -474,38 +479,32 @@ const isS32 = (x: number): boolean => x >= -0x80000000 && x <= 0x7fffffff;
  */
 function loadZext(r: Bounds, at: Float64Array): boolean {
   if ((r.valH | r.maskH | r.uminH | r.umaxH | r.sminH | r.smaxH) !== 0) return false;
-  const u32min = r.u32minN;
-  const u32max = r.u32maxN;
-  const s32min = r.s32minN;
-  const s32max = r.s32maxN;
-  if (!isU32(u32min) || !isU32(u32max) || !isS32(s32min) || !isS32(s32max)) return false;
-  at[ZV] = r.valL;
-  at[ZM] = r.maskL;
-  at[ZUMIN] = r.uminL;
-  at[ZUMAX] = r.umaxL;
-  at[ZSMIN] = r.sminL;
-  at[ZSMAX] = r.smaxL;
-  at[ZU32MIN] = u32min;
-  at[ZU32MAX] = u32max;
-  at[ZS32MIN] = s32min;
-  at[ZS32MAX] = s32max;
+  at[ZV] = r.valL >>> 0;
+  at[ZM] = r.maskL >>> 0;
+  at[ZUMIN] = r.uminL >>> 0;
+  at[ZUMAX] = r.umaxL >>> 0;
+  at[ZSMIN] = r.sminL >>> 0;
+  at[ZSMAX] = r.smaxL >>> 0;
+  at[ZU32MIN] = r.u32minN >>> 0;
+  at[ZU32MAX] = r.u32maxN >>> 0;
+  at[ZS32MIN] = r.s32minN;
+  at[ZS32MAX] = r.s32maxN;
   return true;
 }
 
 /** Write `z` into `r` (whose upper halves are all 0 in this domain). */
 function storeZext(r: Bounds): void {
   r.valH = r.maskH = r.uminH = r.umaxH = r.sminH = r.smaxH = 0;
-  // only what changed: a number stored into a register boxes it anew unless it is small
-  if (z[ZV] !== r.valL) r.valL = z[ZV];
-  if (z[ZM] !== r.maskL) r.maskL = z[ZM];
-  if (z[ZUMIN] !== r.uminL) r.uminL = z[ZUMIN];
-  if (z[ZUMAX] !== r.umaxL) r.umaxL = z[ZUMAX];
-  if (z[ZSMIN] !== r.sminL) r.sminL = z[ZSMIN];
-  if (z[ZSMAX] !== r.smaxL) r.smaxL = z[ZSMAX];
-  if (z[ZU32MIN] !== r.u32minN) r.u32minN = z[ZU32MIN];
-  if (z[ZU32MAX] !== r.u32maxN) r.u32maxN = z[ZU32MAX];
-  if (z[ZS32MIN] !== r.s32minN) r.s32minN = z[ZS32MIN];
-  if (z[ZS32MAX] !== r.s32maxN) r.s32maxN = z[ZS32MAX];
+  r.valL = z[ZV] | 0;
+  r.maskL = z[ZM] | 0;
+  r.uminL = z[ZUMIN] | 0;
+  r.umaxL = z[ZUMAX] | 0;
+  r.sminL = z[ZSMIN] | 0;
+  r.smaxL = z[ZSMAX] | 0;
+  r.u32minN = z[ZU32MIN] | 0;
+  r.u32maxN = z[ZU32MAX] | 0;
+  r.s32minN = z[ZS32MIN] | 0;
+  r.s32maxN = z[ZS32MAX] | 0;
 }
 
 /**
@@ -741,32 +740,26 @@ export function aluZext(d: Bounds, s: Bounds, op: 'add' | 'and' | 'or' | 'xor'):
 }
 
 /**
- * `reg_bounds_sync` of `r` on pairs. Returns false, having changed nothing, when a 32-bit bound
- * is out of its range or a step would leave the pairs' domain; the caller then applies the
- * bigint rules.
+ * `reg_bounds_sync` of `r` on pairs. Returns false, having changed nothing, when a step would
+ * leave the pairs' domain; the caller then applies the bigint rules.
  */
 function boundsSyncHalves(r: Bounds): boolean {
-  const u32min = r.u32minN;
-  const u32max = r.u32maxN;
-  const s32min = r.s32minN;
-  const s32max = r.s32maxN;
-  if (!isU32(u32min) || !isU32(u32max) || !isS32(s32min) || !isS32(s32max)) return false;
-  w[UMIN] = r.uminH;
-  w[UMIN + 1] = r.uminL;
-  w[UMAX] = r.umaxH;
-  w[UMAX + 1] = r.umaxL;
-  w[SMIN] = r.sminH;
-  w[SMIN + 1] = r.sminL;
-  w[SMAX] = r.smaxH;
-  w[SMAX + 1] = r.smaxL;
-  w[VALUE] = r.valH;
-  w[VALUE + 1] = r.valL;
-  w[MASK] = r.maskH;
-  w[MASK + 1] = r.maskL;
-  w[U32MIN] = u32min;
-  w[U32MAX] = u32max;
-  w[S32MIN] = s32min;
-  w[S32MAX] = s32max;
+  w[UMIN] = r.uminH >>> 0;
+  w[UMIN + 1] = r.uminL >>> 0;
+  w[UMAX] = r.umaxH >>> 0;
+  w[UMAX + 1] = r.umaxL >>> 0;
+  w[SMIN] = r.sminH >>> 0;
+  w[SMIN + 1] = r.sminL >>> 0;
+  w[SMAX] = r.smaxH >>> 0;
+  w[SMAX + 1] = r.smaxL >>> 0;
+  w[VALUE] = r.valH >>> 0;
+  w[VALUE + 1] = r.valL >>> 0;
+  w[MASK] = r.maskH >>> 0;
+  w[MASK + 1] = r.maskL >>> 0;
+  w[U32MIN] = r.u32minN >>> 0;
+  w[U32MAX] = r.u32maxN >>> 0;
+  w[S32MIN] = r.s32minN;
+  w[S32MAX] = r.s32maxN;
   updateBounds();
   deduce32();
   deduce64();
@@ -777,23 +770,22 @@ function boundsSyncHalves(r: Bounds): boolean {
   boundOffset();
   updateBounds();
   singleBit();
-  // only what changed: a number stored into a register boxes it anew unless it is small
-  if (w[VALUE] !== r.valH) r.valH = w[VALUE];
-  if (w[VALUE + 1] !== r.valL) r.valL = w[VALUE + 1];
-  if (w[MASK] !== r.maskH) r.maskH = w[MASK];
-  if (w[MASK + 1] !== r.maskL) r.maskL = w[MASK + 1];
-  if (w[UMIN] !== r.uminH) r.uminH = w[UMIN];
-  if (w[UMIN + 1] !== r.uminL) r.uminL = w[UMIN + 1];
-  if (w[UMAX] !== r.umaxH) r.umaxH = w[UMAX];
-  if (w[UMAX + 1] !== r.umaxL) r.umaxL = w[UMAX + 1];
-  if (w[SMIN] !== r.sminH) r.sminH = w[SMIN];
-  if (w[SMIN + 1] !== r.sminL) r.sminL = w[SMIN + 1];
-  if (w[SMAX] !== r.smaxH) r.smaxH = w[SMAX];
-  if (w[SMAX + 1] !== r.smaxL) r.smaxL = w[SMAX + 1];
-  if (w[U32MIN] !== r.u32minN) r.u32minN = w[U32MIN];
-  if (w[U32MAX] !== r.u32maxN) r.u32maxN = w[U32MAX];
-  if (w[S32MIN] !== r.s32minN) r.s32minN = w[S32MIN];
-  if (w[S32MAX] !== r.s32maxN) r.s32maxN = w[S32MAX];
+  r.valH = w[VALUE] | 0;
+  r.valL = w[VALUE + 1] | 0;
+  r.maskH = w[MASK] | 0;
+  r.maskL = w[MASK + 1] | 0;
+  r.uminH = w[UMIN] | 0;
+  r.uminL = w[UMIN + 1] | 0;
+  r.umaxH = w[UMAX] | 0;
+  r.umaxL = w[UMAX + 1] | 0;
+  r.sminH = w[SMIN] | 0;
+  r.sminL = w[SMIN + 1] | 0;
+  r.smaxH = w[SMAX] | 0;
+  r.smaxL = w[SMAX + 1] | 0;
+  r.u32minN = w[U32MIN] | 0;
+  r.u32maxN = w[U32MAX] | 0;
+  r.s32minN = w[S32MIN] | 0;
+  r.s32maxN = w[S32MAX] | 0;
   return true;
 }
 

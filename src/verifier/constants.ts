@@ -19,7 +19,8 @@ import { type Reg, tnumValue } from './scalar.js';
  * A known register's value as {@link ConstantTracker} records it: a number below 2^53 (no
  * allocation per instruction), a bigint above, so one value always has one form.
  */
-const valueKey = (r: Reg): number | bigint => (r.valH < 0x200000 ? r.valH * 2 ** 32 + r.valL : tnumValue(r));
+const valueKey = (r: Reg): number | bigint =>
+  r.valH >>> 0 < 0x200000 ? (r.valH >>> 0) * 2 ** 32 + (r.valL >>> 0) : tnumValue(r);
 
 /** Registers the facts speak of: r0–r10. */
 const REGS = 11;

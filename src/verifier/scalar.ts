@@ -76,8 +76,9 @@ export type RegType =
  * One register's abstract value (`struct bpf_reg_state`). Mutable: states are copied on fork.
  *
  * The tnum and the four 64-bit bounds are held as numbers, each 64-bit value as the two
- * 32-bit halves of its two's-complement bits (`…H`, `…L`, each in [0, 2^32)), the 32-bit bounds
- * as one number each: the range rules of bounds-fast.ts read and write these without converting,
+ * 32-bit halves of its bits (`…H`, `…L`), the 32-bit bounds as one number each, every one an
+ * int32 (`x | 0`; unsigned readers take `x >>> 0`), which V8 keeps in the object itself where a
+ * number from 2^31 up takes a heap box of its own: the range rules of bounds-fast.ts read and write these without converting,
  * where bigints would allocate at nearly every step. The bigint accessors (`umin`, `varOff`…)
  * serve the general rules of this file, which follow the kernel's 64-bit arithmetic literally.
  */
@@ -91,18 +92,18 @@ export class Reg implements Bounds {
   off = 0;
   valH = 0;
   valL = 0;
-  maskH = 0xffffffff;
-  maskL = 0xffffffff;
+  maskH = -1;
+  maskL = -1;
   uminH = 0;
   uminL = 0;
-  umaxH = 0xffffffff;
-  umaxL = 0xffffffff;
-  sminH = 0x80000000;
+  umaxH = -1;
+  umaxL = -1;
+  sminH = -0x80000000;
   sminL = 0;
   smaxH = 0x7fffffff;
-  smaxL = 0xffffffff;
+  smaxL = -1;
   u32minN = 0;
-  u32maxN = 0xffffffff;
+  u32maxN = -1;
   s32minN = -0x80000000;
   s32maxN = 0x7fffffff;
   /** Shared by copies: null checks and packet ranges propagate to every register with it. */
@@ -175,41 +176,34 @@ export class Reg implements Bounds {
     this.smaxL = splitL;
   }
   get u32min(): bigint {
-    return big(this.u32minN);
+    return big(this.u32minN >>> 0);
   }
   set u32min(x: bigint) {
-    this.u32minN = Number(x);
+    this.u32minN = int32Of(x);
   }
   get u32max(): bigint {
-    return big(this.u32maxN);
+    return big(this.u32maxN >>> 0);
   }
   set u32max(x: bigint) {
-    this.u32maxN = Number(x);
+    this.u32maxN = int32Of(x);
   }
   get s32min(): bigint {
     return big(this.s32minN);
   }
   set s32min(x: bigint) {
-    this.s32minN = Number(x);
+    this.s32minN = int32Of(x);
   }
   get s32max(): bigint {
     return big(this.s32maxN);
   }
   set s32max(x: bigint) {
-    this.s32maxN = Number(x);
+    this.s32maxN = int32Of(x);
   }
 }
 
-/**
- * V8 gives a number field that has held a value beyond 2^30 a "double" representation, in which
- * every new object gets a box of its own per field: a copy of a register allocated sixteen. One
- * object that held something else in them makes the fields "tagged" for every register, and a
- * copy then shares its values.
- */
-{
-  const generalize = new Reg() as unknown as Record<string, unknown>;
-  for (const k of Object.keys(generalize)) if (typeof generalize[k] === 'number') generalize[k] = null;
-}
+/** The low 32 bits of `x` as an int32. */
+const int32Of = (x: bigint): number =>
+  x >= -0x80000000n && x <= 0xffffffffn ? Number(x) | 0 : Number(BigInt.asIntN(32, x));
 
 /**
  * The kernel's type flags a `PTR_TO_BTF_ID` carries besides PTR_MAYBE_NULL, as bits of
@@ -344,7 +338,7 @@ export function resetReg(r: Reg, type: RegType): void {
   r.rdonly = false;
   r.off = 0;
   r.valH = r.valL = 0;
-  r.maskH = r.maskL = 0xffffffff;
+  r.maskH = r.maskL = -1;
   mark64Unbounded(r);
   mark32Unbounded(r);
   r.id = 0;
@@ -396,19 +390,19 @@ export function markKnown32(r: Reg, value: bigint): void {
 }
 
 export function mark64Unbounded(r: Reg): void {
-  r.sminH = 0x80000000;
+  r.sminH = -0x80000000;
   r.sminL = 0;
   r.smaxH = 0x7fffffff;
-  r.smaxL = 0xffffffff;
+  r.smaxL = -1;
   r.uminH = r.uminL = 0;
-  r.umaxH = r.umaxL = 0xffffffff;
+  r.umaxH = r.umaxL = -1;
 }
 
 export function mark32Unbounded(r: Reg): void {
   r.s32minN = -0x80000000;
   r.s32maxN = 0x7fffffff;
   r.u32minN = 0;
-  r.u32maxN = 0xffffffff;
+  r.u32maxN = -1;
 }
 
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
@@ -577,7 +571,7 @@ function isSyncedConst(r: Reg): boolean {
   if (r.uminH !== h || r.uminL !== l || r.umaxH !== h || r.umaxL !== l) return false;
   if (r.sminH !== h || r.sminL !== l || r.smaxH !== h || r.smaxL !== l) return false;
   if (r.u32minN !== l || r.u32maxN !== l) return false;
-  return r.s32minN === (l | 0) && r.s32maxN === (l | 0);
+  return r.s32minN === l && r.s32maxN === l;
 }
 
 /**
@@ -598,7 +592,7 @@ export function boundsValid(r: Reg): boolean {
   return (
     leU(r.uminH, r.uminL, r.umaxH, r.umaxL) &&
     leS(r.sminH, r.sminL, r.smaxH, r.smaxL) &&
-    r.u32minN <= r.u32maxN &&
+    r.u32minN >>> 0 <= r.u32maxN >>> 0 &&
     r.s32minN <= r.s32maxN
   );
 }
@@ -719,7 +713,7 @@ export function isConst(r: Reg, is32 = false): boolean {
 }
 
 export function constValue(r: Reg, is32 = false): bigint {
-  return is32 ? big(r.valL) : tnumValue(r);
+  return is32 ? big(r.valL >>> 0) : tnumValue(r);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -915,7 +909,7 @@ export function scalarAlu(d: Reg, src: Reg, op: string, bits: 32 | 64): void {
     // tnum operation is exact on constants and the bounds collapse onto it), at several times
     // the cost; loops the verifier unrolls are mostly such arithmetic. On numbers when the
     // operands fit in 32 bits and the result in 53.
-    const n = d.valH === 0 && s.valH === 0 ? constAluNumber(op, d.valL, s.valL, bits) : -1;
+    const n = d.valH === 0 && s.valH === 0 ? constAluNumber(op, d.valL >>> 0, s.valL >>> 0, bits) : -1;
     if (n >= 0) setKnownNumber(d, n);
     else if (!constAluPair(d, s, op, bits)) setKnown(d, constAlu(op, tnumValue(d), tnumValue(s), bits));
     return;
@@ -1172,14 +1166,14 @@ function orderTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 {
   let maxMin: number;
   const unsigned = op === 'jgt' || op === 'jlt' || op === 'jge' || op === 'jle';
   if (is32) {
-    minMax = unsigned ? cmpN(r1.u32minN, r2.u32maxN) : cmpN(r1.s32minN, r2.s32maxN);
-    maxMin = unsigned ? cmpN(r1.u32maxN, r2.u32minN) : cmpN(r1.s32maxN, r2.s32minN);
+    minMax = unsigned ? cmpN(r1.u32minN >>> 0, r2.u32maxN >>> 0) : cmpN(r1.s32minN, r2.s32maxN);
+    maxMin = unsigned ? cmpN(r1.u32maxN >>> 0, r2.u32minN >>> 0) : cmpN(r1.s32maxN, r2.s32minN);
   } else if (unsigned) {
     minMax = cmpU(r1.uminH, r1.uminL, r2.umaxH, r2.umaxL);
     maxMin = cmpU(r1.umaxH, r1.umaxL, r2.uminH, r2.uminL);
   } else {
-    minMax = cmpU(r1.sminH ^ SIGN_BIT, r1.sminL, r2.smaxH ^ SIGN_BIT, r2.smaxL);
-    maxMin = cmpU(r1.smaxH ^ SIGN_BIT, r1.smaxL, r2.sminH ^ SIGN_BIT, r2.sminL);
+    minMax = cmpS(r1.sminH, r1.sminL, r2.smaxH, r2.smaxL);
+    maxMin = cmpS(r1.smaxH, r1.smaxL, r2.sminH, r2.sminL);
   }
   switch (op) {
     case 'jgt':
@@ -1196,12 +1190,13 @@ function orderTaken(r1: Reg, r2: Reg, op: CondOp, is32: boolean): -1 | 0 | 1 {
   }
 }
 
-/** The sign bit of a high half: flipped, signed pairs compare as unsigned ones. */
-const SIGN_BIT = 0x80000000;
 const cmpN = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : 0);
-/** Unsigned comparison of 64-bit values as halves (a high half's sign bit flipped: signed). */
+/** Unsigned comparison of 64-bit values as (int32) halves. */
 const cmpU = (ah: number, al: number, bh: number, bl: number): number =>
-  ah !== bh ? (ah >>> 0 < bh >>> 0 ? -1 : 1) : cmpN(al, bl);
+  ah !== bh ? (ah >>> 0 < bh >>> 0 ? -1 : 1) : cmpN(al >>> 0, bl >>> 0);
+/** Signed comparison of 64-bit values as (int32) halves. */
+const cmpS = (ah: number, al: number, bh: number, bl: number): number =>
+  ah !== bh ? (ah < bh ? -1 : 1) : cmpN(al >>> 0, bl >>> 0);
 
 /** `regs_refine_cond_op`: narrow both registers assuming `r1 op r2` holds. */
 export function refineCond(r1In: Reg, r2In: Reg, opIn: CondOp, is32: boolean): void {
@@ -1279,8 +1274,8 @@ export function refineCond(r1In: Reg, r2In: Reg, opIn: CondOp, is32: boolean): v
       // r1 <= r2 (r1 < r2: r2's maximum less one, r1's minimum plus one, wrapping as u64/u32 do)
       const strict = op === 'jlt' ? 1 : 0;
       if (is32) {
-        r1.u32maxN = Math.min(r1.u32maxN, (r2.u32maxN - strict) >>> 0);
-        r2.u32minN = Math.max((r1.u32minN + strict) >>> 0, r2.u32minN);
+        r1.u32maxN = Math.min(r1.u32maxN >>> 0, (r2.u32maxN - strict) >>> 0) | 0;
+        r2.u32minN = Math.max((r1.u32minN + strict) >>> 0, r2.u32minN >>> 0) | 0;
       } else {
         stepPair(r2.umaxH, r2.umaxL, -strict);
         if (cmpU(stepH, stepL, r1.umaxH, r1.umaxL) < 0) {
@@ -1303,12 +1298,12 @@ export function refineCond(r1In: Reg, r2In: Reg, opIn: CondOp, is32: boolean): v
         r2.s32minN = Math.max((r1.s32minN + strict) | 0, r2.s32minN);
       } else {
         stepPair(r2.smaxH, r2.smaxL, -strict);
-        if (cmpU(stepH ^ SIGN_BIT, stepL, r1.smaxH ^ SIGN_BIT, r1.smaxL) < 0) {
+        if (cmpS(stepH, stepL, r1.smaxH, r1.smaxL) < 0) {
           r1.smaxH = stepH;
           r1.smaxL = stepL;
         }
         stepPair(r1.sminH, r1.sminL, strict);
-        if (cmpU(stepH ^ SIGN_BIT, stepL, r2.sminH ^ SIGN_BIT, r2.sminL) > 0) {
+        if (cmpS(stepH, stepL, r2.sminH, r2.sminL) > 0) {
           r2.sminH = stepH;
           r2.sminL = stepL;
         }
@@ -1321,18 +1316,18 @@ export function refineCond(r1In: Reg, r2In: Reg, opIn: CondOp, is32: boolean): v
 /** The halves {@link stepPair} made. */
 let stepH = 0;
 let stepL = 0;
-/** `(h, l) + by` for `by` in -1..1, modulo 2^64, into stepH and stepL. */
+/** `(h, l) + by` for `by` in -1..1, modulo 2^64, into stepH and stepL (int32 halves). */
 function stepPair(h: number, l: number, by: number): void {
-  const sum = l + by;
+  const sum = (l >>> 0) + by;
   if (sum < 0) {
-    stepH = (h - 1) >>> 0;
-    stepL = 0xffffffff;
+    stepH = (h - 1) | 0;
+    stepL = -1;
   } else if (sum > 0xffffffff) {
-    stepH = (h + 1) >>> 0;
+    stepH = (h + 1) | 0;
     stepL = 0;
   } else {
     stepH = h;
-    stepL = sum;
+    stepL = sum | 0;
   }
 }
 
@@ -1343,8 +1338,8 @@ export function rangeWithin(old: Reg, cur: Reg): boolean {
     leU(cur.umaxH, cur.umaxL, old.umaxH, old.umaxL) &&
     leS(old.sminH, old.sminL, cur.sminH, cur.sminL) &&
     leS(cur.smaxH, cur.smaxL, old.smaxH, old.smaxL) &&
-    old.u32minN <= cur.u32minN &&
-    old.u32maxN >= cur.u32maxN &&
+    old.u32minN >>> 0 <= cur.u32minN >>> 0 &&
+    old.u32maxN >>> 0 >= cur.u32maxN >>> 0 &&
     old.s32minN <= cur.s32minN &&
     old.s32maxN >= cur.s32maxN
   );
@@ -1353,7 +1348,7 @@ export function rangeWithin(old: Reg, cur: Reg): boolean {
 /** `tnumIn(old.varOff, cur.varOff)`: every value `cur`'s tnum can hold, `old`'s can. */
 export function tnumWithin(old: Reg, cur: Reg): boolean {
   if ((cur.maskH & ~old.maskH) !== 0 || (cur.maskL & ~old.maskL) !== 0) return false;
-  return old.valH === (cur.valH & ~old.maskH) >>> 0 && old.valL === (cur.valL & ~old.maskL) >>> 0;
+  return old.valH === (cur.valH & ~old.maskH) && old.valL === (cur.valL & ~old.maskL);
 }
 
 /** Whether the tnums of `a` and `b` are equal. */
@@ -1373,7 +1368,7 @@ export const isZero = (r: Reg): boolean => (r.valH | r.valL | r.maskH | r.maskL)
  * The tnum's value of `r` as a signed number (a known pointer offset): exact in (-2^53, 2^53),
  * where every offset an access can use lies.
  */
-export const knownOffset = (r: Reg): number => (r.valH | 0) * 2 ** 32 + r.valL;
+export const knownOffset = (r: Reg): number => r.valH * 2 ** 32 + (r.valL >>> 0);
 
 /** Whether `r`'s low 32 bits are known (`tnum_subreg_is_const`). */
 export const isKnown32 = (r: Reg): boolean => r.maskL === 0;
