@@ -75,7 +75,9 @@ import {
   type Frame,
   histPush,
   NOT_INIT,
+  newFrame,
   newStackSlot,
+  newState,
   type PrecisionMemo,
   preciseReg,
   preciseSpill,
@@ -1904,13 +1906,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (s.frames.length >= MAX_CALL_FRAMES)
       throw new Reject(`the call stack of ${s.frames.length + 1} frames is too deep`, at);
     const caller = curFrame(s);
-    const callee: Frame = {
-      regs: newRegs(),
-      stack: [],
-      callsite,
-      frameno: s.frames.length,
-      subprog: subprogOf(cfg.subprogs, target),
-    };
+    const callee = newFrame(newRegs(), callsite, s.frames.length, subprogOf(cfg.subprogs, target));
     if (!callback) for (let r = 1; r <= 5; r++) callee.regs[r] = copyReg(caller.regs[r]);
     callee.regs[10] = newReg();
     markPointer(callee.regs[10], 'fp');
@@ -2465,29 +2461,13 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       } else markUnknown(r);
     });
     markPointer(regs0[10], 'fp');
-    return {
-      frames: [{ regs: regs0, stack: [], callsite: -1, frameno: 0, subprog: k }],
-      refs: [],
-      parent: null,
-      branches: 1,
-      insn: cfg.subprogs[k],
-      hist: [],
-      histLen: 0,
-    };
+    return newState(newFrame(regs0, -1, 0, k), cfg.subprogs[k]);
   };
 
   // -------------------------------------------------------------------------------------------
   // main loop
 
-  const init: VState = {
-    frames: [{ regs: newRegs(), stack: [], callsite: -1, frameno: 0, subprog: 0 }],
-    refs: [],
-    parent: null,
-    branches: 1,
-    insn: 0,
-    hist: [],
-    histLen: 0,
-  };
+  const init = newState(newFrame(newRegs(), -1, 0, 0), 0);
   markPointer(init.frames[0].regs[1], 'ctx');
   markPointer(init.frames[0].regs[10], 'fp');
 

@@ -88,6 +88,26 @@ export function newStackSlot(): StackSlot {
  */
 export const NOT_INIT: Reg = newReg();
 
+/** A frame of these registers with an empty stack (every frame has this one object shape). */
+export function newFrame(regs: Reg[], callsite: number, frameno: number, subprog: number): Frame {
+  return { regs, stack: [], callsite, frameno, subprog, callbackOf: undefined, inCallback: undefined };
+}
+
+/** The state entering a function at `insn` with frame `frame` (the shape of every state). */
+export function newState(frame: Frame, insn: number): VState {
+  return {
+    frames: [frame],
+    refs: [],
+    parent: null,
+    branches: 1,
+    insn,
+    hist: [],
+    histLen: 0,
+    precisionMemo: undefined,
+    speculative: undefined,
+  };
+}
+
 /** A copy of register `r` for another state ({@link NOT_INIT} when it is uninitialised). */
 const regCopy = (r: Reg): Reg => (r.type === 'not_init' ? NOT_INIT : copyReg(r));
 
