@@ -81,6 +81,7 @@ import {
   type PrecisionMemo,
   preciseReg,
   preciseSpill,
+  releaseState,
   type StackSlot,
   Stype,
   type VState,
@@ -2698,6 +2699,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       if (next === undefined) {
         live?.update(s);
         endPath(s);
+        releaseState(s);
         const p = pending.pop();
         if (!p) break;
         s = p.state;

@@ -2,7 +2,7 @@
  * Verifier states: registers and stack slots per call frame, acquired references, and the
  * checkpoint tree used for pruning (`struct bpf_verifier_state`, `struct bpf_func_state`).
  */
-import { copyReg, newReg, type Reg, sameReg } from './scalar.js';
+import { assignReg, copyReg, newReg, type Reg, sameReg } from './scalar.js';
 
 /** Byte kinds of a stack slot (`STACK_*`). */
 export enum Stype {
@@ -108,8 +108,47 @@ export function newState(frame: Frame, insn: number): VState {
   };
 }
 
+/**
+ * Registers of states whose paths ended ({@link releaseState}), taken by the next copies: a
+ * branchy loop pushes a state and ends another at every turn, and their allocation and
+ * collection were a large part of its time.
+ */
+const pool: Reg[] = [];
+const POOL_MAX = 4096;
+
 /** A copy of register `r` for another state ({@link NOT_INIT} when it is uninitialised). */
-const regCopy = (r: Reg): Reg => (r.type === 'not_init' ? NOT_INIT : copyReg(r));
+function regCopy(r: Reg): Reg {
+  if (r.type === 'not_init') return NOT_INIT;
+  const c = pool.pop();
+  if (c === undefined) return copyReg(r);
+  assignReg(c, r);
+  return c;
+}
+
+/**
+ * Give the registers of `s`, a live state whose path ended, to the next copies. Nothing else
+ * refers to them: a live state's registers and slots are its own (pushes and checkpoints copy
+ * them; moves write into them). Each goes back once: its type becomes `not_init`, which the test
+ * here skips.
+ */
+export function releaseState(s: VState): void {
+  for (const f of s.frames) {
+    for (const r of f.regs) release(r);
+    for (const slot of f.stack) release(slot.spilled);
+  }
+  // the state itself (frames, slots, history) is taken whole by a later copyState
+  if (statePool.length < STATE_POOL_MAX) statePool.push(s);
+}
+
+/** States whose paths ended, their objects reused by {@link copyState}. */
+const statePool: VState[] = [];
+const STATE_POOL_MAX = 64;
+
+function release(r: Reg): void {
+  if (r.type === 'not_init' || pool.length >= POOL_MAX) return;
+  r.type = 'not_init';
+  pool.push(r);
+}
 
 export function copyFrame(f: Frame): Frame {
   const regs = new Array<Reg>(f.regs.length);
@@ -120,6 +159,49 @@ export function copyFrame(f: Frame): Frame {
     stack[i] = { types: slot.types.slice(), spilled: regCopy(slot.spilled) };
   }
   return frameWith(f, regs, stack);
+}
+
+/** {@link copyState} into `d`, a released state, reusing its objects. */
+function copyStateInto(d: VState, s: VState): VState {
+  const frames = d.frames;
+  const n = s.frames.length;
+  // (an array's length set when it changes only: the setter is a call into the runtime)
+  for (let i = 0; i < n; i++)
+    frames[i] = i < frames.length ? copyFrameInto(frames[i], s.frames[i]) : copyFrame(s.frames[i]);
+  if (frames.length !== n) frames.length = n;
+  d.refs = s.refs;
+  d.parent = s.parent;
+  d.branches = s.branches;
+  d.insn = s.insn;
+  d.hist = s.hist.slice();
+  d.histLen = s.histLen;
+  d.precisionMemo = undefined;
+  d.speculative = s.speculative;
+  return d;
+}
+
+/** {@link copyFrame} into `d`, a released state's frame, reusing its arrays and slots. */
+function copyFrameInto(d: Frame, f: Frame): Frame {
+  const regs = d.regs;
+  for (let i = 0; i < f.regs.length; i++) regs[i] = regCopy(f.regs[i]);
+  if (regs.length !== f.regs.length) regs.length = f.regs.length;
+  const stack = d.stack;
+  for (let i = 0; i < f.stack.length; i++) {
+    const slot = f.stack[i];
+    const to = i < stack.length ? stack[i] : undefined;
+    if (to === undefined) stack[i] = { types: slot.types.slice(), spilled: regCopy(slot.spilled) };
+    else {
+      for (let j = 0; j < 8; j++) to.types[j] = slot.types[j];
+      to.spilled = regCopy(slot.spilled);
+    }
+  }
+  if (stack.length !== f.stack.length) stack.length = f.stack.length;
+  d.callsite = f.callsite;
+  d.frameno = f.frameno;
+  d.subprog = f.subprog;
+  d.callbackOf = f.callbackOf;
+  d.inCallback = f.inCallback;
+  return d;
 }
 
 /** Frame `f` with these registers and stack slots. */
@@ -137,6 +219,8 @@ function frameWith(f: Frame, regs: Reg[], stack: StackSlot[]): Frame {
 }
 
 export function copyState(s: VState): VState {
+  const d = statePool.pop();
+  if (d !== undefined) return copyStateInto(d, s);
   const frames = new Array<Frame>(s.frames.length);
   for (let i = 0; i < frames.length; i++) frames[i] = copyFrame(s.frames[i]);
   return {
