@@ -82,6 +82,7 @@ import {
   preciseReg,
   preciseSpill,
   releaseState,
+  takeReg,
   type StackSlot,
   Stype,
   type VState,
@@ -409,7 +410,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const writeCheck = (s: VState, r: number, at: number) => {
     if (r === 10) throw new Reject('frame pointer is read only', at);
     const cur = regs(s);
-    if (cur[r] === NOT_INIT) cur[r] = newReg();
+    if (cur[r] === NOT_INIT) cur[r] = takeReg();
   };
 
   // -------------------------------------------------------------------------------------------
@@ -2409,7 +2410,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     if (!range) return undefined;
     const exitCtx = 'At program exit the register R0';
     if (r0.type !== 'scalar') throw new Reject(`${exitCtx} is not a known value (${regTypeStr(r0)})`, at);
-    markPrecise(s, 1);
+    // mark_chain_precision of r0, whose backtracking stops at this exit at once (see markPrecise):
+    // r0 of this state is all it marks (a level-2 log prints the backtracking)
+    if (logLevel > 1) markPrecise(s, 1);
+    else r0.precise = true;
     const [min, max] = range;
     if (r0.smin >= BigInt(min) && r0.smax <= BigInt(max)) return undefined;
     // verbose_invalid_scalar: only the bounds that are known

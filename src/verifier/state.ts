@@ -2,7 +2,7 @@
  * Verifier states: registers and stack slots per call frame, acquired references, and the
  * checkpoint tree used for pruning (`struct bpf_verifier_state`, `struct bpf_func_state`).
  */
-import { assignReg, copyReg, newReg, type Reg, sameReg } from './scalar.js';
+import { assignReg, copyReg, newReg, type Reg, resetReg, sameReg } from './scalar.js';
 
 /** Byte kinds of a stack slot (`STACK_*`). */
 export enum Stype {
@@ -143,6 +143,14 @@ export function releaseState(s: VState): void {
 /** States whose paths ended, their objects reused by {@link copyState}. */
 const statePool: VState[] = [];
 const STATE_POOL_MAX = 64;
+
+/** An uninitialised register of its own ({@link newReg}), from the pool when it has one. */
+export function takeReg(): Reg {
+  const r = pool.pop();
+  if (r === undefined) return newReg();
+  resetReg(r, 'not_init');
+  return r;
+}
 
 function release(r: Reg): void {
   if (r.type === 'not_init' || pool.length >= POOL_MAX) return;
