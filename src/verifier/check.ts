@@ -82,9 +82,9 @@ import {
   preciseReg,
   preciseSpill,
   releaseState,
-  takeReg,
   type StackSlot,
   Stype,
+  takeReg,
   type VState,
 } from './state.js';
 import type { ArgBaseType, HelperArg } from './tables/index.js';

@@ -475,8 +475,13 @@ export class VerifierLog {
   private fromLine: string | undefined;
   /** Lines the kernel prints after the error message. */
   private afterError: readonly string[] = [];
-  /** Lines that got a state appended: their length before (a level-1 cut lands inside them). */
-  private readonly baseLength = new Map<number, number>();
+  /**
+   * Lines that got a state appended (ascending indices) and their lengths before: a level-1 cut
+   * lands inside them. A stack, cut back with the lines (a map scanned at every cut made a long
+   * loop's level-1 log quadratic).
+   */
+  private readonly baseLines: number[] = [];
+  private readonly baseLengths: number[] = [];
   /** The next line continues the last one (what a level-1 cut leaves: no newline). */
   private joinNext = false;
 
@@ -548,9 +553,26 @@ export class VerifierLog {
   /** Level 1 after a walk that succeeded: the kernel resets its log to empty. */
   clear(): void {
     this.lines.length = 0;
-    this.baseLength.clear();
+    this.baseLines.length = 0;
+    this.baseLengths.length = 0;
     this.joinNext = false;
     this.insnLine = -1;
+  }
+
+  /** Line `line` got a state appended; it was `length` long before. */
+  private setBase(line: number, length: number): void {
+    this.cutBases(line);
+    this.baseLines.push(line);
+    this.baseLengths.push(length);
+  }
+
+  /** Forget the appended states of lines `from` on. */
+  private cutBases(from: number): void {
+    const lines = this.baseLines;
+    while (lines.length > 0 && lines[lines.length - 1] >= from) {
+      lines.pop();
+      this.baseLengths.pop();
+    }
   }
 
   /** Position to cut back to when the branch queued now is resumed (level 1). */
@@ -585,7 +607,7 @@ export class VerifierLog {
       // vlog_alignment: `pos` counts the newline the kernel backs over
       const pos = line.length + 1;
       const pad = Math.ceil(Math.max(pos + 4, 40) / 8) * 8 - pos - 1;
-      this.baseLength.set(last, line.length);
+      this.setBase(last, line.length);
       this.lines[last] = `${line}${' '.repeat(pad)};${text}`;
     } else {
       this.push(`${pc}:${text}`);
@@ -682,11 +704,11 @@ export class VerifierLog {
       // The kernel cuts its buffer back to the byte after the queued jump's newline; when the
       // jump's state was appended to its line since, one padding space stays and no newline.
       this.lines.length = Math.min(this.lines.length, pos);
-      for (const k of [...this.baseLength.keys()]) if (k >= pos) this.baseLength.delete(k);
-      const base = this.baseLength.get(pos - 1);
-      if (base !== undefined) {
-        this.lines[pos - 1] = `${this.lines[pos - 1].slice(0, base)} `;
-        this.baseLength.delete(pos - 1);
+      this.cutBases(pos);
+      const n = this.baseLines.length;
+      if (n > 0 && this.baseLines[n - 1] === pos - 1) {
+        this.lines[pos - 1] = `${this.lines[pos - 1].slice(0, this.baseLengths[n - 1])} `;
+        this.cutBases(pos - 1);
         this.joinNext = true;
       }
     } else {
