@@ -181,7 +181,12 @@ function copyStateInto(d: VState, s: VState): VState {
   d.parent = s.parent;
   d.branches = s.branches;
   d.insn = s.insn;
-  d.hist = s.hist.slice();
+  // the history copied into the released state's array: a new array per copy, stored into a
+  // reused (old-generation) state, made every young collection scan it
+  const hist = d.hist;
+  const from = s.hist;
+  for (let k = 0; k < from.length; k++) hist[k] = from[k];
+  while (hist.length > from.length) hist.pop();
   d.histLen = s.histLen;
   d.precisionMemo = undefined;
   d.speculative = s.speculative;
