@@ -73,6 +73,58 @@ export type RegType =
   | 'btf_id';
 
 /**
+ * The fields of a register only some pointer types use ({@link Reg.ptr}): kept apart, a copy of
+ * a register (states are copied at every branch) moves a third fewer fields.
+ */
+export interface PtrInfo {
+  rdonly: boolean;
+  refObjId: number;
+  map: number;
+  range: number;
+  memSize: number;
+  frameno: number;
+  subprog: number;
+  btfId: number;
+  btfFlags: number;
+}
+
+const NO_PTR: PtrInfo = Object.freeze({
+  rdonly: false,
+  refObjId: 0,
+  map: -1,
+  range: 0,
+  memSize: 0,
+  frameno: 0,
+  subprog: -1,
+  btfId: 0,
+  btfFlags: 0,
+});
+
+const copyPtr = (p: PtrInfo): PtrInfo => ({
+  rdonly: p.rdonly,
+  refObjId: p.refObjId,
+  map: p.map,
+  range: p.range,
+  memSize: p.memSize,
+  frameno: p.frameno,
+  subprog: p.subprog,
+  btfId: p.btfId,
+  btfFlags: p.btfFlags,
+});
+
+const samePtr = (a: PtrInfo, b: PtrInfo): boolean =>
+  a === b ||
+  (a.rdonly === b.rdonly &&
+    a.refObjId === b.refObjId &&
+    a.map === b.map &&
+    a.range === b.range &&
+    a.memSize === b.memSize &&
+    a.frameno === b.frameno &&
+    a.subprog === b.subprog &&
+    a.btfId === b.btfId &&
+    a.btfFlags === b.btfFlags);
+
+/**
  * One register's abstract value (`struct bpf_reg_state`). Mutable: states are copied on fork.
  *
  * The tnum and the four 64-bit bounds are held as numbers, each 64-bit value as the two
@@ -86,8 +138,6 @@ export class Reg implements Bounds {
   type: RegType;
   /** PTR_MAYBE_NULL */
   maybeNull = false;
-  /** MEM_RDONLY */
-  rdonly = false;
   /** Fixed part of a pointer's offset. */
   off = 0;
   valH = 0;
@@ -108,27 +158,105 @@ export class Reg implements Bounds {
   s32maxN = 0x7fffffff;
   /** Shared by copies: null checks and packet ranges propagate to every register with it. */
   id = 0;
-  /** Reference (ringbuf record, socket) this pointer holds. */
-  refObjId = 0;
-  /** Map index (map_ptr, map_value, map_key). */
-  map = -1;
-  /** Packet bytes proven readable past `off` (pkt, pkt_meta); negative: AT/BEYOND pkt_end. */
-  range = 0;
-  /** Size of the memory a `mem` pointer points to. */
-  memSize = 0;
-  /** Frame of the stack a `fp` pointer points into. */
-  frameno = 0;
-  /** Subprogram a `func` pointer names (its first slot). */
-  subprog = -1;
   /** Whether this scalar's exact value mattered for a decision (precision tracking). */
   precise = false;
-  /** `btf_id`: the struct it points to, a type id in the kernel's BTF (0: unknown). */
-  btfId = 0;
-  /** `btf_id`: trust flags ({@link BtfFlag}: PTR_TRUSTED, MEM_RCU, PTR_UNTRUSTED…). */
-  btfFlags = 0;
+
+  /** What only some pointers use, shared by copies (never changed in place: replaced). */
+  ptr: PtrInfo = NO_PTR;
 
   constructor(type: RegType = 'not_init') {
     this.type = type;
+  }
+
+  /** MEM_RDONLY */
+  get rdonly(): boolean {
+    return this.ptr.rdonly;
+  }
+  set rdonly(v: boolean) {
+    if (this.ptr.rdonly === v) return;
+    const p = copyPtr(this.ptr);
+    p.rdonly = v;
+    this.ptr = p;
+  }
+  /** Reference (ringbuf record, socket) this pointer holds. */
+  get refObjId(): number {
+    return this.ptr.refObjId;
+  }
+  set refObjId(v: number) {
+    if (this.ptr.refObjId === v) return;
+    const p = copyPtr(this.ptr);
+    p.refObjId = v;
+    this.ptr = p;
+  }
+  /** Map index (map_ptr, map_value, map_key). */
+  get map(): number {
+    return this.ptr.map;
+  }
+  set map(v: number) {
+    if (this.ptr.map === v) return;
+    const p = copyPtr(this.ptr);
+    p.map = v;
+    this.ptr = p;
+  }
+  /** Packet bytes proven readable past `off` (pkt, pkt_meta); negative: AT/BEYOND pkt_end. */
+  get range(): number {
+    return this.ptr.range;
+  }
+  set range(v: number) {
+    if (this.ptr.range === v) return;
+    const p = copyPtr(this.ptr);
+    p.range = v;
+    this.ptr = p;
+  }
+  /** Size of the memory a `mem` pointer points to. */
+  get memSize(): number {
+    return this.ptr.memSize;
+  }
+  set memSize(v: number) {
+    if (this.ptr.memSize === v) return;
+    const p = copyPtr(this.ptr);
+    p.memSize = v;
+    this.ptr = p;
+  }
+  /** Frame of the stack a `fp` pointer points into. */
+  get frameno(): number {
+    return this.ptr.frameno;
+  }
+  set frameno(v: number) {
+    if (this.ptr.frameno === v) return;
+    const p = copyPtr(this.ptr);
+    p.frameno = v;
+    this.ptr = p;
+  }
+  /** Subprogram a `func` pointer names (its first slot). */
+  get subprog(): number {
+    return this.ptr.subprog;
+  }
+  set subprog(v: number) {
+    if (this.ptr.subprog === v) return;
+    const p = copyPtr(this.ptr);
+    p.subprog = v;
+    this.ptr = p;
+  }
+  /** `btf_id`: the struct it points to, a type id in the kernel's BTF (0: unknown). */
+  get btfId(): number {
+    return this.ptr.btfId;
+  }
+  set btfId(v: number) {
+    if (this.ptr.btfId === v) return;
+    const p = copyPtr(this.ptr);
+    p.btfId = v;
+    this.ptr = p;
+  }
+  /** `btf_id`: trust flags ({@link BtfFlag}: PTR_TRUSTED, MEM_RCU, PTR_UNTRUSTED…). */
+  get btfFlags(): number {
+    return this.ptr.btfFlags;
+  }
+  set btfFlags(v: number) {
+    if (this.ptr.btfFlags === v) return;
+    const p = copyPtr(this.ptr);
+    p.btfFlags = v;
+    this.ptr = p;
   }
 
   /** The variable part of a pointer's offset, a scalar's known bits (a new object per read). */
@@ -230,7 +358,6 @@ export function newReg(type: RegType = 'not_init'): Reg {
 export function copyReg(r: Reg): Reg {
   const c = new Reg(r.type);
   c.maybeNull = r.maybeNull;
-  c.rdonly = r.rdonly;
   c.off = r.off;
   c.valH = r.valH;
   c.valL = r.valL;
@@ -249,15 +376,8 @@ export function copyReg(r: Reg): Reg {
   c.s32minN = r.s32minN;
   c.s32maxN = r.s32maxN;
   c.id = r.id;
-  c.refObjId = r.refObjId;
-  c.map = r.map;
-  c.range = r.range;
-  c.memSize = r.memSize;
-  c.frameno = r.frameno;
-  c.subprog = r.subprog;
   c.precise = r.precise;
-  c.btfId = r.btfId;
-  c.btfFlags = r.btfFlags;
+  c.ptr = r.ptr;
   return c;
 }
 
@@ -266,7 +386,6 @@ export function sameReg(a: Reg, b: Reg): boolean {
   return (
     a.type === b.type &&
     a.maybeNull === b.maybeNull &&
-    a.rdonly === b.rdonly &&
     a.off === b.off &&
     a.valH === b.valH &&
     a.valL === b.valL &&
@@ -285,15 +404,8 @@ export function sameReg(a: Reg, b: Reg): boolean {
     a.s32minN === b.s32minN &&
     a.s32maxN === b.s32maxN &&
     a.id === b.id &&
-    a.refObjId === b.refObjId &&
-    a.map === b.map &&
-    a.range === b.range &&
-    a.memSize === b.memSize &&
-    a.frameno === b.frameno &&
-    a.subprog === b.subprog &&
     a.precise === b.precise &&
-    a.btfId === b.btfId &&
-    a.btfFlags === b.btfFlags
+    samePtr(a.ptr, b.ptr)
   );
 }
 
@@ -301,7 +413,6 @@ export function sameReg(a: Reg, b: Reg): boolean {
 export function assignReg(d: Reg, s: Reg): void {
   d.type = s.type;
   d.maybeNull = s.maybeNull;
-  d.rdonly = s.rdonly;
   d.off = s.off;
   d.valH = s.valH;
   d.valL = s.valL;
@@ -320,37 +431,22 @@ export function assignReg(d: Reg, s: Reg): void {
   d.s32minN = s.s32minN;
   d.s32maxN = s.s32maxN;
   d.id = s.id;
-  d.refObjId = s.refObjId;
-  d.map = s.map;
-  d.range = s.range;
-  d.memSize = s.memSize;
-  d.frameno = s.frameno;
-  d.subprog = s.subprog;
   d.precise = s.precise;
-  d.btfId = s.btfId;
-  d.btfFlags = s.btfFlags;
+  d.ptr = s.ptr;
 }
 
 /** Reset to `newReg(type)` in place (what `Object.assign(r, newReg(type))` did). */
 export function resetReg(r: Reg, type: RegType): void {
   r.type = type;
   r.maybeNull = false;
-  r.rdonly = false;
   r.off = 0;
   r.valH = r.valL = 0;
   r.maskH = r.maskL = -1;
   mark64Unbounded(r);
   mark32Unbounded(r);
   r.id = 0;
-  r.refObjId = 0;
-  r.map = -1;
-  r.range = 0;
-  r.memSize = 0;
-  r.frameno = 0;
-  r.subprog = -1;
   r.precise = false;
-  r.btfId = 0;
-  r.btfFlags = 0;
+  r.ptr = NO_PTR;
 }
 
 /** An unknown scalar (`__mark_reg_unknown`). */
