@@ -505,21 +505,42 @@ const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
 function update32Bounds(r: Reg): void {
-  // the subregister's value and mask (tnumSubreg without the object)
-  const value = low32(r.varOff.value);
-  const mask = low32(r.varOff.mask);
-  r.s32min = max(r.s32min, s32(value | (mask & 0x80000000n)));
-  r.s32max = min(r.s32max, s32(value | (mask & 0x7fffffffn)));
-  r.u32min = max(r.u32min, value);
-  r.u32max = min(r.u32max, value | mask);
+  // the subregister's value and mask, on the registers' int32 numbers
+  const v = r.valL;
+  const m = r.maskL;
+  r.s32minN = Math.max(r.s32minN, v | (m & 0x80000000));
+  r.s32maxN = Math.min(r.s32maxN, v | (m & 0x7fffffff));
+  r.u32minN = Math.max(r.u32minN >>> 0, v >>> 0) | 0;
+  r.u32maxN = Math.min(r.u32maxN >>> 0, (v | m) >>> 0) | 0;
 }
 
 function update64Bounds(r: Reg): void {
-  const t = r.varOff;
-  r.smin = max(r.smin, s64(t.value | (t.mask & SIGN64)));
-  r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
-  r.umin = max(r.umin, t.value);
-  r.umax = min(r.umax, t.value | t.mask);
+  const vh = r.valH;
+  const vl = r.valL;
+  const mh = r.maskH;
+  const ml = r.maskL;
+  // smin = max(smin, value | (mask & SIGN)), smax = min(smax, value | (mask & ~SIGN))
+  let h = vh | (mh & 0x80000000);
+  if (leS(r.sminH, r.sminL, h, vl)) {
+    r.sminH = h;
+    r.sminL = vl;
+  }
+  h = vh | (mh & 0x7fffffff);
+  let l = vl | ml;
+  if (leS(h, l, r.smaxH, r.smaxL)) {
+    r.smaxH = h;
+    r.smaxL = l;
+  }
+  if (leU(r.uminH, r.uminL, vh, vl)) {
+    r.uminH = vh;
+    r.uminL = vl;
+  }
+  h = vh | mh;
+  l = vl | ml;
+  if (leU(h, l, r.umaxH, r.umaxL)) {
+    r.umaxH = h;
+    r.umaxL = l;
+  }
 }
 
 export function updateBounds(r: Reg): void {
@@ -527,7 +548,7 @@ export function updateBounds(r: Reg): void {
   update64Bounds(r);
 }
 
-const SIGN64 = 1n << 63n;
+const _SIGN64 = 1n << 63n;
 const HIGH32 = U64_MAX ^ U32_MAX;
 /** `x & U32_MAX`, allocating nothing when `x` is already in [0, 2^32). */
 const low32 = (x: bigint): bigint => (x >= 0n && x <= U32_MAX ? x : x & U32_MAX);
@@ -695,15 +716,16 @@ export function boundsValid(r: Reg): boolean {
 
 /** `zext_32_to_64`: a 32-bit result zero-extended into the whole register. */
 export function zext32To64(r: Reg): void {
-  r.varOff = tnumSubreg(r.varOff);
-  r.umin = r.u32min;
-  r.umax = r.u32max;
-  if (r.s32min >= 0n && r.s32max >= 0n) {
-    r.smin = r.s32min;
-    r.smax = r.s32max;
+  r.valH = r.maskH = 0;
+  r.uminH = r.umaxH = r.sminH = r.smaxH = 0;
+  r.uminL = r.u32minN;
+  r.umaxL = r.u32maxN;
+  if (r.s32minN >= 0 && r.s32maxN >= 0) {
+    r.sminL = r.s32minN;
+    r.smaxL = r.s32maxN;
   } else {
-    r.smin = 0n;
-    r.smax = U32_MAX;
+    r.sminL = 0;
+    r.smaxL = -1;
   }
 }
 
