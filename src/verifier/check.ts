@@ -9,6 +9,7 @@ import type { Insn } from '../isa/instruction.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
 import { MapType, type MapTypeName } from '../uapi.js';
+import { leS, leU } from './bounds-fast.js';
 import {
   btfPtrReadFlags,
   btfStructAccess,
@@ -31,7 +32,6 @@ import { ConstantTracker } from './constants.js';
 import { type GlobalFunc, globalFuncs } from './global-funcs.js';
 import { StackLiveness } from './liveness.js';
 import { mainFuncNotes, regTypeStr, VerifierLog } from './log.js';
-
 import { type Lookups, sockAccessOk } from './lookups.js';
 import {
   assignReg,
@@ -49,6 +49,7 @@ import {
   isKnown,
   isZero,
   knownOffset,
+  mark32Unbounded,
   markKnown,
   markKnownImm,
   markPointer,
@@ -64,6 +65,8 @@ import {
   sameTnum,
   scalarAlu,
   scalarBranchTaken,
+  sminNumber,
+  tnumValue,
   tnumWithin,
   zext32To64,
 } from './scalar.js';
@@ -220,21 +223,28 @@ const NO_SLOTS: readonly number[] = [];
 
 // Helpers of the walk's closures kept out of them: a function made inside one is made again on
 // every call (and named again under tsx, whose esbuild keeps names with `__name`).
-const fits32 = (v: bigint): boolean => v === BigInt.asIntN(32, v);
+/** Whether `v`, an integer (exact below 2^53, beyond it far from 2^31 either way), fits in an s32. */
+const fits32 = (v: number): boolean => v >= -0x80000000 && v <= 0x7fffffff;
 /** check_reg_sane_offset: `r`, an operand or result of arithmetic on pointer `ptr`, stays near. */
 function saneOff(r: Reg, ptr: Reg, at: number): void {
-  const val = BigInt.asIntN(64, r.varOff.value);
-  const k = isKnown(r);
-  if (k && (val >= BigInt(BPF_MAX_VAR_OFF) || val <= -BigInt(BPF_MAX_VAR_OFF)))
-    throw new Reject(`math between ${regTypeStr(ptr)} pointer and ${val} is not allowed`, at);
+  // (on numbers: beyond 2^53 they round, but never across the 2^29 limits)
+  if (isKnown(r)) {
+    const val = knownOffset(r);
+    if (val >= BPF_MAX_VAR_OFF || val <= -BPF_MAX_VAR_OFF)
+      throw new Reject(
+        `math between ${regTypeStr(ptr)} pointer and ${BigInt.asIntN(64, tnumValue(r))} is not allowed`,
+        at,
+      );
+  }
   if (r.off >= BPF_MAX_VAR_OFF || r.off <= -BPF_MAX_VAR_OFF)
     throw new Reject(`${regTypeStr(ptr)} pointer offset ${r.off} is not allowed`, at);
-  if (r.smin === S64_MIN)
+  if (r.sminH === -0x80000000 && r.sminL === 0)
     throw new Reject(
       `math between ${regTypeStr(ptr)} pointer and register with unbounded min value is not allowed`,
       at,
     );
-  if (r.smin >= BigInt(BPF_MAX_VAR_OFF) || r.smin <= -BigInt(BPF_MAX_VAR_OFF))
+  const smin = sminNumber(r);
+  if (smin >= BPF_MAX_VAR_OFF || smin <= -BPF_MAX_VAR_OFF)
     throw new Reject(`value ${r.smin} makes ${regTypeStr(ptr)} pointer be out of bounds`, at);
 }
 
@@ -986,7 +996,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         at,
       );
     const known = isKnown(offReg);
-    const smin = offReg.smin;
+    // the offset's minimum as a number (exact below 2^53: what a fixed offset can add)
+    const smin = sminNumber(offReg);
     const okTypes: RegType[] = [
       'ctx',
       'map_value',
@@ -1000,14 +1011,15 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       'func',
     ];
     if (!okTypes.includes(ptr.type)) {
-      if (!(ptr.type === 'map_ptr' && known && smin === 0n && op === 'add')) {
+      if (!(ptr.type === 'map_ptr' && known && smin === 0 && op === 'add')) {
         throw new Reject(`R${dstno} pointer arithmetic on ${regTypeStr(ptr)} prohibited`, at);
       }
     }
+    const o = offReg;
     if (
-      (known && (offReg.smin !== offReg.smax || offReg.umin !== offReg.umax)) ||
-      offReg.smin > offReg.smax ||
-      offReg.umin > offReg.umax
+      (known && (o.sminH !== o.smaxH || o.sminL !== o.smaxL || o.uminH !== o.umaxH || o.uminL !== o.umaxL)) ||
+      !leS(o.sminH, o.sminL, o.smaxH, o.smaxL) ||
+      !leU(o.uminH, o.uminL, o.umaxH, o.umaxL)
     ) {
       markUnknown(dst);
       return;
@@ -1031,8 +1043,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     const aluOp = op === 'add' ? 'add' : 'sub';
     let masking: { state: number; limit: number; left: boolean } | undefined;
     if (sanitize && !s.speculative) {
-      const neg = offReg.smin < 0n;
-      if (!known && neg !== offReg.smax < 0n)
+      const neg = offReg.sminH < 0;
+      if (!known && neg !== offReg.smaxH < 0)
         throw new Reject(sanitizeError('bounds', aluOp, dstno, offno, ptrno), at);
       const left = (op === 'add' && neg) || (op === 'sub' && !neg);
       const limit = ptrLimit(limitPointer(ptr), left);
@@ -1051,13 +1063,10 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
     const p = copyReg(ptr);
     const out = copyReg(ptr);
-    out.s32min = -0x80000000n;
-    out.s32max = 0x7fffffffn;
-    out.u32min = 0n;
-    out.u32max = 0xffffffffn;
+    mark32Unbounded(out);
     if (op === 'add') {
-      if (known && fits32(BigInt(p.off) + smin)) {
-        out.off = p.off + Number(smin);
+      if (known && fits32(p.off + smin)) {
+        out.off = p.off + smin;
       } else {
         const a = p.smin + offReg.smin;
         const b = p.smax + offReg.smax;
@@ -1084,8 +1093,8 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         }
       }
     } else {
-      if (known && fits32(BigInt(p.off) - smin)) {
-        out.off = p.off - Number(smin);
+      if (known && fits32(p.off - smin)) {
+        out.off = p.off - smin;
       } else {
         const a = p.smin - offReg.smax;
         const b = p.smax - offReg.smin;
@@ -1107,7 +1116,7 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
         out.varOff = subTnum(p, offReg);
         if (isPkt(p)) {
           out.id = ++idGen;
-          if (offReg.smin < 0n) out.range = 0;
+          if (offReg.sminH < 0) out.range = 0;
         }
       }
     }

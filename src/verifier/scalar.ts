@@ -1488,6 +1488,9 @@ export const isZero = (r: Reg): boolean => (r.valH | r.valL | r.maskH | r.maskL)
  */
 export const knownOffset = (r: Reg): number => r.valH * 2 ** 32 + (r.valL >>> 0);
 
+/** `r.smin` as a number: exact in (-2^53, 2^53), rounded beyond. */
+export const sminNumber = (r: Reg): number => r.sminH * 2 ** 32 + (r.sminL >>> 0);
+
 /** Whether `r`'s low 32 bits are known (`tnum_subreg_is_const`). */
 export const isKnown32 = (r: Reg): boolean => r.maskL === 0;
 
