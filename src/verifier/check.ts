@@ -2312,7 +2312,11 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     s.histLen = 0;
     s.precisionMemo = undefined;
     // forget precise markings inherited: the checkpoint keeps them, the walk starts afresh
-    for (const r of allRegs(s)) if (r.precise) r.precise = false;
+    for (const f of s.frames) {
+      for (const r of f.regs) if (r.precise) r.precise = false;
+      for (const slot of f.stack)
+        if (slot.types[7] === Stype.SPILL && slot.spilled.precise) slot.spilled.precise = false;
+    }
     return false;
   };
 

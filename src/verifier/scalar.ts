@@ -384,28 +384,29 @@ export function copyReg(r: Reg): Reg {
 /** Whether every field of `a` equals `b`'s. */
 export function sameReg(a: Reg, b: Reg): boolean {
   return (
-    a.type === b.type &&
-    a.maybeNull === b.maybeNull &&
-    a.off === b.off &&
-    a.valH === b.valH &&
-    a.valL === b.valL &&
-    a.maskH === b.maskH &&
-    a.maskL === b.maskL &&
-    a.uminH === b.uminH &&
-    a.uminL === b.uminL &&
-    a.umaxH === b.umaxH &&
-    a.umaxL === b.umaxL &&
-    a.sminH === b.sminH &&
-    a.sminL === b.sminL &&
-    a.smaxH === b.smaxH &&
-    a.smaxL === b.smaxL &&
-    a.u32minN === b.u32minN &&
-    a.u32maxN === b.u32maxN &&
-    a.s32minN === b.s32minN &&
-    a.s32maxN === b.s32maxN &&
-    a.id === b.id &&
-    a.precise === b.precise &&
-    samePtr(a.ptr, b.ptr)
+    a === b ||
+    (a.type === b.type &&
+      a.maybeNull === b.maybeNull &&
+      a.off === b.off &&
+      a.valH === b.valH &&
+      a.valL === b.valL &&
+      a.maskH === b.maskH &&
+      a.maskL === b.maskL &&
+      a.uminH === b.uminH &&
+      a.uminL === b.uminL &&
+      a.umaxH === b.umaxH &&
+      a.umaxL === b.umaxL &&
+      a.sminH === b.sminH &&
+      a.sminL === b.sminL &&
+      a.smaxH === b.smaxH &&
+      a.smaxL === b.smaxL &&
+      a.u32minN === b.u32minN &&
+      a.u32maxN === b.u32maxN &&
+      a.s32minN === b.s32minN &&
+      a.s32maxN === b.s32maxN &&
+      a.id === b.id &&
+      a.precise === b.precise &&
+      samePtr(a.ptr, b.ptr))
   );
 }
 
