@@ -41,7 +41,8 @@ export class ConstantTracker {
       // r10 is a pointer: never a constant
       if (insn) this.uses[t] = useDef(insn).use & ~(1 << 10);
     }
-    this.seen = new Array(slots.length * REGS);
+    // filled, so that every tracker's array has one elements kind from the start
+    this.seen = new Array(slots.length * REGS).fill(undefined);
   }
 
   /** The registers of the running frame before slot `pc` is processed. */
