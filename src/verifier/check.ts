@@ -5,9 +5,11 @@
  * state already covers it (`is_state_visited`). The first violation ends verification with the
  * kernel's message.
  */
+
 import type { Insn } from '../isa/instruction.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
+import type { Btf } from '../object/btf.js';
 import { MapType, type MapTypeName } from '../uapi.js';
 import { leS, leU } from './bounds-fast.js';
 import {
@@ -93,7 +95,7 @@ import {
 import type { ArgBaseType, HelperArg } from './tables/index.js';
 import { mapFuncCompatible } from './tables/index.js';
 import { S64_MAX, S64_MIN, tnumAdd, tnumConst, u64 } from './tnum.js';
-import type { VerifierInput } from './types.js';
+import type { Caps, VerifierInput, VerifierMap } from './types.js';
 
 /** BPF_COMPLEXITY_LIMIT_INSNS */
 export const COMPLEXITY_LIMIT_INSNS = 1_000_000;
@@ -349,45 +351,77 @@ const ARG_BTF_FLAGS: Partial<Record<ArgBaseType, readonly number[]>> = {
 /** Helpers that change a map's contents (`record_func_map`: refused on a read-only map). */
 const MAP_WRITES = ['bpf_map_delete_elem', 'bpf_map_update_elem', 'bpf_map_push_elem', 'bpf_map_pop_elem'];
 
-/** Walk the program. */
+/** Walk the program (one checker per call in progress: see {@link makeChecker}). */
 export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult {
-  const maps = input.maps ?? [];
-  const caps = input.caps ?? 'root';
-  const { bpfCapable, allowPtrLeaks, allowUninitStack, bypassSpecV1, bypassSpecV4 } = capsSwitches(caps);
-  // Spectre sanitising (caps.ts): per slot, the masking state of pointer arithmetic; slots a
-  // speculative path must not pass (nospec) or ends after (nospec_result: sanitised stack stores)
-  const aluAux = new Map<number, { state: number; limit: number }>();
-  const nospec = new Set<number>();
-  const nospecResult = new Set<number>();
-  const logLevel = input.logLevel ?? 0;
-  const visited = new Uint8Array(slots.length);
-  let idGen = 0;
-  let insnsProcessed = 0;
-  let jmpsProcessed = 0;
-  let prevJmps = 0;
-  let prevInsns = 0;
-  let maxStack = 0;
-  const explored = new Map<number, { state: VState; hit: number; miss: number }[]>();
-  const pending: Pending[] = [];
-  /** For the log's statistics line: checkpoints made, alive at most, most at one insn. */
-  const stats = { total: 0, cur: 0, peak: 0, maxPerInsn: 0 };
-  const stackDepth = new Map<number, number>();
-  const hasFuncInfo = (input.funcInfo?.length ?? 0) > 0;
+  const check = idleChecker ?? makeChecker();
+  idleChecker = undefined;
+  try {
+    return check.run(input, slots, cfg, lookups);
+  } finally {
+    check.forget();
+    idleChecker = check;
+  }
+}
 
-  const kernelBtf = input.kernelBtf;
-  const vlog = new VerifierLog(
-    logLevel,
-    maps,
-    input.insns,
-    input.lines,
-    kernelBtf ? (id) => btfTypeName(kernelBtf, id) : undefined,
-  );
+interface Checker {
+  run(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: Lookups): CheckResult;
+  forget(): void;
+}
+/** A checker no call is using, kept for the next one. */
+let idleChecker: Checker | undefined;
+
+/**
+ * The checker: its functions are made once and kept, and read what one call works on from the
+ * variables below, which each call sets first. Made anew per call, they were new functions at
+ * every call, and V8 threw away the optimised code that had called the last call's ones.
+ */
+function makeChecker(): Checker {
+  let input!: VerifierInput;
+  let slots!: Slots;
+  let cfg!: Cfg;
+  let lookups!: Lookups;
+  let maps!: readonly VerifierMap[];
+  let caps!: Caps;
+  let bpfCapable!: boolean;
+  let allowPtrLeaks!: boolean;
+  let allowUninitStack!: boolean;
+  let bypassSpecV1!: boolean;
+  let bypassSpecV4!: boolean;
+  let aluAux!: Map<number, { state: number; limit: number }>;
+  let nospec!: Set<number>;
+  let nospecResult!: Set<number>;
+  let logLevel!: 0 | 1 | 2;
+  let visited!: Uint8Array;
+  let idGen!: number;
+  let insnsProcessed!: number;
+  let jmpsProcessed!: number;
+  let prevJmps!: number;
+  let prevInsns!: number;
+  let maxStack!: number;
+  let explored!: Map<number, { state: VState; hit: number; miss: number }[]>;
+  let pending!: Pending[];
+  let stats!: { total: number; cur: number; peak: number; maxPerInsn: number };
+  let stackDepth!: Map<number, number>;
+  let hasFuncInfo!: boolean;
+  let _kernelBtf!: Btf | undefined;
+  let vlog!: VerifierLog;
+  let live!: StackLiveness | undefined;
+  let strictAlignment!: boolean;
+  let testStateFreq!: boolean;
+  let inRcu!: boolean;
+  let immRegs!: Array<Reg | undefined>;
+  let unboundScalar!: Reg;
+  let pruneIds!: Map<number, number>;
+  let precSlots!: Set<number>;
+  let globals!: ReturnType<typeof globalFuncs>;
+  let calledGlobals!: Set<number>;
+  let init!: VState;
+  let prunePoint!: Uint8Array;
+  let constants!: ConstantTracker;
+
   const say = (line: string) => {
     if (logLevel > 0) vlog.say(line);
   };
-  /** Level 2 prints the kernel's stack-liveness bookkeeping (it does not steer our pruning). */
-  const live =
-    logLevel === 2 ? new StackLiveness(slots, cfg.subprogs, cfg.prunePoints, (l) => vlog.say(l)) : undefined;
   const spiOf = (addr: number) => Math.floor((-addr - 1) / 8);
 
   // -------------------------------------------------------------------------------------------
@@ -738,13 +772,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     }
   };
 
-  // env->strict_alignment: BPF_F_STRICT_ALIGNMENT, unless BPF_F_ANY_ALIGNMENT (x86 has efficient
-  // unaligned access, so nothing else makes it strict)
-  const strictAlignment = ((input.progFlags ?? 0) & 3) === 1;
-  // BPF_F_TEST_STATE_FREQ (env->test_state_freq): a checkpoint at every prune point; Linux 6.18
-  // honours the flag only with CAP_BPF (without it the same programs explore the same states)
-  const testStateFreq = ((input.progFlags ?? 0) & 8) !== 0 && bpfCapable;
-
   /** check_ptr_alignment: the stack is always strict, packets pretend NET_IP_ALIGN is 2. */
   const alignCheck = (reg: Reg, off: number, size: number, at: number, strictOnce = false) => {
     const strict = strictAlignment || strictOnce || reg.type === 'fp';
@@ -768,9 +795,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       at,
     );
   };
-
-  // non-sleepable programs run inside an RCU read section from start to end (in_rcu_cs)
-  const inRcu = ((input.progFlags ?? 0) & (1 << 4)) === 0;
 
   /** check_ptr_to_btf_access: a load through a pointer to a kernel struct follows its BTF layout. */
   const btfAccess = (
@@ -1181,13 +1205,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     return { value: dv & ~mu, mask: mu };
   };
 
-  /**
-   * The known scalar of the immediate operand of the ALU or jump instruction at `at`, made once per
-   * instruction: the rules only read an operand that is not the destination (`scalarAlu`,
-   * `ptrAlu`, `checkCond` copy it before refining), so it is shared, never changed.
-   */
-  // (filled, not grown: an array written at scattered indices turns into a slow dictionary)
-  const immRegs = new Array<Reg | undefined>(slots.length).fill(undefined);
   const immReg = (insn: Insn, at: number): Reg => {
     let r = immRegs[at];
     if (!r) {
@@ -1996,8 +2013,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const slotLive = (at: number, spi: number): boolean =>
     ((cfg.liveStack[2 * at + (spi >> 5)] >>> (spi & 31)) & 1) !== 0;
 
-  /** `at`: the checkpoint's slot when `old` is its running frame (dead slots are skipped), else -1. */
-  const unboundScalar = newRegUnknown();
   /** scalar_reg_for_stack: the scalar a slot holds when it is a 64-bit spill or all MISC. */
   const scalarForStack = (slot: Frame['stack'][number]): Reg | undefined => {
     if (slot.types.every((t) => t === Stype.SPILL) && slot.spilled.type === 'scalar') return slot.spilled;
@@ -2044,7 +2059,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
   const frameLive = (s: VState, k: number, at: number): number =>
     k === s.frames.length - 1 ? cfg.liveBefore[at] : cfg.liveBefore[s.frames[k + 1].callsite];
 
-  const pruneIds = new Map<number, number>();
   const statesEqual = (old: VState, cur: VState, at: number): boolean => {
     if (old.speculative && !cur.speculative) return false;
     if (old.frames.length !== cur.frames.length) return false;
@@ -2119,12 +2133,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       }
   };
 
-  /**
-   * mark_chain_precision: the registers (bit mask, current frame) and stack slots (`frameno * 64 +
-   * spi`) whose exact values a decision used; walk back through the instructions that produced
-   * them, and mark them precise in every checkpoint up the path, so pruning compares their ranges.
-   */
-  const precSlots = new Set<number>();
   const markPrecise = (s: VState, regMask: number, slotsIn: readonly number[] = NO_SLOTS) => {
     const frame = s.frames.length - 1;
     const slotSet = precSlots;
@@ -2439,12 +2447,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     );
   };
 
-  // -------------------------------------------------------------------------------------------
-  // global functions
-
-  const globals = globalFuncs(input, slots, cfg.subprogs, lookups);
-  const calledGlobals = new Set<number>();
-
   /** check_func_call of a global function: its prototype stands for it. */
   const globalCall = (s: VState, k: number, g: GlobalFunc, at: number) => {
     const cur = regs(s);
@@ -2481,26 +2483,6 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
     markPointer(regs0[10], 'fp');
     return newState(newFrame(regs0, -1, 0, k), cfg.subprogs[k]);
   };
-
-  // -------------------------------------------------------------------------------------------
-  // main loop
-
-  const init = newState(newFrame(newRegs(), -1, 0, 0), 0);
-  markPointer(init.frames[0].regs[1], 'ctx');
-  markPointer(init.frames[0].regs[10], 'fp');
-
-  vlog.preamble(cfg.subprogs, slots, (id) => {
-    const proto = lookups.helper(id);
-    return typeof proto === 'string' ? 5 : proto.args.length;
-  });
-  if (logLevel > 0)
-    for (const note of mainFuncNotes(input.btf, input.funcInfo?.find((f) => f.slot === 0)?.typeId))
-      vlog.say(note);
-  /** One walk from `start` at `pc0` (the main program, then each global function called). */
-  /** cfg.prunePoints as flags per slot (a set's lookup at every instruction cost more). */
-  const prunePoint = new Uint8Array(slots.length);
-  const constants = new ConstantTracker(slots);
-  for (const p of cfg.prunePoints) if (p < slots.length) prunePoint[p] = 1;
 
   const walk = (start: VState, pc0: number) => {
     // a global function's first instruction is a prune point of its own walk (measured on 6.18)
@@ -2731,57 +2713,179 @@ export function runCheck(input: VerifierInput, slots: Slots, cfg: Cfg, lookups: 
       }
     }
   };
-  try {
-    walk(init, 0);
-    // a level-1 log keeps nothing of a walk that succeeded (do_check_common resets it)
-    if (logLevel === 1) vlog.clear();
-    // do_check_subprogs: the global functions called, in order, until no new one is called
-    const verified = new Set<number>();
-    for (let more = true; more; ) {
-      more = false;
-      for (const [k, g] of globals) {
-        if (!calledGlobals.has(k) || verified.has(k)) continue;
-        explored.clear();
-        say(`Validating ${g.name}() func#${k}...`);
-        if (logLevel > 0) vlog.restart();
-        walk(globalEntry(k, g), cfg.subprogs[k]);
-        if (logLevel === 1) vlog.clear();
-        say(`Func#${k} ('${g.name}') is safe for any args that match its prototype`);
-        verified.add(k);
-        more = true;
+
+  const run = (input_: VerifierInput, slots_: Slots, cfg_: Cfg, lookups_: Lookups): CheckResult => {
+    input = input_;
+    slots = slots_;
+    cfg = cfg_;
+    lookups = lookups_;
+    maps = input.maps ?? [];
+    caps = input.caps ?? 'root';
+    ({ bpfCapable, allowPtrLeaks, allowUninitStack, bypassSpecV1, bypassSpecV4 } = capsSwitches(caps));
+    // Spectre sanitising (caps.ts): per slot, the masking state of pointer arithmetic; slots a
+    // speculative path must not pass (nospec) or ends after (nospec_result: sanitised stack stores)
+    aluAux = new Map<number, { state: number; limit: number }>();
+    nospec = new Set<number>();
+    nospecResult = new Set<number>();
+    logLevel = input.logLevel ?? 0;
+    visited = new Uint8Array(slots.length);
+    idGen = 0;
+    insnsProcessed = 0;
+    jmpsProcessed = 0;
+    prevJmps = 0;
+    prevInsns = 0;
+    maxStack = 0;
+    explored = new Map<number, { state: VState; hit: number; miss: number }[]>();
+    pending = [];
+    /** For the log's statistics line: checkpoints made, alive at most, most at one insn. */
+    stats = { total: 0, cur: 0, peak: 0, maxPerInsn: 0 };
+    stackDepth = new Map<number, number>();
+    hasFuncInfo = (input.funcInfo?.length ?? 0) > 0;
+
+    const btf = input.kernelBtf;
+    _kernelBtf = btf;
+    // (the log keeps this function: it reads this call's BTF, not the variable the next call sets)
+    vlog = new VerifierLog(
+      logLevel,
+      maps,
+      input.insns,
+      input.lines,
+      btf ? (id) => btfTypeName(btf, id) : undefined,
+    );
+    /** Level 2 prints the kernel's stack-liveness bookkeeping (it does not steer our pruning). */
+    live =
+      logLevel === 2
+        ? new StackLiveness(slots, cfg.subprogs, cfg.prunePoints, (l) => vlog.say(l))
+        : undefined;
+    // env->strict_alignment: BPF_F_STRICT_ALIGNMENT, unless BPF_F_ANY_ALIGNMENT (x86 has efficient
+    // unaligned access, so nothing else makes it strict)
+    strictAlignment = ((input.progFlags ?? 0) & 3) === 1;
+    // BPF_F_TEST_STATE_FREQ (env->test_state_freq): a checkpoint at every prune point; Linux 6.18
+    // honours the flag only with CAP_BPF (without it the same programs explore the same states)
+    testStateFreq = ((input.progFlags ?? 0) & 8) !== 0 && bpfCapable;
+
+    // non-sleepable programs run inside an RCU read section from start to end (in_rcu_cs)
+    inRcu = ((input.progFlags ?? 0) & (1 << 4)) === 0;
+
+    /**
+     * The known scalar of the immediate operand of the ALU or jump instruction at `at`, made once per
+     * instruction: the rules only read an operand that is not the destination (`scalarAlu`,
+     * `ptrAlu`, `checkCond` copy it before refining), so it is shared, never changed.
+     */
+    // (filled, not grown: an array written at scattered indices turns into a slow dictionary)
+    immRegs = new Array<Reg | undefined>(slots.length).fill(undefined);
+    /** `at`: the checkpoint's slot when `old` is its running frame (dead slots are skipped), else -1. */
+    unboundScalar = newRegUnknown();
+    pruneIds = new Map<number, number>();
+    /**
+     * mark_chain_precision: the registers (bit mask, current frame) and stack slots (`frameno * 64 +
+     * spi`) whose exact values a decision used; walk back through the instructions that produced
+     * them, and mark them precise in every checkpoint up the path, so pruning compares their ranges.
+     */
+    precSlots = new Set<number>();
+    // -------------------------------------------------------------------------------------------
+    // global functions
+
+    globals = globalFuncs(input, slots, cfg.subprogs, lookups);
+    calledGlobals = new Set<number>();
+
+    // -------------------------------------------------------------------------------------------
+    // main loop
+
+    init = newState(newFrame(newRegs(), -1, 0, 0), 0);
+    markPointer(init.frames[0].regs[1], 'ctx');
+    markPointer(init.frames[0].regs[10], 'fp');
+
+    vlog.preamble(cfg.subprogs, slots, (id) => {
+      const proto = lookups.helper(id);
+      return typeof proto === 'string' ? 5 : proto.args.length;
+    });
+    if (logLevel > 0)
+      for (const note of mainFuncNotes(input.btf, input.funcInfo?.find((f) => f.slot === 0)?.typeId))
+        vlog.say(note);
+    /** One walk from `start` at `pc0` (the main program, then each global function called). */
+    /** cfg.prunePoints as flags per slot (a set's lookup at every instruction cost more). */
+    prunePoint = new Uint8Array(slots.length);
+    constants = new ConstantTracker(slots);
+    for (const p of cfg.prunePoints) if (p < slots.length) prunePoint[p] = 1;
+
+    try {
+      walk(init, 0);
+      // a level-1 log keeps nothing of a walk that succeeded (do_check_common resets it)
+      if (logLevel === 1) vlog.clear();
+      // do_check_subprogs: the global functions called, in order, until no new one is called
+      const verified = new Set<number>();
+      for (let more = true; more; ) {
+        more = false;
+        for (const [k, g] of globals) {
+          if (!calledGlobals.has(k) || verified.has(k)) continue;
+          explored.clear();
+          say(`Validating ${g.name}() func#${k}...`);
+          if (logLevel > 0) vlog.restart();
+          walk(globalEntry(k, g), cfg.subprogs[k]);
+          if (logLevel === 1) vlog.clear();
+          say(`Func#${k} ('${g.name}') is safe for any args that match its prototype`);
+          verified.add(k);
+          more = true;
+        }
       }
+    } catch (e) {
+      notInitIntact();
+      if (e instanceof Reject) {
+        if (logLevel > 0) vlog.error(e.before, e.message);
+        for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
+        return {
+          error: e,
+          insnsProcessed,
+          log: vlog,
+          visited,
+          maxStack,
+          stackDepth,
+          constants,
+          states: stats,
+        };
+      }
+      throw e;
     }
-  } catch (e) {
     notInitIntact();
-    if (e instanceof Reject) {
-      if (logLevel > 0) vlog.error(e.before, e.message);
-      for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
-      return { error: e, insnsProcessed, log: vlog, visited, maxStack, stackDepth, constants, states: stats };
+    for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
+    // A private stack per subprogram (measured: only perf_event programs get one here, and none
+    // that tail-call) takes subprograms of 64 bytes or more out of the combined size.
+    const privStack =
+      input.progType === 'PERF_EVENT' &&
+      !slots.some((i) => i?.kind === 'call' && i.form.target === 'helper' && i.imm === 12);
+    const deep = maxStackDepthError(slots, cfg.subprogs, stackDepth, privStack);
+    if (deep) {
+      say(deep);
+      return {
+        error: new Reject(deep, 0),
+        insnsProcessed,
+        log: vlog,
+        visited,
+        maxStack,
+        stackDepth,
+        constants,
+        states: stats,
+      };
     }
-    throw e;
-  }
-  notInitIntact();
-  for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
-  // A private stack per subprogram (measured: only perf_event programs get one here, and none
-  // that tail-call) takes subprograms of 64 bytes or more out of the combined size.
-  const privStack =
-    input.progType === 'PERF_EVENT' &&
-    !slots.some((i) => i?.kind === 'call' && i.form.target === 'helper' && i.imm === 12);
-  const deep = maxStackDepthError(slots, cfg.subprogs, stackDepth, privStack);
-  if (deep) {
-    say(deep);
-    return {
-      error: new Reject(deep, 0),
-      insnsProcessed,
-      log: vlog,
-      visited,
-      maxStack,
-      stackDepth,
-      constants,
-      states: stats,
-    };
-  }
-  return { insnsProcessed, log: vlog, visited, maxStack, stackDepth, constants, states: stats };
+    return { insnsProcessed, log: vlog, visited, maxStack, stackDepth, constants, states: stats };
+  };
+  /** Let go of what the call worked on (a large program's states), for the collector. */
+  const forget = (): void => {
+    explored = new Map();
+    pending = [];
+    immRegs = [];
+    init = undefined as unknown as VState;
+    globals = new Map();
+    input = undefined as unknown as VerifierInput;
+    slots = [];
+    cfg = undefined as unknown as Cfg;
+    lookups = undefined as unknown as Lookups;
+    vlog = undefined as unknown as VerifierLog;
+    live = undefined;
+    constants = undefined as unknown as ConstantTracker;
+  };
+  return { run, forget };
 }
 
 /** The shared uninitialised register must come out of a walk as it went in (see NOT_INIT). */
