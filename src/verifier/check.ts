@@ -9,7 +9,6 @@
 import type { Insn } from '../isa/instruction.js';
 import { PseudoSrc } from '../isa/opcodes.js';
 import type { AluForm, JmpForm } from '../isa/table.js';
-import type { Btf } from '../object/btf.js';
 import { MapType, type MapTypeName } from '../uapi.js';
 import { leS, leU } from './bounds-fast.js';
 import {
@@ -403,7 +402,6 @@ function makeChecker(): Checker {
   let stats!: { total: number; cur: number; peak: number; maxPerInsn: number };
   let stackDepth!: Map<number, number>;
   let hasFuncInfo!: boolean;
-  let _kernelBtf!: Btf | undefined;
   let vlog!: VerifierLog;
   let live!: StackLiveness | undefined;
   let strictAlignment!: boolean;
@@ -2743,8 +2741,7 @@ function makeChecker(): Checker {
     hasFuncInfo = (input.funcInfo?.length ?? 0) > 0;
 
     const btf = input.kernelBtf;
-    _kernelBtf = btf;
-    // (the log keeps this function: it reads this call's BTF, not the variable the next call sets)
+    // (the log keeps this function after the call: it reads this call's BTF)
     vlog = new VerifierLog(
       logLevel,
       maps,
