@@ -465,7 +465,7 @@ const ZS32MIN = 8;
 const ZS32MAX = 9;
 /** The register {@link syncZext} works on (scratch: it never re-enters). */
 const z = new Float64Array(10);
-/** The register's fields as it came in, to write back only what changed. */
+/** An ALU operation's destination register as it came in ({@link aluZext}). */
 const z0 = new Float64Array(10);
 /** An ALU operation's source register. */
 const zs = new Float64Array(10);
