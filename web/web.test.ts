@@ -13,7 +13,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { encode, programType } from '../src/index.js';
 import { buildWeb } from './build.js';
 import { serve } from './serve.js';
-import { assembleSource, openObject, programListing, verifySubject } from './src/playground.js';
+import { assembleSource, logSkipped, openObject, programListing, verifySubject } from './src/playground.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const shots = process.env.TSBPF_WEB_SHOTS;
@@ -72,6 +72,16 @@ test('the conformance dialect assembles and verifies', () => {
   const verdict = verifySubject({ source: 'mov %r0, 2\nexit\n', type: 'XDP' });
   assert.equal(verdict.assembled.syntax, 'conformance');
   assert.equal(verdict.result.accepted, true);
+});
+
+test('a program that runs into the complexity limit gets its verdict but no level-2 log', () => {
+  const source = 'call 7\nr1 = 0\nloop:\nr1 += 1\nif r1 < r0 goto loop\nr0 = 2\nexit\n';
+  const verdict = verifySubject({ source, type: 'XDP' }, 0);
+  assert.equal(verdict.result.accepted, false);
+  assert.equal(verdict.result.insnsProcessed, 1_000_001);
+  assert.match(logSkipped(verdict.result) ?? '', /processed 1000001 instructions, more than the 100000/);
+  const small = verifySubject({ source: 'mov %r0, 2\nexit\n', type: 'XDP' }, 0);
+  assert.equal(logSkipped(small.result), undefined);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import {
   encodeState,
   fromBase64url,
   logMatchesProgram,
+  logSkipped,
   type MapDump,
   mapChanges,
   type OpenObject,
@@ -357,6 +358,11 @@ function doVerify(logNow = false): Verdict | undefined {
   const id = ++verification;
   const showLog = () => {
     if (id !== verification) return;
+    const skipped = logSkipped(result);
+    if (skipped) {
+      $('log').textContent = skipped;
+      return;
+    }
     const logged = verifySubject(current, 2).result;
     $('log').textContent = logged.log;
     state.logOrigin = 'tsbpf';

@@ -198,6 +198,19 @@ export interface Verdict {
 }
 
 /**
+ * The most processed instructions the playground writes a level-2 log for. The log holds every
+ * processed instruction with its state: past this it takes seconds and hundreds of MB in a tab
+ * (1,000,000, the complexity limit, took 14 s and 1.6 GB here), so the page says so instead.
+ */
+export const LOG_INSNS_LIMIT = 100_000;
+
+/** Why the playground writes no log for this verdict, or undefined when it does. */
+export function logSkipped(result: VerifierResult): string | undefined {
+  if (result.insnsProcessed <= LOG_INSNS_LIMIT) return undefined;
+  return `(no log: the verifier processed ${result.insnsProcessed} instructions, more than the ${LOG_INSNS_LIMIT} this page writes a level-2 log for; tsbpf verify FILE.o --log-level 2 writes it)`;
+}
+
+/**
  * Verify the subject with tsbpf's verifier (Linux 6.18's rules). Log level 2 (the default) also
  * writes the kernel-format log the step view reads; level 0 gives the verdict alone, faster.
  */
