@@ -2225,6 +2225,8 @@ function makeChecker(): Checker {
             // clears r0 there and enters a frame with nothing set, so nothing is marked.
             if (st === s && k === last && s.frames.length === 1) {
               mask &= ~1;
+              // (the walk ends where it began: no memo to keep, the state ends at this exit)
+              if (!mask && !slotSet.size) return;
               break;
             }
             return markAllPrecise(s);
@@ -2429,10 +2431,7 @@ function makeChecker(): Checker {
     if (!range) return undefined;
     const exitCtx = 'At program exit the register R0';
     if (r0.type !== 'scalar') throw new Reject(`${exitCtx} is not a known value (${regTypeStr(r0)})`, at);
-    // mark_chain_precision of r0, whose backtracking stops at this exit at once (see markPrecise):
-    // r0 of this state is all it marks (a level-2 log prints the backtracking)
-    if (logLevel > 1) markPrecise(s, 1);
-    else r0.precise = true;
+    markPrecise(s, 1);
     const [min, max] = range;
     if (r0.smin >= BigInt(min) && r0.smax <= BigInt(max)) return undefined;
     // verbose_invalid_scalar: only the bounds that are known
@@ -2830,22 +2829,11 @@ function makeChecker(): Checker {
       notInitIntact();
       if (e instanceof Reject) {
         if (logLevel > 0) vlog.error(e.before, e.message);
-        for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
-        return {
-          error: e,
-          insnsProcessed,
-          log: vlog,
-          visited,
-          maxStack,
-          stackDepth,
-          constants,
-          states: stats,
-        };
+        return result(e);
       }
       throw e;
     }
     notInitIntact();
-    for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
     // A private stack per subprogram (measured: only perf_event programs get one here, and none
     // that tail-call) takes subprograms of 64 bytes or more out of the combined size.
     const privStack =
@@ -2854,18 +2842,24 @@ function makeChecker(): Checker {
     const deep = maxStackDepthError(slots, cfg.subprogs, stackDepth, privStack);
     if (deep) {
       say(deep);
-      return {
-        error: new Reject(deep, 0),
-        insnsProcessed,
-        log: vlog,
-        visited,
-        maxStack,
-        stackDepth,
-        constants,
-        states: stats,
-      };
+      return result(new Reject(deep, 0));
     }
-    return { insnsProcessed, log: vlog, visited, maxStack, stackDepth, constants, states: stats };
+    return result(undefined);
+  };
+
+  /** What the call found, with its first error if any. */
+  const result = (error: Reject | undefined): CheckResult => {
+    for (const [, d] of stackDepth) maxStack = Math.max(maxStack, d);
+    return {
+      ...(error ? { error } : {}),
+      insnsProcessed,
+      log: vlog,
+      visited,
+      maxStack,
+      stackDepth,
+      constants,
+      states: stats,
+    };
   };
   /** Let go of what the call worked on (a large program's states), for the collector. */
   const forget = (): void => {

@@ -529,7 +529,6 @@ export function updateBounds(r: Reg): void {
   update64Bounds(r);
 }
 
-const _SIGN64 = 1n << 63n;
 const HIGH32 = U64_MAX ^ U32_MAX;
 /** `x & U32_MAX`, allocating nothing when `x` is already in [0, 2^32). */
 const low32 = (x: bigint): bigint => (x >= 0n && x <= U32_MAX ? x : x & U32_MAX);

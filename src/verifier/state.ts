@@ -158,18 +158,10 @@ function release(r: Reg): void {
   pool.push(r);
 }
 
-export function copyFrame(f: Frame): Frame {
-  const regs = new Array<Reg>(f.regs.length);
-  for (let i = 0; i < regs.length; i++) regs[i] = regCopy(f.regs[i]);
-  const stack = new Array<StackSlot>(f.stack.length);
-  for (let i = 0; i < stack.length; i++) {
-    const slot = f.stack[i];
-    stack[i] = { types: slot.types.slice(), spilled: regCopy(slot.spilled) };
-  }
-  return frameWith(f, regs, stack);
-}
+/** A copy of frame `f` for another state. */
+export const copyFrame = (f: Frame): Frame => copyFrameInto(newFrame([], 0, 0, 0), f);
 
-/** {@link copyState} into `d`, a released state, reusing its objects. */
+/** {@link copyState} into `d`, a released or an empty state, reusing its objects. */
 function copyStateInto(d: VState, s: VState): VState {
   const frames = d.frames;
   const n = s.frames.length;
@@ -193,7 +185,7 @@ function copyStateInto(d: VState, s: VState): VState {
   return d;
 }
 
-/** {@link copyFrame} into `d`, a released state's frame, reusing its arrays and slots. */
+/** {@link copyFrame} into `d`, a released or an empty frame, reusing its arrays and slots. */
 function copyFrameInto(d: Frame, f: Frame): Frame {
   const regs = d.regs;
   for (let i = 0; i < f.regs.length; i++) regs[i] = regCopy(f.regs[i]);
@@ -232,21 +224,7 @@ function frameWith(f: Frame, regs: Reg[], stack: StackSlot[]): Frame {
 }
 
 export function copyState(s: VState): VState {
-  const d = statePool.pop();
-  if (d !== undefined) return copyStateInto(d, s);
-  const frames = new Array<Frame>(s.frames.length);
-  for (let i = 0; i < frames.length; i++) frames[i] = copyFrame(s.frames[i]);
-  return {
-    frames,
-    refs: s.refs,
-    parent: s.parent,
-    branches: s.branches,
-    insn: s.insn,
-    hist: s.hist.slice(),
-    histLen: s.histLen,
-    precisionMemo: undefined,
-    speculative: s.speculative,
-  };
+  return copyStateInto(statePool.pop() ?? newState(newFrame([], 0, 0, 0), 0), s);
 }
 
 /**
